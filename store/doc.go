@@ -1,0 +1,2 @@
+// Package store keeps users, credentials, tokens and events in bbolt.
+package store
