@@ -80,8 +80,8 @@ type Script struct {
 // Limits that keep a script's work bounded.
 const (
 	maxLineLen   = 4096
-	maxKeys      = 64              // a keys line; 17+ digits is how a test provokes bad_code
-	maxRawBits   = 128             // badgeraw; the longest real format is 56 bits (raw CSN)
+	maxKeys      = 64  // a keys line; 17+ digits is how a test provokes bad_code
+	maxRawBits   = 128 // badgeraw; the longest real format is 56 bits (raw CSN)
 	maxWait      = 366 * 24 * time.Hour
 	maxScriptLen = 100000 // lines
 )
