@@ -493,14 +493,31 @@ func (b *builder) exception(key string, re rawException) (Exception, bool) {
 }
 
 // formatBits is the frame length of each card format (hardware.md "Card formats").
-var formatBits = map[reader.Format][]int{
-	reader.H10301:      {26},
-	reader.H10306:      {34},
-	reader.Corp1000x35: {35},
-	reader.H10302:      {37},
-	reader.H10304:      {37},
-	reader.Corp1000x48: {48},
-	reader.Raw:         {32, 56}, // card serial numbers: 4 or 7 bytes (hardware.md)
+var formatBits = map[reader.Format]int{
+	reader.H10301:      26,
+	reader.H10306:      34,
+	reader.Corp1000x35: 35,
+	reader.H10302:      37,
+	reader.H10304:      37,
+	reader.Corp1000x48: 48,
+}
+
+// frameBits returns the frame length of a format as the config spells it: a
+// format name, or "raw" and its length in bits ("raw32", "raw56") for a card
+// serial number sent without parity. A raw number must fit 64 bits.
+func frameBits(f string) (int, bool) {
+	if n, ok := formatBits[reader.Format(f)]; ok {
+		return n, true
+	}
+	rest, ok := strings.CutPrefix(f, "raw")
+	if !ok || rest == "" || rest[0] < '1' || rest[0] > '9' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 4 || n > 64 {
+		return 0, false
+	}
+	return n, true
 }
 
 func (b *builder) reader(key string, rr *rawReader, used map[string]string) Reader {
@@ -516,32 +533,23 @@ func (b *builder) reader(key string, rr *rawReader, used map[string]string) Read
 	if len(formats) == 0 {
 		b.fail(key+".formats", "must list at least one card format")
 	}
-	byLen := map[int]reader.Format{}
+	byLen := map[int]string{}
 	for _, f := range formats {
-		bits, ok := formatBits[reader.Format(f)]
+		n, ok := frameBits(f)
 		if !ok {
-			b.fail(key+".formats", "%q is not a card format: use h10301, h10306, h10302, h10304, corp1000_35, corp1000_48 or raw", f)
+			b.fail(key+".formats", "%q is not a card format: use h10301, h10306, h10302, h10304, corp1000_35, corp1000_48 or rawN (N = 4–64 bits, e.g. raw32)", f)
 			continue
 		}
-		dup := false
-		for _, n := range bits {
-			if other, ok := byLen[n]; ok {
-				if other == reader.Format(f) {
-					b.fail(key+".formats", "%q is listed twice", f)
-				} else {
-					b.fail(key+".formats", "%q and %q are both %d bits: at most one format per bit length", other, f, n)
-				}
-				dup = true
-				break
+		if other, ok := byLen[n]; ok {
+			if other == f {
+				b.fail(key+".formats", "%q is listed twice", f)
+			} else {
+				b.fail(key+".formats", "%q and %q are both %d bits: at most one format per bit length", other, f, n)
 			}
-		}
-		if dup {
 			continue
 		}
-		for _, n := range bits {
-			byLen[n] = reader.Format(f)
-		}
-		r.Formats = append(r.Formats, reader.Format(f))
+		byLen[n] = f
+		r.Formats = append(r.Formats, f)
 	}
 	r.Keypad = b.oneOf(key+".keypad", str(rr.Keypad, Keypad4Bit), KeypadNone, Keypad4Bit, Keypad8Bit, Keypad26BitPIN)
 	r.Star, r.Hash = 10, 11

@@ -12,8 +12,6 @@ import (
 	_ "time/tzdata" // IANA zones built in: a Pi image or a CI container may lack /usr/share/zoneinfo
 
 	toml "github.com/pelletier/go-toml/v2"
-
-	"github.com/latchd/latch/reader"
 )
 
 // Level is the electrical level of a line: "high" or "low".
@@ -98,11 +96,11 @@ type MFA struct {
 type Reader struct {
 	Name           string
 	Door           string
-	Direction      string // "in" or "out"
-	D0, D1         string // pin names
-	Formats        []reader.Format
-	Keypad         string // KeypadNone, Keypad4Bit, Keypad8Bit, Keypad26BitPIN
-	Star, Hash     byte   // 4-bit values of '*' and '#'
+	Direction      string   // "in" or "out"
+	D0, D1         string   // pin names
+	Formats        []string // "h10301", …, or "rawN"; at most one per bit length
+	Keypad         string   // KeypadNone, Keypad4Bit, Keypad8Bit, Keypad26BitPIN
+	Star, Hash     byte     // 4-bit values of '*' and '#'
 	MaxFrameGap    time.Duration
 	RawByteOrder   string // "msb" or "lsb"
 	LEDGreen       string // optional pin names; "" = not wired

@@ -10,8 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/latchd/latch/reader"
 )
 
 // minimal is the smallest valid file: one door, one reader.
@@ -47,7 +45,7 @@ func TestDefaults(t *testing.T) {
 		MFA: MFA{EntryCodeFallback: true, CodeTimeout: 10 * time.Second, KeyTimeout: 5 * time.Second,
 			MaxCodeAttempts: 3, LockoutWindow: 5 * time.Minute, LockoutTime: 60 * time.Second},
 		Readers: []Reader{{Name: "front-in", Door: "front", Direction: "in", D0: "GPIO17", D1: "GPIO27",
-			Formats: []reader.Format{reader.H10301, reader.H10304}, Keypad: "4bit", Star: 10, Hash: 11,
+			Formats: []string{"h10301", "h10304"}, Keypad: "4bit", Star: 10, Hash: 11,
 			MaxFrameGap: 25 * time.Millisecond, RawByteOrder: "msb", FeedbackActive: Low, Line: 6}},
 		Doors: []Door{{Name: "front", TimeZone: "Europe/Berlin", Location: berlin, Relay: "GPIO23", RelayActive: High,
 			DPSOpen: High, REXActive: Low, Debounce: 50 * time.Millisecond, UnlockTime: 10 * time.Second,
@@ -150,6 +148,9 @@ func TestErrors(t *testing.T) {
 		{"two formats one length", door + rdr("formats = [\"h10302\", \"h10304\"]\n"),
 			[]string{`t.toml:9: reader[0].formats: "h10302" and "h10304" are both 37 bits`}},
 		{"unknown format", door + rdr("formats = [\"h99999\"]\n"), []string{`t.toml:9: reader[0].formats: "h99999" is not a card format`}},
+		{"raw without length", door + rdr("formats = [\"raw\"]\n"), []string{`t.toml:9: reader[0].formats: "raw" is not a card format`}},
+		{"raw too long", door + rdr("formats = [\"raw65\"]\n"), []string{`t.toml:9: reader[0].formats: "raw65" is not a card format`}},
+		{"raw same length", door + rdr("formats = [\"raw26\", \"h10301\"]\n"), []string{`"raw26" and "h10301" are both 26 bits`}},
 		{"empty formats", door + rdr("formats = []\n"), []string{"t.toml:9: reader[0].formats: must list at least one"}},
 		{"bad keypad", door + rdr("keypad = \"6bit\"\n"), []string{`t.toml:9: reader[0].keypad: "6bit" is not one of`}},
 		{"star is a digit", door + rdr("keys = { star = 3, hash = 11 }\n"), []string{"t.toml:9: reader[0].keys.star: 3 is outside 10–15"}},
@@ -249,7 +250,7 @@ end = "24:00"
 mode = "unlocked"
 `},
 		{"no doors at all", "[controller]\nname = \"x\"\n"},
-		{"raw and h10306", minimal + "formats = [\"raw\", \"h10306\", \"h10301\"]\n"},
+		{"raw and h10306", minimal + "formats = [\"raw32\", \"h10306\", \"h10301\", \"raw56\"]\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
