@@ -361,7 +361,7 @@ func (b *builder) build(raw *rawFile) *Config {
 
 	// card_and_code needs a keypad on every reader that would ask for a code.
 	for i, d := range cfg.Doors {
-		b.checkKeypads(idx("door", i), d, raw.Door[i], cfg.Readers)
+		b.checkKeypads(idx("door", i), d, cfg.Readers)
 	}
 
 	// [[group]]
@@ -389,10 +389,18 @@ func (b *builder) build(raw *rawFile) *Config {
 			seen[dn] = true
 			g.Doors = append(g.Doors, dn)
 		}
+		var okWins []Window
+		var okKeys []string
 		for j, rw := range rg.Schedule {
-			w, _ := b.window(idx(key+".schedule", j), rw.Days, rw.Start, rw.End, nil, false)
+			wk := idx(key+".schedule", j)
+			w, ok := b.window(wk, rw.Days, rw.Start, rw.End, nil, false)
 			g.Schedule = append(g.Schedule, w)
+			if ok {
+				okWins = append(okWins, w)
+				okKeys = append(okKeys, wk)
+			}
 		}
+		b.checkOverlaps(key+".schedule", okWins, okKeys)
 		cfg.Groups = append(cfg.Groups, g)
 	}
 	return cfg
@@ -585,22 +593,31 @@ func (b *builder) reader(key string, rr *rawReader, used map[string]string) Read
 // checkKeypads refuses card_and_code (default mode, a window or an exception)
 // on a door where a reader that would ask for the code has no keypad: every
 // reader with second_factor "always", the "in" readers with "entry_only".
-func (b *builder) checkKeypads(key string, d Door, rd rawDoor, readers []Reader) {
+func (b *builder) checkKeypads(key string, d Door, readers []Reader) {
 	var missing []string
+	asking := 0
 	for _, r := range readers {
-		if r.Door != d.Name || r.HasKeypad() {
+		if r.Door != d.Name {
 			continue
 		}
 		if d.SecondFactor == SecondFactorEntryOnly && r.Direction == "out" {
 			continue
 		}
-		missing = append(missing, r.Name)
+		asking++
+		if !r.HasKeypad() {
+			missing = append(missing, r.Name)
+		}
 	}
-	if len(missing) == 0 {
+	var why string
+	switch {
+	case len(missing) > 0:
+		why = fmt.Sprintf("card_and_code needs a keypad, and reader %s of door %q has none (keypad = \"\")",
+			strings.Join(missing, ", "), d.Name)
+	case asking == 0:
+		why = fmt.Sprintf("card_and_code needs a reader with a keypad, and door %q has no reader that asks for the code", d.Name)
+	default:
 		return
 	}
-	why := fmt.Sprintf("card_and_code needs a keypad, and reader %s of door %q has none (keypad = \"\")",
-		strings.Join(missing, ", "), d.Name)
 	if d.DefaultMode == CardAndCode {
 		b.fail(key+".default_mode", "%s", why)
 	}

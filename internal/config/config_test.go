@@ -186,6 +186,11 @@ func TestErrors(t *testing.T) {
 		{"card_and_code window without keypad", door + "[[door.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"18:00\"\nmode=\"card_and_code\"\n" +
 			"[[reader]]\nname = \"r1\"\ndoor = \"front\"\nd0 = \"GPIO17\"\nd1 = \"GPIO27\"\nkeypad = \"\"\n",
 			[]string{"t.toml:8: door[0].schedule[0].mode: card_and_code needs a keypad"}},
+		{"card_and_code without readers", door + "default_mode = \"card_and_code\"\n",
+			[]string{`t.toml:4: door[0].default_mode: card_and_code needs a reader with a keypad, and door "front" has no reader that asks for the code`}},
+		{"group windows overlap", door + "[[group]]\nname=\"g\"\ndoors=[\"front\"]\n[[group.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"12:00\"\n" +
+			"[[group.schedule]]\ndays=[\"sun\",\"mon\"]\nstart=\"11:00\"\nend=\"13:00\"\n",
+			[]string{"t.toml:11: group[0].schedule[1]: overlaps group[0].schedule[0] (line 7) on mon"}},
 		{"group unknown door", door + "[[group]]\nname = \"g\"\ndoors = [\"back\"]\n", []string{`t.toml:6: group[0].doors: door "back" does not exist`}},
 		{"group without doors", door + "[[group]]\nname = \"g\"\n", []string{"t.toml:4: group[0].doors: is required"}},
 		{"bad retention", "[controller]\nevent_retention = 0\n", []string{"t.toml:2: controller.event_retention: 0 is outside"}},
