@@ -20,7 +20,7 @@ const (
 	StepConfig   StepKind = "config"   // Path
 	StepClock    StepKind = "clock"    // Time
 	StepUser     StepKind = "user"     // Name, Groups, Start, End, Suspended
-	StepCard     StepKind = "card"     // Name, Format, FacilityCode, CardNumber
+	StepCard     StepKind = "card"     // Name, Format, FacilityCode, CardNumber, Inactive
 	StepEntry    StepKind = "entry"    // Name, Code
 	StepMFA      StepKind = "mfa"      // Name, Code
 	StepBadge    StepKind = "badge"    // Reader (optional), Format, FacilityCode, CardNumber
@@ -50,6 +50,7 @@ type Step struct {
 	Format       reader.Format // card, badge
 	FacilityCode uint32        // card, badge
 	CardNumber   uint64        // card, badge
+	Inactive     bool          // card: "active=false" (an extension of §9, to test card_inactive)
 	Bits         string        // badgeraw: '0'/'1', first bit first
 
 	// Code is an entry or MFA code (entry, mfa) and Keys the keys pressed
@@ -221,8 +222,18 @@ func ParseLine(line string, n int) (st Step, ok bool, err error) {
 			return fail("user: end is not after start")
 		}
 	case StepCard:
+		if len(args) == 5 {
+			switch args[4] {
+			case "active=false":
+				st.Inactive = true
+			case "active=true":
+			default:
+				return fail("card: %q: the only option is active=false or active=true", truncate(args[4]))
+			}
+			args = args[:4]
+		}
 		if !want(4, 4) {
-			return fail("usage: card NAME FORMAT FC CN")
+			return fail("usage: card NAME FORMAT FC CN [active=false]")
 		}
 		st.Name = args[0]
 		if msg := checkName("user name", st.Name); msg != "" {

@@ -19,6 +19,7 @@ clock    2026-03-29T00:59:00+01:00
 user     alice groups=staff;night start=2026-01-01T00:00:00Z end=2027-01-01T00:00:00Z
 user     bob suspended=true
 card     alice h10301 1 1001
+card     bob h10306 7 99 active=false
 entry    alice 1234
 mfa      alice 987654
 badge    h10301 1 1001
@@ -44,19 +45,20 @@ rex
 		{Line: 5, Kind: StepUser, Name: "alice", Groups: []string{"staff", "night"}, Start: ts("2026-01-01T00:00:00Z"), End: ts("2027-01-01T00:00:00Z")},
 		{Line: 6, Kind: StepUser, Name: "bob", Suspended: true},
 		{Line: 7, Kind: StepCard, Name: "alice", Format: reader.H10301, FacilityCode: 1, CardNumber: 1001},
-		{Line: 8, Kind: StepEntry, Name: "alice", Code: []byte("1234")},
-		{Line: 9, Kind: StepMFA, Name: "alice", Code: []byte("987654")},
-		{Line: 10, Kind: StepBadge, Format: reader.H10301, FacilityCode: 1, CardNumber: 1001},
-		{Line: 11, Kind: StepBadge, Reader: "back-in", Format: reader.H10304, FacilityCode: 65535, CardNumber: 524287},
-		{Line: 12, Kind: StepBadgeRaw, Bits: "1011"},
-		{Line: 13, Kind: StepBadgeRaw, Reader: "front-in", Bits: "11101010000011011100000010"},
-		{Line: 14, Kind: StepKeys, Keys: []byte("1234#")},
-		{Line: 15, Kind: StepKeys, Reader: "front-in", Keys: []byte("*#")},
-		{Line: 16, Kind: StepKeys, Keys: []byte("#")},
-		{Line: 17, Kind: StepWait, Wait: 90 * time.Second},
-		{Line: 18, Kind: StepOpen},
-		{Line: 19, Kind: StepClose, Door: "back"},
-		{Line: 20, Kind: StepREX},
+		{Line: 8, Kind: StepCard, Name: "bob", Format: reader.H10306, FacilityCode: 7, CardNumber: 99, Inactive: true},
+		{Line: 9, Kind: StepEntry, Name: "alice", Code: []byte("1234")},
+		{Line: 10, Kind: StepMFA, Name: "alice", Code: []byte("987654")},
+		{Line: 11, Kind: StepBadge, Format: reader.H10301, FacilityCode: 1, CardNumber: 1001},
+		{Line: 12, Kind: StepBadge, Reader: "back-in", Format: reader.H10304, FacilityCode: 65535, CardNumber: 524287},
+		{Line: 13, Kind: StepBadgeRaw, Bits: "1011"},
+		{Line: 14, Kind: StepBadgeRaw, Reader: "front-in", Bits: "11101010000011011100000010"},
+		{Line: 15, Kind: StepKeys, Keys: []byte("1234#")},
+		{Line: 16, Kind: StepKeys, Reader: "front-in", Keys: []byte("*#")},
+		{Line: 17, Kind: StepKeys, Keys: []byte("#")},
+		{Line: 18, Kind: StepWait, Wait: 90 * time.Second},
+		{Line: 19, Kind: StepOpen},
+		{Line: 20, Kind: StepClose, Door: "back"},
+		{Line: 21, Kind: StepREX},
 	}
 	if d := cmp.Diff(want, s.Steps); d != "" {
 		t.Errorf("steps (-want +got):\n%s", d)
@@ -80,6 +82,7 @@ func TestParseErrors(t *testing.T) {
 		{"user bad suspended", "user a suspended=maybe\n", "s.scn:1: user: suspended: \"maybe\" is not true or false"},
 		{"user empty group", "user a groups=staff;;x\n", "s.scn:1: user: groups: group name must be"},
 		{"card args", "card a h10301 1\n", "s.scn:1: usage: card NAME FORMAT FC CN"},
+		{"card option", "card a h10301 1 2 active=no\n", "s.scn:1: card: \"active=no\": the only option is active=false"},
 		{"card format", "card a h999 1 2\n", "s.scn:1: card: \"h999\" is not a card format"},
 		{"card fc range", "card a h10301 256 1\n", "s.scn:1: card: facility code \"256\" is not a number 0–255 (8 bits in h10301)"},
 		{"card cn range", "card a h10301 1 65536\n", "s.scn:1: card: card number \"65536\" is not a number 0–65535"},

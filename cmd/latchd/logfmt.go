@@ -228,18 +228,33 @@ func rest(m map[string]any) []string {
 
 // newLogger builds the process logger: JSON lines on out by default, or the
 // console format. level is a zerolog level name.
-func newLogger(out *os.File, format, level string) (zerolog.Logger, error) {
+// The returned writer is the logger's output, for lines written whole
+// (events).
+func newLogger(out *os.File, format, level string) (zerolog.Logger, io.Writer, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
-		return zerolog.Logger{}, fmt.Errorf("latchd: log level %q: use trace, debug, info, warn or error", level)
+		return zerolog.Logger{}, nil, fmt.Errorf("latchd: log level %q: use trace, debug, info, warn or error", level)
 	}
 	var w io.Writer = out
 	switch format {
 	case "json":
+		w = &lockedWriter{w: out}
 	case "console":
 		w = newConsoleWriter(out, colorFor(out))
 	default:
-		return zerolog.Logger{}, fmt.Errorf("latchd: log format %q: use json or console", format)
+		return zerolog.Logger{}, nil, fmt.Errorf("latchd: log format %q: use json or console", format)
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), w, nil
+}
+
+// lockedWriter serialises whole-line writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

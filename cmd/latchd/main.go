@@ -13,6 +13,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/internal/config"
 )
@@ -21,6 +24,9 @@ import (
 const defaultConfigPath = "/etc/latch/latch.toml"
 
 func main() {
+	// Log times as events have them: RFC 3339, UTC, milliseconds.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
