@@ -12,19 +12,19 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-// Stepper is a door driven synchronously on the scenario's virtual clock:
-// no goroutine and no real timer, every input and tick carried out before
-// the call returns, at the time the caller gives.
+// Stepper is a door driven synchronously on the scenario's virtual clock
+// (the door's Now): no goroutine and no real timer; every input and tick is
+// carried out before the call returns.
 type Stepper interface {
-	Start(now time.Time)
-	Submit(now time.Time, r reader.Read)
-	DoorSensor(now time.Time, open bool)
-	ExitButton(now time.Time, pressed bool)
+	Start()
+	Submit(r reader.Read)
+	DoorSensor(open bool)
+	ExitButton(pressed bool)
 	// Deadline is the next instant the door needs a Tick; zero = none.
 	Deadline() time.Time
-	Tick(now time.Time)
-	Stop(now time.Time)
-	Halt()
+	Tick()
+	Stop()
+	Halt() error
 }
 
 // Outputs are a door's simulated output lines.
@@ -34,10 +34,11 @@ type Outputs struct {
 
 // ErrNoStepper: the door package has no synchronous stepper, so a door
 // cannot run on a virtual clock (door.Run waits on a real timer).
-var ErrNoStepper = errors.New("sim: scenario: the door package does not yet export a synchronous stepper " +
-	"(Start/Submit/DoorSensor/ExitButton/Deadline/Tick/Stop at a given time); latchd scenario needs one for its virtual clock")
+var ErrNoStepper = errors.New("sim: scenario: this build's door package has no synchronous stepper " +
+	"(door.(*Door).Stepper, see sim/testdata/door_stepper.go.txt); latchd scenario needs it for its virtual clock")
 
 // newStepper builds door name of cfg as a Stepper whose events go to emit.
+// scenario_stepper.go sets it when the door package has a stepper.
 var newStepper = func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
 	now func() time.Time, log zerolog.Logger) (Stepper, error) {
 	return nil, ErrNoStepper

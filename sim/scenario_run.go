@@ -214,19 +214,19 @@ func (e *engine) build(cfg *config.Config) error {
 
 func (e *engine) startDoors() {
 	for _, d := range e.doors {
-		d.door.Start(e.now)
+		d.door.Start()
 	}
 }
 
 func (e *engine) stopDoors() {
 	for _, d := range e.doors {
-		d.door.Stop(e.now)
+		d.door.Stop()
 	}
 }
 
 func (e *engine) halt() {
 	for _, d := range e.doors {
-		d.door.Halt()
+		_ = d.door.Halt()
 	}
 }
 
@@ -305,7 +305,7 @@ func (e *engine) next() (time.Time, func()) {
 	for _, d := range e.doors {
 		if dl := d.door.Deadline(); !dl.IsZero() {
 			d := d
-			consider(dl, func() { d.door.Tick(e.now) })
+			consider(dl, func() { d.door.Tick() })
 		}
 	}
 	for _, r := range e.readers {
@@ -327,7 +327,7 @@ func (e *engine) next() (time.Time, func()) {
 func (e *engine) deliver(r *simReader, reads []reader.Read) {
 	for _, rd := range reads {
 		if r.door != nil {
-			r.door.door.Submit(e.now, rd)
+			r.door.door.Submit(rd)
 		}
 	}
 }
@@ -507,7 +507,7 @@ func (e *engine) do(st Step) error {
 		if d.cfg.DPS == "" {
 			return e.fail(st.Line, "%s: door %q has no door position switch (dps)", st.Kind, d.cfg.Name)
 		}
-		d.door.DoorSensor(e.now, st.Kind == StepOpen)
+		d.door.DoorSensor(st.Kind == StepOpen)
 		return e.advance(e.now.Add(d.cfg.Debounce))
 	case StepREX:
 		d, err := e.doorNamed(st.Line, st.Door)
@@ -517,11 +517,11 @@ func (e *engine) do(st Step) error {
 		if d.cfg.REX == "" {
 			return e.fail(st.Line, "rex: door %q has no exit button (rex)", d.cfg.Name)
 		}
-		d.door.ExitButton(e.now, true)
+		d.door.ExitButton(true)
 		if err := e.advance(e.now.Add(d.cfg.Debounce + REXPress)); err != nil {
 			return err
 		}
-		d.door.ExitButton(e.now, false)
+		d.door.ExitButton(false)
 		return e.advance(e.now.Add(d.cfg.Debounce))
 	default:
 		return e.fail(st.Line, "%s may only come before every other command", st.Kind)
