@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bin=${1:-bin}
-scenario=${2:-testdata/scenarios/qemu.scn}
+scenario=${2:-testdata/scenarios/card_and_code.scn}
 go=${GO:-go}
 
 need() { command -v "$1" >/dev/null || { echo "qemu: $1 not found (apt-get install qemu-user)" >&2; exit 1; }; }

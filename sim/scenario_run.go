@@ -194,7 +194,7 @@ func (e *engine) build(cfg *config.Config) error {
 		d := &simDoor{cfg: dc, relay: NewOutPin(dc.Relay, !dc.RelayActive.GPIOLevel(), e.Now)}
 		step, err := newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
 		if err != nil {
-			return fmt.Errorf("sim: scenario: %w", err)
+			return err
 		}
 		d.door = step
 		e.doors = append(e.doors, d)
