@@ -57,33 +57,40 @@ func NewDecoder(cfg Config, opts ...Option) (*Decoder, error) {
 	for _, o := range opts {
 		o(d)
 	}
+	// Own errors start "reader: " or `reader "name": `; wrapped errors
+	// already carry "reader: ".
+	prefix, wrapPrefix := "reader: ", ""
+	if cfg.Name != "" {
+		prefix = fmt.Sprintf("reader %q: ", cfg.Name)
+		wrapPrefix = prefix
+	}
 	d.keypad = Keypad{Mode: cfg.Keypad, Star: cfg.Star, Hash: cfg.Hash}
 	if err := d.keypad.Validate(); err != nil {
-		return nil, fmt.Errorf("reader %q: %w", cfg.Name, err)
+		return nil, fmt.Errorf(wrapPrefix+"%w", err)
 	}
 	for _, name := range cfg.Formats {
 		s, err := ParseFormatSpec(name, cfg.RawByteOrder)
 		if err != nil {
-			return nil, fmt.Errorf("reader %q: formats: %w", cfg.Name, err)
+			return nil, fmt.Errorf(wrapPrefix+"%w", err)
 		}
 		if prev, dup := d.byLen[s.Len()]; dup {
-			return nil, fmt.Errorf("reader %q: formats %s and %s are both %d bits: list at most one format per length", cfg.Name, prev, s, s.Len())
+			return nil, fmt.Errorf(prefix+"formats %s and %s are both %d bits: list at most one format per length", prev, s, s.Len())
 		}
 		d.byLen[s.Len()] = s
 		d.formats = append(d.formats, s)
 	}
 	if n := d.keypad.Len(); n != 0 && d.keypad.Mode != KeypadPIN {
 		if s, dup := d.byLen[n]; dup {
-			return nil, fmt.Errorf("reader %q: keypad %s and format %s are both %d bits: a key frame is told from a card by its length", cfg.Name, d.keypad.Mode, s, n)
+			return nil, fmt.Errorf(prefix+"keypad %s and format %s are both %d bits: a key frame is told from a card by its length", d.keypad.Mode, s, n)
 		}
 	}
 	if d.keypad.Mode == KeypadPIN {
 		if s, dup := d.byLen[26]; dup && s.Format != H10301 {
-			return nil, fmt.Errorf("reader %q: keypad 26bit_pin and format %s are both 26 bits", cfg.Name, s)
+			return nil, fmt.Errorf(prefix+"keypad 26bit_pin and format %s are both 26 bits", s)
 		}
 	}
 	if cfg.MaxFrameGap < 0 || cfg.GapFactor < 0 || cfg.Glitch < 0 {
-		return nil, fmt.Errorf("reader %q: max_frame_gap, gap factor and glitch must not be negative", cfg.Name)
+		return nil, errors.New(prefix + "max_frame_gap, gap factor and glitch must not be negative")
 	}
 	d.asm = NewAssembler(AssemblerConfig{MaxFrameGap: cfg.MaxFrameGap, GapFactor: cfg.GapFactor, Glitch: cfg.Glitch})
 	return d, nil
