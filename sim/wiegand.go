@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -280,4 +281,28 @@ func (c Capture) Run(dec *reader.Decoder, edges []reader.Edge) ([]Out, CaptureSt
 		}
 		emit(dec.Flush(tc), tc)
 	}
+}
+
+// Play sends each Out's Read on ch at start+Emitted, sleeping on the time
+// package's clock (virtual inside a testing/synctest bubble, real in
+// latchd --sim). Build the decoder with reader.WithEpoch(start) so Read.At
+// matches. It returns ctx.Err() if ctx ends first.
+func Play(ctx context.Context, start time.Time, outs []Out, ch chan<- reader.Read) error {
+	for _, o := range outs {
+		if d := time.Until(start.Add(o.Emitted)); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ch <- o.Read:
+		}
+	}
+	return nil
 }

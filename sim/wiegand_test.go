@@ -1,10 +1,12 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -291,4 +293,37 @@ func BenchmarkEndOfFrameLatency(b *testing.B) {
 	}{{2 * ms, 0}, {2 * ms, 0.3}, {20 * ms, 0}, {20 * ms, 0.2}} {
 		b.Run(fmt.Sprintf("reader=%v/jitter=%.1f", tc.iv, tc.jitter), func(b *testing.B) { benchLatency(b, tc.iv, tc.jitter) })
 	}
+}
+
+func TestPlay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		w, _ := NewWiegandReader(WiegandConfig{Interval: 2 * time.Millisecond})
+		if err := w.SendCard(reader.FormatSpec{Format: reader.H10301}, 212, 7041); err != nil {
+			t.Fatal(err)
+		}
+		w.Wait(time.Second)
+		if err := w.SendKeys(reader.Keypad{Mode: reader.Keypad4}, []byte("5"), 0); err != nil {
+			t.Fatal(err)
+		}
+		dec, _ := reader.NewDecoder(reader.Config{Name: "r", Formats: []string{"h10301"}, Keypad: reader.Keypad4}, reader.WithEpoch(start))
+		outs, _ := Capture{}.Run(dec, w.Edges())
+		ch := make(chan reader.Read)
+		go func() { _ = Play(context.Background(), start, outs, ch) }()
+		// 26 bits 2 ms apart: last edge at 50 ms, out 6 ms later; the
+		// key's 4 bits start 1 s after that.
+		r := <-ch
+		if r.Kind != reader.KindCard || time.Since(start) != 56*time.Millisecond || !r.At.Equal(start.Add(56*time.Millisecond)) {
+			t.Errorf("card %+v at %v", r, time.Since(start))
+		}
+		r = <-ch
+		if string(r.Keys) != "5" || time.Since(start) != 1062*time.Millisecond {
+			t.Errorf("key %+v at %v", r, time.Since(start))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := Play(ctx, start, outs, ch); err == nil {
+			t.Error("Play with a cancelled context: no error")
+		}
+	})
 }
