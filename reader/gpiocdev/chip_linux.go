@@ -84,6 +84,16 @@ func newWakePipe() (wakePipe, error) {
 
 func (w wakePipe) wake() { _, _ = unix.Write(w[1], []byte{1}) }
 
+// drain empties the pipe (a wake-up left by an earlier cancellation).
+func (w wakePipe) drain() {
+	var b [16]byte
+	for {
+		if n, err := unix.Read(w[0], b[:]); n <= 0 || err != nil {
+			return
+		}
+	}
+}
+
 func (w wakePipe) close() {
 	unix.Close(w[0])
 	unix.Close(w[1])

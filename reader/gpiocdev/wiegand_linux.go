@@ -93,7 +93,9 @@ func newWiegand(fd int, d0, d1 uint32, dec *reader.Decoder, log zerolog.Logger) 
 // Run reads edges and calls emit for every frame's Read until ctx is
 // done, Close is called, or the line fails. It wakes on the decoder's
 // deadline, so a frame is reported its end-of-frame silence (plus
-// FlushSlack) after its last edge. Run must not be called twice at once.
+// FlushSlack) after its last edge. emit is called on Run's goroutine and
+// must not be nil. Run may be called again after it returned (not twice
+// at once, not after Close).
 func (w *Wiegand) Run(ctx context.Context, emit func(reader.Read)) error {
 	w.mu.Lock()
 	if w.closed || w.running {
@@ -102,6 +104,7 @@ func (w *Wiegand) Run(ctx context.Context, emit func(reader.Read)) error {
 	}
 	w.running = true
 	w.done = make(chan struct{})
+	w.wake.drain() // a wake-up left by an earlier Run's cancellation
 	w.mu.Unlock()
 	defer func() {
 		w.mu.Lock()

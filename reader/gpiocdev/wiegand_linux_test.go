@@ -91,6 +91,18 @@ func TestWiegandPipe(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("reads (-want +got):\n%s", d)
 	}
+	// Run again after a cancelled Run: it must wait, not return at once.
+	add("0110", 6*time.Second)
+	write()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() { errc <- w.Run(ctx2, func(r reader.Read) { reads <- r }) }()
+	if r := <-reads; r.Kind != reader.KindKeys || string(r.Keys) != "6" {
+		t.Errorf("second Run: %+v", r)
+	}
+	cancel2()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("second Run: %v", err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
