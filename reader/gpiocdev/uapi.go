@@ -15,7 +15,6 @@ const (
 	lineNumAttrMax = 10 // GPIO_V2_LINE_NUM_ATTRS_MAX
 
 	// Line flags (enum gpio_v2_line_flag).
-	flagActiveLow    uint64 = 1 << 1 // GPIO_V2_LINE_FLAG_ACTIVE_LOW
 	flagInput        uint64 = 1 << 2 // GPIO_V2_LINE_FLAG_INPUT
 	flagOutput       uint64 = 1 << 3 // GPIO_V2_LINE_FLAG_OUTPUT
 	flagEdgeRising   uint64 = 1 << 4 // GPIO_V2_LINE_FLAG_EDGE_RISING
