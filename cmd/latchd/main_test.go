@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,10 +128,189 @@ name  = "staff"
 doors = ["front"]
 `
 
+// simDaemon is a running latchd --sim for a test.
+type simDaemon struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	lines    chan map[string]any
+	stderr   *bytes.Buffer
+	deadline <-chan time.Time
+}
+
+// startSim starts bin --sim on cfgPath with extra environment variables and
+// waits for "latchd started".
+func startSim(t *testing.T, bin, cfgPath string, env ...string) *simDaemon {
+	t.Helper()
+	cmd := exec.Command(bin, "--sim", "--config", cfgPath, "--log-format", "json")
+	cmd.Env = append(append(os.Environ(), debugEnv+"=1"), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), stderr: &bytes.Buffer{},
+		deadline: time.After(30 * time.Second)}
+	cmd.Stderr = d.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	go func() {
+		defer close(d.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				d.lines <- m
+			}
+		}
+	}()
+	d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
+	return d
+}
+
+// waitFor reads log lines until one matches and returns it; the deadline
+// only bounds a hung daemon, nothing sleeps.
+func (d *simDaemon) waitFor(what string, match func(map[string]any) bool) map[string]any {
+	d.t.Helper()
+	for {
+		select {
+		case m, ok := <-d.lines:
+			if !ok {
+				d.t.Fatalf("daemon ended before %s; stderr:\n%s", what, d.stderr.String())
+			}
+			if match(m) {
+				return m
+			}
+			if m["event"] == "access_denied" || m["level"] == "error" {
+				d.t.Logf("log: %v", m)
+			}
+		case <-d.deadline:
+			d.t.Fatalf("no %s within 30 s; stderr:\n%s", what, d.stderr.String())
+		}
+	}
+}
+
+func (d *simDaemon) send(line string) {
+	d.t.Helper()
+	if _, err := io.WriteString(d.stdin, line+"\n"); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func event(name string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["event"] == name }
+}
+
+// TestReload: SIGHUP with a broken file is refused and the doors keep
+// working; SIGHUP with a good file that changes another door keeps a code
+// entry in progress on the unchanged door; a changed door is restarted.
+func TestReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := buildLatchd(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	base := simConfig + `
+[[reader]]
+name = "r2"
+door = "back"
+d0   = "GPIO5"
+d1   = "GPIO6"
+[[door]]
+name  = "back"
+relay = "GPIO16"
+`
+	c2c := "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
+	// front is Card + Code all week (its schedule follows its [[door]] table).
+	cfg := strings.Replace(base, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\n"+c2c, 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	d := startSim(t, bin, cfgPath)
+
+	// A broken file: refused, the running config stays.
+	if err := os.WriteFile(cfgPath, []byte(cfg+"bogus = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	refused := d.waitFor("reload refused", func(m map[string]any) bool { return m["message"] == "reload refused; running config kept" })
+	if refused["key"] != "door.bogus" || refused["rule"] != "unknown key" || refused["line"] == nil {
+		t.Errorf("refusal %v does not name the key and rule", refused)
+	}
+
+	// alice badges at front and starts typing her code …
+	d.send("badge h10301 1 1001")
+	d.waitFor("code_requested", event("code_requested"))
+	d.send("keys 24")
+	// … while the config changes for door back only (unlock time) …
+	changed := strings.Replace(cfg, "relay = \"GPIO16\"\n", "relay = \"GPIO16\"\nunlock_time = \"3s\"\n", 1)
+	if err := os.WriteFile(cfgPath, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	reloaded := d.waitFor("config reloaded", func(m map[string]any) bool { return m["message"] == "config reloaded" })
+	if !slices.Equal(toStrings(reloaded["kept"]), []string{"front"}) || !slices.Equal(toStrings(reloaded["restarted"]), []string{"back"}) {
+		t.Errorf("reload %v: want front kept and back restarted", reloaded)
+	}
+	// … and she finishes the code: the pending entry survived the reload.
+	d.send("keys 6810#")
+	granted := d.waitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })
+	if granted["event"] != "access_granted" || granted["method"] != "card_and_code" {
+		t.Errorf("after the reload: %v, want access_granted card_and_code", granted)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
+}
+
+func toStrings(v any) []string {
+	var out []string
+	if a, ok := v.([]any); ok {
+		for _, x := range a {
+			out = append(out, fmt.Sprint(x))
+		}
+	}
+	return out
+}
+
+// seed makes the database of simConfig with alice: card h10301 1/1001, MFA code 246810, group staff.
+func seed(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := store.Actor{Name: "test"}
+	u, err := st.CreateUser(store.UserFields{ExternalID: "alice", Groups: []string{"staff"}}, by)
+	if err == nil {
+		err = st.AddCard(u.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 1001, Active: true}, by)
+	}
+	if err == nil {
+		_, err = st.AddMFACode(u.UserID, []byte("246810"), by)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestStopPaths starts latchd --sim, releases the strike with a card, then
 // ends the daemon with SIGTERM, SIGINT or a panic, and checks that the
 // relay's last level was "locked" and that the database closed cleanly
-// (it opens again at once; bbolt would time out on a held lock).
+// (it opens again at once; bbolt would time out on a held lock). The
+// SIGTERM run is also under a fake systemd: READY=1, WATCHDOG=1 and
+// STOPPING=1 arrive on $NOTIFY_SOCKET.
 func TestStopPaths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the daemon")
@@ -136,12 +318,13 @@ func TestStopPaths(t *testing.T) {
 	bin := buildLatchd(t)
 	tests := []struct {
 		name     string
-		stop     func(cmd *exec.Cmd, stdin io.Writer) error
+		stop     func(d *simDaemon)
 		exitCode int
+		systemd  bool
 	}{
-		{"SIGTERM", func(c *exec.Cmd, _ io.Writer) error { return c.Process.Signal(syscall.SIGTERM) }, 0},
-		{"SIGINT", func(c *exec.Cmd, _ io.Writer) error { return c.Process.Signal(syscall.SIGINT) }, 0},
-		{"panic", func(_ *exec.Cmd, stdin io.Writer) error { _, err := io.WriteString(stdin, "debug-panic\n"); return err }, 1},
+		{"SIGTERM", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGTERM) }, 0, true},
+		{"SIGINT", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGINT) }, 0, false},
+		{"panic", func(d *simDaemon) { d.send("debug-panic") }, 1, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,92 +333,31 @@ func TestStopPaths(t *testing.T) {
 			if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			// Seed a user with a card before the daemon starts.
-			if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			u, err := st.CreateUser(store.UserFields{ExternalID: "alice", Groups: []string{"staff"}}, store.Actor{Name: "test"})
-			if err == nil {
-				err = st.AddCard(u.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 1001, Active: true}, store.Actor{Name: "test"})
-			}
-			if cerr := st.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-
-			cmd := exec.Command(bin, "--sim", "--config", cfgPath, "--log-format", "json")
-			cmd.Env = append(os.Environ(), debugEnv+"=1")
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			lines := make(chan map[string]any, 100)
-			go func() {
-				defer close(lines)
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					var m map[string]any
-					if json.Unmarshal(sc.Bytes(), &m) == nil {
-						lines <- m
-					}
+			seed(t, dir)
+			var env []string
+			var notify *net.UnixConn
+			if tc.systemd {
+				sock := filepath.Join(dir, "notify.sock")
+				var err error
+				if notify, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"}); err != nil {
+					t.Fatal(err)
 				}
-			}()
-			// waitFor reads log lines until one matches; the deadline only
-			// bounds a hung daemon, nothing sleeps.
-			deadline := time.After(20 * time.Second)
-			var seen []map[string]any
-			waitFor := func(what string, match func(map[string]any) bool) {
-				t.Helper()
-				for {
-					select {
-					case m, ok := <-lines:
-						if !ok {
-							t.Fatalf("daemon ended before %s; stderr:\n%s", what, stderr.String())
-						}
-						seen = append(seen, m)
-						if match(m) {
-							return
-						}
-					case <-deadline:
-						t.Fatalf("no %s within 20 s; stderr:\n%s", what, stderr.String())
-					}
-				}
+				defer notify.Close()
+				// A 2 s watchdog: latchd pings every second.
+				env = []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=2000000"}
 			}
-			waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
-			if _, err := io.WriteString(stdin, "badge h10301 1 1001\n"); err != nil {
-				t.Fatal(err)
+			d := startSim(t, bin, cfgPath, env...)
+			if tc.systemd {
+				expectNotify(t, notify, "READY=1")
+				expectNotify(t, notify, "WATCHDOG=1")
 			}
-			waitFor("strike_released", func(m map[string]any) bool { return m["event"] == "strike_released" })
-			if err := tc.stop(cmd, stdin); err != nil {
-				t.Fatal(err)
+			d.send("badge h10301 1 1001")
+			d.waitFor("strike_released", event("strike_released"))
+			tc.stop(d)
+			final := d.waitFor("relay final level", func(m map[string]any) bool { return m["message"] == "relay final level" })
+			for range d.lines {
 			}
-			var final map[string]any
-			waitFor("relay final level", func(m map[string]any) bool {
-				if m["message"] == "relay final level" {
-					final = m
-					return true
-				}
-				return false
-			})
-			for range lines {
-			}
-			err = cmd.Wait()
+			err := d.cmd.Wait()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -243,13 +365,16 @@ func TestStopPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			if code != tc.exitCode {
-				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.exitCode, stderr.String())
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.exitCode, d.stderr.String())
 			}
 			// relay_active = "low": locked is high.
 			if final["locked"] != true || final["relay"] != "High" {
 				t.Errorf("relay final level %v, want locked (High)", final)
 			}
-			st, err = store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key"), Timeout: time.Second})
+			if tc.systemd {
+				expectNotify(t, notify, "STOPPING=1")
+			}
+			st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key"), Timeout: time.Second})
 			if err != nil {
 				t.Fatalf("database not closed cleanly: %v", err)
 			}
@@ -267,9 +392,28 @@ func TestStopPaths(t *testing.T) {
 			if !strings.Contains(strings.Join(got, " "), "access_granted strike_released") {
 				t.Errorf("stored events %v lack the grant", got)
 			}
-			if tc.name != "panic" && got[len(got)-1] != "strike_locked" {
+			if tc.exitCode == 0 && got[len(got)-1] != "strike_locked" {
 				t.Errorf("last stored event %q, want strike_locked on a graceful stop", got[len(got)-1])
 			}
 		})
+	}
+}
+
+// expectNotify reads datagrams until one equals want (WATCHDOG=1 may come
+// between the others).
+func expectNotify(t *testing.T, c *net.UnixConn, want string) {
+	t.Helper()
+	buf := make([]byte, 256)
+	for {
+		if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("waiting for %q on NOTIFY_SOCKET: %v", want, err)
+		}
+		if string(buf[:n]) == want {
+			return
+		}
 	}
 }
