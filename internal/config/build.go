@@ -560,6 +560,14 @@ func (b *builder) reader(key string, rr *rawReader, used map[string]string) Read
 		r.Formats = append(r.Formats, f)
 	}
 	r.Keypad = b.oneOf(key+".keypad", str(rr.Keypad, Keypad4Bit), KeypadNone, Keypad4Bit, Keypad8Bit, Keypad26BitPIN)
+	// A key frame is told from a card frame by its length (hardware.md
+	// "Keypads"); a 26bit_pin keypad shares 26 bits with h10301 only, told
+	// apart by facility code 0.
+	if n, ok := map[string]int{Keypad4Bit: 4, Keypad8Bit: 8, Keypad26BitPIN: 26}[r.Keypad]; ok {
+		if f, clash := byLen[n]; clash && !(r.Keypad == Keypad26BitPIN && f == string(reader.H10301)) {
+			b.fail(key+".formats", "%q and keypad %q are both %d bits: a key frame is told from a card by its length", f, r.Keypad, n)
+		}
+	}
 	r.Star, r.Hash = 10, 11
 	if rr.Keys != nil {
 		// In 4-bit mode 0–9 are the digits; '*' and '#' take two of 10–15.

@@ -232,6 +232,9 @@ func Parse(data []byte, path string) (*Config, error) {
 	}
 	b := &builder{file: name, dir: dir, pos: indexPositions(data)}
 	cfg := b.build(&raw)
+	if len(b.issues) == 0 {
+		b.crossCheck(cfg)
+	}
 	if len(b.issues) > 0 {
 		sortIssues(b.issues)
 		return nil, &Error{Issues: b.issues}

@@ -151,6 +151,8 @@ func TestErrors(t *testing.T) {
 		{"raw without length", door + rdr("formats = [\"raw\"]\n"), []string{`t.toml:9: reader[0].formats: "raw" is not a card format`}},
 		{"raw too long", door + rdr("formats = [\"raw65\"]\n"), []string{`t.toml:9: reader[0].formats: "raw65" is not a card format`}},
 		{"raw same length", door + rdr("formats = [\"raw26\", \"h10301\"]\n"), []string{`"raw26" and "h10301" are both 26 bits`}},
+		{"keypad length clash", door + rdr("formats = [\"raw8\"]\nkeypad = \"8bit\"\n"), []string{`t.toml:9: reader[0].formats: "raw8" and keypad "8bit" are both 8 bits`}},
+		{"pin keypad and raw26", door + rdr("formats = [\"raw26\"]\nkeypad = \"26bit_pin\"\n"), []string{`t.toml:9: reader[0].formats: "raw26" and keypad "26bit_pin" are both 26 bits`}},
 		{"empty formats", door + rdr("formats = []\n"), []string{"t.toml:9: reader[0].formats: must list at least one"}},
 		{"bad keypad", door + rdr("keypad = \"6bit\"\n"), []string{`t.toml:9: reader[0].keypad: "6bit" is not one of`}},
 		{"star is a digit", door + rdr("keys = { star = 3, hash = 11 }\n"), []string{"t.toml:9: reader[0].keys.star: 3 is outside 10–15"}},
@@ -255,6 +257,7 @@ end = "24:00"
 mode = "unlocked"
 `},
 		{"no doors at all", "[controller]\nname = \"x\"\n"},
+		{"26bit_pin keypad with h10301 cards", minimal + "keypad = \"26bit_pin\"\n"},
 		{"raw and h10306", minimal + "formats = [\"raw32\", \"h10306\", \"h10301\", \"raw56\"]\n"},
 	}
 	for _, tc := range tests {
