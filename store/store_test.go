@@ -27,7 +27,7 @@ func TestValidateCode(t *testing.T) {
 		{"+1234", false},
 		{"-1234", false},
 		{"12a4", false},
-		{"١٢٣٤", false},  // Arabic-Indic digits
+		{"١٢٣٤", false}, // Arabic-Indic digits
 		{"１２３４", false}, // fullwidth digits
 		{"1234\x00", false},
 		{"1234#", false},
