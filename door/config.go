@@ -63,7 +63,7 @@ type Config struct {
 	Relay       gpio.PinOut // the strike relay; required
 	RelayActive gpio.Level  // level that releases the strike
 
-	Debounce      time.Duration // DPS and REX inputs
+	Debounce      time.Duration // DPS and REX inputs; negative = none (inputs debounced in hardware)
 	UnlockTime    time.Duration // 1s–60s
 	RexUnlocks    bool
 	RexUnlockTime time.Duration
@@ -178,7 +178,7 @@ func resolveConfig(c Config) (*config, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"debounce", c.Debounce}, {"rex_unlock_time", c.RexUnlockTime}, {"held_open_time", c.HeldOpenTime},
+	}{{"rex_unlock_time", c.RexUnlockTime}, {"held_open_time", c.HeldOpenTime},
 		{"mfa.code_timeout", c.MFA.CodeTimeout}, {"mfa.key_timeout", c.MFA.KeyTimeout},
 		{"mfa.lockout_window", c.MFA.LockoutWindow}, {"mfa.lockout_time", c.MFA.LockoutTime}} {
 		if d.v < 0 {

@@ -238,7 +238,10 @@ func (d *driver) keys(rdr, ks string) {
 // wait advances the clock to each deadline up to now+dt, ticking at each.
 func (d *driver) wait(dt time.Duration) {
 	end := d.now.Add(dt)
-	for {
+	for i := 0; ; i++ {
+		if i > 1e6 {
+			panic(fmt.Sprintf("driver.wait: no progress at %v: deadline %v state %+v", d.now, d.s.nextDeadline(), d.s))
+		}
 		n := d.s.nextDeadline()
 		if n.IsZero() || n.After(end) {
 			break
