@@ -90,10 +90,9 @@ type importer struct {
 	// Changes, one delta per data bucket (see delta). Records flagged
 	// noop exist only so that duplicates within the file are found.
 	users, ext, email, cards, ucards, entry, uentry, mfa delta
-	userSeq                                            uint64 // last user sequence used
-	macBuf                                             []byte
+	userSeq                                              uint64 // last user sequence used
+	macBuf                                               []byte
 }
-
 
 func (it *importer) bad(line int, col, rule string) {
 	if len(it.errs) < maxRowErrors {
