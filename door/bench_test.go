@@ -189,6 +189,15 @@ func benchDecision(b *testing.B, n int, from string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// idle lets the benchmark wait until Run has handled what was queued,
+	// so that each measurement starts with the loop idle.
+	handled := make(chan struct{}, 64)
+	d.processed = func() { handled <- struct{}{} }
+	idle := func(k int) {
+		for range k {
+			<-handled
+		}
+	}
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
@@ -209,16 +218,20 @@ func benchDecision(b *testing.B, n int, from string) {
 			d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: benchCard(i), At: at})
 		} else {
 			d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: benchCard(i), At: time.Now()})
-			for _, k := range []byte(benchMFA(i)) {
+			code := benchMFA(i)
+			for _, k := range []byte(code) {
 				d.Submit(keyRead(k))
 			}
+			idle(1 + len(code))
 			at = time.Now()
 			d.Submit(keyRead('#'))
 		}
 		lat = append(lat, relay.wait(b, gpio.High).Sub(at))
+		idle(1)
 		d.DoorSensor(true) // relock on open
 		relay.wait(b, gpio.Low)
 		d.DoorSensor(false)
+		idle(2)
 	}
 	b.StopTimer()
 	slices.Sort(lat)

@@ -61,6 +61,10 @@ type Door struct {
 	running atomic.Bool
 	halted  atomic.Bool
 	status  atomic.Pointer[Status]
+
+	// processed, when set (tests and benchmarks only), is called by Run
+	// after each queued input has been handled.
+	processed func()
 }
 
 // inputBuffer is how many inputs may queue before Submit waits: a burst of
@@ -196,6 +200,9 @@ func (d *Door) Run(ctx context.Context) (err error) {
 			s = d.apply(s, inTick{}, d.now())
 		case v := <-d.in:
 			s = d.input(s, v)
+			if d.processed != nil {
+				d.processed()
+			}
 		}
 	}
 }
