@@ -240,3 +240,30 @@ func benchDecision(b *testing.B, n int, from string) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 	}
 }
+
+// BenchmarkStep is the door's own cost per decision, without the store or
+// the loop: one card grant (access_controlled) and its relock.
+func BenchmarkStep(b *testing.B) {
+	c, _ := testConfig(schedule.AccessControlled)
+	c.Debounce = -1
+	rc, err := resolveConfig(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newState(rc)
+	now := t0
+	s, _ = step(s, inStart{}, now)
+	u, active, _ := testCreds().LookupCard(cardKey(card(100)))
+	in := inCard{reader: "out", card: card(100), user: u, found: true, active: active}
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Millisecond)
+		var acts []action
+		s, acts = step(s, in, now)
+		if len(acts) == 0 {
+			b.Fatal("no actions")
+		}
+		s, _ = step(s, inDPS{open: true}, now)
+		s, _ = step(s, inDPS{open: false}, now)
+	}
+}

@@ -206,9 +206,14 @@ type debouncer struct {
 	at              time.Time // when pending becomes stable; zero = nothing pending
 }
 
-// state is everything the door knows. Run alone owns it; step returns the
-// same maps it was given (the state is used linearly, never shared).
-type state struct {
+// state is everything the door knows. Run alone owns it. It is a handle:
+// step updates the data behind it and returns it, so a state must be used
+// linearly (never stepped twice from the same value), which Run and the
+// tests do. Copying a handle instead of the data keeps a step free of large
+// copies on the decision path.
+type state struct{ *doorState }
+
+type doorState struct {
 	cfg     *config
 	started bool
 	stopped bool
@@ -238,12 +243,12 @@ type state struct {
 }
 
 func newState(c *config) state {
-	s := state{
+	s := state{&doorState{
 		cfg:         c,
 		readers:     map[string]*readerState{},
 		cardFails:   map[CardKey]*failures{},
 		readerFails: map[string]*failures{},
-	}
+	}}
 	for name := range c.readers {
 		s.readers[name] = &readerState{}
 	}
@@ -252,7 +257,7 @@ func newState(c *config) state {
 
 // out collects the actions of one step.
 type out struct {
-	s    *state
+	s    *doorState
 	now  time.Time
 	acts []action
 }
@@ -266,7 +271,7 @@ func (o *out) emit(ev Event) {
 // step is the door's pure transition: no I/O, no goroutines, no clock but
 // now. Unknown readers and keys are ignored.
 func step(s state, in input, now time.Time) (state, []action) {
-	o := &out{s: &s, now: now}
+	o := &out{s: s.doorState, now: now}
 	if s.stopped {
 		return s, nil
 	}
@@ -357,7 +362,7 @@ func (d *debouncer) due(now time.Time) bool {
 
 // nextDeadline is the earliest instant at which step needs an inTick; zero
 // when nothing is pending.
-func (s *state) nextDeadline() time.Time {
+func (s *doorState) nextDeadline() time.Time {
 	var n time.Time
 	min := func(t time.Time) {
 		if !t.IsZero() && (n.IsZero() || t.Before(n)) {
@@ -387,7 +392,7 @@ func (s *state) nextDeadline() time.Time {
 	return n
 }
 
-func (s *state) tick(o *out) {
+func (s *doorState) tick(o *out) {
 	now := o.now
 	if s.dps.due(now) {
 		s.onDoor(o, s.dps.stable)
@@ -433,7 +438,7 @@ func (s *state) tick(o *out) {
 
 // readerNames lists readers in a fixed order so that a step's actions are
 // deterministic.
-func (s *state) readerNames() []string {
+func (s *doorState) readerNames() []string {
 	names := make([]string, 0, len(s.readers))
 	for _, r := range s.cfg.Readers {
 		if _, ok := s.readers[r.Name]; ok {
@@ -445,7 +450,7 @@ func (s *state) readerNames() []string {
 
 // ---- modes ----
 
-func (s *state) evalMode(o *out, start bool) {
+func (s *doorState) evalMode(o *out, start bool) {
 	now := o.now
 	m, src := s.cfg.sched.ModeSource(now)
 	prevSrc := s.schedSrc
@@ -485,7 +490,7 @@ const clockPoll = time.Second
 // monotonic clock.
 const scheduleRecheck = time.Minute
 
-func (s *state) effectiveMode() schedule.Mode {
+func (s *doorState) effectiveMode() schedule.Mode {
 	switch {
 	case s.override != schedule.Unknown:
 		return s.override
@@ -496,7 +501,7 @@ func (s *state) effectiveMode() schedule.Mode {
 	}
 }
 
-func (s *state) applyMode(o *out, cause string) {
+func (s *doorState) applyMode(o *out, cause string) {
 	m := s.effectiveMode()
 	if m == s.mode && cause != CauseStart {
 		return
@@ -524,7 +529,7 @@ func (s *state) applyMode(o *out, cause string) {
 
 // readerMode is the mode as it applies at one reader: an exit reader of an
 // entry_only door never asks for the code.
-func (s *state) readerMode(name string) schedule.Mode {
+func (s *doorState) readerMode(name string) schedule.Mode {
 	if s.mode == schedule.CardAndCode && s.cfg.SecondFactor == SecondFactorEntryOnly {
 		if rc := s.cfg.readers[name]; rc != nil && rc.out {
 			return schedule.AccessControlled
@@ -535,7 +540,7 @@ func (s *state) readerMode(name string) schedule.Mode {
 
 // ---- strike ----
 
-func (s *state) release(o *out, d time.Duration) {
+func (s *doorState) release(o *out, d time.Duration) {
 	until := o.now.Add(d)
 	if until.After(s.authorizedUntil) {
 		s.authorizedUntil = until
@@ -553,7 +558,7 @@ func (s *state) release(o *out, d time.Duration) {
 	o.emit(Event{Event: EvStrikeReleased, Duration: d.String(), Mode: string(s.mode)})
 }
 
-func (s *state) lockStrike(o *out) {
+func (s *doorState) lockStrike(o *out) {
 	s.heldByMode = false
 	s.relockAt = time.Time{}
 	if !s.released {
@@ -566,7 +571,7 @@ func (s *state) lockStrike(o *out) {
 
 // ---- door position switch and exit button ----
 
-func (s *state) onDoor(o *out, open bool) {
+func (s *doorState) onDoor(o *out, open bool) {
 	s.open = open
 	if !open {
 		s.heldAt = time.Time{}
@@ -588,7 +593,7 @@ func (s *state) onDoor(o *out, open bool) {
 	}
 }
 
-func (s *state) onREX(o *out) {
+func (s *doorState) onREX(o *out) {
 	o.emit(Event{Event: EvREX, Mode: string(s.mode)})
 	// An exit shunts the forced-open alarm for as long as a grant would.
 	shunt := max(s.cfg.RexUnlockTime, s.cfg.UnlockTime)
@@ -610,7 +615,7 @@ func cardKey(c reader.Card) CardKey {
 	return CardKey{Format: string(c.Format), FacilityCode: c.FacilityCode, CardNumber: c.CardNumber}
 }
 
-func (s *state) deny(o *out, rdr string, c reader.Card, u *UserView, reason string) {
+func (s *doorState) deny(o *out, rdr string, c reader.Card, u *UserView, reason string) {
 	ev := Event{Event: EvAccessDenied, Reader: rdr, Reason: reason, Mode: string(s.mode)}
 	if c.Format != "" {
 		ev.Card = eventCard(c)
@@ -622,7 +627,7 @@ func (s *state) deny(o *out, rdr string, c reader.Card, u *UserView, reason stri
 	s.feedback(o, rdr, &patDeny)
 }
 
-func (s *state) grant(o *out, rdr string, c reader.Card, u *UserView, method string) {
+func (s *doorState) grant(o *out, rdr string, c reader.Card, u *UserView, method string) {
 	ev := Event{Event: EvAccessGranted, Reader: rdr, Method: method, Mode: string(s.mode)}
 	if c.Format != "" {
 		ev.Card = eventCard(c)
@@ -638,7 +643,7 @@ func (s *state) grant(o *out, rdr string, c reader.Card, u *UserView, method str
 	s.feedback(o, rdr, &patGrant)
 }
 
-func (s *state) feedback(o *out, rdr string, p *pattern) {
+func (s *doorState) feedback(o *out, rdr string, p *pattern) {
 	r := s.readers[rdr]
 	if r == nil || !s.cfg.readers[rdr].feedback {
 		return
@@ -647,7 +652,7 @@ func (s *state) feedback(o *out, rdr string, p *pattern) {
 }
 
 // mayUse reports whether some group of u grants this door at now.
-func (s *state) mayUse(u *UserView, now time.Time) bool {
+func (s *doorState) mayUse(u *UserView, now time.Time) bool {
 	for _, g := range u.Groups {
 		if a, ok := s.cfg.groups[g]; ok && a.Allows(now) {
 			return true
@@ -657,7 +662,7 @@ func (s *state) mayUse(u *UserView, now time.Time) bool {
 }
 
 // userReason is the denial reason for a known user, or "".
-func (s *state) userReason(u *UserView, now time.Time) string {
+func (s *doorState) userReason(u *UserView, now time.Time) string {
 	if !u.ActiveAt(now) {
 		return ReasonUserInactive
 	}
@@ -667,7 +672,7 @@ func (s *state) userReason(u *UserView, now time.Time) string {
 	return ""
 }
 
-func (s *state) endAttempt(o *out, rdr string) {
+func (s *doorState) endAttempt(o *out, rdr string) {
 	r := s.readers[rdr]
 	wipe(r.buf)
 	r.buf = r.buf[:0]
@@ -680,7 +685,7 @@ func (s *state) endAttempt(o *out, rdr string) {
 	}
 }
 
-func (s *state) onBad(o *out, in inBad) {
+func (s *doorState) onBad(o *out, in inBad) {
 	r := s.readers[in.reader]
 	if r == nil {
 		return
@@ -692,7 +697,7 @@ func (s *state) onBad(o *out, in inBad) {
 	}
 }
 
-func (s *state) onCard(o *out, in inCard) {
+func (s *doorState) onCard(o *out, in inCard) {
 	r := s.readers[in.reader]
 	if r == nil || r.phase == phVerifying || r.phase == phEntry {
 		return
@@ -757,7 +762,7 @@ func (s *state) onCard(o *out, in inCard) {
 	}
 }
 
-func (s *state) onKey(o *out, in inKey) {
+func (s *doorState) onKey(o *out, in inKey) {
 	r := s.readers[in.reader]
 	if r == nil {
 		return
@@ -824,7 +829,7 @@ func (s *state) onKey(o *out, in inKey) {
 	}
 }
 
-func (s *state) submitCardCode(o *out, rdr string) {
+func (s *doorState) submitCardCode(o *out, rdr string) {
 	r := s.readers[rdr]
 	switch {
 	case s.mode == schedule.Locked:
@@ -859,7 +864,7 @@ func equalsCardNumber(code []byte, cn uint64) bool {
 	return subtle.ConstantTimeCompare(code[i:], n) == 1
 }
 
-func (s *state) wrongCode(o *out, rdr string) {
+func (s *doorState) wrongCode(o *out, rdr string) {
 	r := s.readers[rdr]
 	c, u := r.card, r.user
 	s.deny(o, rdr, c, &u, ReasonWrongCode)
@@ -870,7 +875,7 @@ func (s *state) wrongCode(o *out, rdr string) {
 	}
 }
 
-func (s *state) onVerified(o *out, in inVerified) {
+func (s *doorState) onVerified(o *out, in inVerified) {
 	r := s.readers[in.reader]
 	if r == nil || r.phase != phVerifying {
 		return
@@ -889,7 +894,7 @@ func (s *state) onVerified(o *out, in inVerified) {
 	s.grant(o, in.reader, c, &u, method)
 }
 
-func (s *state) submitEntry(o *out, rdr string) {
+func (s *doorState) submitEntry(o *out, rdr string) {
 	r := s.readers[rdr]
 	mode := s.readerMode(rdr)
 	empty := len(r.buf) == 0
@@ -915,12 +920,12 @@ func (s *state) submitEntry(o *out, rdr string) {
 	wipe(code)
 }
 
-func (s *state) readerLocked(rdr string, now time.Time) bool {
+func (s *doorState) readerLocked(rdr string, now time.Time) bool {
 	f := s.readerFails[rdr]
 	return f != nil && now.Before(f.lockedUntil)
 }
 
-func (s *state) onEntry(o *out, in inEntry) {
+func (s *doorState) onEntry(o *out, in inEntry) {
 	r := s.readers[in.reader]
 	if r == nil || r.phase != phEntry {
 		return
@@ -954,7 +959,7 @@ func (s *state) onEntry(o *out, in inEntry) {
 
 // ---- lockout ----
 
-func (s *state) cardFailures(k CardKey) *failures {
+func (s *doorState) cardFailures(k CardKey) *failures {
 	f := s.cardFails[k]
 	if f == nil {
 		f = &failures{}
@@ -963,7 +968,7 @@ func (s *state) cardFailures(k CardKey) *failures {
 	return f
 }
 
-func (s *state) readerFailures(r string) *failures {
+func (s *doorState) readerFailures(r string) *failures {
 	f := s.readerFails[r]
 	if f == nil {
 		f = &failures{}
@@ -973,7 +978,7 @@ func (s *state) readerFailures(r string) *failures {
 }
 
 // fail records a wrong code at now and reports whether it starts a lockout.
-func (s *state) fail(f *failures, now time.Time) bool {
+func (s *doorState) fail(f *failures, now time.Time) bool {
 	f.prune(now, s.cfg.MFA.LockoutWindow)
 	f.times = append(f.times, now)
 	if len(f.times) < s.cfg.MFA.MaxCodeAttempts {
@@ -996,7 +1001,7 @@ func (f *failures) prune(now time.Time, window time.Duration) {
 
 // gcFailures drops counters with nothing left in the window and no
 // lockout, so that the maps stay small.
-func (s *state) gcFailures(now time.Time) {
+func (s *doorState) gcFailures(now time.Time) {
 	s.lastFailuresGC = now
 	for k, f := range s.cardFails {
 		f.prune(now, s.cfg.MFA.LockoutWindow)
