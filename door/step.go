@@ -291,7 +291,8 @@ func step(s state, in input, now time.Time) (state, []action) {
 		if s.released {
 			s.lockStrike(o)
 		}
-		for name, r := range s.readers {
+		for _, name := range s.readerNames() {
+			r := s.readers[name]
 			wipe(r.buf)
 			*r = readerState{}
 			if s.cfg.readers[name].feedback {
