@@ -52,7 +52,9 @@ func TestDoorUnchanged(t *testing.T) {
 		{"own setting changed", func(s string) string {
 			return strings.Replace(s, `relay = "GPIO23"`, "relay = \"GPIO23\"\nunlock_time = \"3s\"", 1)
 		}, false},
-		{"own reader changed", func(s string) string { return strings.Replace(s, `d1   = "GPIO27"`, "d1 = \"GPIO27\"\nkeypad = \"8bit\"", 1) }, false},
+		{"own reader changed", func(s string) string {
+			return strings.Replace(s, `d1   = "GPIO27"`, "d1 = \"GPIO27\"\nkeypad = \"8bit\"", 1)
+		}, false},
 		{"mfa changed", func(s string) string { return "[mfa]\ncode_timeout = \"20s\"\n" + s }, false},
 		{"group naming it changed", func(s string) string {
 			return strings.Replace(s, `doors = ["front"]`, "doors = [\"front\"]\n[[group.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"09:00\"", 1)
