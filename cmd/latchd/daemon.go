@@ -194,6 +194,7 @@ func openStore(cfg *config.Config, log zerolog.Logger) (*store.Store, error) {
 // error or panic (exit 1, every strike driven locked first), or extra ending.
 func (d *daemon) run(cfg *config.Config) (code int) {
 	d.fatal = make(chan error, 16)
+	d.hw.reportCrashes(d.fatal)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d.ew = door.NewEventWriter(d.store, func(ev store.Event) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -28,4 +29,24 @@ type hardware interface {
 	Input(ctx context.Context, pin, label string, pull gpio.Pull, fn func(gpio.Level)) (stop func(), err error)
 	// Close halts every output still held and releases the lines.
 	Close() error
+	// reportCrashes sends panics of the hardware's goroutines to fatal.
+	reportCrashes(fatal chan<- error)
 }
+
+// crashReporter turns a panic in a hardware goroutine into a fatal error
+// for the daemon (crash-only: every strike is driven locked, then exit).
+type crashReporter struct {
+	fatal chan<- error // set by the daemon before the first Reader or Input
+}
+
+// recoverTo is deferred first thing in a hardware goroutine.
+func (c *crashReporter) recoverTo(what string) {
+	if r := recover(); r != nil {
+		if c.fatal == nil {
+			panic(r)
+		}
+		c.fatal <- fmt.Errorf("latchd: panic in %s: %v", what, r)
+	}
+}
+
+func (c *crashReporter) reportCrashes(fatal chan<- error) { c.fatal = fatal }

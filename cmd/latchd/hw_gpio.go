@@ -32,6 +32,7 @@ type lineRef struct {
 // initial value, so the strike relay is at its inactive level from the first
 // instant (hardware.md "Linux GPIO from Go").
 type gpioHW struct {
+	crashReporter
 	log   zerolog.Logger
 	lines map[string]lineRef
 
@@ -128,6 +129,7 @@ func (h *gpioHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decod
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer h.recoverTo("reader " + rc.Name)
 		if err := w.Run(ctx, emit); err != nil && ctx.Err() == nil {
 			h.log.Error().Err(err).Str("reader", rc.Name).Msg("wiegand capture stopped")
 		}
@@ -157,6 +159,7 @@ func (h *gpioHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, f
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer h.recoverTo(label)
 		for ctx.Err() == nil {
 			e, ok, err := in.WaitEdge(time.Second)
 			if err != nil {

@@ -19,6 +19,7 @@ import (
 // reader turns frames into Wiegand edge trains (sim.WiegandReader, typical
 // timing) decoded by the real reader.Decoder on the real clock.
 type simHW struct {
+	crashReporter
 	log   zerolog.Logger
 	epoch time.Time
 
@@ -162,6 +163,7 @@ func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decode
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer h.recoverTo("reader " + rc.Name)
 		h.capture(ctx, r, dec, emit)
 	}()
 	return func() {
