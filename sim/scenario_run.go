@@ -56,7 +56,40 @@ type RunError = ScriptError
 
 // RunScript runs s on a virtual clock against a fresh database and writes the
 // events to opts.Out as JSON lines.
-func RunScript(s *Script, opts RunOptions) (err error) {
+func RunScript(s *Script, opts RunOptions) error {
+	return runScript(s, opts, driver{
+		clock:   func(start time.Time) clock { return &stepClock{t: start} },
+		stepper: newStepper,
+	})
+}
+
+// clock is the scenario's virtual time.
+type clock interface {
+	Now() time.Time
+	// MoveTo advances the clock to t (not before Now); the doors have
+	// acted on every deadline up to t when it returns.
+	MoveTo(t time.Time)
+	// Settle returns when the doors have acted on every input given so far.
+	Settle()
+}
+
+// stepClock is the virtual clock of stepped doors: the engine ticks them at
+// their deadlines itself.
+type stepClock struct{ t time.Time }
+
+func (c *stepClock) Now() time.Time     { return c.t }
+func (c *stepClock) MoveTo(t time.Time) { c.t = t }
+func (c *stepClock) Settle()            {}
+
+// driver says how doors run: stepped by the engine (latchd scenario), or
+// their own loops in a synctest bubble (a test of the same engine).
+type driver struct {
+	clock   func(start time.Time) clock
+	stepper func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
+		now func() time.Time, log zerolog.Logger) (Stepper, error)
+}
+
+func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 	cfgPath := opts.Config
 	steps := s.Steps
 	start := time.Time{}
@@ -95,7 +128,7 @@ func RunScript(s *Script, opts RunOptions) (err error) {
 		}
 		defer os.RemoveAll(dir)
 	}
-	e := &engine{now: start, epoch: start, out: opts.Out, log: opts.Log, file: s.File}
+	e := &engine{clk: drv.clock(start), epoch: start, out: opts.Out, log: opts.Log, file: s.File, newStepper: drv.stepper}
 	st, err := store.Open(store.Options{
 		Path:           filepath.Join(dir, "latch.db"),
 		KeyFile:        filepath.Join(dir, "device.key"),
@@ -137,7 +170,9 @@ func RunScript(s *Script, opts RunOptions) (err error) {
 // edges queued on the simulated reader lines, the readers' decoders and the
 // doors, stepped in time order.
 type engine struct {
-	now   time.Time
+	clk        clock
+	newStepper func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
+		now func() time.Time, log zerolog.Logger) (Stepper, error)
 	epoch time.Time // edge timestamp 0 of every decoder
 	file  string
 	out   io.Writer
@@ -156,7 +191,7 @@ type engine struct {
 }
 
 // Now is the virtual clock.
-func (e *engine) Now() time.Time { return e.now }
+func (e *engine) Now() time.Time { return e.clk.Now() }
 
 type queued struct {
 	at time.Time
@@ -192,7 +227,7 @@ func (e *engine) build(cfg *config.Config) error {
 	for _, dc := range cfg.Doors {
 		// The relay starts at its inactive level: the strike locked.
 		d := &simDoor{cfg: dc, relay: NewOutPin(dc.Relay, !dc.RelayActive.GPIOLevel(), e.Now)}
-		step, err := newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
+		step, err := e.newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
 		if err != nil {
 			return err
 		}
@@ -216,6 +251,7 @@ func (e *engine) startDoors() {
 	for _, d := range e.doors {
 		d.door.Start()
 	}
+	e.clk.Settle()
 }
 
 func (e *engine) stopDoors() {
@@ -269,26 +305,27 @@ const maxStepsPerInstant = 10000
 // instant door deadlines go first, then frame ends, then edges.
 func (e *engine) advance(to time.Time) error {
 	same := 0
-	last := e.now
+	last := e.Now()
 	for {
 		next, act := e.next()
 		if act == nil || next.After(to) {
 			break
 		}
-		if next.After(e.now) {
-			e.now = next
+		if next.After(e.Now()) {
+			e.clk.MoveTo(next)
 		}
-		if e.now.Equal(last) {
+		if now := e.Now(); now.Equal(last) {
 			if same++; same > maxStepsPerInstant {
-				return fmt.Errorf("sim: scenario: no progress at %s", e.now.Format(time.RFC3339Nano))
+				return fmt.Errorf("sim: scenario: no progress at %s", now.Format(time.RFC3339Nano))
 			}
 		} else {
-			same, last = 0, e.now
+			same, last = 0, now
 		}
 		act()
+		e.clk.Settle()
 	}
-	if to.After(e.now) {
-		e.now = to
+	if to.After(e.Now()) {
+		e.clk.MoveTo(to)
 	}
 	return nil
 }
@@ -311,7 +348,7 @@ func (e *engine) next() (time.Time, func()) {
 	for _, r := range e.readers {
 		if dl, ok := r.dec.Deadline(); ok {
 			r := r
-			consider(e.epoch.Add(dl), func() { e.deliver(r, r.dec.Flush(e.now.Sub(e.epoch))) })
+			consider(e.epoch.Add(dl), func() { e.deliver(r, r.dec.Flush(e.Now().Sub(e.epoch))) })
 		}
 	}
 	if len(e.queue) > 0 {
@@ -479,14 +516,14 @@ func (e *engine) do(st Step) error {
 		if err != nil {
 			return e.fail(st.Line, "badge: %v", err)
 		}
-		e.pulse(r, bits, e.now)
+		e.pulse(r, bits, e.Now())
 		return e.settle()
 	case StepBadgeRaw:
 		r, err := e.reader(st.Line, st.Reader)
 		if err != nil {
 			return err
 		}
-		e.pulse(r, st.Bits, e.now)
+		e.pulse(r, st.Bits, e.Now())
 		return e.settle()
 	case StepKeys:
 		r, err := e.reader(st.Line, st.Reader)
@@ -498,7 +535,7 @@ func (e *engine) do(st Step) error {
 		}
 		return e.keys(r, st.Keys)
 	case StepWait:
-		return e.advance(e.now.Add(st.Wait))
+		return e.advance(e.Now().Add(st.Wait))
 	case StepOpen, StepClose:
 		d, err := e.doorNamed(st.Line, st.Door)
 		if err != nil {
@@ -508,7 +545,8 @@ func (e *engine) do(st Step) error {
 			return e.fail(st.Line, "%s: door %q has no door position switch (dps)", st.Kind, d.cfg.Name)
 		}
 		d.door.DoorSensor(st.Kind == StepOpen)
-		return e.advance(e.now.Add(d.cfg.Debounce))
+		e.clk.Settle()
+		return e.advance(e.Now().Add(d.cfg.Debounce))
 	case StepREX:
 		d, err := e.doorNamed(st.Line, st.Door)
 		if err != nil {
@@ -518,11 +556,13 @@ func (e *engine) do(st Step) error {
 			return e.fail(st.Line, "rex: door %q has no exit button (rex)", d.cfg.Name)
 		}
 		d.door.ExitButton(true)
-		if err := e.advance(e.now.Add(d.cfg.Debounce + REXPress)); err != nil {
+		e.clk.Settle()
+		if err := e.advance(e.Now().Add(d.cfg.Debounce + REXPress)); err != nil {
 			return err
 		}
 		d.door.ExitButton(false)
-		return e.advance(e.now.Add(d.cfg.Debounce))
+		e.clk.Settle()
+		return e.advance(e.Now().Add(d.cfg.Debounce))
 	default:
 		return e.fail(st.Line, "%s may only come before every other command", st.Kind)
 	}
@@ -534,7 +574,7 @@ func (e *engine) do(st Step) error {
 // (26bit_pin; '*' clears the buffer, a PIN the keypad cannot send goes out
 // as its error frame).
 func (e *engine) keys(r *simReader, keys []byte) error {
-	at := e.now
+	at := e.Now()
 	for i, k := range keys {
 		t := at.Add(time.Duration(i) * KeyInterval)
 		if err := e.advance(t); err != nil {
@@ -547,7 +587,7 @@ func (e *engine) keys(r *simReader, keys []byte) error {
 		if !send {
 			continue
 		}
-		e.pulse(r, bits, e.now)
+		e.pulse(r, bits, e.Now())
 		if err := e.settle(); err != nil {
 			return err
 		}
