@@ -113,7 +113,15 @@ func TestScenariosDoorLoop(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
-			want, err := os.ReadFile(strings.TrimSuffix(path, ".scn") + ".jsonl")
+			checkNoSecrets(t, s, out.Bytes())
+			golden := strings.TrimSuffix(path, ".scn") + ".jsonl"
+			if *update {
+				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
 			if err != nil {
 				t.Fatal(err)
 			}
