@@ -106,9 +106,14 @@ func (l *eventLogger) follow(ctx context.Context, st *store.Store, ready chan<- 
 }
 
 // apiHandler builds the management API (product.md §7) for the daemon.
-// The api package plugs in here: set it to a func returning api.New(…).
-// While it is nil the socket is not served.
-var apiHandler func(st *store.Store, s *site, log zerolog.Logger) http.Handler
+// The api package plugs in here: set it to a func returning api.New(…)
+// (docs/api.md "For the daemon"); ctx ends when the daemon stops. While it
+// is nil the socket is not served.
+var apiHandler func(ctx context.Context, st *store.Store, s *site, log zerolog.Logger) http.Handler
+
+// apiConnContext is the API server's ConnContext (api.ConnContext: it
+// records the peer's credentials on the Unix socket for LocalOwner).
+var apiConnContext func(ctx context.Context, c net.Conn) context.Context
 
 // serveAPI serves apiHandler on the [api] socket (always) and TCP address
 // (when set) until ctx ends.
@@ -117,7 +122,7 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		log.Info().Str("component", "api").Msg("management API not built into this binary; socket not served")
 		return func() {}, nil
 	}
-	srv := &http.Server{Handler: apiHandler(st, s, log), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: apiHandler(ctx, st, s, log), ReadHeaderTimeout: 10 * time.Second, ConnContext: apiConnContext}
 	var ls []net.Listener
 	_ = os.Remove(cfg.API.Socket) // a stale socket of a previous run
 	if err := os.MkdirAll(filepath.Dir(cfg.API.Socket), 0o750); err != nil {
