@@ -292,6 +292,19 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 			stopped = append(stopped, d.Name)
 		}
 	}
+	// A door restarted on the same relay pin with another relay_active
+	// must not sit at its new active level until it starts: drive the new
+	// inactive level now.
+	for _, d := range next.Doors {
+		if _, running := s.doorByName(d.Name); running {
+			continue
+		}
+		if p, ok := s.outputs[d.Relay]; ok {
+			if err := p.Out(!d.RelayActive.GPIOLevel()); err != nil {
+				s.log.Error().Err(err).Str("door", d.Name).Msg("relay write failed")
+			}
+		}
+	}
 	// Free outputs no longer used by any running or coming door.
 	inUse := map[string]bool{}
 	for _, d := range next.Doors {
