@@ -43,6 +43,12 @@ type Options struct {
 
 	AuthFailBurst  int           // 0 = DefaultAuthFailBurst
 	AuthFailRefill time.Duration // 0 = DefaultAuthFailRefill
+
+	// LocalOwner lets a client on the Unix socket whose uid is the daemon's
+	// own (or root) manage tokens (/v1/tokens) without a bearer token, so that
+	// "latchctl token create" works while latchd holds the database. It needs
+	// Serve (which records each connection's peer uid) and Linux.
+	LocalOwner bool
 }
 
 // Server is the management API. It is an http.Handler.
@@ -58,6 +64,8 @@ type Server struct {
 	tmp     string
 	authLim *limiter
 	mux     *http.ServeMux
+	owner   bool
+	euid    uint32 // the uid LocalOwner trusts besides root
 }
 
 // New returns a Server for o.
@@ -73,6 +81,8 @@ func New(o Options) *Server {
 		ilimit:  o.ImportLimit,
 		tmp:     o.TempDir,
 		mux:     http.NewServeMux(),
+		owner:   o.LocalOwner,
+		euid:    uint32(os.Geteuid()),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -202,6 +212,15 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		secret, ok := bearer(r)
+		if !ok && rt.Perm == PermTokens && s.isLocalOwner(r) {
+			if rec, ok := w.(*recorder); ok {
+				rec.token = "local-owner"
+			}
+			if err := rt.h(w, r, caller{store.Token{Name: "local-owner", Role: RoleSystemAdmin}}); err != nil {
+				s.fail(w, err, rt.what)
+			}
+			return
+		}
 		if !ok {
 			s.authLim.fail(peer)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
@@ -246,6 +265,29 @@ func (s *Server) fail(w http.ResponseWriter, err error, what string) {
 	writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error (see the daemon's log)"})
 }
 
+// peerKey is the context key of a Unix-socket connection's peer uid.
+type peerKey struct{}
+
+// isLocalOwner reports whether r came over the Unix socket from the
+// daemon's own user or root, and LocalOwner is set.
+func (s *Server) isLocalOwner(r *http.Request) bool {
+	if !s.owner {
+		return false
+	}
+	uid, ok := r.Context().Value(peerKey{}).(uint32)
+	return ok && (uid == s.euid || uid == 0)
+}
+
+// connContext records a Unix-socket peer's uid in the connection's context.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if uc, ok := c.(*net.UnixConn); ok {
+		if uid, ok := peerUID(uc); ok {
+			return context.WithValue(ctx, peerKey{}, uid)
+		}
+	}
+	return ctx
+}
+
 // bearer returns the token in an "Authorization: Bearer" header.
 func bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
@@ -265,7 +307,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          nil,
+		ConnContext:       connContext,
 	}
 	done := make(chan struct{})
 	go func() {
