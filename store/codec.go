@@ -1,0 +1,406 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/latchd/latch/reader"
+)
+
+// errCorrupt reports a record that does not decode.
+var errCorrupt = errors.New("store: corrupt record")
+
+// User record, version 1:
+//
+//	byte    version (1)
+//	byte    flags: 1 suspended, 2 has start, 4 has end
+//	varint  start, end (Unix ns; present only when flagged)
+//	varint  created, updated (Unix ns)
+//	string  external_id, first, last, email (uvarint length + bytes)
+//	uvarint group count, then each group as a string
+const (
+	recV1         = 1
+	flagSuspended = 1
+	flagStart     = 2
+	flagEnd       = 4
+)
+
+type userRec struct {
+	UserFields
+	Created, Updated time.Time
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func encodeUser(r *userRec) []byte {
+	b := make([]byte, 0, 48+len(r.ExternalID)+len(r.FirstName)+len(r.LastName)+len(r.Email))
+	var flags byte
+	if r.Suspended {
+		flags |= flagSuspended
+	}
+	if !r.Start.IsZero() {
+		flags |= flagStart
+	}
+	if !r.End.IsZero() {
+		flags |= flagEnd
+	}
+	b = append(b, recV1, flags)
+	if !r.Start.IsZero() {
+		b = binary.AppendVarint(b, r.Start.UnixNano())
+	}
+	if !r.End.IsZero() {
+		b = binary.AppendVarint(b, r.End.UnixNano())
+	}
+	b = binary.AppendVarint(b, r.Created.UnixNano())
+	b = binary.AppendVarint(b, r.Updated.UnixNano())
+	b = appendString(b, r.ExternalID)
+	b = appendString(b, r.FirstName)
+	b = appendString(b, r.LastName)
+	b = appendString(b, r.Email)
+	b = binary.AppendUvarint(b, uint64(len(r.Groups)))
+	for _, g := range r.Groups {
+		b = appendString(b, g)
+	}
+	return b
+}
+
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.err = true
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// bytes returns the next length-prefixed field, aliasing the input.
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err || n > uint64(len(d.b)) {
+		d.err = true
+		return nil
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// decodeUser decodes a full user record. The result does not alias v.
+func decodeUser(v []byte) (userRec, error) {
+	var r userRec
+	d := decoder{b: v}
+	if d.byte() != recV1 {
+		return r, errCorrupt
+	}
+	flags := d.byte()
+	r.Suspended = flags&flagSuspended != 0
+	if flags&flagStart != 0 {
+		r.Start = nsTime(d.varint())
+	}
+	if flags&flagEnd != 0 {
+		r.End = nsTime(d.varint())
+	}
+	r.Created = nsTime(d.varint())
+	r.Updated = nsTime(d.varint())
+	r.ExternalID = d.string()
+	r.FirstName = d.string()
+	r.LastName = d.string()
+	r.Email = d.string()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return r, errCorrupt
+	}
+	if n > 0 {
+		r.Groups = make([]string, n)
+		for i := range r.Groups {
+			r.Groups[i] = d.string()
+		}
+	}
+	if d.err {
+		return r, errCorrupt
+	}
+	return r, nil
+}
+
+// decodeView decodes only what the door needs, skipping names and email
+// without allocating them.
+func decodeView(userID string, v []byte, u *UserView) error {
+	d := decoder{b: v}
+	if d.byte() != recV1 {
+		return errCorrupt
+	}
+	flags := d.byte()
+	u.UserID = userID
+	u.Suspended = flags&flagSuspended != 0
+	if flags&flagStart != 0 {
+		u.Start = nsTime(d.varint())
+	}
+	if flags&flagEnd != 0 {
+		u.End = nsTime(d.varint())
+	}
+	d.varint()
+	d.varint()
+	u.ExternalID = d.string()
+	d.bytes()
+	d.bytes()
+	d.bytes()
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return errCorrupt
+	}
+	if n > 0 {
+		u.Groups = make([]string, n)
+		for i := range u.Groups {
+			u.Groups[i] = d.string()
+		}
+	}
+	if d.err {
+		return errCorrupt
+	}
+	return nil
+}
+
+// Card key: byte len(format), format, facility code (4 BE), card number (8 BE).
+func appendCardKey(b []byte, k CardKey) []byte {
+	b = append(b, byte(len(k.Format)))
+	b = append(b, k.Format...)
+	b = binary.BigEndian.AppendUint32(b, k.FacilityCode)
+	return binary.BigEndian.AppendUint64(b, k.CardNumber)
+}
+
+func decodeCardKey(b []byte) (CardKey, bool) {
+	if len(b) < 1 || len(b) != 1+int(b[0])+12 {
+		return CardKey{}, false
+	}
+	n := int(b[0])
+	return CardKey{
+		Format:       string(b[1 : 1+n]),
+		FacilityCode: binary.BigEndian.Uint32(b[1+n:]),
+		CardNumber:   binary.BigEndian.Uint64(b[5+n:]),
+	}, true
+}
+
+// Code record (an entry code in uentry, an MFA code in mfa):
+// MAC (32), length (1), created (8 BE Unix ns), created_by (rest).
+const macSize = 32
+
+type codeRec struct {
+	MAC       []byte
+	Length    int
+	Created   time.Time
+	CreatedBy string
+}
+
+func encodeCode(mac []byte, length int, created time.Time, by string) []byte {
+	b := make([]byte, 0, macSize+9+len(by))
+	b = append(b, mac...)
+	b = append(b, byte(length))
+	b = binary.BigEndian.AppendUint64(b, uint64(created.UnixNano()))
+	return append(b, by...)
+}
+
+// decodeCode decodes a code record; MAC aliases v.
+func decodeCode(v []byte) (codeRec, error) {
+	if len(v) < macSize+9 {
+		return codeRec{}, errCorrupt
+	}
+	return codeRec{
+		MAC:       v[:macSize],
+		Length:    int(v[macSize]),
+		Created:   nsTime(int64(binary.BigEndian.Uint64(v[macSize+1:]))),
+		CreatedBy: string(v[macSize+9:]),
+	}, nil
+}
+
+// MFA code ids are "m" and the hex of a per-database sequence.
+func mfaID(seq uint64) string { return "m" + strconv.FormatUint(seq, 16) }
+
+func parseMFAID(id string) (uint64, bool) {
+	if len(id) < 2 || len(id) > 17 || id[0] != 'm' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(id[1:], 16, 64)
+	return v, err == nil && v != 0
+}
+
+const userIDLen = 16
+
+// newUserID formats the users bucket's sequence: ids grow, so new users
+// append to the B-tree.
+func newUserID(seq uint64) string {
+	const hexd = "0123456789abcdef"
+	var b [userIDLen]byte
+	b[0] = 'u'
+	for i := userIDLen - 1; i >= 1; i-- {
+		b[i] = hexd[seq&0xf]
+		seq >>= 4
+	}
+	return string(b[:])
+}
+
+func validUserID(id string) bool {
+	if len(id) != userIDLen || id[0] != 'u' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Code rules (product.md §2).
+const (
+	minCode = 4
+	maxCode = 16
+	// RuleCode is the rule every entry and MFA code follows.
+	RuleCode = "must be 4–16 ASCII digits 0-9"
+)
+
+// ValidateCode checks that code is 4–16 ASCII digits '0'–'9'. Anything
+// else — other Unicode digits, spaces, signs — is refused with a
+// *ValidationError naming the rule, never the code.
+func ValidateCode(code []byte) error {
+	if len(code) < minCode || len(code) > maxCode {
+		return invalid("code", RuleCode)
+	}
+	for _, c := range code {
+		if c < '0' || c > '9' {
+			return invalid("code", RuleCode)
+		}
+	}
+	return nil
+}
+
+// formatHasFacility lists the reader formats and whether each carries a
+// facility (company) code; see reader/read.go.
+var formatHasFacility = map[string]bool{
+	string(reader.H10301):      true,
+	string(reader.H10306):      true,
+	string(reader.Corp1000x35): true,
+	string(reader.H10302):      false,
+	string(reader.H10304):      true,
+	string(reader.Corp1000x48): true,
+	string(reader.Raw):         false,
+}
+
+const ruleFormat = "must be one of h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw"
+
+func validateCardKey(k CardKey) error {
+	fac, ok := formatHasFacility[k.Format]
+	if !ok {
+		return invalid("card_format", ruleFormat)
+	}
+	if !fac && k.FacilityCode != 0 {
+		return invalid("facility_code", "must be 0 for a format without a facility code")
+	}
+	return nil
+}
+
+const (
+	maxName  = 128
+	maxEmail = 254
+	maxGroup = 64
+	maxGrps  = 64
+)
+
+func validText(field, s string, max int) error {
+	if len(s) > max {
+		return invalid(field, "must be at most "+strconv.Itoa(max)+" bytes")
+	}
+	if !utf8.ValidString(s) {
+		return invalid(field, "must be valid UTF-8")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func validateFields(f *UserFields) error {
+	if err := validText("external_id", f.ExternalID, maxName); err != nil {
+		return err
+	}
+	if f.ExternalID != strings.TrimSpace(f.ExternalID) {
+		return invalid("external_id", "must not start or end with spaces")
+	}
+	if err := validText("first_name", f.FirstName, maxName); err != nil {
+		return err
+	}
+	if err := validText("last_name", f.LastName, maxName); err != nil {
+		return err
+	}
+	if err := validText("email", f.Email, maxEmail); err != nil {
+		return err
+	}
+	if f.Email != "" {
+		at := strings.IndexByte(f.Email, '@')
+		if at <= 0 || at == len(f.Email)-1 || strings.ContainsAny(f.Email, " ;,") {
+			return invalid("email", "must look like name@domain")
+		}
+	}
+	if !f.Start.IsZero() && !f.End.IsZero() && !f.End.After(f.Start) {
+		return invalid("end", "must be after start")
+	}
+	if len(f.Groups) > maxGrps {
+		return invalid("groups", "at most "+strconv.Itoa(maxGrps)+" groups")
+	}
+	seen := make(map[string]bool, len(f.Groups))
+	for _, g := range f.Groups {
+		if g == "" || strings.TrimSpace(g) != g {
+			return invalid("groups", "a group name must be non-empty without surrounding spaces")
+		}
+		if strings.ContainsRune(g, ';') {
+			return invalid("groups", "a group name must not contain ';'")
+		}
+		if err := validText("groups", g, maxGroup); err != nil {
+			return err
+		}
+		if seen[g] {
+			return invalid("groups", "a group must not be listed twice")
+		}
+		seen[g] = true
+	}
+	return nil
+}

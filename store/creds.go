@@ -1,0 +1,518 @@
+package store
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ---- fast path: one read transaction each, no writes ----
+
+// LookupCard returns the user holding card k and whether the card is
+// active. It returns ErrNotFound for an unknown card.
+func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
+	var kb [1 + 255 + 12]byte
+	if len(k.Format) > 255 {
+		return u, false, ErrNotFound
+	}
+	key := appendCardKey(kb[:0], k)
+	err = s.view(func(tx *bolt.Tx, b buckets) error {
+		v := b.cards.Get(key)
+		if v == nil {
+			return ErrNotFound
+		}
+		if len(v) != userIDLen+1 {
+			return fmt.Errorf("%w: card index", errCorrupt)
+		}
+		cardActive = v[userIDLen] == 1
+		return b.view(v[:userIDLen], &u)
+	})
+	return u, cardActive, err
+}
+
+// view fills u for the user id (which may alias a bbolt value).
+func (b buckets) view(id []byte, u *UserView) error {
+	rec := b.users.Get(id)
+	if rec == nil {
+		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
+	}
+	if err := decodeView(string(id), rec, u); err != nil {
+		return err
+	}
+	u.HasEntryCode = b.uentry.Get(id) != nil
+	k, _ := b.mfa.Cursor().Seek(id)
+	u.HasMFA = k != nil && bytes.HasPrefix(k, id)
+	return nil
+}
+
+// VerifySecondFactor checks code against the user's MFA codes, or, when
+// the user has none and entryFallback is true, against their entry code.
+// Every stored MAC is compared in constant time. It is false for an empty
+// or malformed code; ErrNotFound for an unknown user.
+func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback bool) (bool, error) {
+	if !validUserID(userID) {
+		return false, ErrNotFound
+	}
+	valid := ValidateCode(code) == nil
+	var ok bool
+	err := s.view(func(tx *bolt.Tx, b buckets) error {
+		id := []byte(userID)
+		if b.users.Get(id) == nil {
+			return ErrNotFound
+		}
+		if !valid {
+			return nil
+		}
+		var mb [macSize]byte
+		var mac []byte
+		c := b.mfa.Cursor()
+		any := false
+		for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
+			if len(v) < macSize {
+				return fmt.Errorf("%w: mfa code of %s", errCorrupt, userID)
+			}
+			if mac == nil {
+				mac = s.mfaMAC(mb[:0], userID, code)
+			}
+			any = true
+			if hmac.Equal(v[:macSize], mac) {
+				ok = true // keep comparing: the time does not depend on which code matched
+			}
+		}
+		if any || !entryFallback {
+			return nil
+		}
+		if v := b.uentry.Get(id); v != nil {
+			if len(v) < macSize {
+				return fmt.Errorf("%w: entry code of %s", errCorrupt, userID)
+			}
+			ok = hmac.Equal(v[:macSize], s.entryMAC(mb[:0], code))
+		}
+		return nil
+	})
+	return ok && err == nil, err
+}
+
+// LookupEntryCode returns the user whose entry code is code, or
+// ErrNotFound (also for a malformed code).
+func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
+	var u UserView
+	if ValidateCode(code) != nil {
+		return u, ErrNotFound
+	}
+	var mb [macSize]byte
+	mac := s.entryMAC(mb[:0], code)
+	err := s.view(func(tx *bolt.Tx, b buckets) error {
+		id := b.entry.Get(mac)
+		if id == nil {
+			return ErrNotFound
+		}
+		return b.view(id, &u)
+	})
+	return u, err
+}
+
+// ---- cards ----
+
+func cardEvent(now time.Time, by Actor, action, userID, ext string, k CardKey) Event {
+	e := audit(now, by, action, userID, ext)
+	e.Card = &EventCard{Format: k.Format, FacilityCode: k.FacilityCode, CardNumber: k.CardNumber}
+	return e
+}
+
+func activeByte(a bool) byte {
+	if a {
+		return 1
+	}
+	return 0
+}
+
+// AddCard gives a user a card. ErrConflict when another user has it;
+// adding a card the user already has sets its active flag.
+func (s *Store) AddCard(userID string, c Card, by Actor) error {
+	k := c.Key()
+	if err := validateCardKey(k); err != nil {
+		return err
+	}
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.putCard(userID, k, c.Active); err != nil {
+			return nil, err
+		}
+		return []Event{cardEvent(now, by, "card_added", userID, r.ExternalID, k)}, nil
+	})
+}
+
+func (b buckets) putCard(userID string, k CardKey, active bool) error {
+	key := appendCardKey(nil, k)
+	if v := b.cards.Get(key); v != nil && string(v[:min(len(v), userIDLen)]) != userID {
+		return fmt.Errorf("store: card: %w", ErrConflict)
+	}
+	if err := b.cards.Put(key, append([]byte(userID), activeByte(active))); err != nil {
+		return err
+	}
+	return b.ucards.Put(append([]byte(userID), key...), nil)
+}
+
+// ownedCard returns the card's key when userID holds it, else ErrNotFound.
+func (b buckets) ownedCard(userID string, k CardKey) ([]byte, error) {
+	if len(k.Format) > 255 {
+		return nil, ErrNotFound
+	}
+	key := appendCardKey(nil, k)
+	v := b.cards.Get(key)
+	if v == nil || len(v) != userIDLen+1 || string(v[:userIDLen]) != userID {
+		return nil, ErrNotFound
+	}
+	return key, nil
+}
+
+// SetCardActive activates or deactivates one of a user's cards.
+func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) error {
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		key, err := b.ownedCard(userID, k)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.cards.Put(key, append([]byte(userID), activeByte(active))); err != nil {
+			return nil, err
+		}
+		action := "card_deactivated"
+		if active {
+			action = "card_activated"
+		}
+		return []Event{cardEvent(now, by, action, userID, r.ExternalID, k)}, nil
+	})
+}
+
+// DeleteCard removes one of a user's cards.
+func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		key, err := b.ownedCard(userID, k)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.cards.Delete(key); err != nil {
+			return nil, err
+		}
+		if err := b.ucards.Delete(append([]byte(userID), key...)); err != nil {
+			return nil, err
+		}
+		return []Event{cardEvent(now, by, "card_deleted", userID, r.ExternalID, k)}, nil
+	})
+}
+
+// ---- entry codes ----
+
+// SetEntryCode sets (or replaces) a user's entry code. ErrConflict when
+// another user has it; the error never says who.
+func (s *Store) SetEntryCode(userID string, code []byte, by Actor) error {
+	if err := ValidateCode(code); err != nil {
+		return err
+	}
+	mac := s.entryMAC(nil, code)
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := b.setEntry(userID, mac, len(code), now, by.Name)
+		if err != nil || !changed {
+			return nil, err
+		}
+		return []Event{audit(now, by, "entry_code_set", userID, r.ExternalID)}, nil
+	})
+}
+
+// setEntry stores mac as userID's entry code. It reports false when the
+// user already had exactly that code.
+func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, by string) (bool, error) {
+	id := []byte(userID)
+	if owner := b.entry.Get(mac); owner != nil {
+		if string(owner) != userID {
+			return false, fmt.Errorf("store: entry code: %w", ErrConflict)
+		}
+		return false, nil
+	}
+	if old := b.uentry.Get(id); old != nil {
+		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
+			return false, err
+		}
+	}
+	if err := b.entry.Put(mac, id); err != nil {
+		return false, err
+	}
+	return true, b.uentry.Put(id, encodeCode(mac, length, now, by))
+}
+
+// DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
+func (s *Store) DeleteEntryCode(userID string, by Actor) error {
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		id := []byte(userID)
+		old := b.uentry.Get(id)
+		if old == nil {
+			return nil, ErrNotFound
+		}
+		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
+			return nil, err
+		}
+		if err := b.uentry.Delete(id); err != nil {
+			return nil, err
+		}
+		return []Event{audit(now, by, "entry_code_deleted", userID, r.ExternalID)}, nil
+	})
+}
+
+// ---- MFA codes ----
+
+func mfaKey(userID string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(userID), seq)
+}
+
+func (b buckets) mfaCodes(userID string) ([]MFACodeInfo, error) {
+	id := []byte(userID)
+	var out []MFACodeInfo
+	c := b.mfa.Cursor()
+	for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
+		if len(k) != userIDLen+8 {
+			return nil, fmt.Errorf("%w: mfa key of %s", errCorrupt, userID)
+		}
+		r, err := decodeCode(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: mfa code of %s", err, userID)
+		}
+		out = append(out, MFACodeInfo{
+			ID: mfaID(binary.BigEndian.Uint64(k[userIDLen:])), Length: r.Length,
+			Created: r.Created, CreatedBy: r.CreatedBy,
+		})
+	}
+	return out, nil
+}
+
+// findMFA returns the key of userID's MFA code with this MAC, or nil.
+func (b buckets) findMFA(userID string, mac []byte) []byte {
+	id := []byte(userID)
+	var found []byte
+	c := b.mfa.Cursor()
+	for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
+		if len(v) >= macSize && hmac.Equal(v[:macSize], mac) && found == nil {
+			found = bytes.Clone(k)
+		}
+	}
+	return found
+}
+
+// addMFA stores a new MFA code for userID and returns its info.
+func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by string) (MFACodeInfo, error) {
+	seq, err := b.mfa.NextSequence()
+	if err != nil {
+		return MFACodeInfo{}, err
+	}
+	if err := b.mfa.Put(mfaKey(userID, seq), encodeCode(mac, length, now, by)); err != nil {
+		return MFACodeInfo{}, err
+	}
+	return MFACodeInfo{ID: mfaID(seq), Length: length, Created: now, CreatedBy: by}, nil
+}
+
+// AddMFACode adds code to a user's MFA codes. Adding a code the user
+// already has changes nothing and returns the existing code's info.
+func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, error) {
+	if err := ValidateCode(code); err != nil {
+		return MFACodeInfo{}, err
+	}
+	var info MFACodeInfo
+	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		mac := s.mfaMAC(nil, userID, code)
+		if k := b.findMFA(userID, mac); k != nil {
+			rec, err := decodeCode(b.mfa.Get(k))
+			if err != nil {
+				return nil, err
+			}
+			info = MFACodeInfo{ID: mfaID(binary.BigEndian.Uint64(k[userIDLen:])), Length: rec.Length, Created: rec.Created, CreatedBy: rec.CreatedBy}
+			return nil, nil
+		}
+		info, err = b.addMFA(userID, mac, len(code), now, by.Name)
+		if err != nil {
+			return nil, err
+		}
+		return []Event{audit(now, by, "mfa_code_added", userID, r.ExternalID)}, nil
+	})
+	return info, err
+}
+
+// GenerateMFACode makes a uniformly random MFA code of length digits
+// (0 = 6; 4–16), adds it to the user and returns it. The code is returned
+// only here.
+func (s *Store) GenerateMFACode(userID string, length int, by Actor) ([]byte, MFACodeInfo, error) {
+	if length == 0 {
+		length = 6
+	}
+	if length < minCode || length > maxCode {
+		return nil, MFACodeInfo{}, invalid("length", "must be 4–16")
+	}
+	for attempt := 0; attempt < 8; attempt++ {
+		code, err := randomDigits(length)
+		if err != nil {
+			return nil, MFACodeInfo{}, err
+		}
+		var info MFACodeInfo
+		fresh := false
+		err = s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+			r, err := b.getUser(userID)
+			if err != nil {
+				return nil, err
+			}
+			mac := s.mfaMAC(nil, userID, code)
+			if b.findMFA(userID, mac) != nil {
+				return nil, nil // the user has this one: draw again
+			}
+			fresh = true
+			info, err = b.addMFA(userID, mac, len(code), now, by.Name)
+			if err != nil {
+				return nil, err
+			}
+			return []Event{audit(now, by, "mfa_code_generated", userID, r.ExternalID)}, nil
+		})
+		if err != nil {
+			return nil, MFACodeInfo{}, err
+		}
+		if fresh {
+			return code, info, nil
+		}
+	}
+	return nil, MFACodeInfo{}, fmt.Errorf("store: generate mfa code: %w", ErrConflict)
+}
+
+// randomDigits returns n digits, each uniform over 0–9: bytes ≥ 250 are
+// rejected so that byte%10 has no bias.
+func randomDigits(n int) ([]byte, error) {
+	out := make([]byte, 0, n)
+	var buf [32]byte
+	for len(out) < n {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return nil, fmt.Errorf("store: random: %w", err)
+		}
+		for _, c := range buf {
+			if c < 250 && len(out) < n {
+				out = append(out, '0'+c%10)
+			}
+		}
+	}
+	return out, nil
+}
+
+// MFACodes lists a user's MFA codes (never their digits).
+func (s *Store) MFACodes(userID string) ([]MFACodeInfo, error) {
+	var out []MFACodeInfo
+	err := s.view(func(tx *bolt.Tx, b buckets) error {
+		if _, err := b.getUser(userID); err != nil {
+			return err
+		}
+		var err error
+		out, err = b.mfaCodes(userID)
+		return err
+	})
+	return out, err
+}
+
+// ReplaceMFACode replaces the digits of the user's MFA code id, keeping
+// the id.
+func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACodeInfo, error) {
+	if err := ValidateCode(code); err != nil {
+		return MFACodeInfo{}, err
+	}
+	seq, ok := parseMFAID(id)
+	if !ok {
+		return MFACodeInfo{}, ErrNotFound
+	}
+	var info MFACodeInfo
+	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		key := mfaKey(userID, seq)
+		if b.mfa.Get(key) == nil {
+			return nil, ErrNotFound
+		}
+		mac := s.mfaMAC(nil, userID, code)
+		if k := b.findMFA(userID, mac); k != nil && !bytes.Equal(k, key) {
+			return nil, invalid("code", "the user already has this MFA code")
+		}
+		if err := b.mfa.Put(key, encodeCode(mac, len(code), now, by.Name)); err != nil {
+			return nil, err
+		}
+		info = MFACodeInfo{ID: id, Length: len(code), Created: now, CreatedBy: by.Name}
+		return []Event{audit(now, by, "mfa_code_replaced", userID, r.ExternalID)}, nil
+	})
+	return info, err
+}
+
+// DeleteMFACode deletes the user's MFA code id.
+func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
+	seq, ok := parseMFAID(id)
+	if !ok {
+		return ErrNotFound
+	}
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		key := mfaKey(userID, seq)
+		if b.mfa.Get(key) == nil {
+			return nil, ErrNotFound
+		}
+		if err := b.mfa.Delete(key); err != nil {
+			return nil, err
+		}
+		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil
+	})
+}
+
+// DeleteMFACodeByValue deletes the user's MFA code equal to code
+// (Verkada's API deletes by value). ErrNotFound when the user has no such
+// code; a *ValidationError for a malformed one.
+func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error {
+	if err := ValidateCode(code); err != nil {
+		return err
+	}
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		k := b.findMFA(userID, s.mfaMAC(nil, userID, code))
+		if k == nil {
+			return nil, ErrNotFound
+		}
+		if err := b.mfa.Delete(k); err != nil {
+			return nil, err
+		}
+		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil
+	})
+}

@@ -1,0 +1,240 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// EventCard is the card of an event.
+type EventCard struct {
+	Format       string `json:"format"`
+	FacilityCode uint32 `json:"facility_code"`
+	CardNumber   uint64 `json:"card_number"`
+}
+
+// Event is one entry of the event log (product.md §6).
+type Event struct {
+	Time       time.Time  `json:"time"` // marshalled RFC 3339, UTC, millisecond precision
+	Seq        uint64     `json:"seq"`
+	Event      string     `json:"event"`
+	Door       string     `json:"door,omitempty"`
+	Reader     string     `json:"reader,omitempty"`
+	UserID     string     `json:"user_id,omitempty"`
+	ExternalID string     `json:"external_id,omitempty"`
+	Card       *EventCard `json:"card,omitempty"`
+	Method     string     `json:"method,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+	Mode       string     `json:"mode,omitempty"`
+	From       string     `json:"from,omitempty"`
+	To         string     `json:"to,omitempty"`
+	Cause      string     `json:"cause,omitempty"`
+	Duration   string     `json:"duration,omitempty"` // Go duration string, e.g. "10s"
+	Actor      string     `json:"actor,omitempty"`    // credential_changed: token name
+	Role       string     `json:"role,omitempty"`     // credential_changed: token role
+	Action     string     `json:"action,omitempty"`   // credential_changed: mfa_code_added, …
+}
+
+// TimeFormat is how an event's time is written: RFC 3339, UTC, ms.
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+// MarshalJSON writes the event with its time as TimeFormat.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event // no methods: no recursion
+	return json.Marshal(struct {
+		Time string `json:"time"`
+		plain
+	}{Time: e.Time.UTC().Format(TimeFormat), plain: plain(e)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	type plain Event
+	var v struct {
+		Time string `json:"time"`
+		plain
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*e = Event(v.plain)
+	if v.Time == "" {
+		e.Time = time.Time{}
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v.Time)
+	if err != nil {
+		return fmt.Errorf("store: event time: %w", err)
+	}
+	e.Time = t.UTC()
+	return nil
+}
+
+// AppendEvents stores events in one transaction, assigning each its Seq
+// (monotonic, never reused), drops the oldest beyond the retention
+// (counting them), then publishes them to subscribers.
+func (s *Store) AppendEvents(evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return s.appendEventsTx(tx, evs) }); err != nil {
+		return fmt.Errorf("store: append events: %w", err)
+	}
+	s.publish(evs)
+	return nil
+}
+
+func (s *Store) appendEventsTx(tx *bolt.Tx, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	b := tx.Bucket(bEvents)
+	meta := tx.Bucket(bMeta)
+	for i := range evs {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		evs[i].Seq = seq
+		if evs[i].Time.IsZero() {
+			evs[i].Time = s.now()
+		}
+		v, err := json.Marshal(evs[i])
+		if err != nil {
+			return err
+		}
+		if err := b.Put(be64(seq), v); err != nil {
+			return err
+		}
+	}
+	last := b.Sequence()
+	first := getU64(meta, kEvFirst)
+	if first == 0 {
+		first = evs[0].Seq
+	}
+	var dropped uint64
+	for last-first+1 > uint64(s.retention) {
+		if err := b.Delete(be64(first)); err != nil {
+			return err
+		}
+		first++
+		dropped++
+	}
+	if err := meta.Put(kEvFirst, be64(first)); err != nil {
+		return err
+	}
+	if dropped > 0 {
+		return meta.Put(kEvDropped, be64(getU64(meta, kEvDropped)+dropped))
+	}
+	return nil
+}
+
+func getU64(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// EventQuery selects events.
+type EventQuery struct {
+	After               uint64 // return events with Seq > After
+	Limit               int    // 0 = 100
+	Door, UserID, Event string // optional filters
+}
+
+// Events returns up to q.Limit events with Seq > q.After matching the
+// filters, oldest first.
+func (s *Store) Events(q EventQuery) ([]Event, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultPage
+	}
+	if limit > maxPage {
+		limit = maxPage
+	}
+	var out []Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bEvents).Cursor()
+		for k, v := c.Seek(be64(q.After + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("store: event %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if (q.Door != "" && e.Door != q.Door) || (q.UserID != "" && e.UserID != q.UserID) ||
+				(q.Event != "" && e.Event != q.Event) {
+				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EventsDropped returns how many events retention has dropped.
+func (s *Store) EventsDropped() (uint64, error) {
+	var n uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = getU64(tx.Bucket(bMeta), kEvDropped)
+		return nil
+	})
+	return n, err
+}
+
+type subscriber struct {
+	ch     chan Event
+	once   sync.Once
+	closed bool
+}
+
+func (sub *subscriber) closeLocked() {
+	sub.once.Do(func() { close(sub.ch); sub.closed = true })
+}
+
+// Subscribe follows new events live. The channel holds up to buffer
+// events (minimum 1); a subscriber that falls behind is cut off: its
+// channel is closed. AppendEvents never waits for a subscriber. cancel
+// ends the subscription and closes the channel; it may be called more
+// than once.
+func (s *Store) Subscribe(buffer int) (<-chan Event, func()) {
+	if buffer < 1 {
+		buffer = 1
+	}
+	sub := &subscriber{ch: make(chan Event, buffer)}
+	s.subMu.Lock()
+	s.subs[sub] = struct{}{}
+	s.subMu.Unlock()
+	return sub.ch, func() {
+		s.subMu.Lock()
+		delete(s.subs, sub)
+		sub.closeLocked()
+		s.subMu.Unlock()
+	}
+}
+
+func (s *Store) publish(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	for sub := range s.subs {
+		for _, e := range evs {
+			select {
+			case sub.ch <- e:
+			default:
+				sub.closeLocked()
+				delete(s.subs, sub)
+			}
+			if sub.closed {
+				break
+			}
+		}
+	}
+}

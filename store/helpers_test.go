@@ -1,0 +1,75 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var admin = Actor{Name: "alice", Role: "access_user_admin"}
+
+// openAt opens a store in dir and registers a consistency check and close
+// in t.Cleanup.
+func openAt(t testing.TB, dir string, mod func(*Options)) *Store {
+	t.Helper()
+	clk := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	opts := Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key"), Now: clk.Now}
+	if mod != nil {
+		mod(&opts)
+	}
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		checkDB(t, s)
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func openTest(t testing.TB) *Store { return openAt(t, t.TempDir(), nil) }
+
+func checkDB(t testing.TB, s *Store) {
+	t.Helper()
+	if s.db == nil {
+		return
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		t.Errorf("bbolt consistency check: %v", err)
+	}
+}
+
+func mustUser(t testing.TB, s *Store, ext string) User {
+	t.Helper()
+	u, err := s.CreateUser(UserFields{ExternalID: ext, FirstName: "F", LastName: "L"}, admin)
+	if err != nil {
+		t.Fatalf("CreateUser(%q): %v", ext, err)
+	}
+	return u
+}

@@ -1,0 +1,372 @@
+package store
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Options configures Open. Zero values mean the documented defaults.
+type Options struct {
+	Path           string        // bbolt file
+	KeyFile        string        // per-device HMAC secret: 32 random bytes, mode 0600, created on first open
+	EventRetention int           // events kept; 0 = 100000
+	Timeout        time.Duration // bbolt lock timeout; 0 = 1s. A second process gets ErrInUse
+	Logger         zerolog.Logger
+	Now            func() time.Time // nil = time.Now
+}
+
+const (
+	defaultRetention = 100000
+	defaultTimeout   = time.Second
+	keySize          = 32
+	// schemaVersion is the layout this code reads and writes. See
+	// migrations for how older layouts are brought up to date.
+	schemaVersion = 1
+)
+
+// Top-level buckets and meta keys.
+var (
+	bMeta    = []byte("meta")
+	bEvents  = []byte("events")
+	bTokens  = []byte("tokens")  // name → token record
+	bTokHash = []byte("tokhash") // sha256(secret) → name
+
+	kSchema    = []byte("schema")     // uint32 BE
+	kGen       = []byte("gen")        // uint64 BE: the live data generation
+	kStaging   = []byte("staging")    // uint64 BE: a generation being built by a large import
+	kKeyCheck  = []byte("keycheck")   // HMAC(key, "keycheck"): detects a key file from another device
+	kEvFirst   = []byte("ev_first")   // uint64 BE: oldest event seq kept
+	kEvDropped = []byte("ev_dropped") // uint64 BE: events dropped by retention
+)
+
+// Data buckets, nested in the live generation bucket "data-<gen>".
+var (
+	bUsers  = []byte("users")  // user_id → user record
+	bExt    = []byte("ext")    // external_id → user_id
+	bEmail  = []byte("email")  // lower(email) 0x00 user_id → nil
+	bCards  = []byte("cards")  // card key → user_id + active byte
+	bUCards = []byte("ucards") // user_id + card key → nil
+	bEntry  = []byte("entry")  // HMAC(key, "entry\0"+code) → user_id
+	bUEntry = []byte("uentry") // user_id → entry record
+	bMFA    = []byte("mfa")    // user_id + id (8 bytes BE) → MFA record
+
+	dataBuckets = [][]byte{bUsers, bExt, bEmail, bCards, bUCards, bEntry, bUEntry, bMFA}
+)
+
+// Store is the credential and event database. Its methods are safe for
+// concurrent use.
+type Store struct {
+	db        *bolt.DB
+	key       []byte
+	macs      sync.Pool // *hmac hash.Hash keyed with key
+	log       zerolog.Logger
+	now       func() time.Time
+	retention int
+
+	// writeMu serialises changes to user data so that a large import,
+	// which builds a new generation over several transactions, sees no
+	// other writer. Event appends do not take it.
+	writeMu sync.Mutex
+
+	subMu sync.Mutex
+	subs  map[*subscriber]struct{}
+}
+
+// Open opens (creating if needed) the database and its key file.
+//
+// The key file must have no group or other permission bits. When it is
+// missing it is created, unless the database already holds codes: then
+// the codes could never be verified again, and Open refuses.
+func Open(opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("store: open: database path is empty")
+	}
+	if opts.KeyFile == "" {
+		return nil, errors.New("store: open: key file path is empty")
+	}
+	s := &Store{
+		log:       opts.Logger,
+		now:       opts.Now,
+		retention: opts.EventRetention,
+		subs:      map[*subscriber]struct{}{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.retention <= 0 {
+		s.retention = defaultRetention
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{
+		Timeout:      timeout,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s", ErrInUse, opts.Path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+	}
+	s.db = db
+	if err := s.init(opts.KeyFile); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
+	return s, nil
+}
+
+// Close closes the database and ends every subscription.
+func (s *Store) Close() error {
+	s.subMu.Lock()
+	for sub := range s.subs {
+		sub.closeLocked()
+		delete(s.subs, sub)
+	}
+	s.subMu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// migrations[v] upgrades a database at schema version v to v+1 inside
+// one transaction. Version 1 is the first layout; there is nothing to
+// migrate from yet.
+var migrations = map[uint32]func(tx *bolt.Tx) error{}
+
+func (s *Store) init(keyFile string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		fresh := tx.Bucket(bMeta) == nil
+		for _, name := range [][]byte{bMeta, bEvents, bTokens, bTokHash} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("store: open: %w", err)
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		if fresh {
+			if err := meta.Put(kSchema, be32(schemaVersion)); err != nil {
+				return err
+			}
+		}
+		if err := migrate(tx, schemaVersion, migrations); err != nil {
+			return err
+		}
+		// A crash during a large import leaves a half-built generation.
+		if v := meta.Get(kStaging); v != nil {
+			if err := tx.DeleteBucket(genName(binary.BigEndian.Uint64(v))); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return fmt.Errorf("store: open: drop unfinished import: %w", err)
+			}
+			if err := meta.Delete(kStaging); err != nil {
+				return err
+			}
+			s.log.Warn().Msg("store: dropped an unfinished import")
+		}
+		if meta.Get(kGen) == nil {
+			if err := meta.Put(kGen, be64(1)); err != nil {
+				return err
+			}
+		}
+		gen := binary.BigEndian.Uint64(meta.Get(kGen))
+		root, err := tx.CreateBucketIfNotExists(genName(gen))
+		if err != nil {
+			return fmt.Errorf("store: open: %w", err)
+		}
+		for _, name := range dataBuckets {
+			if _, err := root.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("store: open: %w", err)
+			}
+		}
+		hasCodes := !empty(root.Bucket(bEntry)) || !empty(root.Bucket(bMFA))
+		key, err := loadKey(keyFile, hasCodes)
+		if err != nil {
+			return err
+		}
+		s.key = key
+		check := keyCheck(key)
+		old := meta.Get(kKeyCheck)
+		switch {
+		case old != nil && !hmac.Equal(old, check) && hasCodes:
+			return fmt.Errorf("store: open: key file %s does not belong to this database (its codes were made with another key)", keyFile)
+		case old == nil || !hmac.Equal(old, check):
+			return meta.Put(kKeyCheck, check)
+		}
+		return nil
+	})
+}
+
+// migrate brings the schema in tx up to target using steps.
+func migrate(tx *bolt.Tx, target uint32, steps map[uint32]func(*bolt.Tx) error) error {
+	meta := tx.Bucket(bMeta)
+	raw := meta.Get(kSchema)
+	if len(raw) != 4 {
+		return errors.New("store: open: schema version missing or corrupt")
+	}
+	v := binary.BigEndian.Uint32(raw)
+	if v > target {
+		return fmt.Errorf("store: open: database schema %d is newer than this program (%d)", v, target)
+	}
+	for ; v < target; v++ {
+		step, ok := steps[v]
+		if !ok {
+			return fmt.Errorf("store: open: no migration from schema %d", v)
+		}
+		if err := step(tx); err != nil {
+			return fmt.Errorf("store: open: migrate schema %d to %d: %w", v, v+1, err)
+		}
+		if err := meta.Put(kSchema, be32(v+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func keyCheck(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("keycheck"))
+	return m.Sum(nil)
+}
+
+// loadKey reads the device key, creating it when it does not exist and
+// the database holds no codes.
+func loadKey(path string, hasCodes bool) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if hasCodes {
+			return nil, fmt.Errorf("store: open: key file %s is missing but the database holds codes; restore the key file from backup (codes cannot be verified without it)", path)
+		}
+		return createKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open: key file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("store: open: key file %s: must be a regular file", path)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("store: open: key file %s: permissions %#o allow group or others; must be 0600 (chmod 600)", path, fi.Mode().Perm())
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: key file: %w", err)
+	}
+	if len(key) != keySize {
+		return nil, fmt.Errorf("store: open: key file %s: must hold exactly %d bytes, has %d", path, keySize, len(key))
+	}
+	return key, nil
+}
+
+// createKey writes a new random key atomically: temp file, fsync, rename,
+// fsync of the directory.
+func createKey(path string) ([]byte, error) {
+	key := make([]byte, keySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("store: create key: %w", err)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".latch-key-*")
+	if err != nil {
+		return nil, fmt.Errorf("store: create key: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: create key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: create key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store: create key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("store: create key: %w", err)
+	}
+	// Link instead of rename: never replace a key file that appeared meanwhile.
+	if err := os.Link(tmp, path); err != nil {
+		return nil, fmt.Errorf("store: create key: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return key, nil
+}
+
+func genName(gen uint64) []byte { return fmt.Appendf(nil, "data-%016x", gen) }
+
+// data returns the live generation's bucket.
+func data(tx *bolt.Tx) (*bolt.Bucket, error) {
+	g := tx.Bucket(bMeta).Get(kGen)
+	if len(g) != 8 {
+		return nil, errors.New("store: corrupt meta: generation")
+	}
+	var name [5 + 16]byte
+	copy(name[:], "data-")
+	const hexd = "0123456789abcdef"
+	v := binary.BigEndian.Uint64(g)
+	for i := 15; i >= 0; i-- {
+		name[5+i] = hexd[v&0xf]
+		v >>= 4
+	}
+	b := tx.Bucket(name[:])
+	if b == nil {
+		return nil, errors.New("store: corrupt database: live generation missing")
+	}
+	return b, nil
+}
+
+// mac returns HMAC-SHA-256 under the device key of the concatenated parts,
+// appended to dst.
+func (s *Store) mac(dst []byte, parts ...[]byte) []byte {
+	h := s.macs.Get().(hash.Hash)
+	h.Reset()
+	for _, p := range parts {
+		h.Write(p)
+	}
+	dst = h.Sum(dst)
+	s.macs.Put(h)
+	return dst
+}
+
+var (
+	mfaTag   = []byte("mfa\x00")
+	entryTag = []byte("entry\x00")
+	sep      = []byte{0}
+)
+
+func (s *Store) mfaMAC(dst []byte, userID string, code []byte) []byte {
+	return s.mac(dst, mfaTag, []byte(userID), sep, code)
+}
+
+func (s *Store) entryMAC(dst []byte, code []byte) []byte {
+	return s.mac(dst, entryTag, code)
+}
+
+func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func empty(b *bolt.Bucket) bool {
+	k, _ := b.Cursor().First()
+	return k == nil
+}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrNotFound reports an unknown user, card, code id, token or value.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict reports an entry code, card or external_id that another
+	// user already has. It never says which user.
+	ErrConflict = errors.New("store: already used by another user")
+	// ErrInUse reports that another process holds the database file's lock.
+	ErrInUse = errors.New("store: database in use by another process")
+)
+
+// ValidationError reports input that breaks a rule. Field names the input
+// (for example "code" or "external_id") and Rule says what it must be. It
+// never contains the offending value, which may be a secret.
+type ValidationError struct{ Field, Rule string }
+
+func (e *ValidationError) Error() string { return "store: " + e.Field + ": " + e.Rule }
+
+func invalid(field, rule string) error { return &ValidationError{Field: field, Rule: rule} }
+
+// Actor is who changed something: an API token's name and role, or
+// "latchctl" / "import".
+type Actor struct{ Name, Role string }
+
+// CardKey identifies a card: unique across all users.
+type CardKey struct {
+	Format       string // reader format name, e.g. "h10301"
+	FacilityCode uint32
+	CardNumber   uint64
+}
+
+// UserView is the part of a user the door needs for a decision.
+type UserView struct {
+	UserID, ExternalID string
+	Suspended          bool
+	Start, End         time.Time // zero = unbounded
+	Groups             []string  // access group names (groups themselves live in the config)
+	HasMFA             bool      // the user has at least one MFA code
+	HasEntryCode       bool
+}
+
+// ActiveAt reports whether the user may use credentials at t: not suspended
+// and within [Start, End).
+func (u UserView) ActiveAt(t time.Time) bool {
+	if u.Suspended {
+		return false
+	}
+	if !u.Start.IsZero() && t.Before(u.Start) {
+		return false
+	}
+	if !u.End.IsZero() && !t.Before(u.End) {
+		return false
+	}
+	return true
+}
+
+// UserFields are the fields of a user an administrator sets.
+type UserFields struct {
+	ExternalID, FirstName, LastName, Email string
+	Start, End                             time.Time // zero = unbounded
+	Suspended                              bool
+	Groups                                 []string
+}
+
+// Card is one card of a user.
+type Card struct {
+	Format       string
+	FacilityCode uint32
+	CardNumber   uint64
+	Active       bool
+}
+
+// Key returns the card's identity.
+func (c Card) Key() CardKey {
+	return CardKey{Format: c.Format, FacilityCode: c.FacilityCode, CardNumber: c.CardNumber}
+}
+
+// MFACodeInfo describes an MFA code without its digits.
+type MFACodeInfo struct {
+	ID        string
+	Length    int
+	Created   time.Time
+	CreatedBy string
+}
+
+// User is a user with its credentials (codes only as metadata).
+type User struct {
+	UserID string
+	UserFields
+	Cards            []Card
+	HasEntryCode     bool
+	MFACodes         []MFACodeInfo
+	Created, Updated time.Time
+}
+
+// ListQuery selects a page of users, ordered by user id.
+type ListQuery struct {
+	After  string // user_id to start after (paging)
+	Limit  int    // 0 = 100
+	Search string // case-insensitive substring of external_id, names or email
+}
+
+// Token is an API token's metadata; the secret is never stored.
+type Token struct {
+	Name, Role string
+	Created    time.Time
+}
+
+// Roles an API token may have (product.md §7).
+var Roles = []string{
+	"access_system_admin",
+	"access_user_admin",
+	"access_user_manager",
+	"access_credential_manager",
+	"viewer",
+}

@@ -1,0 +1,361 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// buckets holds one transaction's view of the live generation.
+type buckets struct {
+	users, ext, email, cards, ucards, entry, uentry, mfa *bolt.Bucket
+}
+
+func openBuckets(root *bolt.Bucket) (buckets, error) {
+	b := buckets{
+		users: root.Bucket(bUsers), ext: root.Bucket(bExt), email: root.Bucket(bEmail),
+		cards: root.Bucket(bCards), ucards: root.Bucket(bUCards), entry: root.Bucket(bEntry),
+		uentry: root.Bucket(bUEntry), mfa: root.Bucket(bMFA),
+	}
+	if b.users == nil || b.ext == nil || b.email == nil || b.cards == nil || b.ucards == nil ||
+		b.entry == nil || b.uentry == nil || b.mfa == nil {
+		return b, errors.New("store: corrupt database: data bucket missing")
+	}
+	return b, nil
+}
+
+func txBuckets(tx *bolt.Tx) (buckets, error) {
+	root, err := data(tx)
+	if err != nil {
+		return buckets{}, err
+	}
+	return openBuckets(root)
+}
+
+// view runs fn in a read transaction on the live generation.
+func (s *Store) view(fn func(tx *bolt.Tx, b buckets) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b, err := txBuckets(tx)
+		if err != nil {
+			return err
+		}
+		return fn(tx, b)
+	})
+}
+
+// change runs fn in a write transaction on the live generation. The
+// events fn returns (audit records) are appended in the same transaction
+// and published after it commits.
+func (s *Store) change(fn func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error)) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var evs []Event
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := txBuckets(tx)
+		if err != nil {
+			return err
+		}
+		evs, err = fn(tx, b, s.now())
+		if err != nil {
+			return err
+		}
+		return s.appendEventsTx(tx, evs)
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(evs)
+	return nil
+}
+
+func audit(now time.Time, by Actor, action, userID, externalID string) Event {
+	return Event{
+		Time: now, Event: "credential_changed", Action: action,
+		UserID: userID, ExternalID: externalID, Actor: by.Name, Role: by.Role,
+	}
+}
+
+func emailKey(email, userID string) []byte {
+	k := make([]byte, 0, len(email)+1+len(userID))
+	k = append(k, strings.ToLower(email)...)
+	k = append(k, 0)
+	return append(k, userID...)
+}
+
+func (b buckets) getUser(userID string) (userRec, error) {
+	if !validUserID(userID) {
+		return userRec{}, ErrNotFound
+	}
+	v := b.users.Get([]byte(userID))
+	if v == nil {
+		return userRec{}, ErrNotFound
+	}
+	r, err := decodeUser(v)
+	if err != nil {
+		return r, fmt.Errorf("%w: user %s", err, userID)
+	}
+	return r, nil
+}
+
+// putUser writes r under userID and keeps the external id and email
+// indexes in step with old (nil for a new user).
+func (b buckets) putUser(userID string, r *userRec, old *userRec) error {
+	if r.ExternalID != "" && (old == nil || old.ExternalID != r.ExternalID) {
+		if owner := b.ext.Get([]byte(r.ExternalID)); owner != nil && string(owner) != userID {
+			return fmt.Errorf("store: external_id: %w", ErrConflict)
+		}
+	}
+	if old != nil {
+		if old.ExternalID != "" && old.ExternalID != r.ExternalID {
+			if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {
+				return err
+			}
+		}
+		if old.Email != "" && !strings.EqualFold(old.Email, r.Email) {
+			if err := b.email.Delete(emailKey(old.Email, userID)); err != nil {
+				return err
+			}
+		}
+	}
+	if r.ExternalID != "" {
+		if err := b.ext.Put([]byte(r.ExternalID), []byte(userID)); err != nil {
+			return err
+		}
+	}
+	if r.Email != "" {
+		if err := b.email.Put(emailKey(r.Email, userID), nil); err != nil {
+			return err
+		}
+	}
+	return b.users.Put([]byte(userID), encodeUser(r))
+}
+
+func normFields(f UserFields) UserFields {
+	f.Groups = slices.Clone(f.Groups)
+	if !f.Start.IsZero() {
+		f.Start = f.Start.UTC()
+	}
+	if !f.End.IsZero() {
+		f.End = f.End.UTC()
+	}
+	return f
+}
+
+// CreateUser creates a user with a new user id.
+func (s *Store) CreateUser(f UserFields, by Actor) (User, error) {
+	f = normFields(f)
+	if err := validateFields(&f); err != nil {
+		return User{}, err
+	}
+	var id string
+	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		seq, err := b.users.NextSequence()
+		if err != nil {
+			return nil, err
+		}
+		id = newUserID(seq)
+		r := userRec{UserFields: f, Created: now, Updated: now}
+		if err := b.putUser(id, &r, nil); err != nil {
+			return nil, err
+		}
+		return []Event{audit(now, by, "user_created", id, f.ExternalID)}, nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return s.User(id)
+}
+
+// User returns a user and its credentials (codes only as metadata).
+func (s *Store) User(userID string) (User, error) {
+	var u User
+	err := s.view(func(tx *bolt.Tx, b buckets) error {
+		var err error
+		u, err = b.loadUser(userID)
+		return err
+	})
+	return u, err
+}
+
+// UserByExternalID returns the user with that external id.
+func (s *Store) UserByExternalID(externalID string) (User, error) {
+	var u User
+	err := s.view(func(tx *bolt.Tx, b buckets) error {
+		if externalID == "" {
+			return ErrNotFound
+		}
+		id := b.ext.Get([]byte(externalID))
+		if id == nil {
+			return ErrNotFound
+		}
+		var err error
+		u, err = b.loadUser(string(id))
+		return err
+	})
+	return u, err
+}
+
+func (b buckets) loadUser(userID string) (User, error) {
+	r, err := b.getUser(userID)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{UserID: userID, UserFields: r.UserFields, Created: r.Created, Updated: r.Updated}
+	c := b.ucards.Cursor()
+	prefix := []byte(userID)
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ck, ok := decodeCardKey(k[len(prefix):])
+		if !ok {
+			return User{}, fmt.Errorf("%w: card index of %s", errCorrupt, userID)
+		}
+		v := b.cards.Get(k[len(prefix):])
+		if len(v) != userIDLen+1 {
+			return User{}, fmt.Errorf("%w: card of %s", errCorrupt, userID)
+		}
+		u.Cards = append(u.Cards, Card{Format: ck.Format, FacilityCode: ck.FacilityCode, CardNumber: ck.CardNumber, Active: v[userIDLen] == 1})
+	}
+	u.HasEntryCode = b.uentry.Get(prefix) != nil
+	u.MFACodes, err = b.mfaCodes(userID)
+	return u, err
+}
+
+// UpdateUser replaces a user's fields.
+func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) {
+	f = normFields(f)
+	if err := validateFields(&f); err != nil {
+		return User{}, err
+	}
+	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		old, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		r := userRec{UserFields: f, Created: old.Created, Updated: now}
+		if err := b.putUser(userID, &r, &old); err != nil {
+			return nil, err
+		}
+		return []Event{audit(now, by, "user_updated", userID, f.ExternalID)}, nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return s.User(userID)
+}
+
+// DeleteUser deletes a user and all its credentials.
+func (s *Store) DeleteUser(userID string, by Actor) error {
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		old, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		id := []byte(userID)
+		if old.ExternalID != "" {
+			if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {
+				return nil, err
+			}
+		}
+		if old.Email != "" {
+			if err := b.email.Delete(emailKey(old.Email, userID)); err != nil {
+				return nil, err
+			}
+		}
+		var cardKeys [][]byte
+		c := b.ucards.Cursor()
+		for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
+			cardKeys = append(cardKeys, bytes.Clone(k))
+		}
+		for _, k := range cardKeys {
+			if err := b.cards.Delete(k[len(id):]); err != nil {
+				return nil, err
+			}
+			if err := b.ucards.Delete(k); err != nil {
+				return nil, err
+			}
+		}
+		if v := b.uentry.Get(id); v != nil {
+			if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
+				return nil, err
+			}
+			if err := b.uentry.Delete(id); err != nil {
+				return nil, err
+			}
+		}
+		var codeKeys [][]byte
+		c = b.mfa.Cursor()
+		for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
+			codeKeys = append(codeKeys, bytes.Clone(k))
+		}
+		for _, k := range codeKeys {
+			if err := b.mfa.Delete(k); err != nil {
+				return nil, err
+			}
+		}
+		if err := b.users.Delete(id); err != nil {
+			return nil, err
+		}
+		return []Event{audit(now, by, "user_deleted", userID, old.ExternalID)}, nil
+	})
+}
+
+const (
+	defaultPage = 100
+	maxPage     = 1000
+)
+
+// ListUsers returns users ordered by user id, after q.After, and the id to
+// pass as After for the next page ("" when there is none).
+func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultPage
+	}
+	if limit > maxPage {
+		limit = maxPage
+	}
+	search := strings.ToLower(q.Search)
+	var users []User
+	next := ""
+	err := s.view(func(tx *bolt.Tx, b buckets) error {
+		c := b.users.Cursor()
+		var k, v []byte
+		if q.After == "" {
+			k, v = c.First()
+		} else {
+			k, v = c.Seek([]byte(q.After))
+			if k != nil && string(k) == q.After {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil; k, v = c.Next() {
+			if search != "" {
+				r, err := decodeUser(v)
+				if err != nil {
+					return fmt.Errorf("%w: user %s", err, k)
+				}
+				if !strings.Contains(strings.ToLower(r.ExternalID), search) &&
+					!strings.Contains(strings.ToLower(r.FirstName), search) &&
+					!strings.Contains(strings.ToLower(r.LastName), search) &&
+					!strings.Contains(strings.ToLower(r.Email), search) {
+					continue
+				}
+			}
+			if len(users) == limit {
+				next = users[len(users)-1].UserID
+				return nil
+			}
+			u, err := b.loadUser(string(k))
+			if err != nil {
+				return err
+			}
+			users = append(users, u)
+		}
+		return nil
+	})
+	return users, next, err
+}
