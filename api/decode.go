@@ -184,8 +184,8 @@ type userIn struct {
 	FirstName  *string   `json:"first_name"`
 	LastName   *string   `json:"last_name"`
 	Email      *string   `json:"email"`
-	Start      *optTime  `json:"start"`
-	End        *optTime  `json:"end"`
+	Start      optTime   `json:"start"`
+	End        optTime   `json:"end"`
 	Suspended  *bool     `json:"suspended"`
 	Groups     *[]string `json:"groups"`
 }
@@ -213,7 +213,8 @@ func decodeUser(body io.Reader, limit int64) (userIn, error) {
 			}
 		}
 	}
-	return u, decodeJSON(bytes.NewReader(data), limit, &u, false)
+	err = decodeJSON(bytes.NewReader(data), limit, &u, false)
+	return u, err
 }
 
 // checkText refuses control characters and overlong strings in a name-like

@@ -168,10 +168,10 @@ func (s *Server) applyUser(in userIn, f *store.UserFields) error {
 	if in.Email != nil && f.Email != "" && (!strings.Contains(f.Email, "@") || strings.ContainsAny(f.Email, " ,;")) {
 		return badField("email", "must be an email address like name@example.com, or empty")
 	}
-	if in.Start != nil {
+	if in.Start.set {
 		f.Start = in.Start.t
 	}
-	if in.End != nil {
+	if in.End.set {
 		f.End = in.End.t
 	}
 	if !f.Start.IsZero() && !f.End.IsZero() && !f.End.After(f.Start) {
