@@ -56,7 +56,7 @@ func (s *syncBuffer) String() string {
 
 // env is a server on a real store in t.TempDir() with one token per role.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	srv    *Server
 	clock  *fakeClock
@@ -76,7 +76,7 @@ var testConfig = Config{
 	},
 }
 
-func newEnv(t *testing.T, mod func(*Options)) *env {
+func newEnv(t testing.TB, mod func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, log: &syncBuffer{}, tokens: map[string]string{}}
 	logger := zerolog.New(e.log)
@@ -117,7 +117,6 @@ func (e *env) do(role, method, path, body string) *httptest.ResponseRecorder {
 }
 
 func (e *env) doFrom(peer, role, method, path, body string) *httptest.ResponseRecorder {
-	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)

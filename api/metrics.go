@@ -35,7 +35,7 @@ var latencyBuckets = []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-
 type histogram struct {
 	counts []uint64 // per bucket, not cumulative
 	inf    uint64
-	sum    float64
+	sum    time.Duration // exact; converted to seconds when written
 	n      uint64
 }
 
@@ -94,7 +94,7 @@ func (m *Metrics) ObserveDecision(latency time.Duration, result, reason string) 
 	} else {
 		h.inf++
 	}
-	h.sum += sec
+	h.sum += latency
 	h.n++
 }
 
@@ -212,7 +212,7 @@ func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 			fmt.Fprintf(bw, "latch_decision_latency_seconds_bucket{result=%q,le=%q} %d\n", r, strconv.FormatFloat(b, 'g', -1, 64), cum)
 		}
 		fmt.Fprintf(bw, "latch_decision_latency_seconds_bucket{result=%q,le=\"+Inf\"} %d\n", r, cum+h.inf)
-		fmt.Fprintf(bw, "latch_decision_latency_seconds_sum{result=%q} %s\n", r, strconv.FormatFloat(h.sum, 'g', -1, 64))
+		fmt.Fprintf(bw, "latch_decision_latency_seconds_sum{result=%q} %s\n", r, strconv.FormatFloat(h.sum.Seconds(), 'g', -1, 64))
 		fmt.Fprintf(bw, "latch_decision_latency_seconds_count{result=%q} %d\n", r, h.n)
 	}
 
