@@ -25,3 +25,6 @@ func peerUID(c *net.UnixConn) (uint32, bool) {
 	})
 	return uid, ok
 }
+
+// PeerCredSupported reports whether LocalOwner can work on this OS.
+const PeerCredSupported = true

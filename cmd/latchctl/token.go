@@ -37,7 +37,7 @@ const (
 
 // openTimeout is how long token commands wait for the database lock before
 // concluding that latchd holds it.
-const openTimeout = 500 * time.Millisecond
+var openTimeout = 500 * time.Millisecond
 
 func runToken(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
