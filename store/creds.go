@@ -21,8 +21,12 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 		return u, false, ErrNotFound
 	}
 	key := appendCardKey(kb[:0], k)
-	err = s.view(func(tx *bolt.Tx, b buckets) error {
-		v := b.cards.Get(key)
+	err = s.db.View(func(tx *bolt.Tx) error {
+		root, err := data(tx)
+		if err != nil {
+			return err
+		}
+		v := root.Bucket(bCards).Get(key)
 		if v == nil {
 			return ErrNotFound
 		}
@@ -30,22 +34,24 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 			return fmt.Errorf("%w: card index", errCorrupt)
 		}
 		cardActive = v[userIDLen] == 1
-		return b.view(v[:userIDLen], &u)
+		return fillView(root, v[:userIDLen], &u)
 	})
 	return u, cardActive, err
 }
 
-// view fills u for the user id (which may alias a bbolt value).
-func (b buckets) view(id []byte, u *UserView) error {
-	rec := b.users.Get(id)
+// fillView fills u for the user id (which may alias a bbolt value). The
+// fast paths open only the buckets they need: opening a bbolt bucket
+// allocates.
+func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
+	rec := root.Bucket(bUsers).Get(id)
 	if rec == nil {
 		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
 	}
 	if err := decodeView(string(id), rec, u); err != nil {
 		return err
 	}
-	u.HasEntryCode = b.uentry.Get(id) != nil
-	k, _ := b.mfa.Cursor().Seek(id)
+	u.HasEntryCode = root.Bucket(bUEntry).Get(id) != nil
+	k, _ := root.Bucket(bMFA).Cursor().Seek(id)
 	u.HasMFA = k != nil && bytes.HasPrefix(k, id)
 	return nil
 }
@@ -60,34 +66,41 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 	}
 	valid := ValidateCode(code) == nil
 	var ok bool
-	err := s.view(func(tx *bolt.Tx, b buckets) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
+		root, err := data(tx)
+		if err != nil {
+			return err
+		}
 		id := []byte(userID)
-		if b.users.Get(id) == nil {
-			return ErrNotFound
-		}
-		if !valid {
-			return nil
-		}
 		var mb [macSize]byte
 		var mac []byte
-		c := b.mfa.Cursor()
+		c := root.Bucket(bMFA).Cursor()
 		any := false
 		for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
 			if len(v) < macSize {
 				return fmt.Errorf("%w: mfa code of %s", errCorrupt, userID)
 			}
+			any = true
+			if !valid {
+				return nil
+			}
 			if mac == nil {
 				mac = s.mfaMAC(mb[:0], userID, code)
 			}
-			any = true
 			if hmac.Equal(v[:macSize], mac) {
 				ok = true // keep comparing: the time does not depend on which code matched
 			}
 		}
-		if any || !entryFallback {
+		if any {
+			return nil // MFA codes exist only for existing users
+		}
+		if root.Bucket(bUsers).Get(id) == nil {
+			return ErrNotFound
+		}
+		if !valid || !entryFallback {
 			return nil
 		}
-		if v := b.uentry.Get(id); v != nil {
+		if v := root.Bucket(bUEntry).Get(id); v != nil {
 			if len(v) < macSize {
 				return fmt.Errorf("%w: entry code of %s", errCorrupt, userID)
 			}
@@ -107,12 +120,16 @@ func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
 	}
 	var mb [macSize]byte
 	mac := s.entryMAC(mb[:0], code)
-	err := s.view(func(tx *bolt.Tx, b buckets) error {
-		id := b.entry.Get(mac)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		root, err := data(tx)
+		if err != nil {
+			return err
+		}
+		id := root.Bucket(bEntry).Get(mac)
 		if id == nil {
 			return ErrNotFound
 		}
-		return b.view(id, &u)
+		return fillView(root, id, &u)
 	})
 	return u, err
 }

@@ -1,0 +1,257 @@
+package store
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Benchmarks build their databases once per run with the bulk import path
+// in a temporary folder that TestMain removes.
+
+var benchDir string
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		os.Exit(crashChild())
+	}
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+func benchTemp(tb testing.TB) string {
+	if benchDir == "" {
+		d, err := os.MkdirTemp("", "latch-store-bench-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		benchDir = d
+	}
+	return benchDir
+}
+
+// benchCode is user i's MFA code (entry code: the same with a 9 in front).
+func benchCode(i int) string { return fmt.Sprintf("%08d", i*7919%100000000) }
+
+// writeUsersCSV writes n users, each with an h10301-style card (facility
+// i/65536, number i%65536 — 26-bit cards carry a 16-bit card number).
+func writeUsersCSV(tb testing.TB, path string, n int) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("externalId,firstName,lastName,email,groups,cardFormat,facilityCode,cardNumber\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, "emp%07d,First%d,Last%d,user%d@example.com,staff;building-%d,h10301,%d,%d\n", i, i, i, i, i%10, i>>16, i&0xffff)
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	f.Close()
+}
+
+// writeCredsCSV writes one credential row per user: by default an MFA
+// code; with mix, rows cycle card (raw format), entry code, MFA code.
+func writeCredsCSV(tb testing.TB, path string, n int, mix bool) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("externalId,type,cardFormat,cardNumber,code\n")
+	for i := 0; i < n; i++ {
+		switch {
+		case mix && i%3 == 0:
+			fmt.Fprintf(w, "emp%07d,card,raw,%d,\n", i, 1<<32+i)
+		case mix && i%3 == 1:
+			fmt.Fprintf(w, "emp%07d,entry_code,,,9%s\n", i, benchCode(i))
+		default:
+			fmt.Fprintf(w, "emp%07d,mfa_code,,,%s\n", i, benchCode(i))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	f.Close()
+}
+
+var builtMu sync.Mutex
+var built = map[string]string{}
+
+// usersDB returns a folder holding latch.db and device.key with n users,
+// each with one card; withMFA adds one MFA code each. Built once per run.
+func usersDB(tb testing.TB, n int, withMFA bool) string {
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	name := fmt.Sprintf("users-%d-%v", n, withMFA)
+	if d, ok := built[name]; ok {
+		return d
+	}
+	dir := filepath.Join(benchTemp(tb), name)
+	os.MkdirAll(dir, 0o700)
+	start := time.Now()
+	s, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	csv := filepath.Join(dir, "users.csv")
+	writeUsersCSV(tb, csv, n)
+	if _, err := s.ImportFile(csv, importer1, nil); err != nil {
+		tb.Fatal(err)
+	}
+	if withMFA {
+		writeCredsCSV(tb, csv, n, false)
+		if _, err := s.ImportFile(csv, importer1, nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	os.Remove(csv)
+	if err := s.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("built %s in %v", name, time.Since(start).Round(time.Millisecond))
+	built[name] = dir
+	return dir
+}
+
+// BenchmarkLookupVerify is the door's work per Card + Code decision:
+// LookupCard then VerifySecondFactor, for random users.
+func BenchmarkLookupVerify(b *testing.B) {
+	for _, n := range []int{1000, 1000000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			dir := usersDB(b, n, true)
+			s, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			rng := rand.New(rand.NewPCG(1, 2))
+			// Warm the page cache and mmap as a running daemon would be.
+			for i := 0; i < min(n, 200000); i++ {
+				s.LookupCard(CardKey{Format: "h10301", FacilityCode: uint32(i >> 16), CardNumber: uint64(i & 0xffff)})
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				i := rng.IntN(n)
+				code := []byte(benchCode(i))
+				t0 := time.Now()
+				u, active, err := s.LookupCard(CardKey{Format: "h10301", FacilityCode: uint32(i >> 16), CardNumber: uint64(i & 0xffff)})
+				if err != nil || !active {
+					b.Fatalf("LookupCard(%d): %v", i, err)
+				}
+				ok, err := s.VerifySecondFactor(u.UserID, code, true)
+				lat = append(lat, time.Since(t0))
+				if err != nil || !ok {
+					b.Fatalf("VerifySecondFactor(%d) = %v, %v", i, ok, err)
+				}
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)*50/100].Nanoseconds()), "p50-ns")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+			}
+		})
+	}
+}
+
+// BenchmarkImport1M imports 1,000,000 credential rows (one MFA code per
+// user, or a card/entry/MFA mix) into a copy of a database of 1,000,000
+// users. peak-RSS-MiB is the process's resident-set high-water mark
+// during the import (Linux: VmHWM after resetting it through
+// /proc/self/clear_refs), which includes the database's mapped pages.
+func BenchmarkImport1M(b *testing.B) {
+	const n = 1000000
+	for _, mix := range []bool{false, true} {
+		b.Run(fmt.Sprintf("mix=%v", mix), func(b *testing.B) {
+			src := usersDB(b, n, false)
+			csv := filepath.Join(benchTemp(b), fmt.Sprintf("creds-%v.csv", mix))
+			if _, err := os.Stat(csv); err != nil {
+				writeCredsCSV(b, csv, n, mix)
+			}
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				dir := b.TempDir()
+				copyFile(b, filepath.Join(src, "latch.db"), filepath.Join(dir, "latch.db"))
+				copyFile(b, filepath.Join(src, "device.key"), filepath.Join(dir, "device.key"))
+				os.Chmod(filepath.Join(dir, "device.key"), 0o600)
+				s, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				debug.FreeOSMemory()
+				resetPeakRSS()
+				b.StartTimer()
+				start := time.Now()
+				sum, err := s.ImportFile(csv, importer1, nil)
+				el := time.Since(start)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sum.Rows != n || sum.CredentialsAdded != n {
+					b.Fatalf("summary %+v", sum)
+				}
+				b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
+				if p := peakRSS(); p > 0 {
+					b.ReportMetric(float64(p)/(1<<20), "peak-RSS-MiB")
+				}
+				s.Close()
+			}
+		})
+	}
+}
+
+func copyFile(tb testing.TB, from, to string) {
+	in, err := os.Open(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		tb.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// resetPeakRSS resets VmHWM (Linux ≥ 4.0); elsewhere it does nothing.
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS returns VmHWM in bytes, or 0 where /proc is missing.
+func peakRSS() int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

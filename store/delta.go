@@ -1,0 +1,108 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"slices"
+)
+
+// delta is a compact, sortable list of changes to one bucket, built by an
+// import's check pass. Records live in 1 MiB chunks (so growing never
+// copies what is there) and are addressed by a 32-bit reference: chunk
+// index in the high 12 bits, offset in the low 20.
+//
+// Record: key length (1), flags (1), value length (2 BE), line (4 BE),
+// key, value.
+type delta struct {
+	chunks [][]byte
+	recs   []uint32
+}
+
+const (
+	chunkBits = 20
+	chunkSize = 1 << chunkBits
+	recHdr    = 8
+	flagDel   = 1
+	flagNoop  = 2 // the record changes nothing; kept to find duplicates in a file
+)
+
+func (d *delta) add(key, val []byte, line int, del bool) {
+	var flags byte
+	if del {
+		flags = flagDel
+	}
+	d.addFlags(key, val, line, flags)
+}
+
+// addNoop records a key that changes nothing (for duplicate detection).
+func (d *delta) addNoop(key []byte, line int) { d.addFlags(key, nil, line, flagNoop) }
+
+func (d *delta) addFlags(key, val []byte, line int, flags byte) {
+	n := recHdr + len(key) + len(val)
+	if len(d.chunks) == 0 || len(d.chunks[len(d.chunks)-1])+n > chunkSize {
+		d.chunks = append(d.chunks, make([]byte, 0, chunkSize))
+	}
+	ci := len(d.chunks) - 1
+	c := d.chunks[ci]
+	ref := uint32(ci)<<chunkBits | uint32(len(c))
+	c = append(c, byte(len(key)), flags)
+	c = binary.BigEndian.AppendUint16(c, uint16(len(val)))
+	c = binary.BigEndian.AppendUint32(c, uint32(line))
+	c = append(c, key...)
+	c = append(c, val...)
+	d.chunks[ci] = c
+	d.recs = append(d.recs, ref)
+}
+
+func (d *delta) rec(ref uint32) []byte {
+	return d.chunks[ref>>chunkBits][ref&(chunkSize-1):]
+}
+
+func (d *delta) key(i int) []byte {
+	r := d.rec(d.recs[i])
+	return r[recHdr : recHdr+int(r[0])]
+}
+
+func (d *delta) val(i int) []byte {
+	r := d.rec(d.recs[i])
+	k := int(r[0])
+	return r[recHdr+k : recHdr+k+int(binary.BigEndian.Uint16(r[2:]))]
+}
+
+func (d *delta) del(i int) bool { return d.rec(d.recs[i])[1]&flagDel != 0 }
+
+func (d *delta) noop(i int) bool { return d.rec(d.recs[i])[1]&flagNoop != 0 }
+
+func (d *delta) line(i int) int { return int(binary.BigEndian.Uint32(d.rec(d.recs[i])[4:])) }
+
+func (d *delta) len() int { return len(d.recs) }
+
+// sort orders the records by key, keeping file order among equal keys.
+func (d *delta) sort() {
+	// References grow in insertion order, so they break ties stably.
+	slices.SortFunc(d.recs, func(a, b uint32) int {
+		ra, rb := d.rec(a), d.rec(b)
+		if c := bytes.Compare(ra[recHdr:recHdr+int(ra[0])], rb[recHdr:recHdr+int(rb[0])]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+}
+
+// dups calls fn for every record whose key equals the previous one's
+// (after sort), with both lines.
+func (d *delta) dups(fn func(line, firstLine int)) {
+	for i := 1; i < d.len(); i++ {
+		if d.del(i) || d.del(i-1) {
+			continue // a deleted old entry code is not a row of the file
+		}
+		if bytes.Equal(d.key(i), d.key(i-1)) {
+			first := i - 1
+			for first > 0 && bytes.Equal(d.key(first-1), d.key(i)) {
+				first--
+			}
+			fn(d.line(i), d.line(first))
+		}
+	}
+}
