@@ -31,8 +31,8 @@ stdout, once: capture it, e.g. export LATCH_TOKEN=$(latchctl token create …).`
 
 // Defaults from config.md, used when neither flags nor config name them.
 const (
-	defaultDB  = "/var/lib/latch/latch.db"
-	defaultKey = "/var/lib/latch/device.key"
+	defaultDatabase  = "/var/lib/latch/latch.db"
+	defaultKeyFile = "/var/lib/latch/device.key"
 )
 
 // openTimeout is how long token commands wait for the database lock before
@@ -48,8 +48,8 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	name := "token " + action
 	fs := newFlags(name, stderr)
 	c := addConnFlags(fs)
-	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDB+")")
-	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKey+")")
+	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
+	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
 	tname := fs.String("name", "", "token name, e.g. integrator-1")
 	role := fs.String("role", "", "token role")
 	pos, err := parseArgs(fs, args)
@@ -88,13 +88,13 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		*db = cfg.Controller.Database
 	}
 	if *db == "" {
-		*db = defaultDB
+		*db = defaultDatabase
 	}
 	if *key == "" {
 		*key = cfg.Controller.KeyFile
 	}
 	if *key == "" {
-		*key = defaultKey
+		*key = defaultKeyFile
 	}
 
 	st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
