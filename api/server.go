@@ -278,8 +278,10 @@ func (s *Server) isLocalOwner(r *http.Request) bool {
 	return ok && (uid == s.euid || uid == 0)
 }
 
-// connContext records a Unix-socket peer's uid in the connection's context.
-func connContext(ctx context.Context, c net.Conn) context.Context {
+// ConnContext records a Unix-socket peer's uid in the connection's
+// context. Serve sets it; a caller running its own http.Server must set
+// http.Server.ConnContext = api.ConnContext for LocalOwner to work.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if uc, ok := c.(*net.UnixConn); ok {
 		if uid, ok := peerUID(uc); ok {
 			return context.WithValue(ctx, peerKey{}, uid)
@@ -307,7 +309,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ConnContext:       connContext,
+		ConnContext:       ConnContext,
 	}
 	done := make(chan struct{})
 	go func() {
