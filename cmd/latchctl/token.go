@@ -31,8 +31,8 @@ stdout, once: capture it, e.g. export LATCH_TOKEN=$(latchctl token create …).`
 
 // Defaults from config.md, used when neither flags nor config name them.
 const (
-	defaultDatabase  = "/var/lib/latch/latch.db"
-	defaultKeyFile = "/var/lib/latch/device.key"
+	defaultDatabase = "/var/lib/latch/latch.db"
+	defaultKeyFile  = "/var/lib/latch/device.key"
 )
 
 // openTimeout is how long token commands wait for the database lock before
