@@ -199,9 +199,11 @@ func TestEventsAndDoorStatus(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	eventZone = time.UTC // the console format prints local time
+	defer func() { eventZone = nil }()
 	out := e.ok("events", "--door", "front")
-	if !strings.Contains(out, "access_granted") || !strings.Contains(out, "method=card_and_code") || strings.Contains(out, "wrong_code") {
-		t.Errorf("events: %q", out)
+	if want := "2026-03-02 09:00:00.000 front        access_granted   method=card_and_code user=u1\n"; out != want {
+		t.Errorf("events:\n got %q\nwant %q", out, want)
 	}
 	if out := e.ok("events", "--json"); strings.Count(out, "\n") != 2 || !strings.Contains(out, `"reason":"wrong_code"`) {
 		t.Errorf("events --json: %q", out)
@@ -234,7 +236,7 @@ func TestEventsAndDoorStatus(t *testing.T) {
 	}
 	line := lines.Text()
 	go io.Copy(io.Discard, pr)
-	if !strings.Contains(line, "door_opened") || !strings.Contains(line, "door=front") {
+	if !regexp.MustCompile(`^\S+ \S+ front +door_opened`).MatchString(line) {
 		t.Errorf("followed line %q", line)
 	}
 	cancel()
