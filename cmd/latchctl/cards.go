@@ -22,7 +22,7 @@ const cardsUsage = `usage:
 FORMAT: h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw (FACILITY 0 when the format has none).
 USER is a user_id, or ext:EXTERNAL_ID.`
 
-type cardJSON struct {
+type apiCard struct {
 	Format       string `json:"format"`
 	FacilityCode uint32 `json:"facility_code"`
 	CardNumber   uint64 `json:"card_number"`
@@ -58,7 +58,7 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, name, err)
 		}
 		var out struct {
-			Cards []cardJSON `json:"cards"`
+			Cards []apiCard `json:"cards"`
 		}
 		if err := c.do(ctx, http.MethodGet, p+"/cards", nil, &out); err != nil {
 			return fail(stderr, name, err)
@@ -87,10 +87,10 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, name, err)
 	}
 	cardPath := fmt.Sprintf("%s/cards/%s/%d/%d", p, url.PathEscape(pos[1]), fc, cn)
-	var out cardJSON
+	var out apiCard
 	switch action {
 	case "add":
-		in := cardJSON{Format: pos[1], FacilityCode: uint32(fc), CardNumber: cn, Active: !*inactive}
+		in := apiCard{Format: pos[1], FacilityCode: uint32(fc), CardNumber: cn, Active: !*inactive}
 		err = c.do(ctx, http.MethodPost, p+"/cards", in, &out)
 	case "activate", "deactivate":
 		err = c.do(ctx, http.MethodPost, cardPath+"/"+action, nil, &out)

@@ -22,7 +22,7 @@ const mfaUsage = `usage:
   latchctl mfa delete USER ID
 A code is 4–16 digits 0-9. USER is a user_id, or ext:EXTERNAL_ID.`
 
-type mfaJSON struct {
+type apiMFA struct {
 	ID        string `json:"id"`
 	Length    int    `json:"length"`
 	Created   string `json:"created"`
@@ -80,7 +80,7 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, name, err)
 	}
-	var out mfaJSON
+	var out apiMFA
 	switch action {
 	case "add":
 		if *generate {
@@ -107,7 +107,7 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "added MFA code id %s (%d digits)\n", out.ID, out.Length)
 	case "list":
 		var list struct {
-			Codes []mfaJSON `json:"mfa_codes"`
+			Codes []apiMFA `json:"mfa_codes"`
 		}
 		if err := c.do(ctx, http.MethodGet, p+"/mfa_codes", nil, &list); err != nil {
 			return fail(stderr, name, err)

@@ -27,8 +27,8 @@ const usersUsage = `usage:
 USER is a user_id, or ext:EXTERNAL_ID. T is an RFC 3339 time; "" clears it.
 Connection: --socket PATH | --url URL, token from $LATCH_TOKEN or --token.`
 
-// userJSON is a user as latchd returns it.
-type userJSON struct {
+// apiUser is a user as latchd returns it.
+type apiUser struct {
 	UserID       string     `json:"user_id"`
 	ExternalID   string     `json:"external_id,omitempty"`
 	FirstName    string     `json:"first_name"`
@@ -38,9 +38,9 @@ type userJSON struct {
 	End          string     `json:"end,omitempty"`
 	Suspended    bool       `json:"suspended"`
 	Groups       []string   `json:"groups"`
-	Cards        []cardJSON `json:"cards,omitempty"`
+	Cards        []apiCard `json:"cards,omitempty"`
 	HasEntryCode *bool      `json:"has_entry_code,omitempty"`
-	MFACodes     []mfaJSON  `json:"mfa_codes,omitempty"`
+	MFACodes     []apiMFA  `json:"mfa_codes,omitempty"`
 	Created      string     `json:"created"`
 	Updated      string     `json:"updated"`
 }
@@ -115,7 +115,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 		return c.userPath(ctx, pos[0])
 	}
-	var u userJSON
+	var u apiUser
 	switch action {
 	case "list":
 		q := url.Values{}
@@ -129,7 +129,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 			q.Set("after", *after)
 		}
 		var page struct {
-			Users []userJSON `json:"users"`
+			Users []apiUser `json:"users"`
 			Next  string     `json:"next"`
 		}
 		if err := c.do(ctx, http.MethodGet, "/v1/users?"+q.Encode(), nil, &page); err != nil {
