@@ -255,10 +255,16 @@ func TestEventStream(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/events/stream?door=front&after=1", nil)
+			// NDJSON replays with after=; SSE with Last-Event-ID.
+			path := "/v1/events/stream?door=front&after=1"
+			if format == "sse" {
+				path = "/v1/events/stream?door=front"
+			}
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
 			req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
 			if format == "sse" {
 				req.Header.Set("Accept", "text/event-stream")
+				req.Header.Set("Last-Event-ID", "1")
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
