@@ -29,20 +29,20 @@ Connection: --socket PATH | --url URL, token from $LATCH_TOKEN or --token.`
 
 // apiUser is a user as latchd returns it.
 type apiUser struct {
-	UserID       string     `json:"user_id"`
-	ExternalID   string     `json:"external_id,omitempty"`
-	FirstName    string     `json:"first_name"`
-	LastName     string     `json:"last_name"`
-	Email        string     `json:"email,omitempty"`
-	Start        string     `json:"start,omitempty"`
-	End          string     `json:"end,omitempty"`
-	Suspended    bool       `json:"suspended"`
-	Groups       []string   `json:"groups"`
+	UserID       string    `json:"user_id"`
+	ExternalID   string    `json:"external_id,omitempty"`
+	FirstName    string    `json:"first_name"`
+	LastName     string    `json:"last_name"`
+	Email        string    `json:"email,omitempty"`
+	Start        string    `json:"start,omitempty"`
+	End          string    `json:"end,omitempty"`
+	Suspended    bool      `json:"suspended"`
+	Groups       []string  `json:"groups"`
 	Cards        []apiCard `json:"cards,omitempty"`
-	HasEntryCode *bool      `json:"has_entry_code,omitempty"`
+	HasEntryCode *bool     `json:"has_entry_code,omitempty"`
 	MFACodes     []apiMFA  `json:"mfa_codes,omitempty"`
-	Created      string     `json:"created"`
-	Updated      string     `json:"updated"`
+	Created      string    `json:"created"`
+	Updated      string    `json:"updated"`
 }
 
 func printJSON(w io.Writer, v any) {
@@ -130,7 +130,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 		var page struct {
 			Users []apiUser `json:"users"`
-			Next  string     `json:"next"`
+			Next  string    `json:"next"`
 		}
 		if err := c.do(ctx, http.MethodGet, "/v1/users?"+q.Encode(), nil, &page); err != nil {
 			return fail(stderr, name, err)
