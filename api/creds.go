@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -261,6 +262,9 @@ func (s *Server) generateMFA(w http.ResponseWriter, r *http.Request, c caller) e
 		}
 	}
 	code, info, err := s.st.GenerateMFACode(id, length, c.actor())
+	if errors.Is(err, store.ErrConflict) { // every draw was a code the user has
+		return &apiError{Status: http.StatusConflict, Msg: "api: could not draw a code this user does not have yet; ask for a longer one"}
+	}
 	if err != nil {
 		return err
 	}
