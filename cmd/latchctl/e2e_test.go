@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -104,7 +105,7 @@ func TestEndToEndSim(t *testing.T) {
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer // every log line, checked for codes at the end
+	var logs lockedBuffer // every log line, checked for codes at the end
 	started := make(chan struct{})
 	logDone := make(chan struct{})
 	go func() {
@@ -217,4 +218,22 @@ func TestEndToEndSim(t *testing.T) {
 	if ev := next(); ev["event"] != "access_denied" || ev["reason"] != "no_second_factor" {
 		t.Fatalf("after the code was deleted: %v, want access_denied no_second_factor", ev)
 	}
+}
+
+// lockedBuffer collects log lines from one goroutine while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
