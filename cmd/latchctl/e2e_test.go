@@ -100,7 +100,7 @@ func TestEndToEndSim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	d.Stderr = &stderr
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
