@@ -184,6 +184,7 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 		if err != nil {
 			return err
 		}
+		it.s.releaseMapped()
 		report()
 		if finished {
 			return nil

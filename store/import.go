@@ -220,6 +220,7 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 		}
 		if rows%viewRefresh == 0 {
 			it.endView()
+			it.s.releaseMapped()
 			if err := it.beginView(); err != nil {
 				return err
 			}

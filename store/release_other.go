@@ -1,0 +1,6 @@
+//go:build !linux
+
+package store
+
+// releaseMapped does nothing outside Linux; see release_linux.go.
+func (s *Store) releaseMapped() {}
