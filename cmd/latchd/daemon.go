@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -174,6 +175,8 @@ type daemon struct {
 	// onExit runs after every door is stopped, before the store closes
 	// (--sim reports the relays' final levels).
 	onExit func()
+
+	closeOnce sync.Once
 }
 
 // openStore opens the database of cfg.
@@ -327,15 +330,13 @@ func (d *daemon) shutdown(graceful bool) {
 }
 
 func (d *daemon) closeStore() {
-	if d.store == nil {
-		return
-	}
-	if err := d.store.Close(); err != nil {
-		d.log.Error().Err(err).Msg("closing the database")
-		return
-	}
-	d.store = nil
-	d.log.Info().Msg("database closed")
+	d.closeOnce.Do(func() {
+		if err := d.store.Close(); err != nil {
+			d.log.Error().Err(err).Msg("closing the database")
+			return
+		}
+		d.log.Info().Msg("database closed")
+	})
 }
 
 // reload handles SIGHUP: a bad file is refused and the running config stays.
