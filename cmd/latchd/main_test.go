@@ -98,8 +98,15 @@ func TestScenarioCommand(t *testing.T) {
 func buildLatchd(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "latchd")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	args := []string{"build", "-o", bin}
+	env := "CGO_ENABLED=0"
+	if raceBuild {
+		// The daemon under test is checked for data races as well: a race
+		// makes it exit 66, which the exit-code checks catch.
+		args, env = append(args, "-race"), "CGO_ENABLED=1"
+	}
+	cmd := exec.Command("go", append(args, ".")...)
+	cmd.Env = append(os.Environ(), env)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
