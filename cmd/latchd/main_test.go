@@ -274,6 +274,11 @@ relay = "GPIO16"
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
+	for range d.lines {
+	}
+	if err := d.cmd.Wait(); err != nil {
+		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+	}
 }
 
 func toStrings(v any) []string {
