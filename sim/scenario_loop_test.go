@@ -131,3 +131,63 @@ func TestScenariosDoorLoop(t *testing.T) {
 		})
 	}
 }
+
+// TestRunErrors: a line that cannot be carried out stops the script with
+// FILE:LINE: message, and the message never holds a code.
+func TestRunErrors(t *testing.T) {
+	cfg := `
+[[door]]
+name  = "front"
+relay = "GPIO23"
+[[reader]]
+name   = "r1"
+door   = "front"
+d0     = "GPIO17"
+d1     = "GPIO27"
+keypad = ""
+[[group]]
+name  = "staff"
+doors = ["front"]
+`
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	head := "clock 2026-03-02T09:00:00Z\n"
+	tests := []struct{ name, body, want string }{
+		{"unknown reader", "badge r9 h10301 1 1\n", "s.scn:2: no reader \"r9\" in the config"},
+		{"unknown door", "open back\n", "s.scn:2: no door \"back\" in the config"},
+		{"unknown user", "card bob h10301 1 1\n", "s.scn:2: no user \"bob\": add a line \"user bob\" first"},
+		{"user twice", "user a\nuser a\n", "s.scn:3: user \"a\" already exists"},
+		{"card of another user", "user a\nuser b\ncard a h10301 1 1\ncard b h10301 1 1\n", "s.scn:5: card: already used by another user"},
+		{"entry code of another user", "user a\nuser b\nentry a 4711\nentry b 4711\n", "s.scn:5: entry: already used by another user"},
+		{"keys without keypad", "keys 1234#\n", "s.scn:2: keys: reader \"r1\" has no keypad"},
+		{"no dps", "open\n", "s.scn:2: open: door \"front\" has no door position switch (dps)"},
+		{"no rex", "rex\n", "s.scn:2: rex: door \"front\" has no exit button (rex)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := ParseScript(strings.NewReader(head+tc.body), filepath.Join(dir, "s.scn"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.File = "s.scn" // messages name the script as given
+			var out bytes.Buffer
+			synctest.Test(t, func(t *testing.T) {
+				err = runScript(s, RunOptions{Config: cfgPath, Out: &out, Dir: t.TempDir()}, loopDriver)
+			})
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "4711") {
+				t.Errorf("error reveals the code: %v", err)
+			}
+		})
+	}
+	// No config at all.
+	s, _ := ParseScript(strings.NewReader("wait 1s\n"), "n.scn")
+	if err := RunScript(s, RunOptions{Out: &bytes.Buffer{}}); err == nil || err.Error() != "n.scn:1: no config: add a line \"config PATH\" or pass --config" {
+		t.Errorf("no config: %v", err)
+	}
+}

@@ -149,7 +149,12 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 	if err := e.build(cfg); err != nil {
 		return err
 	}
-	defer e.halt()
+	defer func() {
+		if !e.stopped {
+			e.stopDoors()
+		}
+		e.halt()
+	}()
 	e.startDoors()
 	if err := e.print(); err != nil {
 		return err
@@ -188,6 +193,7 @@ type engine struct {
 	queue   []queued // future edges, sorted by at then n
 	counter int
 	printed uint64 // highest event seq written to out
+	stopped bool   // the doors were stopped
 }
 
 // Now is the virtual clock.
@@ -255,6 +261,7 @@ func (e *engine) startDoors() {
 }
 
 func (e *engine) stopDoors() {
+	e.stopped = true
 	for _, d := range e.doors {
 		d.door.Stop()
 	}

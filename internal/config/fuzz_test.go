@@ -13,6 +13,9 @@ func FuzzParse(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(example)
+	if site, err := os.ReadFile("../../testdata/scenarios/site.toml"); err == nil {
+		f.Add(site)
+	}
 	f.Add([]byte(minimal))
 	f.Add([]byte("[[door]]\nname=\"a\"\nrelay=\"GPIO1\"\n[[door.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"24:00\"\nmode=\"locked\"\n"))
 	f.Add([]byte("[controller\n"))
