@@ -70,7 +70,12 @@ type ScriptError struct {
 	Msg  string
 }
 
-func (e *ScriptError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+func (e *ScriptError) Error() string {
+	if e.File == "" { // a line typed at latchd --sim
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
 
 // Script is a parsed scenario file.
 type Script struct {
