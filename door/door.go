@@ -182,24 +182,23 @@ func (d *Door) Run(ctx context.Context) (err error) {
 			panic(r)
 		}
 	}()
-	s := newState(d.cfg)
-	s = d.apply(s, inStart{}, d.now())
+	st := d.Stepper()
+	st.Start()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		timer.Stop()
-		if dl := s.nextDeadline(); !dl.IsZero() {
+		if dl := st.Deadline(); !dl.IsZero() {
 			timer.Reset(max(dl.Sub(d.now()), 0))
 		}
 		select {
 		case <-ctx.Done():
-			s = d.apply(s, inStop{}, d.now())
-			d.relay(false)
+			st.Stop()
 			return nil
 		case <-timer.C:
-			s = d.apply(s, inTick{}, d.now())
+			st.Tick()
 		case v := <-d.in:
-			s = d.input(s, v)
+			st.queued(v)
 			if d.processed != nil {
 				d.processed()
 			}

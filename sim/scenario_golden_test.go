@@ -3,7 +3,6 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -40,9 +39,6 @@ func TestScenarios(t *testing.T) {
 				t.Fatal("scenario without a clock line")
 				return time.Time{}
 			}})
-			if errors.Is(err, ErrNoStepper) {
-				t.Skip(err)
-			}
 			if err != nil {
 				t.Fatal(err)
 			}

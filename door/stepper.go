@@ -6,12 +6,12 @@ import (
 	"github.com/latchd/latch/reader"
 )
 
-// Stepper drives a door synchronously, without Run's goroutine and timer:
+// Stepper drives a door synchronously, without a goroutine or a timer:
 // every input and tick is carried out before the call returns, at the time
-// the door's Config.Now gives. It is what a virtual clock needs (latchd
-// scenario): the caller advances its clock to Deadline and calls Tick. Use
-// either Run or a Stepper on a door, never both; a Stepper is not safe for
-// concurrent use.
+// the door's Config.Now gives. Run is a Stepper plus one timer; a virtual
+// clock (latchd scenario) uses a Stepper directly: it advances its clock to
+// Deadline and calls Tick. Use either Run or a Stepper on a door, never
+// both; a Stepper is not safe for concurrent use.
 type Stepper struct {
 	d *Door
 	s state
@@ -43,3 +43,6 @@ func (st *Stepper) Stop() {
 	st.s = st.d.apply(st.s, inStop{}, st.d.now())
 	st.d.relay(false)
 }
+
+// queued carries out one input taken from the door's queue.
+func (st *Stepper) queued(v any) { st.s = st.d.input(st.s, v) }
