@@ -89,6 +89,9 @@ type Config struct {
 	// reading of the times it returns.
 	Now    func() time.Time
 	Logger zerolog.Logger
+	// Observer, when set, is told of every decision (with its latency on
+	// Now's clock) and every bad read; nil = none.
+	Observer Observer
 }
 
 // Defaults from config.md.

@@ -55,6 +55,12 @@ type Door struct {
 	events Emitter
 	log    zerolog.Logger
 	now    func() time.Time
+	obs    Observer // nil = none
+
+	// frameAt is when the frame being handled was complete (its Read.At),
+	// for the observer's latency; zero outside a frame's handling. Only
+	// the goroutine that steps the door touches it.
+	frameAt time.Time
 
 	in      chan any
 	done    chan struct{}
@@ -87,6 +93,7 @@ func New(cfg Config, creds Credentials, events Emitter) (*Door, error) {
 		events: events,
 		log:    cfg.Logger.With().Str("component", "door").Str("door", c.Name).Logger(),
 		now:    cfg.Now,
+		obs:    cfg.Observer,
 		in:     make(chan any, inputBuffer),
 		done:   make(chan struct{}),
 	}
@@ -211,6 +218,10 @@ func (d *Door) Run(ctx context.Context) (err error) {
 func (d *Door) input(s state, v any) state {
 	switch v := v.(type) {
 	case reader.Read:
+		// The frame's completion time, for the observer's latency. A
+		// frame without one is measured from when the door took it.
+		d.frameAt = v.At
+		defer func() { d.frameAt = time.Time{} }()
 		switch v.Kind {
 		case reader.KindCard:
 			in := inCard{reader: v.Reader, card: v.Card}
@@ -234,7 +245,11 @@ func (d *Door) input(s state, v any) state {
 			}
 			return s
 		case reader.KindBad:
-			return d.apply(s, inBad{reader: v.Reader, reason: v.Bad}, d.now())
+			s = d.apply(s, inBad{reader: v.Reader, reason: v.Bad}, d.now())
+			if _, ok := d.cfg.readers[v.Reader]; ok && d.obs != nil {
+				d.obs.ObserveBadRead(string(v.Bad))
+			}
+			return s
 		}
 		return s
 	case input:
@@ -248,10 +263,20 @@ func (d *Door) input(s state, v any) state {
 // turn).
 func (d *Door) apply(s state, in input, now time.Time) state {
 	s, acts := step(s, in, now)
+	decided := false
 	for _, a := range acts {
-		if r, ok := a.(actRelay); ok {
-			d.relay(r.release)
+		switch a := a.(type) {
+		case actRelay:
+			d.relay(a.release)
+		case actEmit:
+			decided = decided || (d.obs != nil && isDecision(a.ev.Event))
 		}
+	}
+	// The observer's clock reading: after the relay command, before the
+	// feedback lines and events.
+	var decidedAt time.Time
+	if decided {
+		decidedAt = d.now()
 	}
 	var follow []input
 	for _, a := range acts {
@@ -261,6 +286,9 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		case actEmit:
 			if d.events != nil {
 				d.events.Emit(a.ev)
+			}
+			if decided && isDecision(a.ev.Event) {
+				d.observe(&a.ev, decidedAt, now)
 			}
 		case actLog:
 			d.log.Warn().Msg(a.msg)
@@ -287,6 +315,23 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		s = d.apply(s, in, d.now())
 	}
 	return s
+}
+
+func isDecision(ev string) bool { return ev == EvAccessGranted || ev == EvAccessDenied }
+
+// observe reports one decision to the observer: latency from the frame's
+// completion (or, without a frame, from the step's time stepNow) to at.
+func (d *Door) observe(ev *Event, at, stepNow time.Time) {
+	from := d.frameAt
+	if from.IsZero() {
+		from = stepNow
+	}
+	lat := max(at.Sub(from), 0)
+	if ev.Event == EvAccessGranted {
+		d.obs.ObserveDecision(lat, ResultGranted, ev.Method)
+		return
+	}
+	d.obs.ObserveDecision(lat, ResultDenied, ev.Reason)
 }
 
 func (d *Door) publish(s *state) {
