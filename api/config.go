@@ -3,7 +3,7 @@ package api
 import "net/http"
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, c caller) error {
-	groups := s.cfg.Groups
+	groups := s.config().Groups
 	if groups == nil {
 		groups = []Group{}
 	}
@@ -26,8 +26,9 @@ func (s *Server) doorsOut() []doorOut {
 			status[d.Name] = d
 		}
 	}
-	out := make([]doorOut, 0, len(s.cfg.Doors))
-	for _, d := range s.cfg.Doors {
+	doors := s.config().Doors
+	out := make([]doorOut, 0, len(doors))
+	for _, d := range doors {
 		o := doorOut{Door: d, Mode: "unknown"}
 		if o.Readers == nil {
 			o.Readers = []string{}

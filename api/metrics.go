@@ -10,15 +10,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/store"
 )
+
+// Metrics is what the doors report to.
+var _ door.Observer = (*Metrics)(nil)
 
 // Metrics holds latch's Prometheus metrics and writes them in the text
 // exposition format (hand-written: the official client pulls in too much for
 // a Pi). Counters are derived from the event log (Follow or ObserveEvent);
-// decision latency, which no event carries, comes from ObserveDecision,
-// which the door calls as its observer. Label values come from fixed
-// vocabularies, so a code or token can never become a label.
+// decision latency and bad reads by reason, which no event carries, come
+// from the doors: Metrics is a door.Observer (door.Config.Observer). Label
+// values come from fixed vocabularies, so a code or token can never become a
+// label. It is safe for concurrent use.
 type Metrics struct {
 	mu             sync.Mutex
 	decisions      map[[3]string]uint64 // result, method, reason
@@ -74,9 +79,9 @@ func label(v string, vocab map[string]bool) string {
 }
 
 // ObserveDecision records how long one decision took, from the end of the
-// frame (or '#') to the relay command. result is "granted" or "denied";
-// reason is accepted for the door's convenience but not used as a label of
-// the histogram (the counters by reason come from the events).
+// frame (or '#') to the relay command (door.Observer). result is "granted"
+// or "denied"; reason (the grant's method or the denial's reason) is not a
+// label of the histogram: the counters by reason come from the events.
 func (m *Metrics) ObserveDecision(latency time.Duration, result, reason string) {
 	_ = reason
 	r := label(result, results)
@@ -98,8 +103,22 @@ func (m *Metrics) ObserveDecision(latency time.Duration, result, reason string) 
 	h.n++
 }
 
-// ObserveEvent counts one event. Bad reads are access_denied events with
-// reason bad_read; their kind (parity, length, …) is read from Cause.
+// ObserveBadRead counts one bad frame by its reader.BadReason (parity,
+// length, overflow, glitch, keypad; anything else is "other")
+// (door.Observer). The access_denied bad_read event of the same frame is
+// counted in latch_decisions_total by ObserveEvent.
+func (m *Metrics) ObserveBadRead(reason string) {
+	r := label(reason, badReadReasons)
+	if r == "" {
+		r = "unspecified"
+	}
+	m.mu.Lock()
+	m.badReads[r]++
+	m.mu.Unlock()
+}
+
+// ObserveEvent counts one event. Bad reads by reason are not counted here
+// (the event does not say why a frame was bad): see ObserveBadRead.
 func (m *Metrics) ObserveEvent(e store.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -108,13 +127,6 @@ func (m *Metrics) ObserveEvent(e store.Event) {
 		m.decisions[[3]string{"granted", label(e.Method, grantMethods), ""}]++
 	case "access_denied":
 		m.decisions[[3]string{"denied", "", label(e.Reason, denyReasons)}]++
-		if e.Reason == "bad_read" {
-			c := label(e.Cause, badReadReasons)
-			if c == "" {
-				c = "unspecified"
-			}
-			m.badReads[c]++
-		}
 	case "strike_released":
 		m.strikeReleases++
 	case "keypad_lockout":

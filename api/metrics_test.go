@@ -20,7 +20,7 @@ func TestMetricsText(t *testing.T) {
 		{Event: "access_granted", Method: "card_and_code"},
 		{Event: "access_granted", Method: "card"},
 		{Event: "access_denied", Reason: "wrong_code"},
-		{Event: "access_denied", Reason: "bad_read", Cause: "parity"},
+		{Event: "access_denied", Reason: "bad_read"},
 		{Event: "access_denied", Reason: "bad_read"},
 		{Event: "access_denied", Reason: "48213957"}, // never a label
 		{Event: "strike_released", Duration: "10s"},
@@ -29,6 +29,9 @@ func TestMetricsText(t *testing.T) {
 	} {
 		m.ObserveEvent(e)
 	}
+	m.ObserveBadRead("parity")
+	m.ObserveBadRead("")
+	m.ObserveBadRead("12345678") // never a label
 	m.ObserveDecision(80*time.Microsecond, "granted", "")
 	m.ObserveDecision(300*time.Microsecond, "granted", "")
 	m.ObserveDecision(2*time.Second, "denied", "wrong_code")
@@ -77,6 +80,7 @@ latch_decision_latency_seconds_sum{result="granted"} 0.00038
 latch_decision_latency_seconds_count{result="granted"} 2
 # HELP latch_bad_reads_total Frames that were not a card or key, by reason.
 # TYPE latch_bad_reads_total counter
+latch_bad_reads_total{reason="other"} 1
 latch_bad_reads_total{reason="parity"} 1
 latch_bad_reads_total{reason="unspecified"} 1
 # HELP latch_strike_releases_total Times a strike was released.

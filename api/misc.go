@@ -19,7 +19,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, c caller) error 
 	writeJSON(w, http.StatusOK, map[string]any{
 		"status": "ok",
 		"time":   s.now().UTC().Format("2006-01-02T15:04:05.000Z"),
-		"doors":  len(s.cfg.Doors),
+		"doors":  len(s.config().Doors),
 	})
 	return nil
 }

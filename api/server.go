@@ -31,6 +31,10 @@ type Options struct {
 	Doors DoorStatuser // nil: every door reports mode "unknown"
 	// Config is the configured groups and doors, served read-only.
 	Config Config
+	// ConfigFunc, when set, is called for the configured groups and doors
+	// on every request that needs them (a daemon that reloads its config
+	// passes its current one); it wins over Config.
+	ConfigFunc func() Config
 	// Metrics is served on /metrics; nil = NewMetrics(). The caller feeds it
 	// (Metrics.Follow, ObserveDecision).
 	Metrics *Metrics
@@ -56,6 +60,7 @@ type Server struct {
 	st      Store
 	doors   DoorStatuser
 	cfg     Config
+	cfgFunc func() Config
 	metrics *Metrics
 	log     zerolog.Logger
 	now     func() time.Time
@@ -74,6 +79,7 @@ func New(o Options) *Server {
 		st:      o.Store,
 		doors:   o.Doors,
 		cfg:     o.Config,
+		cfgFunc: o.ConfigFunc,
 		metrics: o.Metrics,
 		log:     o.Logger.With().Str("component", "api").Logger(),
 		now:     o.Now,
@@ -111,6 +117,14 @@ func New(o Options) *Server {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
 	return s
+}
+
+// config is the configured groups and doors now.
+func (s *Server) config() Config {
+	if s.cfgFunc != nil {
+		return s.cfgFunc()
+	}
+	return s.cfg
 }
 
 // ServeHTTP serves the API.

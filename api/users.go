@@ -198,7 +198,7 @@ func (s *Server) applyUser(in userIn, f *store.UserFields) error {
 }
 
 func (s *Server) groupKnown(name string) bool {
-	for _, g := range s.cfg.Groups {
+	for _, g := range s.config().Groups {
 		if g.Name == name {
 			return true
 		}
