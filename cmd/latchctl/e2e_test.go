@@ -208,6 +208,12 @@ func TestEndToEndSim(t *testing.T) {
 		t.Fatalf("after badge and code: %v, want access_granted card_and_code", ev)
 	}
 
+	// The door reported the grant's latency to the daemon's metrics (as
+	// its observer, before it handed out the event the stream showed).
+	if m := string(call("GET", "/metrics", "", 200)); !strings.Contains(m, `latch_decision_latency_seconds_count{result="granted"} 1`+"\n") {
+		t.Errorf("/metrics after the grant lacks its latency:\n%s", m)
+	}
+
 	// Delete the code the way a Verkada integration does.
 	if got := string(bytes.TrimSpace(call("DELETE", "/access/v1/credentials/mfa_code?external_id=e2e-1&code=8642", "", 200))); got != "{}" {
 		t.Errorf("Verkada delete replied %s", got)

@@ -26,7 +26,8 @@ const tokenUsage = `usage:
 ROLE: access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer.
 These work on the database directly, as the daemon's owner. While latchd runs (and holds
 the database), they go through its Unix socket instead, which accepts token management
-from the daemon's own user or root without a token. create prints the token alone on
+from the daemon's own user or root without a token; with --socket PATH (or --url) and no
+--config/--db/--key they go to that running latchd at once. create prints the token alone on
 stdout, once: capture it, e.g. export LATCH_TOKEN=$(latchctl token create …).`
 
 // Defaults from config.md, used when neither flags nor config name them.
@@ -78,8 +79,18 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// --socket or --url without a database flag: straight to a running
+	// latchd (e.g. the --sim demo, whose database is in a temporary folder).
+	if (set["socket"] || set["url"]) && !set["db"] && !set["key"] && !set["config"] {
+		if err := c.setup(fs); err != nil {
+			return fail(stderr, name, err)
+		}
+		c.ownerOK = true
+		return tokenViaAPI(c, action, *tname, *role, stdout, stderr)
+	}
+	explicit := set["config"]
 	cfg, err := loadConfig(c.config, explicit)
 	if err != nil {
 		return fail(stderr, name, err)

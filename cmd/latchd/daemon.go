@@ -6,17 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
@@ -106,58 +104,6 @@ func (l *eventLogger) follow(ctx context.Context, st *store.Store, ready chan<- 
 	}
 }
 
-// apiHandler builds the management API (product.md §7) for the daemon.
-// The api package plugs in here: set it to a func returning api.New(…)
-// (docs/api.md "For the daemon"); ctx ends when the daemon stops. While it
-// is nil the socket is not served.
-var apiHandler func(ctx context.Context, st *store.Store, s *site, log zerolog.Logger) http.Handler
-
-// apiConnContext is the API server's ConnContext (api.ConnContext: it
-// records the peer's credentials on the Unix socket for LocalOwner).
-var apiConnContext func(ctx context.Context, c net.Conn) context.Context
-
-// serveAPI serves apiHandler on the [api] socket (always) and TCP address
-// (when set) until ctx ends.
-func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site, log zerolog.Logger) (stop func(), err error) {
-	if apiHandler == nil {
-		log.Info().Str("component", "api").Msg("management API not built into this binary; socket not served")
-		return func() {}, nil
-	}
-	srv := &http.Server{Handler: apiHandler(ctx, st, s, log), ReadHeaderTimeout: 10 * time.Second, ConnContext: apiConnContext}
-	var ls []net.Listener
-	_ = os.Remove(cfg.API.Socket) // a stale socket of a previous run
-	if err := os.MkdirAll(filepath.Dir(cfg.API.Socket), 0o750); err != nil {
-		return nil, fmt.Errorf("latchd: api socket: %w", err)
-	}
-	ul, err := net.Listen("unix", cfg.API.Socket)
-	if err != nil {
-		return nil, fmt.Errorf("latchd: api socket: %w", err)
-	}
-	// Owner and group only: tokens are checked, but the socket need not be world-reachable.
-	_ = os.Chmod(cfg.API.Socket, 0o660)
-	ls = append(ls, ul)
-	if cfg.API.Listen != "" {
-		tl, err := net.Listen("tcp", cfg.API.Listen)
-		if err != nil {
-			ul.Close()
-			return nil, fmt.Errorf("latchd: api listen: %w", err)
-		}
-		ls = append(ls, tl)
-	}
-	for _, l := range ls {
-		go func() {
-			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error().Err(err).Str("component", "api").Msg("api server stopped")
-			}
-		}()
-	}
-	return func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}, nil
-}
-
 // daemon is one run of latchd: real or simulated hardware, one store.
 type daemon struct {
 	log     zerolog.Logger
@@ -210,13 +156,20 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 			d.events.write(ev)
 		}
 	}, d.log)
+	// The doors report decision latencies and bad reads to the API's
+	// metrics; the metrics count the rest from the events.
+	metrics := api.NewMetrics()
 	d.site = newSite(d.log, d.hw, d.store, d.ew, d.fatal)
+	d.site.obs = metrics
 
+	stopAPI := func() {}
 	// Crash-only: a panic on this goroutine locks every strike and exits non-zero.
 	defer func() {
 		if r := recover(); r != nil {
 			d.site.haltAll()
 			d.log.Error().Str("panic", fmt.Sprint(r)).Msg("latchd: panic; strikes locked, exiting")
+			cancel()
+			stopAPI()
 			d.shutdown(false)
 			code = exitFatal
 		}
@@ -251,8 +204,10 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 		_ = d.hw.Close()
 		return exitFatal
 	}
-	stopAPI, err := serveAPI(ctx, cfg, d.store, d.site, d.log)
+	var err error
+	stopAPI, err = serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
 	if err != nil {
+		stopAPI = func() {}
 		d.log.Error().Err(err).Msg("latchd: cannot serve the API")
 		d.site.stopAll()
 		stopEvents()
@@ -304,6 +259,7 @@ loop:
 	}
 	_ = d.notify.Notify("STOPPING=1")
 	cancel()
+	// The API goes first: no request may reach the store once it closes.
 	stopAPI()
 	if graceful {
 		d.site.stopAll()

@@ -52,6 +52,15 @@ Type a command and press Enter (events appear below):
 
 `
 
+// demoAPIBanner tells where the demo's API listens; %[1]s is the socket.
+const demoAPIBanner = `The management API is on the socket %[1]s, e.g. in another terminal:
+
+  export LATCH_TOKEN=$(latchctl token create --socket %[1]s --name me --role access_system_admin)
+  latchctl users list --socket %[1]s
+  latchctl events --follow --socket %[1]s
+
+`
+
 const simHelp = `commands (docs/scenarios.md):
   badge    [READER] FORMAT FC CN     present a card (h10301, h10306, h10302, h10304, corp1000_35, corp1000_48)
   badgeraw [READER] BITS             present raw bits, e.g. a frame with a parity error
@@ -117,8 +126,10 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitFatal
 		}
 		fmt.Fprint(stderr, demoBanner)
+		fmt.Fprintf(stderr, demoAPIBanner, cfg.API.Socket)
 	} else {
 		fmt.Fprintf(stderr, "latchd --sim on %s: type help for the commands.\n", cfg.File)
+		fmt.Fprintf(stderr, "management API on the socket %s (latchctl --socket %[1]s …)\n", cfg.API.Socket)
 	}
 	d := &daemon{log: log, events: &eventLogger{log: log, w: w}, hw: hw, store: st, notify: newNotifier(envOS)}
 	if !demo {

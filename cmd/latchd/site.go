@@ -23,6 +23,7 @@ type site struct {
 	hw    hardware
 	store *store.Store
 	ew    *door.EventWriter
+	obs   door.Observer // every door's observer (the API's metrics); nil = none
 	// fatal receives a panic or an unrecoverable error of any goroutine the
 	// site started; the daemon then drives every strike locked and exits.
 	fatal chan<- error
@@ -129,6 +130,7 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 	}
 	c := cfg.DoorConfig(name, relay, fb)
 	c.Logger = s.log
+	c.Observer = s.obs
 	d, err := door.New(c, s.store, s.ew)
 	if err != nil {
 		return fmt.Errorf("latchd: %w", err)
