@@ -12,12 +12,10 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
-	"golang.org/x/term"
+	"github.com/latchd/latch/internal/eventfmt"
 )
 
 func init() {
@@ -30,15 +28,12 @@ const eventsUsage = `usage:
 Without --follow it prints one page (oldest first, after SEQ). --follow streams new
 events until interrupted; with --after it first replays what came after SEQ.`
 
-// eventPrinter prints event JSON objects as console log lines or raw JSON.
-// The console line is the one latchd --log-format console prints for an
-// event (cmd/latchd/logfmt.go; keep the two alike):
-//
-//	2026-03-02 09:00:00.000 front        access_granted   method=card user=alice (u…1) reader=front-in card=h10301/1/1001
+// eventPrinter prints event JSON objects as console log lines (drawn by
+// internal/eventfmt, exactly as latchd --log-format console draws them) or
+// as raw JSON.
 type eventPrinter struct {
 	raw   bool
-	color bool
-	loc   *time.Location
+	style eventfmt.Style
 	out   io.Writer
 }
 
@@ -46,126 +41,22 @@ type eventPrinter struct {
 var eventZone *time.Location
 
 func newEventPrinter(out io.Writer, raw bool) *eventPrinter {
-	color := false
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" {
-		color = true
-	}
-	loc := eventZone
-	if loc == nil {
-		loc = time.Local
-	}
-	return &eventPrinter{raw: raw, color: color, loc: loc, out: out}
-}
-
-// ANSI colours, as latchd's console format uses them.
-const (
-	cReset  = "\x1b[0m"
-	cRed    = "\x1b[31m"
-	cGreen  = "\x1b[32m"
-	cYellow = "\x1b[33m"
-	cBlue   = "\x1b[34m"
-	cCyan   = "\x1b[36m"
-	cGrey   = "\x1b[90m"
-	cBold   = "\x1b[1m"
-)
-
-func eventColor(ev string) string {
-	switch ev {
-	case "access_granted":
-		return cGreen
-	case "access_denied", "door_forced_open", "door_held_open":
-		return cRed
-	case "code_requested", "keypad_lockout":
-		return cYellow
-	case "mode_changed", "credential_changed":
-		return cBlue
-	}
-	return cCyan
-}
-
-func (p *eventPrinter) paint(b *strings.Builder, color, s string) {
-	if p.color && color != "" {
-		b.WriteString(color + s + cReset)
-		return
-	}
-	b.WriteString(s)
-}
-
-func str(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case nil:
-		return ""
-	case map[string]any, []any:
-		j, _ := json.Marshal(v)
-		return string(j)
-	}
-	return fmt.Sprint(v)
+	f, _ := out.(*os.File)
+	return &eventPrinter{raw: raw, style: eventfmt.Style{Color: eventfmt.ColorFor(f), Loc: eventZone}, out: out}
 }
 
 // print writes one event; it returns the event's seq.
 func (p *eventPrinter) print(line []byte) (uint64, error) {
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
+	m, err := eventfmt.Decode(line)
+	if err != nil {
 		return 0, fmt.Errorf("bad event from latchd: %w", err)
 	}
-	seq, _ := strconv.ParseUint(str(m["seq"]), 10, 64)
+	seq, _ := strconv.ParseUint(eventfmt.Str(m["seq"]), 10, 64)
 	if p.raw {
-		fmt.Fprintf(p.out, "%s\n", bytes.TrimSpace(line))
-		return seq, nil
+		_, err := fmt.Fprintf(p.out, "%s\n", bytes.TrimSpace(line))
+		return seq, err
 	}
-	var b strings.Builder
-	ts := str(m["time"])
-	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-		ts = t.In(p.loc).Format("2006-01-02 15:04:05.000")
-	}
-	p.paint(&b, cGrey, fmt.Sprintf("%-23s", ts))
-	b.WriteByte(' ')
-	ev := str(m["event"])
-	p.paint(&b, cBold, fmt.Sprintf("%-12s", str(m["door"])))
-	b.WriteByte(' ')
-	p.paint(&b, eventColor(ev), fmt.Sprintf("%-16s", ev))
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	add("reason", str(m["reason"]))
-	add("method", str(m["method"]))
-	user := str(m["external_id"])
-	if id := str(m["user_id"]); id != "" {
-		if user == "" {
-			user = id
-		} else {
-			user += " (" + id + ")"
-		}
-	}
-	add("user", user)
-	add("reader", str(m["reader"]))
-	if c, ok := m["card"].(map[string]any); ok {
-		add("card", fmt.Sprintf("%s/%s/%s", str(c["format"]), str(c["facility_code"]), str(c["card_number"])))
-	}
-	for _, k := range []string{"time", "event", "door", "seq", "reason", "method", "external_id", "user_id", "reader", "card"} {
-		delete(m, k)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := str(m[k])
-		if strings.ContainsAny(v, " \t") {
-			v = strconv.Quote(v)
-		}
-		parts = append(parts, k+"="+v)
-	}
-	b.WriteString(" " + strings.Join(parts, " ") + "\n")
-	_, err := io.WriteString(p.out, b.String())
+	_, err = io.WriteString(p.out, p.style.Event(m)+"\n")
 	return seq, err
 }
 

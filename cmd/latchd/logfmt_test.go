@@ -7,8 +7,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/internal/eventfmt"
 )
 
+// TestConsoleWriter: zerolog lines come out as internal/eventfmt draws them
+// (its tests cover the format), one line each; other text passes through.
 func TestConsoleWriter(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -23,7 +27,7 @@ func TestConsoleWriter(t *testing.T) {
 		{"mode", `{"time":"2026-03-02T08:00:00.000Z","event":"mode_changed","door":"front","from":"access_controlled","to":"card_and_code","cause":"schedule"}`,
 			false, "2026-03-02 08:00:00.000 front        mode_changed     cause=schedule from=access_controlled to=card_and_code\n"},
 		{"coloured deny", `{"time":"2026-03-02T08:00:01.250Z","event":"access_denied","door":"front","reason":"bad_read"}`,
-			true, cGrey + "2026-03-02 08:00:01.250" + cReset + " " + cBold + "front       " + cReset + " " + cRed + "access_denied   " + cReset + " reason=bad_read\n"},
+			true, eventfmt.Grey + "2026-03-02 08:00:01.250" + eventfmt.Reset + " " + eventfmt.Bold + "front       " + eventfmt.Reset + " " + eventfmt.Red + "access_denied   " + eventfmt.Reset + " reason=bad_read\n"},
 		{"plain", `{"level":"warn","component":"door","time":"2026-03-02T08:00:00Z","message":"dps input is noisy","door":"front"}`,
 			false, "2026-03-02 08:00:00.000 WARN  door: dps input is noisy door=front\n"},
 		{"secrets dropped", `{"level":"info","time":"2026-03-02T08:00:00Z","message":"x","code":"123456","keys":"99#","token":"abc"}`,
@@ -34,7 +38,7 @@ func TestConsoleWriter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			w := newConsoleWriter(&buf, tc.color)
-			w.loc = time.UTC
+			w.style.Loc = time.UTC
 			n, err := w.Write([]byte(tc.line))
 			if err != nil || n != len(tc.line) {
 				t.Fatalf("Write = %d, %v", n, err)
