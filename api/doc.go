@@ -5,8 +5,11 @@
 //
 // New builds a *Server (an http.Handler) from a Store (the narrow method set
 // of *store.Store the API needs), a DoorStatus provider, the configured groups
-// and doors, a zerolog.Logger and a clock. Serve runs it on a listener;
-// ListenUnix creates the always-on Unix socket with mode 0660.
+// and doors (fixed, or a ConfigFunc for a daemon that reloads), a
+// zerolog.Logger and a clock. Serve runs it on a listener; ListenUnix creates
+// the always-on Unix socket with mode 0660. Metrics counts the events
+// (Follow) and is the doors' door.Observer for decision latency and bad
+// reads; cmd/latchd wires all of it (docs/api.md, "In the daemon").
 //
 // Every request carries "Authorization: Bearer <token>"; the token's role
 // decides what it may do (see Permission and the table in docs/api.md).
