@@ -12,7 +12,10 @@
 // Fail-secure: New drives the strike locked, Run locks it when it ends or
 // panics, and Halt (to be deferred by whoever starts the door) locks it for
 // good. The relay command never waits for an event's disk write: use
-// EventWriter, whose Emit never blocks.
+// EventWriter, whose Emit never blocks. An optional Observer
+// (Config.Observer; the API's metrics) is told of every decision, with its
+// latency from the frame's completion to the relay command, and of every
+// bad read; it is called after the relay command, never before.
 //
 // Caveats: lockout counters are in memory and a restart clears them; a
 // wall-clock step is noticed within a minute (the schedule timer is capped);
