@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -28,6 +29,11 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	// (RuntimeDirectory); elsewhere (--sim, a hand-started latchd) make it.
 	if err := os.MkdirAll(filepath.Dir(sock), 0o750); err != nil {
 		return nil, fmt.Errorf("latchd: api socket: %w", err)
+	}
+	// A socket someone still answers on is not stale: never take it over.
+	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("latchd: api socket %s: another process is serving on it; stop it or set [api].socket", sock)
 	}
 	// Mode 0660: the daemon's user and group; a stale socket of a previous
 	// run is replaced, any other file is refused.

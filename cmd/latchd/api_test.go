@@ -214,6 +214,13 @@ func TestServeAPISocketPath(t *testing.T) {
 			l.SetUnlinkOnClose(false) // a crash leaves the file behind
 			l.Close()
 		}, ""},
+		{"live socket", func(t *testing.T, path string) {
+			l, err := net.Listen("unix", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+		}, "another process is serving on it"},
 		{"regular file", func(t *testing.T, path string) {
 			if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
 				t.Fatal(err)
