@@ -56,6 +56,7 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		ConfigFunc: func() api.Config { return apiConfig(s.config()) },
 		Metrics:    m,
 		Logger:     log,
+		Now:        time.Now, // the daemon's clock: the doors' too (their Config.Now is nil)
 		LocalOwner: true, // latchctl token … as latchd's own user while it holds the database
 		TempDir:    filepath.Dir(cfg.Controller.Database),
 	})
