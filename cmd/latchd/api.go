@@ -57,7 +57,7 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		Metrics:    m,
 		Logger:     log,
 		Now:        time.Now, // the daemon's clock: the doors' too (their Config.Now is nil)
-		LocalOwner: true, // latchctl token … as latchd's own user while it holds the database
+		LocalOwner: true,     // latchctl token … as latchd's own user while it holds the database
 		TempDir:    filepath.Dir(cfg.Controller.Database),
 	})
 	actx, cancel := context.WithCancel(ctx)
