@@ -219,7 +219,7 @@ func (d *Door) input(s state, v any) state {
 	switch v := v.(type) {
 	case reader.Read:
 		// The frame's completion time, for the observer's latency. A
-		// frame without one is measured from when the door took it.
+		// frame without one (tests) is measured from the step that decided.
 		d.frameAt = v.At
 		defer func() { d.frameAt = time.Time{} }()
 		switch v.Kind {
@@ -265,11 +265,11 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 	s, acts := step(s, in, now)
 	decided := false
 	for _, a := range acts {
-		switch a := a.(type) {
-		case actRelay:
-			d.relay(a.release)
-		case actEmit:
-			decided = decided || (d.obs != nil && isDecision(a.ev.Event))
+		if r, ok := a.(actRelay); ok {
+			d.relay(r.release)
+		} else if d.obs != nil && !decided {
+			e, ok := a.(actEmit)
+			decided = ok && isDecision(e.ev.Event)
 		}
 	}
 	// The observer's clock reading: after the relay command, before the
