@@ -64,8 +64,8 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	var wg sync.WaitGroup
 	wg.Go(func() { m.Follow(actx, st) })
 	for _, l := range ls {
-		// api.Serve sets ConnContext (api.ConnContext: the socket peer's
-		// uid, for LocalOwner) and shuts down when actx ends.
+		// Server.Serve sets ConnContext (api.ConnContext: the socket
+		// peer's uid, for LocalOwner) and shuts down when actx ends.
 		wg.Add(1)
 		s.guard("api "+l.Addr().String(), func() {
 			defer wg.Done()
@@ -74,7 +74,11 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 			}
 		})
 	}
-	log.Info().Str("component", "api").Str("socket", sock).Str("listen", cfg.API.Listen).Msg("api serving")
+	ev := log.Info().Str("component", "api").Str("socket", sock)
+	if cfg.API.Listen != "" {
+		ev = ev.Str("listen", cfg.API.Listen)
+	}
+	ev.Msg("api serving")
 	return func() {
 		cancel()
 		wg.Wait()
