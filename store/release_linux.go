@@ -3,8 +3,8 @@
 package store
 
 import (
-	"golang.org/x/sys/unix"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // releaseMapped drops the database's mapped pages from the process's
