@@ -125,6 +125,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) e
 	if err != nil {
 		return err
 	}
+	// Tokens are not user credentials, so the store writes no
+	// credential_changed event for them; the log keeps who made which
+	// (never the secret).
+	s.log.Info().Str("name", in.Name).Str("role", in.Role).Str("by", c.Name).Msg("token created")
 	writeJSON(w, http.StatusCreated, tokenOut{Name: in.Name, Role: in.Role, Token: secret})
 	return nil
 }
@@ -137,6 +141,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c caller) e
 	if err := s.st.RevokeToken(name); err != nil {
 		return err
 	}
+	s.log.Info().Str("name", name).Str("by", c.Name).Msg("token revoked")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -158,10 +160,17 @@ func logPath(p string) string {
 	}, p)
 }
 
-// peerOf is the rate-limiting key of r's client: the IP address for TCP, one
-// shared key for the Unix socket.
+// peerOf is the rate-limiting key of r's client: the IP address for TCP;
+// for the Unix socket, the peer's uid as the kernel reports it
+// (SO_PEERCRED, recorded by ConnContext), so one local account that keeps
+// failing cannot lock the others (the daemon's owner, a Prometheus scraper
+// on the socket) out. A socket peer whose uid is unknown (not Linux, or a
+// server run without ConnContext) falls back to one shared key, "unix".
 func peerOf(r *http.Request) string {
 	if r.RemoteAddr == "" || r.RemoteAddr == "@" || strings.HasPrefix(r.RemoteAddr, "/") {
+		if uid, ok := r.Context().Value(peerKey{}).(uint32); ok {
+			return "unix:uid=" + strconv.FormatUint(uint64(uid), 10)
+		}
 		return "unix"
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -218,22 +227,21 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
 // maps its error.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The daemon's own user on the socket manages tokens as the owner,
+		// whatever token it may also send. The kernel vouches for it, so
+		// it never fails authentication and is never rate-limited.
+		if rt.Perm == PermTokens && s.isLocalOwner(r) {
+			if rec, ok := w.(*recorder); ok {
+				rec.token = localOwnerName
+			}
+			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: RoleSystemAdmin}})
+			return
+		}
 		peer := peerOf(r)
 		if ok, wait := s.authLim.allow(peer); !ok {
 			secs := int(wait/time.Second) + 1
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
-			return
-		}
-		// The daemon's own user on the socket manages tokens as the owner,
-		// whatever token it may also send.
-		if rt.Perm == PermTokens && s.isLocalOwner(r) {
-			if rec, ok := w.(*recorder); ok {
-				rec.token = "local-owner"
-			}
-			if err := rt.h(w, r, caller{store.Token{Name: "local-owner", Role: RoleSystemAdmin}}); err != nil {
-				s.fail(w, err, rt.what)
-			}
 			return
 		}
 		secret, ok := bearer(r)
@@ -262,13 +270,42 @@ func (s *Server) wrap(rt route) http.Handler {
 			writeAPIError(w, &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not do this (needs %s)", tok.Role, rt.Perm)})
 			return
 		}
-		if r.Body != nil && rt.Perm != PermImport {
-			r.Body = http.MaxBytesReader(w, r.Body, s.limit+1)
-		}
-		if err := rt.h(w, r, caller{tok}); err != nil {
-			s.fail(w, err, rt.what)
-		}
+		s.run(w, r, rt, caller{tok})
 	})
+}
+
+// localOwnerName is the caller's name (access log, audit) for the daemon's
+// own user on the socket.
+const localOwnerName = "local-owner"
+
+// run bounds the body, runs an authorised handler and maps its error. A
+// panic in a handler becomes a 500 and one log line that names the route
+// and, for a runtime error, the error (never the panic value otherwise: it
+// could hold request data). net/http's own recovery would print the value.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, rt route, c caller) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		ev := s.log.Error().Str("route", rt.Method+" "+rt.Path).Str("panic", fmt.Sprintf("%T", v))
+		if re, ok := v.(runtime.Error); ok {
+			ev = ev.Str("error", re.Error())
+		}
+		ev.Msg("handler panic")
+		if rec, ok := w.(*recorder); !ok || !rec.wrote {
+			writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error (see the daemon's log)"})
+		}
+	}()
+	if r.Body != nil && rt.Perm != PermImport {
+		r.Body = http.MaxBytesReader(w, r.Body, s.limit+1)
+	}
+	if err := rt.h(w, r, c); err != nil {
+		s.fail(w, err, rt.what)
+	}
 }
 
 // fail writes err's reply; unexpected errors are logged once, here.
@@ -324,8 +361,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ConnContext:       ConnContext,
+		// net/http's own complaints go to the daemon's log as JSON lines,
+		// not to stderr in another format.
+		ErrorLog: log.New(errorLogWriter{s.log}, "", 0),
 	}
 	done := make(chan struct{})
 	go func() {
@@ -341,6 +382,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return nil
 	}
 	return fmt.Errorf("api: serve: %w", err)
+}
+
+// maxHeaderBytes bounds a request's header: a bearer token and a few
+// ordinary headers need far less; net/http's default is 1 MiB.
+const maxHeaderBytes = 16 << 10
+
+// errorLogWriter turns http.Server.ErrorLog lines into warnings.
+type errorLogWriter struct{ log zerolog.Logger }
+
+func (e errorLogWriter) Write(p []byte) (int, error) {
+	e.log.Warn().Str("from", "net/http").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // ListenUnix listens on a Unix socket at path with mode 0660, replacing a
