@@ -17,8 +17,11 @@
 //   - Codes (entry and MFA) and tokens never reach a log line, an event, an
 //     error message or a metric. The access log records method, path without
 //     the query string, status, size, duration, peer and token name only.
-//   - Failed authentication is rate-limited per peer with a token bucket; all
-//     peers on the Unix socket share one bucket (they have no address).
+//   - Failed authentication is rate-limited per peer with a token bucket: an
+//     IP address over TCP, a uid (SO_PEERCRED) on the Unix socket.
+//   - With Options.LocalOwner, a Unix-socket client running as the daemon's
+//     euid or root may use the token endpoints without a token (the
+//     bootstrap path); nothing else, and never over TCP.
 //   - Audit events (credential_changed) are written by the store, in the same
 //     transaction as the change; the API passes the caller as store.Actor and
 //     does not log the change a second time.
