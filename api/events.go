@@ -99,6 +99,13 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, c caller) 
 	default:
 		return badField("format", "must be sse or ndjson")
 	}
+	select {
+	case s.streams <- struct{}{}:
+		defer func() { <-s.streams }()
+	default:
+		w.Header().Set("Retry-After", "60")
+		return &apiError{Status: http.StatusServiceUnavailable, Msg: fmt.Sprintf("api: already serving %d live event streams, the most allowed; close one, or page with GET /v1/events?after=SEQ", cap(s.streams))}
+	}
 	replay := r.URL.Query().Has("after")
 	if id := r.Header.Get("Last-Event-ID"); id != "" && format == "sse" {
 		n, err := strconv.ParseUint(id, 10, 64)

@@ -41,6 +41,10 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 	if r.ContentLength > s.ilimit {
 		return tooLarge(s.ilimit)
 	}
+	if !s.importing.TryLock() {
+		return &apiError{Status: http.StatusConflict, Msg: "api: another import is running; retry when it has finished"}
+	}
+	defer s.importing.Unlock()
 	f, err := os.CreateTemp(s.tmp, "latch-import-*.csv")
 	if err != nil {
 		return fmt.Errorf("api: import: %w", err)

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,6 +23,7 @@ import (
 const (
 	DefaultBodyLimit      = 64 << 10 // JSON bodies: far above any real request
 	DefaultImportLimit    = 1 << 30  // CSV: 1,000,000 rows of ~100 bytes fit with room
+	DefaultMaxStreams     = 16       // live event streams at once: a few dashboards and tails
 	DefaultAuthFailBurst  = 10       // failed authentications a peer may make at once …
 	DefaultAuthFailRefill = 6 * time.Second
 	// … then one more every 6 s (10 a minute).
@@ -46,6 +48,11 @@ type Options struct {
 	BodyLimit   int64  // JSON request bodies; 0 = DefaultBodyLimit
 	ImportLimit int64  // CSV import bodies; 0 = DefaultImportLimit
 	TempDir     string // where a CSV import is spooled; "" = os.TempDir()
+
+	// MaxStreams bounds the live event streams served at once (each holds
+	// a goroutine and a store subscription of 1,024 events); 0 =
+	// DefaultMaxStreams. One more is refused with 503.
+	MaxStreams int
 
 	AuthFailBurst  int           // 0 = DefaultAuthFailBurst
 	AuthFailRefill time.Duration // 0 = DefaultAuthFailRefill
@@ -72,7 +79,11 @@ type Server struct {
 	authLim *limiter
 	mux     *http.ServeMux
 	owner   bool
-	euid    uint32 // the uid LocalOwner trusts besides root
+	euid    uint32        // the uid LocalOwner trusts besides root
+	streams chan struct{} // one slot per live event stream
+	// importing is held while a CSV import is spooled and written: one at
+	// a time, so concurrent uploads cannot fill the database's disk.
+	importing sync.Mutex
 }
 
 // New returns a Server for o.
@@ -115,6 +126,10 @@ func New(o Options) *Server {
 		refill = DefaultAuthFailRefill
 	}
 	s.authLim = newLimiter(burst, refill, s.now)
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	s.streams = make(chan struct{}, o.MaxStreams)
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}

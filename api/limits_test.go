@@ -1,0 +1,94 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/latchd/latch/store"
+)
+
+// TestStreamLimit: at most MaxStreams live streams at once; one more is a
+// 503 with Retry-After; a slot is free again once a stream ends.
+func TestStreamLimit(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MaxStreams = 2 })
+	type stream struct {
+		cancel context.CancelFunc
+		done   chan int
+	}
+	open := func() stream {
+		ctx, cancel := context.WithCancel(context.Background())
+		req := httptest.NewRequest("GET", "/v1/events/stream", nil).WithContext(ctx)
+		req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
+		s := stream{cancel, make(chan int, 1)}
+		go func() {
+			w := httptest.NewRecorder()
+			e.srv.ServeHTTP(w, req)
+			s.done <- w.Code
+		}()
+		return s
+	}
+	a, b := open(), open()
+	defer a.cancel()
+	defer b.cancel()
+	// Wait (without sleeping) until both hold their slot.
+	for len(e.srv.streams) < 2 {
+		runtime.Gosched()
+	}
+	rec := e.do(RoleViewer, "GET", "/v1/events/stream", "")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "GET /v1/events") {
+		t.Errorf("third stream: %d %q %s, want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	a.cancel()
+	if code := <-a.done; code != 200 {
+		t.Errorf("first stream: %d", code)
+	}
+	if got := e.streamStatus("192.0.2.1:4000", RoleViewer, "/v1/events/stream"); got != 200 {
+		t.Errorf("a stream after one ended: %d, want 200", got)
+	}
+	b.cancel()
+	<-b.done
+	if n := len(e.srv.streams); n != 0 {
+		t.Errorf("%d stream slots still held after every stream ended", n)
+	}
+}
+
+// blockingImport is a store whose ImportFile waits until released.
+type blockingImport struct {
+	*store.Store
+	started, release chan struct{}
+}
+
+func (b blockingImport) ImportFile(path string, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error) {
+	b.started <- struct{}{}
+	<-b.release
+	return b.Store.ImportFile(path, by, progress)
+}
+
+// TestImportOneAtATime: while one CSV import runs, another is refused with
+// 409 before its body is spooled; afterwards imports work again.
+func TestImportOneAtATime(t *testing.T) {
+	tmp := t.TempDir()
+	e := newEnv(t, func(o *Options) { o.TempDir = tmp })
+	bi := blockingImport{Store: e.st, started: make(chan struct{}), release: make(chan struct{})}
+	e.srv.st = bi
+	csv := "externalId,firstName,lastName,email,startDate,endDate,groups\nimp-1,Ann,One,,,,staff\n"
+	first := make(chan int, 1)
+	go func() { first <- e.do(RoleUserManager, "POST", "/v1/import", csv).Code }()
+	<-bi.started
+	rec := e.do(RoleUserManager, "POST", "/v1/import", csv)
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "another import is running") {
+		t.Errorf("second import while one runs: %d %s, want 409", rec.Code, rec.Body)
+	}
+	close(bi.release)
+	if code := <-first; code != 200 {
+		t.Errorf("first import: %d", code)
+	}
+	go func() { <-bi.started }()
+	if rec := e.do(RoleUserManager, "POST", "/v1/import", csv); rec.Code != 200 {
+		t.Errorf("import after the first ended: %d %s", rec.Code, rec.Body)
+	}
+}
