@@ -346,3 +346,62 @@ func TestListenUnix(t *testing.T) {
 		t.Errorf("ListenUnix over a regular file: %v", err)
 	}
 }
+
+// TestAuthHeader: what counts as a bearer token, and a revoked token's 401.
+func TestAuthHeader(t *testing.T) {
+	e := newEnv(t, nil)
+	revoked, err := e.st.CreateToken("gone", RoleSystemAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := e.tokens[RoleViewer]
+	if rec := e.doAuth("Bearer "+revoked, "/v1/health"); rec.Code != 200 {
+		t.Fatalf("token before revoking: %d", rec.Code)
+	}
+	if err := e.st.RevokeToken("gone"); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, header string
+		want         int
+	}{
+		{"no header", "", 401},
+		{"basic auth", "Basic dXNlcjpwYXNz", 401},
+		{"bearer without a token", "Bearer ", 401},
+		{"bearer with spaces only", "Bearer    ", 401},
+		{"unknown token", "Bearer latch_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 401},
+		{"revoked token", "Bearer " + revoked, 401},
+		{"token without the scheme", good, 401},
+		{"good token", "Bearer " + good, 200},
+		{"scheme in lower case", "bearer " + good, 200},
+		{"token with trailing space", "Bearer " + good + " ", 200},
+		{"token with a suffix", "Bearer " + good + "x", 401},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// A fresh peer each time: the limiter is not what is tested.
+			req := httptest.NewRequest("GET", "/v1/health", nil)
+			req.RemoteAddr = "198.51.100." + strconv.Itoa(i+1) + ":1"
+			if c.header != "" {
+				req.Header.Set("Authorization", c.header)
+			}
+			rec := httptest.NewRecorder()
+			e.srv.ServeHTTP(rec, req)
+			if rec.Code != c.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.want, rec.Body)
+			}
+			if c.want == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without WWW-Authenticate: Bearer")
+			}
+		})
+	}
+}
+
+// doAuth sends GET path with the given Authorization header.
+func (e *env) doAuth(header, path string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", header)
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+	return rec
+}
