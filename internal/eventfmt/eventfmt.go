@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 )
@@ -82,8 +84,8 @@ func (s Style) Event(m map[string]any) string {
 	dropSecrets(m)
 	var b strings.Builder
 	s.stamp(&b, m)
-	ev := Str(m["event"])
-	s.paint(&b, Bold, fmt.Sprintf("%-12s", Str(m["door"])))
+	ev := text(m["event"])
+	s.paint(&b, Bold, fmt.Sprintf("%-12s", text(m["door"])))
 	b.WriteByte(' ')
 	s.paint(&b, EventColor(ev), fmt.Sprintf("%-16s", ev))
 	// The fields a technician reads first, in this order; the rest sorted.
@@ -93,10 +95,10 @@ func (s Style) Event(m map[string]any) string {
 			parts = append(parts, k+"="+v)
 		}
 	}
-	add("reason", Str(m["reason"]))
-	add("method", Str(m["method"]))
-	user := Str(m["external_id"])
-	if id := Str(m["user_id"]); id != "" {
+	add("reason", text(m["reason"]))
+	add("method", text(m["method"]))
+	user := text(m["external_id"])
+	if id := text(m["user_id"]); id != "" {
 		if user == "" {
 			user = id
 		} else {
@@ -104,9 +106,9 @@ func (s Style) Event(m map[string]any) string {
 		}
 	}
 	add("user", user)
-	add("reader", Str(m["reader"]))
+	add("reader", text(m["reader"]))
 	if c, ok := m["card"].(map[string]any); ok {
-		add("card", fmt.Sprintf("%s/%s/%s", Str(c["format"]), Str(c["facility_code"]), Str(c["card_number"])))
+		add("card", fmt.Sprintf("%s/%s/%s", text(c["format"]), text(c["facility_code"]), text(c["card_number"])))
 	}
 	for _, k := range []string{"event", "door", "level", "message", "seq", "reason", "method", "external_id", "user_id", "reader", "card"} {
 		delete(m, k)
@@ -119,6 +121,36 @@ func (s Style) Event(m map[string]any) string {
 	return oneLine.Replace(b.String())
 }
 
+// text is a value drawn as it is, cleaned (see clean).
+func text(v any) string { return clean(Str(v)) }
+
+// clean escapes what a terminal would act on rather than show: control
+// characters (C0, DEL, C1: ESC starts colour, cursor and title sequences,
+// 0x9b is CSI on some terminals), format characters such as the bidi
+// overrides, and bytes that are not UTF-8. A value from the log or the
+// event stream (an imported external_id, a reader name, a message) can
+// then never recolour, move or retitle the technician's terminal.
+func clean(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == ' ' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += n
+	}
+	return b.String()
+}
+
 // oneLine keeps a line one line whatever the strings drawn raw hold.
 var oneLine = strings.NewReplacer("\n", `\n`, "\r", `\r`)
 
@@ -128,7 +160,7 @@ func (s Style) Plain(m map[string]any) string {
 	dropSecrets(m)
 	var b strings.Builder
 	s.stamp(&b, m)
-	lvl := Str(m["level"])
+	lvl := text(m["level"])
 	color := ""
 	switch lvl {
 	case "error", "fatal", "panic":
@@ -140,10 +172,10 @@ func (s Style) Plain(m map[string]any) string {
 	}
 	s.paint(&b, color, fmt.Sprintf("%-5s", strings.ToUpper(lvl)))
 	b.WriteByte(' ')
-	if c := Str(m["component"]); c != "" {
+	if c := text(m["component"]); c != "" {
 		b.WriteString(c + ": ")
 	}
-	b.WriteString(Str(m["message"]))
+	b.WriteString(text(m["message"]))
 	for _, k := range []string{"level", "component", "message"} {
 		delete(m, k)
 	}
@@ -223,6 +255,8 @@ func (s Style) stamp(b *strings.Builder, m map[string]any) {
 			loc = time.Local
 		}
 		ts = t.In(loc).Format(TimeLayout)
+	} else {
+		ts = clean(ts)
 	}
 	s.paint(b, Grey, fmt.Sprintf("%-23s", ts))
 	b.WriteByte(' ')
@@ -239,10 +273,10 @@ func fields(m map[string]any) []string {
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		v := Str(m[k])
-		if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			v = strconv.Quote(v)
+		if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r == ' ' || !unicode.IsPrint(r) }) {
+			v = strconv.Quote(v) // escapes every control, format and invalid byte
 		}
-		out = append(out, k+"="+v)
+		out = append(out, clean(k)+"="+v)
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 func TestLine(t *testing.T) {
@@ -41,6 +42,10 @@ func TestLine(t *testing.T) {
 			false, `2026-03-02 08:00:00.000 INFO  m err="a\nb"`},
 		{"not a time", `{"time":"soon","event":"rex","door":"front"}`,
 			false, "soon                    front        rex             "},
+		{"terminal escapes in drawn values are shown, not acted on", `{"time":"2026-03-02T08:00:00Z","event":"access_granted","door":"fr\u001b[2Jont","external_id":"\u001b]0;pwned\u0007al","user_id":"u\u009b1","reader":"r\u202eni"}`,
+			false, `2026-03-02 08:00:00.000 fr\x1b[2Jont access_granted   user=\x1b]0;pwned\aal (u\u009b1) reader=r\u202eni`},
+		{"terminal escapes in keys and other values", `{"level":"info","component":"a\u001bpi","time":"2026-03-02T08:00:00Z","message":"m\u001b[31m","x\u001by":"v\u009bw","ok":"é"}`,
+			false, `2026-03-02 08:00:00.000 INFO  a\x1bpi: m\x1b[31m ok=é x\x1by="v\u009bw"`},
 		{"a message with a newline stays on the line", `{"level":"info","time":"2026-03-02T08:00:00Z","message":"a\r\nb"}`,
 			false, `2026-03-02 08:00:00.000 INFO  a\r\nb`},
 	}
@@ -84,6 +89,9 @@ func FuzzLine(f *testing.F) {
 			line := Style{Color: color, Loc: time.UTC}.Line(m)
 			if strings.ContainsAny(line, "\n\r") {
 				t.Errorf("line %q spans lines", line)
+			}
+			if !color && strings.ContainsFunc(line, func(r rune) bool { return r != ' ' && !unicode.IsPrint(r) }) {
+				t.Errorf("line %q holds a character a terminal would act on", line)
 			}
 			if strings.Contains(line, secret) && !strings.Contains(string(b), secret) {
 				t.Errorf("line %q shows a secret field", line)
