@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"runtime"
 	"strconv"
@@ -175,7 +176,8 @@ func logPath(p string) string {
 	}, p)
 }
 
-// peerOf is the rate-limiting key of r's client: the IP address for TCP;
+// peerOf is the rate-limiting key of r's client: the IPv4 address or the
+// IPv6 /64 for TCP;
 // for the Unix socket, the peer's uid as the kernel reports it
 // (SO_PEERCRED, recorded by ConnContext), so one local account that keeps
 // failing cannot lock the others (the daemon's owner, a Prometheus scraper
@@ -191,6 +193,13 @@ func peerOf(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
+	}
+	// One IPv6 client usually holds a whole /64: key it by that, or it
+	// could rotate addresses to refill its bucket.
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() && !a.Is4In6() {
+		if p, err := a.WithZone("").Prefix(64); err == nil {
+			return p.String()
+		}
 	}
 	return host
 }

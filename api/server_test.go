@@ -229,6 +229,14 @@ func TestEventsPaged(t *testing.T) {
 	if len(p.Events) != 2 || p.Events[1].UserID != "u2" {
 		t.Errorf("filtered %+v", p.Events)
 	}
+	e.must(200, "GET", "/v1/events?user_id=u2", "", &p)
+	if len(p.Events) != 1 || p.Events[0].Method != "card_and_code" {
+		t.Errorf("by user_id %+v", p.Events)
+	}
+	e.must(200, "GET", "/v1/events?door=back&event=access_granted", "", &p)
+	if len(p.Events) != 0 {
+		t.Errorf("filters combine with AND: %+v", p.Events)
+	}
 	e.must(200, "GET", "/v1/events?limit=2", "", &p)
 	if len(p.Events) != 2 || p.Next != p.Events[1].Seq {
 		t.Fatalf("page 1 %+v", p)
