@@ -130,6 +130,11 @@ func TestEndToEndSim(t *testing.T) {
 		if strings.Contains(logs.String(), "8642") {
 			t.Errorf("the MFA code appears in latchd's log")
 		}
+		// stderr: the demo banner and the simulator's replies; it echoes
+		// no typed key either.
+		if strings.Contains(stderr.String(), "8642") {
+			t.Errorf("the MFA code appears on latchd's stderr:\n%s", stderr.String())
+		}
 	}()
 	select {
 	case <-started:
