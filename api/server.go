@@ -61,7 +61,9 @@ type Options struct {
 	// LocalOwner lets a client on the Unix socket whose uid is the daemon's
 	// own (or root) manage tokens (/v1/tokens) without a bearer token, so that
 	// "latchctl token create" works while latchd holds the database. It needs
-	// Serve (which records each connection's peer uid) and Linux.
+	// Serve (which records each connection's peer uid) and Linux. Never
+	// relay other clients onto the socket from a process running as the
+	// daemon's user or root: they would all be the local owner.
 	LocalOwner bool
 }
 
