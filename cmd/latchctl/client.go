@@ -100,7 +100,12 @@ func (c *conn) setup(fs *flag.FlagSet) error {
 	if c.url != "" {
 		u, err := url.Parse(c.url)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--url %q: must be like http://HOST:PORT", c.url)
+			// Not the URL itself: it might carry a password.
+			return errors.New("--url: must be like http://HOST:PORT")
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			// Name only the harmless parts: the rest might carry a secret.
+			return fmt.Errorf("--url %s://%s%s…: give only scheme, host, port and path; the token goes in LATCH_TOKEN", u.Scheme, u.Host, u.EscapedPath())
 		}
 		c.base = strings.TrimRight(c.url, "/")
 		c.httpc = &http.Client{}

@@ -183,6 +183,18 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 			}
 		})
 	}
+	// A refused code is not repeated in the error.
+	t.Setenv("LATCH_TOKEN", admin)
+	if _, out, errs := e.run("mfa", "add", u.UserID, "--code", "98765x"); strings.Contains(out+errs, "98765") {
+		t.Errorf("a refused code is echoed: %q %q", out, errs)
+	}
+	// A --url with a password or query is refused without printing it.
+	for _, u := range []string{"http://admin:s3cretpw@127.0.0.1:1", "http://127.0.0.1:1/?token=s3cretpw", "ftp://x:s3cretpw@h", "http://[bad:s3cretpw"} {
+		var o, er bytes.Buffer
+		if code := run([]string{"users", "list", "--url", u}, &o, &er); code != 1 || strings.Contains(er.String(), "s3cretpw") || !strings.Contains(er.String(), "--url") {
+			t.Errorf("--url %s: exit %d, stderr %q; want 1 and no password", u, code, er.String())
+		}
+	}
 	// Unreachable socket: the message names the socket and what to check.
 	var o, er bytes.Buffer
 	code := run([]string{"users", "list", "--socket", filepath.Join(e.dir, "none.sock")}, &o, &er)
