@@ -111,3 +111,30 @@ func TestTokenWhileDaemonRuns(t *testing.T) {
 		t.Errorf("users list without token: %d %q", code, errs.String())
 	}
 }
+
+// TestTokenNotOwner: when latchd refuses the socket client as the local
+// owner (here a server without LocalOwner, as for a uid that is neither
+// latchd's nor root), the error says who may, not "create a token".
+func TestTokenNotOwner(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sock := filepath.Join(dir, "api.sock")
+	ln, err := api.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- api.New(api.Options{Store: st}).Serve(ctx, ln) }()
+	defer func() { cancel(); <-served }()
+	t.Setenv("LATCH_TOKEN", "")
+	var out, errs bytes.Buffer
+	code := run([]string{"token", "create", "--socket", sock, "--name", "x", "--role", "viewer"}, &out, &errs)
+	if code != 1 || out.Len() != 0 || !strings.Contains(errs.String(), "only latchd's own user or root may manage tokens") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errs.String())
+	}
+}
