@@ -115,6 +115,8 @@ func TestBadParams(t *testing.T) {
 		{"generate length 17", "POST", "/v1/users/" + f.uid + "/mfa_codes/generate", `{"length":17}`, 400, "length"},
 		{"generate length string", "POST", "/v1/users/" + f.uid + "/mfa_codes/generate", `{"length":"8"}`, 400, "length"},
 		{"unknown field", "POST", "/v1/users/" + f.uid + "/mfa_codes", `{"code":"1234","pin":"1"}`, 400, "pin"},
+		{"unknown field named like a code", "POST", "/v1/users/" + f.uid + "/mfa_codes", `{"code":"1234","735519":"1"}`, 400, "body"},
+		{"unknown field with a code in its name", "PUT", "/v1/users/" + f.uid + "/entry_code", `{"code_735519":"1"}`, 400, "body"},
 		{"trailing data", "POST", "/v1/users/" + f.uid + "/mfa_codes", `{"code":"1234"}{}`, 400, "body"},
 		{"not JSON", "POST", "/v1/users", `first_name=x`, 400, "body"},
 		{"empty body", "POST", "/v1/users", ``, 400, "body"},
@@ -152,6 +154,9 @@ func TestBadParams(t *testing.T) {
 			}
 			if eb.Field != c.field {
 				t.Errorf("field %q, want %q (%s)", eb.Field, c.field, eb.Error)
+			}
+			if strings.Contains(rec.Body.String(), "735519") {
+				t.Errorf("the reply repeats a code-like input: %s", rec.Body)
 			}
 			if c.status == 400 && eb.Rule == "" {
 				t.Errorf("400 without a rule: %s", rec.Body)

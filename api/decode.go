@@ -106,7 +106,11 @@ func jsonError(err error) error {
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		f := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		return badField(safeName(f), "unknown field")
+		if !plausibleName(f) {
+			// Not echoed: a client that sent {"123456":…} gets no code back.
+			return badField("body", "unknown field (its name is not shown: field names are words such as code or first_name)")
+		}
+		return badField(f, "unknown field")
 	}
 	return badField("body", "must be one valid JSON object")
 }
@@ -127,6 +131,28 @@ func jsonKind(k string) string {
 		return "number"
 	}
 	return "value of another type"
+}
+
+// plausibleName reports whether a client-supplied field name looks like a
+// field name (a letter or '_', then letters, digits, '_' or '.', at most 64,
+// fewer than four digits), so that repeating it in an error cannot repeat a
+// code.
+func plausibleName(s string) bool {
+	if s == "" || len(s) > 64 || !(s[0] == '_' || 'a' <= s[0]|0x20 && s[0]|0x20 <= 'z') {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			digits++
+		case c == '_' || c == '.' || 'a' <= c|0x20 && c|0x20 <= 'z':
+		default:
+			return false
+		}
+	}
+	return digits < 4
 }
 
 // safeName keeps a client-supplied field name printable and short, so an

@@ -133,3 +133,15 @@ func TestFuzzHelpersCatch(t *testing.T) {
 		t.Errorf("an unknown error mapped to %+v, want nil (a 500)", ae)
 	}
 }
+
+func TestPlausibleName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"pin": true, "first_name": true, "_x": true, "a.b": true, "card2": true, "v100": true,
+		"": false, "1234": false, "x1234": false, "code_735519": false, "a b": false, "é": false,
+		"a\x1b": false, strings.Repeat("a", 65): false, "@x": false, "`x": false, "[x": false,
+	} {
+		if got := plausibleName(name); got != want {
+			t.Errorf("plausibleName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
