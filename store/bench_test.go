@@ -198,12 +198,15 @@ func BenchmarkImport1M(b *testing.B) {
 				}
 				runtime.GC()
 				debug.FreeOSMemory()
+				// The heap limit latchctl import sets (cmd/latchctl/import.go).
+				old := debug.SetMemoryLimit(120 << 20)
 				resetPeakRSS()
 				b.StartTimer()
 				start := time.Now()
 				sum, err := s.ImportFile(csv, importer1, nil)
 				el := time.Since(start)
 				b.StopTimer()
+				debug.SetMemoryLimit(old)
 				if err != nil {
 					b.Fatal(err)
 				}

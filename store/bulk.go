@@ -40,21 +40,16 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	if err != nil {
 		return fmt.Errorf("store: import: start: %w", err)
 	}
-	// Work done so far, for the progress bar: copied + merged records.
-	done := 0
-	var oldRecords int
-	it.s.db.View(func(tx *bolt.Tx) error {
-		root := tx.Bucket(genName(oldGen))
-		for _, name := range dataBuckets {
-			oldRecords += root.Bucket(name).Stats().KeyN
-		}
-		return nil
-	})
-	work := oldRecords + changes
+	// Progress in bytes: the old generation's records as they are copied
+	// plus the changes (an estimate: counting records would read every page).
+	var work int64
+	it.s.db.View(func(tx *bolt.Tx) error { work = tx.Size(); return nil })
+	work += int64(changes) * 64
+	var done int64
 	report := func() {
 		b := total
 		if work > 0 {
-			b = total * int64(done) / int64(work)
+			b = min(total, total*done/work)
 		}
 		progress(ImportProgress{Rows: it.sum.Rows, Bytes: b, TotalBytes: total, Pass: 2})
 	}
@@ -98,7 +93,7 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 // transaction. Nothing reads the new generation until the switch, and no
 // other writer changes the old one meanwhile (the import holds writeMu),
 // so resuming by key between transactions is safe.
-func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done *int, report func()) error {
+func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done *int64, report func()) error {
 	var resume []byte // next old key to copy; nil with started = old bucket exhausted
 	started, srcDone := false, false
 	di := 0
@@ -159,17 +154,18 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 						err = dst.Put(wk, wv)
 					}
 					di++
+					*done += 64
 				}
 				if order >= 0 {
 					if order > 0 {
 						err = dst.Put(k, v)
 					}
+					*done += int64(len(k) + len(v) + 16)
 					k, v = c.Next()
 				}
 				if err != nil {
 					return err
 				}
-				*done++
 			}
 			if k == nil {
 				srcDone = true
@@ -184,7 +180,6 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 		if err != nil {
 			return err
 		}
-		it.s.releaseMapped()
 		report()
 		if finished {
 			return nil

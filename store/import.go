@@ -124,6 +124,8 @@ func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress))
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	stop := s.keepMappedSmall()
+	defer stop()
 	it := &importer{s: s, by: by, now: s.now()}
 	if err := it.check(f, total, progress); err != nil {
 		return ImportSummary{}, err
@@ -220,7 +222,6 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 		}
 		if rows%viewRefresh == 0 {
 			it.endView()
-			it.s.releaseMapped()
 			if err := it.beginView(); err != nil {
 				return err
 			}

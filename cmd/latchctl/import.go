@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/latchd/latch/store"
 	"github.com/schollz/progressbar/v3"
@@ -25,6 +26,11 @@ const (
 	defaultKey = "/var/lib/latch/device.key"
 	// A progress bar is worth drawing from this size on (about 20,000 rows).
 	progressMinBytes = 1 << 20
+	// importMemoryLimit is the Go heap's soft limit during an import, so that
+	// a million-row import stays under the 256 MiB target (product.md §10)
+	// with room for the mapped database pages; the GOMEMLIMIT environment
+	// variable overrides it.
+	importMemoryLimit = 120 << 20
 )
 
 func runImport(args []string, stdout, stderr io.Writer) int {
@@ -53,6 +59,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		// refuse rather than silently ignore the file.
 		fmt.Fprintln(stderr, "latchctl import: --config is not supported by this build yet; pass --db and --key")
 		return 2
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(importMemoryLimit)
 	}
 	file := fs.Arg(0)
 	fi, err := os.Stat(file)
