@@ -54,6 +54,7 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 		progress(ImportProgress{Rows: it.sum.Rows, Bytes: b, TotalBytes: total, Pass: 2})
 	}
 	var mfaSeq uint64
+	it.s.db.View(func(tx *bolt.Tx) error { mfaSeq = tx.Bucket(genName(oldGen)).Sequence(); return nil })
 	for _, t := range it.targets() {
 		if err := it.merge(oldGen, newGen, t, &mfaSeq, &done, report); err != nil {
 			return fmt.Errorf("store: import: write %s: %w", t.name, err)
@@ -68,6 +69,14 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 		root := tx.Bucket(genName(newGen))
 		if err := root.Bucket(bUsers).SetSequence(it.userSeq); err != nil {
 			return err
+		}
+		if err := root.SetSequence(mfaSeq); err != nil {
+			return err
+		}
+		if it.hasCodes() {
+			if err := meta.Put(kHasCodes, []byte{1}); err != nil {
+				return err
+			}
 		}
 		if err := meta.Put(kGen, be64(newGen)); err != nil {
 			return err
@@ -94,20 +103,33 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 // other writer changes the old one meanwhile (the import holds writeMu),
 // so resuming by key between transactions is safe.
 func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done *int64, report func()) error {
-	var resume []byte // next old key to copy; nil with started = old bucket exhausted
+	var resume []byte // next old key to copy
 	started, srcDone := false, false
-	di := 0
+	pos := make([]int, len(t.ds)) // next record of each delta
+	var mfaOrder [userIDLen + 9]byte
+	// orderKey is where record i of d goes among the old keys. MFA changes
+	// are keyed user id + MAC but written under user id + tagMFA + a
+	// sequence above every old one: after all of that user's old records.
+	orderKey := func(d *delta, i int) []byte {
+		k := d.key(i)
+		if d != &it.mfa {
+			return k
+		}
+		copy(mfaOrder[:], k[:userIDLen])
+		mfaOrder[userIDLen] = tagMFA
+		for j := userIDLen + 1; j < len(mfaOrder); j++ {
+			mfaOrder[j] = 0xff
+		}
+		return mfaOrder[:]
+	}
 	for {
 		finished := false
 		err := it.s.db.Update(func(tx *bolt.Tx) error {
 			src := tx.Bucket(genName(oldGen)).Bucket(t.name)
 			dst := tx.Bucket(genName(newGen)).Bucket(t.name)
 			dst.FillPercent = fillAppend
-			isMFA := t.d == &it.mfa
 			if !started {
-				if isMFA {
-					*mfaSeq = src.Sequence()
-				} else if err := dst.SetSequence(src.Sequence()); err != nil {
+				if err := dst.SetSequence(src.Sequence()); err != nil {
 					return err
 				}
 			}
@@ -122,38 +144,41 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 			}
 			started = true
 			for n := 0; n < mergeChunk; n++ {
-				for di < t.d.len() && t.d.noop(di) {
-					di++
+				// The smallest next change over all deltas (first delta on ties).
+				best, bi := -1, 0
+				var bk []byte
+				for j, d := range t.ds {
+					for pos[j] < d.len() && d.noop(pos[j]) {
+						pos[j]++
+					}
+					if pos[j] == d.len() {
+						continue
+					}
+					ok := orderKey(d, pos[j])
+					if best < 0 || bytes.Compare(ok, bk) < 0 {
+						best, bi, bk = j, pos[j], ok // ok aliases the arena or mfaOrder; only one delta is MFA
+					}
 				}
-				if k == nil && di == t.d.len() {
+				if k == nil && best < 0 {
 					finished = true
 					break
 				}
-				// Which comes first: the change di or the old record k?
-				order := 1 // >0: old record first; 0: change replaces it; <0: change first
-				if di < t.d.len() {
-					dk := t.d.key(di)
-					switch {
-					case k == nil:
+				order := 1 // >0: old record first; 0: the change replaces it; <0: change first
+				if best >= 0 {
+					if k == nil {
 						order = -1
-					case isMFA:
-						// Changes are keyed user id + MAC but written under user
-						// id + a sequence above every old one: a change goes
-						// before k only when its user sorts before k's user.
-						if bytes.Compare(dk[:userIDLen], k[:min(len(k), userIDLen)]) < 0 {
-							order = -1
-						}
-					default:
-						order = bytes.Compare(dk, k)
+					} else {
+						order = bytes.Compare(bk, k)
 					}
 				}
 				var err error
 				if order <= 0 {
-					if !t.d.del(di) {
-						wk, wv := it.record(t, di, mfaSeq)
+					d := t.ds[best]
+					if !d.del(bi) {
+						wk, wv := it.record(d, bi, mfaSeq)
 						err = dst.Put(wk, wv)
 					}
-					di++
+					pos[best]++
 					*done += 64
 				}
 				if order >= 0 {
@@ -171,9 +196,6 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 				srcDone = true
 			} else {
 				resume = bytes.Clone(k)
-			}
-			if t.d == &it.mfa {
-				return dst.SetSequence(*mfaSeq)
 			}
 			return nil
 		})
