@@ -13,7 +13,7 @@ import (
 
 // buckets holds one transaction's view of the live generation.
 type buckets struct {
-	root, meta                             *bolt.Bucket
+	root, meta                              *bolt.Bucket
 	users, ext, email, cards, ucards, entry *bolt.Bucket
 }
 
