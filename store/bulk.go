@@ -15,6 +15,15 @@ const fillAppend = 0.95
 
 // applyBulk writes a large import into a new generation; see apply.
 func (it *importer) applyBulk(changes int, total int64, progress func(ImportProgress)) error {
+	// Buckets without changes are not copied: the switch moves them.
+	var merged, moved []target
+	for _, t := range it.targets() {
+		if it.changed(t) {
+			merged = append(merged, t)
+		} else {
+			moved = append(moved, t)
+		}
+	}
 	var oldGen, newGen uint64
 	err := it.s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
@@ -30,8 +39,8 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 		if err != nil {
 			return err
 		}
-		for _, name := range dataBuckets {
-			if _, err := root.CreateBucket(name); err != nil {
+		for _, t := range merged {
+			if _, err := root.CreateBucket(t.name); err != nil {
 				return err
 			}
 		}
@@ -55,7 +64,7 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	}
 	var mfaSeq uint64
 	it.s.db.View(func(tx *bolt.Tx) error { mfaSeq = tx.Bucket(genName(oldGen)).Sequence(); return nil })
-	for _, t := range it.targets() {
+	for _, t := range merged {
 		if err := it.merge(oldGen, newGen, t, &mfaSeq, &done, report); err != nil {
 			return fmt.Errorf("store: import: write %s: %w", t.name, err)
 		}
@@ -67,6 +76,17 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 			return errors.New("staging generation vanished")
 		}
 		root := tx.Bucket(genName(newGen))
+		old := tx.Bucket(genName(oldGen))
+		for _, t := range merged {
+			if err := old.DeleteBucket(t.name); err != nil {
+				return err
+			}
+		}
+		for _, t := range moved {
+			if err := tx.MoveBucket(t.name, old, root); err != nil {
+				return err
+			}
+		}
 		if err := root.Bucket(bUsers).SetSequence(it.userSeq); err != nil {
 			return err
 		}

@@ -518,6 +518,18 @@ func (it *importer) changes() int {
 	return n
 }
 
+// changed reports whether t has a record that changes something.
+func (it *importer) changed(t target) bool {
+	for _, d := range t.ds {
+		for i := 0; i < d.len(); i++ {
+			if !d.noop(i) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // hasCodes reports whether the import stores entry or MFA codes.
 func (it *importer) hasCodes() bool { return it.entry.len() > 0 || it.mfa.len() > 0 }
 
