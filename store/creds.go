@@ -43,17 +43,15 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 // fast paths open only the buckets they need: opening a bbolt bucket
 // allocates.
 func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
-	rec := root.Bucket(bUsers).Get(id)
-	if rec == nil || len(id) != userIDLen {
+	// One descent: the user record, then its code records (entry, MFA).
+	c := root.Bucket(bUsers).Cursor()
+	k, rec := c.Seek(id)
+	if len(id) != userIDLen || k == nil || !bytes.Equal(k, id) {
 		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
 	}
 	if err := decodeView(string(id), rec, u); err != nil {
 		return err
 	}
-	// The user's code records follow the user record: entry, then MFA.
-	users := root.Bucket(bUsers)
-	c := users.Cursor()
-	k, _ := c.Seek(id)
 	for k, _ = c.Next(); k != nil && len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
 		switch k[userIDLen] {
 		case tagEntry:
