@@ -107,7 +107,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, errors.New("store: open: key file path is empty")
 	}
 	s := &Store{
-		log:       opts.Logger,
+		log:       opts.Logger.With().Str("component", "store").Logger(),
 		now:       opts.Now,
 		retention: opts.EventRetention,
 		subs:      map[*subscriber]struct{}{},
