@@ -36,7 +36,7 @@ const (
 	BadParity   BadReason = "parity"   // a parity bit is wrong
 	BadLength   BadReason = "length"   // no configured format or keypad mode has this length
 	BadOverflow BadReason = "overflow" // the kernel's event queue dropped edges (seqno gap)
-	BadGlitch   BadReason = "glitch"   // the frame was built from glitch edges only
+	BadGlitch   BadReason = "glitch"   // noise: under 4 bits, and glitch edges (< 200 µs apart) among them
 	BadKeypad   BadReason = "keypad"   // a key frame that does not encode a key (8-bit complement, 4-bit > 11, PIN 65535)
 )
 

@@ -1,0 +1,155 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestInvalidCodes sends malformed codes to every endpoint that takes one:
+// each is a 400 naming the field "code" and the rule.
+func TestInvalidCodes(t *testing.T) {
+	e := newEnv(t, nil)
+	f := e.fixture(1)
+	const digitsRule = "must be 4–16 ASCII digits 0-9"
+	codes := []struct {
+		name, json, rule string
+	}{
+		{"letter", `"12a4"`, digitsRule},
+		{"arabic-indic digits", `"١٢٣٤"`, digitsRule},
+		{"fullwidth digits", `"１２３４"`, digitsRule},
+		{"3 digits", `"123"`, digitsRule},
+		{"17 digits", `"12345678901234567"`, digitsRule},
+		{"empty", `""`, digitsRule},
+		{"space", `"12 34"`, digitsRule},
+		{"plus sign", `"+1234"`, digitsRule},
+		{"JSON number", `1234`, ruleCodeString},
+		{"JSON float", `1234.0`, ruleCodeString},
+		{"JSON null", `null`, ruleCodeString},
+		{"JSON array", `["1234"]`, ruleCodeString},
+	}
+	bodies := []struct{ method, path string }{
+		{"POST", "/v1/users/" + f.uid + "/mfa_codes"},
+		{"PUT", "/v1/users/" + f.uid + "/mfa_codes/" + f.mfaID},
+		{"PUT", "/v1/users/" + f.uid + "/entry_code"},
+		{"POST", "/access/v1/credentials/mfa_code?user_id=" + f.uid},
+	}
+	for _, c := range codes {
+		for _, b := range bodies {
+			t.Run(c.name+"/"+b.method+" "+b.path, func(t *testing.T) {
+				rec := e.do(RoleCredentialManager, b.method, b.path, `{"code":`+c.json+`}`)
+				checkRule(t, rec.Code, rec.Body.Bytes(), "code", c.rule)
+			})
+		}
+		if strings.HasPrefix(c.json, `"`) { // the query-string form of the Verkada delete
+			var s string
+			json.Unmarshal([]byte(c.json), &s)
+			t.Run(c.name+"/verkada delete", func(t *testing.T) {
+				rec := e.do(RoleCredentialManager, "DELETE", "/access/v1/credentials/mfa_code?user_id="+f.uid+"&code="+url.QueryEscape(s), "")
+				checkRule(t, rec.Code, rec.Body.Bytes(), "code", c.rule)
+			})
+		}
+	}
+	// A missing code names the field too.
+	rec := e.do(RoleCredentialManager, "POST", "/v1/users/"+f.uid+"/mfa_codes", `{}`)
+	checkRule(t, rec.Code, rec.Body.Bytes(), "code", "is required")
+	// Nothing was added.
+	ms, err := e.st.MFACodes(f.uid)
+	if err != nil || len(ms) != 1 {
+		t.Errorf("MFA codes after refused adds: %v, %v; want the fixture's one", ms, err)
+	}
+}
+
+func checkRule(t *testing.T, status int, body []byte, field, rule string) {
+	t.Helper()
+	if status != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400: %s", status, body)
+	}
+	var eb errorBody
+	if err := json.Unmarshal(body, &eb); err != nil {
+		t.Fatalf("reply %q: %v", body, err)
+	}
+	if eb.Field != field || eb.Rule != rule || !strings.Contains(eb.Error, rule) {
+		t.Errorf("error %+v, want field %q rule %q", eb, field, rule)
+	}
+}
+
+// TestBadParams covers the other 400s, 404s and the 409 of the task.
+func TestBadParams(t *testing.T) {
+	e := newEnv(t, nil)
+	f := e.fixture(1)
+	g := e.fixture(2)
+	cases := []struct {
+		name         string
+		method, path string
+		body         string
+		status       int
+		field        string
+	}{
+		{"unknown user", "GET", "/v1/users/u00000000000fffff", "", 404, ""},
+		{"unknown user mfa add", "POST", "/v1/users/u00000000000fffff/mfa_codes", `{"code":"1234"}`, 404, ""},
+		{"unknown user generate", "POST", "/v1/users/u00000000000fffff/mfa_codes/generate", ``, 404, ""},
+		{"unknown user entry", "PUT", "/v1/users/u00000000000fffff/entry_code", `{"code":"1234"}`, 404, ""},
+		{"unknown user cards", "POST", "/v1/users/u00000000000fffff/cards", `{"format":"h10301","facility_code":1,"card_number":9}`, 404, ""},
+		{"unknown mfa id", "DELETE", "/v1/users/" + f.uid + "/mfa_codes/zzz", "", 404, ""},
+		{"unknown card", "DELETE", "/v1/users/" + f.uid + "/cards/h10301/1/999", "", 404, ""},
+		{"entry code conflict", "PUT", "/v1/users/" + g.uid + "/entry_code", `{"code":"81000001"}`, 409, ""},
+		{"card conflict", "POST", "/v1/users/" + g.uid + "/cards", `{"format":"h10301","facility_code":1,"card_number":1}`, 409, ""},
+		{"external_id conflict", "POST", "/v1/users", `{"external_id":"fx-1"}`, 409, ""},
+		{"verkada both ids", "POST", "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&external_id=fx-1", `{"code":"1234"}`, 400, "user_id"},
+		{"verkada no id", "POST", "/access/v1/credentials/mfa_code", `{"code":"1234"}`, 400, "user_id"},
+		{"verkada empty id", "POST", "/access/v1/credentials/mfa_code?external_id=", `{"code":"1234"}`, 400, "user_id"},
+		{"verkada unknown external id", "POST", "/access/v1/credentials/mfa_code?external_id=nobody", `{"code":"1234"}`, 404, ""},
+		{"verkada delete unknown code", "DELETE", "/access/v1/credentials/mfa_code?external_id=fx-1&code=4444", "", 404, ""},
+		{"verkada delete without code", "DELETE", "/access/v1/credentials/mfa_code?external_id=fx-1", "", 400, "code"},
+		{"verkada code twice", "DELETE", "/access/v1/credentials/mfa_code?external_id=fx-1&code=1234&code=5678", "", 400, "code"},
+		{"generate length 3", "POST", "/v1/users/" + f.uid + "/mfa_codes/generate", `{"length":3}`, 400, "length"},
+		{"generate length 17", "POST", "/v1/users/" + f.uid + "/mfa_codes/generate", `{"length":17}`, 400, "length"},
+		{"generate length string", "POST", "/v1/users/" + f.uid + "/mfa_codes/generate", `{"length":"8"}`, 400, "length"},
+		{"unknown field", "POST", "/v1/users/" + f.uid + "/mfa_codes", `{"code":"1234","pin":"1"}`, 400, "pin"},
+		{"trailing data", "POST", "/v1/users/" + f.uid + "/mfa_codes", `{"code":"1234"}{}`, 400, "body"},
+		{"not JSON", "POST", "/v1/users", `first_name=x`, 400, "body"},
+		{"empty body", "POST", "/v1/users", ``, 400, "body"},
+		{"bad start", "POST", "/v1/users", `{"start":"yesterday"}`, 400, "start"},
+		{"end before start", "POST", "/v1/users", `{"start":"2026-05-01T00:00:00Z","end":"2026-04-01T00:00:00Z"}`, 400, "end"},
+		{"unknown group", "POST", "/v1/users", `{"groups":["nobody"]}`, 400, "groups"},
+		{"name type", "POST", "/v1/users", `{"first_name":5}`, 400, "first_name"},
+		{"bad email", "PATCH", "/v1/users/" + f.uid, `{"email":"not-an-address"}`, 400, "email"},
+		{"control char", "PATCH", "/v1/users/" + f.uid, `{"first_name":"a\u0007b"}`, 400, "first_name"},
+		{"card format", "POST", "/v1/users/" + f.uid + "/cards", `{"format":"h99999","card_number":1}`, 400, "format"},
+		{"card fc range", "POST", "/v1/users/" + f.uid + "/cards", `{"format":"h10301","facility_code":256,"card_number":1}`, 400, "facility_code"},
+		{"card number range", "POST", "/v1/users/" + f.uid + "/cards", `{"format":"h10301","facility_code":1,"card_number":65536}`, 400, "card_number"},
+		{"card no facility", "POST", "/v1/users/" + f.uid + "/cards", `{"format":"h10302","facility_code":1,"card_number":1}`, 400, "facility_code"},
+		{"card negative", "POST", "/v1/users/" + f.uid + "/cards", `{"format":"h10301","facility_code":1,"card_number":-1}`, 400, "card_number"},
+		{"card path number", "DELETE", "/v1/users/" + f.uid + "/cards/h10301/1/x", "", 400, "card_number"},
+		{"list limit", "GET", "/v1/users?limit=0", "", 400, "limit"},
+		{"events after", "GET", "/v1/events?after=-1", "", 400, "after"},
+		{"events name", "GET", "/v1/events?event=DROP%20TABLE", "", 400, "event"},
+		{"stream format", "GET", "/v1/events/stream?format=xml", "", 400, "format"},
+		{"token role", "POST", "/v1/tokens", `{"name":"x","role":"root"}`, 400, "role"},
+		{"token name", "POST", "/v1/tokens", `{"name":"a b","role":"viewer"}`, 400, "name"},
+		{"token conflict", "POST", "/v1/tokens", `{"name":"tok-viewer","role":"viewer"}`, 409, ""},
+		{"unknown door", "GET", "/v1/doors/nowhere", "", 404, ""},
+		{"body too large", "POST", "/v1/users", `{"first_name":"` + strings.Repeat("a", DefaultBodyLimit) + `"}`, 413, "body"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := e.do(RoleSystemAdmin, c.method, c.path, c.body)
+			if rec.Code != c.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
+			}
+			var eb errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error == "" {
+				t.Fatalf("error reply %q: %v", rec.Body, err)
+			}
+			if eb.Field != c.field {
+				t.Errorf("field %q, want %q (%s)", eb.Field, c.field, eb.Error)
+			}
+			if c.status == 400 && eb.Rule == "" {
+				t.Errorf("400 without a rule: %s", rec.Body)
+			}
+		})
+	}
+}

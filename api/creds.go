@@ -1,0 +1,342 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/store"
+)
+
+// cardLimits are the largest facility code and card number each format can
+// carry: the field widths of ../shared/spec/hardware.md's format table
+// (h10301: 8-bit facility, 16-bit card; …). A facility limit of 0 means the
+// format has no facility field.
+var cardLimits = map[reader.Format]struct {
+	fc uint32
+	cn uint64
+}{
+	reader.H10301:      {1<<8 - 1, 1<<16 - 1},  // b2–9 facility (8), b10–25 card (16)
+	reader.H10306:      {1<<16 - 1, 1<<16 - 1}, // b2–17 facility (16), b18–33 card (16)
+	reader.Corp1000x35: {1<<12 - 1, 1<<20 - 1}, // b3–14 company (12), b15–34 card (20)
+	reader.H10302:      {0, 1<<35 - 1},         // b2–36 card (35), no facility
+	reader.H10304:      {1<<16 - 1, 1<<19 - 1}, // b2–17 facility (16), b18–36 card (19)
+	reader.Corp1000x48: {1<<22 - 1, 1<<23 - 1}, // b3–24 company (22), b25–47 card (23)
+	reader.Raw:         {0, 1<<64 - 1},         // the whole serial number, 32–64 bits
+}
+
+const ruleFormat = "must be one of h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw"
+
+// checkCard checks a card's fields against its format.
+func checkCard(format string, fc uint32, cn uint64) error {
+	lim, ok := cardLimits[reader.Format(format)]
+	if !ok {
+		return badField("format", ruleFormat)
+	}
+	if fc > lim.fc {
+		if lim.fc == 0 {
+			return badField("facility_code", fmt.Sprintf("must be 0: format %s has no facility code", format))
+		}
+		return badField("facility_code", fmt.Sprintf("must be 0–%d for format %s", lim.fc, format))
+	}
+	if cn > lim.cn {
+		return badField("card_number", fmt.Sprintf("must be 0–%d for format %s", lim.cn, format))
+	}
+	return nil
+}
+
+// cardKey reads the card named by the path.
+func cardKey(r *http.Request) (store.CardKey, error) {
+	var k store.CardKey
+	k.Format = r.PathValue("format")
+	fc, err := strconv.ParseUint(r.PathValue("facility_code"), 10, 32)
+	if err != nil {
+		return k, badField("facility_code", "must be a decimal integer")
+	}
+	cn, err := strconv.ParseUint(r.PathValue("card_number"), 10, 64)
+	if err != nil {
+		return k, badField("card_number", "must be a decimal integer")
+	}
+	k.FacilityCode, k.CardNumber = uint32(fc), cn
+	return k, checkCard(k.Format, k.FacilityCode, k.CardNumber)
+}
+
+func (s *Server) listCards(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.st.User(id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cards": toCardsOut(u.Cards)})
+	return nil
+}
+
+type cardIn struct {
+	Format       *string `json:"format"`
+	FacilityCode uint32  `json:"facility_code"`
+	CardNumber   *uint64 `json:"card_number"`
+	Active       *bool   `json:"active"`
+}
+
+func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	var in cardIn
+	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+		return err
+	}
+	if in.Format == nil {
+		return badField("format", "is required; "+ruleFormat)
+	}
+	if in.CardNumber == nil {
+		return badField("card_number", "is required")
+	}
+	if err := checkCard(*in.Format, in.FacilityCode, *in.CardNumber); err != nil {
+		return err
+	}
+	card := store.Card{Format: *in.Format, FacilityCode: in.FacilityCode, CardNumber: *in.CardNumber, Active: in.Active == nil || *in.Active}
+	if _, err := s.st.User(id); err != nil {
+		return toAPIErrorOr(err, "user")
+	}
+	if err := s.st.AddCard(id, card, c.actor()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, cardOut{Format: card.Format, FacilityCode: card.FacilityCode, CardNumber: card.CardNumber, Active: card.Active})
+	return nil
+}
+
+// toAPIErrorOr maps err, naming what a not-found refers to; other errors
+// pass through.
+func toAPIErrorOr(err error, what string) error {
+	if ae := toAPIError(err, what); ae != nil {
+		return ae
+	}
+	return err
+}
+
+func (s *Server) setCardActive(active bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		id, err := userID(r)
+		if err != nil {
+			return err
+		}
+		k, err := cardKey(r)
+		if err != nil {
+			return err
+		}
+		if _, err := s.st.User(id); err != nil {
+			return toAPIErrorOr(err, "user")
+		}
+		if err := s.st.SetCardActive(id, k, active, c.actor()); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, cardOut{Format: k.Format, FacilityCode: k.FacilityCode, CardNumber: k.CardNumber, Active: active})
+		return nil
+	}
+}
+
+func (s *Server) deleteCard(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	k, err := cardKey(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.User(id); err != nil {
+		return toAPIErrorOr(err, "user")
+	}
+	if err := s.st.DeleteCard(id, k, c.actor()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// codeIn is the body of every request that carries a code.
+type codeIn struct {
+	Code code `json:"code"`
+}
+
+func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	var in codeIn
+	defer in.Code.wipe()
+	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+		return err
+	}
+	b, err := in.Code.valid()
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.User(id); err != nil {
+		return toAPIErrorOr(err, "user")
+	}
+	if err := s.st.SetEntryCode(id, b, c.actor()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.User(id); err != nil {
+		return toAPIErrorOr(err, "user")
+	}
+	if err := s.st.DeleteEntryCode(id, c.actor()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listMFA(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	ms, err := s.st.MFACodes(id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mfa_codes": toMFAsOut(ms)})
+	return nil
+}
+
+func (s *Server) addMFA(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	var in codeIn
+	defer in.Code.wipe()
+	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+		return err
+	}
+	b, err := in.Code.valid()
+	if err != nil {
+		return err
+	}
+	info, err := s.st.AddMFACode(id, b, c.actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toMFAOut(info))
+	return nil
+}
+
+// lengthIn is the body of a generate request.
+type lengthIn struct {
+	Length json.RawMessage `json:"length"`
+}
+
+func (s *Server) generateMFA(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	var in lengthIn
+	if err := decodeJSON(r.Body, s.limit, &in, true); err != nil {
+		return err
+	}
+	length := 0 // the store's default, 6
+	if len(in.Length) > 0 && string(in.Length) != "null" {
+		if err := json.Unmarshal(in.Length, &length); err != nil || length < 4 || length > 16 {
+			return badField("length", "must be a JSON integer 4–16 (default 6)")
+		}
+	}
+	code, info, err := s.st.GenerateMFACode(id, length, c.actor())
+	if errors.Is(err, store.ErrConflict) { // every draw was a code the user has
+		return &apiError{Status: http.StatusConflict, Msg: "api: could not draw a code this user does not have yet; ask for a longer one"}
+	}
+	if err != nil {
+		return err
+	}
+	defer wipe(code)
+	// The only reply that carries a generated code's digits.
+	out := struct {
+		Code string `json:"code"`
+		mfaOut
+	}{string(code), toMFAOut(info)}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
+
+// mfaID reads the path's code id.
+func mfaID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 64 {
+		return "", badField("id", "must be an MFA code id as listed by GET …/mfa_codes")
+	}
+	return id, nil
+}
+
+func (s *Server) replaceMFA(w http.ResponseWriter, r *http.Request, c caller) error {
+	uid, err := userID(r)
+	if err != nil {
+		return err
+	}
+	id, err := mfaID(r)
+	if err != nil {
+		return err
+	}
+	var in codeIn
+	defer in.Code.wipe()
+	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+		return err
+	}
+	b, err := in.Code.valid()
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.User(uid); err != nil {
+		return toAPIErrorOr(err, "user")
+	}
+	info, err := s.st.ReplaceMFACode(uid, id, b, c.actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMFAOut(info))
+	return nil
+}
+
+func (s *Server) deleteMFA(w http.ResponseWriter, r *http.Request, c caller) error {
+	uid, err := userID(r)
+	if err != nil {
+		return err
+	}
+	id, err := mfaID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.User(uid); err != nil {
+		return toAPIErrorOr(err, "user")
+	}
+	if err := s.st.DeleteMFACode(uid, id, c.actor()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,99 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/latchd/latch/store"
+)
+
+// apiError is an error with the HTTP status it maps to and, for 400, the
+// field and rule that were broken. Its message never carries a code or token.
+type apiError struct {
+	Status int
+	Msg    string
+	Field  string
+	Rule   string
+	Rows   []store.RowError // CSV import: every bad row
+}
+
+func (e *apiError) Error() string { return e.Msg }
+
+// badField is a 400 naming the field and the rule.
+func badField(field, rule string) *apiError {
+	msg := "api: " + rule
+	if field != "" {
+		msg = "api: " + field + ": " + rule
+	}
+	return &apiError{Status: http.StatusBadRequest, Msg: msg, Field: field, Rule: rule}
+}
+
+func notFound(what string) *apiError {
+	return &apiError{Status: http.StatusNotFound, Msg: "api: " + what + " not found"}
+}
+
+// errorBody is the JSON shape of every error reply.
+type errorBody struct {
+	Error string        `json:"error"`
+	Field string        `json:"field,omitempty"`
+	Rule  string        `json:"rule,omitempty"`
+	Rows  []rowErrorOut `json:"rows,omitempty"`
+}
+
+type rowErrorOut struct {
+	Line   int    `json:"line"`
+	Column string `json:"column,omitempty"`
+	Rule   string `json:"rule"`
+}
+
+// toAPIError maps an error from the store or a decoder to its status. what
+// names the resource a store.ErrNotFound refers to ("user", "card", …).
+// Errors it does not know become 500 and are logged by the caller.
+func toAPIError(err error, what string) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return &apiError{Status: http.StatusBadRequest, Msg: ve.Error(), Field: ve.Field, Rule: ve.Rule}
+	}
+	var ie *store.ImportError
+	if errors.As(err, &ie) {
+		e := &apiError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("api: import refused: %d bad rows, nothing was written", len(ie.Rows)), Field: "body", Rule: "every row must pass"}
+		e.Rows = ie.Rows
+		return e
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound(what)
+	case errors.Is(err, store.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Msg: "api: " + what + " already used by another user"}
+	}
+	return nil
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if v == nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil { // only our own types are marshalled; cannot happen
+		b = []byte(`{"error":"api: internal error"}`)
+	}
+	w.Write(append(b, '\n'))
+}
+
+func writeAPIError(w http.ResponseWriter, e *apiError) {
+	body := errorBody{Error: e.Msg, Field: e.Field, Rule: e.Rule}
+	for _, r := range e.Rows {
+		body.Rows = append(body.Rows, rowErrorOut{Line: r.Line, Column: r.Column, Rule: r.Rule})
+	}
+	writeJSON(w, e.Status, body)
+}

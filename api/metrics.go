@@ -1,0 +1,254 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/store"
+)
+
+// Metrics is what the doors report to.
+var _ door.Observer = (*Metrics)(nil)
+
+// Metrics holds latch's Prometheus metrics and writes them in the text
+// exposition format (hand-written: the official client pulls in too much for
+// a Pi). Counters are derived from the event log (Follow or ObserveEvent);
+// decision latency and bad reads by reason, which no event carries, come
+// from the doors: Metrics is a door.Observer (door.Config.Observer). Label
+// values come from fixed vocabularies, so a code or token can never become a
+// label. It is safe for concurrent use.
+type Metrics struct {
+	mu             sync.Mutex
+	decisions      map[[3]string]uint64 // result, method, reason
+	badReads       map[string]uint64
+	strikeReleases uint64
+	lockouts       uint64
+	latency        map[string]*histogram // by result
+}
+
+// latencyBuckets are the decision-latency histogram's upper bounds in
+// seconds, around the 250 µs p99 target of product.md §10.
+var latencyBuckets = []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1}
+
+type histogram struct {
+	counts []uint64 // per bucket, not cumulative
+	inf    uint64
+	sum    time.Duration // exact; converted to seconds when written
+	n      uint64
+}
+
+// NewMetrics returns empty metrics.
+func NewMetrics() *Metrics {
+	return &Metrics{decisions: map[[3]string]uint64{}, badReads: map[string]uint64{}, latency: map[string]*histogram{}}
+}
+
+// Vocabularies of label values (product.md §6, reader.BadReason). Anything
+// else is counted as "other".
+var (
+	grantMethods = set2("card", "entry_code", "card_and_code", "unlocked_mode")
+	denyReasons  = set2("bad_read", "unknown_card", "card_inactive", "user_inactive", "no_access",
+		"door_locked", "card_required", "no_second_factor", "code_timeout", "bad_code", "wrong_code",
+		"code_abandoned", "locked_out", "unknown_code")
+	badReadReasons = set2("parity", "length", "overflow", "glitch", "keypad")
+	results        = set2("granted", "denied")
+)
+
+func set2(xs ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+func label(v string, vocab map[string]bool) string {
+	if vocab[v] {
+		return v
+	}
+	if v == "" {
+		return ""
+	}
+	return "other"
+}
+
+// ObserveDecision records how long one decision took, from the end of the
+// frame (or '#') to the relay command (door.Observer). result is "granted"
+// or "denied"; reason (the grant's method or the denial's reason) is not a
+// label of the histogram: the counters by reason come from the events.
+func (m *Metrics) ObserveDecision(latency time.Duration, result, reason string) {
+	_ = reason
+	r := label(result, results)
+	sec := latency.Seconds()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.latency[r]
+	if h == nil {
+		h = &histogram{counts: make([]uint64, len(latencyBuckets))}
+		m.latency[r] = h
+	}
+	i := sort.SearchFloat64s(latencyBuckets, sec)
+	if i < len(latencyBuckets) {
+		h.counts[i]++
+	} else {
+		h.inf++
+	}
+	h.sum += latency
+	h.n++
+}
+
+// ObserveBadRead counts one bad frame by its reader.BadReason (parity,
+// length, overflow, glitch, keypad; anything else is "other")
+// (door.Observer). The access_denied bad_read event of the same frame is
+// counted in latch_decisions_total by ObserveEvent.
+func (m *Metrics) ObserveBadRead(reason string) {
+	r := label(reason, badReadReasons)
+	if r == "" {
+		r = "unspecified"
+	}
+	m.mu.Lock()
+	m.badReads[r]++
+	m.mu.Unlock()
+}
+
+// ObserveEvent counts one event. Bad reads by reason are not counted here
+// (the event does not say why a frame was bad): see ObserveBadRead.
+func (m *Metrics) ObserveEvent(e store.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch e.Event {
+	case "access_granted":
+		m.decisions[[3]string{"granted", label(e.Method, grantMethods), ""}]++
+	case "access_denied":
+		m.decisions[[3]string{"denied", "", label(e.Reason, denyReasons)}]++
+	case "strike_released":
+		m.strikeReleases++
+	case "keypad_lockout":
+		m.lockouts++
+	}
+}
+
+// EventSource is what Follow reads: the store's live feed and its log.
+type EventSource interface {
+	Subscribe(buffer int) (events <-chan store.Event, cancel func())
+	Events(q store.EventQuery) ([]store.Event, error)
+}
+
+// Follow counts every event appended to src from now until ctx is done. When
+// the store cuts the subscription off (too slow), it resubscribes and catches
+// up from the log, so no event is counted twice or missed.
+func (m *Metrics) Follow(ctx context.Context, src EventSource) {
+	var last uint64
+	started := false
+	for ctx.Err() == nil {
+		ch, cancel := src.Subscribe(4096)
+		if started {
+			for q := (store.EventQuery{After: last, Limit: 1000}); ; {
+				evs, err := src.Events(q)
+				if err != nil {
+					break
+				}
+				for _, e := range evs {
+					m.ObserveEvent(e)
+					last = e.Seq
+				}
+				if len(evs) < q.Limit {
+					break
+				}
+				q.After = last
+			}
+		}
+	loop:
+		for {
+			select {
+			case <-ctx.Done():
+				break loop
+			case e, ok := <-ch:
+				if !ok {
+					break loop
+				}
+				if started && e.Seq <= last {
+					continue
+				}
+				m.ObserveEvent(e)
+				last, started = e.Seq, true
+			}
+		}
+		cancel()
+	}
+}
+
+// WriteText writes every metric in the Prometheus text format.
+// eventsDropped is the store's count of events dropped by retention.
+func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
+	bw := bufio.NewWriter(w)
+	m.mu.Lock()
+	keys := make([][3]string, 0, len(m.decisions))
+	for k := range m.decisions {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		if a[1] != b[1] {
+			return a[1] < b[1]
+		}
+		return a[2] < b[2]
+	})
+	fmt.Fprintln(bw, "# HELP latch_decisions_total Access decisions by result, grant method and deny reason.")
+	fmt.Fprintln(bw, "# TYPE latch_decisions_total counter")
+	for _, k := range keys {
+		fmt.Fprintf(bw, "latch_decisions_total{result=%q,method=%q,reason=%q} %d\n", k[0], k[1], k[2], m.decisions[k])
+	}
+
+	fmt.Fprintln(bw, "# HELP latch_decision_latency_seconds Time from the end of a frame or '#' to the relay command.")
+	fmt.Fprintln(bw, "# TYPE latch_decision_latency_seconds histogram")
+	rs := make([]string, 0, len(m.latency))
+	for r := range m.latency {
+		rs = append(rs, r)
+	}
+	sort.Strings(rs)
+	for _, r := range rs {
+		h := m.latency[r]
+		var cum uint64
+		for i, b := range latencyBuckets {
+			cum += h.counts[i]
+			fmt.Fprintf(bw, "latch_decision_latency_seconds_bucket{result=%q,le=%q} %d\n", r, strconv.FormatFloat(b, 'g', -1, 64), cum)
+		}
+		fmt.Fprintf(bw, "latch_decision_latency_seconds_bucket{result=%q,le=\"+Inf\"} %d\n", r, cum+h.inf)
+		fmt.Fprintf(bw, "latch_decision_latency_seconds_sum{result=%q} %s\n", r, strconv.FormatFloat(h.sum.Seconds(), 'g', -1, 64))
+		fmt.Fprintf(bw, "latch_decision_latency_seconds_count{result=%q} %d\n", r, h.n)
+	}
+
+	fmt.Fprintln(bw, "# HELP latch_bad_reads_total Frames that were not a card or key, by reason.")
+	fmt.Fprintln(bw, "# TYPE latch_bad_reads_total counter")
+	brs := make([]string, 0, len(m.badReads))
+	for r := range m.badReads {
+		brs = append(brs, r)
+	}
+	sort.Strings(brs)
+	for _, r := range brs {
+		fmt.Fprintf(bw, "latch_bad_reads_total{reason=%q} %d\n", r, m.badReads[r])
+	}
+
+	fmt.Fprintln(bw, "# HELP latch_strike_releases_total Times a strike was released.")
+	fmt.Fprintln(bw, "# TYPE latch_strike_releases_total counter")
+	fmt.Fprintf(bw, "latch_strike_releases_total %d\n", m.strikeReleases)
+	fmt.Fprintln(bw, "# HELP latch_keypad_lockouts_total Cards or readers locked out of code entry.")
+	fmt.Fprintln(bw, "# TYPE latch_keypad_lockouts_total counter")
+	fmt.Fprintf(bw, "latch_keypad_lockouts_total %d\n", m.lockouts)
+	m.mu.Unlock()
+
+	fmt.Fprintln(bw, "# HELP latch_events_dropped_total Stored events dropped by retention, oldest first.")
+	fmt.Fprintln(bw, "# TYPE latch_events_dropped_total counter")
+	fmt.Fprintf(bw, "latch_events_dropped_total %d\n", eventsDropped)
+	return bw.Flush()
+}

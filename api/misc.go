@@ -1,0 +1,142 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+
+	"github.com/latchd/latch/store"
+)
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request, c caller) error {
+	// A read from the store proves the database answers.
+	if _, err := s.st.EventsDropped(); err != nil {
+		return fmt.Errorf("api: health: %w", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status": "ok",
+		"time":   s.now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		"doors":  len(s.config().Doors),
+	})
+	return nil
+}
+
+func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request, c caller) error {
+	dropped, err := s.st.EventsDropped()
+	if err != nil {
+		return fmt.Errorf("api: metrics: %w", err)
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	s.metrics.WriteText(w, dropped)
+	return nil
+}
+
+// importCSV spools the body (up to ImportLimit bytes) to a temporary file and
+// hands it to store.ImportFile, which checks every row before writing any.
+func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) error {
+	if r.ContentLength > s.ilimit {
+		return tooLarge(s.ilimit)
+	}
+	f, err := os.CreateTemp(s.tmp, "latch-import-*.csv")
+	if err != nil {
+		return fmt.Errorf("api: import: %w", err)
+	}
+	path := f.Name()
+	defer os.Remove(path)
+	n, err := io.Copy(f, http.MaxBytesReader(w, r.Body, s.ilimit))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(s.ilimit)
+		}
+		return badField("body", "could not be read: "+err.Error())
+	}
+	if n == 0 {
+		return badField("body", "must be a CSV file with a header row")
+	}
+	sum, err := s.st.ImportFile(path, c.actor(), nil)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{
+		"rows":              sum.Rows,
+		"users_created":     sum.UsersCreated,
+		"users_updated":     sum.UsersUpdated,
+		"credentials_added": sum.CredentialsAdded,
+	})
+	return nil
+}
+
+type tokenOut struct {
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Created string `json:"created,omitempty"`
+	Token   string `json:"token,omitempty"` // only in the reply that created it
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) error {
+	ts, err := s.st.Tokens()
+	if err != nil {
+		return err
+	}
+	out := make([]tokenOut, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, tokenOut{Name: t.Name, Role: t.Role, Created: fmtTime(t.Created)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	return nil
+}
+
+// TokenNameRule is the rule for token names.
+const TokenNameRule = "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'"
+
+var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// CheckToken checks a new token's name and role (latchctl uses it too).
+func CheckToken(name, role string) error {
+	if !tokenName.MatchString(name) {
+		return &store.ValidationError{Field: "name", Rule: TokenNameRule}
+	}
+	if !ValidRole(role) {
+		return &store.ValidationError{Field: "role", Rule: "must be one of access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer"}
+	}
+	return nil
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in struct {
+		Name string `json:"name"`
+		Role string `json:"role"`
+	}
+	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+		return err
+	}
+	if err := CheckToken(in.Name, in.Role); err != nil {
+		return err
+	}
+	secret, err := s.st.CreateToken(in.Name, in.Role)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, tokenOut{Name: in.Name, Role: in.Role, Token: secret})
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c caller) error {
+	name := r.PathValue("name")
+	if !tokenName.MatchString(name) {
+		return badField("name", TokenNameRule)
+	}
+	if err := s.st.RevokeToken(name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

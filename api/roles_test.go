@@ -1,0 +1,207 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/latchd/latch/store"
+)
+
+// fixture is a fresh user with one card, an entry code and one MFA code.
+type fixture struct {
+	uid, ext string
+	card     string // FORMAT/FC/CN
+	mfaID    string
+	mfaCode  string
+	n        int
+}
+
+func (e *env) fixture(n int) fixture {
+	e.t.Helper()
+	f := fixture{n: n, ext: fmt.Sprintf("fx-%d", n)}
+	f.uid = e.newUser(f.ext)
+	by := store.Actor{Name: "test", Role: RoleSystemAdmin}
+	if err := e.st.AddCard(f.uid, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: uint64(n), Active: true}, by); err != nil {
+		e.t.Fatal(err)
+	}
+	f.card = fmt.Sprintf("h10301/1/%d", n)
+	if err := e.st.SetEntryCode(f.uid, []byte(fmt.Sprintf("81%06d", n)), by); err != nil {
+		e.t.Fatal(err)
+	}
+	f.mfaCode = fmt.Sprintf("93%04d", n)
+	info, err := e.st.AddMFACode(f.uid, []byte(f.mfaCode), by)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f.mfaID = info.ID
+	return f
+}
+
+var (
+	all    = []string{RoleSystemAdmin, RoleUserAdmin, RoleUserManager, RoleCredentialManager, RoleViewer}
+	creds  = []string{RoleSystemAdmin, RoleUserAdmin, RoleUserManager, RoleCredentialManager}
+	uwrite = []string{RoleSystemAdmin, RoleUserAdmin, RoleUserManager}
+)
+
+// endpoint is one row of the role table test: the route, a request built on
+// a fresh fixture, the roles that may call it and the status they get.
+type endpoint struct {
+	method, pattern string
+	path            func(f fixture) string
+	body            func(f fixture) string
+	allowed         []string
+	ok              int
+}
+
+func p(s string) func(fixture) string { return func(fixture) string { return s } }
+
+func endpoints() []endpoint {
+	u := func(suffix string) func(f fixture) string {
+		return func(f fixture) string { return "/v1/users/" + f.uid + suffix }
+	}
+	card := func(suffix string) func(f fixture) string {
+		return func(f fixture) string { return "/v1/users/" + f.uid + "/cards/" + f.card + suffix }
+	}
+	return []endpoint{
+		{"GET", "/v1/health", p("/v1/health"), nil, all, 200},
+		{"GET", "/metrics", p("/metrics"), nil, all, 200},
+		{"GET", "/v1/users", p("/v1/users?limit=5&search=fx"), nil, all, 200},
+		{"POST", "/v1/users", p("/v1/users"), func(f fixture) string { return fmt.Sprintf(`{"external_id":"new-%d","first_name":"N"}`, f.n) }, uwrite, 201},
+		{"GET", pathUser, u(""), nil, all, 200},
+		{"PATCH", pathUser, u(""), p(`{"last_name":"Byron"}`), uwrite, 200},
+		{"DELETE", pathUser, u(""), nil, []string{RoleSystemAdmin, RoleUserAdmin}, 204},
+		{"POST", pathUser + "/suspend", u("/suspend"), nil, uwrite, 200},
+		{"POST", pathUser + "/unsuspend", u("/unsuspend"), nil, uwrite, 200},
+		{"GET", pathUser + "/cards", u("/cards"), nil, creds, 200},
+		{"POST", pathUser + "/cards", u("/cards"), func(f fixture) string {
+			return fmt.Sprintf(`{"format":"h10301","facility_code":2,"card_number":%d}`, f.n)
+		}, creds, 201},
+		{"POST", pathCard + "/activate", card("/activate"), nil, creds, 200},
+		{"POST", pathCard + "/deactivate", card("/deactivate"), nil, creds, 200},
+		{"DELETE", pathCard, card(""), nil, creds, 204},
+		{"PUT", pathUser + "/entry_code", u("/entry_code"), func(f fixture) string { return fmt.Sprintf(`{"code":"82%06d"}`, f.n) }, creds, 204},
+		{"DELETE", pathUser + "/entry_code", u("/entry_code"), nil, creds, 204},
+		{"GET", pathMFA, u("/mfa_codes"), nil, creds, 200},
+		{"POST", pathMFA, u("/mfa_codes"), p(`{"code":"5551234"}`), creds, 201},
+		{"POST", pathMFA + "/generate", u("/mfa_codes/generate"), p(`{"length":8}`), creds, 201},
+		{"PUT", pathMFA + "/{id}", func(f fixture) string { return "/v1/users/" + f.uid + "/mfa_codes/" + f.mfaID }, p(`{"code":"5554321"}`), creds, 200},
+		{"DELETE", pathMFA + "/{id}", func(f fixture) string { return "/v1/users/" + f.uid + "/mfa_codes/" + f.mfaID }, nil, creds, 204},
+		{"POST", "/access/v1/credentials/mfa_code", func(f fixture) string { return "/access/v1/credentials/mfa_code?external_id=" + f.ext }, p(`{"code":"24681357"}`), creds, 200},
+		{"DELETE", "/access/v1/credentials/mfa_code", func(f fixture) string {
+			return "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&code=" + f.mfaCode
+		}, nil, creds, 200},
+		{"GET", "/v1/groups", p("/v1/groups"), nil, all, 200},
+		{"GET", "/v1/doors", p("/v1/doors"), nil, []string{RoleSystemAdmin, RoleViewer}, 200},
+		{"GET", "/v1/doors/{name}", p("/v1/doors/front"), nil, []string{RoleSystemAdmin, RoleViewer}, 200},
+		{"GET", "/v1/events", p("/v1/events?limit=10"), nil, all, 200},
+		{"GET", "/v1/events/stream", p("/v1/events/stream"), nil, all, 200},
+		{"POST", "/v1/import", p("/v1/import"), func(f fixture) string {
+			return fmt.Sprintf("externalId,firstName,lastName,email,startDate,endDate,groups\nimp-%d,Imp,Ort,,,,staff\n", f.n)
+		}, uwrite, 200},
+		{"GET", "/v1/tokens", p("/v1/tokens"), nil, []string{RoleSystemAdmin}, 200},
+		{"POST", "/v1/tokens", p("/v1/tokens"), func(f fixture) string { return fmt.Sprintf(`{"name":"t%d","role":"viewer"}`, f.n) }, []string{RoleSystemAdmin}, 201},
+		{"DELETE", "/v1/tokens/{name}", p("/v1/tokens/tok-viewer-spare"), nil, []string{RoleSystemAdmin}, 204},
+	}
+}
+
+// TestRoleTable calls every endpoint as every role and with no token, and
+// checks the exact status: the role table of product.md §7.
+func TestRoleTable(t *testing.T) {
+	e := newEnv(t, nil)
+	// The stream would run until its request ends: end it at once.
+	covered := map[string]bool{}
+	n := 0
+	for _, ep := range endpoints() {
+		covered[ep.method+" "+ep.pattern] = true
+		for _, role := range append([]string{""}, all...) {
+			n++
+			name := role
+			if name == "" {
+				name = "no-token"
+			}
+			t.Run(ep.method+" "+ep.pattern+"/"+name, func(t *testing.T) {
+				f := e.fixture(n)
+				if ep.pattern == "/v1/tokens/{name}" {
+					if _, err := e.st.CreateToken("tok-viewer-spare", RoleViewer); err != nil {
+						t.Fatal(err)
+					}
+					defer e.st.RevokeToken("tok-viewer-spare")
+				}
+				want := http.StatusForbidden
+				switch {
+				case role == "":
+					want = http.StatusUnauthorized
+				case contains(ep.allowed, role):
+					want = ep.ok
+				}
+				body := ""
+				if ep.body != nil {
+					body = ep.body(f)
+				}
+				peer := fmt.Sprintf("198.51.100.%d:1", n%250)
+				var code int
+				if ep.pattern == "/v1/events/stream" {
+					code = e.streamStatus(peer, role, ep.path(f))
+				} else {
+					code = e.doFrom(peer, role, ep.method, ep.path(f), body).Code
+				}
+				if code != want {
+					t.Errorf("status %d, want %d", code, want)
+				}
+			})
+		}
+	}
+	for _, r := range e.srv.Routes() {
+		if !covered[r.Method+" "+r.Path] {
+			t.Errorf("route %s %s is not in the role table test", r.Method, r.Path)
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPermissionsMatchSpec pins the role table itself, so a change to
+// grants is a visible change to this test.
+func TestPermissionsMatchSpec(t *testing.T) {
+	want := map[string]string{
+		RoleSystemAdmin:       "credentials doors.read events.read groups.read import status tokens users.delete users.read users.write",
+		RoleUserAdmin:         "credentials events.read groups.read import status users.delete users.read users.write",
+		RoleUserManager:       "credentials events.read groups.read import status users.read users.write",
+		RoleCredentialManager: "credentials events.read groups.read status users.read",
+		RoleViewer:            "doors.read events.read groups.read status users.read",
+	}
+	perms := []Permission{PermCredentials, PermDoorsRead, PermEventsRead, PermGroupsRead, PermImport, PermStatus, PermTokens, PermUsersDelete, PermUsersRead, PermUsersWrite}
+	for role, w := range want {
+		var got []string
+		for _, p := range perms {
+			if Allowed(role, p) {
+				got = append(got, string(p))
+			}
+		}
+		if g := strings.Join(got, " "); g != w {
+			t.Errorf("%s: %s, want %s", role, g, w)
+		}
+	}
+	// MFA codes: exactly these four roles.
+	var mfa []string
+	for _, r := range Roles {
+		if Allowed(r, PermCredentials) {
+			mfa = append(mfa, r)
+		}
+	}
+	if g := strings.Join(mfa, " "); g != "access_system_admin access_user_admin access_user_manager access_credential_manager" {
+		t.Errorf("MFA code managers: %s", g)
+	}
+	if Allowed("nonsense", PermStatus) || Allowed("", PermUsersRead) {
+		t.Error("an unknown role was allowed something")
+	}
+}

@@ -1,0 +1,366 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/store"
+)
+
+// Defaults for Options' zero values.
+const (
+	DefaultBodyLimit      = 64 << 10 // JSON bodies: far above any real request
+	DefaultImportLimit    = 1 << 30  // CSV: 1,000,000 rows of ~100 bytes fit with room
+	DefaultAuthFailBurst  = 10       // failed authentications a peer may make at once …
+	DefaultAuthFailRefill = 6 * time.Second
+	// … then one more every 6 s (10 a minute).
+)
+
+// Options configures a Server. Zero values mean the documented default.
+type Options struct {
+	Store Store        // required
+	Doors DoorStatuser // nil: every door reports mode "unknown"
+	// Config is the configured groups and doors, served read-only.
+	Config Config
+	// ConfigFunc, when set, is called for the configured groups and doors
+	// on every request that needs them (a daemon that reloads its config
+	// passes its current one); it wins over Config.
+	ConfigFunc func() Config
+	// Metrics is served on /metrics; nil = NewMetrics(). The caller feeds it
+	// (Metrics.Follow, ObserveDecision).
+	Metrics *Metrics
+	Logger  zerolog.Logger   // access log and errors; zero value = zerolog.Nop()
+	Now     func() time.Time // nil = time.Now
+
+	BodyLimit   int64  // JSON request bodies; 0 = DefaultBodyLimit
+	ImportLimit int64  // CSV import bodies; 0 = DefaultImportLimit
+	TempDir     string // where a CSV import is spooled; "" = os.TempDir()
+
+	AuthFailBurst  int           // 0 = DefaultAuthFailBurst
+	AuthFailRefill time.Duration // 0 = DefaultAuthFailRefill
+
+	// LocalOwner lets a client on the Unix socket whose uid is the daemon's
+	// own (or root) manage tokens (/v1/tokens) without a bearer token, so that
+	// "latchctl token create" works while latchd holds the database. It needs
+	// Serve (which records each connection's peer uid) and Linux.
+	LocalOwner bool
+}
+
+// Server is the management API. It is an http.Handler.
+type Server struct {
+	st      Store
+	doors   DoorStatuser
+	cfg     Config
+	cfgFunc func() Config
+	metrics *Metrics
+	log     zerolog.Logger
+	now     func() time.Time
+	limit   int64
+	ilimit  int64
+	tmp     string
+	authLim *limiter
+	mux     *http.ServeMux
+	owner   bool
+	euid    uint32 // the uid LocalOwner trusts besides root
+}
+
+// New returns a Server for o.
+func New(o Options) *Server {
+	s := &Server{
+		st:      o.Store,
+		doors:   o.Doors,
+		cfg:     o.Config,
+		cfgFunc: o.ConfigFunc,
+		metrics: o.Metrics,
+		log:     o.Logger.With().Str("component", "api").Logger(),
+		now:     o.Now,
+		limit:   o.BodyLimit,
+		ilimit:  o.ImportLimit,
+		tmp:     o.TempDir,
+		mux:     http.NewServeMux(),
+		owner:   o.LocalOwner,
+		euid:    uint32(os.Geteuid()),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if s.limit <= 0 {
+		s.limit = DefaultBodyLimit
+	}
+	if s.ilimit <= 0 {
+		s.ilimit = DefaultImportLimit
+	}
+	if s.tmp == "" {
+		s.tmp = os.TempDir()
+	}
+	burst, refill := o.AuthFailBurst, o.AuthFailRefill
+	if burst <= 0 {
+		burst = DefaultAuthFailBurst
+	}
+	if refill <= 0 {
+		refill = DefaultAuthFailRefill
+	}
+	s.authLim = newLimiter(burst, refill, s.now)
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	return s
+}
+
+// config is the configured groups and doors now.
+func (s *Server) config() Config {
+	if s.cfgFunc != nil {
+		return s.cfgFunc()
+	}
+	return s.cfg
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	start := s.now()
+	s.mux.ServeHTTP(rec, r)
+	// Access log: never the query string (credential paths carry codes in
+	// it), never a body, never the token.
+	s.log.Info().
+		Str("method", r.Method).
+		Str("path", logPath(r.URL.Path)).
+		Int("status", rec.status).
+		Int64("bytes", rec.bytes).
+		Dur("duration", s.now().Sub(start)).
+		Str("peer", peerOf(r)).
+		Str("token", rec.token).
+		Msg("request")
+}
+
+// logPath bounds the logged path and keeps it printable.
+func logPath(p string) string {
+	if len(p) > 200 {
+		p = p[:200] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, p)
+}
+
+// peerOf is the rate-limiting key of r's client: the IP address for TCP, one
+// shared key for the Unix socket.
+func peerOf(r *http.Request) string {
+	if r.RemoteAddr == "" || r.RemoteAddr == "@" || strings.HasPrefix(r.RemoteAddr, "/") {
+		return "unix"
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// recorder remembers the status and size for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+	token  string // the caller's token name, for the log
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush lets streams flush through the recorder.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// caller is an authenticated request's token.
+type caller struct {
+	store.Token
+}
+
+func (c caller) actor() store.Actor { return store.Actor{Name: c.Name, Role: c.Role} }
+
+// handlerFunc is a route's handler; a returned error is mapped to its status.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c caller) error
+
+// wrap authenticates, checks the route's permission, runs the handler and
+// maps its error.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer := peerOf(r)
+		if ok, wait := s.authLim.allow(peer); !ok {
+			secs := int(wait/time.Second) + 1
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
+			return
+		}
+		// The daemon's own user on the socket manages tokens as the owner,
+		// whatever token it may also send.
+		if rt.Perm == PermTokens && s.isLocalOwner(r) {
+			if rec, ok := w.(*recorder); ok {
+				rec.token = "local-owner"
+			}
+			if err := rt.h(w, r, caller{store.Token{Name: "local-owner", Role: RoleSystemAdmin}}); err != nil {
+				s.fail(w, err, rt.what)
+			}
+			return
+		}
+		secret, ok := bearer(r)
+		if !ok {
+			s.authLim.fail(peer)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
+			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})
+			return
+		}
+		tok, err := s.st.VerifyToken(secret)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				s.log.Error().Err(err).Msg("verify token")
+				writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error"})
+				return
+			}
+			s.authLim.fail(peer)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token"`)
+			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: unknown or revoked token"})
+			return
+		}
+		if rec, ok := w.(*recorder); ok {
+			rec.token = tok.Name
+		}
+		if !Allowed(tok.Role, rt.Perm) {
+			writeAPIError(w, &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not do this (needs %s)", tok.Role, rt.Perm)})
+			return
+		}
+		if r.Body != nil && rt.Perm != PermImport {
+			r.Body = http.MaxBytesReader(w, r.Body, s.limit+1)
+		}
+		if err := rt.h(w, r, caller{tok}); err != nil {
+			s.fail(w, err, rt.what)
+		}
+	})
+}
+
+// fail writes err's reply; unexpected errors are logged once, here.
+func (s *Server) fail(w http.ResponseWriter, err error, what string) {
+	if ae := toAPIError(err, what); ae != nil {
+		writeAPIError(w, ae)
+		return
+	}
+	s.log.Error().Err(err).Msg("request failed")
+	writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error (see the daemon's log)"})
+}
+
+// peerKey is the context key of a Unix-socket connection's peer uid.
+type peerKey struct{}
+
+// isLocalOwner reports whether r came over the Unix socket from the
+// daemon's own user or root, and LocalOwner is set.
+func (s *Server) isLocalOwner(r *http.Request) bool {
+	if !s.owner {
+		return false
+	}
+	uid, ok := r.Context().Value(peerKey{}).(uint32)
+	return ok && (uid == s.euid || uid == 0)
+}
+
+// ConnContext records a Unix-socket peer's uid in the connection's
+// context. Serve sets it; a caller running its own http.Server must set
+// http.Server.ConnContext = api.ConnContext for LocalOwner to work.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if uc, ok := c.(*net.UnixConn); ok {
+		if uid, ok := peerUID(uc); ok {
+			return context.WithValue(ctx, peerKey{}, uid)
+		}
+	}
+	return ctx
+}
+
+// bearer returns the token in an "Authorization: Bearer" header.
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const p = "bearer "
+	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
+		return "", false
+	}
+	t := strings.TrimSpace(h[len(p):])
+	return t, t != ""
+}
+
+// Serve serves s on ln until ctx is done, then shuts down, giving requests
+// five seconds to finish (live streams end at once, their context is ctx's).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnContext:       ConnContext,
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}()
+	err := hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		<-done
+		return nil
+	}
+	return fmt.Errorf("api: serve: %w", err)
+}
+
+// ListenUnix listens on a Unix socket at path with mode 0660, replacing a
+// stale socket left by a previous run (but nothing that is not a socket).
+func ListenUnix(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("api: socket %s: exists and is not a socket; remove it or set [api].socket", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("api: socket %s: %w", path, err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("api: socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("api: socket %s: %w", path, err)
+	}
+	return ln, nil
+}

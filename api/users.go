@@ -1,0 +1,291 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchd/latch/store"
+)
+
+// userOut is a user as the API returns it. Credentials (cards, whether an
+// entry code is set, MFA code metadata) appear only for roles that may
+// manage credentials; codes themselves never appear.
+type userOut struct {
+	UserID       string     `json:"user_id"`
+	ExternalID   string     `json:"external_id,omitempty"`
+	FirstName    string     `json:"first_name"`
+	LastName     string     `json:"last_name"`
+	Email        string     `json:"email,omitempty"`
+	Start        string     `json:"start,omitempty"`
+	End          string     `json:"end,omitempty"`
+	Suspended    bool       `json:"suspended"`
+	Groups       []string   `json:"groups"`
+	Cards        *[]cardOut `json:"cards,omitempty"`
+	HasEntryCode *bool      `json:"has_entry_code,omitempty"`
+	MFACodes     *[]mfaOut  `json:"mfa_codes,omitempty"`
+	Created      string     `json:"created"`
+	Updated      string     `json:"updated"`
+}
+
+type cardOut struct {
+	Format       string `json:"format"`
+	FacilityCode uint32 `json:"facility_code"`
+	CardNumber   uint64 `json:"card_number"`
+	Active       bool   `json:"active"`
+}
+
+type mfaOut struct {
+	ID        string `json:"id"`
+	Length    int    `json:"length"`
+	Created   string `json:"created"`
+	CreatedBy string `json:"created_by"`
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func toUserOut(u store.User, creds bool) userOut {
+	o := userOut{
+		UserID: u.UserID, ExternalID: u.ExternalID, FirstName: u.FirstName, LastName: u.LastName,
+		Email: u.Email, Start: fmtTime(u.Start), End: fmtTime(u.End), Suspended: u.Suspended,
+		Groups: u.Groups, Created: fmtTime(u.Created), Updated: fmtTime(u.Updated),
+	}
+	if o.Groups == nil {
+		o.Groups = []string{}
+	}
+	if creds {
+		cards := toCardsOut(u.Cards)
+		mfa := toMFAsOut(u.MFACodes)
+		has := u.HasEntryCode
+		o.Cards, o.MFACodes, o.HasEntryCode = &cards, &mfa, &has
+	}
+	return o
+}
+
+func toCardsOut(cs []store.Card) []cardOut {
+	out := make([]cardOut, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, cardOut{Format: c.Format, FacilityCode: c.FacilityCode, CardNumber: c.CardNumber, Active: c.Active})
+	}
+	return out
+}
+
+func toMFAOut(m store.MFACodeInfo) mfaOut {
+	return mfaOut{ID: m.ID, Length: m.Length, Created: fmtTime(m.Created), CreatedBy: m.CreatedBy}
+}
+
+func toMFAsOut(ms []store.MFACodeInfo) []mfaOut {
+	out := make([]mfaOut, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, toMFAOut(m))
+	}
+	return out
+}
+
+// userID returns the path's user_id after a light check of its shape.
+func userID(r *http.Request) (string, error) {
+	id := r.PathValue("user_id")
+	if id == "" || len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return "", badField("user_id", "must be a user_id as returned by the API")
+	}
+	return id, nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) error {
+	q := r.URL.Query()
+	lq := store.ListQuery{After: q.Get("after"), Search: q.Get("search")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return badField("limit", "must be an integer 1–1000")
+		}
+		lq.Limit = n
+	}
+	if err := checkText("search", lq.Search, 128); err != nil {
+		return err
+	}
+	if err := checkText("after", lq.After, 128); err != nil {
+		return err
+	}
+	users, next, err := s.st.ListUsers(lq)
+	if err != nil {
+		return err
+	}
+	creds := Allowed(c.Role, PermCredentials)
+	out := struct {
+		Users []userOut `json:"users"`
+		Next  string    `json:"next,omitempty"`
+	}{Users: make([]userOut, 0, len(users)), Next: next}
+	for _, u := range users {
+		out.Users = append(out.Users, toUserOut(u, creds))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	u, err := s.st.User(id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	return nil
+}
+
+// applyUser merges in into f, checking every field it sets.
+func (s *Server) applyUser(in userIn, f *store.UserFields) error {
+	text := []struct {
+		name string
+		src  *string
+		dst  *string
+		max  int
+	}{
+		{"external_id", in.ExternalID, &f.ExternalID, 128},
+		{"first_name", in.FirstName, &f.FirstName, 128},
+		{"last_name", in.LastName, &f.LastName, 128},
+		{"email", in.Email, &f.Email, 254},
+	}
+	for _, t := range text {
+		if t.src == nil {
+			continue
+		}
+		v := strings.TrimSpace(*t.src)
+		if err := checkText(t.name, v, t.max); err != nil {
+			return err
+		}
+		*t.dst = v
+	}
+	if in.Email != nil && f.Email != "" && (!strings.Contains(f.Email, "@") || strings.ContainsAny(f.Email, " ,;")) {
+		return badField("email", "must be an email address like name@example.com, or empty")
+	}
+	if in.Start.set {
+		f.Start = in.Start.t
+	}
+	if in.End.set {
+		f.End = in.End.t
+	}
+	if !f.Start.IsZero() && !f.End.IsZero() && !f.End.After(f.Start) {
+		return badField("end", "must be after start")
+	}
+	if in.Suspended != nil {
+		f.Suspended = *in.Suspended
+	}
+	if in.Groups != nil {
+		seen := map[string]bool{}
+		groups := make([]string, 0, len(*in.Groups))
+		for _, g := range *in.Groups {
+			if !s.groupKnown(g) {
+				return badField("groups", "must name groups from the config (GET /v1/groups); "+strconv.Quote(safeName(g))+" is not one")
+			}
+			if !seen[g] {
+				seen[g] = true
+				groups = append(groups, g)
+			}
+		}
+		f.Groups = groups
+	}
+	return nil
+}
+
+func (s *Server) groupKnown(name string) bool {
+	for _, g := range s.config().Groups {
+		if g.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	in, err := decodeUser(r.Body, s.limit)
+	if err != nil {
+		return err
+	}
+	var f store.UserFields
+	if err := s.applyUser(in, &f); err != nil {
+		return err
+	}
+	u, err := s.st.CreateUser(f, c.actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	return nil
+}
+
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	in, err := decodeUser(r.Body, s.limit)
+	if err != nil {
+		return err
+	}
+	u, err := s.st.User(id)
+	if err != nil {
+		return err
+	}
+	f := u.UserFields
+	if err := s.applyUser(in, &f); err != nil {
+		return err
+	}
+	u, err = s.st.UpdateUser(id, f, c.actor())
+	if err != nil {
+		return conflictAs(err, "external_id")
+	}
+	writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	return nil
+}
+
+// conflictAs names what a store.ErrConflict was about.
+func conflictAs(err error, what string) error {
+	if ae := toAPIError(err, "user"); ae != nil && ae.Status == http.StatusConflict {
+		ae.Msg = "api: " + what + " already used by another user"
+		return ae
+	}
+	return err
+}
+
+func (s *Server) suspendUser(suspend bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		id, err := userID(r)
+		if err != nil {
+			return err
+		}
+		u, err := s.st.User(id)
+		if err != nil {
+			return err
+		}
+		f := u.UserFields
+		f.Suspended = suspend
+		u, err = s.st.UpdateUser(id, f, c.actor())
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
+		return nil
+	}
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, err := userID(r)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteUser(id, c.actor()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,327 @@
+package main
+
+// The HTTP client every API subcommand shares: flags, config, transport,
+// error messages.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// defaultConfig is where latchd's config lives on a Pi.
+const defaultConfig = "/etc/latch/latch.toml"
+
+// defaultSocket is the API socket when no config says otherwise.
+const defaultSocket = "/run/latch/api.sock"
+
+// fileConfig is the part of latch.toml latchctl reads.
+type fileConfig struct {
+	Controller struct {
+		Database string `toml:"database"`
+		KeyFile  string `toml:"key_file"`
+	} `toml:"controller"`
+	API struct {
+		Socket string `toml:"socket"`
+	} `toml:"api"`
+}
+
+// loadConfig reads path; a missing default config is not an error (the
+// defaults apply), a missing explicit one is.
+func loadConfig(path string, explicit bool) (fileConfig, error) {
+	var c fileConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !explicit {
+			return c, nil
+		}
+		return c, fmt.Errorf("config %s: %w (pass --config PATH)", path, err)
+	}
+	if err := toml.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("config %s: %w (check it with: latchd check-config %s)", path, err, path)
+	}
+	dir := filepath.Dir(path)
+	for _, p := range []*string{&c.Controller.Database, &c.Controller.KeyFile, &c.API.Socket} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return c, nil
+}
+
+// conn holds the connection flags of an API subcommand.
+type conn struct {
+	config string
+	socket string
+	url    string
+	token  string
+
+	httpc *http.Client
+	base  string
+	// ownerOK lets a request go without a token: token management over the
+	// socket, which latchd allows for its own user and root.
+	ownerOK bool
+}
+
+// addConnFlags registers --config, --socket, --url and --token on fs.
+func addConnFlags(fs *flag.FlagSet) *conn {
+	c := &conn{}
+	fs.StringVar(&c.config, "config", defaultConfig, "latchd's config file, for [api].socket")
+	fs.StringVar(&c.socket, "socket", "", "API Unix socket (default: [api].socket of the config, else "+defaultSocket+")")
+	fs.StringVar(&c.url, "url", "", "API base URL over TCP, e.g. http://10.0.0.5:8700 (instead of the socket)")
+	fs.StringVar(&c.token, "token", "", "API token (default: $LATCH_TOKEN; prefer the variable, flags show in ps)")
+	return c
+}
+
+// setup resolves where to connect and which token to send.
+func (c *conn) setup(fs *flag.FlagSet) error {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "config" {
+			explicit = true
+		}
+	})
+	if c.token == "" {
+		c.token = os.Getenv("LATCH_TOKEN")
+	}
+	if c.url != "" {
+		u, err := url.Parse(c.url)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--url %q: must be like http://HOST:PORT", c.url)
+		}
+		c.base = strings.TrimRight(c.url, "/")
+		c.httpc = &http.Client{}
+		return nil
+	}
+	sock := c.socket
+	if sock == "" {
+		cfg, err := loadConfig(c.config, explicit)
+		if err != nil {
+			return err
+		}
+		sock = cfg.API.Socket
+	}
+	if sock == "" {
+		sock = defaultSocket
+	}
+	c.socket = sock
+	c.base = "http://latchd"
+	c.httpc = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+	return nil
+}
+
+// apiError is an error reply from latchd.
+type apiError struct {
+	Status int
+	Body   struct {
+		Error string `json:"error"`
+		Field string `json:"field"`
+		Rule  string `json:"rule"`
+		Rows  []struct {
+			Line   int    `json:"line"`
+			Column string `json:"column"`
+			Rule   string `json:"rule"`
+		} `json:"rows"`
+	}
+}
+
+func (e *apiError) Error() string {
+	msg := strings.TrimPrefix(e.Body.Error, "api: ")
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	switch e.Status {
+	case http.StatusUnauthorized:
+		return msg + "\n  set LATCH_TOKEN to a valid token (latchctl token create --name NAME --role ROLE, on the Pi)"
+	case http.StatusForbidden:
+		return msg + "\n  use a token whose role may do this (latchctl token list shows roles)"
+	case http.StatusTooManyRequests:
+		return msg
+	}
+	for _, r := range e.Body.Rows {
+		msg += fmt.Sprintf("\n  line %d, column %s: %s", r.Line, r.Column, r.Rule)
+	}
+	return msg
+}
+
+// do sends a request with an optional JSON body and decodes a JSON reply
+// into out (when non-nil).
+func (c *conn) do(ctx context.Context, method, path string, in, out any) error {
+	resp, err := c.send(ctx, method, path, in, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: bad reply from latchd: %w", method, path, err)
+	}
+	return nil
+}
+
+// send sends a request and returns a 2xx response; other statuses become
+// *apiError.
+func (c *conn) send(ctx context.Context, method, path string, in any, contentType string) (*http.Response, error) {
+	var body io.Reader
+	switch v := in.(type) {
+	case nil:
+	case io.Reader:
+		body = v
+	default:
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+		contentType = "application/json"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.token == "" && !c.ownerOK {
+		return nil, errors.New("no API token: set LATCH_TOKEN (or pass --token); create one on the Pi with: latchctl token create --name NAME --role ROLE")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.httpc.Do(req)
+	if err != nil {
+		return nil, c.dialHint(err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		ae := &apiError{Status: resp.StatusCode}
+		json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ae.Body)
+		return nil, ae
+	}
+	return resp, nil
+}
+
+// dialHint explains a connection failure.
+func (c *conn) dialHint(err error) error {
+	// Strip the request URL net/http adds: it is our placeholder host.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if c.url != "" {
+		return fmt.Errorf("cannot reach latchd at %s: %w (is [api].listen set and the daemon running?)", c.url, err)
+	}
+	hint := "is latchd running? (systemctl status latchd)"
+	if errors.Is(err, os.ErrPermission) {
+		hint = "run as the daemon's user or a member of the socket's group"
+	}
+	return fmt.Errorf("cannot reach latchd on %s: %w (%s; or pass --socket PATH / --url URL)", c.socket, err, hint)
+}
+
+// parseArgs parses flags wherever they stand among the positional
+// arguments ("mfa add alice --generate" as well as "mfa add --generate
+// alice"); everything after "--" is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for i, a := range args {
+		if a == "--" {
+			args, rest = args[:i], args[i+1:]
+			break
+		}
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, left[0])
+		args = left[1:]
+	}
+}
+
+// newFlags is a FlagSet that reports to stderr and does not exit.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("latchctl "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// fail prints err for the command name and returns exit status 1.
+func fail(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "latchctl %s: %v\n", name, err)
+	return 1
+}
+
+// timeout bounds one non-streaming request.
+const timeout = 2 * time.Minute
+
+// userPath resolves USER to its /v1/users/{id} path. USER is a user_id, or
+// ext:EXTERNAL_ID to look the user up by external_id.
+func (c *conn) userPath(ctx context.Context, user string) (string, error) {
+	id, err := c.resolveUser(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	return "/v1/users/" + url.PathEscape(id), nil
+}
+
+func (c *conn) resolveUser(ctx context.Context, user string) (string, error) {
+	if user == "" {
+		return "", errors.New("USER is empty: give a user_id, or ext:EXTERNAL_ID")
+	}
+	ext, ok := strings.CutPrefix(user, "ext:")
+	if !ok {
+		return user, nil
+	}
+	after := ""
+	for {
+		var page struct {
+			Users []struct {
+				UserID     string `json:"user_id"`
+				ExternalID string `json:"external_id"`
+			} `json:"users"`
+			Next string `json:"next"`
+		}
+		q := url.Values{"search": {ext}, "limit": {"1000"}}
+		if after != "" {
+			q.Set("after", after)
+		}
+		if err := c.do(ctx, http.MethodGet, "/v1/users?"+q.Encode(), nil, &page); err != nil {
+			return "", err
+		}
+		for _, u := range page.Users {
+			if u.ExternalID == ext {
+				return u.UserID, nil
+			}
+		}
+		if page.Next == "" {
+			return "", fmt.Errorf("no user with external_id %q (latchctl users list --search %s)", ext, ext)
+		}
+		after = page.Next
+	}
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"text/tabwriter"
+)
+
+func init() {
+	register("door", command{summary: "door status: each door's mode now and its next change", run: runDoor})
+}
+
+const doorUsage = `usage:
+  latchctl door status [--json]`
+
+func runDoor(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "status" {
+		fmt.Fprintln(stderr, doorUsage)
+		return 2
+	}
+	fs := newFlags("door status", stderr)
+	c := addConnFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 0 {
+		return fail(stderr, "door status", errors.New("takes no arguments"))
+	}
+	if err := c.setup(fs); err != nil {
+		return fail(stderr, "door", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out struct {
+		Doors []struct {
+			Name       string `json:"name"`
+			Mode       string `json:"mode"`
+			NextChange string `json:"next_change"`
+			NextMode   string `json:"next_mode"`
+			TimeZone   string `json:"time_zone"`
+		} `json:"doors"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/doors", nil, &out); err != nil {
+		return fail(stderr, "door status", err)
+	}
+	if *asJSON {
+		printJSON(stdout, out)
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DOOR\tMODE\tNEXT CHANGE\tNEXT MODE")
+	for _, d := range out.Doors {
+		next, nextMode := d.NextChange, d.NextMode
+		if next == "" {
+			next, nextMode = "-", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Mode, next, nextMode)
+	}
+	tw.Flush()
+	return 0
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+func init() {
+	register("entry", command{summary: "set or delete a user's entry code", run: runEntry})
+}
+
+const entryUsage = `usage:
+  latchctl entry set USER --code CODE|-     ("-" reads it without echo)
+  latchctl entry delete USER
+An entry code is 4–16 digits 0-9, unique across users. USER is a user_id, or ext:EXTERNAL_ID.`
+
+func runEntry(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, entryUsage)
+		return 2
+	}
+	action, args := args[0], args[1:]
+	name := "entry " + action
+	fs := newFlags(name, stderr)
+	c := addConnFlags(fs)
+	codeFlag := fs.String("code", "", `the code, or "-" to type it without echo`)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 1 {
+		return fail(stderr, name, errors.New("needs exactly one USER\n"+entryUsage))
+	}
+	if err := c.setup(fs); err != nil {
+		return fail(stderr, "entry", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	switch action {
+	case "set":
+		if *codeFlag == "" {
+			return fail(stderr, name, errors.New(`needs --code CODE, or --code - to type it without echo`))
+		}
+		code, err := readCode(*codeFlag, stderr)
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		p, err := c.userPath(ctx, pos[0])
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		if err := c.do(ctx, http.MethodPut, p+"/entry_code", map[string]string{"code": string(code)}, nil); err != nil {
+			return fail(stderr, name, err)
+		}
+		fmt.Fprintf(stdout, "entry code set for %s\n", pos[0])
+	case "delete":
+		p, err := c.userPath(ctx, pos[0])
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		if err := c.do(ctx, http.MethodDelete, p+"/entry_code", nil, nil); err != nil {
+			return fail(stderr, name, err)
+		}
+		fmt.Fprintf(stdout, "entry code deleted for %s\n", pos[0])
+	default:
+		fmt.Fprintf(stderr, "latchctl entry: unknown action %q\n%s\n", action, entryUsage)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"time"
+
+	"github.com/latchd/latch/internal/eventfmt"
+)
+
+func init() {
+	register("events", command{summary: "print stored events, or follow them live (--follow)", run: runEvents})
+}
+
+const eventsUsage = `usage:
+  latchctl events [--after SEQ] [--limit N] [--door D] [--user USER_ID] [--event NAME] [--json]
+  latchctl events --follow [--after SEQ] [--door D] [--user USER_ID] [--event NAME] [--json]
+Without --follow it prints one page (oldest first, after SEQ). --follow streams new
+events until interrupted; with --after it first replays what came after SEQ.`
+
+// eventPrinter prints event JSON objects as console log lines (drawn by
+// internal/eventfmt, exactly as latchd --log-format console draws them) or
+// as raw JSON.
+type eventPrinter struct {
+	raw   bool
+	style eventfmt.Style
+	out   io.Writer
+}
+
+// eventZone is the zone event times are shown in; nil = local time.
+var eventZone *time.Location
+
+func newEventPrinter(out io.Writer, raw bool) *eventPrinter {
+	f, _ := out.(*os.File)
+	return &eventPrinter{raw: raw, style: eventfmt.Style{Color: eventfmt.ColorFor(f), Loc: eventZone}, out: out}
+}
+
+// print writes one event; it returns the event's seq.
+func (p *eventPrinter) print(line []byte) (uint64, error) {
+	m, err := eventfmt.Decode(line)
+	if err != nil {
+		return 0, fmt.Errorf("bad event from latchd: %w", err)
+	}
+	seq, _ := strconv.ParseUint(eventfmt.Str(m["seq"]), 10, 64)
+	if p.raw {
+		_, err := fmt.Fprintf(p.out, "%s\n", bytes.TrimSpace(line))
+		return seq, err
+	}
+	_, err = io.WriteString(p.out, p.style.Event(m)+"\n")
+	return seq, err
+}
+
+func runEvents(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("events", stderr)
+	c := addConnFlags(fs)
+	follow := fs.Bool("follow", false, "stream events live until interrupted")
+	fs.BoolVar(follow, "f", false, "short for --follow")
+	after := fs.Uint64("after", 0, "only events with seq greater than this")
+	limit := fs.Int("limit", 0, "events per page, 1–1000 (default 100)")
+	door := fs.String("door", "", "only this door")
+	user := fs.String("user", "", "only this user_id")
+	event := fs.String("event", "", "only this event, e.g. access_denied")
+	raw := fs.Bool("json", false, "print JSON lines")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(pos) != 0 {
+		return fail(stderr, "events", fmt.Errorf("takes no arguments\n%s", eventsUsage))
+	}
+	if err := c.setup(fs); err != nil {
+		return fail(stderr, "events", err)
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"door": *door, "user_id": *user, "event": *event} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	afterSet := false
+	fs.Visit(func(f *flag.Flag) { afterSet = afterSet || f.Name == "after" })
+	if afterSet {
+		q.Set("after", strconv.FormatUint(*after, 10))
+	}
+	p := newEventPrinter(stdout, *raw)
+
+	if !*follow {
+		if *limit != 0 {
+			q.Set("limit", strconv.Itoa(*limit))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var page struct {
+			Events []json.RawMessage `json:"events"`
+			Next   uint64            `json:"next"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/v1/events?"+q.Encode(), nil, &page); err != nil {
+			return fail(stderr, "events", err)
+		}
+		for _, e := range page.Events {
+			if _, err := p.print(e); err != nil {
+				return fail(stderr, "events", err)
+			}
+		}
+		if page.Next != 0 && len(page.Events) > 0 {
+			fmt.Fprintf(stderr, "more: latchctl events --after %d\n", page.Next)
+		}
+		return 0
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return followEvents(ctx, c, q, p, stderr)
+}
+
+// followEvents streams NDJSON until ctx ends or latchd closes the stream.
+func followEvents(ctx context.Context, c *conn, q url.Values, p *eventPrinter, stderr io.Writer) int {
+	q.Set("format", "ndjson")
+	resp, err := c.send(ctx, http.MethodGet, "/v1/events/stream?"+q.Encode(), nil, "")
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		return fail(stderr, "events", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue // keepalive
+		}
+		var probe struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(line, &probe) == nil && probe.Error != "" {
+			return fail(stderr, "events", fmt.Errorf("%s", probe.Error))
+		}
+		if _, err := p.print(line); err != nil {
+			return fail(stderr, "events", err)
+		}
+	}
+	if ctx.Err() != nil {
+		return 0
+	}
+	if err := sc.Err(); err != nil {
+		return fail(stderr, "events", fmt.Errorf("stream ended: %w", err))
+	}
+	fmt.Fprintln(stderr, "latchctl events: latchd closed the stream (restarting?); run again with --after the last seq")
+	return 1
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/store"
+)
+
+type ctlEnv struct {
+	t   *testing.T
+	st  *store.Store
+	srv *httptest.Server
+	dir string
+}
+
+func newCtlEnv(t *testing.T) *ctlEnv {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := api.New(api.Options{
+		Store: st,
+		Config: api.Config{
+			Groups: []api.Group{{Name: "staff", Doors: []string{"front"}}},
+			Doors:  []api.Door{{Name: "front", TimeZone: "UTC", DefaultMode: "access_controlled"}},
+		},
+		Doors: api.DoorStatusFunc(func() []api.DoorStatus {
+			return []api.DoorStatus{{Name: "front", Mode: "card_and_code", NextChange: time.Date(2026, 3, 2, 18, 0, 0, 0, time.UTC), NextMode: "access_controlled"}}
+		}),
+	})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	for _, r := range api.Roles {
+		tok, err := st.CreateToken("t-"+r, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r == api.RoleSystemAdmin {
+			t.Setenv("LATCH_TOKEN", tok)
+		}
+	}
+	return &ctlEnv{t: t, st: st, srv: srv, dir: dir}
+}
+
+// run runs latchctl with --url pointing at the test server.
+func (e *ctlEnv) run(args ...string) (code int, stdout, stderr string) {
+	e.t.Helper()
+	var o, er bytes.Buffer
+	args = append(args, "--url", e.srv.URL)
+	code = run(args, &o, &er)
+	return code, o.String(), er.String()
+}
+
+func (e *ctlEnv) ok(args ...string) string {
+	e.t.Helper()
+	code, out, errs := e.run(args...)
+	if code != 0 {
+		e.t.Fatalf("latchctl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func TestCredentialCommands(t *testing.T) {
+	e := newCtlEnv(t)
+	var u struct {
+		UserID string `json:"user_id"`
+	}
+	out := e.ok("users", "create", "--first", "Ada", "--last", "Lovelace", "--external-id", "ada", "--groups", "staff")
+	if err := json.Unmarshal([]byte(out), &u); err != nil || u.UserID == "" {
+		t.Fatalf("users create printed %q: %v", out, err)
+	}
+	if out := e.ok("users", "list", "--search", "love"); !strings.Contains(out, u.UserID) || !strings.Contains(out, "Ada Lovelace") {
+		t.Errorf("users list: %s", out)
+	}
+	if out := e.ok("users", "update", "ext:ada", "--email", "ada@example.com"); !strings.Contains(out, `"email": "ada@example.com"`) {
+		t.Errorf("users update: %s", out)
+	}
+
+	e.ok("cards", "add", "ext:ada", "h10301", "212", "7041")
+	if out := e.ok("cards", "list", u.UserID); !regexp.MustCompile(`h10301\s+212\s+7041\s+true`).MatchString(out) {
+		t.Errorf("cards list: %s", out)
+	}
+	e.ok("cards", "deactivate", u.UserID, "h10301", "212", "7041")
+	if _, active, err := e.st.LookupCard(store.CardKey{Format: "h10301", FacilityCode: 212, CardNumber: 7041}); err != nil || active {
+		t.Errorf("card after deactivate: active=%v err=%v", active, err)
+	}
+
+	// --code - reads standard input when it is not a terminal.
+	stdin = strings.NewReader("55501234\n")
+	defer func() { stdin = os.Stdin }()
+	e.ok("entry", "set", "ext:ada", "--code", "-")
+	if v, err := e.st.LookupEntryCode([]byte("55501234")); err != nil || v.UserID != u.UserID {
+		t.Errorf("entry code from stdin not set: %v %v", v, err)
+	}
+
+	if out := e.ok("mfa", "add", "ext:ada", "--code", "2468"); !strings.Contains(out, "added MFA code id") || strings.Contains(out, "2468") {
+		t.Errorf("mfa add: %q", out)
+	}
+	code, gen, errs := e.run("mfa", "add", u.UserID, "--generate", "--length", "8")
+	if code != 0 || !regexp.MustCompile(`^[0-9]{8}\n$`).MatchString(gen) {
+		t.Fatalf("mfa add --generate: exit %d, stdout %q (want the code alone), stderr %q", code, gen, errs)
+	}
+	gen = strings.TrimSpace(gen)
+	if ok, err := e.st.VerifySecondFactor(u.UserID, []byte(gen), false); !ok || err != nil {
+		t.Errorf("generated code does not verify: %v %v", ok, err)
+	}
+	list := e.ok("mfa", "list", "ext:ada")
+	if strings.Contains(list, gen) || strings.Contains(list, "2468") {
+		t.Errorf("mfa list shows digits: %s", list)
+	}
+	ids := regexp.MustCompile(`(?m)^(\S+)\s+(4|8)\s`).FindAllStringSubmatch(list, -1)
+	if len(ids) != 2 {
+		t.Fatalf("mfa list: %q", list)
+	}
+	stdin = strings.NewReader("97531\n")
+	e.ok("mfa", "replace", "ext:ada", ids[0][1]) // no --code: read like "-"
+	if ok, _ := e.st.VerifySecondFactor(u.UserID, []byte("97531"), false); !ok {
+		t.Error("replaced code does not verify")
+	}
+	e.ok("mfa", "delete", "ext:ada", ids[1][1])
+	if ms, _ := e.st.MFACodes(u.UserID); len(ms) != 1 {
+		t.Errorf("codes after delete: %v", ms)
+	}
+	e.ok("users", "suspend", "ext:ada")
+	e.ok("users", "delete", "ext:ada")
+	if _, err := e.st.User(u.UserID); err == nil {
+		t.Error("user still there after users delete")
+	}
+}
+
+func TestErrorsSayWhatToDo(t *testing.T) {
+	e := newCtlEnv(t)
+	uid := strings.TrimSpace(e.ok("users", "create", "--first", "B", "--external-id", "b"))
+	var u struct {
+		UserID string `json:"user_id"`
+	}
+	json.Unmarshal([]byte(uid), &u)
+	viewer, _ := e.st.CreateToken("v2", api.RoleViewer)
+	cases := []struct {
+		name  string
+		env   string // LATCH_TOKEN; "-" keeps the admin's
+		args  []string
+		want  string
+		exitc int
+	}{
+		{"bad code", "-", []string{"mfa", "add", u.UserID, "--code", "12a4"}, "must be 4–16 ASCII digits", 1},
+		{"no code or generate", "-", []string{"mfa", "add", u.UserID}, "exactly one of --code", 1},
+		{"unknown user", "-", []string{"mfa", "list", "u00000000000fff0"}, "user not found", 1},
+		{"unknown external id", "-", []string{"mfa", "list", "ext:nobody"}, "no user with external_id", 1},
+		{"wrong role", viewer, []string{"mfa", "list", u.UserID}, "use a token whose role may do this", 1},
+		{"bad token", "latch_nope", []string{"users", "list"}, "set LATCH_TOKEN to a valid token", 1},
+		{"no token", "", []string{"users", "list"}, "no API token: set LATCH_TOKEN", 1},
+		{"bad facility", "-", []string{"cards", "add", u.UserID, "h10301", "x", "1"}, "FACILITY", 1},
+		{"unknown action", "-", []string{"mfa", "frob", u.UserID}, "unknown action", 2},
+	}
+	admin := envToken()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.env != "-" {
+				t.Setenv("LATCH_TOKEN", c.env)
+			} else {
+				t.Setenv("LATCH_TOKEN", admin)
+			}
+			code, _, errs := e.run(c.args...)
+			if code != c.exitc || !strings.Contains(errs, c.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errs, c.exitc, c.want)
+			}
+		})
+	}
+	// Unreachable socket: the message names the socket and what to check.
+	var o, er bytes.Buffer
+	code := run([]string{"users", "list", "--socket", filepath.Join(e.dir, "none.sock")}, &o, &er)
+	if code != 1 || !strings.Contains(er.String(), "is latchd running?") {
+		t.Errorf("unreachable socket: exit %d, %q", code, er.String())
+	}
+}
+
+func TestEventsAndDoorStatus(t *testing.T) {
+	e := newCtlEnv(t)
+	if err := e.st.AppendEvents([]store.Event{
+		{Time: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Event: "access_granted", Door: "front", Method: "card_and_code", UserID: "u1"},
+		{Time: time.Date(2026, 3, 2, 9, 0, 1, 0, time.UTC), Event: "access_denied", Door: "back", Reason: "wrong_code"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventZone = time.UTC // the console format prints local time
+	defer func() { eventZone = nil }()
+	out := e.ok("events", "--door", "front")
+	if want := "2026-03-02 09:00:00.000 front        access_granted   method=card_and_code user=u1\n"; out != want {
+		t.Errorf("events:\n got %q\nwant %q", out, want)
+	}
+	if out := e.ok("events", "--json"); strings.Count(out, "\n") != 2 || !strings.Contains(out, `"reason":"wrong_code"`) {
+		t.Errorf("events --json: %q", out)
+	}
+	out = e.ok("door", "status")
+	if !regexp.MustCompile(`front\s+card_and_code\s+2026-03-02T18:00:00Z\s+access_controlled`).MatchString(out) {
+		t.Errorf("door status: %q", out)
+	}
+
+	// --follow: live events as console lines until the context ends.
+	c := &conn{url: e.srv.URL, token: envToken()}
+	if err := c.setup(newFlags("x", io.Discard)); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	// after=2 (the events above): whether the next event is appended before
+	// or after the stream subscribes, it arrives exactly once.
+	go func() {
+		done <- followEvents(ctx, c, url.Values{"door": {"front"}, "after": {"2"}}, newEventPrinter(pw, false), io.Discard)
+		pw.Close()
+	}()
+	if err := e.st.AppendEvents([]store.Event{{Event: "rex", Door: "back"}, {Event: "door_opened", Door: "front"}}); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() {
+		t.Fatalf("stream ended: %v", lines.Err())
+	}
+	line := lines.Text()
+	go io.Copy(io.Discard, pr)
+	if !regexp.MustCompile(`^\S+ \S+ front +door_opened`).MatchString(line) {
+		t.Errorf("followed line %q", line)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("follow exit %d", code)
+	}
+}
+
+func envToken() string {
+	return lookupEnv("LATCH_TOKEN")
+}
+
+func lookupEnv(k string) string { v, _ := os.LookupEnv(k); return v }

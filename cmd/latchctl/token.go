@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"text/tabwriter"
+	"time"
+
+	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/store"
+)
+
+func init() {
+	register("token", command{summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", run: runToken})
+}
+
+const tokenUsage = `usage:
+  latchctl token create --name NAME --role ROLE [--config PATH | --db PATH --key PATH]
+  latchctl token list   [--config PATH | --db PATH --key PATH]
+  latchctl token revoke NAME [--config PATH | --db PATH --key PATH]
+ROLE: access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer.
+These work on the database directly, as the daemon's owner. While latchd runs (and holds
+the database), they go through its Unix socket instead, which accepts token management
+from the daemon's own user or root without a token; with --socket PATH (or --url) and no
+--config/--db/--key they go to that running latchd at once. create prints the token alone on
+stdout, once: capture it, e.g. export LATCH_TOKEN=$(latchctl token create …).`
+
+// Defaults from config.md, used when neither flags nor config name them.
+const (
+	defaultDatabase = "/var/lib/latch/latch.db"
+	defaultKeyFile  = "/var/lib/latch/device.key"
+)
+
+// openTimeout is how long token commands wait for the database lock before
+// concluding that latchd holds it.
+var openTimeout = 500 * time.Millisecond
+
+func runToken(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, tokenUsage)
+		return 2
+	}
+	action, args := args[0], args[1:]
+	name := "token " + action
+	fs := newFlags(name, stderr)
+	c := addConnFlags(fs)
+	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
+	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
+	tname := fs.String("name", "", "token name, e.g. integrator-1")
+	role := fs.String("role", "", "token role")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 2
+	}
+	switch action {
+	case "create":
+		if len(pos) != 0 {
+			return fail(stderr, name, errors.New("takes --name and --role, no arguments\n"+tokenUsage))
+		}
+		if err := api.CheckToken(*tname, *role); err != nil {
+			return fail(stderr, name, fmt.Errorf("%w\n%s", err, tokenUsage))
+		}
+	case "list":
+		if len(pos) != 0 {
+			return fail(stderr, name, errors.New("takes no arguments"))
+		}
+	case "revoke":
+		if len(pos) != 1 {
+			return fail(stderr, name, errors.New("needs the token's NAME (latchctl token list)"))
+		}
+		*tname = pos[0]
+	default:
+		fmt.Fprintf(stderr, "latchctl token: unknown action %q\n%s\n", action, tokenUsage)
+		return 2
+	}
+
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// --socket or --url without a database flag: straight to a running
+	// latchd (e.g. the --sim demo, whose database is in a temporary folder).
+	if (set["socket"] || set["url"]) && !set["db"] && !set["key"] && !set["config"] {
+		if err := c.setup(fs); err != nil {
+			return fail(stderr, name, err)
+		}
+		c.ownerOK = true
+		return tokenViaAPI(c, action, *tname, *role, stdout, stderr)
+	}
+	explicit := set["config"]
+	cfg, err := loadConfig(c.config, explicit)
+	if err != nil {
+		return fail(stderr, name, err)
+	}
+	if *db == "" {
+		*db = cfg.Controller.Database
+	}
+	if *db == "" {
+		*db = defaultDatabase
+	}
+	if *key == "" {
+		*key = cfg.Controller.KeyFile
+	}
+	if *key == "" {
+		*key = defaultKeyFile
+	}
+
+	st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
+	if err == nil {
+		defer st.Close()
+		return tokenDirect(st, action, *tname, *role, stdout, stderr)
+	}
+	if !errors.Is(err, store.ErrInUse) {
+		return fail(stderr, name, fmt.Errorf("%w (run as the daemon's user; or pass --db and --key)", err))
+	}
+	// latchd holds the database: ask it over its socket.
+	if err := c.setup(fs); err != nil {
+		return fail(stderr, name, err)
+	}
+	c.ownerOK = true
+	return tokenViaAPI(c, action, *tname, *role, stdout, stderr)
+}
+
+func tokenDirect(st *store.Store, action, name, role string, stdout, stderr io.Writer) int {
+	switch action {
+	case "create":
+		secret, err := st.CreateToken(name, role)
+		if err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				err = fmt.Errorf("a token named %q exists; pick another name or revoke it first", name)
+			}
+			return fail(stderr, "token create", err)
+		}
+		fmt.Fprintln(stdout, secret)
+	case "list":
+		ts, err := st.Tokens()
+		if err != nil {
+			return fail(stderr, "token list", err)
+		}
+		printTokens(stdout, ts)
+	case "revoke":
+		if err := st.RevokeToken(name); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				err = fmt.Errorf("no token named %q (latchctl token list)", name)
+			}
+			return fail(stderr, "token revoke", err)
+		}
+		fmt.Fprintf(stderr, "revoked %s\n", name)
+	}
+	return 0
+}
+
+func printTokens(w io.Writer, ts []store.Token) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+	for _, t := range ts {
+		created := ""
+		if !t.Created.IsZero() {
+			created = t.Created.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Role, created)
+	}
+	tw.Flush()
+}
+
+func tokenViaAPI(c *conn, action, name, role string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	switch action {
+	case "create":
+		var out struct {
+			Token string `json:"token"`
+		}
+		if err := c.do(ctx, http.MethodPost, "/v1/tokens", map[string]string{"name": name, "role": role}, &out); err != nil {
+			return fail(stderr, "token create", err)
+		}
+		fmt.Fprintln(stdout, out.Token)
+	case "list":
+		var out struct {
+			Tokens []struct {
+				Name    string `json:"name"`
+				Role    string `json:"role"`
+				Created string `json:"created"`
+			} `json:"tokens"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/v1/tokens", nil, &out); err != nil {
+			return fail(stderr, "token list", err)
+		}
+		var ts []store.Token
+		for _, t := range out.Tokens {
+			tm, _ := time.Parse(time.RFC3339, t.Created)
+			ts = append(ts, store.Token{Name: t.Name, Role: t.Role, Created: tm})
+		}
+		printTokens(stdout, ts)
+	case "revoke":
+		if err := c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(name), nil, nil); err != nil {
+			return fail(stderr, "token revoke", err)
+		}
+		fmt.Fprintf(stderr, "revoked %s\n", name)
+	}
+	return 0
+}

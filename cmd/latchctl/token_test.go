@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/store"
+)
+
+var tokenLine = regexp.MustCompile(`^latch_[A-Za-z0-9_-]+\n$`)
+
+// TestTokenDirect: with the daemon stopped, token commands work on the
+// database; create prints the token alone.
+func TestTokenDirect(t *testing.T) {
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key")
+	cfg := filepath.Join(dir, "latch.toml")
+	os.WriteFile(cfg, []byte("[controller]\ndatabase = \"latch.db\"\nkey_file = \"device.key\"\n[api]\nsocket = \"api.sock\"\n"), 0o600)
+	var out, errs bytes.Buffer
+	if code := run([]string{"token", "create", "--name", "ops", "--role", "access_credential_manager", "--db", db, "--key", key}, &out, &errs); code != 0 || !tokenLine.MatchString(out.String()) {
+		t.Fatalf("token create: exit %d, stdout %q, stderr %q", code, out.String(), errs.String())
+	}
+	secret := strings.TrimSpace(out.String())
+	// The config's relative paths resolve against its folder.
+	out.Reset()
+	if code := run([]string{"token", "list", "--config", cfg}, &out, &errs); code != 0 || !regexp.MustCompile(`ops\s+access_credential_manager`).MatchString(out.String()) || strings.Contains(out.String(), secret) {
+		t.Fatalf("token list: exit %d, %q %q", code, out.String(), errs.String())
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "create", "--name", "ops", "--role", "viewer", "--config", cfg}, "exists"},
+		{[]string{"token", "create", "--name", "x", "--role", "root", "--config", cfg}, "role: must be one of"},
+		{[]string{"token", "create", "--name", "a b", "--role", "viewer", "--config", cfg}, "name: must be"},
+		{[]string{"token", "revoke", "nobody", "--config", cfg}, "no token named"},
+	} {
+		errs.Reset()
+		if code := run(c.args, &out, &errs); code == 0 || !strings.Contains(errs.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errs.String(), c.want)
+		}
+	}
+	if code := run([]string{"token", "revoke", "ops", "--config", cfg}, &out, &errs); code != 0 {
+		t.Fatalf("revoke: %s", errs.String())
+	}
+	st, err := store.Open(store.Options{Path: db, KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.VerifyToken(secret); err == nil {
+		t.Error("revoked token still verifies")
+	}
+}
+
+// TestTokenWhileDaemonRuns: the daemon holds the database, so token create
+// goes over the socket as the local owner.
+func TestTokenWhileDaemonRuns(t *testing.T) {
+	if !api.PeerCredSupported {
+		t.Skip("peer credentials are Linux-only")
+	}
+	old := openTimeout
+	openTimeout = 10 * time.Millisecond
+	defer func() { openTimeout = old }()
+	dir := t.TempDir()
+	db, key, sock := filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key"), filepath.Join(dir, "api.sock")
+	st, err := store.Open(store.Options{Path: db, KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ln, err := api.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- api.New(api.Options{Store: st, LocalOwner: true}).Serve(ctx, ln) }()
+	defer func() { cancel(); <-served }()
+
+	// A token of a role that may not manage tokens does not get in the
+	// owner's way.
+	viewer, err := st.CreateToken("v", api.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LATCH_TOKEN", viewer)
+	var out, errs bytes.Buffer
+	if code := run([]string{"token", "create", "--name", "boot", "--role", "access_system_admin", "--db", db, "--key", key, "--socket", sock}, &out, &errs); code != 0 || !tokenLine.MatchString(out.String()) {
+		t.Fatalf("token create via socket: exit %d, stdout %q, stderr %q", code, out.String(), errs.String())
+	}
+	tok, err := st.VerifyToken(strings.TrimSpace(out.String()))
+	if err != nil || tok.Name != "boot" || tok.Role != api.RoleSystemAdmin {
+		t.Errorf("created token: %+v %v", tok, err)
+	}
+	out.Reset()
+	if code := run([]string{"token", "list", "--db", db, "--key", key, "--socket", sock}, &out, &errs); code != 0 || !strings.Contains(out.String(), "boot") {
+		t.Errorf("token list via socket: %d %q %q", code, out.String(), errs.String())
+	}
+	// Other API calls over the socket still need a token.
+	t.Setenv("LATCH_TOKEN", "")
+	errs.Reset()
+	if code := run([]string{"users", "list", "--socket", sock}, &out, &errs); code == 0 || !strings.Contains(errs.String(), "no API token") {
+		t.Errorf("users list without token: %d %q", code, errs.String())
+	}
+}

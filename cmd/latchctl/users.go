@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+func init() {
+	register("users", command{summary: "list, show, create, update, suspend, unsuspend, delete users", run: runUsers})
+}
+
+const usersUsage = `usage:
+  latchctl users list [--search S] [--limit N] [--after USER_ID] [--json]
+  latchctl users show USER
+  latchctl users create --first NAME --last NAME [--external-id ID] [--email E] [--groups a,b] [--start T] [--end T] [--suspended]
+  latchctl users update USER [--first …] [--last …] [--external-id …] [--email …] [--groups …] [--start T] [--end T]
+  latchctl users suspend|unsuspend|delete USER
+USER is a user_id, or ext:EXTERNAL_ID. T is an RFC 3339 time; "" clears it.
+Connection: --socket PATH | --url URL, token from $LATCH_TOKEN or --token.`
+
+// apiUser is a user as latchd returns it.
+type apiUser struct {
+	UserID       string    `json:"user_id"`
+	ExternalID   string    `json:"external_id,omitempty"`
+	FirstName    string    `json:"first_name"`
+	LastName     string    `json:"last_name"`
+	Email        string    `json:"email,omitempty"`
+	Start        string    `json:"start,omitempty"`
+	End          string    `json:"end,omitempty"`
+	Suspended    bool      `json:"suspended"`
+	Groups       []string  `json:"groups"`
+	Cards        []apiCard `json:"cards,omitempty"`
+	HasEntryCode *bool     `json:"has_entry_code,omitempty"`
+	MFACodes     []apiMFA  `json:"mfa_codes,omitempty"`
+	Created      string    `json:"created"`
+	Updated      string    `json:"updated"`
+}
+
+func printJSON(w io.Writer, v any) {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+func runUsers(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usersUsage)
+		return 2
+	}
+	action, args := args[0], args[1:]
+	fs := newFlags("users "+action, stderr)
+	c := addConnFlags(fs)
+	search := fs.String("search", "", "case-insensitive substring of external_id, names or email")
+	limit := fs.Int("limit", 0, "users per page (1–1000; default 100)")
+	after := fs.String("after", "", "list users after this user_id (the previous page's next)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	first := fs.String("first", "", "first name")
+	last := fs.String("last", "", "last name")
+	ext := fs.String("external-id", "", "external id (unique)")
+	email := fs.String("email", "", "email address")
+	groups := fs.String("groups", "", "access groups, comma-separated")
+	start := fs.String("start", "", "RFC 3339 time from which the user's credentials work")
+	end := fs.String("end", "", "RFC 3339 time after which they stop working")
+	suspended := fs.Bool("suspended", false, "create the user suspended")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 2
+	}
+	if err := c.setup(fs); err != nil {
+		return fail(stderr, "users", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	name := "users " + action
+
+	body := map[string]any{}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "first":
+			body["first_name"] = *first
+		case "last":
+			body["last_name"] = *last
+		case "external-id":
+			body["external_id"] = *ext
+		case "email":
+			body["email"] = *email
+		case "groups":
+			gs := []string{}
+			for _, g := range strings.Split(*groups, ",") {
+				if g = strings.TrimSpace(g); g != "" {
+					gs = append(gs, g)
+				}
+			}
+			body["groups"] = gs
+		case "start":
+			body["start"] = *start
+		case "end":
+			body["end"] = *end
+		case "suspended":
+			body["suspended"] = *suspended
+		}
+	})
+
+	needUser := func() (string, error) {
+		if len(pos) != 1 {
+			return "", errors.New("needs exactly one USER (a user_id or ext:EXTERNAL_ID)\n" + usersUsage)
+		}
+		return c.userPath(ctx, pos[0])
+	}
+	var u apiUser
+	switch action {
+	case "list":
+		q := url.Values{}
+		if *search != "" {
+			q.Set("search", *search)
+		}
+		if *limit != 0 {
+			q.Set("limit", strconv.Itoa(*limit))
+		}
+		if *after != "" {
+			q.Set("after", *after)
+		}
+		var page struct {
+			Users []apiUser `json:"users"`
+			Next  string    `json:"next"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/v1/users?"+q.Encode(), nil, &page); err != nil {
+			return fail(stderr, name, err)
+		}
+		if *asJSON {
+			printJSON(stdout, page)
+			return 0
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USER_ID\tEXTERNAL_ID\tNAME\tEMAIL\tGROUPS\tSTATE")
+		for _, u := range page.Users {
+			state := "active"
+			if u.Suspended {
+				state = "suspended"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.UserID, u.ExternalID, strings.TrimSpace(u.FirstName+" "+u.LastName), u.Email, strings.Join(u.Groups, ","), state)
+		}
+		tw.Flush()
+		if page.Next != "" {
+			fmt.Fprintf(stderr, "more: latchctl users list --after %s\n", page.Next)
+		}
+		return 0
+	case "show":
+		p, err := needUser()
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		err = c.do(ctx, http.MethodGet, p, nil, &u)
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+	case "create":
+		if len(pos) != 0 {
+			return fail(stderr, name, errors.New("takes no USER; give the fields as flags\n"+usersUsage))
+		}
+		if err := c.do(ctx, http.MethodPost, "/v1/users", body, &u); err != nil {
+			return fail(stderr, name, err)
+		}
+	case "update":
+		p, err := needUser()
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		if len(body) == 0 {
+			return fail(stderr, name, errors.New("nothing to change: give at least one of --first, --last, --external-id, --email, --groups, --start, --end"))
+		}
+		if err := c.do(ctx, http.MethodPatch, p, body, &u); err != nil {
+			return fail(stderr, name, err)
+		}
+	case "suspend", "unsuspend":
+		p, err := needUser()
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		if err := c.do(ctx, http.MethodPost, p+"/"+action, nil, &u); err != nil {
+			return fail(stderr, name, err)
+		}
+	case "delete":
+		p, err := needUser()
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		if err := c.do(ctx, http.MethodDelete, p, nil, nil); err != nil {
+			return fail(stderr, name, err)
+		}
+		fmt.Fprintf(stdout, "deleted %s\n", pos[0])
+		return 0
+	default:
+		fmt.Fprintf(stderr, "latchctl users: unknown action %q\n%s\n", action, usersUsage)
+		return 2
+	}
+	printJSON(stdout, u)
+	return 0
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/store"
+)
+
+// serveAPI serves the management API (product.md §7, docs/api.md) on the
+// [api] socket, always, and on the [api] TCP address when one is set; it
+// also starts m.Follow, the metrics' event counter. stop shuts the servers
+// down (live streams end at once, other requests get a few seconds) and
+// waits for the follower: call it before the store closes.
+func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site, m *api.Metrics, log zerolog.Logger) (stop func(), err error) {
+	sock := cfg.API.Socket
+	// The folder is usually /run/latch, which systemd makes
+	// (RuntimeDirectory); elsewhere (--sim, a hand-started latchd) make it.
+	if err := os.MkdirAll(filepath.Dir(sock), 0o750); err != nil {
+		return nil, fmt.Errorf("latchd: api socket: %w", err)
+	}
+	// A socket someone still answers on is not stale: never take it over.
+	if c, err := net.DialTimeout("unix", sock, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("latchd: api socket %s: another process is serving on it; stop it or set [api].socket", sock)
+	}
+	// Mode 0660: the daemon's user and group; a stale socket of a previous
+	// run is replaced, any other file is refused.
+	ul, err := api.ListenUnix(sock)
+	if err != nil {
+		return nil, fmt.Errorf("latchd: %w", err)
+	}
+	ls := []net.Listener{ul}
+	if cfg.API.Listen != "" {
+		tl, err := net.Listen("tcp", cfg.API.Listen)
+		if err != nil {
+			ul.Close()
+			return nil, fmt.Errorf("latchd: api listen %s: %w", cfg.API.Listen, err)
+		}
+		ls = append(ls, tl)
+	}
+	srv := api.New(api.Options{
+		Store:      st,
+		Doors:      api.DoorStatusFunc(s.doorStatus),
+		ConfigFunc: func() api.Config { return apiConfig(s.config()) },
+		Metrics:    m,
+		Logger:     log,
+		Now:        time.Now, // the daemon's clock: the doors' too (their Config.Now is nil)
+		LocalOwner: true,     // latchctl token … as latchd's own user while it holds the database
+		TempDir:    filepath.Dir(cfg.Controller.Database),
+	})
+	actx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { m.Follow(actx, st) })
+	for _, l := range ls {
+		// Server.Serve sets ConnContext (api.ConnContext: the socket
+		// peer's uid, for LocalOwner) and shuts down when actx ends.
+		wg.Add(1)
+		s.guard("api "+l.Addr().String(), func() {
+			defer wg.Done()
+			if err := srv.Serve(actx, l); err != nil {
+				log.Error().Err(err).Str("component", "api").Str("addr", l.Addr().String()).Msg("api server stopped")
+			}
+		})
+	}
+	ev := log.Info().Str("component", "api").Str("socket", sock)
+	if cfg.API.Listen != "" {
+		ev = ev.Str("listen", cfg.API.Listen)
+	}
+	ev.Msg("api serving")
+	return func() {
+		cancel()
+		wg.Wait()
+		if err := os.Remove(sock); err != nil && !os.IsNotExist(err) {
+			log.Warn().Err(err).Str("component", "api").Msg("removing the api socket")
+		}
+	}, nil
+}
+
+// doorStatus is every running door's mode now and next change, for the
+// API. Door.Status is an atomic snapshot; s.mu only guards the map.
+func (s *site) doorStatus() []api.DoorStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]api.DoorStatus, 0, len(s.doors))
+	for name, run := range s.doors {
+		st := run.d.Status()
+		mode := string(st.Mode)
+		if !st.ClockPlausible && st.Override == "" {
+			mode = "unknown" // the fail-secure mode, until the wall clock is set
+		}
+		out = append(out, api.DoorStatus{Name: name, Mode: mode, NextChange: st.Next, NextMode: string(st.NextMode)})
+	}
+	slices.SortFunc(out, func(a, b api.DoorStatus) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// weekdayNames are config.md's day names by time.Weekday.
+var weekdayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// apiConfig is the part of the config the API serves read-only: groups and
+// doors as the file has them.
+func apiConfig(c *config.Config) api.Config {
+	var out api.Config
+	for _, g := range c.Groups {
+		out.Groups = append(out.Groups, api.Group{Name: g.Name, Doors: g.Doors, Schedule: apiWindows(g.Schedule)})
+	}
+	for _, d := range c.Doors {
+		ad := api.Door{Name: d.Name, TimeZone: d.TimeZone, DefaultMode: string(d.DefaultMode),
+			SecondFactor: d.SecondFactor, Schedule: apiWindows(d.Schedule), Readers: []string{}}
+		if ad.TimeZone == "" {
+			ad.TimeZone = c.Controller.TimeZone
+		}
+		for _, r := range c.Readers {
+			if r.Door == d.Name {
+				ad.Readers = append(ad.Readers, r.Name)
+			}
+		}
+		for _, e := range d.Exceptions {
+			ae := api.Exception{Date: e.Date.String(), Mode: string(e.Mode)}
+			if !(e.Start == 0 && e.End == 24*60) { // a whole day has no times
+				ae.Start, ae.End = e.Start.String(), e.End.String()
+			}
+			ad.Exceptions = append(ad.Exceptions, ae)
+		}
+		out.Doors = append(out.Doors, ad)
+	}
+	return out
+}
+
+func apiWindows(ws []config.Window) []api.Window {
+	var out []api.Window
+	for _, w := range ws {
+		days := make([]string, 0, len(w.Days))
+		for _, d := range w.Days {
+			days = append(days, weekdayNames[d])
+		}
+		out = append(out, api.Window{Days: days, Start: w.Start.String(), End: w.End.String(), Mode: string(w.Mode)})
+	}
+	return out
+}

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/store"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFatal = 1 // could not start, or a fatal error or panic while running
+	exitUsage = 2
+)
+
+// logSetup builds the logger: the flags win over the config's [log].
+func logSetup(o options, cfg *config.Config, out *os.File) (zerolog.Logger, io.Writer, error) {
+	format, level := "json", "info"
+	if cfg != nil {
+		format, level = cfg.Log.Format, cfg.Log.Level
+	}
+	if o.logFormat != "" {
+		format = o.logFormat
+	}
+	if o.logLevel != "" {
+		level = o.logLevel
+	}
+	return newLogger(out, format, level)
+}
+
+// eventLogger writes events to the log as JSON lines at level info:
+// {"level":"info","time":…,"seq":…,"event":…,…}. Codes never reach an event.
+type eventLogger struct {
+	log zerolog.Logger // for its level and for warnings
+	w   io.Writer      // the logger's output (serialised)
+}
+
+func (l *eventLogger) write(ev store.Event) {
+	if l.log.GetLevel() > zerolog.InfoLevel {
+		return
+	}
+	b, err := json.Marshal(ev)
+	if err != nil || len(b) < 2 {
+		return
+	}
+	line := append([]byte(`{"level":"info",`), b[1:]...)
+	line = append(line, '\n')
+	_, _ = l.w.Write(line)
+}
+
+// follow logs every event the store publishes (door events after their
+// write, credential changes made through the API) until ctx ends. A
+// subscriber that falls behind is cut off by the store; it then says so and
+// follows again.
+func (l *eventLogger) follow(ctx context.Context, st *store.Store, ready chan<- struct{}) {
+	first := true
+	for ctx.Err() == nil {
+		ch, cancel := st.Subscribe(4096)
+		if first {
+			close(ready)
+			first = false
+		}
+		func() {
+			defer cancel()
+			for {
+				select {
+				case <-ctx.Done():
+					// Log what was published before the end (the events of
+					// the doors' stop), then return.
+					for {
+						select {
+						case ev, ok := <-ch:
+							if !ok {
+								return
+							}
+							l.write(ev)
+						default:
+							return
+						}
+					}
+				case ev, ok := <-ch:
+					if !ok {
+						l.log.Warn().Str("component", "events").Msg("event log fell behind; some events are in the database only")
+						return
+					}
+					l.write(ev)
+				}
+			}
+		}()
+	}
+}
+
+// daemon is one run of latchd: real or simulated hardware, one store.
+type daemon struct {
+	log     zerolog.Logger
+	events  *eventLogger
+	cfgPath string // "" for the embedded demo: no reload
+	hw      hardware
+	store   *store.Store
+	ew      *door.EventWriter
+	site    *site
+	notify  *notifier
+	fatal   chan error
+	// extra runs beside the daemon (the --sim command reader); it ends the
+	// daemon gracefully by returning.
+	extra func(ctx context.Context, d *daemon) error
+	// onExit runs after every door is stopped, before the store closes
+	// (--sim reports the relays' final levels).
+	onExit func()
+
+	closeOnce sync.Once
+}
+
+// openStore opens the database of cfg.
+func openStore(cfg *config.Config, log zerolog.Logger) (*store.Store, error) {
+	for _, p := range []string{cfg.Controller.Database, cfg.Controller.KeyFile} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, fmt.Errorf("latchd: %w", err)
+		}
+	}
+	st, err := store.Open(store.Options{
+		Path:           cfg.Controller.Database,
+		KeyFile:        cfg.Controller.KeyFile,
+		EventRetention: cfg.Controller.EventRetention,
+		Logger:         log.With().Str("component", "store").Logger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("latchd: %w", err)
+	}
+	return st, nil
+}
+
+// run starts the doors and serves until SIGTERM/SIGINT (exit 0), a fatal
+// error or panic (exit 1, every strike driven locked first), or extra ending.
+func (d *daemon) run(cfg *config.Config) (code int) {
+	d.fatal = make(chan error, 16)
+	d.hw.reportCrashes(d.fatal)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d.ew = door.NewEventWriter(d.store, func(ev store.Event) {
+		if ev.Seq == 0 { // not stored: the subscription will not see it, log it here
+			d.events.write(ev)
+		}
+	}, d.log)
+	// The doors report decision latencies and bad reads to the API's
+	// metrics; the metrics count the rest from the events.
+	metrics := api.NewMetrics()
+	d.site = newSite(d.log, d.hw, d.store, d.ew, d.fatal)
+	d.site.obs = metrics
+
+	stopAPI := func() {}
+	// Crash-only: a panic on this goroutine locks every strike and exits non-zero.
+	defer func() {
+		if r := recover(); r != nil {
+			d.site.haltAll()
+			d.log.Error().Str("panic", fmt.Sprint(r)).Msg("latchd: panic; strikes locked, exiting")
+			cancel()
+			stopAPI()
+			d.shutdown(false)
+			code = exitFatal
+		}
+	}()
+
+	ewctx, ewcancel := context.WithCancel(context.Background())
+	ewDone := make(chan struct{})
+	go func() { defer close(ewDone); _ = d.ew.Run(ewctx) }()
+	fctx, fcancel := context.WithCancel(context.Background())
+	followReady := make(chan struct{})
+	followDone := make(chan struct{})
+	go func() { defer close(followDone); d.events.follow(fctx, d.store, followReady) }()
+	<-followReady
+	// stopEvents writes what the event writer still holds, then lets the
+	// log follower drain what the store published.
+	stopEvents := func() {
+		ewcancel()
+		<-ewDone
+		fcancel()
+		<-followDone
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	if err := d.site.start(ctx, cfg); err != nil {
+		d.log.Error().Err(err).Msg("latchd: cannot start")
+		d.site.haltAll()
+		stopEvents()
+		d.closeStore()
+		_ = d.hw.Close()
+		return exitFatal
+	}
+	var err error
+	stopAPI, err = serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
+	if err != nil {
+		stopAPI = func() {}
+		d.log.Error().Err(err).Msg("latchd: cannot serve the API")
+		d.site.stopAll()
+		stopEvents()
+		d.closeStore()
+		_ = d.hw.Close()
+		return exitFatal
+	}
+	d.log.Info().Int("doors", len(cfg.Doors)).Int("readers", len(cfg.Readers)).Str("config", cfg.File).Msg("latchd started")
+	if err := d.notify.Notify("READY=1"); err != nil {
+		d.log.Warn().Err(err).Msg("sd_notify")
+	}
+	if iv, ok, err := watchdogInterval(envOS, os.Getpid()); err != nil {
+		d.log.Warn().Err(err).Msg("watchdog")
+	} else if ok {
+		d.site.guard("watchdog", func() {
+			if err := runWatchdog(ctx, iv, d.notify.Notify, d.site.healthy); err != nil {
+				d.fatal <- err
+			}
+		})
+	}
+	extraDone := make(chan error, 1)
+	if d.extra != nil {
+		d.site.guard("sim commands", func() { extraDone <- d.extra(ctx, d) })
+	}
+
+	graceful := true
+loop:
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				d.reload(ctx)
+				continue
+			}
+			d.log.Info().Str("signal", sig.String()).Msg("latchd stopping")
+			break loop
+		case err := <-extraDone:
+			if err != nil {
+				d.log.Error().Err(err).Msg("sim stopped")
+			}
+			break loop
+		case err := <-d.fatal:
+			// Lock first, talk later.
+			d.site.haltAll()
+			d.log.Error().Err(err).Msg("latchd: fatal; strikes locked, exiting")
+			graceful = false
+			break loop
+		}
+	}
+	_ = d.notify.Notify("STOPPING=1")
+	cancel()
+	// The API goes first: no request may reach the store once it closes.
+	stopAPI()
+	if graceful {
+		d.site.stopAll()
+	} else {
+		d.site.haltAll()
+	}
+	stopEvents()
+	d.shutdown(graceful)
+	if !graceful {
+		return exitFatal
+	}
+	return exitOK
+}
+
+// shutdown reports and closes what is left; strikes are already locked.
+func (d *daemon) shutdown(graceful bool) {
+	if d.onExit != nil {
+		d.onExit()
+	}
+	if err := d.hw.Close(); err != nil {
+		d.log.Error().Err(err).Msg("releasing GPIO")
+	}
+	d.closeStore()
+}
+
+func (d *daemon) closeStore() {
+	d.closeOnce.Do(func() {
+		if err := d.store.Close(); err != nil {
+			d.log.Error().Err(err).Msg("closing the database")
+			return
+		}
+		d.log.Info().Msg("database closed")
+	})
+}
+
+// reload handles SIGHUP: a bad file is refused and the running config stays.
+func (d *daemon) reload(ctx context.Context) {
+	if d.cfgPath == "" {
+		d.log.Warn().Msg("reload: running on the built-in demo config; nothing to reload")
+		return
+	}
+	_ = d.notify.Notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+	defer d.notify.Notify("READY=1")
+	next, err := config.Load(d.cfgPath)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			for _, is := range ce.Issues {
+				d.log.Error().Str("file", is.File).Int("line", is.Line).Str("key", is.Key).Str("rule", is.Rule).Msg("reload refused; running config kept")
+			}
+		} else {
+			d.log.Error().Err(err).Msg("reload refused; running config kept")
+		}
+		return
+	}
+	if err := d.site.reload(ctx, next); err != nil {
+		d.fatal <- fmt.Errorf("latchd: reload: %w", err)
+	}
+}
+
+// runDaemon is latchd on the Pi's GPIO.
+func runDaemon(o options, stdout, stderr io.Writer) int {
+	path := o.config
+	if path == "" {
+		path = defaultConfigPath
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFatal
+	}
+	out, _ := stdout.(*os.File)
+	if out == nil {
+		out = os.Stdout
+	}
+	log, w, err := logSetup(o, cfg, out)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	hw, err := newGPIOHW(log.With().Str("component", "gpio").Logger())
+	if err != nil {
+		log.Error().Err(err).Msg("latchd: cannot start")
+		return exitFatal
+	}
+	st, err := openStore(cfg, log)
+	if err != nil {
+		_ = hw.Close()
+		log.Error().Err(err).Msg("latchd: cannot start")
+		return exitFatal
+	}
+	d := &daemon{log: log, events: &eventLogger{log: log, w: w}, cfgPath: path, hw: hw, store: st, notify: newNotifier(envOS)}
+	return d.run(cfg)
+}

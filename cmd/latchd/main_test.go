@@ -1,0 +1,431 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/latchd/latch/store"
+)
+
+func TestCheckConfig(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	if err := os.WriteFile(bad, []byte("[[door]]\nname = \"front\"\nrelay = \"GPIO23\"\nunlock_time = \"90s\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{"check-config", "../../deploy/latch.toml"}, 0, "../../deploy/latch.toml: ok (1 doors, 1 readers, 1 groups)", ""},
+		{[]string{"check-config", bad}, 1, "", bad + ":4: door[0].unlock_time: 1m30s is outside 1s–1m0s"},
+		{[]string{"check-config", filepath.Join(t.TempDir(), "missing.toml")}, 1, "", "no such file"},
+		{[]string{"check-config"}, 2, "", "usage: latchd check-config FILE"},
+	}
+	for _, tc := range tests {
+		var out, errb bytes.Buffer
+		code := run(tc.args, nil, &out, &errb)
+		if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d with %q / %q", tc.args, code, out.String(), errb.String(), tc.code, tc.out, tc.err)
+		}
+	}
+}
+
+func TestScenarioCommand(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := os.ReadFile("../../testdata/scenarios/site.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("site.toml", string(cfg))
+	malformed := write("bad.scn", "config site.toml\nclock 2026-03-02T09:00:00+01:00\nuser alice\nbadge h10301 1\n")
+	unknownReader := write("reader.scn", "config site.toml\nclock 2026-03-02T09:00:00+01:00\nbadge side-door h10301 1 1\n")
+	good := write("good.scn", "config site.toml\nclock 2026-03-02T19:00:00+01:00\nuser alice groups=staff\ncard alice h10301 1 1001\nbadge h10301 1 1001\nwait 6s\n")
+
+	var out, errb bytes.Buffer
+	if code := run([]string{"scenario", malformed}, nil, &out, &errb); code != 1 || out.Len() != 0 ||
+		!strings.HasPrefix(errb.String(), malformed+":4: usage: badge [READER] FORMAT FC CN") {
+		t.Errorf("malformed: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code := run([]string{"scenario", good}, nil, &out, &errb)
+	if strings.Contains(errb.String(), "no synchronous stepper") {
+		t.Skip(errb.String())
+	}
+	if code != 0 || errb.Len() != 0 {
+		t.Fatalf("good: exit %d, stderr %q", code, errb.String())
+	}
+	var events []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var ev store.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("stdout line %q is not an event: %v", line, err)
+		}
+		events = append(events, ev.Event+"/"+ev.Method+ev.Reason)
+	}
+	want := "mode_changed/ mode_changed/ credential_changed/ credential_changed/ access_granted/card strike_released/ strike_locked/"
+	if got := strings.Join(events, " "); got != want {
+		t.Errorf("events\n got %s\nwant %s", got, want)
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"scenario", unknownReader}, nil, &out, &errb); code != 1 || !strings.Contains(errb.String(), unknownReader+":3: no reader \"side-door\"") {
+		t.Errorf("unknown reader: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// buildLatchd builds this command into a temporary folder.
+func buildLatchd(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "latchd")
+	args := []string{"build", "-o", bin}
+	env := "CGO_ENABLED=0"
+	if raceBuild {
+		// The daemon under test is checked for data races as well: a race
+		// makes it exit 66, which the exit-code checks catch.
+		args, env = append(args, "-race"), "CGO_ENABLED=1"
+	}
+	cmd := exec.Command("go", append(args, ".")...)
+	cmd.Env = append(os.Environ(), env)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+const simConfig = `
+[controller]
+database  = "data/latch.db"
+key_file  = "data/device.key"
+time_zone = "UTC"
+[api]
+socket = "api.sock"
+[[reader]]
+name = "r1"
+door = "front"
+d0   = "GPIO17"
+d1   = "GPIO27"
+[[door]]
+name        = "front"
+relay       = "GPIO23"
+relay_active = "low"
+unlock_time = "60s"
+[[group]]
+name  = "staff"
+doors = ["front"]
+`
+
+// simDaemon is a running latchd --sim for a test.
+type simDaemon struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	lines    chan map[string]any
+	stderr   *bytes.Buffer
+	deadline <-chan time.Time
+}
+
+// startSim starts bin --sim on cfgPath with extra environment variables and
+// waits for "latchd started".
+func startSim(t *testing.T, bin, cfgPath string, env ...string) *simDaemon {
+	t.Helper()
+	cmd := exec.Command(bin, "--sim", "--config", cfgPath, "--log-format", "json")
+	cmd.Env = append(append(os.Environ(), debugEnv+"=1"), env...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), stderr: &bytes.Buffer{},
+		deadline: time.After(30 * time.Second)}
+	cmd.Stderr = d.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	go func() {
+		defer close(d.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				d.lines <- m
+			}
+		}
+	}()
+	d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
+	return d
+}
+
+// waitFor reads log lines until one matches and returns it; the deadline
+// only bounds a hung daemon, nothing sleeps.
+func (d *simDaemon) waitFor(what string, match func(map[string]any) bool) map[string]any {
+	d.t.Helper()
+	for {
+		select {
+		case m, ok := <-d.lines:
+			if !ok {
+				d.t.Fatalf("daemon ended before %s; stderr:\n%s", what, d.stderr.String())
+			}
+			if match(m) {
+				return m
+			}
+			if m["event"] == "access_denied" || m["level"] == "error" {
+				d.t.Logf("log: %v", m)
+			}
+		case <-d.deadline:
+			d.t.Fatalf("no %s within 30 s; stderr:\n%s", what, d.stderr.String())
+		}
+	}
+}
+
+func (d *simDaemon) send(line string) {
+	d.t.Helper()
+	if _, err := io.WriteString(d.stdin, line+"\n"); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func event(name string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["event"] == name }
+}
+
+// TestReload: SIGHUP with a broken file is refused and the doors keep
+// working; SIGHUP with a good file that changes another door keeps a code
+// entry in progress on the unchanged door; a changed door is restarted.
+func TestReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := buildLatchd(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	base := simConfig + `
+[[reader]]
+name = "r2"
+door = "back"
+d0   = "GPIO5"
+d1   = "GPIO6"
+[[door]]
+name  = "back"
+relay = "GPIO16"
+`
+	c2c := "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
+	// front is Card + Code all week (its schedule follows its [[door]] table).
+	cfg := strings.Replace(base, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\n"+c2c, 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	d := startSim(t, bin, cfgPath)
+
+	// A broken file: refused, the running config stays.
+	if err := os.WriteFile(cfgPath, []byte(cfg+"bogus = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	refused := d.waitFor("reload refused", func(m map[string]any) bool { return m["message"] == "reload refused; running config kept" })
+	if refused["key"] != "door.bogus" || refused["rule"] != "unknown key" || refused["line"] == nil {
+		t.Errorf("refusal %v does not name the key and rule", refused)
+	}
+
+	// alice badges at front and starts typing her code …
+	d.send("badge h10301 1 1001")
+	d.waitFor("code_requested", event("code_requested"))
+	d.send("keys 24")
+	// … while the config changes for door back only (unlock time) …
+	changed := strings.Replace(cfg, "relay = \"GPIO16\"\n", "relay = \"GPIO16\"\nunlock_time = \"3s\"\n", 1)
+	if err := os.WriteFile(cfgPath, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	reloaded := d.waitFor("config reloaded", func(m map[string]any) bool { return m["message"] == "config reloaded" })
+	if !slices.Equal(toStrings(reloaded["kept"]), []string{"front"}) || !slices.Equal(toStrings(reloaded["restarted"]), []string{"back"}) {
+		t.Errorf("reload %v: want front kept and back restarted", reloaded)
+	}
+	// … and she finishes the code: the pending entry survived the reload.
+	d.send("keys 6810#")
+	granted := d.waitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })
+	if granted["event"] != "access_granted" || granted["method"] != "card_and_code" {
+		t.Errorf("after the reload: %v, want access_granted card_and_code", granted)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
+	for range d.lines {
+	}
+	if err := d.cmd.Wait(); err != nil {
+		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	if a, ok := v.([]any); ok {
+		for _, x := range a {
+			out = append(out, fmt.Sprint(x))
+		}
+	}
+	return out
+}
+
+// seed makes the database of simConfig with alice: card h10301 1/1001, MFA code 246810, group staff.
+func seed(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := store.Actor{Name: "test"}
+	u, err := st.CreateUser(store.UserFields{ExternalID: "alice", Groups: []string{"staff"}}, by)
+	if err == nil {
+		err = st.AddCard(u.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 1001, Active: true}, by)
+	}
+	if err == nil {
+		_, err = st.AddMFACode(u.UserID, []byte("246810"), by)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStopPaths starts latchd --sim, releases the strike with a card, then
+// ends the daemon with SIGTERM, SIGINT or a panic, and checks that the
+// relay's last level was "locked" and that the database closed cleanly
+// (it opens again at once; bbolt would time out on a held lock). The
+// SIGTERM run is also under a fake systemd: READY=1, WATCHDOG=1 and
+// STOPPING=1 arrive on $NOTIFY_SOCKET.
+func TestStopPaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := buildLatchd(t)
+	tests := []struct {
+		name     string
+		stop     func(d *simDaemon)
+		exitCode int
+		systemd  bool
+	}{
+		{"SIGTERM", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGTERM) }, 0, true},
+		{"SIGINT", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGINT) }, 0, false},
+		{"panic", func(d *simDaemon) { d.send("debug-panic") }, 1, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfgPath := filepath.Join(dir, "latch.toml")
+			if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			seed(t, dir)
+			var env []string
+			var notify *net.UnixConn
+			if tc.systemd {
+				sock := filepath.Join(dir, "notify.sock")
+				var err error
+				if notify, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"}); err != nil {
+					t.Fatal(err)
+				}
+				defer notify.Close()
+				// A 2 s watchdog: latchd pings every second.
+				env = []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=2000000"}
+			}
+			d := startSim(t, bin, cfgPath, env...)
+			if tc.systemd {
+				expectNotify(t, notify, "READY=1")
+				expectNotify(t, notify, "WATCHDOG=1")
+			}
+			d.send("badge h10301 1 1001")
+			d.waitFor("strike_released", event("strike_released"))
+			tc.stop(d)
+			final := d.waitFor("relay final level", func(m map[string]any) bool { return m["message"] == "relay final level" })
+			for range d.lines {
+			}
+			err := d.cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.exitCode {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.exitCode, d.stderr.String())
+			}
+			// relay_active = "low": locked is high.
+			if final["locked"] != true || final["relay"] != "High" {
+				t.Errorf("relay final level %v, want locked (High)", final)
+			}
+			if tc.systemd {
+				expectNotify(t, notify, "STOPPING=1")
+			}
+			st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key"), Timeout: time.Second})
+			if err != nil {
+				t.Fatalf("database not closed cleanly: %v", err)
+			}
+			defer st.Close()
+			evs, err := st.Events(store.EventQuery{Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ev := range evs {
+				if ev.Door != "" {
+					got = append(got, ev.Event)
+				}
+			}
+			if !strings.Contains(strings.Join(got, " "), "access_granted strike_released") {
+				t.Errorf("stored events %v lack the grant", got)
+			}
+			if tc.exitCode == 0 && got[len(got)-1] != "strike_locked" {
+				t.Errorf("last stored event %q, want strike_locked on a graceful stop", got[len(got)-1])
+			}
+		})
+	}
+}
+
+// expectNotify reads datagrams until one equals want (WATCHDOG=1 may come
+// between the others).
+func expectNotify(t *testing.T, c *net.UnixConn, want string) {
+	t.Helper()
+	buf := make([]byte, 256)
+	for {
+		if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("waiting for %q on NOTIFY_SOCKET: %v", want, err)
+		}
+		if string(buf[:n]) == want {
+			return
+		}
+	}
+}

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/sim"
+	"github.com/latchd/latch/store"
+)
+
+//go:embed demo.toml
+var demoConfig []byte
+
+// demoUsers seed the demo database: who they are is what the banner says.
+var demoUsers = []struct {
+	name      string
+	card      uint64
+	mfa       string
+	entry     string
+	groups    []string
+	suspended bool
+}{
+	{name: "alice", card: 1001, mfa: "1234", groups: []string{"staff"}},
+	{name: "bob", card: 1002, entry: "4321", groups: []string{"staff"}},
+	{name: "carol", card: 1003, mfa: "5555", groups: []string{"staff"}, suspended: true},
+	{name: "dave", card: 1004, mfa: "6666"},
+}
+
+const demoBanner = `
+latchd --sim: a simulated door "front" in Card + Code mode all week (built-in demo config).
+Type a command and press Enter (events appear below):
+
+  badge h10301 1 1001     alice badges; the door asks for her code (code_requested)
+  keys 1234#              alice's MFA code: access_granted, the strike opens for 5 s
+  badge h10301 1 1002     bob (no MFA code: his entry code is the second factor) …
+  keys 4321#              … access_granted
+  keys 9999#              a code without a badge: access_denied card_required
+  badge h10301 1 1003     carol is suspended: access_denied user_inactive
+  badge h10301 1 1004     dave is in no group for this door: access_denied no_access
+  open, close, rex        the door switch and the exit button
+  help                    every command;  quit (or Ctrl-D) stops
+
+`
+
+// demoAPIBanner tells where the demo's API listens; %[1]s is the socket.
+const demoAPIBanner = `The management API is on the socket %[1]s, e.g. in another terminal:
+
+  export LATCH_TOKEN=$(latchctl token create --socket %[1]s --name me --role access_system_admin)
+  latchctl users list --socket %[1]s
+  latchctl events --follow --socket %[1]s
+
+`
+
+const simHelp = `commands (docs/scenarios.md):
+  badge    [READER] FORMAT FC CN     present a card (h10301, h10306, h10302, h10304, corp1000_35, corp1000_48)
+  badgeraw [READER] BITS             present raw bits, e.g. a frame with a parity error
+  keys     [READER] KEYS             press keys 0-9 * #, 250 ms apart
+  wait     DURATION                  pause the command input (500ms, 10s)
+  open | close | rex [DOOR]          door position switch, exit button
+  user     NAME [groups=a;b] [start=RFC3339] [end=RFC3339] [suspended=true]
+  card     NAME FORMAT FC CN [active=false]
+  entry    NAME CODE  |  mfa NAME CODE
+  help | quit
+`
+
+// runSim is latchd --sim: the daemon on simulated hardware, commands on stdin.
+func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
+	demo := o.config == ""
+	var cfg *config.Config
+	var err error
+	var tmp string
+	if demo {
+		if tmp, err = os.MkdirTemp("", "latch-demo-"); err != nil {
+			fmt.Fprintln(stderr, "latchd:", err)
+			return exitFatal
+		}
+		defer os.RemoveAll(tmp)
+		cfg, err = config.Parse(demoConfig, filepath.Join(tmp, "demo.toml"))
+		if err == nil {
+			cfg.API.Socket = filepath.Join(tmp, "api.sock")
+		}
+	} else {
+		cfg, err = config.Load(o.config)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFatal
+	}
+	out, _ := stdout.(*os.File)
+	if out == nil {
+		out = os.Stdout
+	}
+	log, w, err := logSetup(o, cfg, out)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	hw := newSimHW(log.With().Str("component", "sim").Logger())
+	for _, d := range cfg.Doors {
+		if d.DPS != "" {
+			hw.setInitial(d.DPS, !d.DPSOpen.GPIOLevel()) // closed
+		}
+		if d.REX != "" {
+			hw.setInitial(d.REX, !d.REXActive.GPIOLevel()) // released
+		}
+	}
+	st, err := openStore(cfg, log)
+	if err != nil {
+		log.Error().Err(err).Msg("latchd: cannot start")
+		return exitFatal
+	}
+	if demo {
+		if err := seedDemo(st); err != nil {
+			st.Close()
+			log.Error().Err(err).Msg("latchd: seeding the demo database")
+			return exitFatal
+		}
+		fmt.Fprint(stderr, demoBanner)
+		fmt.Fprintf(stderr, demoAPIBanner, cfg.API.Socket)
+	} else {
+		fmt.Fprintf(stderr, "latchd --sim on %s: type help for the commands.\n", cfg.File)
+		fmt.Fprintf(stderr, "management API on the socket %s (latchctl --socket %[1]s …)\n", cfg.API.Socket)
+	}
+	d := &daemon{log: log, events: &eventLogger{log: log, w: w}, hw: hw, store: st, notify: newNotifier(envOS)}
+	if !demo {
+		d.cfgPath = cfg.File
+	}
+	d.extra = func(ctx context.Context, d *daemon) error {
+		return simCommands(ctx, d, hw, stdin, stderr)
+	}
+	d.onExit = func() {
+		for _, dc := range cfg.Doors {
+			lvl := hw.finals()["relay "+dc.Name]
+			locked := lvl != dc.RelayActive.GPIOLevel()
+			d.log.Info().Str("component", "sim").Str("door", dc.Name).Str("relay", lvl.String()).Bool("locked", locked).Msg("relay final level")
+		}
+	}
+	return d.run(cfg)
+}
+
+func seedDemo(st *store.Store) error {
+	by := store.Actor{Name: "demo", Role: "access_system_admin"}
+	for _, u := range demoUsers {
+		usr, err := st.CreateUser(store.UserFields{ExternalID: u.name, FirstName: u.name, Groups: u.groups, Suspended: u.suspended}, by)
+		if err != nil {
+			return err
+		}
+		if err := st.AddCard(usr.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: u.card, Active: true}, by); err != nil {
+			return err
+		}
+		if u.mfa != "" {
+			if _, err := st.AddMFACode(usr.UserID, []byte(u.mfa), by); err != nil {
+				return err
+			}
+		}
+		if u.entry != "" {
+			if err := st.SetEntryCode(usr.UserID, []byte(u.entry), by); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// debugEnv enables the hidden "debug-panic" command, which panics in the
+// command goroutine: the crash-only test uses it to check that a panic
+// leaves every strike locked and the database closed.
+const debugEnv = "LATCHD_DEBUG"
+
+// simCommands reads scenario commands from stdin on the real clock until
+// quit, end of input or ctx ends.
+func simCommands(ctx context.Context, d *daemon, hw *simHW, stdin io.Reader, stderr io.Writer) error {
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	n := 0
+	for {
+		var line string
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-readErr:
+			hw.settle(ctx)
+			return err // end of input: stop like quit
+		case line = <-lines:
+		}
+		n++
+		cmd := strings.TrimSpace(line)
+		switch cmd {
+		case "quit", "exit":
+			hw.settle(ctx)
+			return nil
+		case "help", "?":
+			fmt.Fprint(stderr, simHelp)
+			continue
+		case "debug-panic":
+			if os.Getenv(debugEnv) == "1" {
+				panic("debug-panic command")
+			}
+		}
+		st, ok, err := sim.ParseLine(line, n)
+		if err != nil {
+			var se *sim.ScriptError
+			if errors.As(err, &se) {
+				fmt.Fprintf(stderr, "line %d: %s\n", se.Line, se.Msg)
+			} else {
+				fmt.Fprintln(stderr, err)
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if err := simStep(ctx, d, hw, st); err != nil {
+			fmt.Fprintf(stderr, "line %d: %v\n", n, err)
+		}
+	}
+}
+
+// simStep carries out one command on the real clock.
+func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
+	sleep := func(dur time.Duration) {
+		t := time.NewTimer(dur)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	user := func(name string) (string, error) {
+		u, err := d.store.UserByExternalID(name)
+		if err != nil {
+			return "", fmt.Errorf("user %q: %w", name, err)
+		}
+		return u.UserID, nil
+	}
+	by := sim.Actor
+	cfg := d.site.config()
+	door := func(name string) (config.Door, error) {
+		for _, dc := range cfg.Doors {
+			if name == "" || dc.Name == name {
+				return dc, nil
+			}
+		}
+		return config.Door{}, fmt.Errorf("no door %q", name)
+	}
+	switch st.Kind {
+	case sim.StepConfig, sim.StepClock:
+		return fmt.Errorf("%s: not available in --sim (real clock; the config is fixed at start)", st.Kind)
+	case sim.StepUser:
+		_, err := d.store.CreateUser(store.UserFields{ExternalID: st.Name, FirstName: st.Name, Groups: st.Groups,
+			Start: st.Start, End: st.End, Suspended: st.Suspended}, by)
+		return err
+	case sim.StepCard:
+		id, err := user(st.Name)
+		if err != nil {
+			return err
+		}
+		return d.store.AddCard(id, store.Card{Format: string(st.Format), FacilityCode: st.FacilityCode, CardNumber: st.CardNumber, Active: !st.Inactive}, by)
+	case sim.StepEntry:
+		id, err := user(st.Name)
+		if err != nil {
+			return err
+		}
+		return d.store.SetEntryCode(id, st.Code, by)
+	case sim.StepMFA:
+		id, err := user(st.Name)
+		if err != nil {
+			return err
+		}
+		_, err = d.store.AddMFACode(id, st.Code, by)
+		return err
+	case sim.StepBadge, sim.StepBadgeRaw:
+		r, err := hw.reader(st.Reader)
+		if err != nil {
+			return err
+		}
+		bits := st.Bits
+		if st.Kind == sim.StepBadge {
+			spec, err := reader.ParseFormatSpec(string(st.Format), "")
+			if err != nil {
+				return err
+			}
+			if bits, err = spec.Encode(st.FacilityCode, st.CardNumber); err != nil {
+				return err
+			}
+		}
+		r.send(bits)
+	case sim.StepKeys:
+		r, err := hw.reader(st.Reader)
+		if err != nil {
+			return err
+		}
+		if r.keypad.Mode == reader.KeypadNone {
+			return fmt.Errorf("reader %q has no keypad", r.rc.Name)
+		}
+		for i, k := range st.Keys {
+			if i > 0 {
+				sleep(sim.KeyInterval)
+			}
+			bits, send, err := sim.KeyFrame(r.keypad, &r.pin, k)
+			if err != nil {
+				return err
+			}
+			if send {
+				r.send(bits)
+			}
+		}
+	case sim.StepWait:
+		sleep(st.Wait)
+	case sim.StepOpen, sim.StepClose:
+		dc, err := door(st.Door)
+		if err != nil {
+			return err
+		}
+		if dc.DPS == "" {
+			return fmt.Errorf("door %q has no door position switch", dc.Name)
+		}
+		lvl := dc.DPSOpen.GPIOLevel()
+		if st.Kind == sim.StepClose {
+			lvl = !lvl
+		}
+		return hw.set(dc.DPS, lvl)
+	case sim.StepREX:
+		dc, err := door(st.Door)
+		if err != nil {
+			return err
+		}
+		if dc.REX == "" {
+			return fmt.Errorf("door %q has no exit button", dc.Name)
+		}
+		if err := hw.set(dc.REX, dc.REXActive.GPIOLevel()); err != nil {
+			return err
+		}
+		sleep(dc.Debounce + sim.REXPress)
+		return hw.set(dc.REX, !dc.REXActive.GPIOLevel())
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package door
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/physic"
+
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/schedule"
+	"github.com/latchd/latch/store"
+)
+
+// Benchmarks build their databases once per run, with the store's bulk CSV
+// import, in a temporary folder that TestMain removes.
+var benchDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	benchMu    sync.Mutex
+	benchBuilt = map[int]string{}
+)
+
+// benchMFA is user i's MFA code.
+func benchMFA(i int) string { return fmt.Sprintf("%08d", i*7919%100000000) }
+
+// benchCard is user i's card: h10301 carries an 8-bit facility and a 16-bit
+// card number (hardware.md), so 1 M users spread over 16 facilities.
+func benchCard(i int) reader.Card {
+	return reader.Card{Format: reader.H10301, FacilityCode: uint32(i >> 16), CardNumber: uint64(i & 0xffff)}
+}
+
+// benchDB returns a folder with latch.db and device.key holding n users,
+// each with a card and an MFA code, all in group "staff".
+func benchDB(b *testing.B, n int) string {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if d, ok := benchBuilt[n]; ok {
+		return d
+	}
+	if benchDir == "" {
+		d, err := os.MkdirTemp("", "latch-door-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDir = d
+	}
+	dir := filepath.Join(benchDir, fmt.Sprint(n))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	s, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	write := func(name, header string, row func(w *bufio.Writer, i int)) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		w.WriteString(header)
+		for i := range n {
+			row(w, i)
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		return p
+	}
+	users := write("users.csv", "externalId,firstName,lastName,email,groups,cardFormat,facilityCode,cardNumber\n", func(w *bufio.Writer, i int) {
+		c := benchCard(i)
+		fmt.Fprintf(w, "emp%07d,First%d,Last%d,user%d@example.com,staff;building-%d,h10301,%d,%d\n", i, i, i, i, i%10, c.FacilityCode, c.CardNumber)
+	})
+	creds := write("creds.csv", "externalId,type,code\n", func(w *bufio.Writer, i int) {
+		fmt.Fprintf(w, "emp%07d,mfa_code,%s\n", i, benchMFA(i))
+	})
+	by := store.Actor{Name: "bench", Role: "import"}
+	for _, p := range []string{users, creds} {
+		if _, err := s.ImportFile(p, by, nil); err != nil {
+			b.Fatal(err)
+		}
+		os.Remove(p)
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built %d users in %v", n, time.Since(start).Round(time.Millisecond))
+	benchBuilt[n] = dir
+	return dir
+}
+
+// benchRelay is a relay pin that reports when each level was written.
+type benchRelay struct{ at chan levelAt }
+
+type levelAt struct {
+	l gpio.Level
+	t time.Time
+}
+
+func (p *benchRelay) Out(l gpio.Level) error {
+	t := time.Now() // first thing: this is the relay command
+	p.at <- levelAt{l, t}
+	return nil
+}
+func (p *benchRelay) String() string                        { return "relay" }
+func (p *benchRelay) Halt() error                           { return nil }
+func (p *benchRelay) Name() string                          { return "relay" }
+func (p *benchRelay) Number() int                           { return -1 }
+func (p *benchRelay) Function() string                      { return "Out" }
+func (p *benchRelay) PWM(gpio.Duty, physic.Frequency) error { return nil }
+
+func (p *benchRelay) wait(b *testing.B, want gpio.Level) time.Time {
+	for {
+		select {
+		case la := <-p.at:
+			if la.l == want {
+				return la.t
+			}
+		case <-time.After(5 * time.Second):
+			b.Fatalf("relay never went %v", want)
+		}
+	}
+}
+
+// BenchmarkDecision measures, with the real bbolt store and the real event
+// writer, the time from a card frame being complete (from=card, door in
+// access_controlled) or from '#' (from=hash, door in card_and_code, code
+// typed key by key) to the relay command, through Submit and the door's
+// loop. It reports p50-ns and p99-ns.
+func BenchmarkDecision(b *testing.B) {
+	for _, n := range []int{1000, 1000000} {
+		for _, from := range []string{"card", "hash"} {
+			b.Run(fmt.Sprintf("users=%d/from=%s", n, from), func(b *testing.B) {
+				benchDecision(b, n, from)
+			})
+		}
+	}
+}
+
+func benchDecision(b *testing.B, n int, from string) {
+	dir := benchDB(b, n)
+	s, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	// Warm the page cache and mmap as a running daemon would be.
+	for i := range n {
+		s.LookupCard(cardKey(benchCard(i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ew := NewEventWriter(s, nil, zerolog.Nop())
+	go ew.Run(ctx)
+
+	relay := &benchRelay{at: make(chan levelAt, 16)}
+	c := DefaultConfig()
+	c.Name = "front"
+	c.Relay = relay
+	c.Debounce = -1 // relock by a DPS open without waiting out a debounce
+	c.DefaultMode = schedule.AccessControlled
+	if from == "hash" {
+		c.DefaultMode = schedule.CardAndCode
+	}
+	c.Readers = []ReaderConfig{{Name: "in", Keypad: from == "hash"}}
+	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
+	d, err := New(c, s, ew)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// idle lets the benchmark wait until Run has handled what was queued,
+	// so that each measurement starts with the loop idle.
+	handled := make(chan struct{}, 64)
+	d.processed = func() { handled <- struct{}{} }
+	idle := func(k int) {
+		for range k {
+			<-handled
+		}
+	}
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	relay.wait(b, gpio.Low) // New
+	relay.wait(b, gpio.Low) // start
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	lat := make([]time.Duration, 0, 4096)
+	keyRead := func(k byte) reader.Read {
+		return reader.Read{Reader: "in", Kind: reader.KindKeys, Keys: []byte{k}}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		i := 1 + rng.IntN(n-1) // user 0's code 00000000 is its card number 0: refused by design
+		var at time.Time
+		if from == "card" {
+			at = time.Now()
+			d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: benchCard(i), At: at})
+		} else {
+			d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: benchCard(i), At: time.Now()})
+			code := benchMFA(i)
+			for _, k := range []byte(code) {
+				d.Submit(keyRead(k))
+			}
+			idle(1 + len(code))
+			at = time.Now()
+			d.Submit(keyRead('#'))
+		}
+		lat = append(lat, relay.wait(b, gpio.High).Sub(at))
+		idle(1)
+		d.DoorSensor(true) // relock on open
+		relay.wait(b, gpio.Low)
+		d.DoorSensor(false)
+		idle(2)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)*50/100].Nanoseconds()), "p50-ns")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
+	}
+}
+
+// BenchmarkStep is the door's own cost per decision, without the store or
+// the loop: one card grant (access_controlled) and its relock.
+func BenchmarkStep(b *testing.B) {
+	c, _ := testConfig(schedule.AccessControlled)
+	c.Debounce = -1
+	rc, err := resolveConfig(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newState(rc)
+	now := t0
+	s, _ = step(s, inStart{}, now)
+	u, active, _ := testCreds().LookupCard(cardKey(card(100)))
+	in := inCard{reader: "out", card: card(100), user: u, found: true, active: active}
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Millisecond)
+		var acts []action
+		s, acts = step(s, in, now)
+		if len(acts) == 0 {
+			b.Fatal("no actions")
+		}
+		s, _ = step(s, inDPS{open: true}, now)
+		s, _ = step(s, inDPS{open: false}, now)
+	}
+}

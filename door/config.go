@@ -1,0 +1,258 @@
+package door
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/latchd/latch/schedule"
+)
+
+// Reader directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// Second-factor policies (config.md door.second_factor).
+const (
+	SecondFactorAlways    = "always"     // every reader of the door asks for the code
+	SecondFactorEntryOnly = "entry_only" // "out" readers skip the code
+)
+
+// ReaderConfig is one reader of a door.
+type ReaderConfig struct {
+	Name      string
+	Direction string // DirectionIn or DirectionOut; "" = in
+	Keypad    bool   // the reader has a keypad (config keypad != "")
+	// Feedback lines on the reader; each may be nil. They are driven to
+	// FeedbackActive to light or sound (readers are usually active low,
+	// hardware.md "Reader feedback").
+	LEDGreen, LEDRed, Beeper gpio.PinOut
+	FeedbackActive           gpio.Level
+}
+
+// Group is an access group from the config: its members may use Doors
+// during Schedule (no windows = always). Windows have no mode.
+type Group struct {
+	Name     string
+	Doors    []string
+	Schedule []schedule.Window
+}
+
+// MFAConfig is the [mfa] section of the config.
+type MFAConfig struct {
+	EntryCodeFallback bool          // a user without MFA codes may use the entry code as second factor
+	CodeTimeout       time.Duration // badge → first key
+	KeyTimeout        time.Duration // key → next key
+	MaxCodeAttempts   int           // wrong codes per card per door …
+	LockoutWindow     time.Duration // … within this window …
+	LockoutTime       time.Duration // … lock the card out for this long
+}
+
+// Config is one door. Start from DefaultConfig: the zero values of the
+// levels and booleans are not the config.md defaults. Zero durations and
+// counts are replaced by the defaults in New.
+type Config struct {
+	Name     string
+	Location *time.Location // nil = UTC
+
+	Relay       gpio.PinOut // the strike relay; required
+	RelayActive gpio.Level  // level that releases the strike
+
+	Debounce      time.Duration // DPS and REX inputs; negative = none (inputs debounced in hardware)
+	UnlockTime    time.Duration // 1s–60s
+	RexUnlocks    bool
+	RexUnlockTime time.Duration
+	RelockOnOpen  bool
+	HeldOpenTime  time.Duration
+
+	DefaultMode schedule.Mode
+	// ClockUnknownMode is the fail-secure mode while the wall clock is not
+	// plausible (a Pi boots at 1970 until NTP sets the time). Default locked.
+	ClockUnknownMode schedule.Mode
+	SecondFactor     string // SecondFactorAlways or SecondFactorEntryOnly
+
+	Schedule   []schedule.Window
+	Exceptions []schedule.Exception
+
+	Readers []ReaderConfig
+	// Groups are all access groups of the config; the door keeps those that
+	// name it.
+	Groups []Group
+	MFA    MFAConfig
+
+	// Now is the wall clock; nil = time.Now. Timeouts use the monotonic
+	// reading of the times it returns.
+	Now    func() time.Time
+	Logger zerolog.Logger
+	// Observer, when set, is told of every decision (with its latency on
+	// Now's clock) and every bad read; nil = none.
+	Observer Observer
+}
+
+// Defaults from config.md.
+const (
+	DefaultDebounce      = 50 * time.Millisecond
+	DefaultUnlockTime    = 10 * time.Second
+	DefaultRexUnlockTime = 3 * time.Second
+	DefaultHeldOpenTime  = 60 * time.Second
+	DefaultCodeTimeout   = 10 * time.Second
+	DefaultKeyTimeout    = 5 * time.Second
+	DefaultMaxAttempts   = 3
+	DefaultLockoutWindow = 5 * time.Minute
+	DefaultLockoutTime   = 60 * time.Second
+)
+
+// DefaultConfig is a door with every config.md default; the caller sets
+// Name, Relay and Readers.
+func DefaultConfig() Config {
+	return Config{
+		RelayActive:      gpio.High,
+		Debounce:         DefaultDebounce,
+		UnlockTime:       DefaultUnlockTime,
+		RexUnlockTime:    DefaultRexUnlockTime,
+		RelockOnOpen:     true,
+		HeldOpenTime:     DefaultHeldOpenTime,
+		DefaultMode:      schedule.AccessControlled,
+		ClockUnknownMode: schedule.Locked,
+		SecondFactor:     SecondFactorAlways,
+		MFA: MFAConfig{
+			EntryCodeFallback: true,
+			CodeTimeout:       DefaultCodeTimeout,
+			KeyTimeout:        DefaultKeyTimeout,
+			MaxCodeAttempts:   DefaultMaxAttempts,
+			LockoutWindow:     DefaultLockoutWindow,
+			LockoutTime:       DefaultLockoutTime,
+		},
+	}
+}
+
+// config is the validated, resolved form of Config used by step.
+type config struct {
+	Config
+	sched   *schedule.Schedule
+	readers map[string]*readerCfg
+	groups  map[string]*schedule.Access // groups granting this door; nil value = always
+}
+
+type readerCfg struct {
+	ReaderConfig
+	out      bool // an exit reader
+	feedback bool // has at least one feedback line
+}
+
+func defDur(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}
+
+func resolveConfig(c Config) (*config, error) {
+	if c.Name == "" {
+		return nil, errors.New("door: name: must not be empty")
+	}
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("door: %s: "+format, append([]any{c.Name}, a...)...)
+	}
+	if c.Relay == nil {
+		return nil, fail("relay: a relay pin is required")
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	defDur(&c.Debounce, DefaultDebounce)
+	defDur(&c.UnlockTime, DefaultUnlockTime)
+	defDur(&c.RexUnlockTime, DefaultRexUnlockTime)
+	defDur(&c.HeldOpenTime, DefaultHeldOpenTime)
+	defDur(&c.MFA.CodeTimeout, DefaultCodeTimeout)
+	defDur(&c.MFA.KeyTimeout, DefaultKeyTimeout)
+	defDur(&c.MFA.LockoutWindow, DefaultLockoutWindow)
+	defDur(&c.MFA.LockoutTime, DefaultLockoutTime)
+	if c.MFA.MaxCodeAttempts == 0 {
+		c.MFA.MaxCodeAttempts = DefaultMaxAttempts
+	}
+	if c.UnlockTime < time.Second || c.UnlockTime > time.Minute {
+		return nil, fail("unlock_time %s: must be 1s–60s", c.UnlockTime)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"rex_unlock_time", c.RexUnlockTime}, {"held_open_time", c.HeldOpenTime},
+		{"mfa.code_timeout", c.MFA.CodeTimeout}, {"mfa.key_timeout", c.MFA.KeyTimeout},
+		{"mfa.lockout_window", c.MFA.LockoutWindow}, {"mfa.lockout_time", c.MFA.LockoutTime}} {
+		if d.v < 0 {
+			return nil, fail("%s %s: must not be negative", d.name, d.v)
+		}
+	}
+	if c.MFA.MaxCodeAttempts < 1 {
+		return nil, fail("mfa.max_code_attempts %d: must be at least 1", c.MFA.MaxCodeAttempts)
+	}
+	if c.DefaultMode == schedule.Unknown {
+		c.DefaultMode = schedule.AccessControlled
+	}
+	if c.ClockUnknownMode == schedule.Unknown {
+		c.ClockUnknownMode = schedule.Locked
+	}
+	if _, err := schedule.ParseMode(string(c.ClockUnknownMode)); err != nil {
+		return nil, fail("clock_unknown_mode: %w", err)
+	}
+	switch c.SecondFactor {
+	case "":
+		c.SecondFactor = SecondFactorAlways
+	case SecondFactorAlways, SecondFactorEntryOnly:
+	default:
+		return nil, fail("second_factor %q: must be \"always\" or \"entry_only\"", c.SecondFactor)
+	}
+	rc := &config{readers: map[string]*readerCfg{}, groups: map[string]*schedule.Access{}}
+	keypad := false
+	for _, r := range c.Readers {
+		if r.Name == "" {
+			return nil, fail("reader: name must not be empty")
+		}
+		if _, dup := rc.readers[r.Name]; dup {
+			return nil, fail("reader %q: named twice", r.Name)
+		}
+		switch r.Direction {
+		case "":
+			r.Direction = DirectionIn
+		case DirectionIn, DirectionOut:
+		default:
+			return nil, fail("reader %q: direction %q: must be \"in\" or \"out\"", r.Name, r.Direction)
+		}
+		keypad = keypad || r.Keypad
+		rc.readers[r.Name] = &readerCfg{
+			ReaderConfig: r,
+			out:          r.Direction == DirectionOut,
+			feedback:     r.LEDGreen != nil || r.LEDRed != nil || r.Beeper != nil,
+		}
+	}
+	if c.ClockUnknownMode == schedule.CardAndCode && !keypad {
+		return nil, fail("clock_unknown_mode: card_and_code needs a reader with a keypad on this door")
+	}
+	s, err := schedule.New(schedule.Config{Location: c.Location, Default: c.DefaultMode,
+		Windows: c.Schedule, Exceptions: c.Exceptions, Keypad: keypad})
+	if err != nil {
+		return nil, fmt.Errorf("door: %s: %w", c.Name, err)
+	}
+	rc.sched = s
+	for _, g := range c.Groups {
+		for _, d := range g.Doors {
+			if d != c.Name {
+				continue
+			}
+			var a *schedule.Access
+			if len(g.Schedule) > 0 {
+				if a, err = schedule.NewAccess(c.Location, g.Schedule); err != nil {
+					return nil, fmt.Errorf("door: %s: group %q: %w", c.Name, g.Name, err)
+				}
+			}
+			rc.groups[g.Name] = a
+		}
+	}
+	rc.Config = c
+	return rc, nil
+}

@@ -1,0 +1,141 @@
+package door
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/schedule"
+)
+
+// blockingAppender blocks every AppendEvents until released, then assigns
+// sequence numbers.
+type blockingAppender struct {
+	release chan struct{}
+	mu      sync.Mutex
+	seq     uint64
+	batches []int
+	fail    bool
+}
+
+func (a *blockingAppender) AppendEvents(evs []Event) error {
+	<-a.release
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.batches = append(a.batches, len(evs))
+	if a.fail {
+		return errors.New("store: disk full")
+	}
+	for i := range evs {
+		a.seq++
+		evs[i].Seq = a.seq
+	}
+	return nil
+}
+
+func TestEventWriterNeverBlocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		app := &blockingAppender{release: make(chan struct{})}
+		var mu sync.Mutex
+		var stored []Event
+		w := NewEventWriter(app, func(e Event) { mu.Lock(); stored = append(stored, e); mu.Unlock() }, zerolog.Nop())
+		w.MaxBatch = 100
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- w.Run(ctx) }()
+		// The disk is stuck: Emit still returns at once, every time.
+		for i := range 1000 {
+			w.Emit(Event{Event: EvREX, Door: "front", Reason: string(rune('a' + i%26))})
+		}
+		synctest.Wait()
+		if p := w.Pending(); p < 1000-w.MaxBatch { // at most one batch is in the stuck write
+			t.Errorf("pending = %d, want >= %d", p, 1000-w.MaxBatch)
+		}
+		close(app.release)
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(stored) != 1000 {
+			t.Fatalf("stored %d events, want 1000", len(stored))
+		}
+		for i, e := range stored {
+			if e.Seq != uint64(i+1) {
+				t.Fatalf("event %d has seq %d", i, e.Seq)
+			}
+		}
+		for _, n := range app.batches {
+			if n > 100 {
+				t.Errorf("batch of %d > MaxBatch", n)
+			}
+		}
+	})
+}
+
+func TestEventWriterFailureStillLogs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		app := &blockingAppender{release: make(chan struct{}), fail: true}
+		close(app.release)
+		var got []Event
+		w := NewEventWriter(app, func(e Event) { got = append(got, e) }, zerolog.Nop())
+		ctx, cancel := context.WithCancel(t.Context())
+		w.Emit(Event{Event: EvDoorOpened, Seq: 7})
+		done := make(chan error)
+		go func() { done <- w.Run(ctx) }()
+		synctest.Wait()
+		cancel()
+		<-done
+		if diff := cmp.Diff([]Event{{Event: EvDoorOpened}}, got); diff != "" {
+			t.Errorf("stored (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestEventWriterBounded(t *testing.T) {
+	app := &blockingAppender{release: make(chan struct{})}
+	w := NewEventWriter(app, nil, zerolog.Nop())
+	w.MaxQueue = 10
+	for range 25 {
+		w.Emit(Event{Event: EvREX})
+	}
+	if w.Pending() != 10 || w.Dropped() != 15 {
+		t.Errorf("pending %d dropped %d", w.Pending(), w.Dropped())
+	}
+}
+
+// TestRelayDoesNotWaitForEvents: with the event store stuck, a grant still
+// releases the strike.
+func TestRelayDoesNotWaitForEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		app := &blockingAppender{release: make(chan struct{})}
+		w := NewEventWriter(app, nil, zerolog.Nop())
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go w.Run(ctx)
+		c, p := testConfig(schedule.AccessControlled)
+		c.Now = clockAt(t0)
+		d, err := New(c, testCreds(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go d.Run(ctx)
+		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100)})
+		synctest.Wait()
+		if n := len(p.relay.levels()); n < 3 || p.relay.last() != gpio.High {
+			t.Errorf("relay %v: not released while the event store is stuck", p.relay.levels())
+		}
+		cancel()
+		close(app.release)
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+	})
+}

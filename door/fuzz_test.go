@@ -1,0 +1,126 @@
+package door
+
+import (
+	"testing"
+	"time"
+
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/schedule"
+)
+
+// FuzzStep drives step with arbitrary input sequences and checks the
+// invariants: no panic; the relay is only released in a step that grants,
+// answers an exit button with rex_unlocks, or enters unlocked mode; Card +
+// Code is never downgraded to card only; after stop the strike is locked
+// and nothing more happens.
+func FuzzStep(f *testing.F) {
+	f.Add([]byte{2, 0, 0, 1, 4, 1, 3, 1, 2, 1, 1, 2, 1, 0x12})
+	f.Add([]byte{1, 0x40, 0x40, 0x55, 0x66, 0x70, 0x88, 0x93})
+	f.Add([]byte{0, 0x01, 0x11, 0x21, 0x31, 0x41, 0x51, 0x61, 0x71, 0x81, 0x91})
+	f.Add([]byte{3, 0x05, 0x06, 0x05, 0x06, 0x36, 0x14, 0x24})
+	cards := []uint64{100, 101, 102, 103, 104, 105, 106, 107, 5678, 108, 999}
+	codes := []string{"4321", "1111", "2222", "9999", "5678", "", "12345678901234567"}
+	modes := []schedule.Mode{schedule.Unlocked, schedule.AccessControlled, schedule.CardAndCode, schedule.Locked, schedule.Unknown}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		flags := data[0]
+		c, _ := testConfig(modes[int(flags)%4])
+		c.RexUnlocks = flags&0x04 != 0
+		c.RelockOnOpen = flags&0x08 != 0
+		if flags&0x10 != 0 {
+			c.SecondFactor = SecondFactorEntryOnly
+		}
+		c.MFA.EntryCodeFallback = flags&0x20 == 0
+		d, err := newDriver(c, testCreds())
+		if err != nil {
+			t.Fatal(err)
+		}
+		released := false
+		for _, r := range d.relay {
+			released = r
+		}
+		readers := []string{"in", "out", "nowhere"}
+		var dpsOpen, rexOn bool
+		for i := 1; i < len(data); i++ {
+			b := data[i]
+			rdr := readers[int(b>>4)%len(readers)]
+			arg := int(b >> 4)
+			d.reset()
+			stopped := d.s.stopped
+			switch b % 11 {
+			case 0:
+				d.card(rdr, cards[arg%len(cards)])
+			case 1:
+				d.keys(rdr, codes[arg%len(codes)]+"#")
+			case 2:
+				d.keys(rdr, string("0123456789*#"[arg%12]))
+			case 3:
+				d.step(inBad{reader: rdr, reason: reader.BadParity})
+			case 4:
+				dpsOpen = !dpsOpen
+				d.step(inDPS{open: dpsOpen})
+			case 5:
+				rexOn = !rexOn
+				d.step(inREX{pressed: rexOn})
+			case 6:
+				d.wait(time.Duration(arg) * 700 * time.Millisecond)
+			case 7:
+				d.wait(time.Duration(arg) * 20 * time.Second)
+			case 8:
+				d.step(inOverride{mode: modes[arg%len(modes)]})
+			case 9:
+				d.step(inTick{})
+			case 10:
+				if arg == 15 {
+					d.step(inStop{})
+				} else {
+					d.keys(rdr, "4321")
+				}
+			}
+			// The relay is released only by a reason in the same step.
+			var granted, rexUnlock, toUnlocked bool
+			for _, e := range d.events {
+				switch {
+				case e.Event == EvAccessGranted && e.Method != MethodUnlockedMode:
+					granted = true
+				case e.Event == EvREX && c.RexUnlocks:
+					rexUnlock = true
+				case e.Event == EvModeChanged && e.To == string(schedule.Unlocked):
+					toUnlocked = true
+				}
+				if e.Event == EvAccessGranted && e.Mode == string(schedule.CardAndCode) && e.Method != MethodCardAndCode &&
+					!(e.Reader == "out" && c.SecondFactor == SecondFactorEntryOnly) {
+					t.Fatalf("card_and_code downgraded: %+v", e)
+				}
+				if e.Event == EvAccessGranted && e.Method == MethodCardAndCode && e.UserID == "" {
+					t.Fatalf("card_and_code grant without a user: %+v", e)
+				}
+			}
+			for _, r := range d.relay {
+				if r && !released && !granted && !rexUnlock && !toUnlocked {
+					t.Fatalf("input %d (%#x): relay released without a grant, REX or unlocked mode; events %v", i, b, summary(d.events, true))
+				}
+				released = r
+			}
+			if released != d.s.released {
+				t.Fatalf("state says released=%v, relay=%v", d.s.released, released)
+			}
+			if stopped && len(d.acts) > 0 {
+				t.Fatalf("actions after stop: %v", d.acts)
+			}
+			if d.s.stopped && d.s.released {
+				t.Fatal("strike released after stop")
+			}
+			if d.s.mode == schedule.Unknown {
+				t.Fatal("effective mode unknown")
+			}
+			for name, r := range d.s.readers {
+				if len(r.buf) > maxCodeDigits {
+					t.Fatalf("reader %s buffers %d digits", name, len(r.buf))
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,48 @@
+package door
+
+import (
+	"time"
+
+	"github.com/latchd/latch/reader"
+)
+
+// Stepper drives a door synchronously, without a goroutine or a timer:
+// every input and tick is carried out before the call returns, at the time
+// the door's Config.Now gives. Run is a Stepper plus one timer; a virtual
+// clock (latchd scenario) uses a Stepper directly: it advances its clock to
+// Deadline and calls Tick. Use either Run or a Stepper on a door, never
+// both; a Stepper is not safe for concurrent use.
+type Stepper struct {
+	d *Door
+	s state
+}
+
+// Stepper returns a stepper for d. Call Start first.
+func (d *Door) Stepper() *Stepper { return &Stepper{d: d, s: newState(d.cfg)} }
+
+// Start evaluates the mode (mode_changed with cause start).
+func (st *Stepper) Start() { st.s = st.d.apply(st.s, inStart{}, st.d.now()) }
+
+// Submit hands the door a reader's frame (as Door.Submit).
+func (st *Stepper) Submit(r reader.Read) { st.s = st.d.input(st.s, r) }
+
+// DoorSensor reports the raw door position switch (as Door.DoorSensor).
+func (st *Stepper) DoorSensor(open bool) { st.s = st.d.input(st.s, inDPS{open: open}) }
+
+// ExitButton reports the raw exit button (as Door.ExitButton).
+func (st *Stepper) ExitButton(pressed bool) { st.s = st.d.input(st.s, inREX{pressed: pressed}) }
+
+// Deadline is the next instant the door needs a Tick; zero when none.
+func (st *Stepper) Deadline() time.Time { return st.s.nextDeadline() }
+
+// Tick handles every deadline up to now.
+func (st *Stepper) Tick() { st.s = st.d.apply(st.s, inTick{}, st.d.now()) }
+
+// Stop stops the door as Run does when its context ends: strike locked.
+func (st *Stepper) Stop() {
+	st.s = st.d.apply(st.s, inStop{}, st.d.now())
+	st.d.relay(false)
+}
+
+// queued carries out one input taken from the door's queue.
+func (st *Stepper) queued(v any) { st.s = st.d.input(st.s, v) }

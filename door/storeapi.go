@@ -1,0 +1,26 @@
+package door
+
+import "github.com/latchd/latch/store"
+
+// The store types the door speaks (contracts/store.md). They are aliases, so
+// a *store.Store is a Credentials and an Appender as it is, and a door.Event
+// is a store.Event.
+type (
+	// CardKey identifies a card.
+	CardKey = store.CardKey
+	// UserView is what the door needs to know of a user.
+	UserView = store.UserView
+	// Event is one event of product.md §6.
+	Event = store.Event
+	// EventCard is an event's card.
+	EventCard = store.EventCard
+)
+
+// ErrNotFound is store.ErrNotFound: an unknown card or entry code.
+var ErrNotFound = store.ErrNotFound
+
+// The store implements the door's narrow interfaces.
+var (
+	_ Credentials = (*store.Store)(nil)
+	_ Appender    = (*store.Store)(nil)
+)

@@ -1,0 +1,299 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // IANA zones built in: a Pi image or a CI container may lack /usr/share/zoneinfo
+
+	toml "github.com/pelletier/go-toml/v2"
+)
+
+// Level is the electrical level of a line: "high" or "low".
+type Level string
+
+// Levels.
+const (
+	High Level = "high"
+	Low  Level = "low"
+)
+
+// Mode is a door mode (product.md §3).
+type Mode string
+
+// Door modes.
+const (
+	Locked           Mode = "locked"
+	AccessControlled Mode = "access_controlled"
+	CardAndCode      Mode = "card_and_code"
+	Unlocked         Mode = "unlocked"
+)
+
+// Keypad output modes (hardware.md "Keypads").
+const (
+	KeypadNone     = ""
+	Keypad4Bit     = "4bit"
+	Keypad8Bit     = "8bit"
+	Keypad26BitPIN = "26bit_pin"
+)
+
+// Second-factor policies of a door.
+const (
+	SecondFactorAlways    = "always"
+	SecondFactorEntryOnly = "entry_only"
+)
+
+// Config is a loaded, checked configuration with every default filled in.
+type Config struct {
+	File       string // absolute path of the file it was loaded from ("" for Parse without a path)
+	Controller Controller
+	API        API
+	Log        Log
+	MFA        MFA
+	Readers    []Reader
+	Doors      []Door
+	Groups     []Group
+}
+
+// Controller is the [controller] section.
+type Controller struct {
+	Name           string
+	Database       string         // absolute path
+	KeyFile        string         // absolute path
+	TimeZone       string         // IANA name
+	Location       *time.Location // TimeZone loaded
+	EventRetention int
+}
+
+// API is the [api] section.
+type API struct {
+	Socket string // absolute path of the Unix socket, always served
+	Listen string // optional TCP address; "" = none
+}
+
+// Log is the [log] section.
+type Log struct {
+	Format string // "json" or "console"
+	Level  string // zerolog level name: trace, debug, info, warn, error
+}
+
+// MFA is the [mfa] section (product.md §4).
+type MFA struct {
+	EntryCodeFallback bool
+	CodeTimeout       time.Duration
+	KeyTimeout        time.Duration
+	MaxCodeAttempts   int
+	LockoutWindow     time.Duration
+	LockoutTime       time.Duration
+}
+
+// Reader is one [[reader]].
+type Reader struct {
+	Name           string
+	Door           string
+	Direction      string   // "in" or "out"
+	D0, D1         string   // pin names
+	Formats        []string // "h10301", …, or "rawN"; at most one per bit length
+	Keypad         string   // KeypadNone, Keypad4Bit, Keypad8Bit, Keypad26BitPIN
+	Star, Hash     byte     // 4-bit values of '*' and '#'
+	MaxFrameGap    time.Duration
+	RawByteOrder   string // "msb" or "lsb"
+	LEDGreen       string // optional pin names; "" = not wired
+	LEDRed         string
+	Beeper         string
+	FeedbackActive Level
+	Line           int // line of the [[reader]] header
+}
+
+// HasKeypad reports whether the reader sends keys.
+func (r Reader) HasKeypad() bool { return r.Keypad != KeypadNone }
+
+// Door is one [[door]].
+type Door struct {
+	Name          string
+	TimeZone      string         // IANA name; the controller's when the file leaves it empty
+	Location      *time.Location // TimeZone loaded
+	Relay         string
+	RelayActive   Level // level that releases the strike
+	DPS           string
+	DPSOpen       Level // level that means open
+	REX           string
+	REXActive     Level
+	Debounce      time.Duration
+	UnlockTime    time.Duration
+	REXUnlocks    bool
+	REXUnlockTime time.Duration
+	RelockOnOpen  bool
+	HeldOpenTime  time.Duration
+	DefaultMode   Mode
+	SecondFactor  string // SecondFactorAlways or SecondFactorEntryOnly
+	Schedule      []Window
+	Exceptions    []Exception
+	Line          int
+}
+
+// Window is a weekly window: on each of Days, from Start (inclusive) to End
+// (exclusive), door-local wall time. Group windows have no Mode.
+type Window struct {
+	Days  []time.Weekday
+	Start Clock
+	End   Clock
+	Mode  Mode
+	Line  int
+}
+
+// Exception is a dated exception; it beats the weekly schedule. A whole-day
+// exception has Start 00:00 and End 24:00.
+type Exception struct {
+	Date  Date
+	Start Clock
+	End   Clock
+	Mode  Mode
+	Line  int
+}
+
+// Group is one [[group]]: its members may use Doors during Schedule (always
+// when Schedule is empty).
+type Group struct {
+	Name     string
+	Doors    []string
+	Schedule []Window
+	Line     int
+}
+
+// Clock is a time of day in minutes after midnight, 0 (00:00) to 1440 (24:00).
+type Clock int
+
+func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60) }
+
+// Date is a calendar date without a zone.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }
+
+// Defaults (config.md).
+const (
+	DefaultName           = "latch"
+	DefaultDatabase       = "/var/lib/latch/latch.db"
+	DefaultKeyFile        = "/var/lib/latch/device.key"
+	DefaultTimeZone       = "Europe/Berlin"
+	DefaultEventRetention = 100000
+	DefaultSocket         = "/run/latch/api.sock"
+)
+
+// Load reads and checks the file at path. Relative paths inside it are
+// resolved against the file's folder. On a broken rule it returns *Error.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// maxFileSize bounds what Parse accepts; a real file is a few kilobytes.
+const maxFileSize = 1 << 20
+
+// Parse checks data as if read from path (used for messages and to resolve
+// relative paths; "" resolves against the working directory).
+func Parse(data []byte, path string) (*Config, error) {
+	name := path
+	if name == "" {
+		name = "<config>"
+	}
+	if len(data) > maxFileSize {
+		return nil, &Error{Issues: []Issue{{File: name, Rule: fmt.Sprintf("file is larger than %d bytes", maxFileSize)}}}
+	}
+	var raw rawFile
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, &Error{Issues: decodeIssues(name, err)}
+	}
+	dir := ""
+	if path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dir = filepath.Dir(abs)
+		path = abs
+	} else if wd, err := os.Getwd(); err == nil {
+		dir = wd
+	}
+	b := &builder{file: name, dir: dir, pos: indexPositions(data)}
+	cfg := b.build(&raw)
+	if len(b.issues) == 0 {
+		b.crossCheck(cfg)
+	}
+	if len(b.issues) > 0 {
+		sortIssues(b.issues)
+		return nil, &Error{Issues: b.issues}
+	}
+	cfg.File = path
+	return cfg, nil
+}
+
+// decodeIssues turns go-toml's errors into issues with a readable rule.
+func decodeIssues(file string, err error) []Issue {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		out := make([]Issue, 0, len(strict.Errors))
+		for i := range strict.Errors {
+			out = append(out, decodeIssue(file, &strict.Errors[i]))
+		}
+		return out
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		return []Issue{decodeIssue(file, de)}
+	}
+	return []Issue{{File: file, Rule: strings.TrimPrefix(err.Error(), "toml: ")}}
+}
+
+var mismatchRE = regexp.MustCompile(`^toml: cannot decode TOML ([a-z ]+?) into .* of type (.+)$`)
+
+func decodeIssue(file string, de *toml.DecodeError) Issue {
+	row, _ := de.Position()
+	key := strings.Join(de.Key(), ".")
+	msg := de.Error()
+	rule := strings.TrimPrefix(msg, "toml: ")
+	switch {
+	case rule == "unknown field":
+		rule = "unknown key"
+	case rule == "missing table":
+		rule = "unknown table"
+	case mismatchRE.MatchString(msg):
+		m := mismatchRE.FindStringSubmatch(msg)
+		rule = fmt.Sprintf("wrong type: must be %s, not %s", tomlTypeName(m[2]), m[1])
+	}
+	return Issue{File: file, Line: row, Key: key, Rule: rule}
+}
+
+// tomlTypeName names a Go target type of the raw structs as a TOML type.
+func tomlTypeName(goType string) string {
+	t := strings.TrimLeft(goType, "*")
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "int64":
+		return "an integer"
+	case t == "bool":
+		return "a boolean (true or false)"
+	case strings.HasPrefix(t, "[]string"):
+		return "an array of strings"
+	case strings.HasPrefix(t, "[]"):
+		return "an array of tables"
+	default:
+		return "a table"
+	}
+}

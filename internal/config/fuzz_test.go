@@ -1,0 +1,37 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+// FuzzParse: no input panics, and every refusal is a *Error with issues.
+func FuzzParse(f *testing.F) {
+	example, err := os.ReadFile("../../deploy/latch.toml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	if site, err := os.ReadFile("../../testdata/scenarios/site.toml"); err == nil {
+		f.Add(site)
+	}
+	f.Add([]byte(minimal))
+	f.Add([]byte("[[door]]\nname=\"a\"\nrelay=\"GPIO1\"\n[[door.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"24:00\"\nmode=\"locked\"\n"))
+	f.Add([]byte("[controller\n"))
+	f.Add([]byte("a.b.c = 1\n[a]\n[[a.b]]\n"))
+	f.Add([]byte("[[reader]]\nkeys = { star = 10, hash = { x = 1 } }\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, "f.toml")
+		if err == nil {
+			if cfg == nil {
+				t.Fatal("nil config without error")
+			}
+			return
+		}
+		var ce *Error
+		if !errors.As(err, &ce) || len(ce.Issues) == 0 {
+			t.Fatalf("error %T %v is not a *Error with issues", err, err)
+		}
+	})
+}

@@ -1,0 +1,113 @@
+package config
+
+// The raw* types mirror the TOML file one to one. Pointers mark keys that
+// have a default, so "absent" and "zero" can be told apart. Everything is
+// decoded as plain TOML types; meaning (durations, times, pins, references)
+// is checked afterwards in build, where the key's line is known.
+
+type rawFile struct {
+	Controller *rawController `toml:"controller"`
+	API        *rawAPI        `toml:"api"`
+	Log        *rawLog        `toml:"log"`
+	MFA        *rawMFA        `toml:"mfa"`
+	Reader     []rawReader    `toml:"reader"`
+	Door       []rawDoor      `toml:"door"`
+	Group      []rawGroup     `toml:"group"`
+}
+
+type rawController struct {
+	Name           *string `toml:"name"`
+	Database       *string `toml:"database"`
+	KeyFile        *string `toml:"key_file"`
+	TimeZone       *string `toml:"time_zone"`
+	EventRetention *int64  `toml:"event_retention"`
+}
+
+type rawAPI struct {
+	Socket *string `toml:"socket"`
+	Listen *string `toml:"listen"`
+}
+
+type rawLog struct {
+	Format *string `toml:"format"`
+	Level  *string `toml:"level"`
+}
+
+type rawMFA struct {
+	EntryCodeFallback *bool   `toml:"entry_code_fallback"`
+	CodeTimeout       *string `toml:"code_timeout"`
+	KeyTimeout        *string `toml:"key_timeout"`
+	MaxCodeAttempts   *int64  `toml:"max_code_attempts"`
+	LockoutWindow     *string `toml:"lockout_window"`
+	LockoutTime       *string `toml:"lockout_time"`
+}
+
+type rawKeys struct {
+	Star *int64 `toml:"star"`
+	Hash *int64 `toml:"hash"`
+}
+
+type rawReader struct {
+	Name           *string  `toml:"name"`
+	Door           *string  `toml:"door"`
+	Direction      *string  `toml:"direction"`
+	D0             *string  `toml:"d0"`
+	D1             *string  `toml:"d1"`
+	Formats        []string `toml:"formats"`
+	Keypad         *string  `toml:"keypad"`
+	Keys           *rawKeys `toml:"keys"`
+	MaxFrameGap    *string  `toml:"max_frame_gap"`
+	RawByteOrder   *string  `toml:"raw_byte_order"`
+	LEDGreen       *string  `toml:"led_green"`
+	LEDRed         *string  `toml:"led_red"`
+	Beeper         *string  `toml:"beeper"`
+	FeedbackActive *string  `toml:"feedback_active"`
+}
+
+type rawWindow struct {
+	Days  []string `toml:"days"`
+	Start *string  `toml:"start"`
+	End   *string  `toml:"end"`
+	Mode  *string  `toml:"mode"`
+}
+
+type rawException struct {
+	Date  *string `toml:"date"`
+	Start *string `toml:"start"`
+	End   *string `toml:"end"`
+	Mode  *string `toml:"mode"`
+}
+
+type rawDoor struct {
+	Name          *string        `toml:"name"`
+	TimeZone      *string        `toml:"time_zone"`
+	Relay         *string        `toml:"relay"`
+	RelayActive   *string        `toml:"relay_active"`
+	DPS           *string        `toml:"dps"`
+	DPSOpen       *string        `toml:"dps_open"`
+	REX           *string        `toml:"rex"`
+	REXActive     *string        `toml:"rex_active"`
+	Debounce      *string        `toml:"debounce"`
+	UnlockTime    *string        `toml:"unlock_time"`
+	REXUnlocks    *bool          `toml:"rex_unlocks"`
+	REXUnlockTime *string        `toml:"rex_unlock_time"`
+	RelockOnOpen  *bool          `toml:"relock_on_open"`
+	HeldOpenTime  *string        `toml:"held_open_time"`
+	DefaultMode   *string        `toml:"default_mode"`
+	SecondFactor  *string        `toml:"second_factor"`
+	Schedule      []rawWindow    `toml:"schedule"`
+	Exception     []rawException `toml:"exception"`
+}
+
+// rawGroupWindow is a group's access window: it has no mode.
+type rawGroupWindow struct {
+	Days  []string `toml:"days"`
+	Start *string  `toml:"start"`
+	End   *string  `toml:"end"`
+}
+
+type rawGroup struct {
+	Name     *string          `toml:"name"`
+	Doors    []string         `toml:"doors"`
+	Schedule []rawGroupWindow `toml:"schedule"`
+}
