@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	latchconfig "github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -59,11 +60,23 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	retention := 0
 	if *config != "" {
-		// The config loader lives on another branch; until it is wired in,
-		// refuse rather than silently ignore the file.
-		fmt.Fprintln(stderr, "latchctl import: --config is not supported by this build yet; pass --db and --key")
-		return 2
+		cfg, err := latchconfig.Load(*config)
+		if err != nil {
+			fmt.Fprintf(stderr, "latchctl import: %v\n", err)
+			return 1
+		}
+		// Explicit --db and --key win over the config file.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["db"] {
+			*db = cfg.Controller.Database
+		}
+		if !set["key"] {
+			*key = cfg.Controller.KeyFile
+		}
+		retention = cfg.Controller.EventRetention
 	}
 	file := fs.Arg(0)
 	if os.Getenv("GOMEMLIMIT") == "" && isCredentialsFile(file) {
@@ -74,7 +87,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "latchctl import: %v\n", err)
 		return 1
 	}
-	s, err := store.Open(store.Options{Path: *db, KeyFile: *key})
+	s, err := store.Open(store.Options{Path: *db, KeyFile: *key, EventRetention: retention})
 	if errors.Is(err, store.ErrInUse) {
 		fmt.Fprintf(stderr, "latchctl import: %v: stop latchd first, or import through its API\n", err)
 		return 1
