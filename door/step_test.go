@@ -184,6 +184,9 @@ func TestDenials(t *testing.T) {
 			want: []string{requested, denied + ReasonWrongCode}},
 		{name: "card number with leading zeros", mode: cc, ops: seq(badge("in", 5678), typ("in", "005678#")),
 			want: []string{requested, denied + ReasonWrongCode}},
+		{name: "card number typed as code counts toward the lockout", mode: cc,
+			ops:  seq(times(3, seq(badge("in", 5678), typ("in", "5678#"))), badge("in", 5678)),
+			want: []string{requested, denied + ReasonWrongCode, requested, denied + ReasonWrongCode, requested, denied + ReasonWrongCode, lockout, denied + ReasonLockedOut}},
 		{name: "wrong_code", mode: cc, ops: seq(badge("in", 100), typ("in", "9999#")),
 			want: []string{requested, denied + ReasonWrongCode}},
 		{name: "one attempt per badge", mode: cc, ops: seq(badge("in", 100), typ("in", "9999#"), typ("in", "4321#")),
@@ -256,6 +259,67 @@ func TestDenials(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNeverDowngraded: product.md §4.7. A code equal to the card's number,
+// an empty code, or a user whose second factor is empty never turns Card +
+// Code into card only. The store here accepts any code, so the door must
+// refuse these without asking it (Choice, docs/door.md: a code equal to the
+// card number is refused even when it is the user's real code).
+func TestNeverDowngraded(t *testing.T) {
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		ops    op
+		reason string
+	}{
+		{"code equal to the card number", nil, seq(badge("in", 5678), typ("in", "5678#")), ReasonWrongCode},
+		{"card number with leading zeros", nil, seq(badge("in", 5678), typ("in", "0005678#")), ReasonWrongCode},
+		{"card number as the entry-code fallback", nil, seq(badge("in", 101), typ("in", "101#")), ReasonWrongCode},
+		{"empty code", nil, seq(badge("in", 100), typ("in", "#")), ReasonBadCode},
+		{"code typed, cleared, submitted", nil, seq(badge("in", 100), typ("in", "4321*#")), ReasonBadCode},
+		{"user with no second factor", nil, badge("in", 102), ReasonNoSecondFactor},
+		{"only an entry code, fallback off", func(c *Config) { c.MFA.EntryCodeFallback = false }, badge("in", 101), ReasonNoSecondFactor},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := testConfig(schedule.CardAndCode)
+			if tt.mod != nil {
+				tt.mod(&c)
+			}
+			creds := testCreds()
+			creds.acceptAll = true
+			d, err := newDriver(c, creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.reset()
+			tt.ops(d)
+			got := summary(d.events, false)
+			if len(got) == 0 || got[len(got)-1] != denied+tt.reason {
+				t.Errorf("events %v, want the last to be %s", got, denied+tt.reason)
+			}
+			if creds.verifies != 0 {
+				t.Errorf("the store was asked %d times", creds.verifies)
+			}
+			if len(d.relay) != 0 {
+				t.Errorf("relay commands %v, want none", d.relay)
+			}
+		})
+	}
+	// The same store grants a real code: the refusals above are the door's.
+	c, _ := testConfig(schedule.CardAndCode)
+	creds := testCreds()
+	creds.acceptAll = true
+	d, err := newDriver(c, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.reset()
+	seq(badge("in", 5678), typ("in", "1234#"))(d)
+	if diff := cmp.Diff([]string{requested, granted + MethodCardAndCode}, summary(d.events, false)); diff != "" {
+		t.Errorf("control (-want +got):\n%s", diff)
 	}
 }
 
