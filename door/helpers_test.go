@@ -149,7 +149,7 @@ func testCreds() *fakeCreds {
 	// ivan's MFA codes are his card number, also with leading zeros: the
 	// store would accept them, the door must not ask it.
 	f.add("ivan", 5678, true, staff, []string{"5678", "005678"}, "", nil)
-	f.add("jo", 108, true, staff, []string{"4321"}, "", nil)    // shares alice's MFA code
+	f.add("jo", 108, true, staff, []string{"4321"}, "", nil) // shares alice's MFA code
 	return f
 }
 

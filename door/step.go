@@ -1,6 +1,7 @@
 package door
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"strconv"
 	"time"
@@ -424,8 +425,7 @@ func (s *doorState) tick(o *out) {
 			s.endAttempt(o, name)
 		case phIdle:
 			// An entry code left unfinished: forget it quietly.
-			wipe(r.buf)
-			r.buf = r.buf[:0]
+			r.clearBuf()
 			r.deadline = time.Time{}
 		}
 	}
@@ -675,8 +675,7 @@ func (s *doorState) userReason(u *UserView, now time.Time) string {
 
 func (s *doorState) endAttempt(o *out, rdr string) {
 	r := s.readers[rdr]
-	wipe(r.buf)
-	r.buf = r.buf[:0]
+	r.clearBuf()
 	r.phase = phIdle
 	r.card = reader.Card{}
 	r.user = UserView{}
@@ -708,8 +707,6 @@ func (s *doorState) onCard(o *out, in inCard) {
 		s.deny(o, in.reader, r.card, &r.user, ReasonCodeAbandoned)
 	}
 	s.endAttempt(o, in.reader)
-	wipe(r.buf)
-	r.buf = r.buf[:0]
 
 	mode := s.readerMode(in.reader)
 	var u *UserView
@@ -793,8 +790,7 @@ func (s *doorState) onKey(o *out, in inKey) {
 				s.endAttempt(o, in.reader)
 				return
 			}
-			wipe(r.buf)
-			r.buf = r.buf[:0]
+			r.clearBuf()
 			r.deadline = keyDeadline
 		case '#':
 			s.submitCardCode(o, in.reader)
@@ -812,15 +808,13 @@ func (s *doorState) onKey(o *out, in inKey) {
 	// Idle: keys typed without a badge are an entry-code attempt.
 	switch k {
 	case '*':
-		wipe(r.buf)
-		r.buf = r.buf[:0]
+		r.clearBuf()
 		r.deadline = time.Time{}
 	case '#':
 		s.submitEntry(o, in.reader)
 	default:
 		if len(r.buf) >= maxCodeDigits {
-			wipe(r.buf)
-			r.buf = r.buf[:0]
+			r.clearBuf()
 			r.deadline = time.Time{}
 			s.deny(o, in.reader, reader.Card{}, nil, ReasonBadCode)
 			return
@@ -843,13 +837,10 @@ func (s *doorState) submitCardCode(o *out, rdr string) {
 		// Never a downgrade to card only, even if the user chose it as code.
 		s.wrongCode(o, rdr)
 	default:
-		code := make([]byte, len(r.buf))
-		copy(code, r.buf)
-		wipe(r.buf)
-		r.buf = r.buf[:0]
+		o.acts = append(o.acts, actVerify{reader: rdr, userID: r.user.UserID, code: bytes.Clone(r.buf), fallback: s.cfg.MFA.EntryCodeFallback})
+		r.clearBuf()
 		r.phase = phVerifying
 		r.deadline = time.Time{}
-		o.acts = append(o.acts, actVerify{reader: rdr, userID: r.user.UserID, code: code, fallback: s.cfg.MFA.EntryCodeFallback})
 	}
 }
 
@@ -897,28 +888,21 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 
 func (s *doorState) submitEntry(o *out, rdr string) {
 	r := s.readers[rdr]
-	mode := s.readerMode(rdr)
-	empty := len(r.buf) == 0
-	code := make([]byte, len(r.buf))
-	copy(code, r.buf)
-	wipe(r.buf)
-	r.buf = r.buf[:0]
-	r.deadline = time.Time{}
-	switch {
+	switch mode := s.readerMode(rdr); {
 	case mode == schedule.Locked:
 		s.deny(o, rdr, reader.Card{}, nil, ReasonDoorLocked)
 	case mode == schedule.CardAndCode:
 		s.deny(o, rdr, reader.Card{}, nil, ReasonCardRequired)
-	case empty:
+	case len(r.buf) == 0:
 		s.deny(o, rdr, reader.Card{}, nil, ReasonBadCode)
 	case s.readerLocked(rdr, o.now):
 		s.deny(o, rdr, reader.Card{}, nil, ReasonLockedOut)
 	default:
 		r.phase = phEntry
-		o.acts = append(o.acts, actLookupEntry{reader: rdr, code: code})
-		return
+		o.acts = append(o.acts, actLookupEntry{reader: rdr, code: bytes.Clone(r.buf)})
 	}
-	wipe(code)
+	r.clearBuf()
+	r.deadline = time.Time{}
 }
 
 func (s *doorState) readerLocked(rdr string, now time.Time) bool {
@@ -1018,8 +1002,11 @@ func (s *doorState) gcFailures(now time.Time) {
 	}
 }
 
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
+// clearBuf wipes and empties the typed digits.
+func (r *readerState) clearBuf() {
+	wipe(r.buf)
+	r.buf = r.buf[:0]
 }
+
+// wipe zeroes a secret in place.
+func wipe(b []byte) { clear(b) }
