@@ -144,6 +144,11 @@ func TestDenials(t *testing.T) {
 			want: []string{denied + ReasonNoAccess}},
 		{name: "no_access entry code", mode: ac, ops: typ("in", "5555#"), want: []string{denied + ReasonNoAccess}},
 		{name: "door_locked card", mode: schedule.Locked, ops: badge("in", 100), want: []string{denied + ReasonDoorLocked}},
+		// Choice (docs/door.md): in unlocked mode a refused credential is
+		// still logged with its reason; the strike stays as it is.
+		{name: "unlocked: unknown card still denied", mode: schedule.Unlocked, ops: badge("in", 999), want: []string{denied + ReasonUnknownCard}},
+		{name: "unlocked: suspended user still denied", mode: schedule.Unlocked, ops: badge("in", 104), want: []string{denied + ReasonUserInactive}},
+		{name: "unlocked: unknown entry code still denied", mode: schedule.Unlocked, ops: typ("in", "0000#"), want: []string{denied + ReasonUnknownCode}},
 		{name: "card_required: entry code alone in card_and_code", mode: cc, ops: typ("in", "1111#"), want: []string{denied + ReasonCardRequired}},
 		{name: "no_second_factor: user with neither", mode: cc, ops: badge("in", 102), want: []string{denied + ReasonNoSecondFactor}},
 		{name: "no_second_factor: entry code without fallback", mode: cc, mod: func(c *Config) { c.MFA.EntryCodeFallback = false },
@@ -362,6 +367,39 @@ func TestEventFields(t *testing.T) {
 	d.wait(10 * time.Second)
 	if diff := cmp.Diff([]string{"strike_locked"}, summary(d.events, true)); diff != "" {
 		t.Errorf("relock (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeniedEventNamesUser: a card refused in locked mode, or for a
+// reason found after the lookup, still names its user and card.
+func TestDeniedEventNamesUser(t *testing.T) {
+	for _, tc := range []struct {
+		mode   schedule.Mode
+		cn     uint64
+		user   string
+		reason string
+	}{
+		{schedule.Locked, 100, "alice", ReasonDoorLocked},
+		{schedule.AccessControlled, 103, "dave", ReasonCardInactive},
+		{schedule.AccessControlled, 105, "frank", ReasonNoAccess},
+		{schedule.CardAndCode, 102, "carol", ReasonNoSecondFactor},
+		{schedule.AccessControlled, 999, "", ReasonUnknownCard},
+	} {
+		c, _ := testConfig(tc.mode)
+		d, err := newDriver(c, testCreds())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.reset()
+		d.card("in", tc.cn)
+		want := []Event{{Time: t0, Event: EvAccessDenied, Door: "front", Reader: "in", Reason: tc.reason, Mode: string(tc.mode),
+			Card: &EventCard{Format: "h10301", FacilityCode: 1, CardNumber: tc.cn}}}
+		if tc.user != "" {
+			want[0].UserID, want[0].ExternalID = "u-"+tc.user, tc.user
+		}
+		if diff := cmp.Diff(want, d.events); diff != "" {
+			t.Errorf("%s card %d (-want +got):\n%s", tc.mode, tc.cn, diff)
+		}
 	}
 }
 
