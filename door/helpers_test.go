@@ -222,7 +222,7 @@ func (d *driver) step(in input) {
 			d.events = append(d.events, a.ev)
 		case actVerify:
 			ok, err := d.creds.VerifySecondFactor(a.userID, a.code, a.fallback)
-			follow = append(follow, inVerified{reader: a.reader, ok: ok, err: err})
+			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil})
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})

@@ -81,9 +81,8 @@ type inCard struct {
 	reader string
 	card   reader.Card
 	user   UserView
-	found  bool // the card is known
+	found  bool // the card is known (false on a store error: refused as unknown_card)
 	active bool // the card is active
-	err    error
 }
 
 // inBad is a bad frame.
@@ -98,19 +97,17 @@ type inKey struct {
 	key    byte
 }
 
-// inVerified is the answer to actVerify.
+// inVerified is the answer to actVerify: ok is false on a store error.
 type inVerified struct {
 	reader string
 	ok     bool
-	err    error
 }
 
-// inEntry is the answer to actLookupEntry.
+// inEntry is the answer to actLookupEntry: found is false on a store error.
 type inEntry struct {
 	reader string
 	user   UserView
 	found  bool
-	err    error
 }
 
 // inDPS is a raw (not yet debounced) door position switch level.
@@ -710,14 +707,14 @@ func (s *doorState) onCard(o *out, in inCard) {
 
 	mode := s.readerMode(in.reader)
 	var u *UserView
-	if in.found && in.err == nil {
+	if in.found {
 		u = &in.user
 	}
 	reason := ""
 	switch {
 	case mode == schedule.Locked:
 		reason = ReasonDoorLocked
-	case in.err != nil || !in.found:
+	case !in.found:
 		reason = ReasonUnknownCard
 	case !in.active:
 		reason = ReasonCardInactive
@@ -872,7 +869,7 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 	if r == nil || r.phase != phVerifying {
 		return
 	}
-	if in.err != nil || !in.ok {
+	if !in.ok {
 		s.wrongCode(o, in.reader)
 		return
 	}
@@ -917,7 +914,7 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	}
 	r.phase = phIdle
 	now := o.now
-	if in.err != nil || !in.found {
+	if !in.found {
 		s.deny(o, in.reader, reader.Card{}, nil, ReasonUnknownCode)
 		if s.fail(s.readerFailures(in.reader), now) {
 			o.emit(Event{Event: EvKeypadLockout, Reader: in.reader, Duration: s.cfg.MFA.LockoutTime.String(), Mode: string(s.mode)})
