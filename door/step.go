@@ -921,7 +921,9 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 		}
 		return
 	}
-	delete(s.readerFails, in.reader)
+	// A known code is no guess, so it does not count as a failure; only a
+	// grant resets the reader's count, so that a code of a suspended or
+	// out-of-schedule user cannot be used to keep guessing.
 	u := in.user
 	if reason := s.userReason(&u, now); reason != "" {
 		s.deny(o, in.reader, reader.Card{}, &u, reason)
@@ -929,8 +931,10 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	}
 	switch s.readerMode(in.reader) {
 	case schedule.Unlocked:
+		delete(s.readerFails, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodUnlockedMode)
 	case schedule.AccessControlled:
+		delete(s.readerFails, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodEntryCode)
 	case schedule.Locked:
 		s.deny(o, in.reader, reader.Card{}, &u, ReasonDoorLocked)
