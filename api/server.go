@@ -178,10 +178,9 @@ func logPath(p string) string {
 	}, p)
 }
 
-// peerOf is the rate-limiting key of r's client: the IPv4 address or the
-// IPv6 /64 for TCP;
-// for the Unix socket, the peer's uid as the kernel reports it
-// (SO_PEERCRED, recorded by ConnContext), so one local account that keeps
+// peerOf is the rate-limiting key of r's client: over TCP the IPv4 address
+// or the IPv6 /64; on the Unix socket the peer's uid as the kernel reports
+// it (SO_PEERCRED, recorded by ConnContext), so one local account that keeps
 // failing cannot lock the others (the daemon's owner, a Prometheus scraper
 // on the socket) out. A socket peer whose uid is unknown (not Linux, or a
 // server run without ConnContext) falls back to one shared key, "unix".
