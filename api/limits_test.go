@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -56,16 +57,16 @@ func TestStreamLimit(t *testing.T) {
 	}
 }
 
-// blockingImport is a store whose ImportFile waits until released.
+// blockingImport is a store whose Import waits until released.
 type blockingImport struct {
 	*store.Store
 	started, release chan struct{}
 }
 
-func (b blockingImport) ImportFile(path string, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error) {
+func (b blockingImport) Import(r io.Reader, size int64, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error) {
 	b.started <- struct{}{}
 	<-b.release
-	return b.Store.ImportFile(path, by, progress)
+	return b.Store.Import(r, size, by, progress)
 }
 
 // TestImportOneAtATime: while one CSV import runs, another is refused with

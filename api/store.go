@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io"
 	"time"
 
 	"github.com/latchd/latch/store"
@@ -39,7 +40,7 @@ type Store interface {
 	EventsDropped() (uint64, error)
 	Subscribe(buffer int) (events <-chan store.Event, cancel func())
 
-	ImportFile(path string, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error)
+	Import(r io.Reader, size int64, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error)
 }
 
 // DoorStatus is one door's state as the door loop sees it.

@@ -102,13 +102,8 @@ func (it *importer) bad(line int, col, rule string) {
 	}
 }
 
-// ImportFile imports a users or a credentials CSV file (product.md §8;
-// the columns are in docs/store.md). Pass 1 reads the whole file and
-// checks every row, also against the database and the other rows; if any
-// row is bad it returns an *ImportError and writes nothing. Pass 2 writes
-// every change, all or nothing. Rows that change nothing (a card the user
-// already has, an MFA code the user already has) are skipped, so
-// importing the same file twice changes nothing the second time.
+// ImportFile imports a users or a credentials CSV file: Import on the
+// file's contents.
 func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress)) (ImportSummary, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -119,6 +114,20 @@ func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress))
 	if fi, err := f.Stat(); err == nil {
 		total = fi.Size()
 	}
+	return s.Import(f, total, by, progress)
+}
+
+// Import imports a users or a credentials CSV (product.md §8; the columns
+// are in docs/store.md) read once from r; size is its length in bytes for
+// progress (0 when unknown). Pass 1 reads the whole input and checks every
+// row, also against the database and the other rows; if any row is bad it
+// returns an *ImportError and writes nothing. Pass 2 writes every change,
+// all or nothing, from what pass 1 kept (r is not read again). Rows that
+// change nothing (a card the user already has, an MFA code the user
+// already has) are skipped, so importing the same file twice changes
+// nothing the second time. Import holds the store's write lock throughout:
+// give it a local, fast reader, not a network stream.
+func (s *Store) Import(r io.Reader, size int64, by Actor, progress func(ImportProgress)) (ImportSummary, error) {
 	if progress == nil {
 		progress = func(ImportProgress) {}
 	}
@@ -127,14 +136,14 @@ func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress))
 	stop := s.keepMappedSmall()
 	defer stop()
 	it := &importer{s: s, by: by, now: s.now()}
-	if err := it.check(f, total, progress); err != nil {
+	if err := it.check(r, size, progress); err != nil {
 		return ImportSummary{}, err
 	}
 	if len(it.errs) > 0 {
 		slices.SortStableFunc(it.errs, func(a, b RowError) int { return a.Line - b.Line })
 		return ImportSummary{}, &ImportError{Rows: it.errs, More: it.more}
 	}
-	if err := it.apply(total, progress); err != nil {
+	if err := it.apply(size, progress); err != nil {
 		return ImportSummary{}, err
 	}
 	return it.sum, nil
