@@ -19,7 +19,8 @@ type hardware interface {
 	// Output requests an output line driven to initial from its first
 	// instant (for the relay: its inactive level, the strike locked).
 	Output(pin string, initial gpio.Level, label string) (gpio.PinOut, error)
-	// Release halts an output (its initial level) and frees its line.
+	// Release frees an output's line, leaving it at the level last driven
+	// (call Halt first for the initial level).
 	Release(p gpio.PinOut) error
 	// Reader captures a reader's D0/D1 edges into dec and calls emit with
 	// every Read until stop is called.
