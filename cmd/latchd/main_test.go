@@ -309,7 +309,7 @@ relay = "GPIO16"
 	}
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	refused := d.waitFor("reload refused", func(m map[string]any) bool { return m["message"] == "reload refused; running config kept" })
-	if refused["key"] != "door.bogus" || refused["rule"] != "unknown key" || refused["line"] == nil {
+	if refused["key"] != "door[1].bogus" || refused["rule"] != "unknown key" || refused["line"] == nil {
 		t.Errorf("refusal %v does not name the key and rule", refused)
 	}
 
