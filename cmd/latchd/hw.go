@@ -34,6 +34,12 @@ type hardware interface {
 	reportCrashes(fatal chan<- error)
 }
 
+// Both run the same site, door loops and decoders: only these lines differ.
+var (
+	_ hardware = (*gpioHW)(nil)
+	_ hardware = (*simHW)(nil)
+)
+
 // crashReporter turns a panic in a hardware goroutine into a fatal error
 // for the daemon (crash-only: every strike is driven locked, then exit).
 type crashReporter struct {

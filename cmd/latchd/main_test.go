@@ -529,6 +529,9 @@ func TestDemo(t *testing.T) {
 		{"badge h10301 1 1003", "access_denied/user_inactive"},
 		{"badge h10301 1 1004", "access_denied/no_access"},
 		{"rex", "rex"},
+		// setup lines typed at --sim (sim.Setup, as in a scenario)
+		{"user erin groups=staff\ncard erin h10301 1 1005\nmfa erin 8642\nbadge h10301 1 1005", "code_requested"},
+		{"keys 8642#", "access_granted/card_and_code"},
 	} {
 		d.send(tc.cmd)
 		got := d.waitFor(tc.want, func(m map[string]any) bool {
@@ -544,6 +547,17 @@ func TestDemo(t *testing.T) {
 		}
 		if name != tc.want {
 			t.Errorf("%s: %s (%v), want %s", tc.cmd, name, got, tc.want)
+		}
+	}
+
+	// A line that cannot be carried out is reported on stderr with its number.
+	d.send("card nobody h10301 1 9")
+	for line := range d.errLines {
+		if strings.Contains(line, `no user "nobody"`) {
+			if !strings.HasPrefix(line, "line 14: ") {
+				t.Errorf("stderr %q, want it to start with line 14: (the 14th line typed)", line)
+			}
+			break
 		}
 	}
 
@@ -581,9 +595,9 @@ func TestDemo(t *testing.T) {
 		}
 		return ""
 	}
-	// users list: the four demo users.
+	// users list: the four demo users and erin, the last one made.
 	var users []string
-	for !slices.ContainsFunc(users, func(l string) bool { return strings.Contains(l, "dave") }) {
+	for !slices.ContainsFunc(users, func(l string) bool { return strings.Contains(l, "erin") }) {
 		users = append(users, next("users list"))
 	}
 	if !slices.ContainsFunc(users, func(l string) bool { return strings.Contains(l, "alice") }) {

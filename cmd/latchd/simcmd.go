@@ -269,14 +269,6 @@ func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
 		case <-t.C:
 		}
 	}
-	user := func(name string) (string, error) {
-		u, err := d.store.UserByExternalID(name)
-		if err != nil {
-			return "", fmt.Errorf("user %q: %w", name, err)
-		}
-		return u.UserID, nil
-	}
-	by := sim.Actor
 	cfg := d.site.config()
 	door := func(name string) (config.Door, error) {
 		for _, dc := range cfg.Doors {
@@ -286,32 +278,12 @@ func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
 		}
 		return config.Door{}, fmt.Errorf("no door %q", name)
 	}
+	if ok, err := sim.Setup(d.store, st); ok {
+		return err
+	}
 	switch st.Kind {
 	case sim.StepConfig, sim.StepClock:
 		return fmt.Errorf("%s: not available in --sim (real clock; the config is fixed at start)", st.Kind)
-	case sim.StepUser:
-		_, err := d.store.CreateUser(store.UserFields{ExternalID: st.Name, FirstName: st.Name, Groups: st.Groups,
-			Start: st.Start, End: st.End, Suspended: st.Suspended}, by)
-		return err
-	case sim.StepCard:
-		id, err := user(st.Name)
-		if err != nil {
-			return err
-		}
-		return d.store.AddCard(id, store.Card{Format: string(st.Format), FacilityCode: st.FacilityCode, CardNumber: st.CardNumber, Active: !st.Inactive}, by)
-	case sim.StepEntry:
-		id, err := user(st.Name)
-		if err != nil {
-			return err
-		}
-		return d.store.SetEntryCode(id, st.Code, by)
-	case sim.StepMFA:
-		id, err := user(st.Name)
-		if err != nil {
-			return err
-		}
-		_, err = d.store.AddMFACode(id, st.Code, by)
-		return err
 	case sim.StepBadge, sim.StepBadgeRaw:
 		r, err := hw.reader(st.Reader)
 		if err != nil {
