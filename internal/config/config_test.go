@@ -200,7 +200,7 @@ func TestErrors(t *testing.T) {
 		{"group unknown door", door + "[[group]]\nname = \"g\"\ndoors = [\"back\"]\n", []string{`t.toml:6: group[0].doors: door "back" does not exist`}},
 		{"group without doors", door + "[[group]]\nname = \"g\"\n", []string{"t.toml:4: group[0].doors: is required"}},
 		{"bad retention", "[controller]\nevent_retention = 0\n", []string{"t.toml:2: controller.event_retention: 0 is outside"}},
-		{"int overflow", "[controller]\nevent_retention = 99999999999999999999\n", []string{"t.toml:2: ", "too large"}},
+		{"int overflow", "[controller]\nevent_retention = 99999999999999999999\n", []string{"t.toml:2: controller.event_retention: ", "too large"}},
 		{"several issues", "[mfa]\ncode_timeout = \"x\"\nkey_timeout = \"y\"\n",
 			[]string{"t.toml:2: mfa.code_timeout", "t.toml:3: mfa.key_timeout"}},
 	}
