@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +195,54 @@ func TestFatalErrorLocks(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "fatal; strikes locked") {
 		t.Errorf("no fatal log line in\n%s", logs.String())
+	}
+	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("database not closed: %v", err)
+	}
+	st2.Close()
+}
+
+// TestStartFailureLocks: when the daemon cannot start (here: another
+// process serves the API socket), it exits 1 with every relay at its
+// inactive level, never pulsed, and the database closed.
+func TestStartFailureLocks(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := net.Listen("unix", cfg.API.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	go func() { // answer like a live latchd would
+		for {
+			c, err := other.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	log := zerolog.Nop()
+	st, err := openStore(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := newSimHW(log)
+	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{}}
+	if code := d.run(cfg); code != exitFatal {
+		t.Errorf("exit code %d, want %d", code, exitFatal)
+	}
+	// relay_active = "low": locked is High, from the request to the end.
+	if got := levels(hw.outputs["GPIO23"]); !slices.Equal(got, []gpio.Level{gpio.High}) {
+		t.Errorf("relay levels %v, want [High]: requested locked, never released", got)
 	}
 	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
 	if err != nil {
