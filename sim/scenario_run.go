@@ -50,10 +50,6 @@ type RunOptions struct {
 	Now func() time.Time
 }
 
-// RunError is a scenario line that could not be carried out (an unknown
-// reader or user, a code the store refuses, …). It prints as FILE:LINE: message.
-type RunError = ScriptError
-
 // RunScript runs s on a virtual clock against a fresh database and writes the
 // events to opts.Out as JSON lines.
 func RunScript(s *Script, opts RunOptions) error {

@@ -198,25 +198,22 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	if err := d.site.start(ctx, cfg); err != nil {
-		d.log.Error().Err(err).Msg("latchd: cannot start")
-		d.site.haltAll()
-		stopEvents()
-		d.closeStore()
-		_ = d.hw.Close()
-		return exitFatal
-	}
-	var err error
-	stopAPI, err = serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
-	if err != nil {
-		stopAPI = func() {}
-		d.log.Error().Err(err).Msg("latchd: cannot serve the API")
+	// A start that fails stops what it started: strikes locked, exit 1.
+	startFailed := func(msg string, err error) int {
+		d.log.Error().Err(err).Msg(msg)
 		d.site.stopAll()
 		stopEvents()
-		d.closeStore()
-		_ = d.hw.Close()
+		d.shutdown()
 		return exitFatal
 	}
+	if err := d.site.start(ctx, cfg); err != nil {
+		return startFailed("latchd: cannot start", err)
+	}
+	stop, err := serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
+	if err != nil {
+		return startFailed("latchd: cannot serve the API", err)
+	}
+	stopAPI = stop
 	d.log.Info().Int("doors", len(cfg.Doors)).Int("readers", len(cfg.Readers)).Str("config", cfg.File).Msg("latchd started")
 	if err := d.notify.Notify("READY=1"); err != nil {
 		d.log.Warn().Err(err).Msg("sd_notify")
