@@ -92,17 +92,45 @@ func TestScenarioCommand(t *testing.T) {
 	}
 }
 
-// buildLatchd builds this command into a temporary folder.
-func buildLatchd(t *testing.T) string {
-	t.Helper()
-	return goBuild(t, t.TempDir(), ".")
+// binDir holds latchd and latchctl, built once for every test of this run
+// (side by side, as make build puts them in bin/).
+var binDir struct {
+	once sync.Once
+	dir  string
+	err  error
 }
 
-// goBuild builds the command in pkg into dir and returns the binary's path.
-func goBuild(t *testing.T, dir, pkg string) string {
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir.dir != "" {
+		os.RemoveAll(binDir.dir)
+	}
+	os.Exit(code)
+}
+
+// buildLatchd returns latchd built from this package (with latchctl beside
+// it), built on first use.
+func buildLatchd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(dir, filepath.Base(must(filepath.Abs(pkg))))
-	args := []string{"build", "-o", bin}
+	binDir.once.Do(func() {
+		if binDir.dir, binDir.err = os.MkdirTemp("", "latchd-test-bin-"); binDir.err != nil {
+			return
+		}
+		for _, pkg := range []string{".", "../latchctl"} {
+			if binDir.err = goBuild(binDir.dir, pkg); binDir.err != nil {
+				return
+			}
+		}
+	})
+	if binDir.err != nil {
+		t.Fatal(binDir.err)
+	}
+	return filepath.Join(binDir.dir, "latchd")
+}
+
+// goBuild builds the command in pkg into dir.
+func goBuild(dir, pkg string) error {
+	args := []string{"build", "-o", dir + "/"}
 	env := "CGO_ENABLED=0"
 	if raceBuild {
 		// The daemon under test is checked for data races as well: a race
@@ -112,16 +140,9 @@ func goBuild(t *testing.T, dir, pkg string) string {
 	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Env = append(os.Environ(), env)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
-	return bin
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
+	return nil
 }
 
 const simConfig = `
@@ -496,9 +517,8 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the daemon")
 	}
-	binDir := t.TempDir()
-	bin := goBuild(t, binDir, ".")
-	goBuild(t, binDir, "../latchctl")
+	bin := buildLatchd(t)
+	binDir := filepath.Dir(bin)
 	path := "PATH=/usr/bin:/bin"
 	d := startDaemon(t, bin, []string{"--sim", "--log-format", "json"}, path, "TMPDIR="+t.TempDir())
 
