@@ -235,7 +235,6 @@ func (d *Door) input(s state, v any) state {
 				in.user, in.found, in.active = u, true, active
 			case errors.Is(err, ErrNotFound):
 			default:
-				in.err = err
 				d.log.Error().Err(err).Str("reader", v.Reader).Msg("card lookup failed; refused as unknown_card")
 			}
 			return d.apply(s, in, d.now())
@@ -298,16 +297,14 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 			if err != nil {
 				d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
 			}
-			follow = append(follow, inVerified{reader: a.reader, ok: ok, err: err})
+			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil})
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			wipe(a.code)
-			in := inEntry{reader: a.reader, user: u, found: err == nil}
 			if err != nil && !errors.Is(err, ErrNotFound) {
-				in.err = err
 				d.log.Error().Err(err).Str("reader", a.reader).Msg("entry code lookup failed; refused as unknown_code")
 			}
-			follow = append(follow, in)
+			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})
 		}
 	}
 	d.publish(&s)

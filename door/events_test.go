@@ -104,11 +104,17 @@ func TestEventWriterBounded(t *testing.T) {
 	app := &blockingAppender{release: make(chan struct{})}
 	w := NewEventWriter(app, nil, zerolog.Nop())
 	w.MaxQueue = 10
-	for range 25 {
-		w.Emit(Event{Event: EvREX})
+	for i := range 25 {
+		w.Emit(Event{Event: EvREX, Seq: uint64(i)})
 	}
 	if w.Pending() != 10 || w.Dropped() != 15 {
 		t.Errorf("pending %d dropped %d", w.Pending(), w.Dropped())
+	}
+	// The oldest were dropped: what is left is events 15–24, in order.
+	for i, e := range w.q {
+		if e.Seq != uint64(15+i) {
+			t.Fatalf("queued event %d is #%d, want #%d", i, e.Seq, 15+i)
+		}
 	}
 }
 

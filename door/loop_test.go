@@ -483,3 +483,64 @@ func TestNewRelayError(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// brokenCreds is a store whose reads fail: LookupCard for card 500, every
+// VerifySecondFactor (answering true with its error, which must not
+// count), and every LookupEntryCode.
+type brokenCreds struct{ *fakeCreds }
+
+var errDisk = errors.New("store: read: input/output error")
+
+func (b brokenCreds) LookupCard(k CardKey) (UserView, bool, error) {
+	if k.CardNumber == 500 {
+		return UserView{}, false, errDisk
+	}
+	return b.fakeCreds.LookupCard(k)
+}
+
+func (brokenCreds) VerifySecondFactor(string, []byte, bool) (bool, error) { return true, errDisk }
+
+func (brokenCreds) LookupEntryCode([]byte) (UserView, error) { return UserView{}, errDisk }
+
+// TestStoreErrorsRefuse: a store error during a lookup is logged (without
+// the code) and refused as unknown_card, wrong_code or unknown_code; the
+// strike stays locked.
+func TestStoreErrorsRefuse(t *testing.T) {
+	for _, tc := range []struct {
+		mode schedule.Mode
+		do   func(l *loop)
+		want []string
+	}{
+		{schedule.AccessControlled, func(l *loop) { l.badge("in", 500) }, []string{denied + ReasonUnknownCard}},
+		{schedule.CardAndCode, func(l *loop) { l.badge("in", 100); l.keys("in", "4321#") }, []string{requested, denied + ReasonWrongCode}},
+		{schedule.AccessControlled, func(l *loop) { l.keys("in", "1111#") }, []string{denied + ReasonUnknownCode}},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			var logBuf bytes.Buffer
+			var lmu sync.Mutex
+			c, p := testConfig(tc.mode)
+			c.Logger = zerolog.New(syncWriter{&lmu, &logBuf})
+			l := startLoop(t, c, p, brokenCreds{testCreds()}, t0)
+			l.ev.take()
+			tc.do(l)
+			l.stop(t)
+			if diff := cmp.Diff(tc.want, summary(l.ev.take(), false)); diff != "" {
+				t.Errorf("%s events (-want +got):\n%s", tc.mode, diff)
+			}
+			for _, lv := range p.relay.levels() {
+				if lv == gpio.High {
+					t.Errorf("%s: strike released on a store error", tc.mode)
+				}
+			}
+			lmu.Lock()
+			log := logBuf.String()
+			lmu.Unlock()
+			if !strings.Contains(log, "input/output error") {
+				t.Errorf("%s: store error not logged:\n%s", tc.mode, log)
+			}
+			if strings.Contains(log, "4321") || strings.Contains(log, "1111") {
+				t.Errorf("%s: a code reached the log:\n%s", tc.mode, log)
+			}
+		})
+	}
+}

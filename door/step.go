@@ -1,6 +1,7 @@
 package door
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"strconv"
 	"time"
@@ -80,9 +81,8 @@ type inCard struct {
 	reader string
 	card   reader.Card
 	user   UserView
-	found  bool // the card is known
+	found  bool // the card is known (false on a store error: refused as unknown_card)
 	active bool // the card is active
-	err    error
 }
 
 // inBad is a bad frame.
@@ -97,19 +97,17 @@ type inKey struct {
 	key    byte
 }
 
-// inVerified is the answer to actVerify.
+// inVerified is the answer to actVerify: ok is false on a store error.
 type inVerified struct {
 	reader string
 	ok     bool
-	err    error
 }
 
-// inEntry is the answer to actLookupEntry.
+// inEntry is the answer to actLookupEntry: found is false on a store error.
 type inEntry struct {
 	reader string
 	user   UserView
 	found  bool
-	err    error
 }
 
 // inDPS is a raw (not yet debounced) door position switch level.
@@ -424,8 +422,7 @@ func (s *doorState) tick(o *out) {
 			s.endAttempt(o, name)
 		case phIdle:
 			// An entry code left unfinished: forget it quietly.
-			wipe(r.buf)
-			r.buf = r.buf[:0]
+			r.clearBuf()
 			r.deadline = time.Time{}
 		}
 	}
@@ -675,8 +672,7 @@ func (s *doorState) userReason(u *UserView, now time.Time) string {
 
 func (s *doorState) endAttempt(o *out, rdr string) {
 	r := s.readers[rdr]
-	wipe(r.buf)
-	r.buf = r.buf[:0]
+	r.clearBuf()
 	r.phase = phIdle
 	r.card = reader.Card{}
 	r.user = UserView{}
@@ -708,19 +704,17 @@ func (s *doorState) onCard(o *out, in inCard) {
 		s.deny(o, in.reader, r.card, &r.user, ReasonCodeAbandoned)
 	}
 	s.endAttempt(o, in.reader)
-	wipe(r.buf)
-	r.buf = r.buf[:0]
 
 	mode := s.readerMode(in.reader)
 	var u *UserView
-	if in.found && in.err == nil {
+	if in.found {
 		u = &in.user
 	}
 	reason := ""
 	switch {
 	case mode == schedule.Locked:
 		reason = ReasonDoorLocked
-	case in.err != nil || !in.found:
+	case !in.found:
 		reason = ReasonUnknownCard
 	case !in.active:
 		reason = ReasonCardInactive
@@ -793,8 +787,7 @@ func (s *doorState) onKey(o *out, in inKey) {
 				s.endAttempt(o, in.reader)
 				return
 			}
-			wipe(r.buf)
-			r.buf = r.buf[:0]
+			r.clearBuf()
 			r.deadline = keyDeadline
 		case '#':
 			s.submitCardCode(o, in.reader)
@@ -812,15 +805,13 @@ func (s *doorState) onKey(o *out, in inKey) {
 	// Idle: keys typed without a badge are an entry-code attempt.
 	switch k {
 	case '*':
-		wipe(r.buf)
-		r.buf = r.buf[:0]
+		r.clearBuf()
 		r.deadline = time.Time{}
 	case '#':
 		s.submitEntry(o, in.reader)
 	default:
 		if len(r.buf) >= maxCodeDigits {
-			wipe(r.buf)
-			r.buf = r.buf[:0]
+			r.clearBuf()
 			r.deadline = time.Time{}
 			s.deny(o, in.reader, reader.Card{}, nil, ReasonBadCode)
 			return
@@ -843,13 +834,10 @@ func (s *doorState) submitCardCode(o *out, rdr string) {
 		// Never a downgrade to card only, even if the user chose it as code.
 		s.wrongCode(o, rdr)
 	default:
-		code := make([]byte, len(r.buf))
-		copy(code, r.buf)
-		wipe(r.buf)
-		r.buf = r.buf[:0]
+		o.acts = append(o.acts, actVerify{reader: rdr, userID: r.user.UserID, code: bytes.Clone(r.buf), fallback: s.cfg.MFA.EntryCodeFallback})
+		r.clearBuf()
 		r.phase = phVerifying
 		r.deadline = time.Time{}
-		o.acts = append(o.acts, actVerify{reader: rdr, userID: r.user.UserID, code: code, fallback: s.cfg.MFA.EntryCodeFallback})
 	}
 }
 
@@ -881,7 +869,7 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 	if r == nil || r.phase != phVerifying {
 		return
 	}
-	if in.err != nil || !in.ok {
+	if !in.ok {
 		s.wrongCode(o, in.reader)
 		return
 	}
@@ -897,28 +885,21 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 
 func (s *doorState) submitEntry(o *out, rdr string) {
 	r := s.readers[rdr]
-	mode := s.readerMode(rdr)
-	empty := len(r.buf) == 0
-	code := make([]byte, len(r.buf))
-	copy(code, r.buf)
-	wipe(r.buf)
-	r.buf = r.buf[:0]
-	r.deadline = time.Time{}
-	switch {
+	switch mode := s.readerMode(rdr); {
 	case mode == schedule.Locked:
 		s.deny(o, rdr, reader.Card{}, nil, ReasonDoorLocked)
 	case mode == schedule.CardAndCode:
 		s.deny(o, rdr, reader.Card{}, nil, ReasonCardRequired)
-	case empty:
+	case len(r.buf) == 0:
 		s.deny(o, rdr, reader.Card{}, nil, ReasonBadCode)
 	case s.readerLocked(rdr, o.now):
 		s.deny(o, rdr, reader.Card{}, nil, ReasonLockedOut)
 	default:
 		r.phase = phEntry
-		o.acts = append(o.acts, actLookupEntry{reader: rdr, code: code})
-		return
+		o.acts = append(o.acts, actLookupEntry{reader: rdr, code: bytes.Clone(r.buf)})
 	}
-	wipe(code)
+	r.clearBuf()
+	r.deadline = time.Time{}
 }
 
 func (s *doorState) readerLocked(rdr string, now time.Time) bool {
@@ -933,14 +914,16 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	}
 	r.phase = phIdle
 	now := o.now
-	if in.err != nil || !in.found {
+	if !in.found {
 		s.deny(o, in.reader, reader.Card{}, nil, ReasonUnknownCode)
 		if s.fail(s.readerFailures(in.reader), now) {
 			o.emit(Event{Event: EvKeypadLockout, Reader: in.reader, Duration: s.cfg.MFA.LockoutTime.String(), Mode: string(s.mode)})
 		}
 		return
 	}
-	delete(s.readerFails, in.reader)
+	// A known code is no guess, so it does not count as a failure; only a
+	// grant resets the reader's count, so that a code of a suspended or
+	// out-of-schedule user cannot be used to keep guessing.
 	u := in.user
 	if reason := s.userReason(&u, now); reason != "" {
 		s.deny(o, in.reader, reader.Card{}, &u, reason)
@@ -948,8 +931,10 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	}
 	switch s.readerMode(in.reader) {
 	case schedule.Unlocked:
+		delete(s.readerFails, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodUnlockedMode)
 	case schedule.AccessControlled:
+		delete(s.readerFails, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodEntryCode)
 	case schedule.Locked:
 		s.deny(o, in.reader, reader.Card{}, &u, ReasonDoorLocked)
@@ -1018,8 +1003,11 @@ func (s *doorState) gcFailures(now time.Time) {
 	}
 }
 
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
+// clearBuf wipes and empties the typed digits.
+func (r *readerState) clearBuf() {
+	wipe(r.buf)
+	r.buf = r.buf[:0]
 }
+
+// wipe zeroes a secret in place.
+func wipe(b []byte) { clear(b) }

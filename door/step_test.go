@@ -144,6 +144,11 @@ func TestDenials(t *testing.T) {
 			want: []string{denied + ReasonNoAccess}},
 		{name: "no_access entry code", mode: ac, ops: typ("in", "5555#"), want: []string{denied + ReasonNoAccess}},
 		{name: "door_locked card", mode: schedule.Locked, ops: badge("in", 100), want: []string{denied + ReasonDoorLocked}},
+		// Choice (docs/door.md): in unlocked mode a refused credential is
+		// still logged with its reason; the strike stays as it is.
+		{name: "unlocked: unknown card still denied", mode: schedule.Unlocked, ops: badge("in", 999), want: []string{denied + ReasonUnknownCard}},
+		{name: "unlocked: suspended user still denied", mode: schedule.Unlocked, ops: badge("in", 104), want: []string{denied + ReasonUserInactive}},
+		{name: "unlocked: unknown entry code still denied", mode: schedule.Unlocked, ops: typ("in", "0000#"), want: []string{denied + ReasonUnknownCode}},
 		{name: "card_required: entry code alone in card_and_code", mode: cc, ops: typ("in", "1111#"), want: []string{denied + ReasonCardRequired}},
 		{name: "no_second_factor: user with neither", mode: cc, ops: badge("in", 102), want: []string{denied + ReasonNoSecondFactor}},
 		{name: "no_second_factor: entry code without fallback", mode: cc, mod: func(c *Config) { c.MFA.EntryCodeFallback = false },
@@ -184,6 +189,9 @@ func TestDenials(t *testing.T) {
 			want: []string{requested, denied + ReasonWrongCode}},
 		{name: "card number with leading zeros", mode: cc, ops: seq(badge("in", 5678), typ("in", "005678#")),
 			want: []string{requested, denied + ReasonWrongCode}},
+		{name: "card number typed as code counts toward the lockout", mode: cc,
+			ops:  seq(times(3, seq(badge("in", 5678), typ("in", "5678#"))), badge("in", 5678)),
+			want: []string{requested, denied + ReasonWrongCode, requested, denied + ReasonWrongCode, requested, denied + ReasonWrongCode, lockout, denied + ReasonLockedOut}},
 		{name: "wrong_code", mode: cc, ops: seq(badge("in", 100), typ("in", "9999#")),
 			want: []string{requested, denied + ReasonWrongCode}},
 		{name: "one attempt per badge", mode: cc, ops: seq(badge("in", 100), typ("in", "9999#"), typ("in", "4321#")),
@@ -217,6 +225,15 @@ func TestDenials(t *testing.T) {
 		{name: "entry codes typed alone lock the reader out", mode: ac,
 			ops:  seq(times(3, typ("in", "0000#")), typ("in", "1111#"), typ("out", "1111#")),
 			want: []string{denied + ReasonUnknownCode, denied + ReasonUnknownCode, denied + ReasonUnknownCode, lockout, denied + ReasonLockedOut, granted + MethodEntryCode}, release: true},
+		{name: "a known entry code resets the reader's count", mode: ac,
+			ops:  seq(times(2, typ("in", "0000#")), typ("in", "1111#"), times(2, typ("in", "0000#")), typ("in", "1111#")),
+			want: []string{denied + ReasonUnknownCode, denied + ReasonUnknownCode, granted + MethodEntryCode, denied + ReasonUnknownCode, denied + ReasonUnknownCode, granted + MethodEntryCode}, release: true},
+		{name: "a refused user's entry code does not reset the reader's count", mode: ac,
+			ops:  seq(times(2, typ("in", "0000#")), typ("in", "4444#"), typ("in", "0000#"), typ("in", "1111#")),
+			want: []string{denied + ReasonUnknownCode, denied + ReasonUnknownCode, denied + ReasonUserInactive, denied + ReasonUnknownCode, lockout, denied + ReasonLockedOut}},
+		{name: "wrong entry codes outside the window do not add up", mode: ac,
+			ops:  seq(times(2, typ("in", "0000#")), wait(DefaultLockoutWindow), typ("in", "0000#"), typ("in", "1111#")),
+			want: []string{denied + ReasonUnknownCode, denied + ReasonUnknownCode, denied + ReasonUnknownCode, granted + MethodEntryCode}, release: true},
 		{name: "reader lockout expires", mode: ac,
 			ops:  seq(times(3, typ("in", "0000#")), wait(DefaultLockoutTime), typ("in", "1111#")),
 			want: []string{denied + ReasonUnknownCode, denied + ReasonUnknownCode, denied + ReasonUnknownCode, lockout, granted + MethodEntryCode}, release: true},
@@ -259,6 +276,67 @@ func TestDenials(t *testing.T) {
 	}
 }
 
+// TestNeverDowngraded: product.md §4.7. A code equal to the card's number,
+// an empty code, or a user whose second factor is empty never turns Card +
+// Code into card only. The store here accepts any code, so the door must
+// refuse these without asking it (Choice, docs/door.md: a code equal to the
+// card number is refused even when it is the user's real code).
+func TestNeverDowngraded(t *testing.T) {
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		ops    op
+		reason string
+	}{
+		{"code equal to the card number", nil, seq(badge("in", 5678), typ("in", "5678#")), ReasonWrongCode},
+		{"card number with leading zeros", nil, seq(badge("in", 5678), typ("in", "0005678#")), ReasonWrongCode},
+		{"card number as the entry-code fallback", nil, seq(badge("in", 101), typ("in", "101#")), ReasonWrongCode},
+		{"empty code", nil, seq(badge("in", 100), typ("in", "#")), ReasonBadCode},
+		{"code typed, cleared, submitted", nil, seq(badge("in", 100), typ("in", "4321*#")), ReasonBadCode},
+		{"user with no second factor", nil, badge("in", 102), ReasonNoSecondFactor},
+		{"only an entry code, fallback off", func(c *Config) { c.MFA.EntryCodeFallback = false }, badge("in", 101), ReasonNoSecondFactor},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := testConfig(schedule.CardAndCode)
+			if tt.mod != nil {
+				tt.mod(&c)
+			}
+			creds := testCreds()
+			creds.acceptAll = true
+			d, err := newDriver(c, creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.reset()
+			tt.ops(d)
+			got := summary(d.events, false)
+			if len(got) == 0 || got[len(got)-1] != denied+tt.reason {
+				t.Errorf("events %v, want the last to be %s", got, denied+tt.reason)
+			}
+			if creds.verifies != 0 {
+				t.Errorf("the store was asked %d times", creds.verifies)
+			}
+			if len(d.relay) != 0 {
+				t.Errorf("relay commands %v, want none", d.relay)
+			}
+		})
+	}
+	// The same store grants a real code: the refusals above are the door's.
+	c, _ := testConfig(schedule.CardAndCode)
+	creds := testCreds()
+	creds.acceptAll = true
+	d, err := newDriver(c, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.reset()
+	seq(badge("in", 5678), typ("in", "1234#"))(d)
+	if diff := cmp.Diff([]string{requested, granted + MethodCardAndCode}, summary(d.events, false)); diff != "" {
+		t.Errorf("control (-want +got):\n%s", diff)
+	}
+}
+
 // TestEventFields checks the fields of the access events.
 func TestEventFields(t *testing.T) {
 	c, _ := testConfig(schedule.CardAndCode)
@@ -292,6 +370,39 @@ func TestEventFields(t *testing.T) {
 	d.wait(10 * time.Second)
 	if diff := cmp.Diff([]string{"strike_locked"}, summary(d.events, true)); diff != "" {
 		t.Errorf("relock (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeniedEventNamesUser: a card refused in locked mode, or for a
+// reason found after the lookup, still names its user and card.
+func TestDeniedEventNamesUser(t *testing.T) {
+	for _, tc := range []struct {
+		mode   schedule.Mode
+		cn     uint64
+		user   string
+		reason string
+	}{
+		{schedule.Locked, 100, "alice", ReasonDoorLocked},
+		{schedule.AccessControlled, 103, "dave", ReasonCardInactive},
+		{schedule.AccessControlled, 105, "frank", ReasonNoAccess},
+		{schedule.CardAndCode, 102, "carol", ReasonNoSecondFactor},
+		{schedule.AccessControlled, 999, "", ReasonUnknownCard},
+	} {
+		c, _ := testConfig(tc.mode)
+		d, err := newDriver(c, testCreds())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.reset()
+		d.card("in", tc.cn)
+		want := []Event{{Time: t0, Event: EvAccessDenied, Door: "front", Reader: "in", Reason: tc.reason, Mode: string(tc.mode),
+			Card: &EventCard{Format: "h10301", FacilityCode: 1, CardNumber: tc.cn}}}
+		if tc.user != "" {
+			want[0].UserID, want[0].ExternalID = "u-"+tc.user, tc.user
+		}
+		if diff := cmp.Diff(want, d.events); diff != "" {
+			t.Errorf("%s card %d (-want +got):\n%s", tc.mode, tc.cn, diff)
+		}
 	}
 }
 

@@ -134,6 +134,11 @@ func FuzzDecode(f *testing.F) {
 			if len(r.Keys) == 0 {
 				t.Fatal("key read with no keys")
 			}
+			for _, k := range r.Keys {
+				if !(k >= '0' && k <= '9') && k != '*' && k != '#' {
+					t.Fatalf("key %q from %q", k, bits)
+				}
+			}
 		case KindBad:
 			if r.Bad == "" {
 				t.Fatal("bad read with no reason")

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,7 +169,7 @@ func (w *WiegandReader) Glitch(line reader.Line, after time.Duration) {
 // numbers (the kernel queue model numbers them).
 func (w *WiegandReader) Edges() []reader.Edge {
 	es := slices.Clone(w.edges)
-	slices.SortStableFunc(es, func(a, b reader.Edge) int { return int(min(max(a.T-b.T, -1), 1)) })
+	slices.SortStableFunc(es, func(a, b reader.Edge) int { return cmp.Compare(a.T, b.T) })
 	return es
 }
 

@@ -71,18 +71,17 @@ func reads(outs []Out) []reader.Read {
 // 20–200 µs, intervals 0.2–20 ms, ±30 % jitter, a glitch edge 30 µs after
 // every 7th real edge, frames 30 ms apart, and a 40 ms consumer stall
 // during the 48-bit frame. Every frame must come out once, whole and
-// right. Combinations that cannot exist are skipped: a pulse as long as
-// the interval, a jittered interval under the 200 µs glitch limit (out of
-// spec), and for 20 ms readers the jitter is cut to ±20 % so the longest
-// interval (24 ms) stays under the 25 ms max_frame_gap.
+// right, with the reader's default max_frame_gap (a 20 ms reader at
+// +30 % sends intervals up to 26 ms: product.md §10's target, which the
+// 30 ms default meets and config.md's 25 ms did not). Combinations that
+// cannot exist are skipped: a pulse as long as the interval, and a
+// jittered interval under the 200 µs glitch limit (out of spec).
 func TestRobustness(t *testing.T) {
 	n := 0
+	jittered := 0 // runs with an interval over 25 ms
 	for _, width := range []time.Duration{20 * us, 50 * us, 100 * us, 200 * us} {
 		for _, iv := range []time.Duration{200 * us, 300 * us, 500 * us, ms, 2 * ms, 5 * ms, 10 * ms, 20 * ms} {
 			for _, jitter := range []float64{0, 0.3} {
-				if iv >= 20*ms && jitter > 0.2 {
-					jitter = 0.2
-				}
 				minIv := time.Duration(float64(iv) * (1 - jitter))
 				if minIv <= width || minIv < reader.DefaultGlitch {
 					continue
@@ -98,6 +97,9 @@ func TestRobustness(t *testing.T) {
 							t.Fatal(err)
 						}
 						want := sendMix(t, w, rng, 30*ms)
+						if longest := maxInterval(w.Edges(), w.Frames()); longest > 25*ms {
+							jittered++ // a frame config.md's 25 ms would split
+						}
 						// Stall the consumer 40 ms inside the 48-bit frame.
 						f48 := w.Frames()[4]
 						mid := (f48.First + f48.Last) / 2
@@ -120,6 +122,29 @@ func TestRobustness(t *testing.T) {
 	if n < 60 {
 		t.Fatalf("only %d combinations ran", n)
 	}
+	if jittered == 0 {
+		t.Error("no run had an interval over 25 ms: 20 ms ±30 % jitter is not covered")
+	}
+}
+
+// maxInterval is the longest interval between two real edges of one frame.
+func maxInterval(es []reader.Edge, fs []SentFrame) time.Duration {
+	var longest time.Duration
+	for _, f := range fs {
+		prev := time.Duration(-1)
+		for _, e := range es {
+			if e.T < f.First || e.T > f.Last {
+				continue
+			}
+			if prev >= 0 && e.T-prev >= reader.DefaultGlitch {
+				longest = max(longest, e.T-prev)
+			}
+			if prev < 0 || e.T-prev >= reader.DefaultGlitch {
+				prev = e.T
+			}
+		}
+	}
+	return longest
 }
 
 // TestOverflow: a consumer stalled long enough for the kernel queue to
@@ -290,7 +315,7 @@ func BenchmarkEndOfFrameLatency(b *testing.B) {
 	for _, tc := range []struct {
 		iv     time.Duration
 		jitter float64
-	}{{2 * ms, 0}, {2 * ms, 0.3}, {20 * ms, 0}, {20 * ms, 0.2}} {
+	}{{2 * ms, 0}, {2 * ms, 0.3}, {20 * ms, 0}, {20 * ms, 0.3}} {
 		b.Run(fmt.Sprintf("reader=%v/jitter=%.1f", tc.iv, tc.jitter), func(b *testing.B) { benchLatency(b, tc.iv, tc.jitter) })
 	}
 }

@@ -15,6 +15,15 @@ const fillAppend = 0.95
 
 // applyBulk writes a large import into a new generation; see apply.
 func (it *importer) applyBulk(changes int, total int64, progress func(ImportProgress)) error {
+	// Buckets without changes are not copied: the switch moves them.
+	var merged, moved []target
+	for _, t := range it.targets() {
+		if it.changed(t) {
+			merged = append(merged, t)
+		} else {
+			moved = append(moved, t)
+		}
+	}
 	var oldGen, newGen uint64
 	err := it.s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
@@ -30,8 +39,8 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 		if err != nil {
 			return err
 		}
-		for _, name := range dataBuckets {
-			if _, err := root.CreateBucket(name); err != nil {
+		for _, t := range merged {
+			if _, err := root.CreateBucket(t.name); err != nil {
 				return err
 			}
 		}
@@ -40,26 +49,22 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	if err != nil {
 		return fmt.Errorf("store: import: start: %w", err)
 	}
-	// Work done so far, for the progress bar: copied + merged records.
-	done := 0
-	var oldRecords int
-	it.s.db.View(func(tx *bolt.Tx) error {
-		root := tx.Bucket(genName(oldGen))
-		for _, name := range dataBuckets {
-			oldRecords += root.Bucket(name).Stats().KeyN
-		}
-		return nil
-	})
-	work := oldRecords + changes
+	// Progress in bytes: the old generation's records as they are copied
+	// plus the changes (an estimate: counting records would read every page).
+	var work int64
+	it.s.db.View(func(tx *bolt.Tx) error { work = tx.Size(); return nil })
+	work += int64(changes) * 64
+	var done int64
 	report := func() {
 		b := total
 		if work > 0 {
-			b = total * int64(done) / int64(work)
+			b = min(total, total*done/work)
 		}
 		progress(ImportProgress{Rows: it.sum.Rows, Bytes: b, TotalBytes: total, Pass: 2})
 	}
 	var mfaSeq uint64
-	for _, t := range it.targets() {
+	it.s.db.View(func(tx *bolt.Tx) error { mfaSeq = tx.Bucket(genName(oldGen)).Sequence(); return nil })
+	for _, t := range merged {
 		if err := it.merge(oldGen, newGen, t, &mfaSeq, &done, report); err != nil {
 			return fmt.Errorf("store: import: write %s: %w", t.name, err)
 		}
@@ -71,8 +76,27 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 			return errors.New("staging generation vanished")
 		}
 		root := tx.Bucket(genName(newGen))
+		old := tx.Bucket(genName(oldGen))
+		for _, t := range merged {
+			if err := old.DeleteBucket(t.name); err != nil {
+				return err
+			}
+		}
+		for _, t := range moved {
+			if err := tx.MoveBucket(t.name, old, root); err != nil {
+				return err
+			}
+		}
 		if err := root.Bucket(bUsers).SetSequence(it.userSeq); err != nil {
 			return err
+		}
+		if err := root.SetSequence(mfaSeq); err != nil {
+			return err
+		}
+		if it.hasCodes() {
+			if err := meta.Put(kHasCodes, []byte{1}); err != nil {
+				return err
+			}
 		}
 		if err := meta.Put(kGen, be64(newGen)); err != nil {
 			return err
@@ -98,21 +122,34 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 // transaction. Nothing reads the new generation until the switch, and no
 // other writer changes the old one meanwhile (the import holds writeMu),
 // so resuming by key between transactions is safe.
-func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done *int, report func()) error {
-	var resume []byte // next old key to copy; nil with started = old bucket exhausted
+func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done *int64, report func()) error {
+	var resume []byte // next old key to copy
 	started, srcDone := false, false
-	di := 0
+	pos := make([]int, len(t.ds)) // next record of each delta
+	var mfaOrder [userIDLen + 9]byte
+	// orderKey is where record i of d goes among the old keys. MFA changes
+	// are keyed user id + MAC but written under user id + tagMFA + a
+	// sequence above every old one: after all of that user's old records.
+	orderKey := func(d *delta, i int) []byte {
+		k := d.key(i)
+		if d != &it.mfa {
+			return k
+		}
+		copy(mfaOrder[:], k[:userIDLen])
+		mfaOrder[userIDLen] = tagMFA
+		for j := userIDLen + 1; j < len(mfaOrder); j++ {
+			mfaOrder[j] = 0xff
+		}
+		return mfaOrder[:]
+	}
 	for {
 		finished := false
 		err := it.s.db.Update(func(tx *bolt.Tx) error {
 			src := tx.Bucket(genName(oldGen)).Bucket(t.name)
 			dst := tx.Bucket(genName(newGen)).Bucket(t.name)
 			dst.FillPercent = fillAppend
-			isMFA := t.d == &it.mfa
 			if !started {
-				if isMFA {
-					*mfaSeq = src.Sequence()
-				} else if err := dst.SetSequence(src.Sequence()); err != nil {
+				if err := dst.SetSequence(src.Sequence()); err != nil {
 					return err
 				}
 			}
@@ -127,64 +164,64 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 			}
 			started = true
 			for n := 0; n < mergeChunk; n++ {
-				for di < t.d.len() && t.d.noop(di) {
-					di++
+				// The smallest next change over all deltas (first delta on ties).
+				best, bi := -1, 0
+				var bk []byte
+				for j, d := range t.ds {
+					for pos[j] < d.len() && d.noop(pos[j]) {
+						pos[j]++
+					}
+					if pos[j] == d.len() {
+						continue
+					}
+					ok := orderKey(d, pos[j])
+					if best < 0 || bytes.Compare(ok, bk) < 0 {
+						best, bi, bk = j, pos[j], ok // ok aliases the arena or mfaOrder; only one delta is MFA
+					}
 				}
-				if k == nil && di == t.d.len() {
+				if k == nil && best < 0 {
 					finished = true
 					break
 				}
-				// Which comes first: the change di or the old record k?
-				order := 1 // >0: old record first; 0: change replaces it; <0: change first
-				if di < t.d.len() {
-					dk := t.d.key(di)
-					switch {
-					case k == nil:
+				order := 1 // >0: old record first; 0: the change replaces it; <0: change first
+				if best >= 0 {
+					if k == nil {
 						order = -1
-					case isMFA:
-						// Changes are keyed user id + MAC but written under user
-						// id + a sequence above every old one: a change goes
-						// before k only when its user sorts before k's user.
-						if bytes.Compare(dk[:userIDLen], k[:min(len(k), userIDLen)]) < 0 {
-							order = -1
-						}
-					default:
-						order = bytes.Compare(dk, k)
+					} else {
+						order = bytes.Compare(bk, k)
 					}
 				}
 				var err error
 				if order <= 0 {
-					if !t.d.del(di) {
-						wk, wv := it.record(t, di, mfaSeq)
+					d := t.ds[best]
+					if !d.del(bi) {
+						wk, wv := it.record(d, bi, mfaSeq)
 						err = dst.Put(wk, wv)
 					}
-					di++
+					pos[best]++
+					*done += 64
 				}
 				if order >= 0 {
 					if order > 0 {
 						err = dst.Put(k, v)
 					}
+					*done += int64(len(k) + len(v) + 16)
 					k, v = c.Next()
 				}
 				if err != nil {
 					return err
 				}
-				*done++
 			}
 			if k == nil {
 				srcDone = true
 			} else {
 				resume = bytes.Clone(k)
 			}
-			if t.d == &it.mfa {
-				return dst.SetSequence(*mfaSeq)
-			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		it.s.releaseMapped()
 		report()
 		if finished {
 			return nil

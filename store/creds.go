@@ -43,16 +43,24 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 // fast paths open only the buckets they need: opening a bbolt bucket
 // allocates.
 func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
-	rec := root.Bucket(bUsers).Get(id)
-	if rec == nil {
+	// One descent: the user record, then its code records (entry, MFA).
+	c := root.Bucket(bUsers).Cursor()
+	k, rec := c.Seek(id)
+	if len(id) != userIDLen || k == nil || !bytes.Equal(k, id) {
 		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
 	}
 	if err := decodeView(string(id), rec, u); err != nil {
 		return err
 	}
-	u.HasEntryCode = root.Bucket(bUEntry).Get(id) != nil
-	k, _ := root.Bucket(bMFA).Cursor().Seek(id)
-	u.HasMFA = k != nil && bytes.HasPrefix(k, id)
+	for k, _ = c.Next(); k != nil && len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
+		switch k[userIDLen] {
+		case tagEntry:
+			u.HasEntryCode = true
+		case tagMFA:
+			u.HasMFA = true
+			return nil
+		}
+	}
 	return nil
 }
 
@@ -72,11 +80,13 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 			return err
 		}
 		id := []byte(userID)
+		users := root.Bucket(bUsers)
 		var mb [macSize]byte
 		var mac []byte
-		c := root.Bucket(bMFA).Cursor()
+		prefix := mfaPrefix(userID)
+		c := users.Cursor()
 		any := false
-		for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(v) < macSize {
 				return fmt.Errorf("%w: mfa code of %s", errCorrupt, userID)
 			}
@@ -94,13 +104,13 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 		if any {
 			return nil // MFA codes exist only for existing users
 		}
-		if root.Bucket(bUsers).Get(id) == nil {
+		if users.Get(id) == nil {
 			return ErrNotFound
 		}
 		if !valid || !entryFallback {
 			return nil
 		}
-		if v := root.Bucket(bUEntry).Get(id); v != nil {
+		if v := users.Get(entryKey(id)); v != nil {
 			if len(v) < macSize {
 				return fmt.Errorf("%w: entry code of %s", errCorrupt, userID)
 			}
@@ -267,7 +277,7 @@ func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, 
 		}
 		return false, nil
 	}
-	if old := b.uentry.Get(id); old != nil {
+	if old := b.users.Get(entryKey(id)); old != nil {
 		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
 			return false, err
 		}
@@ -275,7 +285,10 @@ func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, 
 	if err := b.entry.Put(mac, id); err != nil {
 		return false, err
 	}
-	return true, b.uentry.Put(id, encodeCode(mac, length, now, by))
+	if err := b.markCodes(); err != nil {
+		return false, err
+	}
+	return true, b.users.Put(entryKey(id), encodeCode(mac, length, now, by))
 }
 
 // DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
@@ -286,14 +299,14 @@ func (s *Store) DeleteEntryCode(userID string, by Actor) error {
 			return nil, err
 		}
 		id := []byte(userID)
-		old := b.uentry.Get(id)
+		old := b.users.Get(entryKey(id))
 		if old == nil {
 			return nil, ErrNotFound
 		}
 		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
 			return nil, err
 		}
-		if err := b.uentry.Delete(id); err != nil {
+		if err := b.users.Delete(entryKey(id)); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "entry_code_deleted", userID, r.ExternalID)}, nil
@@ -303,15 +316,15 @@ func (s *Store) DeleteEntryCode(userID string, by Actor) error {
 // ---- MFA codes ----
 
 func mfaKey(userID string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(userID), seq)
+	return binary.BigEndian.AppendUint64(mfaPrefix(userID), seq)
 }
 
 func (b buckets) mfaCodes(userID string) ([]MFACodeInfo, error) {
-	id := []byte(userID)
+	id := mfaPrefix(userID)
 	var out []MFACodeInfo
-	c := b.mfa.Cursor()
+	c := b.users.Cursor()
 	for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
-		if len(k) != userIDLen+8 {
+		if len(k) != userIDLen+9 {
 			return nil, fmt.Errorf("%w: mfa key of %s", errCorrupt, userID)
 		}
 		r, err := decodeCode(v)
@@ -319,7 +332,7 @@ func (b buckets) mfaCodes(userID string) ([]MFACodeInfo, error) {
 			return nil, fmt.Errorf("%w: mfa code of %s", err, userID)
 		}
 		out = append(out, MFACodeInfo{
-			ID: mfaID(binary.BigEndian.Uint64(k[userIDLen:])), Length: r.Length,
+			ID: mfaID(binary.BigEndian.Uint64(k[userIDLen+1:])), Length: r.Length,
 			Created: r.Created, CreatedBy: r.CreatedBy,
 		})
 	}
@@ -328,9 +341,9 @@ func (b buckets) mfaCodes(userID string) ([]MFACodeInfo, error) {
 
 // findMFA returns the key of userID's MFA code with this MAC, or nil.
 func (b buckets) findMFA(userID string, mac []byte) []byte {
-	id := []byte(userID)
+	id := mfaPrefix(userID)
 	var found []byte
-	c := b.mfa.Cursor()
+	c := b.users.Cursor()
 	for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
 		if len(v) >= macSize && hmac.Equal(v[:macSize], mac) && found == nil {
 			found = bytes.Clone(k)
@@ -341,11 +354,14 @@ func (b buckets) findMFA(userID string, mac []byte) []byte {
 
 // addMFA stores a new MFA code for userID and returns its info.
 func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by string) (MFACodeInfo, error) {
-	seq, err := b.mfa.NextSequence()
+	seq, err := b.root.NextSequence()
 	if err != nil {
 		return MFACodeInfo{}, err
 	}
-	if err := b.mfa.Put(mfaKey(userID, seq), encodeCode(mac, length, now, by)); err != nil {
+	if err := b.users.Put(mfaKey(userID, seq), encodeCode(mac, length, now, by)); err != nil {
+		return MFACodeInfo{}, err
+	}
+	if err := b.markCodes(); err != nil {
 		return MFACodeInfo{}, err
 	}
 	return MFACodeInfo{ID: mfaID(seq), Length: length, Created: now, CreatedBy: by}, nil
@@ -365,11 +381,11 @@ func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, e
 		}
 		mac := s.mfaMAC(nil, userID, code)
 		if k := b.findMFA(userID, mac); k != nil {
-			rec, err := decodeCode(b.mfa.Get(k))
+			rec, err := decodeCode(b.users.Get(k))
 			if err != nil {
 				return nil, err
 			}
-			info = MFACodeInfo{ID: mfaID(binary.BigEndian.Uint64(k[userIDLen:])), Length: rec.Length, Created: rec.Created, CreatedBy: rec.CreatedBy}
+			info = MFACodeInfo{ID: mfaID(binary.BigEndian.Uint64(k[userIDLen+1:])), Length: rec.Length, Created: rec.Created, CreatedBy: rec.CreatedBy}
 			return nil, nil
 		}
 		info, err = b.addMFA(userID, mac, len(code), now, by.Name)
@@ -473,14 +489,14 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 			return nil, err
 		}
 		key := mfaKey(userID, seq)
-		if b.mfa.Get(key) == nil {
+		if b.users.Get(key) == nil {
 			return nil, ErrNotFound
 		}
 		mac := s.mfaMAC(nil, userID, code)
 		if k := b.findMFA(userID, mac); k != nil && !bytes.Equal(k, key) {
 			return nil, invalid("code", "the user already has this MFA code")
 		}
-		if err := b.mfa.Put(key, encodeCode(mac, len(code), now, by.Name)); err != nil {
+		if err := b.users.Put(key, encodeCode(mac, len(code), now, by.Name)); err != nil {
 			return nil, err
 		}
 		info = MFACodeInfo{ID: id, Length: len(code), Created: now, CreatedBy: by.Name}
@@ -501,10 +517,10 @@ func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 			return nil, err
 		}
 		key := mfaKey(userID, seq)
-		if b.mfa.Get(key) == nil {
+		if b.users.Get(key) == nil {
 			return nil, ErrNotFound
 		}
-		if err := b.mfa.Delete(key); err != nil {
+		if err := b.users.Delete(key); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil
@@ -527,7 +543,7 @@ func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error
 		if k == nil {
 			return nil, ErrNotFound
 		}
-		if err := b.mfa.Delete(k); err != nil {
+		if err := b.users.Delete(k); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil

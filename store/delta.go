@@ -93,16 +93,15 @@ func (d *delta) sort() {
 // dups calls fn for every record whose key equals the previous one's
 // (after sort), with both lines.
 func (d *delta) dups(fn func(line, firstLine int)) {
-	for i := 1; i < d.len(); i++ {
-		if d.del(i) || d.del(i-1) {
+	first := -1 // index of the first record of the current run of equal keys
+	for i := 0; i < d.len(); i++ {
+		if d.del(i) {
 			continue // a deleted old entry code is not a row of the file
 		}
-		if bytes.Equal(d.key(i), d.key(i-1)) {
-			first := i - 1
-			for first > 0 && bytes.Equal(d.key(first-1), d.key(i)) {
-				first--
-			}
+		if first >= 0 && bytes.Equal(d.key(i), d.key(first)) {
 			fn(d.line(i), d.line(first))
+			continue
 		}
+		first = i
 	}
 }

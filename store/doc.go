@@ -1,2 +1,24 @@
-// Package store keeps users, credentials, tokens and events in bbolt.
+// Package store keeps users, credentials, API tokens and the event log in
+// one bbolt file, as product.md §2, §6 and §8 describe. docs/store.md has
+// the data model, the CSV columns and the key file.
+//
+// The door calls LookupCard, VerifySecondFactor and LookupEntryCode on every
+// decision: each is one read transaction that opens only the buckets it
+// needs and decodes before the transaction ends. Administration methods
+// append their credential_changed audit event in the same transaction.
+//
+// Codes are stored only as HMAC-SHA-256 under a per-device key kept in its
+// own file (Options.KeyFile). Losing that file loses every entry and MFA
+// code; Open refuses a database holding codes without it, and refuses a key
+// file readable by group or others.
+//
+// Caveats:
+//   - Only one process may open the database (bbolt's file lock); another
+//     gets ErrInUse after Options.Timeout.
+//   - ImportFile holds the store's write lock for the whole import: other
+//     changes wait (reads and AppendEvents do not). A large import builds a
+//     new copy of the changed buckets and switches to it atomically, so the
+//     file briefly needs room for both.
+//   - Subscribe drops (closes) a subscriber whose buffer is full rather than
+//     slow down AppendEvents.
 package store

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -159,6 +160,9 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 		limit = maxPage
 	}
 	var out []Event
+	if q.After == math.MaxUint64 {
+		return nil, nil
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bEvents).Cursor()
 		for k, v := c.Seek(be64(q.After + 1)); k != nil && len(out) < limit; k, v = c.Next() {

@@ -58,6 +58,9 @@ func TestEventsRetention(t *testing.T) {
 	if len(got) != 1 || got[0].Seq != 6 {
 		t.Errorf("filtered = %+v", got)
 	}
+	if got, err := s.Events(EventQuery{After: 1<<64 - 1}); err != nil || len(got) != 0 {
+		t.Errorf("after the largest seq = %v, %v", got, err)
+	}
 	got, _ = s.Events(EventQuery{Event: "rex"})
 	if len(got) != 2 || got[0].Seq != 5 || got[1].Seq != 7 {
 		t.Errorf("by event = %+v", got)

@@ -124,6 +124,8 @@ func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress))
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	stop := s.keepMappedSmall()
+	defer stop()
 	it := &importer{s: s, by: by, now: s.now()}
 	if err := it.check(f, total, progress); err != nil {
 		return ImportSummary{}, err
@@ -220,7 +222,6 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 		}
 		if rows%viewRefresh == 0 {
 			it.endView()
-			it.s.releaseMapped()
 			if err := it.beginView(); err != nil {
 				return err
 			}
@@ -374,26 +375,27 @@ func (it *importer) addEntry(uid string, code []byte, line int, col string) {
 	mac := it.s.entryMAC(nil, code)
 	switch owner := it.b.entry.Get(mac); {
 	case owner == nil:
-		if old := it.b.uentry.Get([]byte(uid)); old != nil && len(old) >= macSize {
+		ek := entryKey([]byte(uid))
+		if old := it.b.users.Get(ek); old != nil && len(old) >= macSize {
 			it.entry.add(old[:macSize], nil, line, true)
 		}
 		it.entry.add(mac, []byte(uid), line, false)
-		it.uentry.add([]byte(uid), encodeCode(mac, len(code), it.now, it.by.Name), line, false)
+		it.uentry.add(ek, encodeCode(mac, len(code), it.now, it.by.Name), line, false)
 		it.sum.CredentialsAdded++
 	case string(owner) != uid:
 		it.bad(line, col, "entry code already used by another user")
 	default:
 		it.entry.addNoop(mac, line)
-		it.uentry.addNoop([]byte(uid), line)
+		it.uentry.addNoop(entryKey([]byte(uid)), line)
 	}
 }
 
 func (it *importer) addMFA(uid string, code []byte, line int) {
 	key := it.s.mfaMAC([]byte(uid), uid, code)
 	mac := key[userIDLen:]
-	id := []byte(uid)
+	id := mfaPrefix(uid)
 	exists := false
-	c := it.b.mfa.Cursor()
+	c := it.b.users.Cursor()
 	for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
 		if len(v) >= macSize && hmac.Equal(v[:macSize], mac) {
 			exists = true
@@ -487,16 +489,17 @@ func sameFields(a, b *UserFields) bool {
 		a.Suspended == b.Suspended && slices.Equal(a.Groups, b.Groups)
 }
 
-// target pairs a delta with the data bucket it changes.
+// target pairs a data bucket with the deltas that change it.
 type target struct {
 	name []byte
-	d    *delta
+	ds   []*delta
 }
 
 func (it *importer) targets() []target {
 	return []target{
-		{bUsers, &it.users}, {bExt, &it.ext}, {bEmail, &it.email}, {bCards, &it.cards},
-		{bUCards, &it.ucards}, {bEntry, &it.entry}, {bUEntry, &it.uentry}, {bMFA, &it.mfa},
+		{bUsers, []*delta{&it.users, &it.uentry, &it.mfa}}, {bExt, []*delta{&it.ext}},
+		{bEmail, []*delta{&it.email}}, {bCards, []*delta{&it.cards}},
+		{bUCards, []*delta{&it.ucards}}, {bEntry, []*delta{&it.entry}},
 	}
 }
 
@@ -504,22 +507,39 @@ func (it *importer) targets() []target {
 func (it *importer) changes() int {
 	n := 0
 	for _, t := range it.targets() {
-		for i := 0; i < t.d.len(); i++ {
-			if !t.d.noop(i) {
-				n++
+		for _, d := range t.ds {
+			for i := 0; i < d.len(); i++ {
+				if !d.noop(i) {
+					n++
+				}
 			}
 		}
 	}
 	return n
 }
 
-// record returns the key and value to write for record i of t. MFA
+// changed reports whether t has a record that changes something.
+func (it *importer) changed(t target) bool {
+	for _, d := range t.ds {
+		for i := 0; i < d.len(); i++ {
+			if !d.noop(i) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasCodes reports whether the import stores entry or MFA codes.
+func (it *importer) hasCodes() bool { return it.entry.len() > 0 || it.mfa.len() > 0 }
+
+// record returns the key and value to write for record i of d. MFA
 // records carry user id + MAC and the code length; they are written under
-// user id + a sequence number, assigned in key order from base so the
-// written keys stay sorted.
-func (it *importer) record(t target, i int, mfaSeq *uint64) (key, val []byte) {
-	key, val = t.d.key(i), t.d.val(i)
-	if t.d == &it.mfa {
+// user id + tagMFA + a sequence number, assigned in key order from the
+// generation's sequence so the written keys stay sorted.
+func (it *importer) record(d *delta, i int, mfaSeq *uint64) (key, val []byte) {
+	key, val = d.key(i), d.val(i)
+	if d == &it.mfa {
 		*mfaSeq++
 		mac := key[userIDLen:]
 		return mfaKey(string(key[:userIDLen]), *mfaSeq), encodeCode(mac, int(val[0]), it.now, it.by.Name)
@@ -552,26 +572,33 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 			if err != nil {
 				return err
 			}
-			mfaSeq := root.Bucket(bMFA).Sequence()
+			mfaSeq := root.Sequence()
 			for _, t := range it.targets() {
 				b := root.Bucket(t.name)
-				for i := 0; i < t.d.len(); i++ {
-					if t.d.noop(i) {
-						continue
-					}
-					k, v := it.record(t, i, &mfaSeq)
-					if t.d.del(i) {
-						err = b.Delete(k)
-					} else {
-						err = b.Put(k, v)
-					}
-					if err != nil {
-						return err
+				for _, d := range t.ds {
+					for i := 0; i < d.len(); i++ {
+						if d.noop(i) {
+							continue
+						}
+						k, v := it.record(d, i, &mfaSeq)
+						if d.del(i) {
+							err = b.Delete(k)
+						} else {
+							err = b.Put(k, v)
+						}
+						if err != nil {
+							return err
+						}
 					}
 				}
 			}
-			if err := root.Bucket(bMFA).SetSequence(mfaSeq); err != nil {
+			if err := root.SetSequence(mfaSeq); err != nil {
 				return err
+			}
+			if it.hasCodes() {
+				if err := tx.Bucket(bMeta).Put(kHasCodes, []byte{1}); err != nil {
+					return err
+				}
 			}
 			if err := root.Bucket(bUsers).SetSequence(it.userSeq); err != nil {
 				return err

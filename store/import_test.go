@@ -289,6 +289,7 @@ func dump(t testing.TB, s *Store) map[string]string {
 		if err != nil {
 			return err
 		}
+		out["root seq"] = fmt.Sprint(root.Sequence())
 		for _, name := range dataBuckets {
 			b := root.Bucket(name)
 			out[string(name)+" seq"] = fmt.Sprint(b.Sequence())

@@ -51,6 +51,7 @@ var (
 	kKeyCheck  = []byte("keycheck")   // HMAC(key, "keycheck"): detects a key file from another device
 	kEvFirst   = []byte("ev_first")   // uint64 BE: oldest event seq kept
 	kEvDropped = []byte("ev_dropped") // uint64 BE: events dropped by retention
+	kHasCodes  = []byte("has_codes")  // present once any entry or MFA code was stored
 )
 
 // Data buckets, nested in the live generation bucket "data-<gen>".
@@ -61,10 +62,17 @@ var (
 	bCards  = []byte("cards")  // card key → user_id + active byte
 	bUCards = []byte("ucards") // user_id + card key → nil
 	bEntry  = []byte("entry")  // HMAC(key, "entry\0"+code) → user_id
-	bUEntry = []byte("uentry") // user_id → entry record
-	bMFA    = []byte("mfa")    // user_id + id (8 bytes BE) → MFA record
 
-	dataBuckets = [][]byte{bUsers, bExt, bEmail, bCards, bUCards, bEntry, bUEntry, bMFA}
+	dataBuckets = [][]byte{bUsers, bExt, bEmail, bCards, bUCards, bEntry}
+)
+
+// Records in the users bucket. A user's entry code and MFA codes sit right
+// after the user record, so the door's lookups find them on the same page.
+const (
+	tagEntry = 'e' // user_id 'e' → entry code record
+	tagMFA   = 'm' // user_id 'm' id (8 bytes BE) → MFA code record; ids
+	// come from the generation bucket's sequence
+
 )
 
 // Store is the credential and event database. Its methods are safe for
@@ -99,7 +107,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, errors.New("store: open: key file path is empty")
 	}
 	s := &Store{
-		log:       opts.Logger,
+		log:       opts.Logger.With().Str("component", "store").Logger(),
 		now:       opts.Now,
 		retention: opts.EventRetention,
 		subs:      map[*subscriber]struct{}{},
@@ -194,7 +202,7 @@ func (s *Store) init(keyFile string) error {
 				return fmt.Errorf("store: open: %w", err)
 			}
 		}
-		hasCodes := !empty(root.Bucket(bEntry)) || !empty(root.Bucket(bMFA))
+		hasCodes := meta.Get(kHasCodes) != nil || !empty(root.Bucket(bEntry))
 		key, err := loadKey(keyFile, hasCodes)
 		if err != nil {
 			return err

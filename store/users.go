@@ -13,17 +13,16 @@ import (
 
 // buckets holds one transaction's view of the live generation.
 type buckets struct {
-	users, ext, email, cards, ucards, entry, uentry, mfa *bolt.Bucket
+	root, meta                              *bolt.Bucket
+	users, ext, email, cards, ucards, entry *bolt.Bucket
 }
 
 func openBuckets(root *bolt.Bucket) (buckets, error) {
 	b := buckets{
-		users: root.Bucket(bUsers), ext: root.Bucket(bExt), email: root.Bucket(bEmail),
+		root: root, users: root.Bucket(bUsers), ext: root.Bucket(bExt), email: root.Bucket(bEmail),
 		cards: root.Bucket(bCards), ucards: root.Bucket(bUCards), entry: root.Bucket(bEntry),
-		uentry: root.Bucket(bUEntry), mfa: root.Bucket(bMFA),
 	}
-	if b.users == nil || b.ext == nil || b.email == nil || b.cards == nil || b.ucards == nil ||
-		b.entry == nil || b.uentry == nil || b.mfa == nil {
+	if b.users == nil || b.ext == nil || b.email == nil || b.cards == nil || b.ucards == nil || b.entry == nil {
 		return b, errors.New("store: corrupt database: data bucket missing")
 	}
 	return b, nil
@@ -34,7 +33,25 @@ func txBuckets(tx *bolt.Tx) (buckets, error) {
 	if err != nil {
 		return buckets{}, err
 	}
-	return openBuckets(root)
+	b, err := openBuckets(root)
+	b.meta = tx.Bucket(bMeta)
+	return b, err
+}
+
+// markCodes records that the database holds codes (see loadKey).
+func (b buckets) markCodes() error {
+	if b.meta.Get(kHasCodes) != nil {
+		return nil
+	}
+	return b.meta.Put(kHasCodes, []byte{1})
+}
+
+func entryKey(userID []byte) []byte {
+	return append(append(make([]byte, 0, userIDLen+1), userID...), tagEntry)
+}
+
+func mfaPrefix(userID string) []byte {
+	return append(append(make([]byte, 0, userIDLen+9), userID...), tagMFA)
 }
 
 // view runs fn in a read transaction on the live generation.
@@ -219,7 +236,7 @@ func (b buckets) loadUser(userID string) (User, error) {
 		}
 		u.Cards = append(u.Cards, Card{Format: ck.Format, FacilityCode: ck.FacilityCode, CardNumber: ck.CardNumber, Active: v[userIDLen] == 1})
 	}
-	u.HasEntryCode = b.uentry.Get(prefix) != nil
+	u.HasEntryCode = b.users.Get(entryKey(prefix)) != nil
 	u.MFACodes, err = b.mfaCodes(userID)
 	return u, err
 }
@@ -278,26 +295,21 @@ func (s *Store) DeleteUser(userID string, by Actor) error {
 				return nil, err
 			}
 		}
-		if v := b.uentry.Get(id); v != nil {
+		if v := b.users.Get(entryKey(id)); v != nil {
 			if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
 				return nil, err
 			}
-			if err := b.uentry.Delete(id); err != nil {
-				return nil, err
-			}
 		}
-		var codeKeys [][]byte
-		c = b.mfa.Cursor()
+		// The user record, entry code and MFA codes.
+		var keys [][]byte
+		c = b.users.Cursor()
 		for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
-			codeKeys = append(codeKeys, bytes.Clone(k))
+			keys = append(keys, bytes.Clone(k))
 		}
-		for _, k := range codeKeys {
-			if err := b.mfa.Delete(k); err != nil {
+		for _, k := range keys {
+			if err := b.users.Delete(k); err != nil {
 				return nil, err
 			}
-		}
-		if err := b.users.Delete(id); err != nil {
-			return nil, err
 		}
 		return []Event{audit(now, by, "user_deleted", userID, old.ExternalID)}, nil
 	})
@@ -333,6 +345,9 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 			}
 		}
 		for ; k != nil; k, v = c.Next() {
+			if len(k) != userIDLen {
+				continue // a code record
+			}
 			if search != "" {
 				r, err := decodeUser(v)
 				if err != nil {

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bufio"
+	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strings"
 
+	latchconfig "github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -25,6 +30,13 @@ const (
 	defaultKey = "/var/lib/latch/device.key"
 	// A progress bar is worth drawing from this size on (about 20,000 rows).
 	progressMinBytes = 1 << 20
+	// importMemoryLimit is the Go heap's soft limit while importing a
+	// credentials file, so that a million rows stay under the 256 MiB target
+	// (product.md §10) with room for the mapped database pages; the
+	// GOMEMLIMIT environment variable overrides it. A users file keeps more
+	// in memory (a million new users hold ~280 MB of pending records), and a
+	// limit below that would only make the garbage collector thrash.
+	importMemoryLimit = 120 << 20
 )
 
 func runImport(args []string, stdout, stderr io.Writer) int {
@@ -48,19 +60,34 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	retention := 0
 	if *config != "" {
-		// The config loader lives on another branch; until it is wired in,
-		// refuse rather than silently ignore the file.
-		fmt.Fprintln(stderr, "latchctl import: --config is not supported by this build yet; pass --db and --key")
-		return 2
+		cfg, err := latchconfig.Load(*config)
+		if err != nil {
+			fmt.Fprintf(stderr, "latchctl import: %v\n", err)
+			return 1
+		}
+		// Explicit --db and --key win over the config file.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["db"] {
+			*db = cfg.Controller.Database
+		}
+		if !set["key"] {
+			*key = cfg.Controller.KeyFile
+		}
+		retention = cfg.Controller.EventRetention
 	}
 	file := fs.Arg(0)
+	if os.Getenv("GOMEMLIMIT") == "" && isCredentialsFile(file) {
+		debug.SetMemoryLimit(importMemoryLimit)
+	}
 	fi, err := os.Stat(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "latchctl import: %v\n", err)
 		return 1
 	}
-	s, err := store.Open(store.Options{Path: *db, KeyFile: *key})
+	s, err := store.Open(store.Options{Path: *db, KeyFile: *key, EventRetention: retention})
 	if errors.Is(err, store.ErrInUse) {
 		fmt.Fprintf(stderr, "latchctl import: %v: stop latchd first, or import through its API\n", err)
 		return 1
@@ -110,4 +137,25 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "imported %s: %d rows, %d users created, %d users updated, %d credentials added\n",
 		file, sum.Rows, sum.UsersCreated, sum.UsersUpdated, sum.CredentialsAdded)
 	return 0
+}
+
+// isCredentialsFile reports whether the CSV file's header has a "type"
+// column (store.ImportFile tells the two kinds apart the same way).
+func isCredentialsFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReader(f))
+	head, err := r.Read()
+	if err != nil {
+		return false
+	}
+	for _, c := range head {
+		if strings.TrimPrefix(c, "\ufeff") == "type" {
+			return true
+		}
+	}
+	return false
 }

@@ -14,6 +14,13 @@ func TestImportCommand(t *testing.T) {
 	db, key := filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key")
 	users := filepath.Join(dir, "users.csv")
 	os.WriteFile(users, []byte("externalId,firstName,entryCode\ne1,Ada,1234\ne2,Alan,\n"), 0o600)
+	// A config file whose [controller] paths are relative to its folder.
+	cfgDir := filepath.Join(dir, "etc")
+	os.MkdirAll(cfgDir, 0o700)
+	cfgPath := filepath.Join(cfgDir, "latch.toml")
+	os.WriteFile(cfgPath, []byte("[controller]\nname = \"t\"\ndatabase = \"cfg.db\"\nkey_file = \"cfg.key\"\n"), 0o600)
+	cfgUsers := filepath.Join(dir, "cfgusers.csv")
+	os.WriteFile(cfgUsers, []byte("externalId\nonly\n"), 0o600)
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("externalId,type,code\ne1,mfa_code,12a4\ne9,mfa_code,1234\n"), 0o600)
 
@@ -25,7 +32,9 @@ func TestImportCommand(t *testing.T) {
 		notInError string
 	}{
 		{"no file", []string{"import", "--db", db, "--key", key}, 2, "", "usage: latchctl import", ""},
-		{"config not wired", []string{"import", "--config", "x.toml", users}, 2, "", "--config is not supported", ""},
+		{"config missing", []string{"import", "--config", filepath.Join(dir, "nope.toml"), users}, 1, "", "config: ", ""},
+		{"config", []string{"import", "--config", cfgPath, cfgUsers}, 0,
+			"imported " + cfgUsers + ": 1 rows, 1 users created, 0 users updated, 0 credentials added\n", "", ""},
 		{"users", []string{"import", "--db", db, "--key", key, users}, 0,
 			"imported " + users + ": 2 rows, 2 users created, 0 users updated, 1 credentials added\n", "", ""},
 		{"again", []string{"import", "--db", db, "--key", key, users}, 0,
@@ -50,6 +59,12 @@ func TestImportCommand(t *testing.T) {
 				t.Errorf("stderr shows %q", tt.notInError)
 			}
 		})
+	}
+
+	for _, f := range []string{"cfg.db", "cfg.key"} {
+		if _, err := os.Stat(filepath.Join(cfgDir, f)); err != nil {
+			t.Errorf("--config did not use its [controller] paths: %v", err)
+		}
 	}
 
 	// While another process (here: this one) holds the database.

@@ -163,13 +163,14 @@ func wiegandDecode(args []string, stdout, stderr io.Writer) int {
 			list = append(list, f)
 		}
 	}
-	if kf.star > 15 || kf.hash > 15 {
-		fmt.Fprintln(stderr, "latchctl wiegand decode: --star and --hash are 4-bit values (10–15)")
+	kp, err := kf.keypadConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "latchctl wiegand decode: %v\n", err)
 		return 1
 	}
 	dec, err := reader.NewDecoder(reader.Config{
 		Formats: list, RawByteOrder: reader.ByteOrder(kf.byteOrder),
-		Keypad: reader.KeypadMode(kf.keypad), Star: uint8(kf.star), Hash: uint8(kf.hash),
+		Keypad: kp.Mode, Star: kp.Star, Hash: kp.Hash,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "latchctl wiegand decode: %v\n", err)

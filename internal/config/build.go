@@ -587,9 +587,10 @@ func (b *builder) reader(key string, rr *rawReader, used map[string]string) Read
 			b.fail(key+".keys", "star and hash are both %d", r.Star)
 		}
 	}
-	// Upper bound on end-of-frame silence: above the 20 ms spec maximum
-	// interval by default (hardware.md); 1 ms–1 s keeps it meaningful.
-	r.MaxFrameGap = b.duration(key+".max_frame_gap", rr.MaxFrameGap, 25*time.Millisecond, time.Millisecond, time.Second)
+	// Upper bound on end-of-frame silence: by default reader.DefaultMaxFrameGap
+	// (30 ms, above the 20 ms spec maximum interval plus 30 % jitter,
+	// hardware.md); 1 ms–1 s keeps it meaningful.
+	r.MaxFrameGap = b.duration(key+".max_frame_gap", rr.MaxFrameGap, reader.DefaultMaxFrameGap, time.Millisecond, time.Second)
 	r.RawByteOrder = b.oneOf(key+".raw_byte_order", str(rr.RawByteOrder, "msb"), "msb", "lsb")
 	r.LEDGreen = b.pin(key+".led_green", rr.LEDGreen, false, used)
 	r.LEDRed = b.pin(key+".led_red", rr.LEDRed, false, used)

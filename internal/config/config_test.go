@@ -46,7 +46,7 @@ func TestDefaults(t *testing.T) {
 			MaxCodeAttempts: 3, LockoutWindow: 5 * time.Minute, LockoutTime: 60 * time.Second},
 		Readers: []Reader{{Name: "front-in", Door: "front", Direction: "in", D0: "GPIO17", D1: "GPIO27",
 			Formats: []string{"h10301", "h10304"}, Keypad: "4bit", Star: 10, Hash: 11,
-			MaxFrameGap: 25 * time.Millisecond, RawByteOrder: "msb", FeedbackActive: Low, Line: 6}},
+			MaxFrameGap: 30 * time.Millisecond, RawByteOrder: "msb", FeedbackActive: Low, Line: 6}},
 		Doors: []Door{{Name: "front", TimeZone: "Europe/Berlin", Location: berlin, Relay: "GPIO23", RelayActive: High,
 			DPSOpen: High, REXActive: Low, Debounce: 50 * time.Millisecond, UnlockTime: 10 * time.Second,
 			REXUnlockTime: 3 * time.Second, RelockOnOpen: true, HeldOpenTime: 60 * time.Second,

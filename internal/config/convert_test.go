@@ -104,7 +104,7 @@ func TestDoorConfig(t *testing.T) {
 		t.Errorf("mfa %+v", dc.MFA)
 	}
 	rc := DecoderConfig(cfg.Readers[0])
-	if rc.Name != "front-in" || len(rc.Formats) != 2 || rc.Keypad != "4bit" || rc.Star != 10 || rc.Hash != 11 || rc.MaxFrameGap != 25*time.Millisecond {
+	if rc.Name != "front-in" || len(rc.Formats) != 2 || rc.Keypad != "4bit" || rc.Star != 10 || rc.Hash != 11 || rc.MaxFrameGap != 30*time.Millisecond {
 		t.Errorf("decoder config %+v", rc)
 	}
 }
