@@ -87,13 +87,14 @@ type driver struct {
 
 func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 	cfgPath := opts.Config
+	cfgLine := 0 // the script's config line; 0 = --config
 	steps := s.Steps
 	start := time.Time{}
 	for len(steps) > 0 && (steps[0].Kind == StepConfig || steps[0].Kind == StepClock) {
 		st := steps[0]
 		steps = steps[1:]
 		if st.Kind == StepConfig {
-			cfgPath = st.Path
+			cfgPath, cfgLine = st.Path, st.Line
 			if !filepath.IsAbs(cfgPath) {
 				cfgPath = filepath.Join(filepath.Dir(s.File), cfgPath)
 			}
@@ -106,6 +107,12 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
+		var ce *config.Error
+		if cfgLine > 0 && !errors.As(err, &ce) {
+			// The file named on the line cannot be read: FILE:LINE. (A
+			// broken config names its own file, line and key instead.)
+			return &ScriptError{File: s.File, Line: cfgLine, Msg: err.Error()}
+		}
 		return err
 	}
 	if start.IsZero() {
