@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -243,6 +244,90 @@ func TestStartFailureLocks(t *testing.T) {
 	// relay_active = "low": locked is High, from the request to the end.
 	if got := levels(hw.outputs["GPIO23"]); !slices.Equal(got, []gpio.Level{gpio.High}) {
 		t.Errorf("relay levels %v, want [High]: requested locked, never released", got)
+	}
+	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("database not closed: %v", err)
+	}
+	st2.Close()
+}
+
+// panicOnOutput is simulated hardware whose Output panics for one pin.
+type panicOnOutput struct {
+	*simHW
+	pin string
+}
+
+func (p panicOnOutput) Output(pin string, initial gpio.Level, label string) (gpio.PinOut, error) {
+	if pin == p.pin {
+		panic("test: output " + pin)
+	}
+	return p.simHW.Output(pin, initial, label)
+}
+
+// TestMainPanicLocks: a panic on the daemon's main goroutine (here: while a
+// SIGHUP reload restarts door back on a new relay pin) locks every strike —
+// door front's, released by a grant at that moment — and exits 1 with the
+// database closed.
+func TestMainPanicLocks(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	text := simConfig + "[[door]]\nname = \"back\"\nrelay = \"GPIO16\"\n"
+	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
+	st, err := openStore(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shw := newSimHW(log)
+	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath,
+		hw: panicOnOutput{simHW: shw, pin: "GPIO20"}, store: st, notify: &notifier{}}
+	var releasedAt gpio.Level
+	d.extra = func(ctx context.Context, d *daemon) error {
+		evs, cancel := d.store.Subscribe(64)
+		defer cancel()
+		r, err := shw.reader("r1")
+		if err != nil {
+			return err
+		}
+		bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
+		if err != nil {
+			return err
+		}
+		r.send(bits)
+		for ev := range evs {
+			if ev.Event == "strike_released" && ev.Door == "front" {
+				break
+			}
+		}
+		releasedAt = shw.outputs["GPIO23"].Level()
+		if err := os.WriteFile(cfgPath, []byte(strings.Replace(text, `"GPIO16"`, `"GPIO20"`, 1)), 0o644); err != nil {
+			return err
+		}
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
+	if code := d.run(cfg); code != exitFatal {
+		t.Errorf("exit code %d, want %d; log:\n%s", code, exitFatal, logs.String())
+	}
+	front := shw.outputs["GPIO23"]
+	// relay_active = "low": released is Low, locked High.
+	if releasedAt != gpio.Low || front.Level() != gpio.High {
+		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, front.Level(), levels(front))
+	}
+	if !strings.Contains(logs.String(), "panic; strikes locked") {
+		t.Errorf("no panic log line in\n%s", logs.String())
 	}
 	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
 	if err != nil {
