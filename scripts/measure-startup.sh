@@ -33,11 +33,17 @@ name = "staff"
 doors = ["front"]
 TOML
 ls -l "$dir/data/latch.db"
-# "quit" is read once the daemon runs; it then stops gracefully.
+# 1. Start and stop: "quit" is read once the daemon runs; it then stops gracefully.
 t0=$(date +%s%N)
 echo quit | /usr/bin/time -v "$dir/latchd" --sim --config "$dir/latch.toml" --log-format json \
   >"$dir/out.jsonl" 2>"$dir/time.txt" || true
 t1=$(date +%s%N)
 started=$(grep -m1 '"latchd started"' "$dir/out.jsonl" | sed 's/.*"time":"\([^"]*\)".*/\1/')
-echo "whole run (start, quit, stop): $(( (t1 - t0) / 1000000 )) ms; latchd started at $started"
+echo "start and stop: whole run $(( (t1 - t0) / 1000000 )) ms; latchd started at $started"
 grep -E 'Elapsed|Maximum resident' "$dir/time.txt"
+# 2. The same with one decision: user u0777777's card (mkdb: h10304, facility 2, card 277777)
+#    is looked up among the million and granted before quitting.
+printf 'badge h10304 2 277777\nwait 1s\nquit\n' | /usr/bin/time -v "$dir/latchd" --sim --config "$dir/latch.toml" \
+  --log-format json >"$dir/out2.jsonl" 2>"$dir/time2.txt" || true
+echo "start, one grant, stop: $(grep -c '"access_granted"' "$dir/out2.jsonl") access_granted"
+grep -E 'Elapsed|Maximum resident' "$dir/time2.txt"

@@ -62,8 +62,10 @@ type Step struct {
 	Door string        // open, close, rex; "" = the only (first) door
 }
 
-// ScriptError is a malformed scenario line. Its message is "FILE:LINE: message"
-// and never contains a code or keys from the line.
+// ScriptError is a malformed scenario line (ParseScript, ParseLine) or one
+// that could not be carried out (RunScript: an unknown reader or user, a
+// code the store refuses). Its message is "FILE:LINE: message" and never
+// contains a code or keys from the line.
 type ScriptError struct {
 	File string
 	Line int

@@ -185,8 +185,14 @@ doors = ["front"]
 			}
 		})
 	}
+	// A config line naming a file that is not there.
+	s, _ := ParseScript(strings.NewReader("config missing.toml\nwait 1s\n"), filepath.Join(dir, "m.scn"))
+	if err := RunScript(s, RunOptions{Out: &bytes.Buffer{}}); err == nil ||
+		!strings.HasPrefix(err.Error(), filepath.Join(dir, "m.scn")+":1: config: open "+filepath.Join(dir, "missing.toml")) {
+		t.Errorf("missing config: %v", err)
+	}
 	// No config at all.
-	s, _ := ParseScript(strings.NewReader("wait 1s\n"), "n.scn")
+	s, _ = ParseScript(strings.NewReader("wait 1s\n"), "n.scn")
 	if err := RunScript(s, RunOptions{Out: &bytes.Buffer{}}); err == nil || err.Error() != "n.scn:1: no config: add a line \"config PATH\" or pass --config" {
 		t.Errorf("no config: %v", err)
 	}

@@ -50,10 +50,6 @@ type RunOptions struct {
 	Now func() time.Time
 }
 
-// RunError is a scenario line that could not be carried out (an unknown
-// reader or user, a code the store refuses, …). It prints as FILE:LINE: message.
-type RunError = ScriptError
-
 // RunScript runs s on a virtual clock against a fresh database and writes the
 // events to opts.Out as JSON lines.
 func RunScript(s *Script, opts RunOptions) error {
@@ -91,13 +87,14 @@ type driver struct {
 
 func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 	cfgPath := opts.Config
+	cfgLine := 0 // the script's config line; 0 = --config
 	steps := s.Steps
 	start := time.Time{}
 	for len(steps) > 0 && (steps[0].Kind == StepConfig || steps[0].Kind == StepClock) {
 		st := steps[0]
 		steps = steps[1:]
 		if st.Kind == StepConfig {
-			cfgPath = st.Path
+			cfgPath, cfgLine = st.Path, st.Line
 			if !filepath.IsAbs(cfgPath) {
 				cfgPath = filepath.Join(filepath.Dir(s.File), cfgPath)
 			}
@@ -110,6 +107,12 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
+		var ce *config.Error
+		if cfgLine > 0 && !errors.As(err, &ce) {
+			// The file named on the line cannot be read: FILE:LINE. (A
+			// broken config names its own file, line and key instead.)
+			return &ScriptError{File: s.File, Line: cfgLine, Msg: err.Error()}
+		}
 		return err
 	}
 	if start.IsZero() {
@@ -145,7 +148,6 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 		}
 	}()
 	e.store = st
-	e.users = map[string]string{}
 	if err := e.build(cfg); err != nil {
 		return err
 	}
@@ -183,7 +185,6 @@ type engine struct {
 	out   io.Writer
 	log   zerolog.Logger
 	store *store.Store
-	users map[string]string // external_id → user_id
 
 	doors   []*simDoor
 	byDoor  map[string]*simDoor
@@ -450,66 +451,68 @@ func (e *engine) doorNamed(line int, name string) (*simDoor, error) {
 	return d, nil
 }
 
-func (e *engine) user(line int, name string) (string, error) {
-	id, ok := e.users[name]
-	if !ok {
-		return "", e.fail(line, "no user %q: add a line \"user %s\" first", name, name)
+// Setup carries out a setup line — user, card, entry or mfa — on st, as
+// latchd scenario and latchd --sim both do; users are found by their
+// external_id. Its errors never contain the code. ok is false for any other
+// kind of step (nothing is done).
+func Setup(st *store.Store, s Step) (ok bool, err error) {
+	user := func() (string, error) {
+		u, err := st.UserByExternalID(s.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", fmt.Errorf("no user %q: add a line \"user %s\" first", s.Name, s.Name)
+		}
+		return u.UserID, err
 	}
-	return id, nil
-}
-
-// storeErr turns a store refusal into a line error without the code.
-func (e *engine) storeErr(line int, what string, err error) error {
-	var ve *store.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		return e.fail(line, "%s: %s: %s", what, ve.Field, ve.Rule)
-	case errors.Is(err, store.ErrConflict):
-		return e.fail(line, "%s: already used by another user", what)
-	case errors.Is(err, store.ErrNotFound):
-		return e.fail(line, "%s: not found", what)
+	// refused turns a store refusal into a message without the code.
+	refused := func(err error) error {
+		var ve *store.ValidationError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ve):
+			return fmt.Errorf("%s: %s: %s", s.Kind, ve.Field, ve.Rule)
+		case errors.Is(err, store.ErrConflict):
+			return fmt.Errorf("%s: already used by another user", s.Kind)
+		case errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("%s: not found", s.Kind)
+		}
+		return fmt.Errorf("%s: %w", s.Kind, err)
 	}
-	return e.fail(line, "%s: %v", what, err)
+	switch s.Kind {
+	case StepUser:
+		if _, err := st.UserByExternalID(s.Name); err == nil {
+			return true, fmt.Errorf("user %q already exists", s.Name)
+		}
+		_, err := st.CreateUser(store.UserFields{ExternalID: s.Name, FirstName: s.Name, Groups: s.Groups,
+			Start: s.Start, End: s.End, Suspended: s.Suspended}, Actor)
+		return true, refused(err)
+	case StepCard, StepEntry, StepMFA:
+		id, err := user()
+		if err != nil {
+			return true, err
+		}
+		switch s.Kind {
+		case StepCard:
+			err = st.AddCard(id, store.Card{Format: string(s.Format), FacilityCode: s.FacilityCode, CardNumber: s.CardNumber, Active: !s.Inactive}, Actor)
+		case StepEntry:
+			err = st.SetEntryCode(id, s.Code, Actor)
+		default:
+			_, err = st.AddMFACode(id, s.Code, Actor)
+		}
+		return true, refused(err)
+	}
+	return false, nil
 }
 
 // do carries out one step.
 func (e *engine) do(st Step) error {
+	if ok, err := Setup(e.store, st); ok {
+		if err != nil {
+			return e.fail(st.Line, "%s", err)
+		}
+		return nil
+	}
 	switch st.Kind {
-	case StepUser:
-		if _, dup := e.users[st.Name]; dup {
-			return e.fail(st.Line, "user %q already exists", st.Name)
-		}
-		u, err := e.store.CreateUser(store.UserFields{ExternalID: st.Name, FirstName: st.Name, Groups: st.Groups,
-			Start: st.Start, End: st.End, Suspended: st.Suspended}, Actor)
-		if err != nil {
-			return e.storeErr(st.Line, "user", err)
-		}
-		e.users[st.Name] = u.UserID
-	case StepCard:
-		id, err := e.user(st.Line, st.Name)
-		if err != nil {
-			return err
-		}
-		c := store.Card{Format: string(st.Format), FacilityCode: st.FacilityCode, CardNumber: st.CardNumber, Active: !st.Inactive}
-		if err := e.store.AddCard(id, c, Actor); err != nil {
-			return e.storeErr(st.Line, "card", err)
-		}
-	case StepEntry:
-		id, err := e.user(st.Line, st.Name)
-		if err != nil {
-			return err
-		}
-		if err := e.store.SetEntryCode(id, st.Code, Actor); err != nil {
-			return e.storeErr(st.Line, "entry", err)
-		}
-	case StepMFA:
-		id, err := e.user(st.Line, st.Name)
-		if err != nil {
-			return err
-		}
-		if _, err := e.store.AddMFACode(id, st.Code, Actor); err != nil {
-			return e.storeErr(st.Line, "mfa", err)
-		}
 	case StepBadge:
 		r, err := e.reader(st.Line, st.Reader)
 		if err != nil {
@@ -570,10 +573,8 @@ func (e *engine) do(st Step) error {
 		d.door.ExitButton(false)
 		e.clk.Settle()
 		return e.advance(e.Now().Add(d.cfg.Debounce))
-	default:
-		return e.fail(st.Line, "%s may only come before every other command", st.Kind)
 	}
-	return nil
+	return e.fail(st.Line, "%s may only come before every other command", st.Kind)
 }
 
 // keys presses keys KeyInterval apart as the reader's keypad sends them:

@@ -62,7 +62,8 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	})
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { m.Follow(actx, st) })
+	wg.Add(1)
+	s.guard("api metrics", func() { defer wg.Done(); m.Follow(actx, st) })
 	for _, l := range ls {
 		// Server.Serve sets ConnContext (api.ConnContext: the socket
 		// peer's uid, for LocalOwner) and shuts down when actx ends.

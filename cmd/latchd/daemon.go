@@ -118,8 +118,8 @@ type daemon struct {
 	// extra runs beside the daemon (the --sim command reader); it ends the
 	// daemon gracefully by returning.
 	extra func(ctx context.Context, d *daemon) error
-	// onExit runs after every door is stopped, before the store closes
-	// (--sim reports the relays' final levels).
+	// onExit runs after every door is stopped and the hardware closed,
+	// before the store closes (--sim reports the relays' final levels).
 	onExit func()
 
 	closeOnce sync.Once
@@ -170,18 +170,20 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 			d.log.Error().Str("panic", fmt.Sprint(r)).Msg("latchd: panic; strikes locked, exiting")
 			cancel()
 			stopAPI()
-			d.shutdown(false)
+			d.shutdown()
 			code = exitFatal
 		}
 	}()
 
 	ewctx, ewcancel := context.WithCancel(context.Background())
 	ewDone := make(chan struct{})
-	go func() { defer close(ewDone); _ = d.ew.Run(ewctx) }()
+	// Every goroutine of the daemon runs guarded: a panic anywhere locks
+	// the strikes and exits non-zero, never leaves a strike released.
+	d.site.guard("event writer", func() { defer close(ewDone); _ = d.ew.Run(ewctx) })
 	fctx, fcancel := context.WithCancel(context.Background())
 	followReady := make(chan struct{})
 	followDone := make(chan struct{})
-	go func() { defer close(followDone); d.events.follow(fctx, d.store, followReady) }()
+	d.site.guard("event log", func() { defer close(followDone); d.events.follow(fctx, d.store, followReady) })
 	<-followReady
 	// stopEvents writes what the event writer still holds, then lets the
 	// log follower drain what the store published.
@@ -196,25 +198,22 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	if err := d.site.start(ctx, cfg); err != nil {
-		d.log.Error().Err(err).Msg("latchd: cannot start")
-		d.site.haltAll()
-		stopEvents()
-		d.closeStore()
-		_ = d.hw.Close()
-		return exitFatal
-	}
-	var err error
-	stopAPI, err = serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
-	if err != nil {
-		stopAPI = func() {}
-		d.log.Error().Err(err).Msg("latchd: cannot serve the API")
+	// A start that fails stops what it started: strikes locked, exit 1.
+	startFailed := func(msg string, err error) int {
+		d.log.Error().Err(err).Msg(msg)
 		d.site.stopAll()
 		stopEvents()
-		d.closeStore()
-		_ = d.hw.Close()
+		d.shutdown()
 		return exitFatal
 	}
+	if err := d.site.start(ctx, cfg); err != nil {
+		return startFailed("latchd: cannot start", err)
+	}
+	stop, err := serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
+	if err != nil {
+		return startFailed("latchd: cannot serve the API", err)
+	}
+	stopAPI = stop
 	d.log.Info().Int("doors", len(cfg.Doors)).Int("readers", len(cfg.Readers)).Str("config", cfg.File).Msg("latchd started")
 	if err := d.notify.Notify("READY=1"); err != nil {
 		d.log.Warn().Err(err).Msg("sd_notify")
@@ -267,20 +266,21 @@ loop:
 		d.site.haltAll()
 	}
 	stopEvents()
-	d.shutdown(graceful)
+	d.shutdown()
 	if !graceful {
 		return exitFatal
 	}
 	return exitOK
 }
 
-// shutdown reports and closes what is left; strikes are already locked.
-func (d *daemon) shutdown(graceful bool) {
-	if d.onExit != nil {
-		d.onExit()
-	}
+// shutdown closes what is left (strikes are already locked) and reports
+// the outputs' final levels (--sim).
+func (d *daemon) shutdown() {
 	if err := d.hw.Close(); err != nil {
 		d.log.Error().Err(err).Msg("releasing GPIO")
+	}
+	if d.onExit != nil {
+		d.onExit()
 	}
 	d.closeStore()
 }

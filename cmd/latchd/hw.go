@@ -19,7 +19,8 @@ type hardware interface {
 	// Output requests an output line driven to initial from its first
 	// instant (for the relay: its inactive level, the strike locked).
 	Output(pin string, initial gpio.Level, label string) (gpio.PinOut, error)
-	// Release halts an output (its initial level) and frees its line.
+	// Release frees an output's line, leaving it at the level last driven
+	// (call Halt first for the initial level).
 	Release(p gpio.PinOut) error
 	// Reader captures a reader's D0/D1 edges into dec and calls emit with
 	// every Read until stop is called.
@@ -32,6 +33,12 @@ type hardware interface {
 	// reportCrashes sends panics of the hardware's goroutines to fatal.
 	reportCrashes(fatal chan<- error)
 }
+
+// Both run the same site, door loops and decoders: only these lines differ.
+var (
+	_ hardware = (*gpioHW)(nil)
+	_ hardware = (*simHW)(nil)
+)
 
 // crashReporter turns a panic in a hardware goroutine into a fatal error
 // for the daemon (crash-only: every strike is driven locked, then exit).

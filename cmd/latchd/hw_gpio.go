@@ -103,9 +103,6 @@ func (h *gpioHW) Release(p gpio.PinOut) error {
 		}
 	}
 	h.mu.Unlock()
-	if err := o.Halt(); err != nil {
-		return err
-	}
 	return o.Close()
 }
 

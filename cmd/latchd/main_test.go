@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,9 +70,6 @@ func TestScenarioCommand(t *testing.T) {
 	out.Reset()
 	errb.Reset()
 	code := run([]string{"scenario", good}, nil, &out, &errb)
-	if strings.Contains(errb.String(), "no synchronous stepper") {
-		t.Skip(errb.String())
-	}
 	if code != 0 || errb.Len() != 0 {
 		t.Fatalf("good: exit %d, stderr %q", code, errb.String())
 	}
@@ -94,23 +92,57 @@ func TestScenarioCommand(t *testing.T) {
 	}
 }
 
-// buildLatchd builds this command into a temporary folder.
+// binDir holds latchd and latchctl, built once for every test of this run
+// (side by side, as make build puts them in bin/).
+var binDir struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir.dir != "" {
+		os.RemoveAll(binDir.dir)
+	}
+	os.Exit(code)
+}
+
+// buildLatchd returns latchd built from this package (with latchctl beside
+// it), built on first use.
 func buildLatchd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "latchd")
-	args := []string{"build", "-o", bin}
+	binDir.once.Do(func() {
+		if binDir.dir, binDir.err = os.MkdirTemp("", "latchd-test-bin-"); binDir.err != nil {
+			return
+		}
+		for _, pkg := range []string{".", "../latchctl"} {
+			if binDir.err = goBuild(binDir.dir, pkg); binDir.err != nil {
+				return
+			}
+		}
+	})
+	if binDir.err != nil {
+		t.Fatal(binDir.err)
+	}
+	return filepath.Join(binDir.dir, "latchd")
+}
+
+// goBuild builds the command in pkg into dir.
+func goBuild(dir, pkg string) error {
+	args := []string{"build", "-o", dir + "/"}
 	env := "CGO_ENABLED=0"
 	if raceBuild {
 		// The daemon under test is checked for data races as well: a race
 		// makes it exit 66, which the exit-code checks catch.
 		args, env = append(args, "-race"), "CGO_ENABLED=1"
 	}
-	cmd := exec.Command("go", append(args, ".")...)
+	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Env = append(os.Environ(), env)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 	}
-	return bin
+	return nil
 }
 
 const simConfig = `
@@ -140,16 +172,43 @@ type simDaemon struct {
 	t        *testing.T
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
-	lines    chan map[string]any
-	stderr   *bytes.Buffer
+	lines    chan map[string]any // stdout, one JSON log line each
+	errLines chan string         // stderr, line by line (the banner)
+	stderr   *syncBuffer         // all of stderr, for failure messages
+	errDone  chan struct{}       // closed when stderr is read to its end
 	deadline <-chan time.Time
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) WriteString(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startSim starts bin --sim on cfgPath with extra environment variables and
 // waits for "latchd started".
 func startSim(t *testing.T, bin, cfgPath string, env ...string) *simDaemon {
 	t.Helper()
-	cmd := exec.Command(bin, "--sim", "--config", cfgPath, "--log-format", "json")
+	return startDaemon(t, bin, []string{"--sim", "--config", cfgPath, "--log-format", "json"}, env...)
+}
+
+// startDaemon starts bin with args and extra environment variables and
+// waits for "latchd started".
+func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDaemon {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(append(os.Environ(), debugEnv+"=1"), env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -159,13 +218,16 @@ func startSim(t *testing.T, bin, cfgPath string, env ...string) *simDaemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), stderr: &bytes.Buffer{},
-		deadline: time.After(30 * time.Second)}
-	cmd.Stderr = d.stderr
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), errLines: make(chan string, 1000),
+		stderr: &syncBuffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { cmd.Process.Kill(); d.wait() })
 	go func() {
 		defer close(d.lines)
 		sc := bufio.NewScanner(stdout)
@@ -176,8 +238,28 @@ func startSim(t *testing.T, bin, cfgPath string, env ...string) *simDaemon {
 			}
 		}
 	}()
+	go func() {
+		defer close(d.errDone)
+		defer close(d.errLines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			d.stderr.WriteString(sc.Text() + "\n")
+			select {
+			case d.errLines <- sc.Text():
+			default:
+			}
+		}
+	}()
 	d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
 	return d
+}
+
+// wait reads stdout and stderr to their ends and waits for the process.
+func (d *simDaemon) wait() error {
+	for range d.lines {
+	}
+	<-d.errDone
+	return d.cmd.Wait()
 }
 
 // waitFor reads log lines until one matches and returns it; the deadline
@@ -248,7 +330,7 @@ relay = "GPIO16"
 	}
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	refused := d.waitFor("reload refused", func(m map[string]any) bool { return m["message"] == "reload refused; running config kept" })
-	if refused["key"] != "door.bogus" || refused["rule"] != "unknown key" || refused["line"] == nil {
+	if refused["key"] != "door[1].bogus" || refused["rule"] != "unknown key" || refused["line"] == nil {
 		t.Errorf("refusal %v does not name the key and rule", refused)
 	}
 
@@ -274,9 +356,7 @@ relay = "GPIO16"
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-	for range d.lines {
-	}
-	if err := d.cmd.Wait(); err != nil {
+	if err := d.wait(); err != nil {
 		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
 	}
 }
@@ -367,9 +447,7 @@ func TestStopPaths(t *testing.T) {
 			d.waitFor("strike_released", event("strike_released"))
 			tc.stop(d)
 			final := d.waitFor("relay final level", func(m map[string]any) bool { return m["message"] == "relay final level" })
-			for range d.lines {
-			}
-			err := d.cmd.Wait()
+			err := d.wait()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -429,3 +507,145 @@ func expectNotify(t *testing.T, c *net.UnixConn, want string) {
 		}
 	}
 }
+
+// TestDemo follows make run's banner as a new user would. latchd and
+// latchctl are built side by side (make run builds bin/ and starts
+// bin/latchd --sim), latchctl is not on $PATH; latchd --sim starts on the
+// built-in demo. Every door command of the banner has the outcome the
+// banner promises, and the banner's latchctl lines work as printed.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := buildLatchd(t)
+	binDir := filepath.Dir(bin)
+	path := "PATH=/usr/bin:/bin"
+	d := startDaemon(t, bin, []string{"--sim", "--log-format", "json"}, path, "TMPDIR="+t.TempDir())
+
+	// The banner is written before the daemon starts: it is all on stderr.
+	var ctl []string
+	for line := range d.errLines {
+		line = strings.TrimSpace(line)
+		if strings.Contains(line, "latchctl") && strings.Contains(line, "--socket") {
+			ctl = append(ctl, line)
+		}
+		if strings.Contains(line, "events --follow") {
+			break
+		}
+	}
+	if len(ctl) != 3 || !strings.HasPrefix(ctl[0], "export LATCH_TOKEN=$("+filepath.Join(binDir, "latchctl")+" token create") {
+		t.Fatalf("banner's latchctl lines %q; want three, the first making a token with %s", ctl, filepath.Join(binDir, "latchctl"))
+	}
+
+	for _, tc := range []struct {
+		cmd  string
+		want string // event/method-or-reason of the decision, or the event
+	}{
+		{"badge h10301 1 1001", "code_requested"},
+		{"keys 1234#", "access_granted/card_and_code"},
+		{"badge h10301 1 1002", "code_requested"},
+		{"keys 4321#", "access_granted/card_and_code"},
+		{"keys 9999#", "access_denied/card_required"},
+		{"badge h10301 1 1003", "access_denied/user_inactive"},
+		{"badge h10301 1 1004", "access_denied/no_access"},
+		{"rex", "rex"},
+		// setup lines typed at --sim (sim.Setup, as in a scenario)
+		{"user erin groups=staff\ncard erin h10301 1 1005\nmfa erin 8642\nbadge h10301 1 1005", "code_requested"},
+		{"keys 8642#", "access_granted/card_and_code"},
+	} {
+		d.send(tc.cmd)
+		got := d.waitFor(tc.want, func(m map[string]any) bool {
+			switch m["event"] {
+			case "code_requested", "access_granted", "access_denied", "rex":
+				return true
+			}
+			return false
+		})
+		name := fmt.Sprint(got["event"])
+		if r := fmt.Sprint(got["method"], got["reason"]); got["method"] != nil || got["reason"] != nil {
+			name += "/" + strings.ReplaceAll(strings.ReplaceAll(r, "<nil>", ""), " ", "")
+		}
+		if name != tc.want {
+			t.Errorf("%s: %s (%v), want %s", tc.cmd, name, got, tc.want)
+		}
+	}
+
+	// A line that cannot be carried out is reported on stderr with its number.
+	d.send("card nobody h10301 1 9")
+	for line := range d.errLines {
+		if strings.Contains(line, `no user "nobody"`) {
+			if !strings.HasPrefix(line, "line 14: ") {
+				t.Errorf("stderr %q, want it to start with line 14: (the 14th line typed)", line)
+			}
+			break
+		}
+	}
+
+	// The banner's latchctl lines, run as printed in one shell.
+	sh := exec.Command("sh", "-c", strings.Join(ctl, "\n"))
+	sh.Env = append(os.Environ(), path)
+	out, err := sh.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shErr syncBuffer
+	sh.Stderr = writerFunc(func(p []byte) (int, error) { shErr.WriteString(string(p)); return len(p), nil })
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sh.Process.Kill(); sh.Wait() }()
+	shLines := make(chan string, 100)
+	go func() {
+		defer close(shLines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			shLines <- sc.Text()
+		}
+	}()
+	next := func(what string) string {
+		t.Helper()
+		select {
+		case l, ok := <-shLines:
+			if !ok {
+				t.Fatalf("latchctl ended before %s; stderr:\n%s", what, shErr.String())
+			}
+			return l
+		case <-d.deadline:
+			t.Fatalf("no %s from latchctl; stderr:\n%s", what, shErr.String())
+		}
+		return ""
+	}
+	// users list: the four demo users and erin, the last one made.
+	var users []string
+	for !slices.ContainsFunc(users, func(l string) bool { return strings.Contains(l, "erin") }) {
+		users = append(users, next("users list"))
+	}
+	if !slices.ContainsFunc(users, func(l string) bool { return strings.Contains(l, "alice") }) {
+		t.Errorf("users list %q does not show alice", users)
+	}
+	// events --follow streams what happens from its start on: badge until
+	// it shows a denial (the stream may connect after the first badge).
+	for {
+		d.send("badge h10301 1 1003")
+		d.waitFor("user_inactive", func(m map[string]any) bool { return m["reason"] == "user_inactive" })
+		select {
+		case l := <-shLines:
+			if !strings.Contains(l, "access_denied") || !strings.Contains(l, "user_inactive") {
+				t.Errorf("events --follow printed %q, want carol's access_denied user_inactive", l)
+			}
+			d.send("quit")
+			d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
+			if err := d.wait(); err != nil {
+				t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+			}
+			return
+		case <-d.deadline:
+			t.Fatalf("events --follow printed nothing; stderr:\n%s", shErr.String())
+		default:
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

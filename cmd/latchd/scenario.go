@@ -9,7 +9,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/sim"
 )
 
@@ -56,12 +55,9 @@ func scenarioCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFatal
 	}
 	if err := sim.RunScript(script, sim.RunOptions{Config: o.config, Out: stdout, Log: log}); err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			fmt.Fprintln(stderr, err)
-		} else {
-			fmt.Fprintln(stderr, err)
-		}
+		// FILE:LINE: message for a line that could not be carried out;
+		// config: FILE:LINE: key: rule for a config the script names.
+		fmt.Fprintln(stderr, err)
 		return exitFatal
 	}
 	return exitOK

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -52,14 +53,33 @@ Type a command and press Enter (events appear below):
 
 `
 
-// demoAPIBanner tells where the demo's API listens; %[1]s is the socket.
+// demoAPIBanner tells where the demo's API listens; %[1]s is the socket,
+// %[2]s the command that runs latchctl (latchctlCommand).
 const demoAPIBanner = `The management API is on the socket %[1]s, e.g. in another terminal:
 
-  export LATCH_TOKEN=$(latchctl token create --socket %[1]s --name me --role access_system_admin)
-  latchctl users list --socket %[1]s
-  latchctl events --follow --socket %[1]s
+  export LATCH_TOKEN=$(%[2]s token create --socket %[1]s --name me --role access_system_admin)
+  %[2]s users list --socket %[1]s
+  %[2]s events --follow --socket %[1]s
 
 `
+
+// latchctlCommand is how the banner tells a new user to run latchctl, in
+// this order: the latchctl built beside this latchd (make run runs
+// bin/latchd, so bin/latchctl, as an absolute path that works from any
+// terminal); latchctl on $PATH (an installed pair); else go run from the
+// repository (latchd itself was started with go run).
+func latchctlCommand(exe string, stat func(string) (os.FileInfo, error), lookPath func(string) (string, error)) string {
+	if exe != "" {
+		p := filepath.Join(filepath.Dir(exe), "latchctl")
+		if fi, err := stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if _, err := lookPath("latchctl"); err == nil {
+		return "latchctl"
+	}
+	return "go run ./cmd/latchctl"
+}
 
 const simHelp = `commands (docs/scenarios.md):
   badge    [READER] FORMAT FC CN     present a card (h10301, h10306, h10302, h10304, corp1000_35, corp1000_48)
@@ -119,6 +139,8 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		log.Error().Err(err).Msg("latchd: cannot start")
 		return exitFatal
 	}
+	exe, _ := os.Executable()
+	ctl := latchctlCommand(exe, os.Stat, exec.LookPath)
 	if demo {
 		if err := seedDemo(st); err != nil {
 			st.Close()
@@ -126,10 +148,10 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitFatal
 		}
 		fmt.Fprint(stderr, demoBanner)
-		fmt.Fprintf(stderr, demoAPIBanner, cfg.API.Socket)
+		fmt.Fprintf(stderr, demoAPIBanner, cfg.API.Socket, ctl)
 	} else {
 		fmt.Fprintf(stderr, "latchd --sim on %s: type help for the commands.\n", cfg.File)
-		fmt.Fprintf(stderr, "management API on the socket %s (latchctl --socket %[1]s …)\n", cfg.API.Socket)
+		fmt.Fprintf(stderr, "management API on the socket %s (%s … --socket %[1]s)\n", cfg.API.Socket, ctl)
 	}
 	d := &daemon{log: log, events: &eventLogger{log: log, w: w}, hw: hw, store: st, notify: newNotifier(envOS)}
 	if !demo {
@@ -247,14 +269,6 @@ func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
 		case <-t.C:
 		}
 	}
-	user := func(name string) (string, error) {
-		u, err := d.store.UserByExternalID(name)
-		if err != nil {
-			return "", fmt.Errorf("user %q: %w", name, err)
-		}
-		return u.UserID, nil
-	}
-	by := sim.Actor
 	cfg := d.site.config()
 	door := func(name string) (config.Door, error) {
 		for _, dc := range cfg.Doors {
@@ -264,32 +278,12 @@ func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
 		}
 		return config.Door{}, fmt.Errorf("no door %q", name)
 	}
+	if ok, err := sim.Setup(d.store, st); ok {
+		return err
+	}
 	switch st.Kind {
 	case sim.StepConfig, sim.StepClock:
 		return fmt.Errorf("%s: not available in --sim (real clock; the config is fixed at start)", st.Kind)
-	case sim.StepUser:
-		_, err := d.store.CreateUser(store.UserFields{ExternalID: st.Name, FirstName: st.Name, Groups: st.Groups,
-			Start: st.Start, End: st.End, Suspended: st.Suspended}, by)
-		return err
-	case sim.StepCard:
-		id, err := user(st.Name)
-		if err != nil {
-			return err
-		}
-		return d.store.AddCard(id, store.Card{Format: string(st.Format), FacilityCode: st.FacilityCode, CardNumber: st.CardNumber, Active: !st.Inactive}, by)
-	case sim.StepEntry:
-		id, err := user(st.Name)
-		if err != nil {
-			return err
-		}
-		return d.store.SetEntryCode(id, st.Code, by)
-	case sim.StepMFA:
-		id, err := user(st.Name)
-		if err != nil {
-			return err
-		}
-		_, err = d.store.AddMFACode(id, st.Code, by)
-		return err
 	case sim.StepBadge, sim.StepBadgeRaw:
 		r, err := hw.reader(st.Reader)
 		if err != nil {

@@ -103,9 +103,6 @@ func (p *loggedPin) Out(l gpio.Level) error {
 }
 
 func (h *simHW) Release(p gpio.PinOut) error {
-	if err := p.Halt(); err != nil {
-		return err
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.outputs, p.Name())

@@ -28,8 +28,8 @@ type site struct {
 	// site started; the daemon then drives every strike locked and exits.
 	fatal chan<- error
 
-	cfg     *config.Config         // guarded by mu
-	outputs map[string]gpio.PinOut // by pin name, kept across reloads
+	cfg     *config.Config        // guarded by mu
+	outputs map[string]heldOutput // by pin name, kept across reloads
 
 	// mu guards doors and cfg: the main goroutine changes them, the
 	// watchdog, the crash path and --sim commands read them.
@@ -44,6 +44,13 @@ func (s *site) config() *config.Config {
 	return s.cfg
 }
 
+// heldOutput is an output line and the level it was requested at: its
+// inactive level, the one Halt and the hardware's Close return it to.
+type heldOutput struct {
+	p       gpio.PinOut
+	initial gpio.Level
+}
+
 // doorRun is one running door.
 type doorRun struct {
 	name   string
@@ -55,7 +62,7 @@ type doorRun struct {
 }
 
 func newSite(log zerolog.Logger, hw hardware, st *store.Store, ew *door.EventWriter, fatal chan<- error) *site {
-	return &site{log: log, hw: hw, store: st, ew: ew, fatal: fatal, doors: map[string]*doorRun{}, outputs: map[string]gpio.PinOut{}}
+	return &site{log: log, hw: hw, store: st, ew: ew, fatal: fatal, doors: map[string]*doorRun{}, outputs: map[string]heldOutput{}}
 }
 
 // guard runs f in a goroutine; a panic becomes a fatal error (crash-only:
@@ -71,16 +78,29 @@ func (s *site) guard(what string, f func()) {
 	}()
 }
 
-// output returns the output on pin, requesting it at initial the first time.
+// output returns the output on pin, requesting it at initial the first
+// time. A line held at another initial level (a reload changed
+// relay_active or feedback_active) is driven to the new initial level and
+// requested again at it, so that Halt and the hardware's Close return it
+// to the level that is inactive now, not to the old one.
 func (s *site) output(pin string, initial gpio.Level, label string) (gpio.PinOut, error) {
-	if p, ok := s.outputs[pin]; ok {
-		return p, nil
+	if h, ok := s.outputs[pin]; ok {
+		if h.initial == initial {
+			return h.p, nil
+		}
+		if err := h.p.Out(initial); err != nil {
+			return nil, fmt.Errorf("latchd: %s (%s): %w", label, pin, err)
+		}
+		if err := s.hw.Release(h.p); err != nil {
+			return nil, fmt.Errorf("latchd: %s (%s): %w", label, pin, err)
+		}
+		delete(s.outputs, pin)
 	}
 	p, err := s.hw.Output(pin, initial, label)
 	if err != nil {
 		return nil, err
 	}
-	s.outputs[pin] = p
+	s.outputs[pin] = heldOutput{p: p, initial: initial}
 	return p, nil
 }
 
@@ -295,19 +315,20 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 		}
 	}
 	// A door restarted on the same relay pin with another relay_active
-	// must not sit at its new active level until it starts: drive the new
-	// inactive level now.
+	// must not sit at its new active level until it starts: request its
+	// relay at the new inactive level now.
 	for _, d := range next.Doors {
 		if _, running := s.doorByName(d.Name); running {
 			continue
 		}
-		if p, ok := s.outputs[d.Relay]; ok {
-			if err := p.Out(!d.RelayActive.GPIOLevel()); err != nil {
+		if _, held := s.outputs[d.Relay]; held {
+			if _, err := s.output(d.Relay, !d.RelayActive.GPIOLevel(), "relay "+d.Name); err != nil {
 				s.log.Error().Err(err).Str("door", d.Name).Msg("relay write failed")
 			}
 		}
 	}
-	// Free outputs no longer used by any running or coming door.
+	// Free outputs no longer used by any running or coming door, at their
+	// inactive level.
 	inUse := map[string]bool{}
 	for _, d := range next.Doors {
 		inUse[d.Relay] = true
@@ -315,9 +336,9 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 	for _, r := range next.Readers {
 		inUse[r.LEDGreen], inUse[r.LEDRed], inUse[r.Beeper] = true, true, true
 	}
-	for pin, p := range s.outputs {
+	for pin, h := range s.outputs {
 		if !inUse[pin] {
-			if err := s.hw.Release(p); err != nil {
+			if err := errors.Join(h.p.Halt(), s.hw.Release(h.p)); err != nil {
 				s.log.Warn().Err(err).Str("pin", pin).Msg("releasing an output failed")
 			}
 			delete(s.outputs, pin)

@@ -217,7 +217,9 @@ func Parse(data []byte, path string) (*Config, error) {
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, &Error{Issues: decodeIssues(name, err)}
+		issues := decodeIssues(name, err)
+		indexKeys(issues, indexPositions(data))
+		return nil, &Error{Issues: issues}
 	}
 	dir := ""
 	if path != "" {
@@ -259,6 +261,40 @@ func decodeIssues(file string, err error) []Issue {
 	}
 	return []Issue{{File: file, Rule: strings.TrimPrefix(err.Error(), "toml: ")}}
 }
+
+// indexKeys writes the keys of decoder issues as the builder's are written:
+// go-toml names "door.bogus" for a key in the second [[door]], the builder
+// "door[1].bogus". The key's line picks the table it is in; a key the index
+// does not know (a syntax error stops the index) is left as it is.
+func indexKeys(issues []Issue, pos positions) {
+	for i, is := range issues {
+		if is.Key == "" || is.Line == 0 {
+			continue
+		}
+		// The key on the issue's line; else (a key defined twice: the
+		// index has the first) the nearest same key above it. go-toml
+		// leaves an inline table's name out ("reader.pound" for
+		// reader.keys.pound): on the issue's line the last part is enough.
+		last := is.Key[strings.LastIndex(is.Key, ".")+1:]
+		best, bestLine := "", 0
+		for path, line := range pos {
+			bare := indexRE.ReplaceAllString(path, "")
+			same := bare == is.Key || strings.HasSuffix(bare, "."+is.Key) ||
+				(line == is.Line && strings.HasSuffix(bare, "."+last))
+			if !same || line > is.Line {
+				continue
+			}
+			if line > bestLine || (line == bestLine && path < best) {
+				best, bestLine = path, line
+			}
+		}
+		if best != "" {
+			issues[i].Key = best
+		}
+	}
+}
+
+var indexRE = regexp.MustCompile(`\[[0-9]+\]`)
 
 var mismatchRE = regexp.MustCompile(`^toml: cannot decode TOML ([a-z ]+?) into .* of type (.+)$`)
 

@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/sim"
+	"github.com/latchd/latch/store"
+)
+
+const siteConfig = `
+[controller]
+database  = "data/latch.db"
+key_file  = "data/device.key"
+time_zone = "UTC"
+[[reader]]
+name = "r1"
+door = "front"
+d0   = "GPIO17"
+d1   = "GPIO27"
+led_green = "GPIO22"
+feedback_active = "FEEDBACK"
+[[door]]
+name         = "front"
+relay        = "GPIO23"
+relay_active = "RELAY"
+`
+
+// testSite runs a site on simulated hardware in dir; stop stops every door
+// and closes the hardware, as the daemon's exit does.
+func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, feedback string) *config.Config, stop func()) {
+	t.Helper()
+	parse = func(relay, feedback string) *config.Config {
+		t.Helper()
+		text := strings.NewReplacer("RELAY", relay, "FEEDBACK", feedback).Replace(siteConfig)
+		cfg, err := config.Parse([]byte(text), filepath.Join(dir, "latch.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	log := zerolog.Nop()
+	st, err := openStore(parse("high", "low"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ew := door.NewEventWriter(st, nil, log)
+	ewDone := make(chan struct{})
+	go func() { defer close(ewDone); ew.Run(ctx) }()
+	hw = newSimHW(log)
+	s = newSite(log, hw, st, ew, make(chan error, 4))
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		s.stopAll()
+		if err := hw.Close(); err != nil {
+			t.Error(err)
+		}
+		cancel()
+		<-ewDone
+		st.Close()
+	}
+	t.Cleanup(stop)
+	return s, hw, parse, stop
+}
+
+func levels(p *sim.OutPin) []gpio.Level {
+	var out []gpio.Level
+	for _, c := range p.History() {
+		out = append(out, c.Level)
+	}
+	return out
+}
+
+// TestStartNeverPulses: a door's relay and feedback lines are requested at
+// their inactive level and stay there through start and stop: a start or a
+// restart never pulses the strike (product.md §5).
+func TestStartNeverPulses(t *testing.T) {
+	for _, active := range []string{"high", "low"} {
+		t.Run("relay_active="+active, func(t *testing.T) {
+			s, hw, parse, stop := testSite(t, t.TempDir())
+			cfg := parse(active, active)
+			inactive := cfg.Doors[0].RelayActive.GPIOLevel() == gpio.Low // the level that locks
+			if err := s.start(context.Background(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			relay, led := hw.outputs["GPIO23"], hw.outputs["GPIO22"]
+			stop()
+			want := []gpio.Level{gpio.Level(inactive)}
+			if d := cmp.Diff(want, levels(relay)); d != "" {
+				t.Errorf("relay levels from request to exit (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(want, levels(led)); d != "" {
+				t.Errorf("green LED levels from request to exit (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestReloadFlipsActiveLevel: a reload that changes relay_active (and
+// feedback_active) on the same pins leaves the lines at the new inactive
+// level, through the reload and through the daemon's exit: the strike is
+// locked by the new wiring's meaning at the end.
+func TestReloadFlipsActiveLevel(t *testing.T) {
+	s, hw, parse, stop := testSite(t, t.TempDir())
+	ctx := context.Background()
+	if err := s.start(ctx, parse("high", "high")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reload(ctx, parse("low", "low")); err != nil {
+		t.Fatal(err)
+	}
+	relay, led := hw.outputs["GPIO23"], hw.outputs["GPIO22"]
+	if relay.Level() != gpio.High || led.Level() != gpio.High {
+		t.Errorf("after the reload: relay %s, LED %s; want both High (inactive for active-low)", relay.Level(), led.Level())
+	}
+	stop()
+	if relay.Level() != gpio.High || led.Level() != gpio.High {
+		t.Errorf("after exit: relay %s (history %v), LED %s; want both High: the strike locked", relay.Level(), levels(relay), led.Level())
+	}
+}
+
+// TestFatalErrorLocks runs the daemon in process on simulated hardware,
+// releases the strike with a card, then sends a fatal error (what a door
+// loop or the watchdog does): the daemon exits 1 with the strike locked
+// and the database closed.
+func TestFatalErrorLocks(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
+	st, err := openStore(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := newSimHW(log)
+	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{}}
+	var releasedAt gpio.Level
+	d.extra = func(ctx context.Context, d *daemon) error {
+		evs, cancel := d.store.Subscribe(64)
+		defer cancel()
+		r, err := hw.reader("")
+		if err != nil {
+			return err
+		}
+		bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
+		if err != nil {
+			return err
+		}
+		r.send(bits)
+		for ev := range evs {
+			if ev.Event == "strike_released" {
+				break
+			}
+		}
+		releasedAt = hw.outputs["GPIO23"].Level()
+		d.fatal <- errors.New("test: a fatal error")
+		<-ctx.Done()
+		return nil
+	}
+	if code := d.run(cfg); code != exitFatal {
+		t.Errorf("exit code %d, want %d", code, exitFatal)
+	}
+	relay := hw.outputs["GPIO23"]
+	// relay_active = "low": released is Low, locked High.
+	if releasedAt != gpio.Low || relay.Level() != gpio.High {
+		t.Errorf("relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, relay.Level(), levels(relay))
+	}
+	if !strings.Contains(logs.String(), "fatal; strikes locked") {
+		t.Errorf("no fatal log line in\n%s", logs.String())
+	}
+	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("database not closed: %v", err)
+	}
+	st2.Close()
+}
+
+// TestStartFailureLocks: when the daemon cannot start (here: another
+// process serves the API socket), it exits 1 with every relay at its
+// inactive level, never pulsed, and the database closed.
+func TestStartFailureLocks(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := net.Listen("unix", cfg.API.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	go func() { // answer like a live latchd would
+		for {
+			c, err := other.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	log := zerolog.Nop()
+	st, err := openStore(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw := newSimHW(log)
+	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{}}
+	if code := d.run(cfg); code != exitFatal {
+		t.Errorf("exit code %d, want %d", code, exitFatal)
+	}
+	// relay_active = "low": locked is High, from the request to the end.
+	if got := levels(hw.outputs["GPIO23"]); !slices.Equal(got, []gpio.Level{gpio.High}) {
+		t.Errorf("relay levels %v, want [High]: requested locked, never released", got)
+	}
+	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("database not closed: %v", err)
+	}
+	st2.Close()
+}
+
+// panicOnOutput is simulated hardware whose Output panics for one pin.
+type panicOnOutput struct {
+	*simHW
+	pin string
+}
+
+func (p panicOnOutput) Output(pin string, initial gpio.Level, label string) (gpio.PinOut, error) {
+	if pin == p.pin {
+		panic("test: output " + pin)
+	}
+	return p.simHW.Output(pin, initial, label)
+}
+
+// TestMainPanicLocks: a panic on the daemon's main goroutine (here: while a
+// SIGHUP reload restarts door back on a new relay pin) locks every strike —
+// door front's, released by a grant at that moment — and exits 1 with the
+// database closed.
+func TestMainPanicLocks(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	text := simConfig + "[[door]]\nname = \"back\"\nrelay = \"GPIO16\"\n"
+	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
+	st, err := openStore(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shw := newSimHW(log)
+	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath,
+		hw: panicOnOutput{simHW: shw, pin: "GPIO20"}, store: st, notify: &notifier{}}
+	var releasedAt gpio.Level
+	d.extra = func(ctx context.Context, d *daemon) error {
+		evs, cancel := d.store.Subscribe(64)
+		defer cancel()
+		r, err := shw.reader("r1")
+		if err != nil {
+			return err
+		}
+		bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
+		if err != nil {
+			return err
+		}
+		r.send(bits)
+		for ev := range evs {
+			if ev.Event == "strike_released" && ev.Door == "front" {
+				break
+			}
+		}
+		releasedAt = shw.outputs["GPIO23"].Level()
+		if err := os.WriteFile(cfgPath, []byte(strings.Replace(text, `"GPIO16"`, `"GPIO20"`, 1)), 0o644); err != nil {
+			return err
+		}
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
+	if code := d.run(cfg); code != exitFatal {
+		t.Errorf("exit code %d, want %d; log:\n%s", code, exitFatal, logs.String())
+	}
+	front := shw.outputs["GPIO23"]
+	// relay_active = "low": released is Low, locked High.
+	if releasedAt != gpio.Low || front.Level() != gpio.High {
+		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, front.Level(), levels(front))
+	}
+	if !strings.Contains(logs.String(), "panic; strikes locked") {
+		t.Errorf("no panic log line in\n%s", logs.String())
+	}
+	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("database not closed: %v", err)
+	}
+	st2.Close()
+}
