@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -167,7 +168,7 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.site.haltAll()
-			d.log.Error().Str("panic", fmt.Sprint(r)).Msg("latchd: panic; strikes locked, exiting")
+			d.log.Error().Str("panic", panicText(r)).Msg("latchd: panic; strikes locked, exiting")
 			cancel()
 			stopAPI()
 			d.shutdown()
@@ -353,4 +354,15 @@ func runDaemon(o options, stdout, stderr io.Writer) int {
 	}
 	d := &daemon{log: log, events: &eventLogger{log: log, w: w}, cfgPath: path, hw: hw, store: st, notify: newNotifier(envOS)}
 	return d.run(cfg)
+}
+
+// panicText describes a recovered panic value for the log without its
+// contents: the value could hold anything the panicking code had in hand,
+// a typed code included, so only its type is shown, plus the message of a
+// runtime error (index out of range, nil dereference), which holds no data.
+func panicText(v any) string {
+	if re, ok := v.(runtime.Error); ok {
+		return fmt.Sprintf("%T: %s", v, re.Error())
+	}
+	return fmt.Sprintf("%T", v)
 }

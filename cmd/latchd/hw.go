@@ -52,7 +52,7 @@ func (c *crashReporter) recoverTo(what string) {
 		if c.fatal == nil {
 			panic(r)
 		}
-		c.fatal <- fmt.Errorf("latchd: panic in %s: %v", what, r)
+		c.fatal <- fmt.Errorf("latchd: panic in %s: %s", what, panicText(r))
 	}
 }
 

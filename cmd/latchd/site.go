@@ -71,7 +71,7 @@ func (s *site) guard(what string, f func()) {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				s.fatal <- fmt.Errorf("latchd: panic in %s: %v", what, r)
+				s.fatal <- fmt.Errorf("latchd: panic in %s: %s", what, panicText(r))
 			}
 		}()
 		f()
