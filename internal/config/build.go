@@ -437,6 +437,7 @@ func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]
 	d.RelockOnOpen = boolean(rd.RelockOnOpen, true)
 	d.HeldOpenTime = b.duration(key+".held_open_time", rd.HeldOpenTime, 60*time.Second, time.Second, 24*time.Hour)
 	d.DefaultMode = b.mode(key+".default_mode", rd.DefaultMode, AccessControlled)
+	d.ClockUnknownMode = b.mode(key+".clock_unknown_mode", rd.ClockUnknown, Locked)
 	d.SecondFactor = b.oneOf(key+".second_factor", str(rd.SecondFactor, SecondFactorAlways), SecondFactorAlways, SecondFactorEntryOnly)
 
 	var okWins []Window
@@ -629,6 +630,9 @@ func (b *builder) checkKeypads(key string, d Door, readers []Reader) {
 	}
 	if d.DefaultMode == CardAndCode {
 		b.fail(key+".default_mode", "%s", why)
+	}
+	if d.ClockUnknownMode == CardAndCode {
+		b.fail(key+".clock_unknown_mode", "%s", why)
 	}
 	for j, w := range d.Schedule {
 		if w.Mode == CardAndCode {

@@ -131,10 +131,13 @@ type Door struct {
 	RelockOnOpen  bool
 	HeldOpenTime  time.Duration
 	DefaultMode   Mode
-	SecondFactor  string // SecondFactorAlways or SecondFactorEntryOnly
-	Schedule      []Window
-	Exceptions    []Exception
-	Line          int
+	// ClockUnknownMode is the fail-secure mode while the wall clock is not
+	// yet plausible (a Pi boots at 1970 until NTP sets it).
+	ClockUnknownMode Mode
+	SecondFactor     string // SecondFactorAlways or SecondFactorEntryOnly
+	Schedule         []Window
+	Exceptions       []Exception
+	Line             int
 }
 
 // Window is a weekly window: on each of Days, from Start (inclusive) to End

@@ -50,7 +50,7 @@ func TestDefaults(t *testing.T) {
 		Doors: []Door{{Name: "front", TimeZone: "Europe/Berlin", Location: berlin, Relay: "GPIO23", RelayActive: High,
 			DPSOpen: High, REXActive: Low, Debounce: 50 * time.Millisecond, UnlockTime: 10 * time.Second,
 			REXUnlockTime: 3 * time.Second, RelockOnOpen: true, HeldOpenTime: 60 * time.Second,
-			DefaultMode: AccessControlled, SecondFactor: "always", Line: 2}},
+			DefaultMode: AccessControlled, ClockUnknownMode: Locked, SecondFactor: "always", Line: 2}},
 	}
 	if d := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(time.Location{}), cmp.Comparer(func(a, b *time.Location) bool {
 		return a.String() == b.String()
@@ -179,6 +179,9 @@ func TestErrors(t *testing.T) {
 		{"window without mode", door + "[[door.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"18:00\"\n",
 			[]string{"t.toml:4: door[0].schedule[0].mode: is required"}},
 		{"bad mode", door + "default_mode = \"open\"\n", []string{`t.toml:4: door[0].default_mode: "open" is not one of "locked"`}},
+		{"bad clock_unknown_mode", door + "clock_unknown_mode = \"open\"\n", []string{`t.toml:4: door[0].clock_unknown_mode: "open" is not one of "locked"`}},
+		{"clock_unknown_mode card_and_code without keypad", door + "clock_unknown_mode = \"card_and_code\"\n" + rdr("keypad = \"\"\n"),
+			[]string{`t.toml:4: door[0].clock_unknown_mode: card_and_code needs a keypad`}},
 		{"overlap", door + "[[door.schedule]]\ndays=[\"mon\",\"tue\"]\nstart=\"08:00\"\nend=\"18:00\"\nmode=\"locked\"\n" +
 			"[[door.schedule]]\ndays=[\"tue\"]\nstart=\"17:00\"\nend=\"19:00\"\nmode=\"unlocked\"\n",
 			[]string{"t.toml:9: door[0].schedule[1]: overlaps door[0].schedule[0] (line 4) on tue: 08:00–18:00 and 17:00–19:00"}},

@@ -50,6 +50,7 @@ func (c *Config) DoorConfig(name string, relay gpio.PinOut, feedback map[string]
 	dc.RelockOnOpen = d.RelockOnOpen
 	dc.HeldOpenTime = d.HeldOpenTime
 	dc.DefaultMode = schedule.Mode(d.DefaultMode)
+	dc.ClockUnknownMode = schedule.Mode(d.ClockUnknownMode)
 	dc.SecondFactor = d.SecondFactor
 	dc.Schedule = windows(d.Schedule)
 	for _, e := range d.Exceptions {

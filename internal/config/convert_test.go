@@ -108,3 +108,23 @@ func TestDoorConfig(t *testing.T) {
 		t.Errorf("decoder config %+v", rc)
 	}
 }
+
+// TestClockUnknownMode: the door's fail-secure mode while the clock is not
+// plausible comes from the file (default locked) and reaches the door.
+func TestClockUnknownMode(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want schedule.Mode
+	}{
+		{"", schedule.Locked},
+		{"clock_unknown_mode = \"access_controlled\"\n", schedule.AccessControlled},
+	} {
+		cfg, err := Parse([]byte("[[door]]\nname = \"front\"\nrelay = \"GPIO23\"\n"+tc.line), "t.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.DoorConfig("front", gpio.INVALID, nil).ClockUnknownMode; got != tc.want {
+			t.Errorf("%q: ClockUnknownMode = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}

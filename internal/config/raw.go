@@ -94,6 +94,7 @@ type rawDoor struct {
 	RelockOnOpen  *bool          `toml:"relock_on_open"`
 	HeldOpenTime  *string        `toml:"held_open_time"`
 	DefaultMode   *string        `toml:"default_mode"`
+	ClockUnknown  *string        `toml:"clock_unknown_mode"`
 	SecondFactor  *string        `toml:"second_factor"`
 	Schedule      []rawWindow    `toml:"schedule"`
 	Exception     []rawException `toml:"exception"`
