@@ -69,6 +69,14 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 			return fmt.Errorf("store: import: write %s: %w", t.name, err)
 		}
 	}
+	if it.newUsers > 0 {
+		if err := it.appendNew(newGen, &done, report); err != nil {
+			if errors.Is(err, ErrInputChanged) {
+				return err
+			}
+			return fmt.Errorf("store: import: write users: %w", err)
+		}
+	}
 	evs := []Event{it.auditEvent()}
 	err = it.s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
@@ -224,6 +232,40 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 		}
 		report()
 		if finished {
+			return nil
+		}
+	}
+}
+
+// appendNew writes the new users' records (newFeed) after everything
+// merge wrote to the new generation's users and ucards buckets,
+// mergeChunk records per transaction.
+func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
+	f, err := it.newFeed()
+	if err != nil {
+		return err
+	}
+	before := 0
+	for {
+		var end bool
+		err := it.s.db.Update(func(tx *bolt.Tx) error {
+			root := tx.Bucket(genName(newGen))
+			users, ucards := root.Bucket(bUsers), root.Bucket(bUCards)
+			users.FillPercent = fillAppend
+			if ucards != nil {
+				ucards.FillPercent = fillAppend
+			}
+			var err error
+			end, err = f.write(users, ucards, mergeChunk)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		*done += int64(f.recs-before) * 64
+		before = f.recs
+		report()
+		if end {
 			return nil
 		}
 	}
