@@ -107,6 +107,14 @@ type importer struct {
 	pass1CRC   uint32
 }
 
+// free releases the deltas' memory: after pass 2 has committed (or
+// failed), nothing refers to it.
+func (it *importer) free() {
+	for _, d := range []*delta{&it.users, &it.ext, &it.email, &it.cards, &it.ucards, &it.entry, &it.uentry, &it.mfa} {
+		d.free()
+	}
+}
+
 func (it *importer) bad(line int, col, rule string) {
 	if len(it.errs) < maxRowErrors {
 		it.errs = append(it.errs, RowError{Line: line, Column: col, Rule: rule})
@@ -164,6 +172,7 @@ func (s *Store) Import(open func() (io.Reader, error), size int64, by Actor, pro
 	stop := s.keepMappedSmall()
 	defer stop()
 	it := &importer{s: s, by: by, now: s.now(), open: open}
+	defer it.free()
 	r, err := open()
 	if err != nil {
 		return ImportSummary{}, fmt.Errorf("store: import: %w", err)
