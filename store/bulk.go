@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // fillAppend is the fill percent for buckets written in key order: pages
@@ -49,6 +50,12 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	if err != nil {
 		return fmt.Errorf("store: import: start: %w", err)
 	}
+	switched := false
+	defer func() {
+		if !switched {
+			it.dropStaging(newGen)
+		}
+	}()
 	// Progress in bytes: the old generation's records as they are copied
 	// plus the changes (an estimate: counting records would read every page).
 	var work int64
@@ -120,9 +127,26 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	if err != nil {
 		return fmt.Errorf("store: import: switch: %w", err)
 	}
+	switched = true
 	it.s.publish(evs)
 	report()
 	return nil
+}
+
+// dropStaging deletes the half-built generation of a failed import (Open
+// would otherwise do it, at the next start). Failing here changes nothing
+// that Open cannot repair, so the error is not reported.
+func (it *importer) dropStaging(gen uint64) {
+	it.s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if v := meta.Get(kStaging); v == nil || binary.BigEndian.Uint64(v) != gen {
+			return nil
+		}
+		if err := tx.DeleteBucket(genName(gen)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+			return err
+		}
+		return meta.Delete(kStaging)
+	})
 }
 
 // merge writes bucket t.name of the new generation: the old generation's

@@ -15,12 +15,14 @@ import (
 // Record: key length (1), flags (1), value length (2 BE), line (4 BE),
 // key, value.
 //
-// Chunks come from newChunk (outside the Go heap on Linux): call free when
-// the delta and every slice taken from it are no longer used.
+// With offHeap set, chunks come from newChunk (outside the Go heap on
+// Linux): call free when the delta and every slice taken from it are no
+// longer used.
 type delta struct {
-	chunks [][]byte
-	mapped []bool // chunk i is to be given to freeChunk
-	recs   []uint32
+	chunks  [][]byte
+	mapped  []bool // chunk i is to be given to freeChunk
+	recs    []uint32
+	offHeap bool
 }
 
 // free releases the chunks; d is empty afterwards.
@@ -55,7 +57,10 @@ func (d *delta) addNoop(key []byte, line int) { d.addFlags(key, nil, line, flagN
 func (d *delta) addFlags(key, val []byte, line int, flags byte) {
 	n := recHdr + len(key) + len(val)
 	if len(d.chunks) == 0 || len(d.chunks[len(d.chunks)-1])+n > chunkSize {
-		c, mapped := newChunk()
+		c, mapped := make([]byte, 0, chunkSize), false
+		if d.offHeap {
+			c, mapped = newChunk()
+		}
 		d.chunks = append(d.chunks, c)
 		d.mapped = append(d.mapped, mapped)
 	}
