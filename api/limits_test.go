@@ -63,10 +63,10 @@ type blockingImport struct {
 	started, release chan struct{}
 }
 
-func (b blockingImport) Import(r io.Reader, size int64, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error) {
+func (b blockingImport) Import(open func() (io.Reader, error), size int64, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error) {
 	b.started <- struct{}{}
 	<-b.release
-	return b.Store.Import(r, size, by, progress)
+	return b.Store.Import(open, size, by, progress)
 }
 
 // TestImportOneAtATime: while one CSV import runs, another is refused with

@@ -35,7 +35,8 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request, c caller
 }
 
 // importCSV spools the body (up to ImportLimit bytes) to a temporary file
-// and hands it to store.Import, which checks every row before writing any.
+// and hands it to store.Import, which checks every row before writing any
+// (and may read the spool a second time while writing).
 // The body holds codes in plaintext, so the spool is encrypted (AES-256-CTR
 // under a random key that lives only in this call's memory): no plaintext
 // code reaches the disk, and a spool left behind by a power cut is noise.
@@ -64,11 +65,9 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 	if n == 0 {
 		return badField("body", "must be a CSV file with a header row")
 	}
-	rd, err := sp.reader()
-	if err != nil {
-		return fmt.Errorf("api: import: %w", err)
-	}
-	sum, err := s.st.Import(rd, n, c.actor(), nil)
+	// store.Import reads the spool twice for a users file that creates
+	// users; each reader() starts a fresh decrypting stream at offset 0.
+	sum, err := s.st.Import(sp.reader, n, c.actor(), nil)
 	if err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func BenchmarkLookupVerify(b *testing.B) {
 
 // BenchmarkImport1M imports 1,000,000 credential rows (one MFA code per
 // user, or a card/entry/MFA mix) into a copy of a database of 1,000,000
-// users. peak-RSS-MiB is the process's resident-set high-water mark
+// users, and a users file of 1,000,000 new users into an empty database. peak-RSS-MiB is the process's resident-set high-water mark
 // during the import (Linux: VmHWM after resetting it through
 // /proc/self/clear_refs), which includes the database's mapped pages.
 func BenchmarkImport1M(b *testing.B) {
@@ -225,6 +225,42 @@ func BenchmarkImport1M(b *testing.B) {
 			}
 		})
 	}
+	// A users file: 1,000,000 new users with a card each, into an empty
+	// database. latchctl sets no heap limit for a users file, so neither
+	// does this case.
+	b.Run("users", func(b *testing.B) {
+		csv := filepath.Join(benchTemp(b), "users-1m.csv")
+		if _, err := os.Stat(csv); err != nil {
+			writeUsersCSV(b, csv, n)
+		}
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			dir := b.TempDir()
+			s, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			debug.FreeOSMemory()
+			resetPeakRSS()
+			b.StartTimer()
+			start := time.Now()
+			sum, err := s.ImportFile(csv, importer1, nil)
+			el := time.Since(start)
+			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if sum.Rows != n || sum.UsersCreated != n || sum.CredentialsAdded != n {
+				b.Fatalf("summary %+v", sum)
+			}
+			b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
+			if p := peakRSS(); p > 0 {
+				b.ReportMetric(float64(p)/(1<<20), "peak-RSS-MiB")
+			}
+			s.Close()
+		}
+	})
 }
 
 func copyFile(tb testing.TB, from, to string) {

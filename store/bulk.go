@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // fillAppend is the fill percent for buckets written in key order: pages
@@ -49,6 +50,12 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	if err != nil {
 		return fmt.Errorf("store: import: start: %w", err)
 	}
+	switched := false
+	defer func() {
+		if !switched {
+			it.dropStaging(newGen)
+		}
+	}()
 	// Progress in bytes: the old generation's records as they are copied
 	// plus the changes (an estimate: counting records would read every page).
 	var work int64
@@ -67,6 +74,14 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	for _, t := range merged {
 		if err := it.merge(oldGen, newGen, t, &mfaSeq, &done, report); err != nil {
 			return fmt.Errorf("store: import: write %s: %w", t.name, err)
+		}
+	}
+	if it.newUsers > 0 {
+		if err := it.appendNew(newGen, &done, report); err != nil {
+			if errors.Is(err, ErrInputChanged) {
+				return err
+			}
+			return fmt.Errorf("store: import: write users: %w", err)
 		}
 	}
 	evs := []Event{it.auditEvent()}
@@ -112,9 +127,26 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	if err != nil {
 		return fmt.Errorf("store: import: switch: %w", err)
 	}
+	switched = true
 	it.s.publish(evs)
 	report()
 	return nil
+}
+
+// dropStaging deletes the half-built generation of a failed import (Open
+// would otherwise do it, at the next start). Failing here changes nothing
+// that Open cannot repair, so the error is not reported.
+func (it *importer) dropStaging(gen uint64) {
+	it.s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if v := meta.Get(kStaging); v == nil || binary.BigEndian.Uint64(v) != gen {
+			return nil
+		}
+		if err := tx.DeleteBucket(genName(gen)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+			return err
+		}
+		return meta.Delete(kStaging)
+	})
 }
 
 // merge writes bucket t.name of the new generation: the old generation's
@@ -224,6 +256,40 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 		}
 		report()
 		if finished {
+			return nil
+		}
+	}
+}
+
+// appendNew writes the new users' records (newFeed) after everything
+// merge wrote to the new generation's users and ucards buckets,
+// mergeChunk records per transaction.
+func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
+	f, err := it.newFeed()
+	if err != nil {
+		return err
+	}
+	before := 0
+	for {
+		var end bool
+		err := it.s.db.Update(func(tx *bolt.Tx) error {
+			root := tx.Bucket(genName(newGen))
+			users, ucards := root.Bucket(bUsers), root.Bucket(bUCards)
+			users.FillPercent = fillAppend
+			if ucards != nil {
+				ucards.FillPercent = fillAppend
+			}
+			var err error
+			end, err = f.write(users, ucards, mergeChunk)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		*done += int64(f.recs-before) * 64
+		before = f.recs
+		report()
+		if end {
 			return nil
 		}
 	}

@@ -14,9 +14,25 @@ import (
 //
 // Record: key length (1), flags (1), value length (2 BE), line (4 BE),
 // key, value.
+//
+// With offHeap set, chunks come from newChunk (outside the Go heap on
+// Linux): call free when the delta and every slice taken from it are no
+// longer used.
 type delta struct {
-	chunks [][]byte
-	recs   []uint32
+	chunks  [][]byte
+	mapped  []bool // chunk i is to be given to freeChunk
+	recs    []uint32
+	offHeap bool
+}
+
+// free releases the chunks; d is empty afterwards.
+func (d *delta) free() {
+	for i, c := range d.chunks {
+		if d.mapped[i] {
+			freeChunk(c)
+		}
+	}
+	*d = delta{}
 }
 
 const (
@@ -41,7 +57,12 @@ func (d *delta) addNoop(key []byte, line int) { d.addFlags(key, nil, line, flagN
 func (d *delta) addFlags(key, val []byte, line int, flags byte) {
 	n := recHdr + len(key) + len(val)
 	if len(d.chunks) == 0 || len(d.chunks[len(d.chunks)-1])+n > chunkSize {
-		d.chunks = append(d.chunks, make([]byte, 0, chunkSize))
+		c, mapped := make([]byte, 0, chunkSize), false
+		if d.offHeap {
+			c, mapped = newChunk()
+		}
+		d.chunks = append(d.chunks, c)
+		d.mapped = append(d.mapped, mapped)
 	}
 	ci := len(d.chunks) - 1
 	c := d.chunks[ci]

@@ -19,6 +19,10 @@
 //     changes wait (reads and AppendEvents do not). A large import builds a
 //     new copy of the changed buckets and switches to it atomically, so the
 //     file briefly needs room for both.
+//   - A users file that creates users is read twice (pass 2 makes their
+//     records again instead of holding them in memory): Import takes an
+//     opener, and a file that changes between the reads fails with
+//     ErrInputChanged, nothing written.
 //   - Subscribe drops (closes) a subscriber whose buffer is full rather than
 //     slow down AppendEvents.
 package store

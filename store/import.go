@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"slices"
@@ -92,6 +93,30 @@ type importer struct {
 	users, ext, email, cards, ucards, entry, uentry, mfa delta
 	userSeq                                              uint64 // last user sequence used
 	macBuf                                               []byte
+
+	// New users (users file). Their records in the users and ucards
+	// buckets are not kept: pass 2 reads the file again (see newFeed).
+	open       func() (io.Reader, error)
+	row        int      // index of the data row being checked (0-based)
+	newRows    []uint64 // bit i: data row i creates a user
+	firstSeq   uint64   // the users bucket's sequence before the import
+	newUsers   int
+	newRecs    int  // records newFeed writes (user, entry code, card)
+	newCards   bool // some new user has a card
+	pass1Bytes int64
+	pass1CRC   uint32
+}
+
+func (it *importer) deltas() []*delta {
+	return []*delta{&it.users, &it.ext, &it.email, &it.cards, &it.ucards, &it.entry, &it.uentry, &it.mfa}
+}
+
+// free releases the deltas' memory: after pass 2 has committed (or
+// failed), nothing refers to it.
+func (it *importer) free() {
+	for _, d := range it.deltas() {
+		d.free()
+	}
 }
 
 func (it *importer) bad(line int, col, rule string) {
@@ -102,8 +127,13 @@ func (it *importer) bad(line int, col, rule string) {
 	}
 }
 
+// ErrInputChanged is returned by Import when the second read of the input
+// differs from the first (the file was changed during the import). Nothing
+// was written.
+var ErrInputChanged = errors.New("store: import: the file changed during the import; nothing written")
+
 // ImportFile imports a users or a credentials CSV file: Import on the
-// file's contents.
+// file's contents, reading the open file from its start each time.
 func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress)) (ImportSummary, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -114,20 +144,30 @@ func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress))
 	if fi, err := f.Stat(); err == nil {
 		total = fi.Size()
 	}
-	return s.Import(f, total, by, progress)
+	open := func() (io.Reader, error) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	return s.Import(open, total, by, progress)
 }
 
 // Import imports a users or a credentials CSV (product.md §8; the columns
-// are in docs/store.md) read once from r; size is its length in bytes for
-// progress (0 when unknown). Pass 1 reads the whole input and checks every
-// row, also against the database and the other rows; if any row is bad it
-// returns an *ImportError and writes nothing. Pass 2 writes every change,
-// all or nothing, from what pass 1 kept (r is not read again). Rows that
-// change nothing (a card the user already has, an MFA code the user
+// are in docs/store.md); open returns a reader from the input's start and
+// may be called twice; size is the input's length in bytes for progress
+// (0 when unknown). Import does not close what open returns. Pass 1 reads
+// the whole input and checks every row, also against the database and the
+// other rows; if any row is bad it returns an *ImportError and writes
+// nothing. Pass 2 writes every change, all or nothing, from what pass 1
+// kept; a users file that creates users is read a second time for their
+// records (so they need not be held in memory), and if that read differs
+// from the first, Import returns ErrInputChanged and writes nothing. Rows
+// that change nothing (a card the user already has, an MFA code the user
 // already has) are skipped, so importing the same file twice changes
 // nothing the second time. Import holds the store's write lock throughout:
-// give it a local, fast reader, not a network stream.
-func (s *Store) Import(r io.Reader, size int64, by Actor, progress func(ImportProgress)) (ImportSummary, error) {
+// give it a local, fast input, not a network stream.
+func (s *Store) Import(open func() (io.Reader, error), size int64, by Actor, progress func(ImportProgress)) (ImportSummary, error) {
 	if progress == nil {
 		progress = func(ImportProgress) {}
 	}
@@ -135,7 +175,12 @@ func (s *Store) Import(r io.Reader, size int64, by Actor, progress func(ImportPr
 	defer s.writeMu.Unlock()
 	stop := s.keepMappedSmall()
 	defer stop()
-	it := &importer{s: s, by: by, now: s.now()}
+	it := &importer{s: s, by: by, now: s.now(), open: open}
+	defer it.free()
+	r, err := open()
+	if err != nil {
+		return ImportSummary{}, fmt.Errorf("store: import: %w", err)
+	}
 	if err := it.check(r, size, progress); err != nil {
 		return ImportSummary{}, err
 	}
@@ -149,20 +194,23 @@ func (s *Store) Import(r io.Reader, size int64, by Actor, progress func(ImportPr
 	return it.sum, nil
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it and their CRC-32 (so
+// that pass 2 can tell whether it reads what pass 1 read).
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	crc uint32
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.crc = crc32.Update(c.crc, crc32.IEEETable, p[:n])
 	return n, err
 }
 
-// check is pass 1.
-func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress)) error {
+// csvReader reads f as an import file: a leading BOM is skipped.
+func csvReader(f io.Reader) (*countingReader, *csv.Reader) {
 	cr := &countingReader{r: f}
 	br := bufio.NewReaderSize(cr, 1<<16)
 	if bom, err := br.Peek(3); err == nil && string(bom) == "\xef\xbb\xbf" {
@@ -170,6 +218,13 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 	}
 	r := csv.NewReader(br)
 	r.ReuseRecord = true
+	return cr, r
+}
+
+// check is pass 1.
+func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress)) error {
+	cr, r := csvReader(f)
+	defer func() { it.pass1Bytes, it.pass1CRC = cr.n, cr.crc }()
 	rec, err := r.Read()
 	if err == io.EOF {
 		it.bad(1, "", "the file is empty: a header row is required")
@@ -191,11 +246,22 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 		it.errs = herrs
 		return nil
 	}
+	// A users file's deltas (~140 bytes per new user) live outside the Go
+	// heap, so the collector's headroom does not double them: a million
+	// new users then fit the import's memory target without a heap limit
+	// (latchctl sets none for a users file). A credentials file's deltas
+	// stay on the heap under latchctl's limit, as measured.
+	if it.hdr.kind == usersFile {
+		for _, d := range it.deltas() {
+			d.offHeap = true
+		}
+	}
 	if err := it.beginView(); err != nil {
 		return err
 	}
 	defer func() { it.endView() }()
 	it.userSeq = it.b.users.Sequence()
+	it.firstSeq = it.userSeq
 	rows := 0
 	for {
 		rec, err := r.Read()
@@ -224,6 +290,7 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 		if it.hdr.kind == credsFile {
 			err = it.checkCred(rec, line)
 		} else {
+			it.row = rows - 1
 			err = it.checkUser(rec, line)
 		}
 		if err != nil {
@@ -354,22 +421,29 @@ func (it *importer) checkCred(rec []string, line int) error {
 	}
 	switch r.typ {
 	case typeCard:
-		it.addCard(uid, r.card, r.active, line, "cardNumber")
+		it.addCard(uid, r.card, r.active, line, "cardNumber", false)
 	case typeEntry:
-		it.addEntry(uid, r.code, line, "code")
+		it.addEntry(uid, r.code, line, "code", false)
 	case typeMFA:
 		it.addMFA(uid, r.code, line)
 	}
 	return nil
 }
 
-func (it *importer) addCard(uid string, k CardKey, active bool, line int, col string) {
+// addCard checks and records a card for user uid; isNew: uid is a user
+// the import creates (its ucards record is left to newFeed).
+func (it *importer) addCard(uid string, k CardKey, active bool, line int, col string, isNew bool) {
 	key := appendCardKey(nil, k)
 	val := append([]byte(uid), activeByte(active))
 	switch v := it.b.cards.Get(key); {
 	case v == nil:
 		it.cards.add(key, val, line, false)
-		it.ucards.add(append([]byte(uid), key...), nil, line, false)
+		if isNew {
+			it.newRecs++
+			it.newCards = true
+		} else {
+			it.ucards.add(append([]byte(uid), key...), nil, line, false)
+		}
 		it.sum.CredentialsAdded++
 	case len(v) != userIDLen+1 || string(v[:userIDLen]) != uid:
 		it.bad(line, col, "card already belongs to another user")
@@ -380,17 +454,23 @@ func (it *importer) addCard(uid string, k CardKey, active bool, line int, col st
 	}
 }
 
-func (it *importer) addEntry(uid string, code []byte, line int, col string) {
+// addEntry checks and records an entry code for user uid; isNew: uid is
+// a user the import creates (its code record is left to newFeed).
+func (it *importer) addEntry(uid string, code []byte, line int, col string, isNew bool) {
 	mac := it.s.entryMAC(nil, code)
 	switch owner := it.b.entry.Get(mac); {
 	case owner == nil:
+		it.entry.add(mac, []byte(uid), line, false)
+		it.sum.CredentialsAdded++
+		if isNew {
+			it.newRecs++
+			return
+		}
 		ek := entryKey([]byte(uid))
 		if old := it.b.users.Get(ek); old != nil && len(old) >= macSize {
 			it.entry.add(old[:macSize], nil, line, true)
 		}
-		it.entry.add(mac, []byte(uid), line, false)
 		it.uentry.add(ek, encodeCode(mac, len(code), it.now, it.by.Name), line, false)
-		it.sum.CredentialsAdded++
 	case string(owner) != uid:
 		it.bad(line, col, "entry code already used by another user")
 	default:
@@ -427,6 +507,7 @@ func (it *importer) checkUser(rec []string, line int) error {
 		return nil
 	}
 	var uid string
+	isNew := false
 	if id := it.b.ext.Get([]byte(r.f.ExternalID)); id != nil {
 		uid = string(id)
 		old, err := it.b.getUser(uid)
@@ -473,10 +554,16 @@ func (it *importer) checkUser(rec []string, line int) error {
 			it.sum.UsersUpdated++
 		}
 	} else {
+		// The user record is not kept: newFeed makes it again in pass 2.
+		isNew = true
 		it.userSeq++
 		uid = newUserID(it.userSeq)
-		rec := userRec{UserFields: r.f, Created: it.now, Updated: it.now}
-		it.users.add([]byte(uid), encodeUser(&rec), line, false)
+		for it.row/64 >= len(it.newRows) {
+			it.newRows = append(it.newRows, 0)
+		}
+		it.newRows[it.row/64] |= 1 << (it.row % 64)
+		it.newUsers++
+		it.newRecs++
 		it.ext.add([]byte(r.f.ExternalID), []byte(uid), line, false)
 		if r.f.Email != "" {
 			it.email.add(emailKey(r.f.Email, uid), nil, line, false)
@@ -484,10 +571,10 @@ func (it *importer) checkUser(rec []string, line int) error {
 		it.sum.UsersCreated++
 	}
 	if r.hasCard {
-		it.addCard(uid, r.card, true, line, "cardNumber")
+		it.addCard(uid, r.card, true, line, "cardNumber", isNew)
 	}
 	if r.entryCode != nil {
-		it.addEntry(uid, r.entryCode, line, "entryCode")
+		it.addEntry(uid, r.entryCode, line, "entryCode", isNew)
 	}
 	return nil
 }
@@ -514,7 +601,7 @@ func (it *importer) targets() []target {
 
 // changes counts the records that change something.
 func (it *importer) changes() int {
-	n := 0
+	n := it.newRecs
 	for _, t := range it.targets() {
 		for _, d := range t.ds {
 			for i := 0; i < d.len(); i++ {
@@ -529,6 +616,9 @@ func (it *importer) changes() int {
 
 // changed reports whether t has a record that changes something.
 func (it *importer) changed(t target) bool {
+	if it.newUsers > 0 && bytes.Equal(t.name, bUsers) || it.newCards && bytes.Equal(t.name, bUCards) {
+		return true
+	}
 	for _, d := range t.ds {
 		for i := 0; i < d.len(); i++ {
 			if !d.noop(i) {
@@ -601,6 +691,15 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 					}
 				}
 			}
+			if it.newUsers > 0 {
+				f, err := it.newFeed()
+				if err != nil {
+					return err
+				}
+				if _, err := f.write(root.Bucket(bUsers), root.Bucket(bUCards), -1); err != nil {
+					return err
+				}
+			}
 			if err := root.SetSequence(mfaSeq); err != nil {
 				return err
 			}
@@ -614,6 +713,9 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 			}
 			return it.s.appendEventsTx(tx, evs)
 		})
+		if errors.Is(err, ErrInputChanged) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("store: import: write: %w", err)
 		}
