@@ -33,9 +33,9 @@ const (
 	// importMemoryLimit is the Go heap's soft limit while importing a
 	// credentials file, so that a million rows stay under the 256 MiB target
 	// (product.md §10) with room for the mapped database pages; the
-	// GOMEMLIMIT environment variable overrides it. A users file keeps more
-	// in memory (a million new users hold ~280 MB of pending records), and a
-	// limit below that would only make the garbage collector thrash.
+	// GOMEMLIMIT environment variable overrides it. A users file keeps its
+	// pending records outside the Go heap (about 140 bytes per new user, see
+	// docs/store.md), so a heap limit would not bound it; none is set for it.
 	importMemoryLimit = 120 << 20
 )
 
