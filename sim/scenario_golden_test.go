@@ -19,6 +19,25 @@ var update = flag.Bool("update", false, "rewrite testdata/scenarios/*.jsonl from
 // through the real reader.Decoder, the real door and store on the virtual
 // clock — and compares the events with the .jsonl golden file next to it.
 func TestScenarios(t *testing.T) {
+	eachScenario(t, func(t *testing.T, s *Script) []byte {
+		var out bytes.Buffer
+		err := RunScript(s, RunOptions{Out: &out, Dir: t.TempDir(), Now: func() time.Time {
+			t.Fatal("scenario without a clock line")
+			return time.Time{}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	})
+}
+
+// eachScenario runs, as one subtest per testdata/scenarios/*.scn, the parsed
+// script through run, checks that no code of the script shows in its
+// events, and compares them with the .jsonl golden file next to it
+// (rewritten instead with -update).
+func eachScenario(t *testing.T, run func(t *testing.T, s *Script) []byte) {
+	t.Helper()
 	files, err := filepath.Glob("../testdata/scenarios/*.scn")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenarios: %v", err)
@@ -34,18 +53,11 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var out bytes.Buffer
-			err = RunScript(s, RunOptions{Out: &out, Dir: t.TempDir(), Now: func() time.Time {
-				t.Fatal("scenario without a clock line")
-				return time.Time{}
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkNoSecrets(t, s, out.Bytes())
+			out := run(t, s)
+			checkNoSecrets(t, s, out)
 			golden := strings.TrimSuffix(path, ".scn") + ".jsonl"
 			if *update {
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(golden, out, 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -54,7 +66,7 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test ./sim -run TestScenarios -update)", err)
 			}
-			if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(out.String(), "\n")); d != "" {
+			if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(out), "\n")); d != "" {
 				t.Errorf("%s (-want +got):\n%s", golden, d)
 			}
 		})

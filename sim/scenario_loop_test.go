@@ -11,7 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/door"
@@ -91,45 +90,16 @@ var loopDriver = driver{
 // and compares with the same golden files as TestScenarios: the engine, the
 // decoder and the door's loop agree with the stepped door, event for event.
 func TestScenariosDoorLoop(t *testing.T) {
-	files, err := filepath.Glob("../testdata/scenarios/*.scn")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no scenarios: %v", err)
-	}
-	for _, path := range files {
-		name := strings.TrimSuffix(filepath.Base(path), ".scn")
-		t.Run(name, func(t *testing.T) {
-			src, err := os.ReadFile(path)
-			if err != nil {
+	eachScenario(t, func(t *testing.T, s *Script) []byte {
+		dir := t.TempDir()
+		var out bytes.Buffer
+		synctest.Test(t, func(t *testing.T) {
+			if err := runScript(s, RunOptions{Out: &out, Dir: dir}, loopDriver); err != nil {
 				t.Fatal(err)
-			}
-			s, err := ParseScript(bytes.NewReader(src), path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			var out bytes.Buffer
-			synctest.Test(t, func(t *testing.T) {
-				if err := runScript(s, RunOptions{Out: &out, Dir: dir}, loopDriver); err != nil {
-					t.Fatal(err)
-				}
-			})
-			checkNoSecrets(t, s, out.Bytes())
-			golden := strings.TrimSuffix(path, ".scn") + ".jsonl"
-			if *update {
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(out.String(), "\n")); d != "" {
-				t.Errorf("(-golden +door loop):\n%s", d)
 			}
 		})
-	}
+		return out.Bytes()
+	})
 }
 
 // TestRunErrors: a line that cannot be carried out stops the script with
