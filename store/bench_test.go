@@ -29,13 +29,22 @@ func TestMain(m *testing.M) {
 		os.Exit(crashChild())
 	}
 	code := m.Run()
-	if benchDir != "" {
+	if benchDir != "" && os.Getenv("LATCH_BENCH_DIR") == "" {
 		os.RemoveAll(benchDir)
 	}
 	os.Exit(code)
 }
 
+//
+// LATCH_BENCH_DIR names a folder to keep them in instead, so that runs
+// after the first skip building (1 M users take about a minute).
 func benchTemp(tb testing.TB) string {
+	if benchDir == "" && os.Getenv("LATCH_BENCH_DIR") != "" {
+		benchDir = os.Getenv("LATCH_BENCH_DIR")
+		if err := os.MkdirAll(benchDir, 0o700); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if benchDir == "" {
 		d, err := os.MkdirTemp("", "latch-store-bench-")
 		if err != nil {
@@ -105,6 +114,11 @@ func usersDB(tb testing.TB, n int, withMFA bool) string {
 		return d
 	}
 	dir := filepath.Join(benchTemp(tb), name)
+	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+		built[name] = dir
+		return dir
+	}
+	os.RemoveAll(dir)
 	os.MkdirAll(dir, 0o700)
 	start := time.Now()
 	s, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
@@ -124,6 +138,9 @@ func usersDB(tb testing.TB, n int, withMFA bool) string {
 	}
 	os.Remove(csv)
 	if err := s.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Logf("built %s in %v", name, time.Since(start).Round(time.Millisecond))
