@@ -35,9 +35,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-//
-// LATCH_BENCH_DIR names a folder to keep them in instead, so that runs
-// after the first skip building (1 M users take about a minute).
+// benchTemp returns the benchmarks' folder. LATCH_BENCH_DIR names a
+// folder to keep the databases in instead, so that later runs skip
+// building them (1 M users take 15–60 s).
 func benchTemp(tb testing.TB) string {
 	if benchDir == "" && os.Getenv("LATCH_BENCH_DIR") != "" {
 		benchDir = os.Getenv("LATCH_BENCH_DIR")
