@@ -149,7 +149,7 @@ func usersDB(tb testing.TB, n int, withMFA bool) string {
 }
 
 // BenchmarkLookupVerify is the door's work per Card + Code decision:
-// LookupCard then VerifySecondFactor, for random users.
+// LookupCard then VerifyCardCode, for random users.
 func BenchmarkLookupVerify(b *testing.B) {
 	for _, n := range []int{1000, 1000000} {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
@@ -176,14 +176,15 @@ func BenchmarkLookupVerify(b *testing.B) {
 				i := rng.IntN(n)
 				code := []byte(benchCode(i))
 				t0 := time.Now()
-				u, active, err := s.LookupCard(CardKey{Format: "h10301", FacilityCode: uint32(i >> 16), CardNumber: uint64(i & 0xffff)})
+				k := CardKey{Format: "h10301", FacilityCode: uint32(i >> 16), CardNumber: uint64(i & 0xffff)}
+				u, active, err := s.LookupCard(k)
 				if err != nil || !active {
 					b.Fatalf("LookupCard(%d): %v", i, err)
 				}
-				ok, err := s.VerifySecondFactor(u.UserID, code, true)
+				ok, err := s.VerifyCardCode(k, u.UserID, code, true)
 				lat = append(lat, time.Since(t0))
 				if err != nil || !ok {
-					b.Fatalf("VerifySecondFactor(%d) = %v, %v", i, ok, err)
+					b.Fatalf("VerifyCardCode(%d) = %v, %v", i, ok, err)
 				}
 			}
 			b.StopTimer()

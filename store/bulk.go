@@ -16,14 +16,30 @@ const fillAppend = 0.95
 
 // applyBulk writes a large import into a new generation; see apply.
 func (it *importer) applyBulk(changes int, total int64, progress func(ImportProgress)) error {
-	// Buckets without changes are not copied: the switch moves them.
+	// Buckets without changes are not copied: the switch moves them. The
+	// card records carry a copy of their user's door view and codes, so
+	// the cards bucket is written again whenever the users bucket changes,
+	// and last: after the users bucket is complete, from which merge
+	// derives every card record it writes.
 	var merged, moved []target
+	var cards *target
+	usersChanged := false
 	for _, t := range it.targets() {
-		if it.changed(t) {
+		switch {
+		case bytes.Equal(t.name, bCards):
+			cards = &t
+		case it.changed(t):
 			merged = append(merged, t)
-		} else {
+			usersChanged = usersChanged || bytes.Equal(t.name, bUsers)
+		default:
 			moved = append(moved, t)
 		}
+	}
+	cardsMerged := usersChanged || it.changed(*cards)
+	if cardsMerged {
+		merged = append(merged, *cards)
+	} else {
+		moved = append(moved, *cards)
 	}
 	var oldGen, newGen uint64
 	err := it.s.db.Update(func(tx *bolt.Tx) error {
@@ -71,7 +87,11 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 	}
 	var mfaSeq uint64
 	it.s.db.View(func(tx *bolt.Tx) error { mfaSeq = tx.Bucket(genName(oldGen)).Sequence(); return nil })
-	for _, t := range merged {
+	head := merged
+	if cardsMerged {
+		head = merged[:len(merged)-1]
+	}
+	for _, t := range head {
 		if err := it.merge(oldGen, newGen, t, &mfaSeq, &done, report); err != nil {
 			return fmt.Errorf("store: import: write %s: %w", t.name, err)
 		}
@@ -82,6 +102,11 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 				return err
 			}
 			return fmt.Errorf("store: import: write users: %w", err)
+		}
+	}
+	if cardsMerged {
+		if err := it.merge(oldGen, newGen, *cards, &mfaSeq, &done, report); err != nil {
+			return fmt.Errorf("store: import: write %s: %w", cards.name, err)
 		}
 	}
 	evs := []Event{it.auditEvent()}
@@ -180,6 +205,27 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 			src := tx.Bucket(genName(oldGen)).Bucket(t.name)
 			dst := tx.Bucket(genName(newGen)).Bucket(t.name)
 			dst.FillPercent = fillAppend
+			// put writes a record; a card's record is derived from the
+			// new generation's users bucket (the value is used only for
+			// its user id and active byte), which is the old one when
+			// the import leaves the users unchanged (the switch moves it).
+			put := dst.Put
+			if bytes.Equal(t.name, bCards) {
+				users := tx.Bucket(genName(newGen)).Bucket(bUsers)
+				if users == nil {
+					users = tx.Bucket(genName(oldGen)).Bucket(bUsers)
+				}
+				put = func(k, v []byte) error {
+					if len(v) <= cardActiveAt {
+						return fmt.Errorf("%w: card record", errCorrupt)
+					}
+					rec, err := deriveCard(nil, users, v[:userIDLen], v[cardActiveAt] == 1)
+					if err != nil {
+						return err
+					}
+					return dst.Put(k, rec)
+				}
+			}
 			if !started {
 				if err := dst.SetSequence(src.Sequence()); err != nil {
 					return err
@@ -228,14 +274,14 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 					d := t.ds[best]
 					if !d.del(bi) {
 						wk, wv := it.record(d, bi, mfaSeq)
-						err = dst.Put(wk, wv)
+						err = put(wk, wv)
 					}
 					pos[best]++
 					*done += 64
 				}
 				if order >= 0 {
 					if order > 0 {
-						err = dst.Put(k, v)
+						err = put(k, v)
 					}
 					*done += int64(len(k) + len(v) + 16)
 					k, v = c.Next()

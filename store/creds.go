@@ -14,7 +14,8 @@ import (
 // ---- fast path: one read transaction each, no writes ----
 
 // LookupCard returns the user holding card k and whether the card is
-// active. It returns ErrNotFound for an unknown card.
+// active. It returns ErrNotFound for an unknown card. It reads only the
+// card's record, which carries the user's door view (see cardrec.go).
 func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 	var kb [1 + 255 + 12]byte
 	if len(k.Format) > 255 {
@@ -30,13 +31,67 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 		if v == nil {
 			return ErrNotFound
 		}
-		if len(v) != userIDLen+1 {
-			return fmt.Errorf("%w: card index", errCorrupt)
+		r, err := parseCard(v)
+		if err != nil {
+			return err
 		}
-		cardActive = v[userIDLen] == 1
-		return fillView(root, v[:userIDLen], &u)
+		cardActive = r.active
+		return r.view(&u)
 	})
 	return u, cardActive, err
+}
+
+// VerifyCardCode is the door's check of a code typed after card k was
+// badged by userID: the code against the user's MFA codes or, when the
+// user has none and entryFallback is true, against their entry code. It
+// reads only the card's record (one B-tree descent; the record carries
+// the user's code MACs) and compares every stored MAC in constant time.
+// It returns ErrCardChanged when the card is no longer userID's or no
+// longer active (it was changed while the code was typed), and false for
+// an empty or malformed code.
+func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error) {
+	var kb [1 + 255 + 12]byte
+	if len(k.Format) > 255 || !validUserID(userID) {
+		return false, ErrCardChanged
+	}
+	key := appendCardKey(kb[:0], k)
+	valid := ValidateCode(code) == nil
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		root, err := data(tx)
+		if err != nil {
+			return err
+		}
+		v := root.Bucket(bCards).Get(key)
+		if v == nil {
+			return ErrCardChanged
+		}
+		r, err := parseCard(v)
+		if err != nil {
+			return err
+		}
+		if string(r.userID) != userID || !r.active {
+			return ErrCardChanged
+		}
+		if !valid {
+			return nil
+		}
+		var mb [macSize]byte
+		if len(r.mfaMACs) > 0 {
+			mac := s.mfaMAC(mb[:0], userID, code)
+			for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
+				if hmac.Equal(m[:macSize], mac) {
+					ok = true // keep comparing: the time does not depend on which code matched
+				}
+			}
+			return nil
+		}
+		if entryFallback && r.entryMAC != nil {
+			ok = hmac.Equal(r.entryMAC, s.entryMAC(mb[:0], code))
+		}
+		return nil
+	})
+	return ok && err == nil, err
 }
 
 // fillView fills u for the user id (which may alias a bbolt value). The
@@ -183,7 +238,7 @@ func (b buckets) putCard(userID string, k CardKey, active bool) error {
 	if v := b.cards.Get(key); v != nil && string(v[:min(len(v), userIDLen)]) != userID {
 		return fmt.Errorf("store: card: %w", ErrConflict)
 	}
-	if err := b.cards.Put(key, append([]byte(userID), activeByte(active))); err != nil {
+	if err := b.putCardRec(key, userID, active); err != nil {
 		return err
 	}
 	return b.ucards.Put(append([]byte(userID), key...), nil)
@@ -196,7 +251,7 @@ func (b buckets) ownedCard(userID string, k CardKey) ([]byte, error) {
 	}
 	key := appendCardKey(nil, k)
 	v := b.cards.Get(key)
-	if v == nil || len(v) != userIDLen+1 || string(v[:userIDLen]) != userID {
+	if len(v) < cardMin || string(v[:userIDLen]) != userID {
 		return nil, ErrNotFound
 	}
 	return key, nil
@@ -213,7 +268,7 @@ func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) e
 		if err != nil {
 			return nil, err
 		}
-		if err := b.cards.Put(key, append([]byte(userID), activeByte(active))); err != nil {
+		if err := b.putCardRec(key, userID, active); err != nil {
 			return nil, err
 		}
 		action := "card_deactivated"
@@ -288,7 +343,10 @@ func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, 
 	if err := b.markCodes(); err != nil {
 		return false, err
 	}
-	return true, b.users.Put(entryKey(id), encodeCode(mac, length, now, by))
+	if err := b.users.Put(entryKey(id), encodeCode(mac, length, now, by)); err != nil {
+		return false, err
+	}
+	return true, b.refreshCards(id)
 }
 
 // DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
@@ -307,6 +365,9 @@ func (s *Store) DeleteEntryCode(userID string, by Actor) error {
 			return nil, err
 		}
 		if err := b.users.Delete(entryKey(id)); err != nil {
+			return nil, err
+		}
+		if err := b.refreshCards(id); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "entry_code_deleted", userID, r.ExternalID)}, nil
@@ -362,6 +423,9 @@ func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by
 		return MFACodeInfo{}, err
 	}
 	if err := b.markCodes(); err != nil {
+		return MFACodeInfo{}, err
+	}
+	if err := b.refreshCards([]byte(userID)); err != nil {
 		return MFACodeInfo{}, err
 	}
 	return MFACodeInfo{ID: mfaID(seq), Length: length, Created: now, CreatedBy: by}, nil
@@ -499,6 +563,9 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 		if err := b.users.Put(key, encodeCode(mac, len(code), now, by.Name)); err != nil {
 			return nil, err
 		}
+		if err := b.refreshCards([]byte(userID)); err != nil {
+			return nil, err
+		}
 		info = MFACodeInfo{ID: id, Length: len(code), Created: now, CreatedBy: by.Name}
 		return []Event{audit(now, by, "mfa_code_replaced", userID, r.ExternalID)}, nil
 	})
@@ -523,6 +590,9 @@ func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 		if err := b.users.Delete(key); err != nil {
 			return nil, err
 		}
+		if err := b.refreshCards([]byte(userID)); err != nil {
+			return nil, err
+		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil
 	})
 }
@@ -544,6 +614,9 @@ func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error
 			return nil, ErrNotFound
 		}
 		if err := b.users.Delete(k); err != nil {
+			return nil, err
+		}
+		if err := b.refreshCards([]byte(userID)); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil

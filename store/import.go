@@ -445,9 +445,9 @@ func (it *importer) addCard(uid string, k CardKey, active bool, line int, col st
 			it.ucards.add(append([]byte(uid), key...), nil, line, false)
 		}
 		it.sum.CredentialsAdded++
-	case len(v) != userIDLen+1 || string(v[:userIDLen]) != uid:
+	case len(v) < cardMin || string(v[:userIDLen]) != uid:
 		it.bad(line, col, "card already belongs to another user")
-	case v[userIDLen] != activeByte(active):
+	case v[cardActiveAt] != activeByte(active):
 		it.cards.add(key, val, line, false) // same card, new active flag
 	default:
 		it.cards.addNoop(key, line)
@@ -646,6 +646,46 @@ func (it *importer) record(d *delta, i int, mfaSeq *uint64) (key, val []byte) {
 	return key, val
 }
 
+// refreshTouched rewrites the card records (the cards delta wrote only
+// user id + active) of every user the import changed: a user whose record,
+// entry code, MFA codes or cards it wrote. New users are among them
+// through their cards.
+func (it *importer) refreshTouched(root *bolt.Bucket) error {
+	b, err := openBuckets(root)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	touch := func(d *delta, fromVal bool) error {
+		for i := 0; i < d.len(); i++ {
+			if d.noop(i) {
+				continue
+			}
+			id := d.key(i)
+			if fromVal {
+				id = d.val(i)
+			}
+			if len(id) < userIDLen || seen[string(id[:userIDLen])] {
+				continue
+			}
+			seen[string(id[:userIDLen])] = true
+			if err := b.refreshCards(id[:userIDLen]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, t := range []struct {
+		d       *delta
+		fromVal bool
+	}{{&it.users, false}, {&it.uentry, false}, {&it.mfa, false}, {&it.cards, true}} {
+		if err := touch(t.d, t.fromVal); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (it *importer) auditEvent() Event {
 	e := audit(it.now, it.by, "csv_import", "", "")
 	return e
@@ -699,6 +739,9 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 				if _, err := f.write(root.Bucket(bUsers), root.Bucket(bUCards), -1); err != nil {
 					return err
 				}
+			}
+			if err := it.refreshTouched(root); err != nil {
+				return err
 			}
 			if err := root.SetSequence(mfaSeq); err != nil {
 				return err

@@ -35,7 +35,7 @@ const (
 	keySize          = 32
 	// schemaVersion is the layout this code reads and writes. See
 	// migrations for how older layouts are brought up to date.
-	schemaVersion = 1
+	schemaVersion = 2
 )
 
 // Top-level buckets and meta keys.
@@ -59,7 +59,7 @@ var (
 	bUsers  = []byte("users")  // user_id → user record
 	bExt    = []byte("ext")    // external_id → user_id
 	bEmail  = []byte("email")  // lower(email) 0x00 user_id → nil
-	bCards  = []byte("cards")  // card key → user_id + active byte
+	bCards  = []byte("cards")  // card key → card record (user_id, active, the user's door view and code MACs; cardrec.go)
 	bUCards = []byte("ucards") // user_id + card key → nil
 	bEntry  = []byte("entry")  // HMAC(key, "entry\0"+code) → user_id
 
@@ -156,9 +156,10 @@ func (s *Store) Close() error {
 }
 
 // migrations[v] upgrades a database at schema version v to v+1 inside
-// one transaction. Version 1 is the first layout; there is nothing to
-// migrate from yet.
-var migrations = map[uint32]func(tx *bolt.Tx) error{}
+// one transaction.
+var migrations = map[uint32]func(tx *bolt.Tx) error{
+	1: migrateCards2, // cards carry the user's door view and code MACs
+}
 
 func (s *Store) init(keyFile string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {

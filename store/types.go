@@ -12,6 +12,9 @@ var (
 	// ErrConflict reports an entry code, card or external_id that another
 	// user already has. It never says which user.
 	ErrConflict = errors.New("store: already used by another user")
+	// ErrCardChanged reports, to VerifyCardCode, that the card is no
+	// longer the user's or no longer active.
+	ErrCardChanged = errors.New("store: the card was changed or deactivated")
 	// ErrInUse reports that another process holds the database file's lock.
 	ErrInUse = errors.New("store: database in use by another process")
 )

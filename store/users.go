@@ -231,10 +231,10 @@ func (b buckets) loadUser(userID string) (User, error) {
 			return User{}, fmt.Errorf("%w: card index of %s", errCorrupt, userID)
 		}
 		v := b.cards.Get(k[len(prefix):])
-		if len(v) != userIDLen+1 {
+		if len(v) < cardMin {
 			return User{}, fmt.Errorf("%w: card of %s", errCorrupt, userID)
 		}
-		u.Cards = append(u.Cards, Card{Format: ck.Format, FacilityCode: ck.FacilityCode, CardNumber: ck.CardNumber, Active: v[userIDLen] == 1})
+		u.Cards = append(u.Cards, Card{Format: ck.Format, FacilityCode: ck.FacilityCode, CardNumber: ck.CardNumber, Active: v[cardActiveAt] == 1})
 	}
 	u.HasEntryCode = b.users.Get(entryKey(prefix)) != nil
 	u.MFACodes, err = b.mfaCodes(userID)
@@ -254,6 +254,9 @@ func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) 
 		}
 		r := userRec{UserFields: f, Created: old.Created, Updated: now}
 		if err := b.putUser(userID, &r, &old); err != nil {
+			return nil, err
+		}
+		if err := b.refreshCards([]byte(userID)); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "user_updated", userID, f.ExternalID)}, nil

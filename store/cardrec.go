@@ -1,0 +1,252 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Card record (schema 2), the value of a card in the cards bucket:
+//
+//	[16]    user id
+//	byte    active (0 or 1)
+//	byte    flags: 1 suspended, 2 has start, 4 has end, 8 has entry code
+//	varint  start, end (Unix ns; present only when flagged)
+//	string  external_id (uvarint length + bytes)
+//	uvarint group count, then each group as a string
+//	[32]    the entry code's MAC (present only when flagged)
+//	[32]*   the MFA codes' MACs, to the end of the value
+//
+// Everything after the active byte is a copy of the user's door view and
+// code MACs, so that a badge and its code are decided from this one record:
+// one B-tree descent, where reading the user record too cost a second,
+// cache-cold one on a large database. The copy is derived: deriveCard
+// makes it from the users bucket, and every write that changes a user or
+// its codes rewrites the copies in that user's cards (refreshCards) in the
+// same transaction; a large import derives them as it writes the cards
+// bucket (see applyBulk). Tests compare every copy with a fresh derivation
+// after each test (checkCardCopies).
+const (
+	cardActiveAt = userIDLen     // offset of the active byte
+	cardFlagsAt  = userIDLen + 1 // offset of the flags byte
+	cardMin      = userIDLen + 2
+
+	cflagSuspended = 1
+	cflagStart     = 2
+	cflagEnd       = 4
+	cflagEntry     = 8
+	cflagAll       = cflagSuspended | cflagStart | cflagEnd | cflagEntry
+)
+
+// cardRec is a decoded card record. Its slices alias the value.
+type cardRec struct {
+	userID     []byte
+	active     bool
+	suspended  bool
+	start, end int64 // Unix ns; valid when hasStart / hasEnd
+	hasStart   bool
+	hasEnd     bool
+	externalID []byte
+	groups     []byte // uvarint count, then length-prefixed strings
+	entryMAC   []byte // nil when the user has no entry code
+	mfaMACs    []byte // 32 bytes per MFA code
+}
+
+// parseCard decodes a card record without allocating.
+func parseCard(v []byte) (cardRec, error) {
+	var r cardRec
+	if len(v) < cardMin || v[cardActiveAt] > 1 || v[cardFlagsAt]&^cflagAll != 0 {
+		return r, fmt.Errorf("%w: card record", errCorrupt)
+	}
+	r.userID = v[:userIDLen]
+	r.active = v[cardActiveAt] == 1
+	flags := v[cardFlagsAt]
+	r.suspended = flags&cflagSuspended != 0
+	d := decoder{b: v[cardMin:]}
+	if flags&cflagStart != 0 {
+		r.start, r.hasStart = d.varint(), true
+	}
+	if flags&cflagEnd != 0 {
+		r.end, r.hasEnd = d.varint(), true
+	}
+	r.externalID = d.bytes()
+	groups := d.b
+	n := d.uvarint()
+	for i := uint64(0); i < n && !d.err; i++ {
+		d.bytes()
+	}
+	r.groups = groups[:len(groups)-len(d.b)]
+	if flags&cflagEntry != 0 {
+		if len(d.b) < macSize {
+			d.err = true
+		} else {
+			r.entryMAC, d.b = d.b[:macSize], d.b[macSize:]
+		}
+	}
+	if d.err || len(d.b)%macSize != 0 {
+		return r, fmt.Errorf("%w: card record", errCorrupt)
+	}
+	r.mfaMACs = d.b
+	return r, nil
+}
+
+// view fills u from the record (allocating the id, external id and groups).
+func (r *cardRec) view(u *UserView) error {
+	u.UserID = string(r.userID)
+	u.ExternalID = string(r.externalID)
+	u.Suspended = r.suspended
+	if r.hasStart {
+		u.Start = nsTime(r.start)
+	}
+	if r.hasEnd {
+		u.End = nsTime(r.end)
+	}
+	u.HasEntryCode = r.entryMAC != nil
+	u.HasMFA = len(r.mfaMACs) > 0
+	d := decoder{b: r.groups}
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return fmt.Errorf("%w: card record", errCorrupt)
+	}
+	if n > 0 {
+		u.Groups = make([]string, n)
+		for i := range u.Groups {
+			u.Groups[i] = d.string()
+		}
+	}
+	if d.err {
+		return fmt.Errorf("%w: card record", errCorrupt)
+	}
+	return nil
+}
+
+// deriveCard appends to dst the card record for a card of userID with the
+// given active flag, made from the users bucket: the user record and the
+// code records that follow it.
+func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]byte, error) {
+	c := users.Cursor()
+	k, v := c.Seek(userID)
+	if len(userID) != userIDLen || k == nil || !bytes.Equal(k, userID) {
+		return nil, fmt.Errorf("%w: a card of missing user %s", errCorrupt, userID)
+	}
+	// The user record: version, flags, [start], [end], created, updated,
+	// external_id, first, last, email, groups (see encodeUser).
+	d := decoder{b: v}
+	if d.byte() != recV1 {
+		return nil, fmt.Errorf("%w: user %s", errCorrupt, userID)
+	}
+	uflags := d.byte()
+	dst = append(dst, userID...)
+	dst = append(dst, activeByte(active), 0)
+	flagsAt := len(dst) - 1
+	var flags byte
+	if uflags&flagSuspended != 0 {
+		flags |= cflagSuspended
+	}
+	if uflags&flagStart != 0 {
+		flags |= cflagStart
+		dst = binary.AppendVarint(dst, d.varint())
+	}
+	if uflags&flagEnd != 0 {
+		flags |= cflagEnd
+		dst = binary.AppendVarint(dst, d.varint())
+	}
+	d.varint() // created
+	d.varint() // updated
+	ext := d.bytes()
+	d.bytes() // first name
+	d.bytes() // last name
+	d.bytes() // email
+	groups := d.b
+	n := d.uvarint()
+	for i := uint64(0); i < n && !d.err; i++ {
+		d.bytes()
+	}
+	if d.err {
+		return nil, fmt.Errorf("%w: user %s", errCorrupt, userID)
+	}
+	dst = appendString(dst, string(ext))
+	dst = append(dst, groups[:len(groups)-len(d.b)]...)
+	// The code records sort right after the user record: the entry code
+	// ('e') before the MFA codes ('m').
+	for k, v = c.Next(); k != nil && len(k) > userIDLen && bytes.HasPrefix(k, userID); k, v = c.Next() {
+		if len(v) < macSize {
+			return nil, fmt.Errorf("%w: code of %s", errCorrupt, userID)
+		}
+		switch k[userIDLen] {
+		case tagEntry:
+			flags |= cflagEntry
+			dst = append(dst, v[:macSize]...)
+		case tagMFA:
+			dst = append(dst, v[:macSize]...)
+		}
+	}
+	dst[flagsAt] = flags
+	return dst, nil
+}
+
+// refreshCards rewrites the card records of every card of userID after a
+// change to the user or its codes.
+func (b buckets) refreshCards(userID []byte) error {
+	c := b.ucards.Cursor()
+	for k, _ := c.Seek(userID); k != nil && bytes.HasPrefix(k, userID); k, _ = c.Next() {
+		key := k[len(userID):]
+		old := b.cards.Get(key)
+		if len(old) <= cardActiveAt || !bytes.Equal(old[:userIDLen], userID) {
+			return fmt.Errorf("%w: card index of %s", errCorrupt, userID)
+		}
+		v, err := deriveCard(nil, b.users, userID, old[cardActiveAt] == 1)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(v, old) {
+			if err := b.cards.Put(bytes.Clone(key), v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// putCardRec writes card key's record for userID with the active flag.
+func (b buckets) putCardRec(key []byte, userID string, active bool) error {
+	v, err := deriveCard(nil, b.users, []byte(userID), active)
+	if err != nil {
+		return err
+	}
+	return b.cards.Put(key, v)
+}
+
+// migrateCards2 is schema 1 → 2: a card's value was user id + active
+// byte; it becomes the card record above. It holds the schema 1 card
+// index in memory (about 40 bytes a card) while it rewrites it.
+func migrateCards2(tx *bolt.Tx) error {
+	root, err := data(tx)
+	if err != nil {
+		return err
+	}
+	b, err := openBuckets(root)
+	if err != nil {
+		return err
+	}
+	var keys, vals [][]byte
+	c := b.cards.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(v) != userIDLen+1 || v[cardActiveAt] > 1 {
+			return fmt.Errorf("%w: schema 1 card record", errCorrupt)
+		}
+		keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+	}
+	for i, k := range keys {
+		v, err := deriveCard(nil, b.users, vals[i][:userIDLen], vals[i][cardActiveAt] == 1)
+		if err != nil {
+			return err
+		}
+		if err := b.cards.Put(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,440 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
+)
+
+// agree checks the door's fast path against the user records after a
+// change: every card's record equals a fresh derivation, LookupCard gives
+// the view fillView gives from the users bucket, and VerifyCardCode agrees
+// with VerifySecondFactor for every code in codes (with and without the
+// entry code fallback), or says ErrCardChanged for an inactive card or
+// another user.
+func agree(t *testing.T, s *Store, codes [][]byte) {
+	t.Helper()
+	if err := s.db.View(checkCardCopies); err != nil {
+		t.Fatalf("card records: %v", err)
+	}
+	users, _, err := s.ListUsers(ListQuery{Limit: maxPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, usr := range users {
+		var want UserView
+		if err := s.db.View(func(tx *bolt.Tx) error {
+			root, err := data(tx)
+			if err != nil {
+				return err
+			}
+			return fillView(root, []byte(usr.UserID), &want)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range usr.Cards {
+			got, active, err := s.LookupCard(c.Key())
+			if err != nil || active != c.Active {
+				t.Fatalf("LookupCard(%v) = %v, %v; want active %v", c.Key(), active, err, c.Active)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("LookupCard(%v) view differs from the user record (-user +card):\n%s", c.Key(), diff)
+			}
+			for _, code := range codes {
+				for _, fb := range []bool{false, true} {
+					ok, err := s.VerifyCardCode(c.Key(), usr.UserID, code, fb)
+					if !c.Active {
+						if !errors.Is(err, ErrCardChanged) || ok {
+							t.Fatalf("VerifyCardCode on an inactive card = %v, %v; want ErrCardChanged", ok, err)
+						}
+						continue
+					}
+					want, werr := s.VerifySecondFactor(usr.UserID, code, fb)
+					if err != nil || werr != nil || ok != want {
+						t.Fatalf("user %s card %v code %s fallback %v: VerifyCardCode = %v, %v; VerifySecondFactor = %v, %v",
+							usr.UserID, c.Key(), code, fb, ok, err, want, werr)
+					}
+				}
+			}
+			for _, other := range users {
+				if other.UserID == usr.UserID {
+					continue
+				}
+				if ok, err := s.VerifyCardCode(c.Key(), other.UserID, codes[0], true); ok || !errors.Is(err, ErrCardChanged) {
+					t.Fatalf("VerifyCardCode with another user's id = %v, %v; want ErrCardChanged", ok, err)
+				}
+			}
+		}
+	}
+}
+
+// TestCardRecordFollowsUser changes users, cards and codes in every way
+// the store offers — the API methods, small imports and generation-building
+// imports — at random, and checks after each step that the card records
+// (the door's copy of the user) agree with the user records.
+func TestCardRecordFollowsUser(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			oldT, oldC := bulkThreshold, mergeChunk
+			defer func() { bulkThreshold, mergeChunk = oldT, oldC }()
+			dir := t.TempDir()
+			s := openAt(t, dir, nil)
+			rng := rand.New(rand.NewPCG(seed, 7))
+			codes := [][]byte{[]byte("1234"), []byte("5678"), []byte("900001"), []byte("12345678"), []byte("0000"), []byte("12a4")}
+			cards := []CardKey{{"h10301", 1, 10}, {"h10301", 1, 11}, {"raw", 0, 12}, {"h10306", 2, 13}, {"h10302", 0, 14}}
+			var ids []string
+			for i := 0; i < 3; i++ {
+				ids = append(ids, mustUser(t, s, fmt.Sprintf("x%d", i)).UserID)
+			}
+			pick := func() string { return ids[rng.IntN(len(ids))] }
+			code := func() []byte { return codes[rng.IntN(len(codes)-1)] }
+			mfaID := func(uid string) string {
+				l, _ := s.MFACodes(uid)
+				if len(l) == 0 {
+					return "m1"
+				}
+				return l[rng.IntN(len(l))].ID
+			}
+			date := func() time.Time { return time.Date(2026, 1+time.Month(rng.IntN(12)), 1, 0, 0, 0, 0, time.UTC) }
+			importCSV := func(content string) {
+				bulkThreshold, mergeChunk = oldT, oldC
+				if rng.IntN(2) == 0 {
+					bulkThreshold, mergeChunk = 1, 1+rng.IntN(3)
+				}
+				p := filepath.Join(dir, "in.csv")
+				if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				_, err := s.ImportFile(p, importer1, nil)
+				var ie *ImportError
+				if err != nil && !errors.As(err, &ie) {
+					t.Fatalf("import: %v", err)
+				}
+			}
+			ops := []func() string{
+				func() string {
+					uid := pick()
+					u, err := s.User(uid)
+					if err != nil {
+						return "update: gone"
+					}
+					f := u.UserFields
+					switch rng.IntN(4) {
+					case 0:
+						f.Suspended = !f.Suspended
+					case 1:
+						f.Groups = [][]string{nil, {"staff"}, {"lab", "staff"}}[rng.IntN(3)]
+					case 2:
+						f.Start, f.End = time.Time{}, time.Time{}
+						if rng.IntN(2) == 0 {
+							f.Start, f.End = date(), date().AddDate(1, 0, 0)
+						}
+					case 3:
+						f.ExternalID = fmt.Sprintf("x%d", rng.IntN(20))
+					}
+					_, err = s.UpdateUser(uid, f, admin)
+					return fmt.Sprintf("update %s: %v", uid, err)
+				},
+				func() string {
+					k := cards[rng.IntN(len(cards))]
+					uid := pick()
+					err := s.AddCard(uid, Card{Format: k.Format, FacilityCode: k.FacilityCode, CardNumber: k.CardNumber, Active: rng.IntN(3) > 0}, admin)
+					return fmt.Sprintf("add card %v to %s: %v", k, uid, err)
+				},
+				func() string {
+					k, uid := cards[rng.IntN(len(cards))], pick()
+					return fmt.Sprintf("set active %v: %v", k, s.SetCardActive(uid, k, rng.IntN(2) == 0, admin))
+				},
+				func() string {
+					k, uid := cards[rng.IntN(len(cards))], pick()
+					return fmt.Sprintf("delete card %v: %v", k, s.DeleteCard(uid, k, admin))
+				},
+				func() string {
+					uid := pick()
+					return fmt.Sprintf("set entry %s: %v", uid, s.SetEntryCode(uid, code(), admin))
+				},
+				func() string {
+					uid := pick()
+					return fmt.Sprintf("delete entry %s: %v", uid, s.DeleteEntryCode(uid, admin))
+				},
+				func() string {
+					uid := pick()
+					_, err := s.AddMFACode(uid, code(), admin)
+					return fmt.Sprintf("add mfa %s: %v", uid, err)
+				},
+				func() string {
+					uid := pick()
+					c, _, err := s.GenerateMFACode(uid, 4, admin)
+					if err == nil {
+						codes = append(codes, c)
+					}
+					return fmt.Sprintf("generate mfa %s: %v", uid, err)
+				},
+				func() string {
+					uid := pick()
+					_, err := s.ReplaceMFACode(uid, mfaID(uid), code(), admin)
+					return fmt.Sprintf("replace mfa %s: %v", uid, err)
+				},
+				func() string {
+					uid := pick()
+					return fmt.Sprintf("delete mfa %s: %v", uid, s.DeleteMFACode(uid, mfaID(uid), admin))
+				},
+				func() string {
+					uid := pick()
+					return fmt.Sprintf("delete mfa by value %s: %v", uid, s.DeleteMFACodeByValue(uid, code(), admin))
+				},
+				func() string {
+					if rng.IntN(3) > 0 {
+						return "no delete"
+					}
+					uid := pick()
+					err := s.DeleteUser(uid, admin)
+					u := mustUser(t, s, fmt.Sprintf("n%d", rng.Uint32()))
+					ids[slices.Index(ids, uid)] = u.UserID
+					return fmt.Sprintf("delete user %s: %v", uid, err)
+				},
+				func() string {
+					var b strings.Builder
+					b.WriteString("userId,type,cardFormat,facilityCode,cardNumber,code,active\n")
+					for n := 1 + rng.IntN(4); n > 0; n-- {
+						uid := pick()
+						switch rng.IntN(3) {
+						case 0:
+							k := cards[rng.IntN(len(cards))]
+							fmt.Fprintf(&b, "%s,card,%s,%d,%d,,%v\n", uid, k.Format, k.FacilityCode, k.CardNumber, rng.IntN(2) == 0)
+						case 1:
+							fmt.Fprintf(&b, "%s,entry_code,,,,%s,\n", uid, code())
+						case 2:
+							fmt.Fprintf(&b, "%s,mfa_code,,,,%s,\n", uid, code())
+						}
+					}
+					importCSV(b.String())
+					return "import credentials:\n" + b.String()
+				},
+				func() string {
+					var b strings.Builder
+					b.WriteString("externalId,groups,endDate,cardFormat,facilityCode,cardNumber,entryCode\n")
+					for n := 1 + rng.IntN(3); n > 0; n-- {
+						k := cards[rng.IntN(len(cards))]
+						fmt.Fprintf(&b, "x%d,%s,%s,%s,%d,%d,%s\n", rng.IntN(6), []string{"", "staff", "lab;staff"}[rng.IntN(3)],
+							[]string{"", "2027-06-30"}[rng.IntN(2)], k.Format, k.FacilityCode, k.CardNumber, code())
+					}
+					importCSV(b.String())
+					return "import users:\n" + b.String()
+				},
+			}
+			for step := 0; step < 300; step++ {
+				what := ops[rng.IntN(len(ops))]()
+				t.Logf("step %d: %s", step, what)
+				agree(t, s, codes)
+				if t.Failed() {
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyCardCode checks the card-keyed second factor check on its own.
+func TestVerifyCardCode(t *testing.T) {
+	s := openTest(t)
+	ann, bob := mustUser(t, s, "ann").UserID, mustUser(t, s, "bob").UserID
+	k := CardKey{Format: "h10301", FacilityCode: 1, CardNumber: 2}
+	if err := s.AddCard(ann, Card{Format: k.Format, FacilityCode: 1, CardNumber: 2, Active: true}, admin); err != nil {
+		t.Fatal(err)
+	}
+	check := func(code string, fb, want bool, wantErr error) {
+		t.Helper()
+		ok, err := s.VerifyCardCode(k, ann, []byte(code), fb)
+		if ok != want || !errors.Is(err, wantErr) {
+			t.Errorf("VerifyCardCode(%q, fallback %v) = %v, %v; want %v, %v", code, fb, ok, err, want, wantErr)
+		}
+	}
+	check("1234", true, false, nil) // no second factor at all
+	if err := s.SetEntryCode(ann, []byte("2468"), admin); err != nil {
+		t.Fatal(err)
+	}
+	check("2468", true, true, nil)
+	check("2468", false, false, nil)
+	check("1357", true, false, nil)
+	if _, err := s.AddMFACode(ann, []byte("1111"), admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddMFACode(ann, []byte("99999999"), admin); err != nil {
+		t.Fatal(err)
+	}
+	check("1111", true, true, nil)
+	check("99999999", false, true, nil)
+	check("2468", true, false, nil) // MFA codes exist: no fallback to the entry code
+	check("111", true, false, nil)
+	check("1111 ", true, false, nil)
+	check("", true, false, nil)
+	// Another user sharing the code changes nothing for ann; the MAC binds
+	// the user, so bob's copy of a code never opens ann's card.
+	if _, err := s.AddMFACode(bob, []byte("4321"), admin); err != nil {
+		t.Fatal(err)
+	}
+	check("4321", true, false, nil)
+	// Changes while the code is typed.
+	if ok, err := s.VerifyCardCode(k, bob, []byte("4321"), true); ok || !errors.Is(err, ErrCardChanged) {
+		t.Errorf("another user's id: %v, %v", ok, err)
+	}
+	if ok, err := s.VerifyCardCode(k, "nonsense", []byte("1111"), true); ok || !errors.Is(err, ErrCardChanged) {
+		t.Errorf("a malformed user id: %v, %v", ok, err)
+	}
+	if err := s.SetCardActive(ann, k, false, admin); err != nil {
+		t.Fatal(err)
+	}
+	check("1111", true, false, ErrCardChanged)
+	if err := s.DeleteCard(ann, k, admin); err != nil {
+		t.Fatal(err)
+	}
+	check("1111", true, false, ErrCardChanged)
+	if err := s.AddCard(bob, Card{Format: k.Format, FacilityCode: 1, CardNumber: 2, Active: true}, admin); err != nil {
+		t.Fatal(err)
+	}
+	check("1111", true, false, ErrCardChanged)
+}
+
+// TestParseCardRejects feeds parseCard truncated and altered records.
+func TestParseCardRejects(t *testing.T) {
+	s := openTest(t)
+	ann := mustUser(t, s, "ann").UserID
+	if _, err := s.UpdateUser(ann, UserFields{ExternalID: "ann", Groups: []string{"a", "b"}, Start: time.Unix(1, 0), End: time.Unix(2e9, 0)}, admin); err != nil {
+		t.Fatal(err)
+	}
+	k := CardKey{Format: "raw", CardNumber: 5}
+	if err := s.AddCard(ann, Card{Format: "raw", CardNumber: 5, Active: true}, admin); err != nil {
+		t.Fatal(err)
+	}
+	s.SetEntryCode(ann, []byte("4444"), admin)
+	s.AddMFACode(ann, []byte("5555"), admin)
+	var rec []byte
+	s.db.View(func(tx *bolt.Tx) error {
+		root, _ := data(tx)
+		rec = bytes.Clone(root.Bucket(bCards).Get(appendCardKey(nil, k)))
+		return nil
+	})
+	if _, err := parseCard(rec); err != nil {
+		t.Fatalf("parseCard of a good record: %v", err)
+	}
+	for n := 0; n < len(rec); n++ {
+		if n == len(rec)-macSize {
+			continue // dropping the last MFA MAC leaves a valid record
+		}
+		if _, err := parseCard(rec[:n]); err == nil {
+			t.Errorf("parseCard accepted the record cut to %d of %d bytes", n, len(rec))
+		}
+	}
+	bad := bytes.Clone(rec)
+	bad[cardFlagsAt] |= 0x80
+	if _, err := parseCard(bad); err == nil {
+		t.Error("parseCard accepted an unknown flag")
+	}
+	bad = bytes.Clone(rec)
+	bad[cardActiveAt] = 2
+	if _, err := parseCard(bad); err == nil {
+		t.Error("parseCard accepted active byte 2")
+	}
+}
+
+func FuzzParseCard(f *testing.F) {
+	f.Add(append(bytes.Repeat([]byte{'u'}, userIDLen), 1, 0, 0, 0))
+	f.Add(append(bytes.Repeat([]byte{'u'}, userIDLen), 1, cflagAll, 2, 4, 3, 'e', 'x', 't', 1, 1, 'g'))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		r, err := parseCard(v)
+		if err != nil {
+			return
+		}
+		var u UserView
+		if err := r.view(&u); err != nil {
+			return
+		}
+		if len(r.mfaMACs)%macSize != 0 || (r.entryMAC != nil && len(r.entryMAC) != macSize) {
+			t.Fatalf("parseCard accepted MACs of %d and %d bytes", len(r.mfaMACs), len(r.entryMAC))
+		}
+	})
+}
+
+// TestOpenSchema1 opens the database a schema 1 program wrote
+// (testdata/schema1): Open migrates the card records, and the door's
+// answers are the ones that program gave.
+func TestOpenSchema1(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"latch.db", "device.key"} {
+		in, err := os.Open(filepath.Join("testdata", "schema1", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+		out.Close()
+	}
+	s := openAt(t, dir, nil)
+	s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bMeta).Get(kSchema); !bytes.Equal(v, be32(schemaVersion)) {
+			t.Errorf("schema after Open = %x, want %d", v, schemaVersion)
+		}
+		return nil
+	})
+	const ann, bob, cat, dan = "u000000000000001", "u000000000000002", "u000000000000003", "u000000000000004"
+	cases := []struct {
+		card   CardKey
+		user   string
+		active bool
+		view   UserView
+		right  []string // codes that verify (with fallback)
+		wrong  []string
+	}{
+		{CardKey{"h10301", 12, 3456}, ann, true, UserView{UserID: ann, ExternalID: "ann", Groups: []string{"staff", "lab"}, HasMFA: true, HasEntryCode: true},
+			[]string{"1111", "9876543210123456"}, []string{"135790", "4242"}},
+		{CardKey{"raw", 0, 0xdeadbeef}, ann, false, UserView{UserID: ann, ExternalID: "ann", Groups: []string{"staff", "lab"}, HasMFA: true, HasEntryCode: true}, nil, nil},
+		{CardKey{"h10301", 12, 1001}, bob, true, UserView{UserID: bob, ExternalID: "bob", Suspended: true, Groups: []string{"staff"}, HasMFA: true},
+			[]string{"1111"}, []string{"9876543210123456"}},
+		{CardKey{"h10306", 7, 77}, cat, true, UserView{UserID: cat, ExternalID: "cat", Groups: []string{"contractors"}, HasMFA: true,
+			Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+			[]string{"424242"}, []string{"5555"}},
+		{CardKey{"h10302", 0, 123456789}, dan, true, UserView{UserID: dan, ExternalID: "dan", HasEntryCode: true}, []string{"2468"}, []string{"1111"}},
+	}
+	for _, c := range cases {
+		u, active, err := s.LookupCard(c.card)
+		if err != nil || active != c.active {
+			t.Errorf("LookupCard(%v) = %v, %v", c.card, active, err)
+			continue
+		}
+		if diff := cmp.Diff(c.view, u); diff != "" {
+			t.Errorf("LookupCard(%v) (-want +got):\n%s", c.card, diff)
+		}
+		for _, code := range c.right {
+			if ok, err := s.VerifyCardCode(c.card, c.user, []byte(code), true); !ok || err != nil {
+				t.Errorf("VerifyCardCode(%v, %s) = %v, %v; want true", c.card, code, ok, err)
+			}
+		}
+		for _, code := range c.wrong {
+			if ok, err := s.VerifyCardCode(c.card, c.user, []byte(code), true); ok || err != nil {
+				t.Errorf("VerifyCardCode(%v, %s) = %v, %v; want false", c.card, code, ok, err)
+			}
+		}
+	}
+	if u, err := s.LookupEntryCode([]byte("135790")); err != nil || u.UserID != ann {
+		t.Errorf("LookupEntryCode = %+v, %v", u, err)
+	}
+	agree(t, s, [][]byte{[]byte("1111"), []byte("2468"), []byte("424242"), []byte("5555")})
+}
