@@ -20,9 +20,11 @@ type Credentials interface {
 	// LookupCard returns the card's user and whether the card is active;
 	// ErrNotFound for an unknown card.
 	LookupCard(k CardKey) (u UserView, cardActive bool, err error)
-	// VerifySecondFactor checks code against the user's MFA codes, or their
-	// entry code when they have none and entryFallback is set.
-	VerifySecondFactor(userID string, code []byte, entryFallback bool) (bool, error)
+	// VerifyCardCode checks code, typed after card k badged user userID,
+	// against the user's MFA codes, or their entry code when they have none
+	// and entryFallback is set. ErrCardChanged: the card is no longer the
+	// user's or no longer active.
+	VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error)
 	// LookupEntryCode returns the user whose entry code code is; ErrNotFound.
 	LookupEntryCode(code []byte) (UserView, error)
 }
@@ -292,12 +294,16 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		case actLog:
 			d.log.Warn().Msg(a.msg)
 		case actVerify:
-			ok, err := d.creds.VerifySecondFactor(a.userID, a.code, a.fallback)
+			ok, err := d.creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
 			wipe(a.code)
-			if err != nil {
+			changed := errors.Is(err, ErrCardChanged)
+			switch {
+			case changed:
+				d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Msg("card deactivated or reassigned while the code was typed; refused as card_inactive")
+			case err != nil:
 				d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
 			}
-			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil})
+			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, cardChanged: changed})
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			wipe(a.code)

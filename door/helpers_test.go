@@ -2,6 +2,7 @@ package door
 
 import (
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -54,10 +55,10 @@ type fakeCreds struct {
 	mu    sync.Mutex
 	cards map[CardKey]fakeCard
 	users map[string]*fakeUser
-	// acceptAll makes VerifySecondFactor accept any code: a door that asks
+	// acceptAll makes VerifyCardCode accept any code: a door that asks
 	// the store when it must not then grants, and the test sees it.
 	acceptAll bool
-	verifies  int // VerifySecondFactor calls
+	verifies  int // VerifyCardCode calls
 }
 
 type fakeCard struct {
@@ -81,10 +82,13 @@ func (f *fakeCreds) LookupCard(k CardKey) (UserView, bool, error) {
 	return f.users[c.user].view, c.active, nil
 }
 
-func (f *fakeCreds) VerifySecondFactor(userID string, code []byte, fallback bool) (bool, error) {
+func (f *fakeCreds) VerifyCardCode(k CardKey, userID string, code []byte, fallback bool) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.verifies++
+	if c, ok := f.cards[k]; !ok || c.user != userID || !c.active {
+		return false, ErrCardChanged
+	}
 	if f.acceptAll {
 		return true, nil
 	}
@@ -221,8 +225,8 @@ func (d *driver) step(in input) {
 		case actEmit:
 			d.events = append(d.events, a.ev)
 		case actVerify:
-			ok, err := d.creds.VerifySecondFactor(a.userID, a.code, a.fallback)
-			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil})
+			ok, err := d.creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
+			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, cardChanged: errors.Is(err, ErrCardChanged)})
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})

@@ -485,7 +485,7 @@ func TestNewRelayError(t *testing.T) {
 }
 
 // brokenCreds is a store whose reads fail: LookupCard for card 500, every
-// VerifySecondFactor (answering true with its error, which must not
+// VerifyCardCode (answering true with its error, which must not
 // count), and every LookupEntryCode.
 type brokenCreds struct{ *fakeCreds }
 
@@ -498,7 +498,7 @@ func (b brokenCreds) LookupCard(k CardKey) (UserView, bool, error) {
 	return b.fakeCreds.LookupCard(k)
 }
 
-func (brokenCreds) VerifySecondFactor(string, []byte, bool) (bool, error) { return true, errDisk }
+func (brokenCreds) VerifyCardCode(CardKey, string, []byte, bool) (bool, error) { return true, errDisk }
 
 func (brokenCreds) LookupEntryCode([]byte) (UserView, error) { return UserView{}, errDisk }
 

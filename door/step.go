@@ -97,10 +97,12 @@ type inKey struct {
 	key    byte
 }
 
-// inVerified is the answer to actVerify: ok is false on a store error.
+// inVerified is the answer to actVerify: ok is false on a store error;
+// cardChanged: the card was deactivated or reassigned meanwhile.
 type inVerified struct {
-	reader string
-	ok     bool
+	reader      string
+	ok          bool
+	cardChanged bool
 }
 
 // inEntry is the answer to actLookupEntry: found is false on a store error.
@@ -147,10 +149,11 @@ type actFeedback struct {
 // actEmit hands an event to the event writer.
 type actEmit struct{ ev Event }
 
-// actVerify asks the store whether code is a second factor of userID;
-// Run answers with inVerified. code is a secret.
+// actVerify asks the store whether code is a second factor of userID,
+// who badged card; Run answers with inVerified. code is a secret.
 type actVerify struct {
 	reader   string
+	card     CardKey
 	userID   string
 	code     []byte
 	fallback bool
@@ -834,7 +837,7 @@ func (s *doorState) submitCardCode(o *out, rdr string) {
 		// Never a downgrade to card only, even if the user chose it as code.
 		s.wrongCode(o, rdr)
 	default:
-		o.acts = append(o.acts, actVerify{reader: rdr, userID: r.user.UserID, code: bytes.Clone(r.buf), fallback: s.cfg.MFA.EntryCodeFallback})
+		o.acts = append(o.acts, actVerify{reader: rdr, card: cardKey(r.card), userID: r.user.UserID, code: bytes.Clone(r.buf), fallback: s.cfg.MFA.EntryCodeFallback})
 		r.clearBuf()
 		r.phase = phVerifying
 		r.deadline = time.Time{}
@@ -867,6 +870,14 @@ func (s *doorState) wrongCode(o *out, rdr string) {
 func (s *doorState) onVerified(o *out, in inVerified) {
 	r := s.readers[in.reader]
 	if r == nil || r.phase != phVerifying {
+		return
+	}
+	if in.cardChanged {
+		// Deactivated or reassigned since the badge: as if it had been
+		// then; not a wrong code, so no lockout count.
+		c, u := r.card, r.user
+		s.deny(o, in.reader, c, &u, ReasonCardInactive)
+		s.endAttempt(o, in.reader)
 		return
 	}
 	if !in.ok {

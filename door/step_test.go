@@ -1,6 +1,7 @@
 package door
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -570,6 +571,57 @@ func TestConfigErrors(t *testing.T) {
 			_, err := New(c, testCreds(), nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "door: ") {
 				t.Errorf("err = %v, want ~%q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestCardChangedWhileTyping: a card deactivated or given to another user
+// between the badge and the code is refused as card_inactive, whatever
+// the code, and does not count towards the card's lockout.
+func TestCardChangedWhileTyping(t *testing.T) {
+	for _, change := range []struct {
+		name string
+		fn   func(f *fakeCreds, k CardKey)
+	}{
+		{"deactivated", func(f *fakeCreds, k CardKey) { f.cards[k] = fakeCard{user: f.cards[k].user, active: false} }},
+		{"reassigned", func(f *fakeCreds, k CardKey) { f.cards[k] = fakeCard{user: "u-bob", active: true} }},
+		{"deleted", func(f *fakeCreds, k CardKey) { delete(f.cards, k) }},
+	} {
+		t.Run(change.name, func(t *testing.T) {
+			c, _ := testConfig(schedule.CardAndCode)
+			creds := testCreds()
+			d, err := newDriver(c, creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := cardKey(card(100))
+			saved := creds.cards[k]
+			for i := 0; i < c.MFA.MaxCodeAttempts+1; i++ {
+				creds.cards[k] = saved
+				d.reset()
+				d.card("in", 100)
+				change.fn(creds, k)
+				d.keys("in", "4321#") // alice's right code
+				if got := summary(d.events, true); !slices.Equal(got, []string{EvCodeRequested, denied + ReasonCardInactive}) {
+					t.Fatalf("attempt %d: events %v, want code_requested then access_denied card_inactive", i, got)
+				}
+				if last := d.events[len(d.events)-1]; last.UserID != "u-alice" || last.Card == nil || last.Card.CardNumber != 100 {
+					t.Fatalf("attempt %d: the denial names %s card %+v, want alice's card 100", i, last.UserID, last.Card)
+				}
+				for _, release := range d.relay {
+					if release {
+						t.Fatalf("attempt %d released the strike", i)
+					}
+				}
+			}
+			// No lockout: with the card restored, the right code opens.
+			creds.cards[k] = saved
+			d.reset()
+			d.card("in", 100)
+			d.keys("in", "4321#")
+			if got := summary(d.events, false); !slices.Equal(got, []string{EvCodeRequested, "access_granted/" + MethodCardAndCode}) {
+				t.Errorf("after the changes, alice's card and code: %v, want access_granted", got)
 			}
 		})
 	}

@@ -16,8 +16,13 @@ type (
 	EventCard = store.EventCard
 )
 
-// ErrNotFound is store.ErrNotFound: an unknown card or entry code.
-var ErrNotFound = store.ErrNotFound
+var (
+	// ErrNotFound is store.ErrNotFound: an unknown card or entry code.
+	ErrNotFound = store.ErrNotFound
+	// ErrCardChanged is store.ErrCardChanged: the card was deactivated or
+	// given to another user between the badge and the code.
+	ErrCardChanged = store.ErrCardChanged
+)
 
 // The store implements the door's narrow interfaces.
 var (
