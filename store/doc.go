@@ -2,10 +2,13 @@
 // one bbolt file, as product.md §2, §6 and §8 describe. docs/store.md has
 // the data model, the CSV columns and the key file.
 //
-// The door calls LookupCard, VerifySecondFactor and LookupEntryCode on every
+// The door calls LookupCard, VerifyCardCode and LookupEntryCode on every
 // decision: each is one read transaction that opens only the buckets it
-// needs and decodes before the transaction ends. Administration methods
-// append their credential_changed audit event in the same transaction.
+// needs and decodes before the transaction ends. A card's record carries a
+// copy of its user's door view and code MACs (cardrec.go), so a badge and
+// its code each read that one record; every write keeps the copies in step
+// in its own transaction. Administration methods append their
+// credential_changed audit event in the same transaction.
 //
 // Codes are stored only as HMAC-SHA-256 under a per-device key kept in its
 // own file (Options.KeyFile). Losing that file loses every entry and MFA
