@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -205,6 +206,22 @@ func TestMFAAndCards(t *testing.T) {
 	}
 	if ms, _ := e.st.MFACodes(uid); len(ms) != 0 {
 		t.Errorf("codes left: %v", ms)
+	}
+	// At most 100 MFA codes a user: the 101st is a 400 naming the rule.
+	for i := 0; i < 100; i++ {
+		e.must(201, "POST", "/v1/users/"+uid+"/mfa_codes", fmt.Sprintf(`{"code":"%06d"}`, i), nil)
+	}
+	for _, c := range []struct{ path, body string }{
+		{"/v1/users/" + uid + "/mfa_codes", `{"code":"777777"}`},
+		{"/v1/users/" + uid + "/mfa_codes/generate", `{"length":8}`},
+		{"/access/v1/credentials/mfa_code?user_id=" + uid, `{"code":"777777"}`},
+	} {
+		rec := e.do(RoleSystemAdmin, "POST", c.path, c.body)
+		var body struct{ Error, Field, Rule string }
+		json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != 400 || body.Field != "code" || body.Rule != "a user has at most 100 MFA codes" || strings.Contains(rec.Body.String(), "777777") {
+			t.Errorf("POST %s over the limit: %d %s", c.path, rec.Code, rec.Body)
+		}
 	}
 }
 

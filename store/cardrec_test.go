@@ -438,3 +438,79 @@ func TestOpenSchema1(t *testing.T) {
 	}
 	agree(t, s, [][]byte{[]byte("1111"), []byte("2468"), []byte("424242"), []byte("5555")})
 }
+
+// TestMFACodeLimit: a user has at most maxMFA MFA codes, whether they come
+// through the API methods or an import (both of its write paths).
+func TestMFACodeLimit(t *testing.T) {
+	for _, bulk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
+			if bulk {
+				oldT, oldC := bulkThreshold, mergeChunk
+				bulkThreshold, mergeChunk = 1, 3
+				defer func() { bulkThreshold, mergeChunk = oldT, oldC }()
+			}
+			dir := t.TempDir()
+			s := openAt(t, dir, nil)
+			ann := mustUser(t, s, "ann").UserID
+			if err := s.AddCard(ann, Card{Format: "raw", CardNumber: 9, Active: true}, admin); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < maxMFA-2; i++ {
+				if _, err := s.AddMFACode(ann, []byte(fmt.Sprintf("%06d", i)), admin); err != nil {
+					t.Fatalf("code %d: %v", i, err)
+				}
+			}
+			// Two more would be fine, three are one too many: every new
+			// row of that user is reported, the repeat of a code the
+			// user has is not, and nothing is written.
+			var b strings.Builder
+			b.WriteString("externalId,type,code\n")
+			for _, c := range []string{"000001", "900001", "900002", "900003"} {
+				fmt.Fprintf(&b, "ann,mfa_code,%s\n", c)
+			}
+			_, err := s.ImportFile(writeCSV(t, dir, "c.csv", b.String()), importer1, nil)
+			var ie *ImportError
+			if !errors.As(err, &ie) || len(ie.Rows) != 3 {
+				t.Fatalf("import of 3 codes over the limit: %v", err)
+			}
+			for i, r := range ie.Rows {
+				if r.Line != i+3 || r.Column != "code" || !strings.Contains(r.Rule, ruleMaxMFA) || !strings.Contains(r.Rule, "adds 3 to the user's 98") {
+					t.Errorf("row error %d: %+v", i, r)
+				}
+			}
+			if l, _ := s.MFACodes(ann); len(l) != maxMFA-2 {
+				t.Fatalf("%d codes after a refused import, want %d", len(l), maxMFA-2)
+			}
+			b.Reset()
+			b.WriteString("externalId,type,code\nann,mfa_code,900001\nann,mfa_code,900002\n")
+			if _, err := s.ImportFile(writeCSV(t, dir, "c.csv", b.String()), importer1, nil); err != nil {
+				t.Fatalf("import up to the limit: %v", err)
+			}
+			var ve *ValidationError
+			if _, err := s.AddMFACode(ann, []byte("777777"), admin); !errors.As(err, &ve) || ve.Rule != ruleMaxMFA {
+				t.Errorf("AddMFACode beyond the limit: %v", err)
+			}
+			if _, _, err := s.GenerateMFACode(ann, 8, admin); !errors.As(err, &ve) || ve.Rule != ruleMaxMFA {
+				t.Errorf("GenerateMFACode beyond the limit: %v", err)
+			}
+			// Adding a code the user has is still a no-op, and replacing
+			// one keeps the count.
+			if _, err := s.AddMFACode(ann, []byte("000005"), admin); err != nil {
+				t.Errorf("re-adding a code at the limit: %v", err)
+			}
+			l, _ := s.MFACodes(ann)
+			if _, err := s.ReplaceMFACode(ann, l[0].ID, []byte("777777"), admin); err != nil {
+				t.Errorf("ReplaceMFACode at the limit: %v", err)
+			}
+			if ok, err := s.VerifyCardCode(CardKey{Format: "raw", CardNumber: 9}, ann, []byte("777777"), false); !ok || err != nil {
+				t.Errorf("the replaced code at the limit: %v, %v", ok, err)
+			}
+			if err := s.DeleteMFACode(ann, l[1].ID, admin); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.AddMFACode(ann, []byte("888888"), admin); err != nil {
+				t.Errorf("AddMFACode after a delete: %v", err)
+			}
+		})
+	}
+}

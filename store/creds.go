@@ -413,8 +413,23 @@ func (b buckets) findMFA(userID string, mac []byte) []byte {
 	return found
 }
 
+// maxMFA is how many MFA codes one user may have: each is a MAC in every
+// card record of the user, and every one is compared on each code check.
+const maxMFA = 100
+
+// ruleMaxMFA is the rule a code beyond maxMFA breaks.
+var ruleMaxMFA = fmt.Sprintf("a user has at most %d MFA codes", maxMFA)
+
 // addMFA stores a new MFA code for userID and returns its info.
 func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by string) (MFACodeInfo, error) {
+	prefix, n := mfaPrefix(userID), 0
+	c := b.users.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	if n >= maxMFA {
+		return MFACodeInfo{}, invalid("code", ruleMaxMFA)
+	}
 	seq, err := b.root.NextSequence()
 	if err != nil {
 		return MFACodeInfo{}, err

@@ -365,6 +365,7 @@ func (it *importer) findDups() {
 		d.d.sort()
 		d.d.dups(func(line, first int) { it.bad(line, d.col, fmt.Sprintf(d.rule, first)) })
 	}
+	it.tooManyMFA()
 	if it.hdr.kind == usersFile {
 		for i := range it.errs {
 			if it.errs[i].Column == "code" {
@@ -374,6 +375,42 @@ func (it *importer) findDups() {
 	}
 	for _, d := range []*delta{&it.users, &it.email, &it.ucards} {
 		d.sort()
+	}
+}
+
+// tooManyMFA reports every new MFA code row of a user who would have more
+// than maxMFA codes after the import. The mfa delta is sorted: a user's
+// records are one run, each carrying the count the user had before.
+func (it *importer) tooManyMFA() {
+	d := &it.mfa
+	for i := 0; i < d.len(); {
+		j, added := i, 0
+		for ; j < d.len() && bytes.Equal(d.key(j)[:userIDLen], d.key(i)[:userIDLen]); j++ {
+			if !d.noop(j) {
+				added++
+			}
+		}
+		if added > 0 {
+			have := 0
+			for k := i; k < j; k++ {
+				if !d.noop(k) {
+					have = int(d.val(k)[1])
+					break
+				}
+			}
+			if have+added > maxMFA {
+				rule := fmt.Sprintf("%s; the file adds %d to the user's %d", ruleMaxMFA, added, have)
+				if have > maxMFA {
+					rule = fmt.Sprintf("%s; the user has more already", ruleMaxMFA)
+				}
+				for k := i; k < j; k++ {
+					if !d.noop(k) {
+						it.bad(d.line(k), "code", rule)
+					}
+				}
+			}
+		}
+		i = j
 	}
 }
 
@@ -483,9 +520,10 @@ func (it *importer) addMFA(uid string, code []byte, line int) {
 	key := it.s.mfaMAC([]byte(uid), uid, code)
 	mac := key[userIDLen:]
 	id := mfaPrefix(uid)
-	exists := false
+	exists, have := false, 0
 	c := it.b.users.Cursor()
 	for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
+		have++
 		if len(v) >= macSize && hmac.Equal(v[:macSize], mac) {
 			exists = true
 		}
@@ -494,7 +532,9 @@ func (it *importer) addMFA(uid string, code []byte, line int) {
 		it.mfa.addNoop(key, line)
 		return
 	}
-	it.mfa.add(key, []byte{byte(len(code))}, line, false)
+	// Value: the code's length, and how many codes the user has already
+	// (capped: only "over maxMFA" matters; see tooManyMFA).
+	it.mfa.add(key, []byte{byte(len(code)), byte(min(have, maxMFA+1))}, line, false)
 	it.sum.CredentialsAdded++
 }
 
