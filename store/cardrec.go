@@ -219,34 +219,104 @@ func (b buckets) putCardRec(key []byte, userID string, active bool) error {
 	return b.cards.Put(key, v)
 }
 
-// migrateCards2 is schema 1 → 2: a card's value was user id + active
-// byte; it becomes the card record above. It holds the schema 1 card
-// index in memory (about 40 bytes a card) while it rewrites it.
-func migrateCards2(tx *bolt.Tx) error {
+// Schema 1 → 2: a card's value was user id + active byte (17 bytes; a
+// card record is at least 20); it becomes the card record above. Open
+// first converts the cards in transactions of migrateChunk (convertCards1),
+// because one transaction over a million cards peaked at 570 MiB, then the
+// migration step (migrateCards2) converts any left and sets the schema.
+// Until then the database mixes both forms and an older program would find
+// it corrupt: downgrades are not supported.
+var migrateChunk = 20000
+
+// convertCards1 converts schema 1 card values of the live generation,
+// migrateChunk per write transaction, when the schema is 1.
+func convertCards1(db *bolt.DB, log func(converted int)) error {
+	var resume []byte
+	total := 0
+	for {
+		done := false
+		err := db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bMeta)
+			if meta == nil {
+				done = true
+				return nil
+			}
+			if v := meta.Get(kSchema); len(v) != 4 || binary.BigEndian.Uint32(v) != 1 {
+				done = true
+				return nil
+			}
+			n, next, err := convertCards(tx, resume, migrateChunk)
+			total += n
+			resume, done = next, next == nil
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: open: migrate card records: %w", err)
+		}
+		if done {
+			if total > 0 {
+				log(total)
+			}
+			return nil
+		}
+	}
+}
+
+// convertCards converts up to max schema 1 card values from key from on
+// (nil: the first) and returns how many it converted and the key to go on
+// from (nil at the end).
+func convertCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 	root, err := data(tx)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	b, err := openBuckets(root)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	var keys, vals [][]byte
 	c := b.cards.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(v) != userIDLen+1 || v[cardActiveAt] > 1 {
-			return fmt.Errorf("%w: schema 1 card record", errCorrupt)
+	k, v := c.First()
+	if from != nil {
+		k, v = c.Seek(from)
+	}
+	for ; k != nil && len(keys) < max; k, v = c.Next() {
+		if len(v) != userIDLen+1 {
+			if _, err := parseCard(v); err != nil {
+				return 0, nil, err
+			}
+			continue // converted already
+		}
+		if v[cardActiveAt] > 1 {
+			return 0, nil, fmt.Errorf("%w: schema 1 card record", errCorrupt)
 		}
 		keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+	}
+	var next []byte
+	if k != nil {
+		next = bytes.Clone(k)
 	}
 	for i, k := range keys {
 		v, err := deriveCard(nil, b.users, vals[i][:userIDLen], vals[i][cardActiveAt] == 1)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if err := b.cards.Put(k, v); err != nil {
-			return err
+			return 0, nil, err
 		}
 	}
-	return nil
+	return len(keys), next, nil
+}
+
+// migrateCards2 is the schema 1 → 2 step: it converts whatever
+// convertCards1 left (nothing, unless it failed).
+func migrateCards2(tx *bolt.Tx) error {
+	var from []byte
+	for {
+		_, next, err := convertCards(tx, from, 1<<30)
+		if err != nil || next == nil {
+			return err
+		}
+		from = next
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -371,6 +372,21 @@ func FuzzParseCard(f *testing.F) {
 // (testdata/schema1): Open migrates the card records, and the door's
 // answers are the ones that program gave.
 func TestOpenSchema1(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		chunk       int
+		interrupted bool
+	}{{"one chunk", 20000, false}, {"chunks of 2", 2, false}, {"resumed", 3, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := migrateChunk
+			migrateChunk = tc.chunk
+			defer func() { migrateChunk = old }()
+			openSchema1(t, tc.interrupted)
+		})
+	}
+}
+
+func openSchema1(t *testing.T, interrupted bool) {
 	dir := t.TempDir()
 	for _, name := range []string{"latch.db", "device.key"} {
 		in, err := os.Open(filepath.Join("testdata", "schema1", name))
@@ -387,7 +403,34 @@ func TestOpenSchema1(t *testing.T) {
 		in.Close()
 		out.Close()
 	}
-	s := openAt(t, dir, nil)
+	if interrupted {
+		// A migration that stopped after one chunk: two cards converted,
+		// the schema still 1.
+		db, err := bolt.Open(filepath.Join(dir, "latch.db"), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(func(tx *bolt.Tx) error {
+			n, next, err := convertCards(tx, nil, 2)
+			if n != 2 || next == nil {
+				t.Errorf("convertCards converted %d, next %x", n, next)
+			}
+			return err
+		})
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs bytes.Buffer
+	s := openAt(t, dir, func(o *Options) { o.Logger = zerolog.New(&logs) })
+	want := `"cards":5`
+	if interrupted {
+		want = `"cards":3`
+	}
+	if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "migrated the card records") {
+		t.Errorf("log %q, want the migration with %s", logs.String(), want)
+	}
 	s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bMeta).Get(kSchema); !bytes.Equal(v, be32(schemaVersion)) {
 			t.Errorf("schema after Open = %x, want %d", v, schemaVersion)

@@ -133,6 +133,12 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
 	s.db = db
+	if err := convertCards1(db, func(n int) {
+		s.log.Info().Int("cards", n).Msg("store: migrated the card records to schema 2")
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.init(opts.KeyFile); err != nil {
 		db.Close()
 		return nil, err

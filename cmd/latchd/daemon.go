@@ -137,7 +137,7 @@ func openStore(cfg *config.Config, log zerolog.Logger) (*store.Store, error) {
 		Path:           cfg.Controller.Database,
 		KeyFile:        cfg.Controller.KeyFile,
 		EventRetention: cfg.Controller.EventRetention,
-		Logger:         log.With().Str("component", "store").Logger(),
+		Logger:         log, // store adds component=store itself
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
