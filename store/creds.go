@@ -13,32 +13,49 @@ import (
 
 // ---- fast path: one read transaction each, no writes ----
 
+// card begins a read transaction and returns card k's record, which
+// aliases the database: the caller uses it, then calls tx.Rollback. On an
+// error there is no transaction left open; missing is the error for an
+// unknown card. (No closure: the door's calls allocate less without.)
+func (s *Store) card(k CardKey, missing error) (*bolt.Tx, cardRec, error) {
+	var kb [1 + 255 + 12]byte
+	if len(k.Format) > 255 {
+		return nil, cardRec{}, missing
+	}
+	key := appendCardKey(kb[:0], k)
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, cardRec{}, err
+	}
+	root, err := data(tx)
+	if err != nil {
+		tx.Rollback()
+		return nil, cardRec{}, err
+	}
+	v := root.Bucket(bCards).Get(key)
+	if v == nil {
+		tx.Rollback()
+		return nil, cardRec{}, missing
+	}
+	r, err := parseCard(v)
+	if err != nil {
+		tx.Rollback()
+		return nil, cardRec{}, err
+	}
+	return tx, r, nil
+}
+
 // LookupCard returns the user holding card k and whether the card is
 // active. It returns ErrNotFound for an unknown card. It reads only the
 // card's record, which carries the user's door view (see cardrec.go).
 func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
-	var kb [1 + 255 + 12]byte
-	if len(k.Format) > 255 {
-		return u, false, ErrNotFound
+	tx, r, err := s.card(k, ErrNotFound)
+	if err != nil {
+		return u, false, err
 	}
-	key := appendCardKey(kb[:0], k)
-	err = s.db.View(func(tx *bolt.Tx) error {
-		root, err := data(tx)
-		if err != nil {
-			return err
-		}
-		v := root.Bucket(bCards).Get(key)
-		if v == nil {
-			return ErrNotFound
-		}
-		r, err := parseCard(v)
-		if err != nil {
-			return err
-		}
-		cardActive = r.active
-		return r.view(&u)
-	})
-	return u, cardActive, err
+	defer tx.Rollback()
+	err = r.view(&u)
+	return u, r.active && err == nil, err
 }
 
 // VerifyCardCode is the door's check of a code typed after card k was
@@ -50,48 +67,35 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 // longer active (it was changed while the code was typed), and false for
 // an empty or malformed code.
 func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error) {
-	var kb [1 + 255 + 12]byte
-	if len(k.Format) > 255 || !validUserID(userID) {
+	if !validUserID(userID) {
 		return false, ErrCardChanged
 	}
-	key := appendCardKey(kb[:0], k)
-	valid := ValidateCode(code) == nil
-	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		root, err := data(tx)
-		if err != nil {
-			return err
-		}
-		v := root.Bucket(bCards).Get(key)
-		if v == nil {
-			return ErrCardChanged
-		}
-		r, err := parseCard(v)
-		if err != nil {
-			return err
-		}
-		if string(r.userID) != userID || !r.active {
-			return ErrCardChanged
-		}
-		if !valid {
-			return nil
-		}
-		var mb [macSize]byte
-		if len(r.mfaMACs) > 0 {
-			mac := s.mfaMAC(mb[:0], userID, code)
-			for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
-				if hmac.Equal(m[:macSize], mac) {
-					ok = true // keep comparing: the time does not depend on which code matched
-				}
+	tx, r, err := s.card(k, ErrCardChanged)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if string(r.userID) != userID || !r.active {
+		return false, ErrCardChanged
+	}
+	if ValidateCode(code) != nil {
+		return false, nil
+	}
+	var mb [macSize]byte
+	if len(r.mfaMACs) > 0 {
+		ok := false
+		mac := s.mfaMAC(mb[:0], userID, code)
+		for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
+			if hmac.Equal(m[:macSize], mac) {
+				ok = true // keep comparing: the time does not depend on which code matched
 			}
-			return nil
 		}
-		if entryFallback && r.entryMAC != nil {
-			ok = hmac.Equal(r.entryMAC, s.entryMAC(mb[:0], code))
-		}
-		return nil
-	})
-	return ok && err == nil, err
+		return ok, nil
+	}
+	if entryFallback && r.entryMAC != nil {
+		return hmac.Equal(r.entryMAC, s.entryMAC(mb[:0], code)), nil
+	}
+	return false, nil
 }
 
 // fillView fills u for the user id (which may alias a bbolt value). The
