@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -22,10 +23,16 @@ import (
 
 // Defaults for Options' zero values.
 const (
-	DefaultBodyLimit      = 64 << 10 // JSON bodies: far above any real request
-	DefaultImportLimit    = 1 << 30  // CSV: 1,000,000 rows of ~100 bytes fit with room
-	DefaultMaxStreams     = 16       // live event streams at once: a few dashboards and tails
-	DefaultAuthFailBurst  = 10       // failed authentications a peer may make at once …
+	DefaultBodyLimit = 64 << 10 // JSON bodies: far above any real request
+	// DefaultBodyTimeout bounds reading a JSON body, and each wait for
+	// more of a CSV upload; DefaultImportTimeout bounds a whole upload.
+	// A client that sends a body slower than that gets a 400 and loses
+	// the connection, instead of holding a handler.
+	DefaultBodyTimeout    = 30 * time.Second
+	DefaultImportTimeout  = 30 * time.Minute
+	DefaultImportLimit    = 1 << 30 // CSV: 1,000,000 rows of ~100 bytes fit with room
+	DefaultMaxStreams     = 16      // live event streams at once: a few dashboards and tails
+	DefaultAuthFailBurst  = 10      // failed authentications a peer may make at once …
 	DefaultAuthFailRefill = 6 * time.Second
 	// … then one more every 6 s (10 a minute).
 )
@@ -46,9 +53,11 @@ type Options struct {
 	Logger  zerolog.Logger   // access log and errors; zero value = zerolog.Nop()
 	Now     func() time.Time // nil = time.Now
 
-	BodyLimit   int64  // JSON request bodies; 0 = DefaultBodyLimit
-	ImportLimit int64  // CSV import bodies; 0 = DefaultImportLimit
-	TempDir     string // where a CSV import is spooled; "" = os.TempDir()
+	BodyLimit     int64         // JSON request bodies; 0 = DefaultBodyLimit
+	BodyTimeout   time.Duration // 0 = DefaultBodyTimeout
+	ImportTimeout time.Duration // 0 = DefaultImportTimeout
+	ImportLimit   int64         // CSV import bodies; 0 = DefaultImportLimit
+	TempDir       string        // where a CSV import is spooled; "" = os.TempDir()
 
 	// MaxStreams bounds the live event streams served at once (each holds
 	// a goroutine and a store subscription of 1,024 events); 0 =
@@ -78,6 +87,8 @@ type Server struct {
 	now     func() time.Time
 	limit   int64
 	ilimit  int64
+	btime   time.Duration // see DefaultBodyTimeout
+	itime   time.Duration // see DefaultImportTimeout
 	tmp     string
 	authLim *limiter
 	mux     *http.ServeMux
@@ -101,6 +112,8 @@ func New(o Options) *Server {
 		now:     o.Now,
 		limit:   o.BodyLimit,
 		ilimit:  o.ImportLimit,
+		btime:   o.BodyTimeout,
+		itime:   o.ImportTimeout,
 		tmp:     o.TempDir,
 		mux:     http.NewServeMux(),
 		owner:   o.LocalOwner,
@@ -117,6 +130,12 @@ func New(o Options) *Server {
 	}
 	if s.ilimit <= 0 {
 		s.ilimit = DefaultImportLimit
+	}
+	if s.btime <= 0 {
+		s.btime = DefaultBodyTimeout
+	}
+	if s.itime <= 0 {
+		s.itime = DefaultImportTimeout
 	}
 	if s.tmp == "" {
 		s.tmp = os.TempDir()
@@ -325,12 +344,58 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, rt route, c caller)
 			writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error (see the daemon's log)"})
 		}
 	}()
-	if r.Body != nil && rt.Perm != PermImport {
-		r.Body = http.MaxBytesReader(w, r.Body, s.limit+1)
+	if r.Body != nil && r.Body != http.NoBody {
+		total := s.btime
+		if rt.Perm == PermImport {
+			total = s.itime
+		}
+		r.Body = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.btime, total: total}
+		if rt.Perm != PermImport {
+			r.Body = http.MaxBytesReader(w, r.Body, s.limit+1)
+		}
 	}
 	if err := rt.h(w, r, c); err != nil {
 		s.fail(w, err, rt.what)
 	}
+}
+
+// deadlineBody bounds reading a request body: each Read must finish
+// within idle, and all of them within total of the first. The deadline is
+// the connection's (http.ResponseController), set before each Read and
+// cleared once the whole body is read, so that it never cuts a reply or
+// the next request. It uses the wall clock, like the connection.
+type deadlineBody struct {
+	io.ReadCloser
+	rc          *http.ResponseController
+	idle, total time.Duration
+	end         time.Time // first Read + total
+	done        bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.ReadCloser.Read(p)
+	}
+	now := time.Now()
+	if b.end.IsZero() {
+		b.end = now.Add(b.total)
+	}
+	// Not every ResponseWriter reaches a connection (httptest's does
+	// not): then there is no deadline to set, and nothing to hold.
+	dl := now.Add(b.idle)
+	if b.end.Before(dl) {
+		dl = b.end
+	}
+	b.rc.SetReadDeadline(dl)
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	// Another error (the deadline passed) leaves the deadline as it is:
+	// net/http then fails at once to drain the rest of the body and
+	// closes the connection, instead of waiting on the slow client.
+	return n, err
 }
 
 // fail writes err's reply; unexpected errors are logged once, here.
