@@ -44,6 +44,7 @@ func usage(w io.Writer) {
   latchd --sim [--config FILE] [--log-format …] [--log-level …]
   latchd check-config FILE
   latchd scenario [--config FILE] SCRIPT
+  latchd wiring-test [--config FILE] [--for DURATION] [--show-keys] [--sim]
 
 flags:
 `)
@@ -68,6 +69,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return checkConfig(args[1:], stdout, stderr)
 		case "scenario":
 			return scenarioCmd(args[1:], stdout, stderr)
+		case "wiring-test":
+			return wiringCmd(args[1:], stdin, stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			var o options
 			fs := newFlagSet("latchd", &o, stdout)

@@ -158,7 +158,9 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		d.cfgPath = cfg.File
 	}
 	d.extra = func(ctx context.Context, d *daemon) error {
-		return simCommands(ctx, d, hw, stdin, stderr)
+		return simCommands(ctx, hw, stdin, stderr, func(s sim.Step) error {
+			return simStep(ctx, d.site.config(), d.store, hw, s)
+		})
 	}
 	d.onExit = func() {
 		for _, dc := range cfg.Doors {
@@ -200,8 +202,8 @@ func seedDemo(st *store.Store) error {
 const debugEnv = "LATCHD_DEBUG"
 
 // simCommands reads scenario commands from stdin on the real clock until
-// quit, end of input or ctx ends.
-func simCommands(ctx context.Context, d *daemon, hw *simHW, stdin io.Reader, stderr io.Writer) error {
+// quit, end of input or ctx ends, and hands each to step.
+func simCommands(ctx context.Context, hw *simHW, stdin io.Reader, stderr io.Writer, step func(sim.Step) error) error {
 	lines := make(chan string)
 	readErr := make(chan error, 1)
 	go func() {
@@ -253,14 +255,16 @@ func simCommands(ctx context.Context, d *daemon, hw *simHW, stdin io.Reader, std
 		if !ok {
 			continue
 		}
-		if err := simStep(ctx, d, hw, st); err != nil {
+		if err := step(st); err != nil {
 			fmt.Fprintf(stderr, "line %d: %v\n", n, err)
 		}
 	}
 }
 
-// simStep carries out one command on the real clock.
-func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
+// simStep carries out one command on the real clock: on the simulated
+// lines of hw, and the database st (nil: the commands that set up users
+// and credentials are refused).
+func simStep(ctx context.Context, cfg *config.Config, db *store.Store, hw *simHW, st sim.Step) error {
 	sleep := func(dur time.Duration) {
 		t := time.NewTimer(dur)
 		defer t.Stop()
@@ -269,7 +273,6 @@ func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
 		case <-t.C:
 		}
 	}
-	cfg := d.site.config()
 	door := func(name string) (config.Door, error) {
 		for _, dc := range cfg.Doors {
 			if name == "" || dc.Name == name {
@@ -278,8 +281,13 @@ func simStep(ctx context.Context, d *daemon, hw *simHW, st sim.Step) error {
 		}
 		return config.Door{}, fmt.Errorf("no door %q", name)
 	}
-	if ok, err := sim.Setup(d.store, st); ok {
-		return err
+	switch {
+	case db != nil:
+		if ok, err := sim.Setup(db, st); ok {
+			return err
+		}
+	case st.Kind == sim.StepUser || st.Kind == sim.StepCard || st.Kind == sim.StepEntry || st.Kind == sim.StepMFA:
+		return fmt.Errorf("%s: not available here (no database)", st.Kind)
 	}
 	switch st.Kind {
 	case sim.StepConfig, sim.StepClock:
