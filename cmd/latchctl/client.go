@@ -6,6 +6,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -67,6 +69,7 @@ type conn struct {
 	config string
 	socket string
 	url    string
+	ca     string
 	token  string
 
 	httpc *http.Client
@@ -81,7 +84,8 @@ func addConnFlags(fs *flag.FlagSet) *conn {
 	c := &conn{}
 	fs.StringVar(&c.config, "config", defaultConfig, "latchd's config file, for [api].socket")
 	fs.StringVar(&c.socket, "socket", "", "API Unix socket (default: [api].socket of the config, else "+defaultSocket+")")
-	fs.StringVar(&c.url, "url", "", "API base URL over TCP, e.g. http://10.0.0.5:8700 (instead of the socket)")
+	fs.StringVar(&c.url, "url", "", "API base URL over TCP, e.g. https://10.0.0.5:8700 (instead of the socket)")
+	fs.StringVar(&c.ca, "ca", "", "with an https --url: PEM file of the certificate (or its CA) latchd serves, trusted besides the system's (default: $LATCH_CA)")
 	fs.StringVar(&c.token, "token", "", "API token (default: $LATCH_TOKEN; prefer the variable, flags show in ps)")
 	return c
 }
@@ -109,6 +113,26 @@ func (c *conn) setup(fs *flag.FlagSet) error {
 		}
 		c.base = strings.TrimRight(c.url, "/")
 		c.httpc = &http.Client{}
+		if c.ca == "" {
+			c.ca = os.Getenv("LATCH_CA")
+		}
+		if c.ca != "" {
+			if u.Scheme != "https" {
+				return errors.New("--ca: only with an https --url")
+			}
+			pem, err := os.ReadFile(c.ca)
+			if err != nil {
+				return fmt.Errorf("--ca: %w", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("--ca %s: no PEM certificate in it", c.ca)
+			}
+			c.httpc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		}
 		return nil
 	}
 	sock := c.socket

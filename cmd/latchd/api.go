@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -43,10 +44,26 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	}
 	ls := []net.Listener{ul}
 	if cfg.API.Listen != "" {
+		var tc *tls.Config
+		if cfg.API.TLSCert != "" {
+			cs, err := newCertSource(cfg.API.TLSCert, cfg.API.TLSKey, log)
+			if err != nil {
+				ul.Close()
+				return nil, err
+			}
+			tc = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: cs.get}
+		}
 		tl, err := net.Listen("tcp", cfg.API.Listen)
 		if err != nil {
 			ul.Close()
 			return nil, fmt.Errorf("latchd: api listen %s: %w", cfg.API.Listen, err)
+		}
+		switch {
+		case tc != nil:
+			tl = tls.NewListener(tl, tc)
+		case !loopback(tl.Addr()):
+			log.Warn().Str("component", "api").Str("listen", cfg.API.Listen).
+				Msg("the API listens beyond this machine without TLS: tokens and codes cross the network in clear; set [api] tls_cert and tls_key")
 		}
 		ls = append(ls, tl)
 	}
@@ -77,7 +94,7 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	}
 	ev := log.Info().Str("component", "api").Str("socket", sock)
 	if cfg.API.Listen != "" {
-		ev = ev.Str("listen", cfg.API.Listen)
+		ev = ev.Str("listen", cfg.API.Listen).Bool("tls", cfg.API.TLSCert != "")
 	}
 	ev.Msg("api serving")
 	return func() {
@@ -150,4 +167,77 @@ func apiWindows(ws []config.Window) []api.Window {
 		out = append(out, api.Window{Days: days, Start: w.Start.String(), End: w.End.String(), Mode: string(w.Mode)})
 	}
 	return out
+}
+
+// loopback reports whether a listener's address is on the loopback
+// interface only.
+func loopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// certSource serves the TCP listener's certificate, and loads the files
+// again when either one's modification time or size changes (a renewed
+// certificate is served from the next handshake, without a restart). A
+// pair that does not load keeps the previous one serving, and says so in
+// the log once per change.
+type certSource struct {
+	certFile, keyFile string
+	log               zerolog.Logger
+
+	mu     sync.Mutex
+	cert   *tls.Certificate
+	stamp  string // modification times and sizes of both files
+	failed string // the stamp of a pair that did not load
+}
+
+func newCertSource(certFile, keyFile string, log zerolog.Logger) (*certSource, error) {
+	c := &certSource{certFile: certFile, keyFile: keyFile, log: log.With().Str("component", "api").Logger()}
+	stamp, err := c.stat()
+	if err == nil {
+		err = c.load(stamp)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latchd: api tls: %w", err)
+	}
+	return c, nil
+}
+
+func (c *certSource) stat() (string, error) {
+	var b strings.Builder
+	for _, f := range []string{c.certFile, c.keyFile} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%d/%d;", fi.ModTime().UnixNano(), fi.Size())
+	}
+	return b.String(), nil
+}
+
+// load reads the pair; c.mu is held or c is not shared yet.
+func (c *certSource) load(stamp string) error {
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return err
+	}
+	c.cert, c.stamp = &cert, stamp
+	return nil
+}
+
+func (c *certSource) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stamp, err := c.stat()
+	if err != nil || stamp == c.stamp || stamp == c.failed {
+		return c.cert, nil
+	}
+	if err := c.load(stamp); err != nil {
+		c.failed = stamp
+		c.log.Error().Err(err).Str("cert", c.certFile).Msg("the renewed TLS certificate does not load; still serving the previous one")
+		return c.cert, nil
+	}
+	c.failed = ""
+	c.log.Info().Str("cert", c.certFile).Msg("TLS certificate loaded again")
+	return c.cert, nil
 }

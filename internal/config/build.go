@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -306,6 +307,30 @@ func (b *builder) build(raw *rawFile) *Config {
 	}
 	cfg.API.Socket = b.path("api.socket", ra.Socket, DefaultSocket)
 	cfg.API.Listen = str(ra.Listen, "")
+	if l := cfg.API.Listen; l != "" {
+		if host, port, err := net.SplitHostPort(l); err != nil || port == "" || strings.ContainsAny(host, " /") {
+			b.fail("api.listen", "must be HOST:PORT, e.g. \"127.0.0.1:8700\"")
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			b.fail("api.listen", "the port must be a number 0–65535")
+		}
+	}
+	switch {
+	case ra.TLSCert == nil && ra.TLSKey == nil:
+	case ra.TLSCert == nil:
+		b.fail("api.tls_key", "set tls_cert too (or neither)")
+	case ra.TLSKey == nil:
+		b.fail("api.tls_cert", "set tls_key too (or neither)")
+	case cfg.API.Listen == "":
+		b.fail("api.tls_cert", "only with listen: the Unix socket needs no TLS")
+	default:
+		cfg.API.TLSCert = b.path("api.tls_cert", ra.TLSCert, "")
+		cfg.API.TLSKey = b.path("api.tls_key", ra.TLSKey, "")
+		if cfg.API.TLSCert != "" && cfg.API.TLSKey != "" {
+			if err := CheckKeyPair(cfg.API.TLSCert, cfg.API.TLSKey); err != nil {
+				b.fail("api.tls_cert", "%v", err)
+			}
+		}
+	}
 
 	// [log]
 	rl := raw.Log

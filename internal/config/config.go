@@ -74,6 +74,10 @@ type Controller struct {
 type API struct {
 	Socket string // absolute path of the Unix socket, always served
 	Listen string // optional TCP address; "" = none
+	// TLSCert and TLSKey are the PEM certificate (chain) and key files of
+	// the TCP listener; "" = plain HTTP. Set both or neither, only with
+	// Listen.
+	TLSCert, TLSKey string
 }
 
 // Log is the [log] section.

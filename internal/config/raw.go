@@ -24,8 +24,10 @@ type rawController struct {
 }
 
 type rawAPI struct {
-	Socket *string `toml:"socket"`
-	Listen *string `toml:"listen"`
+	Socket  *string `toml:"socket"`
+	Listen  *string `toml:"listen"`
+	TLSCert *string `toml:"tls_cert"`
+	TLSKey  *string `toml:"tls_key"`
 }
 
 type rawLog struct {
