@@ -42,6 +42,12 @@ and reader LEDs are never touched.
 flags:
 `
 
+// wiringSignals ends the test on SIGINT or SIGTERM. A test in a synctest
+// bubble replaces it: the signal package's goroutine is outside any bubble.
+var wiringSignals = func(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
 func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wiring-test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -97,7 +103,7 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		hw = g
 	}
 	defer hw.Close()
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := wiringSignals(context.Background())
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, *dur)
 	defer cancelT()

@@ -2,15 +2,26 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
+	"testing/synctest"
 )
 
 // TestWiringTest runs latchd wiring-test on the simulated hardware with the
 // demo config: reads and input changes are printed as they come, digits are
 // hidden unless --show-keys, and the summary names the lines that showed
 // nothing. The relay is never requested.
+// It runs in a synctest bubble: the simulated readers' pulse trains, the
+// key intervals and the end-of-frame waits pass on the fake clock.
 func TestWiringTest(t *testing.T) {
+	old := wiringSignals
+	wiringSignals = func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
+	defer func() { wiringSignals = old }()
+	synctest.Test(t, testWiringTest)
+}
+
+func testWiringTest(t *testing.T) {
 	run1 := func(script string, args ...string) (string, string, int) {
 		t.Helper()
 		var out, errb bytes.Buffer
