@@ -88,7 +88,7 @@ func newEnv(t testing.TB, mod func(*Options)) *env {
 	t.Cleanup(func() { st.Close() })
 	e.st = st
 	for _, r := range Roles {
-		sec, err := st.CreateToken("tok-"+r, r)
+		sec, err := st.CreateToken("tok-"+r, r, store.Actor{Name: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,11 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/store"
 )
 
 // serveOn serves srv with Serve on a fresh Unix socket or a TCP port on
@@ -107,7 +110,7 @@ func TestLocalOwner(t *testing.T) {
 	otherUnix, otherUnixURL := serveOn(t, mk(true, 12345), "unix")
 
 	for _, n := range []string{"spare-1", "spare-2", "spare-3", "spare-4"} {
-		if _, err := e.st.CreateToken(n, RoleViewer); err != nil {
+		if _, err := e.st.CreateToken(n, RoleViewer, store.Actor{Name: "test"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -192,6 +195,20 @@ func TestLocalOwner(t *testing.T) {
 	}
 	if strings.Contains(logs, "latch_") {
 		t.Error("a token secret appears in the log")
+	}
+	// The owner's token changes are audited as local-owner.
+	evs, err := e.st.Events(store.EventQuery{Event: "credential_changed", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audit []string
+	for _, ev := range evs {
+		if ev.Actor == localOwnerName {
+			audit = append(audit, ev.Action+" "+ev.TokenName+":"+ev.TokenRole+" by "+ev.Role)
+		}
+	}
+	if want := []string{"token_created boot:access_system_admin by access_system_admin", "token_revoked spare-1:viewer by access_system_admin"}; !slices.Equal(audit, want) {
+		t.Errorf("the owner's token events %q, want %q", audit, want)
 	}
 
 	// A local owner never fails authentication, so a socket client of the

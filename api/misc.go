@@ -127,12 +127,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) e
 	if err := CheckToken(in.Name, in.Role); err != nil {
 		return err
 	}
-	secret, err := s.st.CreateToken(in.Name, in.Role)
+	secret, err := s.st.CreateToken(in.Name, in.Role, c.actor())
 	if err != nil {
 		return err
 	}
-	// Tokens are not user credentials, so the store writes no
-	// credential_changed event for them; the log keeps who made which
+	// The store writes the credential_changed event; the log keeps it too
 	// (never the secret).
 	s.log.Info().Str("name", in.Name).Str("role", in.Role).Str("by", c.Name).Msg("token created")
 	writeJSON(w, http.StatusCreated, tokenOut{Name: in.Name, Role: in.Role, Token: secret})
@@ -144,7 +143,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c caller) e
 	if !tokenName.MatchString(name) {
 		return badField("name", TokenNameRule)
 	}
-	if err := s.st.RevokeToken(name); err != nil {
+	if err := s.st.RevokeToken(name, c.actor()); err != nil {
 		return err
 	}
 	s.log.Info().Str("name", name).Str("by", c.Name).Msg("token revoked")

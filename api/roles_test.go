@@ -124,10 +124,10 @@ func TestRoleTable(t *testing.T) {
 			t.Run(ep.method+" "+ep.pattern+"/"+name, func(t *testing.T) {
 				f := e.fixture(n)
 				if ep.pattern == "/v1/tokens/{name}" {
-					if _, err := e.st.CreateToken("tok-viewer-spare", RoleViewer); err != nil {
+					if _, err := e.st.CreateToken("tok-viewer-spare", RoleViewer, store.Actor{Name: "test"}); err != nil {
 						t.Fatal(err)
 					}
-					defer e.st.RevokeToken("tok-viewer-spare")
+					defer e.st.RevokeToken("tok-viewer-spare", store.Actor{Name: "test"})
 				}
 				want := http.StatusForbidden
 				switch {

@@ -271,6 +271,11 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 // formats: replay after a sequence number, then live events, filtered.
 func TestEventStream(t *testing.T) {
 	e := newEnv(t, nil)
+	before, err := e.st.Events(store.EventQuery{Limit: 1000}) // the setup's token events
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := itoa(uint64(len(before) + 1)) // door_opened's seq
 	if err := e.st.AppendEvents([]store.Event{{Event: "door_opened", Door: "front"}, {Event: "door_closed", Door: "front"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +286,7 @@ func TestEventStream(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			// NDJSON replays with after=; SSE with Last-Event-ID.
-			path := "/v1/events/stream?door=front&after=1"
+			path := "/v1/events/stream?door=front&after=" + opened
 			if format == "sse" {
 				path = "/v1/events/stream?door=front"
 			}
@@ -289,7 +294,7 @@ func TestEventStream(t *testing.T) {
 			req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
 			if format == "sse" {
 				req.Header.Set("Accept", "text/event-stream")
-				req.Header.Set("Last-Event-ID", "1")
+				req.Header.Set("Last-Event-ID", opened)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -375,7 +380,7 @@ func TestListenUnix(t *testing.T) {
 // TestAuthHeader: what counts as a bearer token, and a revoked token's 401.
 func TestAuthHeader(t *testing.T) {
 	e := newEnv(t, nil)
-	revoked, err := e.st.CreateToken("gone", RoleSystemAdmin)
+	revoked, err := e.st.CreateToken("gone", RoleSystemAdmin, store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +388,7 @@ func TestAuthHeader(t *testing.T) {
 	if rec := e.doAuth("Bearer "+revoked, "/v1/health"); rec.Code != 200 {
 		t.Fatalf("token before revoking: %d", rec.Code)
 	}
-	if err := e.st.RevokeToken("gone"); err != nil {
+	if err := e.st.RevokeToken("gone", store.Actor{Name: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

@@ -31,10 +31,10 @@ type Store interface {
 	DeleteMFACode(userID, id string, by store.Actor) error
 	DeleteMFACodeByValue(userID string, code []byte, by store.Actor) error
 
-	CreateToken(name, role string) (secret string, err error)
+	CreateToken(name, role string, by store.Actor) (secret string, err error)
 	VerifyToken(secret string) (store.Token, error)
 	Tokens() ([]store.Token, error)
-	RevokeToken(name string) error
+	RevokeToken(name string, by store.Actor) error
 
 	Events(q store.EventQuery) ([]store.Event, error)
 	EventsDropped() (uint64, error)

@@ -29,10 +29,11 @@ var (
 	_ func(string, string, []byte, Actor) (MFACodeInfo, error)         = (*Store)(nil).ReplaceMFACode
 	_ func(string, string, Actor) error                                = (*Store)(nil).DeleteMFACode
 	_ func(string, []byte, Actor) error                                = (*Store)(nil).DeleteMFACodeByValue
-	_ func(string, string) (string, error)                             = (*Store)(nil).CreateToken
+	_ func(string, string, Actor) (string, error)                      = (*Store)(nil).CreateToken
 	_ func(string) (Token, error)                                      = (*Store)(nil).VerifyToken
 	_ func() ([]Token, error)                                          = (*Store)(nil).Tokens
-	_ func(string) error                                               = (*Store)(nil).RevokeToken
+	_ func(string, Actor) error                                        = (*Store)(nil).RevokeToken
+	_ func(CardKey, string, []byte, bool) (bool, error)                = (*Store)(nil).VerifyCardCode
 	_ func() ([]byte, error)                                           = Event{}.MarshalJSON
 	_ func([]Event) error                                              = (*Store)(nil).AppendEvents
 	_ func(EventQuery) ([]Event, error)                                = (*Store)(nil).Events

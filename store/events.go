@@ -38,6 +38,10 @@ type Event struct {
 	Actor      string     `json:"actor,omitempty"`    // credential_changed: token name
 	Role       string     `json:"role,omitempty"`     // credential_changed: token role
 	Action     string     `json:"action,omitempty"`   // credential_changed: mfa_code_added, …
+	// TokenName and TokenRole are the API token a token_created or
+	// token_revoked credential_changed is about (its name, never its secret).
+	TokenName string `json:"token_name,omitempty"`
+	TokenRole string `json:"token_role,omitempty"`
 }
 
 // TimeFormat is how an event's time is written: RFC 3339, UTC, ms.

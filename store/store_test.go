@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -538,17 +541,17 @@ func TestInUse(t *testing.T) {
 
 func TestTokens(t *testing.T) {
 	s := openTest(t)
-	secret, err := s.CreateToken("ci", "viewer")
+	secret, err := s.CreateToken("ci", "viewer", admin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateToken("ci", "viewer"); !errors.Is(err, ErrConflict) {
+	if _, err := s.CreateToken("ci", "viewer", admin); !errors.Is(err, ErrConflict) {
 		t.Errorf("duplicate name: %v", err)
 	}
-	if _, err := s.CreateToken("x", "root"); !errors.As(err, new(*ValidationError)) {
+	if _, err := s.CreateToken("x", "root", admin); !errors.As(err, new(*ValidationError)) {
 		t.Errorf("bad role: %v", err)
 	}
-	if _, err := s.CreateToken("a b", "viewer"); !errors.As(err, new(*ValidationError)) {
+	if _, err := s.CreateToken("a b", "viewer", admin); !errors.As(err, new(*ValidationError)) {
 		t.Errorf("bad name: %v", err)
 	}
 	tok, err := s.VerifyToken(secret)
@@ -564,13 +567,34 @@ func TestTokens(t *testing.T) {
 	if len(toks) != 1 || toks[0].Name != "ci" {
 		t.Errorf("Tokens = %+v", toks)
 	}
-	if err := s.RevokeToken("ci"); err != nil {
+	if err := s.RevokeToken("ci", admin); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.VerifyToken(secret); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revoked token verifies: %v", err)
 	}
-	if err := s.RevokeToken("ci"); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokeToken("ci", admin); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revoke twice: %v", err)
+	}
+	// One audit event per change that happened (not for the refusals),
+	// naming who, the token and its role; never the secret.
+	evs, err := s.Events(EventQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		b, _ := json.Marshal(ev)
+		if strings.Contains(string(b), secret) || strings.Contains(string(b), secret[len(tokenPrefix):]) {
+			t.Errorf("an event holds the secret: %s", b)
+		}
+		got = append(got, fmt.Sprintf("%s/%s %s:%s by %s:%s", ev.Event, ev.Action, ev.TokenName, ev.TokenRole, ev.Actor, ev.Role))
+	}
+	want := []string{
+		"credential_changed/token_created ci:viewer by alice:access_user_admin",
+		"credential_changed/token_revoked ci:viewer by alice:access_user_admin",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("token events:\n got %q\nwant %q", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -28,8 +29,10 @@ func validTokenName(name string) error {
 }
 
 // CreateToken makes an API token and returns its secret, which is stored
-// only as a SHA-256 hash. ErrConflict when the name is in use.
-func (s *Store) CreateToken(name, role string) (string, error) {
+// only as a SHA-256 hash. ErrConflict when the name is in use. A
+// credential_changed event (action token_created, by who) is written in the
+// same transaction.
+func (s *Store) CreateToken(name, role string, by Actor) (string, error) {
 	if err := validTokenName(name); err != nil {
 		return "", err
 	}
@@ -42,23 +45,33 @@ func (s *Store) CreateToken(name, role string) (string, error) {
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(secret))
+	now := s.now()
+	evs := []Event{tokenEvent(now, by, "token_created", name, role)}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		tb := tx.Bucket(bTokens)
 		if tb.Get([]byte(name)) != nil {
 			return fmt.Errorf("store: token name: %w", ErrConflict)
 		}
-		rec := binary.BigEndian.AppendUint64(nil, uint64(s.now().UnixNano()))
+		rec := binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))
 		rec = append(rec, sum[:]...)
 		rec = append(rec, role...)
 		if err := tb.Put([]byte(name), rec); err != nil {
 			return err
 		}
-		return tx.Bucket(bTokHash).Put(sum[:], []byte(name))
+		if err := tx.Bucket(bTokHash).Put(sum[:], []byte(name)); err != nil {
+			return err
+		}
+		return s.appendEventsTx(tx, evs)
 	})
 	if err != nil {
 		return "", err
 	}
+	s.publish(evs)
 	return secret, nil
+}
+
+func tokenEvent(now time.Time, by Actor, action, name, role string) Event {
+	return Event{Time: now, Event: "credential_changed", Action: action, Actor: by.Name, Role: by.Role, TokenName: name, TokenRole: role}
 }
 
 func decodeToken(name string, v []byte) (Token, []byte, error) {
@@ -112,21 +125,33 @@ func (s *Store) Tokens() ([]Token, error) {
 	return out, err
 }
 
-// RevokeToken deletes a token; ErrNotFound when there is none by that name.
-func (s *Store) RevokeToken(name string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+// RevokeToken deletes a token; ErrNotFound when there is none by that
+// name. A credential_changed event (action token_revoked, by who) is
+// written in the same transaction.
+func (s *Store) RevokeToken(name string, by Actor) error {
+	var evs []Event
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		tb := tx.Bucket(bTokens)
 		v := tb.Get([]byte(name))
 		if v == nil {
 			return ErrNotFound
 		}
-		_, h, err := decodeToken(name, v)
+		tok, h, err := decodeToken(name, v)
 		if err != nil {
 			return err
 		}
 		if err := tx.Bucket(bTokHash).Delete(slices.Clone(h)); err != nil {
 			return err
 		}
-		return tb.Delete([]byte(name))
+		if err := tb.Delete([]byte(name)); err != nil {
+			return err
+		}
+		evs = []Event{tokenEvent(s.now(), by, "token_revoked", name, tok.Role)}
+		return s.appendEventsTx(tx, evs)
 	})
+	if err != nil {
+		return err
+	}
+	s.publish(evs)
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func newCtlEnv(t *testing.T) *ctlEnv {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	for _, r := range api.Roles {
-		tok, err := st.CreateToken("t-"+r, r)
+		tok, err := st.CreateToken("t-"+r, r, store.Actor{Name: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +152,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		UserID string `json:"user_id"`
 	}
 	json.Unmarshal([]byte(uid), &u)
-	viewer, _ := e.st.CreateToken("v2", api.RoleViewer)
+	viewer, _ := e.st.CreateToken("v2", api.RoleViewer, store.Actor{Name: "test"})
 	cases := []struct {
 		name  string
 		env   string // LATCH_TOKEN; "-" keeps the admin's
@@ -217,9 +218,19 @@ func TestEventsAndDoorStatus(t *testing.T) {
 	if want := "2026-03-02 09:00:00.000 front        access_granted   method=card_and_code user=u1\n"; out != want {
 		t.Errorf("events:\n got %q\nwant %q", out, want)
 	}
-	if out := e.ok("events", "--json"); strings.Count(out, "\n") != 2 || !strings.Contains(out, `"reason":"wrong_code"`) {
+	if out := e.ok("events", "--json", "--door", "back"); strings.Count(out, "\n") != 1 || !strings.Contains(out, `"reason":"wrong_code"`) {
 		t.Errorf("events --json: %q", out)
 	}
+	// The setup's tokens were audited, by name and role, never the secret.
+	if out := e.ok("events", "--json", "--event", "credential_changed"); strings.Count(out, `"action":"token_created"`) != len(api.Roles) ||
+		!strings.Contains(out, `"token_name":"t-viewer","token_role":"viewer"`) || strings.Contains(out, envToken()) {
+		t.Errorf("token audit events: %q", out)
+	}
+	all, err := e.st.Events(store.EventQuery{Limit: 1000})
+	if err != nil || len(all) == 0 {
+		t.Fatal(err)
+	}
+	last := all[len(all)-1].Seq
 	out = e.ok("door", "status")
 	if !regexp.MustCompile(`front\s+card_and_code\s+2026-03-02T18:00:00Z\s+access_controlled`).MatchString(out) {
 		t.Errorf("door status: %q", out)
@@ -233,10 +244,10 @@ func TestEventsAndDoorStatus(t *testing.T) {
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
-	// after=2 (the events above): whether the next event is appended before
-	// or after the stream subscribes, it arrives exactly once.
+	// after=last (the events above): whether the next event is appended
+	// before or after the stream subscribes, it arrives exactly once.
 	go func() {
-		done <- followEvents(ctx, c, url.Values{"door": {"front"}, "after": {"2"}}, newEventPrinter(pw, false), io.Discard)
+		done <- followEvents(ctx, c, url.Values{"door": {"front"}, "after": {strconv.FormatUint(last, 10)}}, newEventPrinter(pw, false), io.Discard)
 		pw.Close()
 	}()
 	if err := e.st.AppendEvents([]store.Event{{Event: "rex", Door: "back"}, {Event: "door_opened", Door: "front"}}); err != nil {

@@ -127,7 +127,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 func tokenDirect(st *store.Store, action, name, role string, stdout, stderr io.Writer) int {
 	switch action {
 	case "create":
-		secret, err := st.CreateToken(name, role)
+		secret, err := st.CreateToken(name, role, store.Actor{Name: "latchctl", Role: "local"})
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				err = fmt.Errorf("a token named %q exists; pick another name or revoke it first", name)
@@ -142,7 +142,7 @@ func tokenDirect(st *store.Store, action, name, role string, stdout, stderr io.W
 		}
 		printTokens(stdout, ts)
 	case "revoke":
-		if err := st.RevokeToken(name); err != nil {
+		if err := st.RevokeToken(name, store.Actor{Name: "latchctl", Role: "local"}); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				err = fmt.Errorf("no token named %q (latchctl token list)", name)
 			}

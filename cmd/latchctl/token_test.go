@@ -87,7 +87,7 @@ func TestTokenWhileDaemonRuns(t *testing.T) {
 
 	// A token of a role that may not manage tokens does not get in the
 	// owner's way.
-	viewer, err := st.CreateToken("v", api.RoleViewer)
+	viewer, err := st.CreateToken("v", api.RoleViewer, store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func TestServeAPI(t *testing.T) {
 	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o660 {
 		t.Errorf("socket mode %v, want a socket with 0660", fi.Mode())
 	}
-	viewer, err := st.CreateToken("view", "viewer")
+	viewer, err := st.CreateToken("view", "viewer", store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

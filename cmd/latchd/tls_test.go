@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/internal/testcert"
+	"github.com/latchd/latch/store"
 )
 
 // TestServeAPITLS: with [api] tls_cert and tls_key the TCP listener speaks
@@ -35,7 +36,7 @@ func TestServeAPITLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	viewer, err := st.CreateToken("view", "viewer")
+	viewer, err := st.CreateToken("view", "viewer", store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
