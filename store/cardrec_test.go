@@ -557,3 +557,103 @@ func TestMFACodeLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckAndRepair: CheckFile (read-only, no key) finds a stale card
+// record, a card missing from ucards and a schema it does not read;
+// RepairCardRecords rewrites the stale record and nothing else.
+func TestCheckAndRepair(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "latch.db")
+	s, err := Open(Options{Path: path, KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, bob := mustUser(t, s, "ann").UserID, mustUser(t, s, "bob").UserID
+	ka, kb := CardKey{Format: "raw", CardNumber: 1}, CardKey{Format: "raw", CardNumber: 2}
+	for _, c := range []struct {
+		uid string
+		k   CardKey
+	}{{ann, ka}, {bob, kb}} {
+		if err := s.AddCard(c.uid, Card{Format: c.k.Format, CardNumber: c.k.CardNumber, Active: true}, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddMFACode(ann, []byte("4321"), admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check := func() *CheckReport {
+		t.Helper()
+		r, err := CheckFile(path, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := check(); !r.OK() || r.Users != 2 || r.Cards != 2 || r.Schema != schemaVersion {
+		t.Fatalf("a good database: %+v", r)
+	}
+	// Break it behind the store's back: ann's card loses its MFA MAC (a
+	// stale copy), bob's card loses its ucards entry.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := txBuckets(tx)
+		if err != nil {
+			return err
+		}
+		key := appendCardKey(nil, ka)
+		v := b.cards.Get(key)
+		if err := b.cards.Put(key, bytes.Clone(v[:len(v)-macSize])); err != nil {
+			return err
+		}
+		return b.ucards.Delete(append([]byte(bob), appendCardKey(nil, kb)...))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := check()
+	if r.OK() || len(r.Problems) != 2 ||
+		!strings.Contains(r.Problems[0], "card raw/0/1 of "+ann+": its copy of the user's view or codes is stale") ||
+		!strings.Contains(r.Problems[1], "card raw/0/2 of "+bob+": missing from the user's cards") {
+		t.Fatalf("problems %q", r.Problems)
+	}
+	// The check holds bbolt's shared lock only: the store opens after it.
+	s, err = Open(Options{Path: path, KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.VerifyCardCode(ka, ann, []byte("4321"), false); ok || err != nil {
+		t.Errorf("with the stale copy the code = %v, %v (the copy has no MFA code left)", ok, err)
+	}
+	fixed, err := s.RepairCardRecords()
+	if err != nil || fixed != 1 {
+		t.Fatalf("RepairCardRecords = %d, %v; want 1", fixed, err)
+	}
+	if ok, err := s.VerifyCardCode(ka, ann, []byte("4321"), false); !ok || err != nil {
+		t.Errorf("after the repair the code = %v, %v", ok, err)
+	}
+	// While the store is open, a check is refused, not a hang.
+	if _, err := CheckFile(path, 50*time.Millisecond); !errors.Is(err, ErrInUse) {
+		t.Errorf("CheckFile while open: %v, want ErrInUse", err)
+	}
+	s.Close()
+	if r := check(); len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "missing from the user's cards") {
+		t.Errorf("after the repair: %q (the ucards entry is not the card record's to mend)", r.Problems)
+	}
+	// A database of another schema is named, not checked.
+	db, err = bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(kSchema, be32(1)) })
+	db.Close()
+	if r := check(); r.Schema != 1 || len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "schema 1: this program reads 2") {
+		t.Errorf("schema 1: %+v", r)
+	}
+}

@@ -1,10 +1,10 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,40 +71,16 @@ func checkDB(t testing.TB, s *Store) {
 	}
 }
 
-// checkCardCopies checks that every card record equals what deriveCard
-// makes from the users bucket now, and that the cards and ucards buckets
-// list the same cards.
+// checkCardCopies checks, as CheckFile does, that every card record
+// equals what deriveCard makes from the users bucket now, and that the
+// cards and ucards buckets list the same cards.
 func checkCardCopies(tx *bolt.Tx) error {
-	b, err := txBuckets(tx)
-	if err != nil {
+	r := &CheckReport{}
+	if err := checkData(tx, r); err != nil {
 		return err
 	}
-	n := 0
-	c := b.cards.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		n++
-		r, err := parseCard(v)
-		if err != nil {
-			return fmt.Errorf("card %x: %w", k, err)
-		}
-		want, err := deriveCard(nil, b.users, r.userID, r.active)
-		if err != nil {
-			return fmt.Errorf("card %x: %w", k, err)
-		}
-		if !bytes.Equal(v, want) {
-			return fmt.Errorf("card %x of %s: record is stale:\n got  %x\n want %x", k, r.userID, v, want)
-		}
-		if b.ucards.Get(append(bytes.Clone(r.userID), k...)) == nil {
-			return fmt.Errorf("card %x of %s: missing from ucards", k, r.userID)
-		}
-	}
-	m := 0
-	c = b.ucards.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		m++
-	}
-	if m != n {
-		return fmt.Errorf("%d cards but %d ucards records", n, m)
+	if !r.OK() {
+		return fmt.Errorf("%s (and %d more)", strings.Join(r.Problems, "; "), r.More)
 	}
 	return nil
 }
