@@ -31,13 +31,13 @@ import (
 // them. With --sim it runs on the simulated hardware and reads the
 // simulator's commands from stdin instead.
 
-const wiringUsage = `usage: latchd wiring-test [--config FILE] [--for DURATION] [--show-keys] [--sim]
+const wiringUsage = `usage: latchd wiring-test [--config FILE] [--for DURATION] [--leds] [--show-keys] [--sim]
 
 Stop latchd first (systemctl stop latchd): it holds the GPIO lines.
 Then badge a card at every reader, type a few keys, open and close every
 door and press every exit button. Each read and change is printed as it
 arrives; Ctrl-C (or --for) ends the test with a summary. The strike relays
-and reader LEDs are never touched.
+are never touched; the reader LEDs and beepers only with --leds.
 
 flags:
 `
@@ -54,6 +54,7 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "config file (default "+defaultConfigPath+"; with --sim, the built-in demo)")
 	dur := fs.Duration("for", 5*time.Minute, "end the test after this long")
 	showKeys := fs.Bool("show-keys", false, "print the digits typed (never type a real code then); by default each digit is a •")
+	leds := fs.Bool("leds", false, "first turn each reader's green LED, red LED and beeper on for a second, one after the other")
 	simMode := fs.Bool("sim", false, "simulated hardware: read badge, keys, open, close, rex, wait and quit commands from stdin")
 	fs.Usage = func() { fmt.Fprint(stderr, wiringUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -84,7 +85,8 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var hw hardware
 	var simhw *simHW
 	if *simMode {
-		simhw = newSimHW(log)
+		// The simulated lines' changes (--leds) show on stderr.
+		simhw = newSimHW(log.Level(zerolog.DebugLevel))
 		for _, d := range cfg.Doors {
 			if d.DPS != "" {
 				simhw.setInitial(d.DPS, !d.DPSOpen.GPIOLevel()) // closed
@@ -110,7 +112,11 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	crashes := make(chan error, 16)
 	hw.reportCrashes(crashes)
 
-	fmt.Fprintf(stdout, "wiring-test on %s (readers: %d, doors: %d): the strike relays and reader LEDs are not touched.\n", cfg.File, len(cfg.Readers), len(cfg.Doors))
+	touched := "the strike relays and reader LEDs are not touched"
+	if *leds {
+		touched = "the strike relays are not touched"
+	}
+	fmt.Fprintf(stdout, "wiring-test on %s (readers: %d, doors: %d): %s.\n", cfg.File, len(cfg.Readers), len(cfg.Doors), touched)
 	fmt.Fprintf(stdout, "Badge, type keys, open and close the doors, press the exit buttons; Ctrl-C ends (or after %v).\n", *dur)
 	rep := &wiringReport{out: stdout, showKeys: *showKeys, start: time.Now()}
 	var stops []func()
@@ -125,6 +131,11 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "latchd wiring-test:", err)
 		return exitFatal
+	}
+	if *leds {
+		if err := wiringLEDs(ctx, hw, cfg, rep); err != nil {
+			return fail(err)
+		}
 	}
 	for _, rc := range cfg.Readers {
 		dec, err := reader.NewDecoder(config.DecoderConfig(rc), reader.WithEpoch(hw.Epoch()), reader.WithLogger(log))
@@ -296,4 +307,59 @@ func (w *wiringReport) summary() {
 	if quiet == 0 {
 		fmt.Fprintln(w.out, "every line showed something.")
 	}
+}
+
+// ledOn is how long --leds keeps each feedback line on.
+const ledOn = time.Second
+
+// wiringLEDs turns each reader's green LED, red LED and beeper on for
+// ledOn, one after the other, at the configured active level, then off
+// again and releases the line (at its inactive level). Only those lines:
+// never a relay.
+func wiringLEDs(ctx context.Context, hw hardware, cfg *config.Config, rep *wiringReport) error {
+	for _, rc := range cfg.Readers {
+		on := rc.FeedbackActive.GPIOLevel()
+		for _, l := range []struct{ what, pin, tag string }{
+			{"green LED", rc.LEDGreen, "led_green"},
+			{"red LED", rc.LEDRed, "led_red"},
+			{"beeper", rc.Beeper, "beeper"},
+		} {
+			if l.pin == "" {
+				continue
+			}
+			out, err := hw.Output(l.pin, !on, "wiring-test "+l.tag+" "+rc.Name)
+			if err != nil {
+				return fmt.Errorf("reader %s %s (%s): %w", rc.Name, l.what, l.pin, err)
+			}
+			rep.note("reader %s: %s (%s) on for %v at %s (feedback_active): is it %s?", rc.Name, l.what, l.pin, ledOn, on,
+				map[bool]string{true: "sounding", false: "lit"}[l.tag == "beeper"])
+			err = out.Out(on)
+			if err == nil {
+				t := time.NewTimer(ledOn)
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+				err = out.Out(!on)
+			}
+			if rerr := hw.Release(out); err == nil {
+				err = rerr
+			}
+			if err != nil {
+				return fmt.Errorf("reader %s %s (%s): %w", rc.Name, l.what, l.pin, err)
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// note prints a line of its own (not a read or a change).
+func (w *wiringReport) note(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.printf(format, args...)
 }

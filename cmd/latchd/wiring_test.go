@@ -89,6 +89,28 @@ func testWiringTest(t *testing.T) {
 	if !strings.Contains(out, rd+"0 cards, 0 keys, 0 bad reads: nothing received, check D0/D1") {
 		t.Errorf("nothing received:\n%s", out)
 	}
+	// --leds: each feedback line on for a second, at the active level,
+	// then off; never the relay.
+	out, errs, code = run1("quit\n", "--leds")
+	if code != 0 || !strings.Contains(out, "the strike relays are not touched") ||
+		!strings.Contains(out, "reader front-in: green LED (GPIO22) on for 1s at Low (feedback_active): is it lit?") ||
+		!strings.Contains(out, "   2.000s  reader front-in: beeper (GPIO6) on for 1s at Low (feedback_active): is it sounding?") {
+		t.Errorf("--leds: exit %d\n%s", code, out)
+	}
+	var changes []string
+	for _, line := range strings.Split(errs, "\n") {
+		if _, rest, ok := strings.Cut(line, "output changed "); ok {
+			changes = append(changes, rest)
+		}
+	}
+	wantChanges := []string{
+		`component=sim line="wiring-test led_green front-in" to=Low`, `component=sim line="wiring-test led_green front-in" to=High`,
+		`component=sim line="wiring-test led_red front-in" to=Low`, `component=sim line="wiring-test led_red front-in" to=High`,
+		`component=sim line="wiring-test beeper front-in" to=Low`, `component=sim line="wiring-test beeper front-in" to=High`,
+	}
+	if strings.Join(changes, "\n") != strings.Join(wantChanges, "\n") || strings.Contains(errs, "relay") {
+		t.Errorf("--leds drove:\n%s\nwant:\n%s", strings.Join(changes, "\n"), strings.Join(wantChanges, "\n"))
+	}
 	if _, errs, code := run1("", "--for", "0s"); code != exitUsage || !strings.Contains(errs, "usage: latchd wiring-test") {
 		t.Errorf("--for 0s: exit %d, %s", code, errs)
 	}
