@@ -15,7 +15,7 @@ import (
 )
 
 // Credentials is what the door needs of the store: the fast-path lookups of
-// contracts/store.md, each one read transaction. *store.Store implements it.
+// the store (go doc ./store), each one read transaction. *store.Store implements it.
 type Credentials interface {
 	// LookupCard returns the card's user and whether the card is active;
 	// ErrNotFound for an unknown card.

@@ -2,7 +2,7 @@ package door
 
 import "github.com/latchd/latch/store"
 
-// The store types the door speaks (contracts/store.md). They are aliases, so
+// The store types the door speaks (go doc ./store). They are aliases, so
 // a *store.Store is a Credentials and an Appender as it is, and a door.Event
 // is a store.Event.
 type (

@@ -2,8 +2,8 @@ package store
 
 import "time"
 
-// The exported surface fixed in contracts/store.md: this file stops
-// compiling when a signature drifts.
+// The exported surface the door, the API and latchctl use (go doc ./store):
+// this file stops compiling when a signature drifts.
 var (
 	_ func(Options) (*Store, error)                                    = Open
 	_ func() error                                                     = (*Store)(nil).Close
