@@ -296,14 +296,14 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		case actVerify:
 			ok, err := d.creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
 			wipe(a.code)
-			changed := errors.Is(err, ErrCardChanged)
+			refused := verifyRefusal(err)
 			switch {
-			case changed:
-				d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Msg("card deactivated or reassigned while the code was typed; refused as card_inactive")
+			case refused != "":
+				d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Str("reason", refused).Msg("the card or its user changed while the code was typed; refused")
 			case err != nil:
 				d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
 			}
-			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, cardChanged: changed})
+			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, refused: refused})
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			wipe(a.code)
@@ -393,4 +393,17 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 			d.log.Error().Err(err).Str("reader", rdr).Str("pin", l.pin.Name()).Msg("feedback write failed")
 		}
 	}
+}
+
+
+// verifyRefusal is the denial reason for VerifyCardCode's err when the
+// card or its user changed between the badge and the code, else "".
+func verifyRefusal(err error) string {
+	switch {
+	case errors.Is(err, ErrCardChanged):
+		return ReasonCardInactive
+	case errors.Is(err, ErrUserSuspended):
+		return ReasonUserInactive
+	}
+	return ""
 }

@@ -2,7 +2,6 @@ package door
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -88,6 +87,9 @@ func (f *fakeCreds) VerifyCardCode(k CardKey, userID string, code []byte, fallba
 	f.verifies++
 	if c, ok := f.cards[k]; !ok || c.user != userID || !c.active {
 		return false, ErrCardChanged
+	}
+	if u := f.users[userID]; u != nil && u.view.Suspended {
+		return false, ErrUserSuspended
 	}
 	if f.acceptAll {
 		return true, nil
@@ -226,7 +228,7 @@ func (d *driver) step(in input) {
 			d.events = append(d.events, a.ev)
 		case actVerify:
 			ok, err := d.creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
-			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, cardChanged: errors.Is(err, ErrCardChanged)})
+			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, refused: verifyRefusal(err)})
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})

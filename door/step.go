@@ -98,11 +98,12 @@ type inKey struct {
 }
 
 // inVerified is the answer to actVerify: ok is false on a store error;
-// cardChanged: the card was deactivated or reassigned meanwhile.
+// refused is a denial reason when the card or its user changed meanwhile
+// (see verifyRefusal).
 type inVerified struct {
-	reader      string
-	ok          bool
-	cardChanged bool
+	reader  string
+	ok      bool
+	refused string
 }
 
 // inEntry is the answer to actLookupEntry: found is false on a store error.
@@ -872,11 +873,12 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 	if r == nil || r.phase != phVerifying {
 		return
 	}
-	if in.cardChanged {
-		// Deactivated or reassigned since the badge: as if it had been
-		// then; not a wrong code, so no lockout count.
+	if in.refused != "" {
+		// The card deactivated or reassigned, or the user suspended, since
+		// the badge: refused as if it had been then; not a wrong code, so
+		// no lockout count.
 		c, u := r.card, r.user
-		s.deny(o, in.reader, c, &u, ReasonCardInactive)
+		s.deny(o, in.reader, c, &u, in.refused)
 		s.endAttempt(o, in.reader)
 		return
 	}

@@ -576,9 +576,10 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// TestCardChangedWhileTyping: a card deactivated or given to another user
-// between the badge and the code is refused as card_inactive, whatever
-// the code, and does not count towards the card's lockout.
+// TestCardChangedWhileTyping: a card deactivated, deleted or given to
+// another user between the badge and the code is refused as card_inactive,
+// a user suspended meanwhile as user_inactive, whatever the code, and
+// neither counts towards the card's lockout.
 func TestCardChangedWhileTyping(t *testing.T) {
 	for _, change := range []struct {
 		name string
@@ -587,6 +588,7 @@ func TestCardChangedWhileTyping(t *testing.T) {
 		{"deactivated", func(f *fakeCreds, k CardKey) { f.cards[k] = fakeCard{user: f.cards[k].user, active: false} }},
 		{"reassigned", func(f *fakeCreds, k CardKey) { f.cards[k] = fakeCard{user: "u-bob", active: true} }},
 		{"deleted", func(f *fakeCreds, k CardKey) { delete(f.cards, k) }},
+		{"user suspended", func(f *fakeCreds, k CardKey) { f.users["u-alice"].view.Suspended = true }},
 	} {
 		t.Run(change.name, func(t *testing.T) {
 			c, _ := testConfig(schedule.CardAndCode)
@@ -597,14 +599,22 @@ func TestCardChangedWhileTyping(t *testing.T) {
 			}
 			k := cardKey(card(100))
 			saved := creds.cards[k]
-			for i := 0; i < c.MFA.MaxCodeAttempts+1; i++ {
+			reason := ReasonCardInactive
+			if change.name == "user suspended" {
+				reason = ReasonUserInactive
+			}
+			restore := func() {
 				creds.cards[k] = saved
+				creds.users["u-alice"].view.Suspended = false
+			}
+			for i := 0; i < c.MFA.MaxCodeAttempts+1; i++ {
+				restore()
 				d.reset()
 				d.card("in", 100)
 				change.fn(creds, k)
 				d.keys("in", "4321#") // alice's right code
-				if got := summary(d.events, true); !slices.Equal(got, []string{EvCodeRequested, denied + ReasonCardInactive}) {
-					t.Fatalf("attempt %d: events %v, want code_requested then access_denied card_inactive", i, got)
+				if got := summary(d.events, true); !slices.Equal(got, []string{EvCodeRequested, denied + reason}) {
+					t.Fatalf("attempt %d: events %v, want code_requested then access_denied %s", i, got, reason)
 				}
 				if last := d.events[len(d.events)-1]; last.UserID != "u-alice" || last.Card == nil || last.Card.CardNumber != 100 {
 					t.Fatalf("attempt %d: the denial names %s card %+v, want alice's card 100", i, last.UserID, last.Card)
@@ -616,7 +626,7 @@ func TestCardChangedWhileTyping(t *testing.T) {
 				}
 			}
 			// No lockout: with the card restored, the right code opens.
-			creds.cards[k] = saved
+			restore()
 			d.reset()
 			d.card("in", 100)
 			d.keys("in", "4321#")

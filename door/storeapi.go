@@ -22,6 +22,9 @@ var (
 	// ErrCardChanged is store.ErrCardChanged: the card was deactivated or
 	// given to another user between the badge and the code.
 	ErrCardChanged = store.ErrCardChanged
+	// ErrUserSuspended is store.ErrUserSuspended: the user was suspended
+	// between the badge and the code.
+	ErrUserSuspended = store.ErrUserSuspended
 )
 
 // The store implements the door's narrow interfaces.

@@ -61,10 +61,16 @@ func agree(t *testing.T, s *Store, codes [][]byte) {
 						}
 						continue
 					}
-					want, werr := s.VerifySecondFactor(usr.UserID, code, fb)
-					if err != nil || werr != nil || ok != want {
+					if want.Suspended {
+						if !errors.Is(err, ErrUserSuspended) || ok {
+							t.Fatalf("VerifyCardCode for a suspended user = %v, %v; want ErrUserSuspended", ok, err)
+						}
+						continue
+					}
+					wantOK, werr := s.VerifySecondFactor(usr.UserID, code, fb)
+					if err != nil || werr != nil || ok != wantOK {
 						t.Fatalf("user %s card %v code %s fallback %v: VerifyCardCode = %v, %v; VerifySecondFactor = %v, %v",
-							usr.UserID, c.Key(), code, fb, ok, err, want, werr)
+							usr.UserID, c.Key(), code, fb, ok, err, wantOK, werr)
 					}
 				}
 			}
@@ -287,7 +293,16 @@ func TestVerifyCardCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("4321", true, false, nil)
-	// Changes while the code is typed.
+	// Changes while the code is typed: the user suspended …
+	if _, err := s.UpdateUser(ann, UserFields{ExternalID: "ann", Suspended: true}, admin); err != nil {
+		t.Fatal(err)
+	}
+	check("1111", true, false, ErrUserSuspended)
+	if _, err := s.UpdateUser(ann, UserFields{ExternalID: "ann"}, admin); err != nil {
+		t.Fatal(err)
+	}
+	check("1111", true, true, nil)
+	// … the card given to someone else, deactivated, deleted.
 	if ok, err := s.VerifyCardCode(k, bob, []byte("4321"), true); ok || !errors.Is(err, ErrCardChanged) {
 		t.Errorf("another user's id: %v, %v", ok, err)
 	}
@@ -450,7 +465,7 @@ func openSchema1(t *testing.T, interrupted bool) {
 			[]string{"1111", "9876543210123456"}, []string{"135790", "4242"}},
 		{CardKey{"raw", 0, 0xdeadbeef}, ann, false, UserView{UserID: ann, ExternalID: "ann", Groups: []string{"staff", "lab"}, HasMFA: true, HasEntryCode: true}, nil, nil},
 		{CardKey{"h10301", 12, 1001}, bob, true, UserView{UserID: bob, ExternalID: "bob", Suspended: true, Groups: []string{"staff"}, HasMFA: true},
-			[]string{"1111"}, []string{"9876543210123456"}},
+			nil, nil}, // suspended: ErrUserSuspended, below
 		{CardKey{"h10306", 7, 77}, cat, true, UserView{UserID: cat, ExternalID: "cat", Groups: []string{"contractors"}, HasMFA: true,
 			Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 			[]string{"424242"}, []string{"5555"}},
@@ -475,6 +490,9 @@ func openSchema1(t *testing.T, interrupted bool) {
 				t.Errorf("VerifyCardCode(%v, %s) = %v, %v; want false", c.card, code, ok, err)
 			}
 		}
+	}
+	if ok, err := s.VerifyCardCode(CardKey{"h10301", 12, 1001}, bob, []byte("1111"), true); ok || !errors.Is(err, ErrUserSuspended) {
+		t.Errorf("bob is suspended: VerifyCardCode = %v, %v", ok, err)
 	}
 	if u, err := s.LookupEntryCode([]byte("135790")); err != nil || u.UserID != ann {
 		t.Errorf("LookupEntryCode = %+v, %v", u, err)

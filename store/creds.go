@@ -64,8 +64,10 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 // reads only the card's record (one B-tree descent; the record carries
 // the user's code MACs) and compares every stored MAC in constant time.
 // It returns ErrCardChanged when the card is no longer userID's or no
-// longer active (it was changed while the code was typed), and false for
-// an empty or malformed code.
+// longer active, and ErrUserSuspended when the user is suspended (both
+// changed while the code was typed: the door checked them at the badge),
+// and false for an empty or malformed code. The user's start and end are
+// not checked again: they depend on the door's clock.
 func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error) {
 	if !validUserID(userID) {
 		return false, ErrCardChanged
@@ -77,6 +79,9 @@ func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallb
 	defer tx.Rollback()
 	if string(r.userID) != userID || !r.active {
 		return false, ErrCardChanged
+	}
+	if r.suspended {
+		return false, ErrUserSuspended
 	}
 	if ValidateCode(code) != nil {
 		return false, nil

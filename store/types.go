@@ -15,6 +15,9 @@ var (
 	// ErrCardChanged reports, to VerifyCardCode, that the card is no
 	// longer the user's or no longer active.
 	ErrCardChanged = errors.New("store: the card was changed or deactivated")
+	// ErrUserSuspended reports, to VerifyCardCode, that the card's user is
+	// suspended.
+	ErrUserSuspended = errors.New("store: the user is suspended")
 	// ErrInUse reports that another process holds the database file's lock.
 	ErrInUse = errors.New("store: database in use by another process")
 )
