@@ -395,7 +395,6 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 	}
 }
 
-
 // verifyRefusal is the denial reason for VerifyCardCode's err when the
 // card or its user changed between the badge and the code, else "".
 func verifyRefusal(err error) string {
