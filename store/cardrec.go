@@ -229,8 +229,10 @@ func (b buckets) putCardRec(key []byte, userID string, active bool) error {
 var migrateChunk = 20000
 
 // convertCards1 converts schema 1 card values of the live generation,
-// migrateChunk per write transaction, when the schema is 1.
-func convertCards1(db *bolt.DB, log func(converted int)) error {
+// migrateChunk per write transaction, when the schema is 1. progress (may
+// be nil) is called after each transaction with the total so far, log once
+// at the end when anything was converted.
+func convertCards1(db *bolt.DB, progress, log func(converted int)) error {
 	var resume []byte
 	total := 0
 	for {
@@ -252,6 +254,9 @@ func convertCards1(db *bolt.DB, log func(converted int)) error {
 		})
 		if err != nil {
 			return fmt.Errorf("store: open: migrate card records: %w", err)
+		}
+		if progress != nil && total > 0 {
+			progress(total)
 		}
 		if done {
 			if total > 0 {

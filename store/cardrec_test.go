@@ -438,10 +438,19 @@ func openSchema1(t *testing.T, interrupted bool) {
 		}
 	}
 	var logs bytes.Buffer
-	s := openAt(t, dir, func(o *Options) { o.Logger = zerolog.New(&logs) })
-	want := `"cards":5`
+	var progress []int
+	s := openAt(t, dir, func(o *Options) {
+		o.Logger = zerolog.New(&logs)
+		o.OnMigrate = func(n int) { progress = append(progress, n) }
+	})
+	want, total := `"cards":5`, 5
 	if interrupted {
-		want = `"cards":3`
+		want, total = `"cards":3`, 3
+	}
+	// One call per transaction, counting up to the total.
+	if len(progress) == 0 || progress[len(progress)-1] != total || !slices.IsSorted(progress) ||
+		len(progress) < (total+migrateChunk-1)/migrateChunk {
+		t.Errorf("OnMigrate calls %v with chunks of %d, want them counting up to %d", progress, migrateChunk, total)
 	}
 	if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "migrated the card records") {
 		t.Errorf("log %q, want the migration with %s", logs.String(), want)

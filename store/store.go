@@ -27,6 +27,11 @@ type Options struct {
 	Timeout        time.Duration // bbolt lock timeout; 0 = 1s. A second process gets ErrInUse
 	Logger         zerolog.Logger
 	Now            func() time.Time // nil = time.Now
+	// OnMigrate, when set, is called after each transaction of a migration
+	// that rewrites records, with the number rewritten so far (latchd
+	// extends systemd's start timeout with it: a large database takes a
+	// while on a Pi).
+	OnMigrate func(done int)
 }
 
 const (
@@ -133,7 +138,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
 	s.db = db
-	if err := convertCards1(db, func(n int) {
+	if err := convertCards1(db, opts.OnMigrate, func(n int) {
 		s.log.Info().Int("cards", n).Msg("store: migrated the card records to schema 2")
 	}); err != nil {
 		db.Close()

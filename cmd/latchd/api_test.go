@@ -78,7 +78,7 @@ func apiSite(t *testing.T, dir, text string) (*config.Config, *store.Store, *sit
 		t.Fatal(err)
 	}
 	log := zerolog.Nop()
-	st, err := openStore(cfg, log)
+	st, err := openStore(cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -126,8 +127,9 @@ type daemon struct {
 	closeOnce sync.Once
 }
 
-// openStore opens the database of cfg.
-func openStore(cfg *config.Config, log zerolog.Logger) (*store.Store, error) {
+// openStore opens the database of cfg; onMigrate (may be nil) hears of
+// each step of a migration (store.Options.OnMigrate).
+func openStore(cfg *config.Config, log zerolog.Logger, onMigrate func(int)) (*store.Store, error) {
 	for _, p := range []string{cfg.Controller.Database, cfg.Controller.KeyFile} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, fmt.Errorf("latchd: %w", err)
@@ -138,6 +140,7 @@ func openStore(cfg *config.Config, log zerolog.Logger) (*store.Store, error) {
 		KeyFile:        cfg.Controller.KeyFile,
 		EventRetention: cfg.Controller.EventRetention,
 		Logger:         log, // store adds component=store itself
+		OnMigrate:      onMigrate,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
@@ -346,13 +349,14 @@ func runDaemon(o options, stdout, stderr io.Writer) int {
 		log.Error().Err(err).Msg("latchd: cannot start")
 		return exitFatal
 	}
-	st, err := openStore(cfg, log)
+	notify := newNotifier(envOS)
+	st, err := openStore(cfg, log, notify.migrating)
 	if err != nil {
 		_ = hw.Close()
 		log.Error().Err(err).Msg("latchd: cannot start")
 		return exitFatal
 	}
-	d := &daemon{log: log, events: &eventLogger{log: log, w: w}, cfgPath: path, hw: hw, store: st, notify: newNotifier(envOS)}
+	d := &daemon{log: log, events: &eventLogger{log: log, w: w}, cfgPath: path, hw: hw, store: st, notify: notify}
 	return d.run(cfg)
 }
 
@@ -365,4 +369,16 @@ func panicText(v any) string {
 		return fmt.Sprintf("%T: %s", v, re.Error())
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// migrateExtend is how much longer systemd is asked to wait for the start
+// after each step of a database migration (sd_notify EXTEND_TIMEOUT_USEC):
+// a step of 20,000 cards takes seconds even on a slow SD card, and the
+// default start timeout (90 s) may not hold a million.
+const migrateExtend = 60 * time.Second
+
+// migrating tells systemd that a database migration goes on (done records
+// so far) and that the start may take migrateExtend longer.
+func (n *notifier) migrating(done int) {
+	_ = n.Notify(fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d\nSTATUS=migrating the database: %d card records converted", migrateExtend.Microseconds(), done))
 }

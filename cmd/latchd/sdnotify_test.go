@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/internal/config"
 )
 
 func TestNotifySendsDatagram(t *testing.T) {
@@ -120,4 +125,50 @@ func TestRunWatchdog(t *testing.T) {
 		}
 		cancel()
 	})
+}
+
+// TestMigrateExtendsStart: opening a schema 1 database (store/testdata)
+// sends systemd EXTEND_TIMEOUT_USEC and a STATUS after each migration step.
+func TestMigrateExtendsStart(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"latch.db", "device.key"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "store", "testdata", "schema1", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sock := filepath.Join(dir, "notify.sock")
+	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	n := newNotifier(func(k string) string {
+		if k == "NOTIFY_SOCKET" {
+			return sock
+		}
+		return ""
+	})
+	cfg, err := config.Parse([]byte("[controller]\ndatabase = \"latch.db\"\nkey_file = \"device.key\"\n"+
+		"[[door]]\nname = \"front\"\nrelay = \"GPIO23\"\n"), filepath.Join(dir, "latch.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(cfg, zerolog.Nop(), n.migrating)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	buf := make([]byte, 256)
+	l.SetReadDeadline(time.Now().Add(5 * time.Second))
+	k, err := l.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(buf[:k]), "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=migrating the database: 5 card records converted"; got != want {
+		t.Errorf("sd_notify %q, want %q", got, want)
+	}
 }

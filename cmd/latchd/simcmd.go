@@ -134,7 +134,7 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 			hw.setInitial(d.REX, !d.REXActive.GPIOLevel()) // released
 		}
 	}
-	st, err := openStore(cfg, log)
+	st, err := openStore(cfg, log, nil)
 	if err != nil {
 		log.Error().Err(err).Msg("latchd: cannot start")
 		return exitFatal

@@ -56,7 +56,7 @@ func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, f
 		return cfg
 	}
 	log := zerolog.Nop()
-	st, err := openStore(parse("high", "low"), log)
+	st, err := openStore(parse("high", "low"), log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestFatalErrorLocks(t *testing.T) {
 	}
 	var logs syncBuffer
 	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
-	st, err := openStore(cfg, log)
+	st, err := openStore(cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestStartFailureLocks(t *testing.T) {
 		}
 	}()
 	log := zerolog.Nop()
-	st, err := openStore(cfg, log)
+	st, err := openStore(cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestMainPanicLocks(t *testing.T) {
 	}
 	var logs syncBuffer
 	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
-	st, err := openStore(cfg, log)
+	st, err := openStore(cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
