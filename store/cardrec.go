@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -228,54 +229,66 @@ func (b buckets) putCardRec(key []byte, userID string, active bool) error {
 // it corrupt: downgrades are not supported.
 var migrateChunk = 20000
 
-// convertCards1 converts schema 1 card values of the live generation,
-// migrateChunk per write transaction, when the schema is 1. progress (may
-// be nil) is called after each transaction with the total so far, log once
-// at the end when anything was converted.
+// convertCards1 converts the card values of the live generation when the
+// schema is 1 (rederiveAll). progress (may be nil) is called after each
+// transaction with the total so far, log once at the end when anything was
+// converted.
 func convertCards1(db *bolt.DB, progress, log func(converted int)) error {
-	var resume []byte
+	schema1 := false
+	db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bMeta); meta != nil {
+			v := meta.Get(kSchema)
+			schema1 = len(v) == 4 && binary.BigEndian.Uint32(v) == 1
+		}
+		return nil
+	})
+	if !schema1 {
+		return nil
+	}
+	total, err := rederiveAll(db, progress)
+	if err != nil {
+		return fmt.Errorf("store: open: migrate card records: %w", err)
+	}
+	if total > 0 {
+		log(total)
+	}
+	return nil
+}
+
+// rederiveAll derives every card record of the live generation again
+// (rederiveCards), writing at most migrateChunk per transaction, and
+// returns how many it wrote. progress (may be nil) is called after each
+// transaction once something was written, with the total so far.
+func rederiveAll(db *bolt.DB, progress func(written int)) (int, error) {
+	var from []byte
 	total := 0
 	for {
-		done := false
+		var next []byte
 		err := db.Update(func(tx *bolt.Tx) error {
-			meta := tx.Bucket(bMeta)
-			if meta == nil {
-				done = true
-				return nil
-			}
-			if v := meta.Get(kSchema); len(v) != 4 || binary.BigEndian.Uint32(v) != 1 {
-				done = true
-				return nil
-			}
-			n, next, err := convertCards(tx, resume, migrateChunk)
-			total += n
-			resume, done = next, next == nil
+			n, nx, err := rederiveCards(tx, from, migrateChunk)
+			total, next = total+n, nx
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: open: migrate card records: %w", err)
+			return total, err
 		}
 		if progress != nil && total > 0 {
 			progress(total)
 		}
-		if done {
-			if total > 0 {
-				log(total)
-			}
-			return nil
+		if next == nil {
+			return total, nil
 		}
+		from = next
 	}
 }
 
-// convertCards converts up to max schema 1 card values from key from on
-// (nil: the first) and returns how many it converted and the key to go on
-// from (nil at the end).
-func convertCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
-	root, err := data(tx)
-	if err != nil {
-		return 0, nil, err
-	}
-	b, err := openBuckets(root)
+// rederiveCards derives the records of the cards from key from on (nil:
+// the first) again from their users' records, and writes those that
+// differ (a schema 1 value of user id + active byte always does), at most
+// max. It returns how many it wrote and the key to go on from (nil at the
+// end).
+func rederiveCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
+	b, err := txBuckets(tx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -286,27 +299,24 @@ func convertCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 		k, v = c.Seek(from)
 	}
 	for ; k != nil && len(keys) < max; k, v = c.Next() {
-		if len(v) != userIDLen+1 {
-			if _, err := parseCard(v); err != nil {
-				return 0, nil, err
-			}
-			continue // converted already
+		// Only the user id and active byte are read: both forms start so.
+		if len(v) <= cardActiveAt || v[cardActiveAt] > 1 {
+			return 0, nil, fmt.Errorf("%w: card %x: no user id and active byte", errCorrupt, k)
 		}
-		if v[cardActiveAt] > 1 {
-			return 0, nil, fmt.Errorf("%w: schema 1 card record", errCorrupt)
+		want, err := deriveCard(nil, b.users, v[:userIDLen], v[cardActiveAt] == 1)
+		if err != nil {
+			return 0, nil, fmt.Errorf("card %x: %w", k, err)
 		}
-		keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+		if !bytes.Equal(v, want) {
+			keys, vals = append(keys, bytes.Clone(k)), append(vals, want)
+		}
 	}
 	var next []byte
 	if k != nil {
 		next = bytes.Clone(k)
 	}
 	for i, k := range keys {
-		v, err := deriveCard(nil, b.users, vals[i][:userIDLen], vals[i][cardActiveAt] == 1)
-		if err != nil {
-			return 0, nil, err
-		}
-		if err := b.cards.Put(k, v); err != nil {
+		if err := b.cards.Put(k, vals[i]); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -316,12 +326,6 @@ func convertCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 // migrateCards2 is the schema 1 → 2 step: it converts whatever
 // convertCards1 left (nothing, unless it failed).
 func migrateCards2(tx *bolt.Tx) error {
-	var from []byte
-	for {
-		_, next, err := convertCards(tx, from, 1<<30)
-		if err != nil || next == nil {
-			return err
-		}
-		from = next
-	}
+	_, _, err := rederiveCards(tx, nil, math.MaxInt)
+	return err
 }

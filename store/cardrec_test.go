@@ -426,9 +426,9 @@ func openSchema1(t *testing.T, interrupted bool) {
 			t.Fatal(err)
 		}
 		err = db.Update(func(tx *bolt.Tx) error {
-			n, next, err := convertCards(tx, nil, 2)
+			n, next, err := rederiveCards(tx, nil, 2)
 			if n != 2 || next == nil {
-				t.Errorf("convertCards converted %d, next %x", n, next)
+				t.Errorf("rederiveCards converted %d, next %x", n, next)
 			}
 			return err
 		})

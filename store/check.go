@@ -135,51 +135,9 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 func (s *Store) RepairCardRecords() (int, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var from []byte
-	fixed := 0
-	for {
-		var next []byte
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			b, err := txBuckets(tx)
-			if err != nil {
-				return err
-			}
-			var keys, vals [][]byte
-			c := b.cards.Cursor()
-			k, v := c.First()
-			if from != nil {
-				k, v = c.Seek(from)
-			}
-			for n := 0; k != nil && n < migrateChunk; k, v = c.Next() {
-				n++
-				if len(v) <= cardActiveAt {
-					return fmt.Errorf("%w: card %x: too short to name its user", errCorrupt, k)
-				}
-				want, err := deriveCard(nil, b.users, v[:userIDLen], v[cardActiveAt] == 1)
-				if err != nil {
-					return fmt.Errorf("card %x: %w", k, err)
-				}
-				if !bytes.Equal(v, want) {
-					keys, vals = append(keys, bytes.Clone(k)), append(vals, want)
-				}
-			}
-			if k != nil {
-				next = bytes.Clone(k)
-			}
-			for i, k := range keys {
-				if err := b.cards.Put(k, vals[i]); err != nil {
-					return err
-				}
-			}
-			fixed += len(keys)
-			return nil
-		})
-		if err != nil {
-			return fixed, fmt.Errorf("store: repair card records: %w", err)
-		}
-		if next == nil {
-			return fixed, nil
-		}
-		from = next
+	n, err := rederiveAll(s.db, nil)
+	if err != nil {
+		return n, fmt.Errorf("store: repair card records: %w", err)
 	}
+	return n, nil
 }
