@@ -311,27 +311,72 @@ func ValidateCode(code []byte) error {
 	return nil
 }
 
-// formatHasFacility lists the reader formats and whether each carries a
-// facility (company) code; see reader/read.go.
-var formatHasFacility = map[string]bool{
-	string(reader.H10301):      true,
-	string(reader.H10306):      true,
-	string(reader.Corp1000x35): true,
-	string(reader.H10302):      false,
-	string(reader.H10304):      true,
-	string(reader.Corp1000x48): true,
-	string(reader.Raw):         false,
+// cardSpec returns the reader's definition of a stored card format: a
+// fixed format by name, or "raw" (the whole serial number of a raw frame;
+// the reader takes raw frames of MinRawBits–MaxRawBits bits, so a raw card
+// number is any 0–2^64−1).
+func cardSpec(format string) (reader.FormatSpec, bool) {
+	if format == string(reader.Raw) {
+		return reader.FormatSpec{Format: reader.Raw, Bits: reader.MaxRawBits}, true
+	}
+	for _, f := range reader.Formats() {
+		if string(f.Format) == format {
+			return f, true
+		}
+	}
+	return reader.FormatSpec{}, false
 }
 
-const ruleFormat = "must be one of h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw"
+// CardLimits returns the largest facility code (0: the format has none)
+// and card number a card of this format can carry, from the reader's
+// format definitions; ok is false for a format latch does not know.
+func CardLimits(format string) (facility uint32, card uint64, ok bool) {
+	s, ok := cardSpec(format)
+	if !ok {
+		return 0, 0, false
+	}
+	facility, card = s.FieldLimits()
+	return facility, card, true
+}
 
+// RuleFormat is the rule a card's format follows.
+var RuleFormat = func() string {
+	names := make([]string, 0, 8)
+	for _, f := range reader.Formats() {
+		names = append(names, string(f.Format))
+	}
+	return "must be one of " + strings.Join(append(names, string(reader.Raw)), ", ")
+}()
+
+// ruleFormat is RuleFormat (the name the CSV code uses).
+var ruleFormat = RuleFormat
+
+// FacilityRule and CardNumberRule are the rules a card's facility code
+// and card number follow in a format with those limits.
+func FacilityRule(format string, max uint32) string {
+	if max == 0 {
+		return "must be 0: format " + format + " has no facility code"
+	}
+	return "must be 0–" + strconv.FormatUint(uint64(max), 10) + " for format " + format
+}
+
+// CardNumberRule: see FacilityRule.
+func CardNumberRule(format string, max uint64) string {
+	return "must be 0–" + strconv.FormatUint(max, 10) + " for format " + format
+}
+
+// validateCardKey checks a card against its format's field ranges (the
+// reader's definitions), so that no stored card is one no reader can send.
 func validateCardKey(k CardKey) error {
-	fac, ok := formatHasFacility[k.Format]
+	maxFC, maxCN, ok := CardLimits(k.Format)
 	if !ok {
 		return invalid("card_format", ruleFormat)
 	}
-	if !fac && k.FacilityCode != 0 {
-		return invalid("facility_code", "must be 0 for a format without a facility code")
+	if k.FacilityCode > maxFC {
+		return invalid("facility_code", FacilityRule(k.Format, maxFC))
+	}
+	if k.CardNumber > maxCN {
+		return invalid("card_number", CardNumberRule(k.Format, maxCN))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,15 @@ type header struct {
 	col  map[string]int
 }
 
+// info returns the header as callers see it.
+func (h *header) info() ImportHeader {
+	cols := make([]string, len(h.col))
+	for name, i := range h.col {
+		cols[i] = name
+	}
+	return ImportHeader{Credentials: h.kind == credsFile, Columns: cols}
+}
+
 func (h *header) has(name string) bool { _, ok := h.col[name]; return ok }
 
 // cell returns the named column of rec, "" when the file has no such column.
@@ -41,34 +51,40 @@ func (h *header) cell(rec []string, name string) string {
 }
 
 // parseHeader tells a users file (no "type" column) from a credentials
-// file (a "type" column) and checks the column names.
+// file (a "type" column) and checks the column names. Its errors name a
+// column by its position, never by the text in it: a file without a
+// header row has data on line 1, and a cell there can be a code. A line 1
+// that names no known column at all is reported as a missing header.
 func parseHeader(rec []string) (header, []RowError) {
 	h := header{col: make(map[string]int, len(rec))}
 	var errs []RowError
+	first := make(map[string]int, len(rec))
 	for i, name := range rec {
-		if _, dup := h.col[name]; dup {
-			errs = append(errs, RowError{Line: 1, Column: name, Rule: "column appears twice"})
+		if j, dup := first[name]; dup {
+			errs = append(errs, RowError{Line: 1, Rule: fmt.Sprintf("column %d repeats the name of column %d", i+1, j+1)})
 			continue
 		}
+		first[name] = i
 		h.col[name] = i
 	}
 	allowed := userColumns
 	h.kind = usersFile
+	what := "users"
 	if h.has("type") {
 		h.kind = credsFile
 		allowed = credColumns
+		what = "credentials"
+	}
+	anyKnown := false
+	for _, name := range rec {
+		anyKnown = anyKnown || slices.Contains(userColumns, name) || slices.Contains(credColumns, name)
+	}
+	if !anyKnown {
+		return h, []RowError{{Line: 1, Rule: ruleNoHeader}}
 	}
 	for i, name := range rec {
-		known := false
-		for _, a := range allowed {
-			known = known || a == name
-		}
-		if !known {
-			what := "users"
-			if h.kind == credsFile {
-				what = "credentials"
-			}
-			errs = append(errs, RowError{Line: 1, Column: name, Rule: fmt.Sprintf("unknown column %d in a %s file (allowed: %s)", i+1, what, strings.Join(allowed, ", "))})
+		if !slices.Contains(allowed, name) {
+			errs = append(errs, RowError{Line: 1, Rule: fmt.Sprintf("column %d: not a column name of a %s file (allowed: %s)", i+1, what, strings.Join(allowed, ", "))})
 		}
 	}
 	switch h.kind {
@@ -84,6 +100,10 @@ func parseHeader(rec []string) (header, []RowError) {
 	return h, errs
 }
 
+// ruleNoHeader is the error for a line 1 without a single column name.
+var ruleNoHeader = "the header row is missing: line 1 must name the columns (a users file: " +
+	strings.Join(userColumns, ",") + "; a credentials file: " + strings.Join(credColumns, ",") + ")"
+
 // cardCells parses the card columns; ok is false when they are all empty.
 func (h *header) cardCells(rec []string, line int, errs *[]RowError) (k CardKey, ok bool) {
 	format, fac, num, numHex := h.cell(rec, "cardFormat"), h.cell(rec, "facilityCode"), h.cell(rec, "cardNumber"), h.cell(rec, "cardNumberHex")
@@ -92,18 +112,18 @@ func (h *header) cardCells(rec []string, line int, errs *[]RowError) (k CardKey,
 	}
 	bad := func(col, rule string) { *errs = append(*errs, RowError{Line: line, Column: col, Rule: rule}) }
 	k.Format = format
-	if err := validateCardKey(CardKey{Format: format}); err != nil {
+	maxFC, maxCN, known := CardLimits(format)
+	if !known {
 		bad("cardFormat", ruleFormat)
 	}
 	if fac != "" {
 		v, err := strconv.ParseUint(fac, 10, 32)
 		if err != nil || !allDigits(fac) {
-			bad("facilityCode", "must be a decimal number 0–4294967295")
+			bad("facilityCode", "must be a decimal number")
+		} else if known && uint32(v) > maxFC {
+			bad("facilityCode", FacilityRule(format, maxFC))
 		}
 		k.FacilityCode = uint32(v)
-		if has, known := formatHasFacility[format]; known && !has && v != 0 {
-			bad("facilityCode", "must be empty or 0 for a format without a facility code")
-		}
 	}
 	var dec, hx uint64
 	var okDec, okHex bool
@@ -111,7 +131,7 @@ func (h *header) cardCells(rec []string, line int, errs *[]RowError) (k CardKey,
 		v, err := strconv.ParseUint(num, 10, 64)
 		okDec = err == nil && allDigits(num)
 		if !okDec {
-			bad("cardNumber", "must be a decimal number 0–18446744073709551615")
+			bad("cardNumber", "must be a decimal number")
 		}
 		dec = v
 	}
@@ -133,6 +153,14 @@ func (h *header) cardCells(rec []string, line int, errs *[]RowError) (k CardKey,
 		bad("cardNumberHex", "must equal cardNumber when both are given")
 	case okHex && num == "":
 		dec = hx
+	}
+	// The same range as the API and AddCard: the reader's field widths.
+	if known && (okDec || okHex && num == "") && dec > maxCN {
+		col := "cardNumber"
+		if num == "" {
+			col = "cardNumberHex"
+		}
+		bad(col, CardNumberRule(format, maxCN))
 	}
 	k.CardNumber = dec
 	return k, true

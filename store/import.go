@@ -105,6 +105,9 @@ type importer struct {
 	newCards   bool // some new user has a card
 	pass1Bytes int64
 	pass1CRC   uint32
+
+	knownGroup func(string) bool        // see ImportOptions
+	allow      func(ImportHeader) error // see ImportOptions
 }
 
 func (it *importer) deltas() []*delta {
@@ -132,9 +135,73 @@ func (it *importer) bad(line int, col, rule string) {
 // was written.
 var ErrInputChanged = errors.New("store: import: the file changed during the import; nothing written")
 
+// ImportOptions are the caller's part of an import.
+type ImportOptions struct {
+	// Progress, when set, is called as the import goes.
+	Progress func(ImportProgress)
+	// KnownGroup, when set, says whether a group name is one of the
+	// config's groups; a users file may then assign only those (the API's
+	// rule for a user's groups). The store does not know the config:
+	// latchd and latchctl pass the config's groups; without KnownGroup only
+	// the store's own rules for a group name apply.
+	KnownGroup func(name string) bool
+	// Allow, when set, is called with the file's header once it has been
+	// checked, before any data row is read; an error from it stops the
+	// import (nothing written) and is returned as it is. The API decides
+	// here whether the caller's role may import what the file changes.
+	Allow func(ImportHeader) error
+}
+
+// ImportHeader describes an import file from its header row.
+type ImportHeader struct {
+	Credentials bool     // a credentials file (it has a type column); else a users file
+	Columns     []string // the column names, in order
+}
+
+// credentialColumns are the columns of a users file that give a user a
+// credential.
+var credentialColumns = []string{"cardFormat", "facilityCode", "cardNumber", "cardNumberHex", "entryCode"}
+
+// ChangesUsers reports whether the file creates or changes users: every
+// users file does (its rows are users, found or created by externalId); a
+// credentials file only refers to existing users.
+func (h ImportHeader) ChangesUsers() bool { return !h.Credentials }
+
+// ChangesCredentials reports whether the file adds or changes cards,
+// entry codes or MFA codes: a credentials file, or a users file with a
+// card or entryCode column.
+func (h ImportHeader) ChangesCredentials() bool {
+	if h.Credentials {
+		return true
+	}
+	for _, c := range h.Columns {
+		if slices.Contains(credentialColumns, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadImportHeader reads and checks an import file's header row (the
+// same check Import makes, with the same limit on its length). A bad
+// header is an *ImportError.
+func ReadImportHeader(f io.Reader) (ImportHeader, error) {
+	it := &importer{}
+	_, r := csvReader(f)
+	if !it.readHeader(r) {
+		return ImportHeader{}, &ImportError{Rows: it.errs}
+	}
+	return it.hdr.info(), nil
+}
+
 // ImportFile imports a users or a credentials CSV file: Import on the
 // file's contents, reading the open file from its start each time.
 func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress)) (ImportSummary, error) {
+	return s.ImportFileWith(path, by, ImportOptions{Progress: progress})
+}
+
+// ImportFileWith is ImportFile with options.
+func (s *Store) ImportFileWith(path string, by Actor, o ImportOptions) (ImportSummary, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return ImportSummary{}, fmt.Errorf("store: import: %w", err)
@@ -150,7 +217,7 @@ func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress))
 		}
 		return f, nil
 	}
-	return s.Import(open, total, by, progress)
+	return s.ImportWith(open, total, by, o)
 }
 
 // Import imports a users or a credentials CSV (product.md §8; the columns
@@ -165,9 +232,17 @@ func (s *Store) ImportFile(path string, by Actor, progress func(ImportProgress))
 // from the first, Import returns ErrInputChanged and writes nothing. Rows
 // that change nothing (a card the user already has, an MFA code the user
 // already has) are skipped, so importing the same file twice changes
-// nothing the second time. Import holds the store's write lock throughout:
-// give it a local, fast input, not a network stream.
+// nothing the second time. A row longer than MaxRowBytes stops the read
+// (an *ImportError naming its line). Import holds the store's write lock
+// throughout: give it a local, fast input, not a network stream.
 func (s *Store) Import(open func() (io.Reader, error), size int64, by Actor, progress func(ImportProgress)) (ImportSummary, error) {
+	return s.ImportWith(open, size, by, ImportOptions{Progress: progress})
+}
+
+// ImportWith is Import with options (the config's groups, a check of the
+// header by the caller).
+func (s *Store) ImportWith(open func() (io.Reader, error), size int64, by Actor, o ImportOptions) (ImportSummary, error) {
+	progress := o.Progress
 	if progress == nil {
 		progress = func(ImportProgress) {}
 	}
@@ -175,7 +250,7 @@ func (s *Store) Import(open func() (io.Reader, error), size int64, by Actor, pro
 	defer s.writeMu.Unlock()
 	stop := s.keepMappedSmall()
 	defer stop()
-	it := &importer{s: s, by: by, now: s.now(), open: open}
+	it := &importer{s: s, by: by, now: s.now(), open: open, knownGroup: o.KnownGroup, allow: o.Allow}
 	defer it.free()
 	r, err := open()
 	if err != nil {
@@ -209,42 +284,62 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// csvReader reads f as an import file: a leading BOM is skipped.
+// csvReader reads f as an import file: a leading BOM is skipped, and a
+// record longer than MaxRowBytes fails the read (a *rowTooLongError)
+// before encoding/csv has buffered more than that of it.
 func csvReader(f io.Reader) (*countingReader, *csv.Reader) {
 	cr := &countingReader{r: f}
 	br := bufio.NewReaderSize(cr, 1<<16)
 	if bom, err := br.Peek(3); err == nil && string(bom) == "\xef\xbb\xbf" {
 		br.Discard(3)
 	}
-	r := csv.NewReader(br)
+	r := csv.NewReader(newRowLimiter(br, MaxRowBytes))
 	r.ReuseRecord = true
 	return cr, r
 }
 
-// check is pass 1.
-func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress)) error {
-	cr, r := csvReader(f)
-	defer func() { it.pass1Bytes, it.pass1CRC = cr.n, cr.crc }()
+// readHeader reads and checks the header row into it.hdr; false (with
+// it.errs set) when it is bad.
+func (it *importer) readHeader(r *csv.Reader) bool {
 	rec, err := r.Read()
 	if err == io.EOF {
 		it.bad(1, "", "the file is empty: a header row is required")
-		return nil
+		return false
+	}
+	if rl := (*rowTooLongError)(nil); errors.As(err, &rl) {
+		it.bad(1, "", "header: "+ruleRowSize)
+		return false
 	}
 	if err != nil {
 		it.bad(1, "", "header: "+csvRule(err))
-		return nil
+		return false
 	}
 	for i := range rec {
 		if !utf8.ValidString(rec[i]) {
 			it.bad(1, "", "header: must be UTF-8")
-			return nil
+			return false
 		}
 	}
 	var herrs []RowError
 	it.hdr, herrs = parseHeader(slices.Clone(rec))
 	if len(herrs) > 0 {
 		it.errs = herrs
+		return false
+	}
+	return true
+}
+
+// check is pass 1.
+func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress)) error {
+	cr, r := csvReader(f)
+	defer func() { it.pass1Bytes, it.pass1CRC = cr.n, cr.crc }()
+	if !it.readHeader(r) {
 		return nil
+	}
+	if it.allow != nil {
+		if err := it.allow(it.hdr.info()); err != nil {
+			return err
+		}
 	}
 	// A users file's deltas (~140 bytes per new user) live outside the Go
 	// heap, so the collector's headroom does not double them: a million
@@ -269,6 +364,11 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 			break
 		}
 		line, _ := r.FieldPos(0)
+		if rl := (*rowTooLongError)(nil); errors.As(err, &rl) {
+			// The reader cannot go on: the record has no end in reach.
+			it.bad(rl.line, "", ruleRowSize)
+			break
+		}
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
@@ -540,6 +640,14 @@ func (it *importer) addMFA(uid string, code []byte, line int) {
 
 func (it *importer) checkUser(rec []string, line int) error {
 	r, errs := it.hdr.parseUser(rec, line)
+	if it.knownGroup != nil && len(errs) == 0 {
+		for i, g := range r.f.Groups {
+			if !it.knownGroup(g) {
+				// By position: the cell's text is not repeated.
+				errs = append(errs, RowError{Line: line, Column: "groups", Rule: fmt.Sprintf("group %d of the cell is not a group of the config (GET /v1/groups lists them)", i+1)})
+			}
+		}
+	}
 	for _, e := range errs {
 		it.bad(e.Line, e.Column, e.Rule)
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,8 +165,8 @@ func TestImportRules(t *testing.T) {
 		want          []RowError // Rule compared by prefix
 	}{
 		{"empty file", "", []RowError{{1, "", "the file is empty"}}},
-		{"unknown column", "externalId,nickname\n", []RowError{{1, "nickname", "unknown column 2"}}},
-		{"duplicate column", "externalId,externalId\n", []RowError{{1, "externalId", "column appears twice"}}},
+		{"unknown column", "externalId,nickname\n", []RowError{{1, "", "column 2: not a column name of a users file"}}},
+		{"duplicate column", "externalId,externalId\n", []RowError{{1, "", "column 2 repeats the name of column 1"}}},
 		{"users without externalId", "firstName\nx\n", []RowError{{1, "externalId", "a users file needs"}}},
 		{"creds without user column", "type,code\nmfa_code,1234\n", []RowError{{1, "userId", "a credentials file needs"}}},
 		{"code rules", credHdr +
@@ -195,7 +197,7 @@ func TestImportRules(t *testing.T) {
 			",ea,,card,h10301,1,5,,,\n" +
 			",ea,,mfa_code,h10301,,,,1234,\n",
 			[]RowError{{2, "cardFormat", "must be one of"}, {3, "facilityCode", "must be a decimal"}, {4, "cardNumber", "a card needs"},
-				{5, "cardNumber", "must be a decimal"}, {6, "cardNumberHex", "must equal cardNumber"}, {7, "facilityCode", "must be empty or 0"},
+				{5, "cardNumber", "must be a decimal"}, {6, "cardNumberHex", "must equal cardNumber"}, {7, "facilityCode", "must be 0: format raw has no facility code"},
 				{8, "active", "must be true"}, {9, "code", "must be empty for type card"}, {10, "cardNumber", "card already belongs to another user"},
 				{11, "cardFormat", "must be empty for type mfa_code"}}},
 		{"duplicates", credHdr +
@@ -424,6 +426,319 @@ func FuzzParseRow(f *testing.F) {
 			if len(errs) == 0 && validateFields(&u.f) != nil {
 				t.Fatalf("accepted bad fields %+v", u.f)
 			}
+		}
+	})
+}
+
+// TestImportNoHeaderEchoesNoCell: a file without a header row has data on
+// line 1, and a cell there may be a code; no error repeats any of line 1's
+// text. A line 1 naming no known column is reported as a missing header;
+// unknown or repeated names are named by position.
+func TestImportNoHeaderEchoesNoCell(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, nil)
+	for _, tc := range []struct {
+		name, content, rule string
+		secret              []string
+	}{
+		{"users row first", "e1,Ada,482913\ne2,Alan,\n", "the header row is missing", []string{"482913", "Ada", "e1"}},
+		{"credentials row first", ",e1,,mfa_code,,,,,771234,\n", "the header row is missing", []string{"771234", "mfa_code"}},
+		{"one code", "5550123\n", "the header row is missing", []string{"5550123"}},
+		{"code twice", "246810,246810\n", "the header row is missing", []string{"246810"}},
+		{"code among names", "externalId,135799\n", "column 2: not a column name of a users file", []string{"135799"}},
+		{"repeated code among names", "externalId,type,864200,864200\n", "column 3: not a column name", []string{"864200"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.ImportFile(writeCSV(t, dir, "f.csv", tc.content), importer1, nil)
+			var ie *ImportError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want *ImportError", err)
+			}
+			found := false
+			for _, r := range ie.Rows {
+				found = found || r.Line == 1 && strings.HasPrefix(r.Rule, tc.rule)
+			}
+			if !found {
+				t.Errorf("rows = %v, want line 1: %s…", ie.Rows, tc.rule)
+			}
+			for _, sec := range tc.secret {
+				if strings.Contains(err.Error(), sec) {
+					t.Errorf("error repeats %q: %v", sec, err)
+				}
+				for _, r := range ie.Rows {
+					if strings.Contains(r.Column, sec) || strings.Contains(r.Rule, sec) {
+						t.Errorf("row error repeats %q: %+v", sec, r)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestImportCardRanges: the CSV import, in both write paths, and AddCard
+// refuse a card whose facility code or number does not fit its format
+// (the reader's field widths, as the API does); the limits themselves are
+// accepted.
+func TestImportCardRanges(t *testing.T) {
+	const credHdr = "externalId,type,cardFormat,facilityCode,cardNumber,cardNumberHex\n"
+	for _, bulk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
+			if bulk {
+				old := bulkThreshold
+				bulkThreshold = 0
+				t.Cleanup(func() { bulkThreshold = old })
+			}
+			dir := t.TempDir()
+			s := openAt(t, dir, nil)
+			if _, err := s.ImportFile(writeCSV(t, dir, "u.csv", "externalId\nea\neb\n"), importer1, nil); err != nil {
+				t.Fatal(err)
+			}
+			bad := credHdr +
+				"ea,card,h10301,256,1,\n" +
+				"ea,card,h10301,1,65536,\n" +
+				"ea,card,h10301,1,,0x10000\n" +
+				"ea,card,h10302,1,1,\n" +
+				"ea,card,corp1000_35,4096,1,\n" +
+				"ea,card,corp1000_35,1,1048576,\n" +
+				"ea,card,h10302,0,34359738368,\n" +
+				"ea,card,h10306,65536,1,\n"
+			_, err := s.ImportFile(writeCSV(t, dir, "c.csv", bad), importer1, nil)
+			var ie *ImportError
+			if !errors.As(err, &ie) {
+				t.Fatalf("out-of-range cards: err = %v, want *ImportError", err)
+			}
+			want := []RowError{
+				{2, "facilityCode", "must be 0–255 for format h10301"},
+				{3, "cardNumber", "must be 0–65535 for format h10301"},
+				{4, "cardNumberHex", "must be 0–65535 for format h10301"},
+				{5, "facilityCode", "must be 0: format h10302 has no facility code"},
+				{6, "facilityCode", "must be 0–4095 for format corp1000_35"},
+				{7, "cardNumber", "must be 0–1048575 for format corp1000_35"},
+				{8, "cardNumber", "must be 0–34359738367 for format h10302"},
+				{9, "facilityCode", "must be 0–65535 for format h10306"},
+			}
+			if diff := cmp.Diff(want, ie.Rows); diff != "" {
+				t.Errorf("row errors (-want +got):\n%s", diff)
+			}
+			usersBad := "externalId,cardFormat,facilityCode,cardNumber\nec,h10301,300,1\n"
+			if _, err := s.ImportFile(writeCSV(t, dir, "u2.csv", usersBad), importer1, nil); !errors.As(err, &ie) ||
+				len(ie.Rows) != 1 || ie.Rows[0].Column != "facilityCode" {
+				t.Errorf("users file, facility 300: %v", err)
+			}
+			good := credHdr +
+				"ea,card,h10301,255,65535,\n" +
+				"ea,card,h10301,0,0,\n" +
+				"eb,card,raw,,,0xffffffffffffffff\n" +
+				"eb,card,h10302,,34359738367,\n"
+			sum, err := s.ImportFile(writeCSV(t, dir, "g.csv", good), importer1, nil)
+			if err != nil || sum.CredentialsAdded != 4 {
+				t.Fatalf("cards at the limits: %+v %v", sum, err)
+			}
+			if _, _, err := s.LookupCard(CardKey{Format: "raw", CardNumber: ^uint64(0)}); err != nil {
+				t.Errorf("raw 64-bit card: %v", err)
+			}
+		})
+	}
+
+	dir := t.TempDir()
+	s := openAt(t, dir, nil)
+	u := mustUser(t, s, "ac").UserID
+	for _, c := range []struct {
+		card  Card
+		field string
+	}{
+		{Card{Format: "h10301", FacilityCode: 256, CardNumber: 1}, "facility_code"},
+		{Card{Format: "h10301", FacilityCode: 1, CardNumber: 65536}, "card_number"},
+		{Card{Format: "h10302", FacilityCode: 1, CardNumber: 1}, "facility_code"},
+		{Card{Format: "corp1000_48", FacilityCode: 1 << 22, CardNumber: 1}, "facility_code"},
+		{Card{Format: "h10304", FacilityCode: 1, CardNumber: 1 << 19}, "card_number"},
+		{Card{Format: "raw26", CardNumber: 1}, "card_format"},
+	} {
+		err := s.AddCard(u, c.card, admin)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != c.field {
+			t.Errorf("AddCard(%+v) = %v, want a %s error", c.card, err, c.field)
+		}
+	}
+	for _, c := range []Card{
+		{Format: "h10301", FacilityCode: 255, CardNumber: 65535, Active: true},
+		{Format: "raw", CardNumber: ^uint64(0), Active: true},
+		{Format: "corp1000_48", FacilityCode: 1<<22 - 1, CardNumber: 1<<23 - 1, Active: true},
+	} {
+		if err := s.AddCard(u, c, admin); err != nil {
+			t.Errorf("AddCard(%+v): %v", c, err)
+		}
+	}
+}
+
+// TestImportKnownGroups: with the config's groups (ImportOptions.KnownGroup)
+// a users file may assign only those; the error names the group by its
+// position in the cell.
+func TestImportKnownGroups(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, nil)
+	known := func(g string) bool { return g == "staff" || g == "lab" }
+	for _, bulk := range []bool{false, true} {
+		if bulk {
+			old := bulkThreshold
+			bulkThreshold = 0
+			t.Cleanup(func() { bulkThreshold = old })
+		}
+		before := dump(t, s)
+		_, err := s.ImportFileWith(writeCSV(t, dir, "u.csv", "externalId,groups\ng1,staff\ng2,lab;9911;staff\n"), importer1, ImportOptions{KnownGroup: known})
+		var ie *ImportError
+		if !errors.As(err, &ie) || len(ie.Rows) != 1 || ie.Rows[0] != (RowError{3, "groups", "group 2 of the cell is not a group of the config (GET /v1/groups lists them)"}) {
+			t.Fatalf("bulk=%v: unknown group: %v", bulk, err)
+		}
+		if strings.Contains(err.Error(), "9911") {
+			t.Errorf("error repeats the cell: %v", err)
+		}
+		if diff := cmp.Diff(before, dump(t, s)); diff != "" {
+			t.Errorf("a refused import changed the database:\n%s", diff)
+		}
+	}
+	if _, err := s.ImportFileWith(writeCSV(t, dir, "u.csv", "externalId,groups\ng1,staff\ng2,lab;staff\n"), importer1, ImportOptions{KnownGroup: known}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.UserByExternalID("g2"); err != nil || len(u.Groups) != 2 {
+		t.Errorf("g2 = %+v %v", u, err)
+	}
+}
+
+// TestImportRowSize: a record longer than MaxRowBytes (one huge line, or a
+// quoted field spanning many short lines) is refused with a rule naming
+// the limit and the line it starts on, before encoding/csv buffers it;
+// many rows that are each short pass however large the file.
+func TestImportRowSize(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, nil)
+	huge := "externalId,firstName\ne1,Ada\ne2," + strings.Repeat("x", 1<<20) + "\ne3,Bob\n"
+	spanning := "externalId,firstName\ne1,\"" + strings.Repeat("ab\n", MaxRowBytes/3+10) + "\"\n"
+	header := strings.Repeat("externalId,", 1<<13) + "\n"
+	for _, tc := range []struct {
+		name, content string
+		want          RowError
+	}{
+		{"one long line", huge, RowError{3, "", "a row is at most 64 KiB"}},
+		{"quoted field over many lines", spanning, RowError{2, "", "a row is at most 64 KiB"}},
+		{"long header", header, RowError{1, "", "header: a row is at most 64 KiB"}},
+		{"crlf long line", "externalId\r\ne1\r\n" + strings.Repeat("7", MaxRowBytes+1) + "\r\n", RowError{3, "", "a row is at most 64 KiB"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.ImportFile(writeCSV(t, dir, "f.csv", tc.content), importer1, nil)
+			var ie *ImportError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want *ImportError", err)
+			}
+			last := ie.Rows[len(ie.Rows)-1]
+			if last.Line != tc.want.Line || last.Column != "" || !strings.HasPrefix(last.Rule, tc.want.Rule) {
+				t.Errorf("rows = %v, want %v", ie.Rows, tc.want)
+			}
+			if strings.Contains(err.Error(), "xxxx") || strings.Contains(err.Error(), "7777") {
+				t.Error("the error repeats the row")
+			}
+		})
+	}
+	// Just under the limit: read (and refused only by the column's rule).
+	near := "externalId,firstName\ne1," + strings.Repeat("y", MaxRowBytes-4) + "\n"
+	_, err := s.ImportFile(writeCSV(t, dir, "n.csv", near), importer1, nil)
+	var ie *ImportError
+	if !errors.As(err, &ie) || len(ie.Rows) != 1 || ie.Rows[0].Column != "firstName" {
+		t.Errorf("row just under the limit: %v", err)
+	}
+	// Many short rows, quoted fields with escaped quotes and CRLF: no false limit.
+	var b strings.Builder
+	b.WriteString("externalId,firstName,lastName\r\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "\"r%d\",\"A \"\"q\"\" , b\",x\r\n", i)
+	}
+	sum, err := s.ImportFile(writeCSV(t, dir, "m.csv", b.String()), importer1, nil)
+	if err != nil || sum.UsersCreated != 5000 {
+		t.Fatalf("5000 short rows: %+v %v", sum, err)
+	}
+}
+
+// FuzzImportHeader: the header check never repeats a code-like cell of
+// line 1 in an error, and never panics.
+func FuzzImportHeader(f *testing.F) {
+	f.Add("externalId,firstName", "123456")
+	f.Add("", "987654321")
+	f.Add("userId,type", "4444444")
+	f.Add("externalId,externalId", "000000")
+	f.Fuzz(func(t *testing.T, names, code string) {
+		if ValidateCode([]byte(code)) != nil || len(code) < 6 {
+			return
+		}
+		for _, line := range []string{code + "," + names, names + "," + code, code, names + "," + code + "," + code} {
+			r := csv.NewReader(strings.NewReader(line + "\n"))
+			rec, err := r.Read()
+			if err != nil {
+				continue
+			}
+			_, errs := parseHeader(rec)
+			for _, e := range errs {
+				if strings.Contains(e.Column, code) || strings.Contains(e.Rule, code) {
+					t.Fatalf("header error repeats a cell: %+v", e)
+				}
+			}
+			h, err := ReadImportHeader(strings.NewReader(line + "\n"))
+			if err != nil && strings.Contains(err.Error(), code) {
+				t.Fatalf("ReadImportHeader error repeats a cell: %v", err)
+			}
+			_ = h
+		}
+	})
+}
+
+// FuzzRowLimiter: below encoding/csv, the row limit never changes what csv
+// reads from input whose every record is within the limit, and never
+// panics on any input.
+func FuzzRowLimiter(f *testing.F) {
+	f.Add([]byte("a,b\n\"c\"\"d\",e\r\n\"f\ng\",h\n"), 8)
+	f.Add([]byte("a\"b,c\n\"x\"y\nz\n"), 4)
+	f.Add([]byte("\"unterminated\n"), 3)
+	f.Add([]byte("\"a\"\r\"b\n\"\nc\n"), 2)
+	f.Fuzz(func(t *testing.T, in []byte, max int) {
+		if max < 1 || max > 1<<12 {
+			return
+		}
+		// Records as csv reads them without the limit, and their spans.
+		type rec struct {
+			fields []string
+			err    string
+		}
+		read := func(r *csv.Reader) (out []rec, spans []int64, limited bool) {
+			r.FieldsPerRecord = -1
+			var last int64
+			for {
+				f, err := r.Read()
+				if err == io.EOF {
+					return
+				}
+				var rl *rowTooLongError
+				if errors.As(err, &rl) {
+					return out, spans, true
+				}
+				e := ""
+				if err != nil {
+					e = err.Error()
+				}
+				out = append(out, rec{slices.Clone(f), e})
+				spans = append(spans, r.InputOffset()-last)
+				last = r.InputOffset()
+			}
+		}
+		want, spans, _ := read(csv.NewReader(bytes.NewReader(in)))
+		got, _, limited := read(csv.NewReader(newRowLimiter(bytes.NewReader(in), max)))
+		fits := true
+		for _, s := range spans {
+			fits = fits && s <= int64(max)
+		}
+		if fits && limited {
+			t.Fatalf("limit %d refused input whose records span %v", max, spans)
+		}
+		if !limited && !cmp.Equal(want, got, cmp.AllowUnexported(rec{})) {
+			t.Fatalf("the limiter changed what csv reads:\n%v\n%v", want, got)
 		}
 	})
 }

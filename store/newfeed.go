@@ -81,7 +81,8 @@ func (f *newFeed) fill() error {
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
+			var rl *rowTooLongError
+			if errors.As(err, &pe) || errors.As(err, &rl) {
 				return ErrInputChanged // pass 1 found no bad row
 			}
 			return fmt.Errorf("store: import: read again: %w", err)
