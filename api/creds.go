@@ -3,47 +3,28 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
-	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
 )
 
-// cardLimits are the largest facility code and card number each format can
-// carry: the field widths of ../shared/spec/hardware.md's format table
-// (h10301: 8-bit facility, 16-bit card; …). A facility limit of 0 means the
-// format has no facility field.
-var cardLimits = map[reader.Format]struct {
-	fc uint32
-	cn uint64
-}{
-	reader.H10301:      {1<<8 - 1, 1<<16 - 1},  // b2–9 facility (8), b10–25 card (16)
-	reader.H10306:      {1<<16 - 1, 1<<16 - 1}, // b2–17 facility (16), b18–33 card (16)
-	reader.Corp1000x35: {1<<12 - 1, 1<<20 - 1}, // b3–14 company (12), b15–34 card (20)
-	reader.H10302:      {0, 1<<35 - 1},         // b2–36 card (35), no facility
-	reader.H10304:      {1<<16 - 1, 1<<19 - 1}, // b2–17 facility (16), b18–36 card (19)
-	reader.Corp1000x48: {1<<22 - 1, 1<<23 - 1}, // b3–24 company (22), b25–47 card (23)
-	reader.Raw:         {0, 1<<64 - 1},         // the whole serial number, 32–64 bits
-}
+// ruleFormat is the store's rule for a card format.
+var ruleFormat = store.RuleFormat
 
-const ruleFormat = "must be one of h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw"
-
-// checkCard checks a card's fields against its format.
+// checkCard checks a card's fields against its format: the field widths of
+// the reader's format definitions (store.CardLimits), the same check
+// store.AddCard and the CSV import make.
 func checkCard(format string, fc uint32, cn uint64) error {
-	lim, ok := cardLimits[reader.Format(format)]
+	maxFC, maxCN, ok := store.CardLimits(format)
 	if !ok {
 		return badField("format", ruleFormat)
 	}
-	if fc > lim.fc {
-		if lim.fc == 0 {
-			return badField("facility_code", fmt.Sprintf("must be 0: format %s has no facility code", format))
-		}
-		return badField("facility_code", fmt.Sprintf("must be 0–%d for format %s", lim.fc, format))
+	if fc > maxFC {
+		return badField("facility_code", store.FacilityRule(format, maxFC))
 	}
-	if cn > lim.cn {
-		return badField("card_number", fmt.Sprintf("must be 0–%d for format %s", lim.cn, format))
+	if cn > maxCN {
+		return badField("card_number", store.CardNumberRule(format, maxCN))
 	}
 	return nil
 }

@@ -57,16 +57,16 @@ func TestStreamLimit(t *testing.T) {
 	}
 }
 
-// blockingImport is a store whose Import waits until released.
+// blockingImport is a store whose ImportWith waits until released.
 type blockingImport struct {
 	*store.Store
 	started, release chan struct{}
 }
 
-func (b blockingImport) Import(open func() (io.Reader, error), size int64, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error) {
+func (b blockingImport) ImportWith(open func() (io.Reader, error), size int64, by store.Actor, o store.ImportOptions) (store.ImportSummary, error) {
 	b.started <- struct{}{}
 	<-b.release
-	return b.Store.Import(open, size, by, progress)
+	return b.Store.ImportWith(open, size, by, o)
 }
 
 // TestImportOneAtATime: while one CSV import runs, another is refused with

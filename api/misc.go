@@ -67,7 +67,12 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 	}
 	// store.Import reads the spool twice for a users file that creates
 	// users; each reader() starts a fresh decrypting stream at offset 0.
-	sum, err := s.st.Import(sp.reader, n, c.actor(), nil)
+	// The groups a users file assigns must be the config's, as for
+	// POST /v1/users; what the file changes must be allowed to the role.
+	sum, err := s.st.ImportWith(sp.reader, n, c.actor(), store.ImportOptions{
+		KnownGroup: s.groupKnown,
+		Allow:      func(h store.ImportHeader) error { return importAllowed(c.Role, h) },
+	})
 	if err != nil {
 		return err
 	}
@@ -77,6 +82,22 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 		"users_updated":     sum.UsersUpdated,
 		"credentials_added": sum.CredentialsAdded,
 	})
+	return nil
+}
+
+// importAllowed decides, from the file's header, whether role may import
+// it: the import permission lets a role send a CSV, and the file may then
+// change only what the role's other permissions allow (docs/api.md): a
+// users file creates and changes users (users.write), and a credentials
+// file, or a users file with card or entryCode columns, changes
+// credentials (credentials).
+func importAllowed(role string, h store.ImportHeader) error {
+	if h.ChangesUsers() && !Allowed(role, PermUsersWrite) {
+		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import a users file (it creates and changes users: needs %s); a credentials file (with a type column) holds only cards, entry codes and MFA codes", role, PermUsersWrite)}
+	}
+	if h.ChangesCredentials() && !Allowed(role, PermCredentials) {
+		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import credentials (needs %s)", role, PermCredentials)}
+	}
 	return nil
 }
 

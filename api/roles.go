@@ -35,7 +35,7 @@ const (
 	PermGroupsRead  Permission = "groups.read"  // access groups (names are needed to assign them)
 	PermTokens      Permission = "tokens"       // list, create, revoke API tokens
 	PermEventsRead  Permission = "events.read"  // events, the live stream
-	PermImport      Permission = "import"       // CSV import: creates users and credentials
+	PermImport      Permission = "import"       // CSV import; the file may change only what the role's other permissions allow
 	PermStatus      Permission = "status"       // health and metrics
 )
 
@@ -49,7 +49,7 @@ var grants = map[string]map[Permission]bool{
 	RoleUserManager: set(PermUsersRead, PermUsersWrite, PermCredentials,
 		PermGroupsRead, PermEventsRead, PermImport, PermStatus),
 	RoleCredentialManager: set(PermUsersRead, PermCredentials,
-		PermGroupsRead, PermEventsRead, PermStatus),
+		PermGroupsRead, PermEventsRead, PermImport, PermStatus),
 	RoleViewer: set(PermUsersRead, PermDoorsRead, PermGroupsRead, PermEventsRead, PermStatus),
 }
 

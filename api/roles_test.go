@@ -176,7 +176,7 @@ func TestPermissionsMatchSpec(t *testing.T) {
 		RoleSystemAdmin:       "credentials doors.read events.read groups.read import status tokens users.delete users.read users.write",
 		RoleUserAdmin:         "credentials events.read groups.read import status users.delete users.read users.write",
 		RoleUserManager:       "credentials events.read groups.read import status users.read users.write",
-		RoleCredentialManager: "credentials events.read groups.read status users.read",
+		RoleCredentialManager: "credentials events.read groups.read import status users.read",
 		RoleViewer:            "doors.read events.read groups.read status users.read",
 	}
 	perms := []Permission{PermCredentials, PermDoorsRead, PermEventsRead, PermGroupsRead, PermImport, PermStatus, PermTokens, PermUsersDelete, PermUsersRead, PermUsersWrite}

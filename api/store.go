@@ -40,7 +40,7 @@ type Store interface {
 	EventsDropped() (uint64, error)
 	Subscribe(buffer int) (events <-chan store.Event, cancel func())
 
-	Import(open func() (io.Reader, error), size int64, by store.Actor, progress func(store.ImportProgress)) (store.ImportSummary, error)
+	ImportWith(open func() (io.Reader, error), size int64, by store.Actor, o store.ImportOptions) (store.ImportSummary, error)
 }
 
 // DoorStatus is one door's state as the door loop sees it.
