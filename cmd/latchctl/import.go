@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
+	"slices"
 
 	latchconfig "github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
@@ -44,7 +42,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	db := fs.String("db", defaultDB, "database `PATH`")
 	key := fs.String("key", defaultKey, "device key file `PATH`")
-	config := fs.String("config", "", "config file `PATH` (database and key_file from [controller])")
+	config := fs.String("config", "", "config file `PATH` (database and key_file from [controller]; the groups a users file may assign, read from "+defaultConfig+" when not given)")
 	noProgress := fs.Bool("no-progress", false, "never draw a progress bar")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: latchctl import [--db PATH] [--key PATH] [--config PATH] FILE\n\n"+
@@ -60,26 +58,47 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	file := fs.Arg(0)
+	// The header decides the memory limit and whether the config's groups
+	// are needed; it is read with the import's own (bounded) reader.
+	head, _ := readHeader(file)
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cfgPath := *config
+	if cfgPath == "" && slices.Contains(head.Columns, "groups") {
+		// The groups a users file assigns must be the config's (as in the
+		// API); without --config, the default config names them.
+		cfgPath = defaultConfig
+	}
 	retention := 0
-	if *config != "" {
-		cfg, err := latchconfig.Load(*config)
+	var known func(string) bool
+	if cfgPath != "" {
+		cfg, err := latchconfig.Load(cfgPath)
 		if err != nil {
-			fmt.Fprintf(stderr, "latchctl import: %v\n", err)
+			if *config == "" {
+				fmt.Fprintf(stderr, "latchctl import: the file has a groups column, whose groups must be the config's: pass --config (%v)\n", err)
+			} else {
+				fmt.Fprintf(stderr, "latchctl import: %v\n", err)
+			}
 			return 1
 		}
-		// Explicit --db and --key win over the config file.
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if !set["db"] {
-			*db = cfg.Controller.Database
+		groups := map[string]bool{}
+		for _, g := range cfg.Groups {
+			groups[g.Name] = true
 		}
-		if !set["key"] {
-			*key = cfg.Controller.KeyFile
+		known = func(name string) bool { return groups[name] }
+		if *config != "" {
+			// Explicit --db and --key win over the config file.
+			if !set["db"] {
+				*db = cfg.Controller.Database
+			}
+			if !set["key"] {
+				*key = cfg.Controller.KeyFile
+			}
+			retention = cfg.Controller.EventRetention
 		}
-		retention = cfg.Controller.EventRetention
 	}
-	file := fs.Arg(0)
-	if os.Getenv("GOMEMLIMIT") == "" && isCredentialsFile(file) {
+	if os.Getenv("GOMEMLIMIT") == "" && head.Credentials {
 		debug.SetMemoryLimit(importMemoryLimit)
 	}
 	fi, err := os.Stat(file)
@@ -118,7 +137,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		defer bar.Finish()
 	}
 
-	sum, err := s.ImportFile(file, store.Actor{Name: "latchctl", Role: "import"}, progress)
+	sum, err := s.ImportFileWith(file, store.Actor{Name: "latchctl", Role: "import"}, store.ImportOptions{Progress: progress, KnownGroup: known})
 	var ie *store.ImportError
 	if errors.As(err, &ie) {
 		for _, r := range ie.Rows {
@@ -139,23 +158,13 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// isCredentialsFile reports whether the CSV file's header has a "type"
-// column (store.ImportFile tells the two kinds apart the same way).
-func isCredentialsFile(path string) bool {
+// readHeader reads the CSV file's header as store.ImportFile does (a
+// "type" column makes a credentials file), with its limit on a row's length.
+func readHeader(path string) (store.ImportHeader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return false
+		return store.ImportHeader{}, err
 	}
 	defer f.Close()
-	r := csv.NewReader(bufio.NewReader(f))
-	head, err := r.Read()
-	if err != nil {
-		return false
-	}
-	for _, c := range head {
-		if strings.TrimPrefix(c, "\ufeff") == "type" {
-			return true
-		}
-	}
-	return false
+	return store.ReadImportHeader(f)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,5 +78,69 @@ func TestImportCommand(t *testing.T) {
 	if code := run([]string{"import", "--db", db, "--key", key, users}, &out, &errs); code != 1 ||
 		!strings.Contains(errs.String(), "database in use by another process") || !strings.Contains(errs.String(), "stop latchd first") {
 		t.Errorf("locked: exit %d, stderr %q", code, errs.String())
+	}
+}
+
+// TestImportCommandRules: latchctl import repeats no cell of a file
+// without a header row, takes the groups a users file may assign from the
+// config (and needs one for a groups column), and stops at a row longer
+// than the limit.
+func TestImportCommandRules(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	os.WriteFile(cfgPath, []byte("[controller]\nname = \"t\"\ndatabase = \"c.db\"\nkey_file = \"c.key\"\n"+
+		"[[door]]\nname = \"front\"\nrelay = \"GPIO23\"\n[[reader]]\nname = \"r1\"\ndoor = \"front\"\nd0 = \"GPIO17\"\nd1 = \"GPIO27\"\n"+
+		"[[group]]\nname = \"staff\"\ndoors = [\"front\"]\n"), 0o600)
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o600)
+		return p
+	}
+	noHeader := write("nohdr.csv", "e1,Ada,482913\ne2,Alan,\n")
+	badGroup := write("badgroup.csv", "externalId,groups\ng1,staff\ng2,staff;visitors\n")
+	goodGroup := write("goodgroup.csv", "externalId,groups\ng1,staff\n")
+	long := write("long.csv", "externalId,type,code\ne1,mfa_code,"+strings.Repeat("5", 1<<20)+"\n")
+	noCfg := filepath.Join(dir, "missing.toml")
+	tests := []struct {
+		name        string
+		args        []string
+		code        int
+		errs        string
+		notInErrors []string
+	}{
+		{"no header", []string{"import", "--config", cfgPath, noHeader}, 1, noHeader + ":line 1: the header row is missing", []string{"482913", "Ada"}},
+		{"unknown group", []string{"import", "--config", cfgPath, badGroup}, 1, badGroup + ":line 3: groups: group 2 of the cell is not a group of the config", []string{"visitors"}},
+		{"known group", []string{"import", "--config", cfgPath, goodGroup}, 0, "", nil},
+		{"groups need a config", []string{"import", "--db", filepath.Join(dir, "x.db"), "--key", filepath.Join(dir, "x.key"), goodGroup}, 1, "pass --config", nil},
+		{"config named but missing", []string{"import", "--config", noCfg, goodGroup}, 1, "missing.toml", nil},
+		{"long row", []string{"import", "--config", cfgPath, long}, 1, long + ":line 2: a row is at most 64 KiB", []string{"5555"}},
+	}
+	if _, err := os.Stat(defaultConfig); err == nil {
+		tests = slices.DeleteFunc(tests, func(tt struct {
+			name        string
+			args        []string
+			code        int
+			errs        string
+			notInErrors []string
+		}) bool {
+			return tt.name == "groups need a config"
+		})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errs strings.Builder
+			code := run(tt.args, &out, &errs)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%.500s", code, tt.code, errs.String())
+			}
+			if tt.errs != "" && !strings.Contains(errs.String(), tt.errs) {
+				t.Errorf("stderr = %.500q, want it to contain %q", errs.String(), tt.errs)
+			}
+			for _, s := range tt.notInErrors {
+				if strings.Contains(errs.String(), s) {
+					t.Errorf("stderr repeats %q: %.500s", s, errs.String())
+				}
+			}
+		})
 	}
 }
