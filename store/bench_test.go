@@ -2,6 +2,8 @@ package store
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -329,4 +331,45 @@ func walk(b *bolt.Bucket) error {
 		}
 		return nil
 	})
+}
+
+// BenchmarkImportLongLine imports a users file whose second line is one
+// 200 MB field (the hostile input of the row limit) and reports the heap
+// the import reserved and allocated: bounded by MaxRowBytes, not the line.
+//
+//	go test -run XXX -bench ImportLongLine -benchtime 1x ./store/
+func BenchmarkImportLongLine(b *testing.B) {
+	dir := b.TempDir()
+	s := openAt(b, dir, nil)
+	p := filepath.Join(dir, "line.csv")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString("externalId,firstName\ne1,")
+	chunk := bytes.Repeat([]byte{'x'}, 1<<20)
+	for i := 0; i < 200; i++ {
+		w.Write(chunk)
+	}
+	w.WriteString("\n")
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, err := s.ImportFile(p, importer1, nil)
+		var ie *ImportError
+		if !errors.As(err, &ie) {
+			b.Fatalf("err = %v", err)
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapSys)/(1<<20), "HeapSys-MiB")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/(1<<20), "alloc-MiB/op")
 }
