@@ -7,6 +7,9 @@
 # Usage: scripts/measure-conns.sh [N] [PEERS] [WORKDIR]
 #   N      connections (default 19000)
 #   PEERS  loopback source addresses 127.0.0.1 … 127.0.0.PEERS (default 1)
+#   HOLD   (environment) how long the connections are held before they are probed (default 3s)
+# "still open" is the client's view: a connection the kernel completed but latchd has not
+# accepted yet (a full accept queue) counts as open until latchd accepts and closes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-19000}
@@ -50,7 +53,7 @@ for _ in $(seq 100); do grep -q '"api serving"' "$dir/out.jsonl" 2>/dev/null && 
 grep -q '"api serving"' "$dir/out.jsonl" || { echo "latchd did not start:"; cat "$dir/out.jsonl"; exit 1; }
 idle=$(cat "$cg/memory.max_usage_in_bytes")
 echo "latchd started: cgroup peak $((idle / 1048576)) MiB ($idle bytes)"
-"$dir/halfopen" -addr "127.0.0.1:$port" -n "$n" -peers "$peers"
+"$dir/halfopen" -addr "127.0.0.1:$port" -n "$n" -peers "$peers" -hold "${HOLD:-3s}"
 peak=$(cat "$cg/memory.max_usage_in_bytes")
 echo "after $n half-sent headers from $peers peer(s): cgroup peak $((peak / 1048576)) MiB ($peak bytes)"
 echo "refusals logged: $(grep -c 'connection cap' "$dir/out.jsonl" || true)"

@@ -65,16 +65,26 @@ func main() {
 	time.Sleep(*hold)
 	// Which are still open? The server closed the others (a read returns
 	// EOF or a reset at once); an open one times out on the short deadline.
+	// All at once, each with a 100 ms deadline: one by one, the probe
+	// would outlast the server's header timeout. (A deadline that has
+	// already passed fails a Read before it looks at the socket.)
 	open := 0
-	buf := make([]byte, 1)
+	var pw sync.WaitGroup
 	for _, c := range conns {
-		c.SetReadDeadline(time.Now().Add(time.Millisecond))
-		_, err := c.Read(buf)
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			open++
-		}
-		c.Close()
+		pw.Add(1)
+		go func() {
+			defer pw.Done()
+			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			_, err := c.Read(make([]byte, 1))
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				mu.Lock()
+				open++
+				mu.Unlock()
+			}
+			c.Close()
+		}()
 	}
+	pw.Wait()
 	fmt.Printf("after %v: %d still open, %d closed by the server\n", *hold, open, len(conns)-open)
 }
