@@ -205,3 +205,51 @@ func TestHeaderTimeoutFreesSlot(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthFailureClosesConn: a request without a token, or with a wrong
+// one, gets its 401 with "Connection: close" and the connection closes,
+// so an unauthenticated client cannot keep idle connections in the caps'
+// slots; an authenticated one stays open for the next request.
+func TestAuthFailureClosesConn(t *testing.T) {
+	e := newEnv(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	for _, auth := range []string{"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer " + e.tokens[RoleViewer] + "\r\n"} {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		io.WriteString(c, "GET /v1/health HTTP/1.1\r\nHost: latchd\r\n"+auth+"\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			if resp.Close {
+				t.Error("an authenticated request closed its connection")
+			}
+			continue
+		}
+		if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+			t.Fatalf("%q: %d, close %v; want 401 and Connection: close", auth, resp.StatusCode, resp.Close)
+		}
+		if n, err := br.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("%q: after the 401 the connection gave %d, %v; want EOF", auth, n, err)
+		}
+	}
+}

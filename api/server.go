@@ -330,7 +330,13 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		peer := peerOf(r)
+		// A request that fails authentication closes its connection
+		// after the reply: an unauthenticated client cannot park idle
+		// keep-alive connections in the TCP listener's slots (up to
+		// IdleTimeout each) with one cheap request apiece.
+		unauth := func() { w.Header().Set("Connection", "close") }
 		if ok, wait := s.authLim.allow(peer); !ok {
+			unauth()
 			secs := int(wait/time.Second) + 1
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
@@ -339,6 +345,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		secret, ok := bearer(r)
 		if !ok {
 			s.authLim.fail(peer)
+			unauth()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
 			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})
 			return
@@ -351,6 +358,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 			s.authLim.fail(peer)
+			unauth()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token"`)
 			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: unknown or revoked token"})
 			return
