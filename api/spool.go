@@ -44,7 +44,7 @@ func (s *Server) openSpool(want int64) (*spool, error) {
 // spoolFull is the 507 of an upload that would take more than half the
 // free space.
 func spoolFull(allow int64, free uint64) *apiError {
-	rule := fmt.Sprintf("must be at most %d bytes now: an import may spool at most half the free space on the database's filesystem (%d bytes free)", allow, free)
+	rule := fmt.Sprintf("must be at most %d bytes now: an import may spool at most half the free space on the spool folder's filesystem (%d bytes free)", allow, free)
 	return &apiError{Status: http.StatusInsufficientStorage, Msg: "api: body: " + rule, Field: "body", Rule: rule}
 }
 
