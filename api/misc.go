@@ -49,7 +49,7 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 		return &apiError{Status: http.StatusConflict, Msg: "api: another import is running; retry when it has finished"}
 	}
 	defer s.importing.Unlock()
-	sp, err := newSpool(s.tmp)
+	sp, err := s.openSpool(r.ContentLength) // 507 if the disk has no room for it
 	if err != nil {
 		return fmt.Errorf("api: import: %w", err)
 	}
@@ -59,6 +59,10 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return tooLarge(s.ilimit)
+		}
+		var full *apiError // the spool's 507: past half the free space
+		if errors.As(err, &full) {
+			return full
 		}
 		return badField("body", "could not be read: "+err.Error())
 	}

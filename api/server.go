@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,15 @@ const (
 	DefaultAuthFailBurst  = 10      // failed authentications a peer may make at once …
 	DefaultAuthFailRefill = 6 * time.Second
 	// … then one more every 6 s (10 a minute).
+
+	// On a TCP listener (never the Unix socket, whose peers the kernel
+	// names): connections held at once in all and from one peer (an IPv4
+	// address or an IPv6 /64), and the time a client has to send a whole
+	// request header, before any authentication. One connection more is
+	// closed as soon as it is accepted.
+	DefaultMaxConns        = 256
+	DefaultMaxConnsPerPeer = 16
+	DefaultHeaderTimeout   = 10 * time.Second
 )
 
 // Options configures a Server. Zero values mean the documented default.
@@ -56,8 +66,11 @@ type Options struct {
 	BodyLimit     int64         // JSON request bodies; 0 = DefaultBodyLimit
 	BodyTimeout   time.Duration // 0 = DefaultBodyTimeout
 	ImportTimeout time.Duration // 0 = DefaultImportTimeout
-	ImportLimit   int64         // CSV import bodies; 0 = DefaultImportLimit
-	TempDir       string        // where a CSV import is spooled; "" = os.TempDir()
+	// ImportLimit bounds a CSV import body, and so its spool; 0 =
+	// DefaultImportLimit. An upload may also spool at most half the free
+	// space on TempDir's filesystem (Linux), or it gets a 507.
+	ImportLimit int64
+	TempDir     string // where a CSV import is spooled; "" = os.TempDir()
 
 	// MaxStreams bounds the live event streams served at once (each holds
 	// a goroutine and a store subscription of 1,024 events); 0 =
@@ -66,6 +79,14 @@ type Options struct {
 
 	AuthFailBurst  int           // 0 = DefaultAuthFailBurst
 	AuthFailRefill time.Duration // 0 = DefaultAuthFailRefill
+
+	// MaxConns and MaxConnsPerPeer cap the connections Serve holds at once
+	// on a TCP listener, in all and per peer (see DefaultMaxConns); 0 =
+	// the default. A per-peer cap above the total is the total.
+	MaxConns, MaxConnsPerPeer int
+	// HeaderTimeout bounds reading a request's header on every listener
+	// (and a TLS handshake); 0 = DefaultHeaderTimeout.
+	HeaderTimeout time.Duration
 
 	// LocalOwner lets a client on the Unix socket whose uid is the daemon's
 	// own (or root) manage tokens (/v1/tokens) without a bearer token, so that
@@ -78,23 +99,28 @@ type Options struct {
 
 // Server is the management API. It is an http.Handler.
 type Server struct {
-	st      Store
-	doors   DoorStatuser
-	cfg     Config
-	cfgFunc func() Config
-	metrics *Metrics
-	log     zerolog.Logger
-	now     func() time.Time
-	limit   int64
-	ilimit  int64
-	btime   time.Duration // see DefaultBodyTimeout
-	itime   time.Duration // see DefaultImportTimeout
-	tmp     string
-	authLim *limiter
-	mux     *http.ServeMux
-	owner   bool
-	euid    uint32        // the uid LocalOwner trusts besides root
-	streams chan struct{} // one slot per live event stream
+	st                     Store
+	doors                  DoorStatuser
+	cfg                    Config
+	cfgFunc                func() Config
+	metrics                *Metrics
+	log                    zerolog.Logger
+	now                    func() time.Time
+	limit                  int64
+	ilimit                 int64
+	btime                  time.Duration // see DefaultBodyTimeout
+	itime                  time.Duration // see DefaultImportTimeout
+	tmp                    string
+	authLim                *limiter
+	mux                    *http.ServeMux
+	owner                  bool
+	euid                   uint32        // the uid LocalOwner trusts besides root
+	streams                chan struct{} // one slot per live event stream
+	maxConns, maxConnsPeer int
+	htime                  time.Duration // see DefaultHeaderTimeout
+	// free is the free space on a folder's filesystem (diskFree; tests
+	// replace it); known is false where it cannot be told.
+	free func(dir string) (free uint64, known bool, err error)
 	// importing is held while a CSV import is spooled and written: one at
 	// a time, so concurrent uploads cannot fill the database's disk.
 	importing sync.Mutex
@@ -118,6 +144,20 @@ func New(o Options) *Server {
 		mux:     http.NewServeMux(),
 		owner:   o.LocalOwner,
 		euid:    uint32(os.Geteuid()),
+
+		maxConns:     o.MaxConns,
+		maxConnsPeer: o.MaxConnsPerPeer,
+		htime:        o.HeaderTimeout,
+		free:         diskFree,
+	}
+	if s.maxConns <= 0 {
+		s.maxConns = DefaultMaxConns
+	}
+	if s.maxConnsPeer <= 0 {
+		s.maxConnsPeer = DefaultMaxConnsPerPeer
+	}
+	if s.htime <= 0 {
+		s.htime = DefaultHeaderTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -210,12 +250,20 @@ func peerOf(r *http.Request) string {
 		}
 		return "unix"
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return peerOfAddr(r.RemoteAddr)
+}
+
+// peerOfAddr is the peer key of a TCP client at addr (HOST:PORT): the IPv4
+// address, or the IPv6 /64. The failed-authentication limit and the
+// per-peer connection cap both count by it.
+func peerOfAddr(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return r.RemoteAddr
+		return addr
 	}
 	// One IPv6 client usually holds a whole /64: key it by that, or it
-	// could rotate addresses to refill its bucket.
+	// could rotate addresses to refill its bucket or open more
+	// connections.
 	if a, err := netip.ParseAddr(host); err == nil && a.Is6() && !a.Is4In6() {
 		if p, err := a.WithZone("").Prefix(64); err == nil {
 			return p.String()
@@ -282,7 +330,13 @@ func (s *Server) wrap(rt route) http.Handler {
 			return
 		}
 		peer := peerOf(r)
+		// A request that fails authentication closes its connection
+		// after the reply: an unauthenticated client cannot park idle
+		// keep-alive connections in the TCP listener's slots (up to
+		// IdleTimeout each) with one cheap request apiece.
+		unauth := func() { w.Header().Set("Connection", "close") }
 		if ok, wait := s.authLim.allow(peer); !ok {
+			unauth()
 			secs := int(wait/time.Second) + 1
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
@@ -291,6 +345,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		secret, ok := bearer(r)
 		if !ok {
 			s.authLim.fail(peer)
+			unauth()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
 			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})
 			return
@@ -303,6 +358,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 			s.authLim.fail(peer)
+			unauth()
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token"`)
 			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: unknown or revoked token"})
 			return
@@ -446,10 +502,29 @@ func bearer(r *http.Request) (string, bool) {
 
 // Serve serves s on ln until ctx is done, then shuts down, giving requests
 // five seconds to finish (live streams end at once, their context is ctx's).
+// On a TCP listener it holds at most MaxConns connections, MaxConnsPerPeer
+// from one peer, and closes the others at once. Pass a plain listener:
+// for TLS use ServeTLS, which caps the connections beneath TLS.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.ServeTLS(ctx, ln, nil)
+}
+
+// ServeTLS is Serve with TLS on ln when tc is not nil: the connection caps
+// count TCP connections, so one that never finishes its handshake holds a
+// slot only until the header timeout, like one that never finishes its
+// header.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, tc *tls.Config) error {
+	if strings.HasPrefix(ln.Addr().Network(), "tcp") {
+		ln = newConnLimiter(ln, s.maxConns, s.maxConnsPeer, s.log, s.now)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
 	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: s,
+		// Before authentication: the header (a TLS handshake too, which
+		// net/http bounds by the same time) must come within htime.
+		ReadHeaderTimeout: s.htime,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },

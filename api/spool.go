@@ -7,8 +7,46 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 )
+
+// openSpool makes the spool for an upload of want bytes (-1: not said),
+// which may grow to s.ilimit bytes (import_spool_max) or half the free
+// space on the spool folder's filesystem, whichever is less: the other
+// half is left for the database, which the import then grows (latchd
+// spools next to the database). An upload that says it is larger than
+// that is refused at once with 507; one that turns out larger is cut
+// there (the spool's writer fails with the same 507). Where the free space
+// cannot be known (not Linux) only s.ilimit applies.
+func (s *Server) openSpool(want int64) (*spool, error) {
+	allow := s.ilimit
+	free, known, err := s.free(s.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("free space of the spool folder: %w", err)
+	}
+	if half := free / 2; known && half < uint64(allow) {
+		allow = int64(half)
+	}
+	if allow < s.ilimit && want > allow {
+		return nil, spoolFull(allow, free)
+	}
+	sp, err := newSpool(s.tmp)
+	if err != nil {
+		return nil, err
+	}
+	if allow < s.ilimit {
+		sp.bounded, sp.max, sp.free = true, allow, free
+	}
+	return sp, nil
+}
+
+// spoolFull is the 507 of an upload that would take more than half the
+// free space.
+func spoolFull(allow int64, free uint64) *apiError {
+	rule := fmt.Sprintf("must be at most %d bytes now: an import may spool at most half the free space on the spool folder's filesystem (%d bytes free)", allow, free)
+	return &apiError{Status: http.StatusInsufficientStorage, Msg: "api: body: " + rule, Field: "body", Rule: rule}
+}
 
 // spool is a temporary file whose contents are encrypted with AES-256-CTR
 // under a key and IV drawn for this spool alone and kept only in memory.
@@ -20,6 +58,11 @@ type spool struct {
 	block cipher.Block
 	iv    [aes.BlockSize]byte
 	bw    *bufio.Writer
+	// When bounded, max bounds what may be written (openSpool); free is
+	// the free space it was derived from, for the error.
+	bounded bool
+	max, n  int64
+	free    uint64
 }
 
 func newSpool(dir string) (*spool, error) {
@@ -47,10 +90,26 @@ func newSpool(dir string) (*spool, error) {
 	return sp, nil
 }
 
-// writer returns the encrypting writer; call it once, before reader.
+// writer returns the encrypting writer; call it once, before reader. With
+// a max, a Write that would take the spool past it writes nothing and
+// fails with spoolFull's 507.
 func (sp *spool) writer() io.Writer {
 	sp.bw = bufio.NewWriterSize(cipher.StreamWriter{S: cipher.NewCTR(sp.block, sp.iv[:]), W: sp.f}, 1<<16)
+	if sp.bounded {
+		return (*boundedSpool)(sp)
+	}
 	return sp.bw
+}
+
+type boundedSpool spool
+
+func (b *boundedSpool) Write(p []byte) (int, error) {
+	if b.n+int64(len(p)) > b.max {
+		return 0, spoolFull(b.max, b.free)
+	}
+	n, err := b.bw.Write(p)
+	b.n += int64(n)
+	return n, err
 }
 
 // reader flushes what was written and returns a decrypting reader from the

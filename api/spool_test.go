@@ -2,7 +2,10 @@ package api
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -48,5 +51,69 @@ func TestSpoolNoPlaintext(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("spool left a named file: %v", left)
+	}
+}
+
+// TestImportSpoolFreeSpace: an import may spool at most half the free
+// space on the spool folder's filesystem (the rest is the database's): an
+// upload that says it is larger gets a 507 before a byte is spooled, one
+// without a length is cut with the same 507 when it passes it, and
+// nothing is imported either way; within it, the upload is imported. Where
+// the free space is unknown only the configured limit applies.
+func TestImportSpoolFreeSpace(t *testing.T) {
+	tmp := t.TempDir()
+	e := newEnv(t, func(o *Options) { o.TempDir = tmp; o.ImportLimit = 4096 })
+	var free uint64 = 1000
+	known := true
+	var asked string
+	e.srv.free = func(dir string) (uint64, bool, error) { asked = dir; return free, known, nil }
+
+	head := "externalId,firstName\n"
+	body := func(prefix string, rows int) string {
+		var b strings.Builder
+		b.WriteString(head)
+		for i := 0; i < rows; i++ {
+			fmt.Fprintf(&b, "%s-%03d,Name\n", prefix, i)
+		}
+		return b.String()
+	}
+	big := body("big", 40) // 21 + 40×17 bytes = 701 > 500
+	rec := e.do(RoleSystemAdmin, "POST", "/v1/import", big)
+	if rec.Code != http.StatusInsufficientStorage || !strings.Contains(rec.Body.String(), "half the free space") || !strings.Contains(rec.Body.String(), "at most 500 bytes") {
+		t.Errorf("upload over half the free space: %d %s; want 507 naming the rule", rec.Code, rec.Body)
+	}
+	if asked != tmp {
+		t.Errorf("free space asked of %q, want the spool folder %q", asked, tmp)
+	}
+	// Without a Content-Length: cut while spooling.
+	req := httptest.NewRequest("POST", "/v1/import", io.MultiReader(strings.NewReader(big)))
+	req.ContentLength = -1
+	req.Header.Set("Authorization", "Bearer "+e.tokens[RoleSystemAdmin])
+	req.Header.Set("Content-Type", "text/csv")
+	w := httptest.NewRecorder()
+	e.srv.ServeHTTP(w, req)
+	if w.Code != http.StatusInsufficientStorage || !strings.Contains(w.Body.String(), "half the free space") {
+		t.Errorf("chunked upload over half the free space: %d %s; want 507", w.Code, w.Body)
+	}
+	if _, err := e.st.UserByExternalID("big-000"); err == nil {
+		t.Error("a refused upload imported users")
+	}
+	// Within half the free space: imported.
+	small := body("small", 20) // 361 bytes
+	if rec := e.do(RoleSystemAdmin, "POST", "/v1/import", small); rec.Code != http.StatusOK {
+		t.Errorf("upload within half the free space: %d %s", rec.Code, rec.Body)
+	}
+	// Free space unknown (not Linux): only ImportLimit bounds it.
+	known = false
+	if rec := e.do(RoleSystemAdmin, "POST", "/v1/import", big); rec.Code != http.StatusOK {
+		t.Errorf("upload with the free space unknown: %d %s", rec.Code, rec.Body)
+	}
+	// Plenty of space: ImportLimit's 413 as before.
+	known, free = true, 1<<40
+	if rec := e.do(RoleSystemAdmin, "POST", "/v1/import", body("huge", 300)); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("upload over ImportLimit: %d, want 413", rec.Code)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("spool files left: %v", left)
 	}
 }

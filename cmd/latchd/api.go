@@ -42,7 +42,13 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
 	}
-	ls := []net.Listener{ul}
+	// TLS goes on in Server.ServeTLS, above the connection caps, which
+	// count TCP connections.
+	type listener struct {
+		ln net.Listener
+		tc *tls.Config
+	}
+	ls := []listener{{ln: ul}}
 	if cfg.API.Listen != "" {
 		var tc *tls.Config
 		if cfg.API.TLSCert != "" {
@@ -58,14 +64,11 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 			ul.Close()
 			return nil, fmt.Errorf("latchd: api listen %s: %w", cfg.API.Listen, err)
 		}
-		switch {
-		case tc != nil:
-			tl = tls.NewListener(tl, tc)
-		case !loopback(tl.Addr()):
+		if tc == nil && !loopback(tl.Addr()) {
 			log.Warn().Str("component", "api").Str("listen", cfg.API.Listen).
 				Msg("the API listens beyond this machine without TLS: tokens and codes cross the network in clear; set [api] tls_cert and tls_key")
 		}
-		ls = append(ls, tl)
+		ls = append(ls, listener{tl, tc})
 	}
 	srv := api.New(api.Options{
 		Store:      st,
@@ -76,19 +79,26 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		Now:        time.Now, // the daemon's clock: the doors' too (their Config.Now is nil)
 		LocalOwner: true,     // latchctl token … as latchd's own user while it holds the database
 		TempDir:    filepath.Dir(cfg.Controller.Database),
+		// Bounds on hostile clients (docs/api.md, "Limits").
+		ImportLimit:     cfg.API.ImportSpoolMax,
+		MaxConns:        cfg.API.MaxConnections,
+		MaxConnsPerPeer: cfg.API.MaxConnectionsPerPeer,
+		HeaderTimeout:   cfg.API.HeaderTimeout,
 	})
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	s.guard("api metrics", func() { defer wg.Done(); m.Follow(actx, st) })
 	for _, l := range ls {
-		// Server.Serve sets ConnContext (api.ConnContext: the socket
-		// peer's uid, for LocalOwner) and shuts down when actx ends.
+		// Server.ServeTLS sets ConnContext (api.ConnContext: the socket
+		// peer's uid, for LocalOwner), caps a TCP listener's connections
+		// and shuts down when actx ends.
 		wg.Add(1)
-		s.guard("api "+l.Addr().String(), func() {
+		addr := l.ln.Addr().String()
+		s.guard("api "+addr, func() {
 			defer wg.Done()
-			if err := srv.Serve(actx, l); err != nil {
-				log.Error().Err(err).Str("component", "api").Str("addr", l.Addr().String()).Msg("api server stopped")
+			if err := srv.ServeTLS(actx, l.ln, l.tc); err != nil {
+				log.Error().Err(err).Str("component", "api").Str("addr", addr).Msg("api server stopped")
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/reader"
 )
 
@@ -331,6 +332,19 @@ func (b *builder) build(raw *rawFile) *Config {
 			}
 		}
 	}
+
+	// Bounds on what hostile clients can make the API hold (docs/api.md).
+	cfg.API.MaxConnections = b.integer("api.max_connections", ra.MaxConnections, api.DefaultMaxConns, 1, 65536)
+	cfg.API.MaxConnectionsPerPeer = b.integer("api.max_connections_per_peer", ra.MaxConnectionsPerPeer, api.DefaultMaxConnsPerPeer, 1, 65536)
+	if cfg.API.MaxConnectionsPerPeer > cfg.API.MaxConnections {
+		key := "api.max_connections_per_peer"
+		if ra.MaxConnectionsPerPeer == nil {
+			key = "api.max_connections"
+		}
+		b.fail(key, "max_connections_per_peer (%d) must not exceed max_connections (%d)", cfg.API.MaxConnectionsPerPeer, cfg.API.MaxConnections)
+	}
+	cfg.API.HeaderTimeout = b.duration("api.header_timeout", ra.HeaderTimeout, api.DefaultHeaderTimeout, time.Second, 5*time.Minute)
+	cfg.API.ImportSpoolMax = b.size("api.import_spool_max", ra.ImportSpoolMax, api.DefaultImportLimit, 1<<20, 1<<40)
 
 	// [log]
 	rl := raw.Log

@@ -78,6 +78,17 @@ type API struct {
 	// the TCP listener; "" = plain HTTP. Set both or neither, only with
 	// Listen.
 	TLSCert, TLSKey string
+	// MaxConnections and MaxConnectionsPerPeer cap the TCP listener's
+	// connections at once, in all and from one peer (an IPv4 address or
+	// an IPv6 /64); HeaderTimeout bounds a request header's arrival on
+	// every listener. Defaults: api.DefaultMaxConns, …PerPeer,
+	// api.DefaultHeaderTimeout.
+	MaxConnections, MaxConnectionsPerPeer int
+	HeaderTimeout                         time.Duration
+	// ImportSpoolMax bounds a CSV import's body, spooled next to the
+	// database; an upload may also spool at most half the free space
+	// there. Default api.DefaultImportLimit.
+	ImportSpoolMax int64
 }
 
 // Log is the [log] section.

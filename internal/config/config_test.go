@@ -40,7 +40,8 @@ func TestDefaults(t *testing.T) {
 		File: path,
 		Controller: Controller{Name: "latch", Database: "/var/lib/latch/latch.db", KeyFile: "/var/lib/latch/device.key",
 			TimeZone: "Europe/Berlin", Location: berlin, EventRetention: 100000},
-		API: API{Socket: "/run/latch/api.sock"},
+		API: API{Socket: "/run/latch/api.sock", MaxConnections: 256, MaxConnectionsPerPeer: 16,
+			HeaderTimeout: 10 * time.Second, ImportSpoolMax: 1 << 30},
 		Log: Log{Format: "json", Level: "info"},
 		MFA: MFA{EntryCodeFallback: true, CodeTimeout: 10 * time.Second, KeyTimeout: 5 * time.Second,
 			MaxCodeAttempts: 3, LockoutWindow: 5 * time.Minute, LockoutTime: 60 * time.Second},
@@ -138,6 +139,17 @@ func TestErrors(t *testing.T) {
 		{"max attempts", "[mfa]\nmax_code_attempts = 0\n", []string{"t.toml:2: mfa.max_code_attempts: 0 is outside 1–100"}},
 		{"bad zone", "[controller]\ntime_zone = \"Mars/Olympus\"\n", []string{`t.toml:2: controller.time_zone: "Mars/Olympus" is not an IANA time zone`}},
 		{"bad door zone", door + "time_zone = \"CEST+2\"\n", []string{`t.toml:4: door[0].time_zone: "CEST+2" is not an IANA`}},
+		{"max_connections 0", "[api]\nmax_connections = 0\n", []string{"t.toml:2: api.max_connections: 0 is outside 1–65536"}},
+		{"max_connections_per_peer too big", "[api]\nmax_connections_per_peer = 70000\n", []string{"t.toml:2: api.max_connections_per_peer: 70000 is outside 1–65536"}},
+		{"per peer over total", "[api]\nmax_connections = 8\nmax_connections_per_peer = 9\n",
+			[]string{"t.toml:3: api.max_connections_per_peer: max_connections_per_peer (9) must not exceed max_connections (8)"}},
+		{"total under the default per peer", "[api]\nmax_connections = 8\n",
+			[]string{"t.toml:2: api.max_connections: max_connections_per_peer (16) must not exceed max_connections (8)"}},
+		{"header_timeout", "[api]\nheader_timeout = \"0s\"\n", []string{"t.toml:2: api.header_timeout: 0s is outside 1s–5m0s"}},
+		{"import_spool_max unit", "[api]\nimport_spool_max = \"512MB\"\n", []string{`t.toml:2: api.import_spool_max: "512MB" is not a size: a whole number of bytes with an optional unit B, KiB, MiB, GiB or TiB`}},
+		{"import_spool_max small", "[api]\nimport_spool_max = \"64KiB\"\n", []string{"t.toml:2: api.import_spool_max: 64KiB is outside 1MiB–1TiB"}},
+		{"import_spool_max huge", "[api]\nimport_spool_max = \"99999999999TiB\"\n", []string{`t.toml:2: api.import_spool_max: "99999999999TiB" is too large`}},
+		{"import_spool_max integer", "[api]\nimport_spool_max = 1024\n", []string{"t.toml:2: api.import_spool_max: wrong type: must be a string, not integer"}},
 		{"bad log format", "[log]\nformat = \"text\"\n", []string{`t.toml:2: log.format: "text" is not one of "json", "console"`}},
 		{"bad level", "[log]\nlevel = \"loud\"\n", []string{`t.toml:2: log.level: "loud" is not one of`}},
 		{"missing relay", "[[door]]\nname = \"front\"\n", []string{"t.toml:1: door[0].relay: is required"}},
@@ -280,5 +292,36 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"))
 	if err == nil || !strings.HasPrefix(err.Error(), "config: ") || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestAPILimits: the [api] connection caps, header timeout and import
+// spool limit are read from the file.
+func TestAPILimits(t *testing.T) {
+	cfg, err := Parse([]byte(minimal+"[api]\nlisten = \"127.0.0.1:8700\"\nmax_connections = 64\nmax_connections_per_peer = 4\nheader_timeout = \"5s\"\nimport_spool_max = \"512MiB\"\n"), "t.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.API
+	if a.MaxConnections != 64 || a.MaxConnectionsPerPeer != 4 || a.HeaderTimeout != 5*time.Second || a.ImportSpoolMax != 512<<20 {
+		t.Errorf("api limits: %+v", a)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "512MiB": 512 << 20, "64 KiB": 64 << 10, "2GiB": 2 << 30, "1TiB": 1 << 40, "100B": 100, " 7 ": 7} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "1.5GiB", "1 GB", "1e6", "0x10", "9223372036854775808", "8388608TiB"} {
+		if n, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, n)
+		}
+	}
+	for n, want := range map[int64]string{1 << 20: "1MiB", 1 << 40: "1TiB", 3 << 10: "3KiB", 1000: "1000B", 0: "0B"} {
+		if got := fmtSize(n); got != want {
+			t.Errorf("fmtSize(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

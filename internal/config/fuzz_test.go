@@ -35,3 +35,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSize: no input panics; an accepted size is not negative and
+// writes back (fmtSize) to one that parses to the same value.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"512MiB", "1048576", "64 KiB", "1TiB", "8388607TiB", "1.5GiB", "", "B"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("parseSize(%q) = %d", s, n)
+		}
+		if back, err := parseSize(fmtSize(n)); err != nil || back != n {
+			t.Fatalf("parseSize(fmtSize(%d) = %q) = %d, %v", n, fmtSize(n), back, err)
+		}
+	})
+}

@@ -28,6 +28,11 @@ type rawAPI struct {
 	Listen  *string `toml:"listen"`
 	TLSCert *string `toml:"tls_cert"`
 	TLSKey  *string `toml:"tls_key"`
+
+	MaxConnections        *int64  `toml:"max_connections"`
+	MaxConnectionsPerPeer *int64  `toml:"max_connections_per_peer"`
+	HeaderTimeout         *string `toml:"header_timeout"`
+	ImportSpoolMax        *string `toml:"import_spool_max"`
 }
 
 type rawLog struct {

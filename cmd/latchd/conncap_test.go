@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/internal/testcert"
+)
+
+// TestServeAPIConnCap: [api] max_connections_per_peer caps latchd's TLS
+// listener beneath TLS: with two connections held (each with half a
+// request header sent), a third cannot even finish its handshake; when
+// one of the two has been served and closed, a new one is served.
+func TestServeAPIConnCap(t *testing.T) {
+	dir := t.TempDir()
+	_, _, cert := testcert.Write(t, dir, "api", 1)
+	addr := freePort(t)
+	text := strings.Replace(apiTestConfig, "listen = \"LISTEN\"\n",
+		"listen = \""+addr+"\"\ntls_cert = \"api.crt\"\ntls_key = \"api.key\"\nmax_connections = 10\nmax_connections_per_peer = 2\n", 1)
+	cfg, st, s := apiSite(t, dir, text)
+	stop, err := serveAPI(context.Background(), cfg, st, s, api.NewMetrics(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop) // after the connections below are closed
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	dial := func() (*tls.Conn, error) {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+		return c, err
+	}
+	const half = "GET /v1/health HTTP/1.1\r\nHost: latchd\r\nX-Half: "
+	var held []*tls.Conn
+	for i := 0; i < 2; i++ {
+		c, err := dial()
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		io.WriteString(c, half)
+		held = append(held, c)
+	}
+	if c, err := dial(); err == nil {
+		t.Error("a 3rd connection from one peer (max_connections_per_peer = 2) finished its TLS handshake")
+		c.Close()
+	}
+	// Finish the first one's request: served (401: no token), then closed.
+	io.WriteString(held[0], "1\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(held[0]), nil)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("held connection: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, held[0]) // until the server closes it
+	if _, err := dial(); err != nil {
+		t.Errorf("a connection after one closed: %v", err)
+	}
+}
