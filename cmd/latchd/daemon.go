@@ -123,6 +123,9 @@ type daemon struct {
 	// onExit runs after every door is stopped and the hardware closed,
 	// before the store closes (--sim reports the relays' final levels).
 	onExit func()
+	// appender is where the event writer stores events; nil = store
+	// (tests put a store whose writes fail in between).
+	appender door.Appender
 	// onFatal (tests) runs on a fatal error once every strike is locked,
 	// while the API still serves, just before the daemon stops.
 	onFatal func(err error)
@@ -158,7 +161,11 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	d.hw.reportCrashes(d.fatal)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d.ew = door.NewEventWriter(d.store, func(ev store.Event) {
+	var app door.Appender = d.store
+	if d.appender != nil {
+		app = d.appender
+	}
+	d.ew = door.NewEventWriter(app, func(ev store.Event) {
 		if ev.Seq == 0 { // not stored: the subscription will not see it, log it here
 			d.events.write(ev)
 		}
@@ -169,6 +176,8 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	// A dead reader or input line shows on /metrics and /v1/health from
 	// the moment it fails until latchd has exited.
 	metrics.SetDeadLines(d.hw.deadLines)
+	// Events never stored (disk full, queue overflow) count as dropped.
+	d.ew.OnLost = metrics.ObserveEventsLost
 	d.site = newSite(d.log, d.hw, d.store, d.ew, d.fatal)
 	d.site.obs = metrics
 
