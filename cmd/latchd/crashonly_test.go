@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -165,4 +167,49 @@ func TestDeadLineIsFatal(t *testing.T) {
 			st2.Close()
 		})
 	}
+}
+
+// TestDeadLineStopsWatchdog: the watchdog's keep-alives stop at the first
+// tick after a line dies, whatever the daemon's main loop is doing (here:
+// no main loop at all, only the site and its hardware).
+func TestDeadLineStopsWatchdog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, hw, parse, stop := testSite(t, t.TempDir())
+		cfg := parse("high", "high")
+		if err := s.start(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		hw.reportCrashes(make(chan error, 4))
+		var mu sync.Mutex
+		sent := 0
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() {
+			done <- runWatchdog(ctx, 10*time.Second, func(string) error { mu.Lock(); sent++; mu.Unlock(); return nil }, s.healthy)
+		}()
+		time.Sleep(11 * time.Second) // virtual time: two keep-alives
+		synctest.Wait()
+		if err := hw.failReader("r1", syscall.EIO); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		var err error
+		ended := false
+		select {
+		case err = <-done:
+			ended = true
+		case <-time.After(time.Minute): // virtual time
+			err = errors.New("still sending keep-alives a minute after the line died")
+		}
+		mu.Lock()
+		if sent != 2 || !errors.Is(err, errUnhealthy) || !strings.Contains(err.Error(), "reader r1") {
+			t.Errorf("keep-alives %d, watchdog %v; want 2, then unhealthy naming reader r1", sent, err)
+		}
+		mu.Unlock()
+		cancel()
+		if !ended {
+			<-done
+		}
+		stop()
+	})
 }
