@@ -31,6 +31,8 @@ type Metrics struct {
 	strikeReleases uint64
 	lockouts       uint64
 	latency        map[string]*histogram // by result
+	lost           map[string]uint64     // events not stored, by reason (ObserveEventsLost)
+	deadLines      func() []string       // SetDeadLines; nil = none
 }
 
 // latencyBuckets are the decision-latency histogram's upper bounds in
@@ -46,7 +48,7 @@ type histogram struct {
 
 // NewMetrics returns empty metrics.
 func NewMetrics() *Metrics {
-	return &Metrics{decisions: map[[3]string]uint64{}, badReads: map[string]uint64{}, latency: map[string]*histogram{}}
+	return &Metrics{decisions: map[[3]string]uint64{}, badReads: map[string]uint64{}, latency: map[string]*histogram{}, lost: map[string]uint64{}}
 }
 
 // Vocabularies of label values (product.md §6, reader.BadReason). Anything
@@ -57,6 +59,7 @@ var (
 		"door_locked", "card_required", "no_second_factor", "code_timeout", "bad_code", "wrong_code",
 		"code_abandoned", "locked_out", "unknown_code")
 	badReadReasons = set2("parity", "length", "overflow", "glitch", "keypad")
+	lostReasons    = set2("write_failed", "queue_full")
 	results        = set2("granted", "denied")
 )
 
@@ -132,6 +135,44 @@ func (m *Metrics) ObserveEvent(e store.Event) {
 	case "keypad_lockout":
 		m.lockouts++
 	}
+}
+
+// ObserveEventsLost counts n events that were never stored: their write
+// failed ("write_failed": the disk is full or broken) or the writer's queue
+// overflowed ("queue_full"). They are part of latch_events_dropped_total
+// (door.EventWriter.OnLost calls it; the store cannot count what it never
+// got).
+func (m *Metrics) ObserveEventsLost(reason string, n int) {
+	if n <= 0 {
+		return
+	}
+	r := label(reason, lostReasons)
+	m.mu.Lock()
+	m.lost[r] += uint64(n)
+	m.mu.Unlock()
+}
+
+// SetDeadLines tells the metrics and /v1/health where to ask which hardware
+// lines are dead (a reader's capture or an input's watch failed). latchd
+// exits on a dead line; until it has, the line shows as latch_line_dead and
+// /v1/health answers 503 naming it.
+func (m *Metrics) SetDeadLines(f func() []string) {
+	m.mu.Lock()
+	m.deadLines = f
+	m.mu.Unlock()
+}
+
+// DeadLines returns the dead lines, sorted; none when SetDeadLines was not called.
+func (m *Metrics) DeadLines() []string {
+	m.mu.Lock()
+	f := m.deadLines
+	m.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	out := f()
+	sort.Strings(out)
+	return out
 }
 
 // EventSource is what Follow reads: the store's live feed and its log.
@@ -245,10 +286,30 @@ func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 	fmt.Fprintln(bw, "# HELP latch_keypad_lockouts_total Cards or readers locked out of code entry.")
 	fmt.Fprintln(bw, "# TYPE latch_keypad_lockouts_total counter")
 	fmt.Fprintf(bw, "latch_keypad_lockouts_total %d\n", m.lockouts)
+	lost := map[string]uint64{"write_failed": m.lost["write_failed"], "queue_full": m.lost["queue_full"]}
+	if n := m.lost["other"]; n > 0 {
+		lost["other"] = n
+	}
 	m.mu.Unlock()
 
-	fmt.Fprintln(bw, "# HELP latch_events_dropped_total Stored events dropped by retention, oldest first.")
+	// Every event that is not in the store is counted: dropped by retention
+	// after it was stored, or never stored at all.
+	fmt.Fprintln(bw, "# HELP latch_events_dropped_total Events not in the store: dropped by retention (oldest first), or never stored (write failed, queue full).")
 	fmt.Fprintln(bw, "# TYPE latch_events_dropped_total counter")
-	fmt.Fprintf(bw, "latch_events_dropped_total %d\n", eventsDropped)
+	fmt.Fprintf(bw, "latch_events_dropped_total{reason=\"retention\"} %d\n", eventsDropped)
+	rs = rs[:0]
+	for r := range lost {
+		rs = append(rs, r)
+	}
+	sort.Strings(rs)
+	for _, r := range rs {
+		fmt.Fprintf(bw, "latch_events_dropped_total{reason=%q} %d\n", r, lost[r])
+	}
+
+	fmt.Fprintln(bw, "# HELP latch_line_dead Hardware lines whose capture or watch failed (latchd exits and systemd restarts it).")
+	fmt.Fprintln(bw, "# TYPE latch_line_dead gauge")
+	for _, l := range m.DeadLines() {
+		fmt.Fprintf(bw, "latch_line_dead{line=%q} 1\n", l)
+	}
 	return bw.Flush()
 }

@@ -35,6 +35,10 @@ func TestMetricsText(t *testing.T) {
 	m.ObserveDecision(80*time.Microsecond, "granted", "")
 	m.ObserveDecision(300*time.Microsecond, "granted", "")
 	m.ObserveDecision(2*time.Second, "denied", "wrong_code")
+	m.ObserveEventsLost("write_failed", 3000) // the disk was full
+	m.ObserveEventsLost("write_failed", 2)
+	m.ObserveEventsLost("queue_full", 1)
+	m.SetDeadLines(func() []string { return []string{"rex front", "reader front-in"} })
 	var b bytes.Buffer
 	if err := m.WriteText(&b, 7); err != nil {
 		t.Fatal(err)
@@ -89,9 +93,15 @@ latch_strike_releases_total 1
 # HELP latch_keypad_lockouts_total Cards or readers locked out of code entry.
 # TYPE latch_keypad_lockouts_total counter
 latch_keypad_lockouts_total 1
-# HELP latch_events_dropped_total Stored events dropped by retention, oldest first.
+# HELP latch_events_dropped_total Events not in the store: dropped by retention (oldest first), or never stored (write failed, queue full).
 # TYPE latch_events_dropped_total counter
-latch_events_dropped_total 7
+latch_events_dropped_total{reason="retention"} 7
+latch_events_dropped_total{reason="queue_full"} 1
+latch_events_dropped_total{reason="write_failed"} 3002
+# HELP latch_line_dead Hardware lines whose capture or watch failed (latchd exits and systemd restarts it).
+# TYPE latch_line_dead gauge
+latch_line_dead{line="reader front-in"} 1
+latch_line_dead{line="rex front"} 1
 `
 	if d := cmp.Diff(want, b.String()); d != "" {
 		t.Errorf("metrics (-want +got):\n%s", d)

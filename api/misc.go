@@ -15,11 +15,20 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, c caller) error 
 	if _, err := s.st.EventsDropped(); err != nil {
 		return fmt.Errorf("api: health: %w", err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	body := map[string]any{
 		"status": "ok",
 		"time":   s.now().UTC().Format("2006-01-02T15:04:05.000Z"),
 		"doors":  len(s.config().Doors),
-	})
+	}
+	// A dead reader or input line (latchd is about to exit and restart):
+	// 503, naming each line, so that a monitor sees why.
+	if dead := s.metrics.DeadLines(); len(dead) > 0 {
+		body["status"] = "failing"
+		body["dead_lines"] = dead
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

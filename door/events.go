@@ -3,8 +3,20 @@ package door
 import (
 	"context"
 	"sync"
+	"time"
 
+	"github.com/latchd/latch/store"
 	"github.com/rs/zerolog"
+)
+
+// EvEventsLost stands for events that were never stored (docs/events.md):
+// written by the EventWriter with the first batch that is stored again.
+const EvEventsLost = "events_lost"
+
+// Reasons an event was lost, for EventWriter.OnLost (the metrics' labels).
+const (
+	LostWriteFailed = "write_failed" // AppendEvents failed (disk full or broken)
+	LostQueueFull   = "queue_full"   // dropped from a full queue (MaxQueue)
 )
 
 // Appender stores events; *store.Store implements it. AppendEvents assigns
@@ -22,6 +34,12 @@ type Appender interface {
 // The queue is bounded only by MaxQueue (default 1<<20 events, a few
 // hundred MiB at worst); beyond it the oldest queued event is dropped and
 // counted (Dropped), so that a dead disk cannot exhaust memory.
+//
+// No event goes missing unsaid: every event not stored (its write failed,
+// or it was dropped from a full queue) is counted through OnLost and
+// remembered (how many, the first and last time, how many of each kind);
+// the next write that succeeds stores an events_lost event saying so
+// first, in the same AppendEvents as the batch it precedes.
 type EventWriter struct {
 	app    Appender
 	stored func(Event)
@@ -31,11 +49,75 @@ type EventWriter struct {
 	MaxBatch int
 	// MaxQueue bounds the in-memory queue (default 1<<20).
 	MaxQueue int
+	// OnLost, when set, hears of n events lost for reason (LostWriteFailed,
+	// LostQueueFull): latchd counts them in latch_events_dropped_total.
+	// Set it before Run; it is called without the writer's lock held.
+	OnLost func(reason string, n int)
+	// Now is the clock of the events_lost event; nil = time.Now.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	q       []Event
 	dropped uint64
-	wake    chan struct{}
+	lost    lostEvents // lost and not yet said so in a stored events_lost
+	// lostTotal counts every event lost since the start (Lost).
+	lostTotal uint64
+	wake      chan struct{}
+}
+
+// lostEvents sums up events that were never stored.
+type lostEvents struct {
+	count       uint64
+	first, last time.Time
+	kinds       map[string]uint64
+}
+
+func (l *lostEvents) add(ev Event) {
+	if ev.Event == EvEventsLost { // a summary that was not stored: its events are still in l
+		return
+	}
+	l.count++
+	if !ev.Time.IsZero() {
+		if l.first.IsZero() || ev.Time.Before(l.first) {
+			l.first = ev.Time
+		}
+		if ev.Time.After(l.last) {
+			l.last = ev.Time
+		}
+	}
+	if l.kinds == nil {
+		l.kinds = map[string]uint64{}
+	}
+	l.kinds[ev.Event]++
+}
+
+func (l *lostEvents) merge(o lostEvents) {
+	if o.count == 0 {
+		return
+	}
+	l.count += o.count
+	if !o.first.IsZero() && (l.first.IsZero() || o.first.Before(l.first)) {
+		l.first = o.first
+	}
+	if o.last.After(l.last) {
+		l.last = o.last
+	}
+	if l.kinds == nil {
+		l.kinds = map[string]uint64{}
+	}
+	for k, n := range o.kinds {
+		l.kinds[k] += n
+	}
+}
+
+// event is the events_lost event for l, at now.
+func (l *lostEvents) event(now time.Time) Event {
+	ev := Event{Time: now, Event: EvEventsLost, Count: l.count, Kinds: l.kinds}
+	if !l.first.IsZero() {
+		ev.First = l.first.UTC().Format(store.TimeFormat)
+		ev.Last = l.last.UTC().Format(store.TimeFormat)
+	}
+	return ev
 }
 
 // NewEventWriter returns a writer into app; stored may be nil.
@@ -53,13 +135,19 @@ func NewEventWriter(app Appender, stored func(Event), log zerolog.Logger) *Event
 // Emit queues ev. It never blocks on I/O.
 func (w *EventWriter) Emit(ev Event) {
 	w.mu.Lock()
-	if w.MaxQueue > 0 && len(w.q) >= w.MaxQueue {
+	full := w.MaxQueue > 0 && len(w.q) >= w.MaxQueue
+	if full {
+		w.lost.add(w.q[0])
+		w.lostTotal++
 		w.q[0] = Event{}
 		w.q = w.q[1:]
 		w.dropped++
 	}
 	w.q = append(w.q, ev)
 	w.mu.Unlock()
+	if full && w.OnLost != nil {
+		w.OnLost(LostQueueFull, 1)
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -84,26 +172,42 @@ func (w *EventWriter) Pending() int {
 // and returns.
 func (w *EventWriter) Run(ctx context.Context) error {
 	for {
-		w.flush()
+		w.flush(false)
 		select {
 		case <-ctx.Done():
-			w.flush()
+			// The last flush also tries an events_lost left unsaid, with
+			// no event behind it: the disk may be back by now.
+			w.flush(true)
 			return nil
 		case <-w.wake:
 		}
 	}
 }
 
-func (w *EventWriter) flush() {
+// Lost is how many events were never stored: their write failed or they
+// were dropped from a full queue (Dropped counts those alone).
+func (w *EventWriter) Lost() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lostTotal
+}
+
+func (w *EventWriter) flush(final bool) {
 	for {
 		w.mu.Lock()
 		n := min(len(w.q), max(w.MaxBatch, 1))
-		if n == 0 {
+		lost := w.lost
+		if n == 0 && (!final || lost.count == 0) {
 			w.mu.Unlock()
 			return
 		}
-		batch := make([]Event, n)
-		copy(batch, w.q[:n])
+		w.lost = lostEvents{}
+		batch := make([]Event, 0, n+1)
+		if lost.count > 0 {
+			// Said first: the lost events happened before this batch's.
+			batch = append(batch, lost.event(w.now()))
+		}
+		batch = append(batch, w.q[:n]...)
 		clear(w.q[:n])
 		w.q = w.q[n:]
 		if len(w.q) == 0 {
@@ -114,12 +218,35 @@ func (w *EventWriter) flush() {
 			w.log.Error().Err(err).Int("events", n).Msg("event write failed; events logged without seq")
 			for i := range batch {
 				batch[i].Seq = 0
+				lost.add(batch[i])
 			}
+			w.mu.Lock()
+			w.lostTotal += uint64(n)
+			w.lost.merge(lost)
+			w.mu.Unlock()
+			if n > 0 && w.OnLost != nil {
+				w.OnLost(LostWriteFailed, n)
+			}
+			if lost.count > 0 && n == 0 {
+				return // only the summary, and it failed: try again with the next event
+			}
+		} else if lost.count > 0 {
+			w.log.Warn().Uint64("lost", lost.count).Msg("events stored again; the lost ones are counted in an events_lost event")
 		}
 		if w.stored != nil {
 			for _, ev := range batch {
+				if ev.Event == EvEventsLost && ev.Seq == 0 {
+					continue // not stored: still pending, said with a later batch
+				}
 				w.stored(ev)
 			}
 		}
 	}
+}
+
+func (w *EventWriter) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
 }

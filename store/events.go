@@ -42,6 +42,14 @@ type Event struct {
 	// token_revoked credential_changed is about (its name, never its secret).
 	TokenName string `json:"token_name,omitempty"`
 	TokenRole string `json:"token_role,omitempty"`
+	// Count, First, Last and Kinds describe the events an events_lost
+	// event stands for: how many were never stored (their write failed, or
+	// the writer's queue overflowed), the times of the first and last of
+	// them (TimeFormat), and how many of each kind.
+	Count uint64            `json:"count,omitempty"`
+	First string            `json:"first,omitempty"`
+	Last  string            `json:"last,omitempty"`
+	Kinds map[string]uint64 `json:"kinds,omitempty"`
 }
 
 // TimeFormat is how an event's time is written: RFC 3339, UTC, ms.

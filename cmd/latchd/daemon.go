@@ -123,6 +123,12 @@ type daemon struct {
 	// onExit runs after every door is stopped and the hardware closed,
 	// before the store closes (--sim reports the relays' final levels).
 	onExit func()
+	// appender is where the event writer stores events; nil = store
+	// (tests put a store whose writes fail in between).
+	appender door.Appender
+	// onFatal (tests) runs on a fatal error once every strike is locked,
+	// while the API still serves, just before the daemon stops.
+	onFatal func(err error)
 
 	closeOnce sync.Once
 }
@@ -155,7 +161,11 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	d.hw.reportCrashes(d.fatal)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d.ew = door.NewEventWriter(d.store, func(ev store.Event) {
+	var app door.Appender = d.store
+	if d.appender != nil {
+		app = d.appender
+	}
+	d.ew = door.NewEventWriter(app, func(ev store.Event) {
 		if ev.Seq == 0 { // not stored: the subscription will not see it, log it here
 			d.events.write(ev)
 		}
@@ -163,6 +173,11 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	// The doors report decision latencies and bad reads to the API's
 	// metrics; the metrics count the rest from the events.
 	metrics := api.NewMetrics()
+	// A dead reader or input line shows on /metrics and /v1/health from
+	// the moment it fails until latchd has exited.
+	metrics.SetDeadLines(d.hw.deadLines)
+	// Events never stored (disk full, queue overflow) count as dropped.
+	d.ew.OnLost = metrics.ObserveEventsLost
 	d.site = newSite(d.log, d.hw, d.store, d.ew, d.fatal)
 	d.site.obs = metrics
 
@@ -255,7 +270,19 @@ loop:
 		case err := <-d.fatal:
 			// Lock first, talk later.
 			d.site.haltAll()
-			d.log.Error().Err(err).Msg("latchd: fatal; strikes locked, exiting")
+			ev := d.log.Error().Err(err)
+			// A dead line (crash-only): the controller can no longer
+			// read a card or the door; systemd restarts latchd, which
+			// requests the lines again (or fails to start, saying why).
+			var le *lineError
+			if errors.As(err, &le) {
+				ev = ev.Str("dead_line", le.Line)
+			}
+			ev.Msg("latchd: fatal; strikes locked, exiting")
+			_ = d.notify.Notify("STATUS=" + err.Error())
+			if d.onFatal != nil {
+				d.onFatal(err)
+			}
 			graceful = false
 			break loop
 		}

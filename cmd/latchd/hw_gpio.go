@@ -127,8 +127,14 @@ func (h *gpioHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decod
 	go func() {
 		defer close(done)
 		defer h.recoverTo("reader " + rc.Name)
-		if err := w.Run(ctx, emit); err != nil && ctx.Err() == nil {
-			h.log.Error().Err(err).Str("reader", rc.Name).Msg("wiegand capture stopped")
+		// Run returns only when stopped (ctx ends) or when the lines fail:
+		// a reader that can no longer be read is fatal (crash-only).
+		if err := w.Run(ctx, emit); ctx.Err() == nil {
+			if err == nil {
+				err = errors.New("capture ended")
+			}
+			h.log.Error().Err(err).Str("reader", rc.Name).Msg("wiegand capture failed; the reader is dead")
+			h.lineDied("reader "+rc.Name, err)
 		}
 	}()
 	return func() {
@@ -153,6 +159,7 @@ func (h *gpioHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, f
 		return nil, err
 	}
 	fn(lvl)
+	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -160,8 +167,11 @@ func (h *gpioHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, f
 		for ctx.Err() == nil {
 			e, ok, err := in.WaitEdge(time.Second)
 			if err != nil {
+				// Not stopped (stop cancels ctx before it interrupts):
+				// an input that can no longer be read is fatal.
 				if ctx.Err() == nil {
-					h.log.Error().Err(err).Str("pin", pin).Msg("input watch stopped")
+					h.log.Error().Err(err).Str("pin", pin).Str("line", label).Msg("input watch failed; the line is dead")
+					h.lineDied(label, err)
 				}
 				return
 			}
@@ -171,6 +181,7 @@ func (h *gpioHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, f
 		}
 	}()
 	return func() {
+		cancel()
 		in.Interrupt()
 		<-done
 		_ = in.Close()

@@ -63,6 +63,12 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 
 // run is main without os.Exit, for tests. It returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// First thing, whatever the command: no core dump of a memory that
+	// holds the device key or a code being typed (harden_linux.go).
+	if err := harden(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFatal
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "check-config":

@@ -423,6 +423,7 @@ func TestStopPaths(t *testing.T) {
 		{"SIGTERM", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGTERM) }, 0, true},
 		{"SIGINT", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGINT) }, 0, false},
 		{"panic", func(d *simDaemon) { d.send("debug-panic") }, 1, false},
+		{"dead reader", func(d *simDaemon) { d.send("debug-fail-reader") }, 1, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

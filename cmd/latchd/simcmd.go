@@ -197,8 +197,10 @@ func seedDemo(st *store.Store) error {
 }
 
 // debugEnv enables the hidden "debug-panic" command, which panics in the
-// command goroutine: the crash-only test uses it to check that a panic
-// leaves every strike locked and the database closed.
+// command goroutine, and "debug-fail-reader", which makes the first
+// reader's capture fail: the crash-only tests use them to check that a
+// panic or a dead line leaves every strike locked, the database closed and
+// the exit status 1.
 const debugEnv = "LATCHD_DEBUG"
 
 // simCommands reads scenario commands from stdin on the real clock until
@@ -240,6 +242,15 @@ func simCommands(ctx context.Context, hw *simHW, stdin io.Reader, stderr io.Writ
 		case "debug-panic":
 			if os.Getenv(debugEnv) == "1" {
 				panic("debug-panic command")
+			}
+		case "debug-fail-reader":
+			// The first reader's capture fails, as a broken line request
+			// does on the Pi: crash-only, latchd exits 1.
+			if os.Getenv(debugEnv) == "1" {
+				if err := hw.failReader("", errors.New("debug-fail-reader command")); err != nil {
+					fmt.Fprintf(stderr, "line %d: %v\n", n, err)
+				}
+				continue
 			}
 		}
 		st, ok, err := sim.ParseLine(line, n)

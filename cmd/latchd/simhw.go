@@ -61,6 +61,7 @@ func (h *simHW) settle(ctx context.Context) {
 type simInput struct {
 	level gpio.Level
 	fn    func(gpio.Level)
+	label string // "dps front", as the daemon requested it
 }
 
 type simReaderHW struct {
@@ -68,7 +69,8 @@ type simReaderHW struct {
 	rc     config.Reader
 	keypad reader.Keypad
 	frames chan string
-	pin    []byte // 26bit_pin buffer; used by the command goroutine only
+	fail   chan error // failReader: the capture fails with this error
+	pin    []byte     // 26bit_pin buffer; used by the command goroutine only
 }
 
 func newSimHW(log zerolog.Logger) *simHW {
@@ -124,6 +126,7 @@ func (h *simHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, fn
 		h.inputs[pin] = in
 	}
 	in.fn = fn
+	in.label = label
 	lvl := in.level
 	h.mu.Unlock()
 	fn(lvl)
@@ -152,7 +155,7 @@ func (h *simHW) set(pin string, l gpio.Level) error {
 }
 
 func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decoder, emit func(reader.Read)) (func(), error) {
-	r := &simReaderHW{hw: h, rc: rc, keypad: dec.Keypad(), frames: make(chan string, 64)}
+	r := &simReaderHW{hw: h, rc: rc, keypad: dec.Keypad(), frames: make(chan string, 64), fail: make(chan error, 1)}
 	h.mu.Lock()
 	h.readers[rc.Name] = r
 	h.mu.Unlock()
@@ -161,7 +164,11 @@ func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decode
 	go func() {
 		defer close(done)
 		defer h.recoverTo("reader " + rc.Name)
-		h.capture(ctx, r, dec, emit)
+		// As on the Pi: a capture that fails (not stopped) is a dead reader.
+		if err := h.capture(ctx, r, dec, emit); err != nil && ctx.Err() == nil {
+			h.log.Error().Err(err).Str("reader", rc.Name).Msg("wiegand capture failed; the reader is dead")
+			h.lineDied("reader "+rc.Name, err)
+		}
 	}()
 	return func() {
 		cancel()
@@ -176,8 +183,9 @@ func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decode
 
 // capture plays the part of reader/gpiocdev's capture loop: each frame's
 // edges (from now on, the typical 2 ms apart) go into the decoder, which is
-// flushed at its deadline on the real clock.
-func (h *simHW) capture(ctx context.Context, r *simReaderHW, dec *reader.Decoder, emit func(reader.Read)) {
+// flushed at its deadline on the real clock. It returns nil when ctx ends,
+// or the error given to failReader (the simulated line failing).
+func (h *simHW) capture(ctx context.Context, r *simReaderHW, dec *reader.Decoder, emit func(reader.Read)) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	// A real reader sends one frame at a time: a frame asked for while the
@@ -192,7 +200,9 @@ func (h *simHW) capture(ctx context.Context, r *simReaderHW, dec *reader.Decoder
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
+		case err := <-r.fail:
+			return err
 		case bits := <-r.frames:
 			w, err := sim.NewWiegandReader(sim.WiegandConfig{})
 			if err != nil {
@@ -216,6 +226,38 @@ func (h *simHW) capture(ctx context.Context, r *simReaderHW, dec *reader.Decoder
 			}
 		}
 	}
+}
+
+// failReader makes a reader's capture fail with err, as a Wiegand capture
+// on the Pi does when its line request breaks (the fault seam of the
+// crash-only tests and of the --sim debug-fail command).
+func (h *simHW) failReader(name string, err error) error {
+	r, err2 := h.reader(name)
+	if err2 != nil {
+		return err2
+	}
+	select {
+	case r.fail <- err:
+	default: // already failing
+	}
+	return nil
+}
+
+// failInput makes an input's watch fail with err, as the Pi's watch does
+// when its line request breaks: the line stops reporting and is dead.
+func (h *simHW) failInput(pin string, err error) error {
+	h.mu.Lock()
+	in, ok := h.inputs[pin]
+	if !ok || in.fn == nil {
+		h.mu.Unlock()
+		return fmt.Errorf("no input on %s", pin)
+	}
+	in.fn = nil
+	label := in.label
+	h.mu.Unlock()
+	h.log.Error().Err(err).Str("pin", pin).Str("line", label).Msg("input watch failed; the line is dead")
+	h.lineDied(label, err)
+	return nil
 }
 
 func (h *simHW) reader(name string) (*simReaderHW, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/rs/zerolog"
@@ -270,8 +271,12 @@ func (s *site) haltAll() {
 	}
 }
 
-// healthy reports an error when a door loop has ended on its own.
+// healthy reports an error when a reader or input line is dead or a door
+// loop has ended on its own: the watchdog keep-alives stop on it.
 func (s *site) healthy() error {
+	if dead := s.hw.deadLines(); len(dead) > 0 {
+		return fmt.Errorf("dead lines: %s", strings.Join(dead, ", "))
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, run := range s.doors {

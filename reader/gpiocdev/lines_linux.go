@@ -4,6 +4,7 @@ package gpiocdev
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -186,8 +187,16 @@ func (in *Input) WaitEdge(timeout time.Duration) (e Edge, ok bool, err error) {
 			return Edge{}, false, err
 		}
 		n, err := unix.Read(in.fd, in.buf)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			return Edge{}, false, nil // nothing after all: the caller waits again
+		}
 		if err != nil {
 			return Edge{}, false, fmt.Errorf("gpiocdev: %s: read events: %w", in.name, err)
+		}
+		if n == 0 {
+			// End of file: the line is gone. Reported, not retried (a
+			// caller that waited again would spin on it for ever).
+			return Edge{}, false, fmt.Errorf("gpiocdev: %s: read events: %w", in.name, io.EOF)
 		}
 		if in.pend, err = parseEvents(in.buf[:n], in.pend[:0]); err != nil {
 			return Edge{}, false, err

@@ -5,6 +5,7 @@ package gpiocdev
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -138,5 +139,30 @@ func TestEpoch(t *testing.T) {
 	at := Epoch().Add(Monotonic())
 	if d := time.Since(at); d < 0 || d > time.Second {
 		t.Fatalf("Epoch()+Monotonic() is %v from now", d)
+	}
+}
+
+// TestInputDeadLine: an input whose line fd reaches end of file (here a
+// pipe whose writer is gone, as a line request that vanished) makes
+// WaitEdge fail with io.EOF instead of answering "no edge" at once for
+// ever: the watch reports the line dead rather than spinning.
+func TestInputDeadLine(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	wp, err := newWakePipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{name: "dps front", fd: p[0], wake: wp, buf: make([]byte, 16*eventSize)}
+	defer in.Close()
+	if _, ok, err := in.WaitEdge(0); ok || err != nil {
+		t.Fatalf("idle line: ok %v, err %v; want a timeout", ok, err)
+	}
+	unix.Close(p[1])
+	_, ok, err := in.WaitEdge(time.Second)
+	if ok || !errors.Is(err, io.EOF) {
+		t.Errorf("dead line: ok %v, err %v; want io.EOF", ok, err)
 	}
 }

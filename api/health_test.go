@@ -1,0 +1,39 @@
+package api
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestHealthNamesDeadLines: /v1/health answers 200 ok while every line
+// works and 503 "failing" naming each dead reader or input line (latchd
+// is exiting then, crash-only) once the metrics' dead-line source has one.
+func TestHealthNamesDeadLines(t *testing.T) {
+	var mu sync.Mutex
+	var dead []string
+	m := NewMetrics()
+	m.SetDeadLines(func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), dead...) })
+	e := newEnv(t, func(o *Options) { o.Metrics = m })
+	get := func() (int, map[string]any) {
+		rec := e.do(RoleViewer, "GET", "/v1/health", "")
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("health %q: %v", rec.Body.String(), err)
+		}
+		return rec.Code, body
+	}
+	if code, body := get(); code != 200 || body["status"] != "ok" || body["dead_lines"] != nil {
+		t.Errorf("healthy: %d %v", code, body)
+	}
+	mu.Lock()
+	dead = []string{"reader front-in", "dps front"}
+	mu.Unlock()
+	code, body := get()
+	want := map[string]any{"status": "failing", "time": "2026-03-02T09:00:00.000Z", "doors": 2.0, "dead_lines": []any{"dps front", "reader front-in"}}
+	if code != 503 || !cmp.Equal(body, want) {
+		t.Errorf("dead lines: %d %s", code, cmp.Diff(want, body))
+	}
+}
