@@ -117,3 +117,16 @@ func (c *limitedConn) Close() error {
 	c.once.Do(func() { c.l.release(c.peer) })
 	return c.Conn.Close()
 }
+
+// CloseWrite frees the slot too: net/http half-closes a connection it is
+// done with (on TLS, the close_notify alert, which the client reads as the
+// end) and closes it for good only after a short delay, so a client that
+// saw the end may connect again before Close. The socket is half-closed
+// when it can be.
+func (c *limitedConn) CloseWrite() error {
+	c.once.Do(func() { c.l.release(c.peer) })
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
