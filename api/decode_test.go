@@ -64,7 +64,7 @@ func TestDuplicateKeysDecoder(t *testing.T) {
 	}{
 		{`{"kind":"a","\u212aind":"b"}`, func() any { return &kind{} }, "body"}, // not an ASCII name: not echoed
 		{`{"a":{"x":1,"X":2}}`, func() any { return &map[string]any{} }, "X"},
-		{`{"a":[{"x":1},{"x":2}]}`, func() any { return &map[string]any{} }, ""},                // one x per object
+		{`{"a":[{"x":1},{"x":2}]}`, func() any { return &map[string]any{} }, ""},              // one x per object
 		{`{"a":[{"x":1,"y":[{"z":1,"Z":2}]}]}`, func() any { return &map[string]any{} }, "Z"}, // deep
 		{`{"x":{"x":{"x":1}}}`, func() any { return &map[string]any{} }, ""},
 		{`{"a":1,"b":2}`, func() any { return &map[string]any{} }, ""},
