@@ -281,30 +281,8 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: RoleSystemAdmin}})
 			return
 		}
-		peer := peerOf(r)
-		if ok, wait := s.authLim.allow(peer); !ok {
-			secs := int(wait/time.Second) + 1
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
-			return
-		}
-		secret, ok := bearer(r)
+		tok, ok := s.authenticate(w, r) // api/ratelimit.go
 		if !ok {
-			s.authLim.fail(peer)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
-			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})
-			return
-		}
-		tok, err := s.st.VerifyToken(secret)
-		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
-				s.log.Error().Err(err).Msg("verify token")
-				writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error"})
-				return
-			}
-			s.authLim.fail(peer)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token"`)
-			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: unknown or revoked token"})
 			return
 		}
 		if rec, ok := w.(*recorder); ok {
