@@ -63,6 +63,9 @@ type Options struct {
 	// a goroutine and a store subscription of 1,024 events); 0 =
 	// DefaultMaxStreams. One more is refused with 503.
 	MaxStreams int
+	// MaxStreamsPerToken bounds the live streams one token holds at once
+	// (api/events.go); 0 = DefaultMaxStreamsPerToken. One more is a 429.
+	MaxStreamsPerToken int
 
 	AuthFailBurst  int           // 0 = DefaultAuthFailBurst
 	AuthFailRefill time.Duration // 0 = DefaultAuthFailRefill
@@ -95,6 +98,7 @@ type Server struct {
 	owner   bool
 	euid    uint32        // the uid LocalOwner trusts besides root
 	streams chan struct{} // one slot per live event stream
+	perTok  tokenStreams  // live streams per token, api/events.go
 	// importing is held while a CSV import is spooled and written: one at
 	// a time, so concurrent uploads cannot fill the database's disk.
 	importing sync.Mutex
@@ -152,6 +156,7 @@ func New(o Options) *Server {
 		o.MaxStreams = DefaultMaxStreams
 	}
 	s.streams = make(chan struct{}, o.MaxStreams)
+	s.perTok.max = o.MaxStreamsPerToken
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
