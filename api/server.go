@@ -202,8 +202,9 @@ func logPath(p string) string {
 	}, p)
 }
 
-// peerOf is the rate-limiting key of r's client: over TCP the IPv4 address
-// or the IPv6 /64; on the Unix socket the peer's uid as the kernel reports
+// peerOf is r's client as the access log names it: over TCP the IPv4
+// address or the IPv6 /64 (the failed-auth bucket, authPeer, also folds
+// every loopback address into one); on the Unix socket the peer's uid as the kernel reports
 // it (SO_PEERCRED, recorded by ConnContext), so one local account that keeps
 // failing cannot lock the others (the daemon's owner, a Prometheus scraper
 // on the socket) out. A socket peer whose uid is unknown (not Linux, or a
