@@ -78,6 +78,9 @@ func decodeJSON(body io.Reader, limit int64, dst any, allowEmpty bool) error {
 	if !utf8.Valid(data) {
 		return badField("body", "must be UTF-8")
 	}
+	if err := checkKeys(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -87,6 +90,102 @@ func decodeJSON(body io.Reader, limit int64, dst any, allowEmpty bool) error {
 		return badField("body", "must be exactly one JSON object")
 	}
 	return nil
+}
+
+// ruleDupKey is the rule a repeated object key breaks. encoding/json
+// matches keys to fields without regard to case and keeps the last of
+// repeated ones, so {"code":"1111","Code":"2222"} would reach a handler as
+// one of them, silently: whichever a proxy, a WAF or a log inspected
+// first may not be the one acted on.
+const ruleDupKey = "must appear once: keys are matched without regard to case, and a key may not repeat in one object"
+
+// checkKeys walks the first JSON value in data and refuses an object, at any
+// depth, with two keys that encoding/json would match to the same field
+// (equal after its case folding). It names the repeated key when it looks
+// like a field name (plausibleName), else "body". Malformed JSON (or more
+// than one value) is left for the decoder to report. The walk keeps one set of keys per open object, on
+// an explicit stack, so deep nesting costs no goroutine stack.
+func checkKeys(data []byte) error {
+	if !json.Valid(data) {
+		return nil // the decoder names what is wrong
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		obj    bool
+		keys   map[string]struct{}
+		expect bool // in an object: the next token is a key
+	}
+	var stack []frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // syntax: the decoder names it
+		}
+		if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expect {
+			top := &stack[n-1]
+			if k, ok := tok.(string); ok {
+				f := string(foldKey(k))
+				if _, dup := top.keys[f]; dup {
+					if plausibleName(k) {
+						return badField(k, ruleDupKey)
+					}
+					return badField("body", ruleDupKey+" (the key's name is not shown: field names are words such as code or first_name)")
+				}
+				top.keys[f] = struct{}{}
+				top.expect = false
+				continue
+			}
+			// '}' closes the object: handled below.
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{obj: true, keys: map[string]struct{}{}, expect: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 {
+			return nil // the first value is complete; trailing data is the decoder's
+		}
+		if top := &stack[len(stack)-1]; top.obj {
+			top.expect = true // a value ended: a key or '}' follows
+		}
+	}
+}
+
+// foldKey is encoding/json's case folding of an object key (its
+// foldName): ASCII letters upper-cased, every other rune replaced by the
+// smallest rune of its unicode.SimpleFold orbit (so the Kelvin sign K
+// folds like k). Two keys the decoder would match to the same struct field
+// fold to the same bytes.
+func foldKey(s string) []byte {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		for {
+			r2 := unicode.SimpleFold(r)
+			if r2 <= r {
+				r = r2
+				break
+			}
+			r = r2
+		}
+		out = utf8.AppendRune(out, r)
+		i += n
+	}
+	return out
 }
 
 // jsonError turns a decoding error into a 400 naming the field. It never
@@ -227,6 +326,11 @@ func decodeUser(body io.Reader, limit int64) (userIn, error) {
 	}
 	if int64(len(data)) > limit {
 		return u, tooLarge(limit)
+	}
+	// Repeated keys before anything reads the body: the map below would
+	// keep the last of them.
+	if err := checkKeys(data); err != nil {
+		return u, err
 	}
 	// Times first, to name the field in their error.
 	if json.Unmarshal(data, &raw) == nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchd/latch/store"
@@ -79,6 +80,48 @@ const streamHeartbeat = 15 * time.Second
 // before the store cuts it off (it then reconnects with after=).
 const streamBuffer = 1024
 
+// DefaultMaxStreamsPerToken is how many live event streams one token may
+// hold at once (of DefaultMaxStreams in all), so that one integrator's
+// token — or one leaked token — cannot take every slot from the others.
+const DefaultMaxStreamsPerToken = 4
+
+// tokenStreams counts the live streams each token holds.
+type tokenStreams struct {
+	max int // 0 = DefaultMaxStreamsPerToken
+	mu  sync.Mutex
+	n   map[string]int
+}
+
+// acquire takes one of name's stream slots, or reports false when it holds
+// them all.
+func (t *tokenStreams) acquire(name string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil {
+		t.n = map[string]int{}
+	}
+	if t.n[name] >= t.limit() {
+		return false
+	}
+	t.n[name]++
+	return true
+}
+
+func (t *tokenStreams) release(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n[name]--; t.n[name] <= 0 {
+		delete(t.n, name)
+	}
+}
+
+func (t *tokenStreams) limit() int {
+	if t.max <= 0 {
+		return DefaultMaxStreamsPerToken
+	}
+	return t.max
+}
+
 // streamEvents follows the event log live: as server-sent events when the
 // client asks for text/event-stream (or format=sse), else as NDJSON. With
 // after= (or SSE's Last-Event-ID) it first replays stored events after that
@@ -99,6 +142,11 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, c caller) 
 	default:
 		return badField("format", "must be sse or ndjson")
 	}
+	if !s.perTok.acquire(c.Name) {
+		w.Header().Set("Retry-After", "60")
+		return &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: this token already holds %d live event streams, the most one token may (all tokens together: %d); close one, or page with GET /v1/events?after=SEQ", s.perTok.limit(), cap(s.streams))}
+	}
+	defer s.perTok.release(c.Name)
 	select {
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()

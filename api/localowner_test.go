@@ -221,7 +221,7 @@ func TestLocalOwner(t *testing.T) {
 			t.Fatalf("bad token %d: %d, want 401", i, got)
 		}
 	}
-	if got, _ := send(t, ownerUnix, "GET", ownerUnixURL+"/v1/users", e.tokens[RoleSystemAdmin], ""); got != 429 {
+	if got, _ := send(t, ownerUnix, "GET", ownerUnixURL+"/v1/users", "latch_wrong", ""); got != 429 {
 		t.Errorf("after %d failures: %d, want 429", DefaultAuthFailBurst, got)
 	}
 	if got, body := send(t, ownerUnix, "GET", ownerUnixURL+"/v1/tokens", "", ""); got != 200 {
@@ -256,14 +256,15 @@ func TestUnixPeersPerUID(t *testing.T) {
 	}{
 		{"uid 1001 fails", 1001, "latch_bad", 401},
 		{"uid 1001 fails again", 1001, "", 401},
-		{"uid 1001 is limited", 1001, good, 429},
+		{"uid 1001 is limited", 1001, "latch_bad", 429},
+		{"a good token is not", 1001, good, 200},
 		{"uid 1002 is not", 1002, good, 200},
 		{"uid 1002 fails", 1002, "latch_bad", 401},
 		{"uid 1002 still has one", 1002, good, 200},
 		{"unknown uid is its own key", -1, good, 200},
 		{"unknown uid fails", -1, "latch_bad", 401},
 		{"unknown uid fails again", -1, "latch_bad", 401},
-		{"unknown uid limited", -1, good, 429},
+		{"unknown uid limited", -1, "", 429},
 		{"uid 1002 unaffected", 1002, good, 200},
 	}
 	for _, s := range steps {
@@ -284,7 +285,7 @@ func TestUnixPeersPerUID(t *testing.T) {
 		{"[2001:db8::1]:80", -1, "2001:db8::/64"},
 		{"[2001:db8::ffff:1]:80", -1, "2001:db8::/64"}, // same /64, same bucket
 		{"[2001:db8:0:1::1]:80", -1, "2001:db8:0:1::/64"},
-		{"[::ffff:192.0.2.7]:80", -1, "::ffff:192.0.2.7"}, // v4-mapped: the v4 address
+		{"[::ffff:192.0.2.7]:80", -1, "192.0.2.7"}, // v4-mapped: the v4 address
 		{"[fe80::1%eth0]:80", -1, "fe80::/64"},            // the zone does not make a new bucket
 		{"192.0.2.7:5555", 1000, "192.0.2.7"},             // TCP: the address, whatever the context says
 	} {

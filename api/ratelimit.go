@@ -1,14 +1,86 @@
 package api
 
 import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/latchd/latch/store"
 )
+
+// authenticate checks r's bearer token and, when it is not a valid one,
+// counts the failure against the client's bucket; it writes the 401, 429
+// or 500 itself and reports false then.
+//
+// The model: a valid token is checked first and always served — the
+// failed-authentication limit never refuses it. Tokens are 256 random
+// bits, so no request rate makes guessing one feasible; the limit is a
+// brake on failures (and their log lines), not the defence. Were it
+// checked first, a flood of bad tokens from one address — a reverse proxy,
+// a NAT, every local client on the loopback — would lock out every client
+// behind that address. A failure from a client whose bucket is empty is a
+// 429 (with Retry-After) instead of a 401, and is not counted again.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (store.Token, bool) {
+	secret, ok := bearer(r)
+	if ok {
+		tok, err := s.st.VerifyToken(secret)
+		if err == nil {
+			return tok, true
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Error().Err(err).Msg("verify token")
+			writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error"})
+			return store.Token{}, false
+		}
+	}
+	// A request that fails authentication closes its connection after
+	// the reply: an unauthenticated client cannot park idle keep-alive
+	// connections in the TCP listener's slots (up to IdleTimeout each)
+	// with one cheap request apiece.
+	w.Header().Set("Connection", "close")
+	peer := authPeer(r)
+	if allowed, wait := s.authLim.allow(peer); !allowed {
+		secs := int(wait/time.Second) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
+		return store.Token{}, false
+	}
+	s.authLim.fail(peer)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
+		writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})
+	} else {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token"`)
+		writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: unknown or revoked token"})
+	}
+	return store.Token{}, false
+}
+
+// authPeer is the failed-authentication bucket of r's client. Over TCP:
+// every loopback address (127.0.0.0/8, ::1, and those mapped into IPv6) is
+// one client, "loopback" — any local process can bind any of 127/8 and
+// would otherwise rotate through 16 million buckets; an IPv6 address is
+// its /64 (zone dropped); an IPv4-mapped one is its IPv4 address. On the
+// Unix socket it is peerOf's key (the peer's uid).
+func authPeer(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err == nil {
+		if a, err := netip.ParseAddr(host); err == nil && a.WithZone("").Unmap().IsLoopback() {
+			return "loopback"
+		}
+	}
+	return peerOf(r)
+}
 
 // limiter is a token bucket per peer for failed authentications. A peer
 // starts with burst tokens; each failure takes one; tokens come back at one
-// per refill. A peer whose bucket is empty is refused before its token is
-// even checked, so guessing gains nothing.
+// per refill. A request with a valid token is never refused by it (see
+// authenticate).
 type limiter struct {
 	burst  float64
 	refill time.Duration

@@ -76,6 +76,9 @@ type Options struct {
 	// a goroutine and a store subscription of 1,024 events); 0 =
 	// DefaultMaxStreams. One more is refused with 503.
 	MaxStreams int
+	// MaxStreamsPerToken bounds the live streams one token holds at once
+	// (api/events.go); 0 = DefaultMaxStreamsPerToken. One more is a 429.
+	MaxStreamsPerToken int
 
 	AuthFailBurst  int           // 0 = DefaultAuthFailBurst
 	AuthFailRefill time.Duration // 0 = DefaultAuthFailRefill
@@ -116,6 +119,7 @@ type Server struct {
 	owner                  bool
 	euid                   uint32        // the uid LocalOwner trusts besides root
 	streams                chan struct{} // one slot per live event stream
+	perTok                 tokenStreams  // live streams per token, api/events.go
 	maxConns, maxConnsPeer int
 	htime                  time.Duration // see DefaultHeaderTimeout
 	// free is the free space on a folder's filesystem (diskFree; tests
@@ -192,6 +196,7 @@ func New(o Options) *Server {
 		o.MaxStreams = DefaultMaxStreams
 	}
 	s.streams = make(chan struct{}, o.MaxStreams)
+	s.perTok.max = o.MaxStreamsPerToken
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
@@ -237,8 +242,9 @@ func logPath(p string) string {
 	}, p)
 }
 
-// peerOf is the rate-limiting key of r's client: over TCP the IPv4 address
-// or the IPv6 /64; on the Unix socket the peer's uid as the kernel reports
+// peerOf is r's client as the access log names it: over TCP the IPv4
+// address or the IPv6 /64 (the failed-auth bucket, authPeer, also folds
+// every loopback address into one); on the Unix socket the peer's uid as the kernel reports
 // it (SO_PEERCRED, recorded by ConnContext), so one local account that keeps
 // failing cannot lock the others (the daemon's owner, a Prometheus scraper
 // on the socket) out. A socket peer whose uid is unknown (not Linux, or a
@@ -254,22 +260,26 @@ func peerOf(r *http.Request) string {
 }
 
 // peerOfAddr is the peer key of a TCP client at addr (HOST:PORT): the IPv4
-// address, or the IPv6 /64. The failed-authentication limit and the
-// per-peer connection cap both count by it.
+// address (an IPv4-mapped IPv6 address is its IPv4 one), or the IPv6 /64.
+// The per-peer connection cap counts by it, and the failed-authentication
+// limit too (authPeer, which also folds every loopback address into one).
 func peerOfAddr(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
 	}
-	// One IPv6 client usually holds a whole /64: key it by that, or it
-	// could rotate addresses to refill its bucket or open more
-	// connections.
-	if a, err := netip.ParseAddr(host); err == nil && a.Is6() && !a.Is4In6() {
-		if p, err := a.WithZone("").Prefix(64); err == nil {
-			return p.String()
-		}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
 	}
-	return host
+	// An IPv4-mapped IPv6 address is its IPv4 client. One IPv6 client
+	// usually holds a whole /64: key it by that, or it could rotate
+	// addresses to refill its bucket or open more connections.
+	if a = a.WithZone("").Unmap(); a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // recorder remembers the status and size for the access log.
@@ -329,38 +339,8 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: RoleSystemAdmin}})
 			return
 		}
-		peer := peerOf(r)
-		// A request that fails authentication closes its connection
-		// after the reply: an unauthenticated client cannot park idle
-		// keep-alive connections in the TCP listener's slots (up to
-		// IdleTimeout each) with one cheap request apiece.
-		unauth := func() { w.Header().Set("Connection", "close") }
-		if ok, wait := s.authLim.allow(peer); !ok {
-			unauth()
-			secs := int(wait/time.Second) + 1
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
-			return
-		}
-		secret, ok := bearer(r)
+		tok, ok := s.authenticate(w, r) // api/ratelimit.go
 		if !ok {
-			s.authLim.fail(peer)
-			unauth()
-			w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
-			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})
-			return
-		}
-		tok, err := s.st.VerifyToken(secret)
-		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
-				s.log.Error().Err(err).Msg("verify token")
-				writeAPIError(w, &apiError{Status: http.StatusInternalServerError, Msg: "api: internal error"})
-				return
-			}
-			s.authLim.fail(peer)
-			unauth()
-			w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="invalid_token"`)
-			writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: unknown or revoked token"})
 			return
 		}
 		if rec, ok := w.(*recorder); ok {

@@ -563,10 +563,11 @@ func TestMFACodeLimit(t *testing.T) {
 			if _, _, err := s.GenerateMFACode(ann, 8, admin); !errors.As(err, &ve) || ve.Rule != ruleMaxMFA {
 				t.Errorf("GenerateMFACode beyond the limit: %v", err)
 			}
-			// Adding a code the user has is still a no-op, and replacing
-			// one keeps the count.
-			if _, err := s.AddMFACode(ann, []byte("000005"), admin); err != nil {
-				t.Errorf("re-adding a code at the limit: %v", err)
+			// Adding a code the user has is refused like a new one (it
+			// would otherwise tell the caller the user has it), and
+			// replacing one keeps the count.
+			if _, err := s.AddMFACode(ann, []byte("000005"), admin); !errors.As(err, &ve) || ve.Rule != ruleMaxMFA {
+				t.Errorf("re-adding a code at the limit: %v, want the limit's error", err)
 			}
 			l, _ := s.MFACodes(ann)
 			if _, err := s.ReplaceMFACode(ann, l[0].ID, []byte("777777"), admin); err != nil {

@@ -429,8 +429,12 @@ const maxMFA = 100
 // ruleMaxMFA is the rule a code beyond maxMFA breaks.
 var ruleMaxMFA = fmt.Sprintf("a user has at most %d MFA codes", maxMFA)
 
-// addMFA stores a new MFA code for userID and returns its info.
-func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by string) (MFACodeInfo, error) {
+// addMFA stores a new MFA code for userID and returns its info. When old
+// is the key of the user's record of the same code, that record is
+// re-issued instead: removed, and the code stored under the new id, so the
+// user still holds it once. The limit is checked first and the same way in
+// both cases, and both draw the id from the one sequence.
+func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by string, old []byte) (MFACodeInfo, error) {
 	prefix, n := mfaPrefix(userID), 0
 	c := b.users.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -442,6 +446,11 @@ func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by
 	seq, err := b.root.NextSequence()
 	if err != nil {
 		return MFACodeInfo{}, err
+	}
+	if old != nil {
+		if err := b.users.Delete(old); err != nil {
+			return MFACodeInfo{}, err
+		}
 	}
 	if err := b.users.Put(mfaKey(userID, seq), encodeCode(mac, length, now, by)); err != nil {
 		return MFACodeInfo{}, err
@@ -456,7 +465,11 @@ func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by
 }
 
 // AddMFACode adds code to a user's MFA codes. Adding a code the user
-// already has changes nothing and returns the existing code's info.
+// already has answers exactly as adding a new one would — a new id, created
+// now by by, an mfa_code_added event, the same limit — so that the reply
+// does not tell the caller the user had it (nor who added it, or when):
+// the existing record is re-issued under the new id (the old id is gone)
+// and the user still holds the code once.
 func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, error) {
 	if err := ValidateCode(code); err != nil {
 		return MFACodeInfo{}, err
@@ -468,15 +481,7 @@ func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, e
 			return nil, err
 		}
 		mac := s.mfaMAC(nil, userID, code)
-		if k := b.findMFA(userID, mac); k != nil {
-			rec, err := decodeCode(b.users.Get(k))
-			if err != nil {
-				return nil, err
-			}
-			info = MFACodeInfo{ID: mfaID(binary.BigEndian.Uint64(k[userIDLen+1:])), Length: rec.Length, Created: rec.Created, CreatedBy: rec.CreatedBy}
-			return nil, nil
-		}
-		info, err = b.addMFA(userID, mac, len(code), now, by.Name)
+		info, err = b.addMFA(userID, mac, len(code), now, by.Name, b.findMFA(userID, mac))
 		if err != nil {
 			return nil, err
 		}
@@ -512,7 +517,7 @@ func (s *Store) GenerateMFACode(userID string, length int, by Actor) ([]byte, MF
 				return nil, nil // the user has this one: draw again
 			}
 			fresh = true
-			info, err = b.addMFA(userID, mac, len(code), now, by.Name)
+			info, err = b.addMFA(userID, mac, len(code), now, by.Name, nil)
 			if err != nil {
 				return nil, err
 			}

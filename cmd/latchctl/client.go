@@ -71,6 +71,9 @@ type conn struct {
 	url    string
 	ca     string
 	token  string
+	// tokenFile is --token-file: the token read from a file only its
+	// owner may read (tokenfile.go).
+	tokenFile string
 
 	httpc *http.Client
 	base  string
@@ -86,7 +89,8 @@ func addConnFlags(fs *flag.FlagSet) *conn {
 	fs.StringVar(&c.socket, "socket", "", "API Unix socket (default: [api].socket of the config, else "+defaultSocket+")")
 	fs.StringVar(&c.url, "url", "", "API base URL over TCP, e.g. https://10.0.0.5:8700 (instead of the socket)")
 	fs.StringVar(&c.ca, "ca", "", "with an https --url: PEM file of the certificate (or its CA) latchd serves, trusted besides the system's (default: $LATCH_CA)")
-	fs.StringVar(&c.token, "token", "", "API token (default: $LATCH_TOKEN; prefer the variable, flags show in ps)")
+	fs.StringVar(&c.token, "token", "", "API token (default: $LATCH_TOKEN). VISIBLE TO EVERY LOCAL USER in ps and /proc/PID/cmdline, and kept in the shell history: prefer --token-file or LATCH_TOKEN_FILE")
+	fs.StringVar(&c.tokenFile, "token-file", "", "read the API token from FILE, which must not be readable by group or others (chmod 600) (default: $LATCH_TOKEN_FILE)")
 	return c
 }
 
@@ -98,8 +102,8 @@ func (c *conn) setup(fs *flag.FlagSet) error {
 			explicit = true
 		}
 	})
-	if c.token == "" {
-		c.token = os.Getenv("LATCH_TOKEN")
+	if err := c.resolveToken(); err != nil {
+		return err
 	}
 	if c.url != "" {
 		u, err := url.Parse(c.url)
@@ -233,7 +237,7 @@ func (c *conn) send(ctx context.Context, method, path string, in any, contentTyp
 		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token == "" && !c.ownerOK {
-		return nil, errors.New("no API token: set LATCH_TOKEN (or pass --token); create one on the Pi with: latchctl token create --name NAME --role ROLE")
+		return nil, errors.New("no API token: set LATCH_TOKEN_FILE (or pass --token-file FILE, or set LATCH_TOKEN); create one on the Pi with: latchctl token create --name NAME --role ROLE")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

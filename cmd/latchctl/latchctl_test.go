@@ -273,3 +273,100 @@ func envToken() string {
 }
 
 func lookupEnv(k string) string { v, _ := os.LookupEnv(k); return v }
+
+// TestTokenFile: --token-file and LATCH_TOKEN_FILE read the token from a
+// file; a file group or others may read is refused with an error that says
+// so and how to fix it (and never shows the token); --token's help says it
+// is visible to other users.
+func TestTokenFile(t *testing.T) {
+	e := newCtlEnv(t)
+	tok := os.Getenv("LATCH_TOKEN")
+	t.Setenv("LATCH_TOKEN", "")
+	path := filepath.Join(e.dir, "token")
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	e.ok("users", "list", "--token-file", path)
+	t.Setenv("LATCH_TOKEN_FILE", path)
+	e.ok("users", "list")
+
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o644, 0o660} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"users", "list", "--token-file", path}, {"users", "list"}} {
+			code, _, errs := e.run(args...)
+			if code == 0 || !strings.Contains(errs, "readable by group or others") || !strings.Contains(errs, "chmod 600 "+path) {
+				t.Errorf("mode %04o, %v: exit %d, stderr %q; want a refusal naming the rule", mode, args, code, errs)
+			}
+			if strings.Contains(errs, tok) {
+				t.Errorf("the error shows the token: %q", errs)
+			}
+		}
+	}
+	os.Chmod(path, 0o600)
+
+	for _, c := range []struct {
+		name, content string
+		args          []string
+		env           map[string]string
+		want          string
+	}{
+		{"both flags", tok, []string{"--token", tok, "--token-file", path}, nil, "give only one"},
+		{"both variables", tok, nil, map[string]string{"LATCH_TOKEN": tok}, "both set"},
+		{"empty file", "\n", nil, nil, "is empty"},
+		{"two lines", tok + "\n" + tok + "\n", nil, nil, "only the token"},
+		{"missing file", "", []string{"--token-file", path + ".missing"}, nil, "no such file"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(path, []byte(c.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			code, _, errs := e.run(append([]string{"users", "list"}, c.args...)...)
+			if code == 0 || !strings.Contains(errs, c.want) {
+				t.Errorf("exit %d, stderr %q; want an error with %q", code, errs, c.want)
+			}
+			if strings.Contains(errs, tok) {
+				t.Errorf("the error shows the token: %q", errs)
+			}
+		})
+	}
+
+	// The flag's own help warns that --token shows in ps.
+	_, out, errs := e.run("users", "list", "-h")
+	if help := out + errs; !strings.Contains(help, "VISIBLE TO EVERY LOCAL USER in ps") || !strings.Contains(help, "-token-file") {
+		t.Errorf("users list -h does not warn about --token: %s", help)
+	}
+}
+
+// FuzzTokenFile: whatever a token file holds, readTokenFile does not
+// panic, and what it accepts is one non-empty word of the file.
+func FuzzTokenFile(f *testing.F) {
+	for _, s := range []string{"latch_abc\n", "", "\n", " latch_x \r\n", "a\nb", "a b", "\x00", strings.Repeat("x", 5000)} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, content string) {
+		path := filepath.Join(dir, "tok")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(path, 0o600)
+		tok, err := readTokenFile(path)
+		if err != nil {
+			if content != "" && len(strings.TrimSpace(content)) >= 16 && strings.Contains(err.Error(), strings.TrimSpace(content)) {
+				t.Fatalf("error %q repeats the file's content", err)
+			}
+			return
+		}
+		if tok == "" || strings.ContainsAny(tok, " \t\r\n") || !strings.Contains(content, tok) || len(tok) > maxTokenFile {
+			t.Fatalf("accepted %q from %q", tok, content)
+		}
+	})
+}

@@ -25,7 +25,8 @@ const usersUsage = `usage:
   latchctl users update USER [--first …] [--last …] [--external-id …] [--email …] [--groups …] [--start T] [--end T]
   latchctl users suspend|unsuspend|delete USER
 USER is a user_id, or ext:EXTERNAL_ID. T is an RFC 3339 time; "" clears it.
-Connection: --socket PATH | --url URL, token from $LATCH_TOKEN or --token.`
+Connection: --socket PATH | --url URL, token from --token-file FILE or $LATCH_TOKEN_FILE (mode 600),
+or $LATCH_TOKEN (--token shows in ps to every local user).`
 
 // apiUser is a user as latchd returns it.
 type apiUser struct {
