@@ -95,6 +95,48 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	}
 }
 
+// TestMFAReplaceWithHeldCodeLooksNormal: replacing an MFA code's digits
+// with a code the user holds under another id answers exactly like any
+// replace (before, a 400 "the user already has this MFA code" told the
+// caller so). The code is then held once, under the replaced id.
+func TestMFAReplaceWithHeldCodeLooksNormal(t *testing.T) {
+	e := newEnv(t, nil)
+	uid := e.newUser("mr")
+	path := "/v1/users/" + uid + "/mfa_codes"
+	var a, b, c mfaOut
+	e.must(201, "POST", path, `{"code":"246810"}`, &a)
+	e.must(201, "POST", path, `{"code":"135791"}`, &b)
+	e.must(201, "POST", path, `{"code":"112233"}`, &c)
+
+	held := e.do(RoleCredentialManager, "PUT", path+"/"+b.ID, `{"code":"246810"}`) // held as a.ID
+	fresh := e.do(RoleCredentialManager, "PUT", path+"/"+c.ID, `{"code":"998877"}`)
+	if held.Code != 200 || fresh.Code != 200 {
+		t.Fatalf("PUT a held code: %d %s; a fresh one: %d %s; want both 200", held.Code, held.Body, fresh.Code, fresh.Body)
+	}
+	blank := func(body, id string) string { return strings.Replace(body, `"id":"`+id+`"`, `"id":""`, 1) }
+	if x, y := blank(held.Body.String(), b.ID), blank(fresh.Body.String(), c.ID); x != y {
+		t.Errorf("replies differ beyond the id:\nheld  %s\nfresh %s", x, y)
+	}
+	ms, _ := e.st.MFACodes(uid)
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	if len(ms) != 2 || ids[0] != b.ID || ids[1] != c.ID {
+		t.Errorf("codes held %v, want [%s %s]: the code once, under the replaced id", ids, b.ID, c.ID)
+	}
+	for _, code := range []string{"246810", "998877"} {
+		if ok, err := e.st.VerifySecondFactor(uid, []byte(code), false); !ok || err != nil {
+			t.Errorf("code %s no longer verifies: %v %v", code, ok, err)
+		}
+	}
+	for _, code := range []string{"135791", "112233"} {
+		if ok, _ := e.st.VerifySecondFactor(uid, []byte(code), false); ok {
+			t.Errorf("replaced code %s still verifies", code)
+		}
+	}
+}
+
 // BenchmarkMFAAdd times POST …/mfa_codes of a code the user already has
 // against one they do not (deleted again outside the timer), to check the
 // two take the same time:

@@ -566,7 +566,9 @@ func (s *Store) MFACodes(userID string) ([]MFACodeInfo, error) {
 }
 
 // ReplaceMFACode replaces the digits of the user's MFA code id, keeping
-// the id.
+// the id. A code the user already holds under another id answers like any
+// replace (the reply must not tell the caller the user has it): the code
+// is then held once, under id, and the other id is gone.
 func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACodeInfo, error) {
 	if err := ValidateCode(code); err != nil {
 		return MFACodeInfo{}, err
@@ -586,8 +588,13 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 			return nil, ErrNotFound
 		}
 		mac := s.mfaMAC(nil, userID, code)
+		// The user holds this code under another id: answer as any
+		// replace would (an error here would tell the caller the user has
+		// it). The code stays held once, under id; the other id is gone.
 		if k := b.findMFA(userID, mac); k != nil && !bytes.Equal(k, key) {
-			return nil, invalid("code", "the user already has this MFA code")
+			if err := b.users.Delete(k); err != nil {
+				return nil, err
+			}
 		}
 		if err := b.users.Put(key, encodeCode(mac, len(code), now, by.Name)); err != nil {
 			return nil, err
