@@ -1,0 +1,120 @@
+// Package boltflip corrupts copies of a bbolt file for tests: it flips
+// bytes at random offsets inside the file's used pages (branch, leaf and
+// freelist pages, as bbolt's own page map says), from a seeded generator,
+// so a failing copy can be made again.
+package boltflip
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Pages lists the used pages of a bbolt file that no process holds.
+type Pages struct {
+	Size int   // page size in bytes
+	IDs  []int // branch, leaf and freelist pages, overflow pages included
+	Used []int // bytes in use from the start of each page of IDs
+}
+
+// Used reads the page map of the bbolt file at path.
+func Used(path string) (*Pages, error) {
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	p := &Pages{Size: db.Info().PageSize}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		for id := 2; ; id++ {
+			info, err := tx.Page(id)
+			if err != nil {
+				return err
+			}
+			if info == nil {
+				return nil
+			}
+			switch info.Type {
+			case "branch", "leaf", "freelist":
+				used := usedBytes(raw[id*p.Size:(id+1+info.OverflowCount)*p.Size], info.Type)
+				for i := 0; i <= info.OverflowCount; i++ {
+					p.IDs = append(p.IDs, id+i)
+					p.Used = append(p.Used, min(p.Size, max(used-i*p.Size, 0)))
+				}
+				id += info.OverflowCount
+			}
+		}
+	})
+	return p, err
+}
+
+// Flip is one changed byte.
+type Flip struct {
+	Offset   int64
+	Old, New byte
+}
+
+func (f Flip) String() string { return fmt.Sprintf("@%d %02x→%02x", f.Offset, f.Old, f.New) }
+
+// usedBytes is how much of page b (with its overflow) holds data: the
+// header, the element array and the keys and values (bbolt's layout:
+// 16-byte header; 16-byte elements; a leaf element is flags, pos, ksize,
+// vsize; a branch element pos, ksize, pgid; pos counts from the element).
+func usedBytes(b []byte, typ string) int {
+	const hdr, elem = 16, 16
+	count := int(binary.LittleEndian.Uint16(b[10:]))
+	switch typ {
+	case "freelist":
+		if count == 0xffff {
+			count = int(binary.LittleEndian.Uint64(b[hdr:])) + 1
+		}
+		return hdr + 8*count
+	case "leaf", "branch":
+		end := hdr + elem*count
+		for i := range count {
+			e := hdr + elem*i
+			var pos, kv int
+			if typ == "leaf" {
+				pos = int(binary.LittleEndian.Uint32(b[e+4:]))
+				kv = int(binary.LittleEndian.Uint32(b[e+8:])) + int(binary.LittleEndian.Uint32(b[e+12:]))
+			} else {
+				pos = int(binary.LittleEndian.Uint32(b[e:]))
+				kv = int(binary.LittleEndian.Uint32(b[e+4:]))
+			}
+			end = max(end, e+pos+kv)
+		}
+		return min(end, len(b))
+	}
+	return len(b)
+}
+
+// Copy writes a copy of from to to with n bytes changed: each at a random
+// offset of a random used page, xored with a random non-zero byte.
+func (p *Pages) Copy(from, to string, rng *rand.Rand, n int) ([]Flip, error) {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return nil, err
+	}
+	flips := make([]Flip, 0, n)
+	for range n {
+		i := rng.IntN(len(p.IDs))
+		for p.Used[i] == 0 {
+			i = rng.IntN(len(p.IDs))
+		}
+		off := int64(p.IDs[i])*int64(p.Size) + int64(rng.IntN(p.Used[i]))
+		if off >= int64(len(b)) {
+			continue
+		}
+		old := b[off]
+		b[off] ^= byte(1 + rng.IntN(255))
+		flips = append(flips, Flip{Offset: off, Old: old, New: b[off]})
+	}
+	return flips, os.WriteFile(to, b, 0o600)
+}
