@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/latchd/latch/internal/boltflip"
 )
 
@@ -46,7 +48,13 @@ const (
 // card and, in turn, a second card, an entry code or an MFA code, and
 // writes what the door must answer for each to expect.json.
 func buildCorruptBase(t *testing.T, dir string) []corruptUser {
-	s, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	// A fixed key and clock: the same bytes every run, so the same flips
+	// land on the same data.
+	if err := os.WriteFile(filepath.Join(dir, "device.key"), bytes.Repeat([]byte{7}, keySize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key"),
+		Now: func() time.Time { return crashNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +85,24 @@ func buildCorruptBase(t *testing.T, dir string) []corruptUser {
 		want = append(want, c)
 	}
 	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// bbolt's page allocation varies from run to run (its free list is a
+	// map); a compacted copy lays the same data out the same way.
+	src, err := bolt.Open(filepath.Join(dir, "latch.db"), 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := bolt.Open(filepath.Join(dir, "compact.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bolt.Compact(dst, src, 0); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	dst.Close()
+	if err := os.Rename(filepath.Join(dir, "compact.db"), filepath.Join(dir, "latch.db")); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(want)
