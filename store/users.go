@@ -56,7 +56,7 @@ func mfaPrefix(userID string) []byte {
 
 // view runs fn in a read transaction on the live generation.
 func (s *Store) view(fn func(tx *bolt.Tx, b buckets) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.read(bUsers, func(tx *bolt.Tx) error {
 		b, err := txBuckets(tx)
 		if err != nil {
 			return err
