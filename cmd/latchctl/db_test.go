@@ -174,7 +174,7 @@ func TestDBCheckCorrupt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, out, took := check(p, "--timeout", "1m")
+		code, out, took := check(p)
 		if code != 1 || !strings.Contains(out, p+": ") {
 			t.Errorf("copy %d %v: exit %d, want 1 and the file reported:\n%s", i, flips, code, out)
 		}
