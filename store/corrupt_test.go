@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -135,11 +136,15 @@ func corruptChild() int {
 		fmt.Printf("open refused: %v\n", err)
 	} else {
 		fmt.Println("stage lookups")
-		errs, wrong := 0, 0
+		errs, wrong, other := 0, 0, 0
 		count := func(ok bool, err error) {
 			switch {
 			case err != nil:
 				errs++
+				if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCardChanged) && !errors.Is(err, ErrUserSuspended) {
+					other++
+					fmt.Printf("lookup error not ErrCorrupt: %v\n", err)
+				}
 			case !ok:
 				wrong++
 			}
@@ -159,6 +164,9 @@ func corruptChild() int {
 			count(ok == (w.Code != ""), err)
 		}
 		fmt.Printf("lookups errors=%d wrong=%d\n", errs, wrong)
+		if other > 0 {
+			fmt.Printf("lookups other=%d\n", other)
+		}
 		fmt.Println("stage close")
 		if err := s.Close(); err != nil {
 			fmt.Printf("close: %v\n", err)
@@ -241,6 +249,9 @@ func TestCorruptDatabase(t *testing.T) {
 			}
 			t.Errorf("copy %d %v: crashed in %s: %v\n%s", i, flips, last, err, se)
 			continue
+		}
+		if strings.Contains(o, "lookups other=") {
+			t.Errorf("copy %d %v: a lookup error that is not ErrCorrupt (nor a refusal):\n%s", i, flips, o)
 		}
 		bad := strings.Contains(o, "open refused") || !strings.Contains(o, "lookups errors=0 wrong=0")
 		if strings.Contains(o, "open refused") {

@@ -428,7 +428,7 @@ func genName(gen uint64) []byte { return fmt.Appendf(nil, "data-%016x", gen) }
 func data(tx *bolt.Tx) (*bolt.Bucket, error) {
 	g := tx.Bucket(bMeta).Get(kGen)
 	if len(g) != 8 {
-		return nil, errors.New("store: corrupt meta: generation")
+		return nil, fmt.Errorf("%w: meta: the live generation", ErrCorrupt)
 	}
 	var name [5 + 16]byte
 	copy(name[:], "data-")
@@ -440,7 +440,7 @@ func data(tx *bolt.Tx) (*bolt.Bucket, error) {
 	}
 	b := tx.Bucket(name[:])
 	if b == nil {
-		return nil, errors.New("store: corrupt database: live generation missing")
+		return nil, fmt.Errorf("%w: the live generation is missing", ErrCorrupt)
 	}
 	return b, nil
 }
