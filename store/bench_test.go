@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
+	if os.Getenv(corruptChildEnv) != "" {
+		os.Exit(corruptChild())
+	}
 	code := m.Run()
 	if benchDir != "" && os.Getenv("LATCH_BENCH_DIR") == "" {
 		os.RemoveAll(benchDir)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -35,15 +37,30 @@ func (r *CheckReport) add(format string, args ...any) {
 }
 
 // CheckFile checks a database file without changing it (bbolt read-only,
-// so latchd must not hold it): bbolt's own page consistency, the schema
-// version, and that every card record is what its user's records make
-// (the door's copy, see cardrec.go) and is listed in the user's cards. It
-// needs no key file. A problem in the card records is repaired by
-// RepairCardRecords.
-func CheckFile(path string, timeout time.Duration) (*CheckReport, error) {
+// so latchd must not hold it): that bbolt can walk its pages (checkPages,
+// from the file's bytes, before bbolt reads a page), bbolt's own page
+// consistency, the schema version, that every card record is what its
+// user's records make (the door's copy, see cardrec.go) and is listed in
+// the user's cards, and that the entry-code index and the users' entry
+// codes agree. It needs no key file. A problem in the card records is
+// repaired by RepairCardRecords.
+//
+// Its work is bounded by the file: checkPages reads each page at most
+// once, and bbolt's walks run only on a file it found sound. A panic or
+// fault in bbolt on a corrupt file is a problem reported, never a crash.
+func CheckFile(path string, timeout time.Duration) (rep *CheckReport, err error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
+	r := &CheckReport{}
+	defer func(fault bool) {
+		p := recover()
+		debug.SetPanicOnFault(fault)
+		if p != nil {
+			r.add("%v", corruptPanic([]byte("the file"), p))
+			rep, err = r, nil
+		}
+	}(debug.SetPanicOnFault(true))
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: timeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrInUse, path)
@@ -52,7 +69,24 @@ func CheckFile(path string, timeout time.Duration) (*CheckReport, error) {
 		return nil, fmt.Errorf("store: check %s: %w", path, err)
 	}
 	defer db.Close()
-	r := &CheckReport{}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: check %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("store: check %s: %w", path, err)
+	}
+	tx, err := db.Begin(false) // reads the meta pages only
+	if err != nil {
+		return nil, fmt.Errorf("store: check %s: %w", path, err)
+	}
+	txid := uint64(tx.ID())
+	tx.Rollback()
+	if !checkPages(f, fi.Size(), db.Info().PageSize, txid, r) {
+		return r, nil // bbolt could loop, panic or fault on these pages
+	}
 	err = db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
 			r.add("bbolt: %v", err)
@@ -123,6 +157,24 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 		v := b.cards.Get(k[userIDLen:])
 		if len(v) < userIDLen || !bytes.Equal(v[:userIDLen], k[:userIDLen]) {
 			r.add("ucards: %s lists card %x, which is not theirs", k[:userIDLen], k[userIDLen:])
+		}
+	}
+	// The entry-code index (MAC → user) against the users' entry-code
+	// records (user 'e' → MAC …), both ways.
+	c = b.entry.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		rec := b.users.Get(entryKey(v))
+		if len(v) != userIDLen || len(rec) < macSize || !bytes.Equal(rec[:macSize], k) {
+			r.add("entry: an entry code of %q is not that user's entry code", v[:min(len(v), userIDLen)])
+		}
+	}
+	c = b.users.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) != userIDLen+1 || k[userIDLen] != tagEntry {
+			continue
+		}
+		if len(v) < macSize || !bytes.Equal(b.entry.Get(v[:macSize]), k[:userIDLen]) {
+			r.add("entry: the entry code of %s is missing from the entry-code index", k[:userIDLen])
 		}
 	}
 	return nil

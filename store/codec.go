@@ -2,7 +2,7 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -12,7 +12,7 @@ import (
 )
 
 // errCorrupt reports a record that does not decode.
-var errCorrupt = errors.New("store: corrupt record")
+var errCorrupt = fmt.Errorf("%w: a record does not decode", ErrCorrupt)
 
 // User record, version 1:
 //

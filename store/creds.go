@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -13,47 +14,43 @@ import (
 
 // ---- fast path: one read transaction each, no writes ----
 
-// card begins a read transaction and returns card k's record, which
-// aliases the database: the caller uses it, then calls tx.Rollback. On an
-// error there is no transaction left open; missing is the error for an
-// unknown card. (No closure: the door's calls allocate less without.)
-func (s *Store) card(k CardKey, missing error) (*bolt.Tx, cardRec, error) {
+// card begins a read transaction, stores it in *tx at once (the caller
+// defers endRead, which rolls it back on every path, a panic included) and
+// returns card k's record, which aliases the database. missing is the
+// error for an unknown card. (No closure: the door's calls allocate less
+// without.)
+func (s *Store) card(tx **bolt.Tx, k CardKey, missing error) (cardRec, error) {
 	var kb [1 + 255 + 12]byte
 	if len(k.Format) > 255 {
-		return nil, cardRec{}, missing
+		return cardRec{}, missing
 	}
 	key := appendCardKey(kb[:0], k)
-	tx, err := s.db.Begin(false)
+	t, err := s.db.Begin(false)
 	if err != nil {
-		return nil, cardRec{}, err
+		return cardRec{}, err
 	}
-	root, err := data(tx)
+	*tx = t
+	root, err := data(t)
 	if err != nil {
-		tx.Rollback()
-		return nil, cardRec{}, err
+		return cardRec{}, err
 	}
 	v := root.Bucket(bCards).Get(key)
 	if v == nil {
-		tx.Rollback()
-		return nil, cardRec{}, missing
+		return cardRec{}, missing
 	}
-	r, err := parseCard(v)
-	if err != nil {
-		tx.Rollback()
-		return nil, cardRec{}, err
-	}
-	return tx, r, nil
+	return parseCard(v)
 }
 
 // LookupCard returns the user holding card k and whether the card is
 // active. It returns ErrNotFound for an unknown card. It reads only the
 // card's record, which carries the user's door view (see cardrec.go).
 func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
-	tx, r, err := s.card(k, ErrNotFound)
+	var tx *bolt.Tx
+	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
+	r, err := s.card(&tx, k, ErrNotFound)
 	if err != nil {
 		return u, false, err
 	}
-	defer tx.Rollback()
 	err = r.view(&u)
 	return u, r.active && err == nil, err
 }
@@ -68,15 +65,16 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 // changed while the code was typed: the door checked them at the badge),
 // and false for an empty or malformed code. The user's start and end are
 // not checked again: they depend on the door's clock.
-func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error) {
+func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (_ bool, err error) {
 	if !validUserID(userID) {
 		return false, ErrCardChanged
 	}
-	tx, r, err := s.card(k, ErrCardChanged)
+	var tx *bolt.Tx
+	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
+	r, err := s.card(&tx, k, ErrCardChanged)
 	if err != nil {
 		return false, err
 	}
-	defer tx.Rollback()
 	if string(r.userID) != userID || !r.active {
 		return false, ErrCardChanged
 	}
@@ -138,7 +136,7 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 	}
 	valid := ValidateCode(code) == nil
 	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(bUsers, func(tx *bolt.Tx) error {
 		root, err := data(tx)
 		if err != nil {
 			return err
@@ -194,7 +192,7 @@ func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
 	}
 	var mb [macSize]byte
 	mac := s.entryMAC(mb[:0], code)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(bEntry, func(tx *bolt.Tx) error {
 		root, err := data(tx)
 		if err != nil {
 			return err

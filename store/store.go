@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -99,24 +101,109 @@ type Store struct {
 	subs  map[*subscriber]struct{}
 }
 
+// ErrCorrupt reports a database file that bbolt cannot read: a page that
+// is not what its parent says, an id beyond the file, a record that does
+// not decode. The error names the bucket being read. `latchctl db check`
+// says what is wrong.
+var ErrCorrupt = errors.New("store: database corrupt")
+
+// corruptPanic is the error for a panic met while reading bucket: bbolt
+// panics on a page it cannot make sense of, and faults on a page id
+// beyond the file (a panic too under debug.SetPanicOnFault). Only a
+// runtime error's or a string's text is kept (bbolt's assertions name
+// pages, never data).
+func corruptPanic(bucket []byte, r any) error {
+	var what string
+	switch v := r.(type) {
+	case runtime.Error:
+		what = v.Error()
+	case string:
+		what = v
+	default:
+		what = fmt.Sprintf("%T", r)
+	}
+	return fmt.Errorf("%w: reading %s: %s", ErrCorrupt, bucket, what)
+}
+
+// Every read transaction of the door's paths (and of Open and CheckFile)
+// is released on every path, a panic included, and a panic becomes an
+// ErrCorrupt: a read transaction left open would hold bbolt's mmap lock
+// for ever, so that the next write that grows the file and Close would
+// wait for ever. The goroutine reading has debug.SetPanicOnFault set for
+// the duration, so a fault in the mapped file is a panic, not a crash.
+
+// read runs fn in a read transaction (db.View rolls back when fn panics),
+// turning a panic into an ErrCorrupt naming bucket.
+func (s *Store) read(bucket []byte, fn func(*bolt.Tx) error) (err error) {
+	defer recoverRead(bucket, &err, debug.SetPanicOnFault(true))
+	return s.db.View(fn)
+}
+
+// recoverRead, deferred, turns a panic into an ErrCorrupt in *err and
+// puts back the goroutine's panic-on-fault setting.
+func recoverRead(bucket []byte, err *error, fault bool) {
+	r := recover()
+	debug.SetPanicOnFault(fault)
+	if r != nil {
+		*err = corruptPanic(bucket, r)
+	}
+}
+
+// endRead, deferred by a caller of Begin(false) that stores the
+// transaction in *tx as soon as it has one, rolls it back (panic or not),
+// turns a panic into an ErrCorrupt in *err and puts back the panic-on-fault
+// setting. (The door's fast path avoids db.View's closure.)
+func endRead(tx **bolt.Tx, bucket []byte, err *error, fault bool) {
+	r := recover()
+	if *tx != nil {
+		(*tx).Rollback()
+		*tx = nil
+	}
+	debug.SetPanicOnFault(fault)
+	if r != nil {
+		*err = corruptPanic(bucket, r)
+	}
+}
+
 // Open opens (creating if needed) the database and its key file.
 //
 // The key file must have no group or other permission bits. When it is
 // missing it is created, unless the database already holds codes: then
 // the codes could never be verified again, and Open refuses.
-func Open(opts Options) (*Store, error) {
+//
+// A corrupt file that makes bbolt panic while opening gives ErrCorrupt.
+// When the panic comes from bolt.Open itself (a corrupt free list), the
+// file stays open and locked until the process ends.
+func Open(opts Options) (st *Store, err error) {
+	var s *Store
+	defer func(fault bool) {
+		r := recover()
+		debug.SetPanicOnFault(fault)
+		if r != nil {
+			if s != nil && s.db != nil {
+				s.db.Close() // the panicking transaction was rolled back by View/Update
+			}
+			st, err = nil, corruptPanic([]byte("the database at open"), r)
+		}
+	}(debug.SetPanicOnFault(true))
+	s = &Store{}
+	if err := s.open(opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) open(opts Options) error {
 	if opts.Path == "" {
-		return nil, errors.New("store: open: database path is empty")
+		return errors.New("store: open: database path is empty")
 	}
 	if opts.KeyFile == "" {
-		return nil, errors.New("store: open: key file path is empty")
+		return errors.New("store: open: key file path is empty")
 	}
-	s := &Store{
-		log:       opts.Logger.With().Str("component", "store").Logger(),
-		now:       opts.Now,
-		retention: opts.EventRetention,
-		subs:      map[*subscriber]struct{}{},
-	}
+	s.log = opts.Logger.With().Str("component", "store").Logger()
+	s.now = opts.Now
+	s.retention = opts.EventRetention
+	s.subs = map[*subscriber]struct{}{}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -132,24 +219,26 @@ func Open(opts Options) (*Store, error) {
 		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s", ErrInUse, opts.Path)
+		return fmt.Errorf("%w: %s", ErrInUse, opts.Path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+		return fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
 	s.db = db
 	if err := convertCards1(db, opts.OnMigrate, func(n int) {
 		s.log.Info().Int("cards", n).Msg("store: migrated the card records to schema 2")
 	}); err != nil {
 		db.Close()
-		return nil, err
+		s.db = nil
+		return err
 	}
 	if err := s.init(opts.KeyFile); err != nil {
 		db.Close()
-		return nil, err
+		s.db = nil
+		return err
 	}
 	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
-	return s, nil
+	return nil
 }
 
 // Close closes the database and ends every subscription.
@@ -339,7 +428,7 @@ func genName(gen uint64) []byte { return fmt.Appendf(nil, "data-%016x", gen) }
 func data(tx *bolt.Tx) (*bolt.Bucket, error) {
 	g := tx.Bucket(bMeta).Get(kGen)
 	if len(g) != 8 {
-		return nil, errors.New("store: corrupt meta: generation")
+		return nil, fmt.Errorf("%w: meta: the live generation", ErrCorrupt)
 	}
 	var name [5 + 16]byte
 	copy(name[:], "data-")
@@ -351,7 +440,7 @@ func data(tx *bolt.Tx) (*bolt.Bucket, error) {
 	}
 	b := tx.Bucket(name[:])
 	if b == nil {
-		return nil, errors.New("store: corrupt database: live generation missing")
+		return nil, fmt.Errorf("%w: the live generation is missing", ErrCorrupt)
 	}
 	return b, nil
 }

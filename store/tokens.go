@@ -87,7 +87,7 @@ func decodeToken(name string, v []byte) (Token, []byte, error) {
 func (s *Store) VerifyToken(secret string) (Token, error) {
 	sum := sha256.Sum256([]byte(secret))
 	var t Token
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(bTokens, func(tx *bolt.Tx) error {
 		name := tx.Bucket(bTokHash).Get(sum[:])
 		if name == nil {
 			return ErrNotFound
@@ -112,7 +112,7 @@ func (s *Store) VerifyToken(secret string) (Token, error) {
 // Tokens lists every token, ordered by name.
 func (s *Store) Tokens() ([]Token, error) {
 	var out []Token
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.read(bTokens, func(tx *bolt.Tx) error {
 		return tx.Bucket(bTokens).ForEach(func(k, v []byte) error {
 			t, _, err := decodeToken(string(k), v)
 			if err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,7 +22,7 @@ func openBuckets(root *bolt.Bucket) (buckets, error) {
 		cards: root.Bucket(bCards), ucards: root.Bucket(bUCards), entry: root.Bucket(bEntry),
 	}
 	if b.users == nil || b.ext == nil || b.email == nil || b.cards == nil || b.ucards == nil || b.entry == nil {
-		return b, errors.New("store: corrupt database: data bucket missing")
+		return b, fmt.Errorf("%w: a data bucket is missing", ErrCorrupt)
 	}
 	return b, nil
 }
@@ -56,7 +55,7 @@ func mfaPrefix(userID string) []byte {
 
 // view runs fn in a read transaction on the live generation.
 func (s *Store) view(fn func(tx *bolt.Tx, b buckets) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.read(bUsers, func(tx *bolt.Tx) error {
 		b, err := txBuckets(tx)
 		if err != nil {
 			return err

@@ -130,8 +130,19 @@ type daemon struct {
 	// while the API still serves, just before the daemon stops.
 	onFatal func(err error)
 
-	closeOnce sync.Once
+	// closer closes the database (nil: store); closeAfter is the timer
+	// that bounds it (nil: time.After). Tests replace them.
+	closer     io.Closer
+	closeAfter func(time.Duration) <-chan time.Time
+	closeOnce  sync.Once
 }
+
+// closeWait bounds closing the database on the way out. bbolt's Close
+// waits for every transaction to end; one that never does (a read stuck on
+// a corrupt file, a bug) would keep latchd from exiting, and systemd from
+// restarting it. The strikes are locked before; the file lock ends with
+// the process.
+const closeWait = 10 * time.Second
 
 // openStore opens the database of cfg; onMigrate (may be nil) hears of
 // each step of a migration (store.Options.OnMigrate).
@@ -318,11 +329,32 @@ func (d *daemon) shutdown() {
 
 func (d *daemon) closeStore() {
 	d.closeOnce.Do(func() {
-		if err := d.store.Close(); err != nil {
-			d.log.Error().Err(err).Msg("closing the database")
-			return
+		c, after := d.closer, d.closeAfter
+		if c == nil {
+			c = d.store
 		}
-		d.log.Info().Msg("database closed")
+		if after == nil {
+			after = time.After
+		}
+		done := make(chan error, 1)
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					done <- fmt.Errorf("panic: %s", panicText(r))
+				}
+			}()
+			done <- c.Close()
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				d.log.Error().Err(err).Msg("closing the database")
+				return
+			}
+			d.log.Info().Msg("database closed")
+		case <-after(closeWait):
+			d.log.Error().Dur("waited", closeWait).Msg("closing the database did not finish; exiting without it")
+		}
 	})
 }
 
