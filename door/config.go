@@ -256,3 +256,12 @@ func resolveConfig(c Config) (*config, error) {
 	rc.Config = c
 	return rc, nil
 }
+
+// attemptLimit bounds a Card + Code attempt from its badge to its '#':
+// code_timeout for the first key, then key_timeout for each of the longest
+// code's other digits and for '#' (10 s + 16 × 5 s = 90 s by default). '*'
+// clears the digits but not the attempt's clock, so an attempt cannot be
+// kept pending by typing.
+func (c *config) attemptLimit() time.Duration {
+	return c.MFA.CodeTimeout + maxCodeDigits*c.MFA.KeyTimeout
+}

@@ -226,19 +226,11 @@ func (d *Door) input(s state, v any) state {
 		defer func() { d.frameAt = time.Time{} }()
 		switch v.Kind {
 		case reader.KindCard:
-			in := inCard{reader: v.Reader, card: v.Card}
 			if _, ok := d.cfg.readers[v.Reader]; !ok {
 				d.log.Warn().Str("reader", v.Reader).Msg("read from a reader not on this door ignored")
 				return s
 			}
-			u, active, err := d.creds.LookupCard(cardKey(v.Card))
-			switch {
-			case err == nil:
-				in.user, in.found, in.active = u, true, active
-			case errors.Is(err, ErrNotFound):
-			default:
-				d.log.Error().Err(err).Str("reader", v.Reader).Msg("card lookup failed; refused as unknown_card")
-			}
+			in := inCard{reader: v.Reader, card: v.Card, cardLookup: d.lookupCard(v.Reader, cardKey(v.Card))}
 			return d.apply(s, in, d.now())
 		case reader.KindKeys:
 			for _, k := range v.Keys {
@@ -294,16 +286,14 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		case actLog:
 			d.log.Warn().Msg(a.msg)
 		case actVerify:
-			ok, err := d.creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
-			wipe(a.code)
-			refused := verifyRefusal(err)
-			switch {
-			case refused != "":
-				d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Str("reason", refused).Msg("the card or its user changed while the code was typed; refused")
-			case err != nil:
-				d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
-			}
-			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, refused: refused})
+			follow = append(follow, answerVerify(d.creds, a, d.lookupCard, func(refused string, err error) {
+				switch {
+				case refused != "":
+					d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Str("reason", refused).Msg("the card or its user changed while the code was typed; refused")
+				case err != nil:
+					d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
+				}
+			}))
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			wipe(a.code)
@@ -393,6 +383,38 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 			d.log.Error().Err(err).Str("reader", rdr).Str("pin", l.pin.Name()).Msg("feedback write failed")
 		}
 	}
+}
+
+// lookupCard asks the store for card k read at reader rdr; a store error is
+// logged and answers "not found" (refused as unknown_card).
+func (d *Door) lookupCard(rdr string, k CardKey) cardLookup {
+	c, err := lookupCard(d.creds, k)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		d.log.Error().Err(err).Str("reader", rdr).Msg("card lookup failed; refused as unknown_card")
+	}
+	return c
+}
+
+func lookupCard(creds Credentials, k CardKey) (cardLookup, error) {
+	u, active, err := creds.LookupCard(k)
+	if err != nil {
+		return cardLookup{}, err
+	}
+	return cardLookup{user: u, found: true, active: active}, nil
+}
+
+// answerVerify carries out actVerify: the card is looked up again (the
+// door decides on it as on a fresh badge), then the code is checked; the
+// code is wiped. report hears a refusal or a store error of the check.
+func answerVerify(creds Credentials, a actVerify, lookup func(rdr string, k CardKey) cardLookup, report func(refused string, err error)) inVerified {
+	now := lookup(a.reader, a.card)
+	ok, err := creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
+	wipe(a.code)
+	refused := verifyRefusal(err)
+	if report != nil && (refused != "" || err != nil) {
+		report(refused, err)
+	}
+	return inVerified{reader: a.reader, ok: ok && err == nil, refused: refused, now: now}
 }
 
 // verifyRefusal is the denial reason for VerifyCardCode's err when the

@@ -76,13 +76,18 @@ type inStop struct{}
 // inTick: the timer fired; every deadline <= now is handled.
 type inTick struct{}
 
+// cardLookup is the answer of the store's LookupCard for a card.
+type cardLookup struct {
+	user   UserView
+	found  bool // the card is known (false on a store error: refused as unknown_card)
+	active bool // the card is active
+}
+
 // inCard is a card read with its lookup already done by Run.
 type inCard struct {
 	reader string
 	card   reader.Card
-	user   UserView
-	found  bool // the card is known (false on a store error: refused as unknown_card)
-	active bool // the card is active
+	cardLookup
 }
 
 // inBad is a bad frame.
@@ -99,11 +104,13 @@ type inKey struct {
 
 // inVerified is the answer to actVerify: ok is false on a store error;
 // refused is a denial reason when the card or its user changed meanwhile
-// (see verifyRefusal).
+// (see verifyRefusal); now is the card looked up again at '#', on which
+// the door decides as on a fresh badge.
 type inVerified struct {
 	reader  string
 	ok      bool
 	refused string
+	now     cardLookup
 }
 
 // inEntry is the answer to actLookupEntry: found is false on a store error.
@@ -195,7 +202,10 @@ type readerState struct {
 	user     UserView
 	buf      []byte    // typed digits: a secret
 	deadline time.Time // code/key timeout of the current phase; zero = none
-	fb       feedbackState
+	// attemptEnd bounds a Card + Code attempt from its badge (see
+	// attemptLimit): '*' and keys never move deadline past it.
+	attemptEnd time.Time
+	fb         feedbackState
 }
 
 type failures struct {
@@ -681,6 +691,7 @@ func (s *doorState) endAttempt(o *out, rdr string) {
 	r.card = reader.Card{}
 	r.user = UserView{}
 	r.deadline = time.Time{}
+	r.attemptEnd = time.Time{}
 	if r.fb.pat == &patAwait {
 		r.fb.stop(o, rdr)
 	}
@@ -696,6 +707,42 @@ func (s *doorState) onBad(o *out, in inBad) {
 	if r.phase == phIdle || r.phase == phSwallow {
 		s.feedback(o, in.reader, &patDeny)
 	}
+}
+
+// cardReason is the access decision on a card at reader rdr at now, given
+// the store's answer c for it: the denial reason, or "" when the card may
+// go on (a grant, or in card_and_code a code to type). A badge decides with
+// it, and so does '#' of a Card + Code attempt with the card looked up
+// again then: the attempt is granted only if a fresh badge at that instant
+// would be.
+func (s *doorState) cardReason(rdr string, k CardKey, c cardLookup, now time.Time) string {
+	mode := s.readerMode(rdr)
+	switch {
+	case mode == schedule.Locked:
+		return ReasonDoorLocked
+	case !c.found:
+		return ReasonUnknownCard
+	case !c.active:
+		return ReasonCardInactive
+	}
+	if reason := s.userReason(&c.user, now); reason != "" {
+		return reason
+	}
+	if mode == schedule.CardAndCode {
+		if s.cardLocked(k, now) {
+			return ReasonLockedOut
+		}
+		if !s.cfg.readers[rdr].Keypad || !(c.user.HasMFA || (s.cfg.MFA.EntryCodeFallback && c.user.HasEntryCode)) {
+			return ReasonNoSecondFactor
+		}
+	}
+	return ""
+}
+
+// cardLocked reports whether card k is locked out of this door at now.
+func (s *doorState) cardLocked(k CardKey, now time.Time) bool {
+	f := s.cardFails[k]
+	return f != nil && now.Before(f.lockedUntil)
 }
 
 func (s *doorState) onCard(o *out, in inCard) {
@@ -714,18 +761,7 @@ func (s *doorState) onCard(o *out, in inCard) {
 	if in.found {
 		u = &in.user
 	}
-	reason := ""
-	switch {
-	case mode == schedule.Locked:
-		reason = ReasonDoorLocked
-	case !in.found:
-		reason = ReasonUnknownCard
-	case !in.active:
-		reason = ReasonCardInactive
-	default:
-		reason = s.userReason(u, now)
-	}
-	if reason != "" {
+	if reason := s.cardReason(in.reader, cardKey(in.card), in.cardLookup, now); reason != "" {
 		s.deny(o, in.reader, in.card, u, reason)
 		return
 	}
@@ -743,18 +779,11 @@ func (s *doorState) onCard(o *out, in inCard) {
 			r.deadline = now.Add(s.cfg.MFA.CodeTimeout)
 		}
 	case schedule.CardAndCode:
-		if f := s.cardFails[cardKey(in.card)]; f != nil && now.Before(f.lockedUntil) {
-			s.deny(o, in.reader, in.card, u, ReasonLockedOut)
-			return
-		}
-		if !s.cfg.readers[in.reader].Keypad || !(u.HasMFA || (s.cfg.MFA.EntryCodeFallback && u.HasEntryCode)) {
-			s.deny(o, in.reader, in.card, u, ReasonNoSecondFactor)
-			return
-		}
 		r.phase = phAwaiting
 		r.card = in.card
 		r.user = in.user
 		r.deadline = now.Add(s.cfg.MFA.CodeTimeout)
+		r.attemptEnd = now.Add(s.cfg.attemptLimit())
 		o.emit(Event{Event: EvCodeRequested, Reader: in.reader, Card: eventCard(in.card),
 			UserID: u.UserID, ExternalID: u.ExternalID, Mode: string(s.mode)})
 		s.feedback(o, in.reader, &patAwait)
@@ -783,6 +812,15 @@ func (s *doorState) onKey(o *out, in inKey) {
 		}
 		return
 	case phAwaiting:
+		if !now.Before(r.deadline) {
+			// A key after the deadline (no tick in between): too late.
+			s.deny(o, in.reader, r.card, &r.user, ReasonCodeTimeout)
+			s.endAttempt(o, in.reader)
+			return
+		}
+		if keyDeadline.After(r.attemptEnd) {
+			keyDeadline = r.attemptEnd
+		}
 		switch k {
 		case '*':
 			if len(r.buf) == 0 {
@@ -830,6 +868,11 @@ func (s *doorState) submitCardCode(o *out, rdr string) {
 	switch {
 	case s.mode == schedule.Locked:
 		s.deny(o, rdr, r.card, &r.user, ReasonDoorLocked)
+		s.endAttempt(o, rdr)
+	case s.cardLocked(cardKey(r.card), o.now):
+		// Locked out (by wrong codes on another reader of this door, say)
+		// since the badge: the store is not asked, nothing is counted.
+		s.deny(o, rdr, r.card, &r.user, ReasonLockedOut)
 		s.endAttempt(o, rdr)
 	case len(r.buf) == 0:
 		s.deny(o, rdr, r.card, &r.user, ReasonBadCode)
@@ -882,11 +925,23 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 		s.endAttempt(o, in.reader)
 		return
 	}
+	// The decision a fresh badge would make now: the user's dates,
+	// suspension, groups and their schedules, the card, the lockout, as
+	// they are at '#'. A refusal is not a wrong code: no lockout count.
+	if reason := s.cardReason(in.reader, cardKey(r.card), in.now, o.now); reason != "" {
+		c, u := r.card, r.user
+		if in.now.found {
+			u = in.now.user
+		}
+		s.deny(o, in.reader, c, &u, reason)
+		s.endAttempt(o, in.reader)
+		return
+	}
 	if !in.ok {
 		s.wrongCode(o, in.reader)
 		return
 	}
-	c, u := r.card, r.user
+	c, u := r.card, in.now.user
 	delete(s.cardFails, cardKey(c))
 	s.endAttempt(o, in.reader)
 	method := MethodCardAndCode
