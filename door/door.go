@@ -207,6 +207,13 @@ func (d *Door) Run(ctx context.Context) (err error) {
 		case <-timer.C:
 			st.Tick()
 		case v := <-d.in:
+			// A deadline already due (the timer has fired or is about to,
+			// and select chose the input) is handled first, as the scenario
+			// runner does: an input is never stepped against a past
+			// deadline (a strike still released, a stale key buffer).
+			if dl := st.Deadline(); !dl.IsZero() && !d.now().Before(dl) {
+				st.Tick()
+			}
 			st.queued(v)
 			if d.processed != nil {
 				d.processed()
