@@ -92,6 +92,9 @@ type Config struct {
 	// Observer, when set, is told of every decision (with its latency on
 	// Now's clock) and every bad read; nil = none.
 	Observer Observer
+	// Lockouts, when set, keeps the lockout counters across reloads,
+	// restarts and crashes (*store.Store implements it); nil = in memory.
+	Lockouts LockoutStore
 }
 
 // Defaults from config.md.

@@ -73,6 +73,12 @@ type Door struct {
 	// processed, when set (tests and benchmarks only), is called by Run
 	// after each queued input has been handled.
 	processed func()
+
+	// lockouts persists the lockout counters; nil = in memory only.
+	// async: Run's writer goroutine writes them (a Stepper alone writes
+	// them at the end of each step).
+	lockouts *lockoutWriter
+	async    bool
 }
 
 // inputBuffer is how many inputs may queue before Submit waits: a burst of
@@ -101,6 +107,9 @@ func New(cfg Config, creds Credentials, events Emitter) (*Door, error) {
 	}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	if cfg.Lockouts != nil {
+		d.lockouts = newLockoutWriter(cfg.Lockouts, c.Name, d.log)
 	}
 	if err := c.Relay.Out(!c.RelayActive); err != nil {
 		return nil, fmt.Errorf("door: %s: relay: %w", c.Name, err)
@@ -185,6 +194,14 @@ func (d *Door) Run(ctx context.Context) (err error) {
 		return errors.New("door: Run called twice")
 	}
 	defer close(d.done)
+	if d.lockouts != nil {
+		d.async = true
+		stop, written := make(chan struct{}), make(chan struct{})
+		go func() { defer close(written); d.lockouts.run(stop) }()
+		// After the strike is locked (and on a panic too): what is
+		// still queued is written before Run returns.
+		defer func() { close(stop); <-written }()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			d.Halt()
@@ -279,8 +296,11 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		decidedAt = d.now()
 	}
 	var follow []input
+	var lockouts []Lockout
 	for _, a := range acts {
 		switch a := a.(type) {
+		case actLockout:
+			lockouts = append(lockouts, a.l)
 		case actFeedback:
 			d.setFeedback(a.reader, a.green, a.red, a.beeper)
 		case actEmit:
@@ -311,6 +331,13 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		}
 	}
 	d.publish(&s)
+	if len(lockouts) > 0 && d.lockouts != nil {
+		// After the relay, feedback and events: never before a decision.
+		d.lockouts.put(lockouts)
+		if !d.async {
+			d.lockouts.flush()
+		}
+	}
 	for _, in := range follow {
 		s = d.apply(s, in, d.now())
 	}

@@ -3,6 +3,7 @@ package door
 import (
 	"bytes"
 	"crypto/subtle"
+	"slices"
 	"strconv"
 	"time"
 
@@ -174,6 +175,10 @@ type actLookupEntry struct {
 	code   []byte
 }
 
+// actLockout hands a changed lockout counter to the lockout store, after
+// the step's other actions (a zero Expires: the counter is gone).
+type actLockout struct{ l Lockout }
+
 // actLog writes a log line (never with a secret).
 type actLog struct{ msg string }
 
@@ -183,6 +188,7 @@ func (actEmit) isAction()        {}
 func (actVerify) isAction()      {}
 func (actLookupEntry) isAction() {}
 func (actLog) isAction()         {}
+func (actLockout) isAction()     {}
 
 // ---- state ----
 
@@ -444,7 +450,7 @@ func (s *doorState) tick(o *out) {
 		s.readers[name].fb.advance(o, name, now)
 	}
 	if now.Sub(s.lastFailuresGC) > s.cfg.MFA.LockoutWindow {
-		s.gcFailures(now)
+		s.gcFailures(o)
 	}
 }
 
@@ -905,7 +911,10 @@ func (s *doorState) wrongCode(o *out, rdr string) {
 	c, u := r.card, r.user
 	s.deny(o, rdr, c, &u, ReasonWrongCode)
 	s.endAttempt(o, rdr)
-	if s.fail(s.cardFailures(cardKey(c)), o.now) {
+	k := cardKey(c)
+	locked := s.fail(s.cardFailures(k), o.now)
+	s.saveCard(o, k)
+	if locked {
 		o.emit(Event{Event: EvKeypadLockout, Reader: rdr, Card: eventCard(c), UserID: u.UserID, ExternalID: u.ExternalID,
 			Duration: s.cfg.MFA.LockoutTime.String(), Mode: string(s.mode)})
 	}
@@ -942,7 +951,10 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 		return
 	}
 	c, u := r.card, in.now.user
-	delete(s.cardFails, cardKey(c))
+	if _, ok := s.cardFails[cardKey(c)]; ok {
+		delete(s.cardFails, cardKey(c))
+		s.saveCard(o, cardKey(c))
+	}
 	s.endAttempt(o, in.reader)
 	method := MethodCardAndCode
 	if s.mode == schedule.Unlocked {
@@ -984,7 +996,9 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	now := o.now
 	if !in.found {
 		s.deny(o, in.reader, reader.Card{}, nil, ReasonUnknownCode)
-		if s.fail(s.readerFailures(in.reader), now) {
+		locked := s.fail(s.readerFailures(in.reader), now)
+		s.saveReader(o, in.reader)
+		if locked {
 			o.emit(Event{Event: EvKeypadLockout, Reader: in.reader, Duration: s.cfg.MFA.LockoutTime.String(), Mode: string(s.mode)})
 		}
 		return
@@ -999,10 +1013,10 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	}
 	switch s.readerMode(in.reader) {
 	case schedule.Unlocked:
-		delete(s.readerFails, in.reader)
+		s.resetReader(o, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodUnlockedMode)
 	case schedule.AccessControlled:
-		delete(s.readerFails, in.reader)
+		s.resetReader(o, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodEntryCode)
 	case schedule.Locked:
 		s.deny(o, in.reader, reader.Card{}, &u, ReasonDoorLocked)
@@ -1054,19 +1068,70 @@ func (f *failures) prune(now time.Time, window time.Duration) {
 }
 
 // gcFailures drops counters with nothing left in the window and no
-// lockout, so that the maps stay small.
-func (s *doorState) gcFailures(now time.Time) {
+// lockout, so that the maps stay small (and the store's copies go).
+func (s *doorState) gcFailures(o *out) {
+	now := o.now
 	s.lastFailuresGC = now
 	for k, f := range s.cardFails {
 		f.prune(now, s.cfg.MFA.LockoutWindow)
 		if len(f.times) == 0 && !now.Before(f.lockedUntil) {
 			delete(s.cardFails, k)
+			s.saveCard(o, k)
 		}
 	}
 	for k, f := range s.readerFails {
 		f.prune(now, s.cfg.MFA.LockoutWindow)
 		if len(f.times) == 0 && !now.Before(f.lockedUntil) {
 			delete(s.readerFails, k)
+			s.saveReader(o, k)
+		}
+	}
+}
+
+// resetReader clears reader rdr's entry-code count (a grant).
+func (s *doorState) resetReader(o *out, rdr string) {
+	if _, ok := s.readerFails[rdr]; ok {
+		delete(s.readerFails, rdr)
+		s.saveReader(o, rdr)
+	}
+}
+
+// saveCard and saveReader hand a counter as it is now to the lockout
+// store (gone from the map: a delete).
+func (s *doorState) saveCard(o *out, k CardKey) {
+	o.acts = append(o.acts, actLockout{s.lockoutRecord(Lockout{Card: k}, s.cardFails[k])})
+}
+
+func (s *doorState) saveReader(o *out, rdr string) {
+	o.acts = append(o.acts, actLockout{s.lockoutRecord(Lockout{Reader: rdr}, s.readerFails[rdr])})
+}
+
+// lockoutRecord fills l from f (nil: l stays a delete). Expires is when
+// the counter is of no more use: the lockout over and the last failure out
+// of the window.
+func (s *doorState) lockoutRecord(l Lockout, f *failures) Lockout {
+	if f == nil {
+		return l
+	}
+	l.Failures = slices.Clone(f.times)
+	l.LockedUntil = f.lockedUntil
+	l.Expires = f.lockedUntil
+	if n := len(f.times); n > 0 {
+		if e := f.times[n-1].Add(s.cfg.MFA.LockoutWindow); e.After(l.Expires) {
+			l.Expires = e
+		}
+	}
+	return l // a zero Expires (nothing counted, no lockout): a delete
+}
+
+// loadLockouts puts counters from the lockout store into a new state.
+func (s *doorState) loadLockouts(ls []Lockout) {
+	for _, l := range ls {
+		f := &failures{times: slices.Clone(l.Failures), lockedUntil: l.LockedUntil}
+		if l.Reader != "" {
+			s.readerFails[l.Reader] = f
+		} else {
+			s.cardFails[l.Card] = f
 		}
 	}
 }
