@@ -99,7 +99,14 @@ func FuzzStep(f *testing.F) {
 					i++
 					p = data[i]
 				}
-				changeCreds(d, cards[arg%len(cards)], p)
+				// The card of a pending attempt, if any: the case that matters.
+				cn := cards[arg%len(cards)]
+				for _, name := range d.s.readerNames() {
+					if r := d.s.readers[name]; r.phase == phAwaiting && arg%2 == 0 {
+						cn = r.card.CardNumber
+					}
+				}
+				changeCreds(d, cn, p)
 			case 12:
 				d.wait(time.Duration(arg) * 7 * time.Minute)
 			}
