@@ -194,13 +194,27 @@ func (d *Door) Run(ctx context.Context) (err error) {
 		return errors.New("door: Run called twice")
 	}
 	defer close(d.done)
+	writerPanic := make(chan any, 1)
 	if d.lockouts != nil {
 		d.async = true
 		stop, written := make(chan struct{}), make(chan struct{})
-		go func() { defer close(written); d.lockouts.run(stop) }()
+		go func() {
+			defer close(written)
+			defer func() {
+				// A panic of the writer (a store bug) is Run's panic: the
+				// strike locks and whoever runs the door sees it.
+				if r := recover(); r != nil {
+					writerPanic <- r
+				}
+			}()
+			d.lockouts.run(stop)
+		}()
 		// After the strike is locked (and on a panic too): what is
 		// still queued is written before Run returns.
-		defer func() { close(stop); <-written }()
+		defer func() {
+			close(stop)
+			<-written
+		}()
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -221,6 +235,8 @@ func (d *Door) Run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 			st.Stop()
 			return nil
+		case r := <-writerPanic:
+			panic(r)
 		case <-timer.C:
 			st.Tick()
 		case v := <-d.in:

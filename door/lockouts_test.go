@@ -9,6 +9,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
 )
@@ -158,6 +159,40 @@ func TestLockoutSaveOffDecisionPath(t *testing.T) {
 		}
 		if len(last) != 1 || !last[0].Expires.IsZero() {
 			t.Fatalf("last save %+v: want the card's counter deleted by the grant", last)
+		}
+	})
+}
+
+// panickyLockouts panics on save.
+type panickyLockouts struct{}
+
+func (panickyLockouts) LoadLockouts(string, time.Time) ([]Lockout, error) { return nil, nil }
+func (panickyLockouts) SaveLockouts(string, []Lockout) error             { panic("store bug") }
+
+// TestLockoutWriterPanicLocks: a panic while saving counters is Run's
+// panic: the strike is driven locked and Run panics on.
+func TestLockoutWriterPanicLocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, p := testConfig(schedule.CardAndCode)
+		c.Lockouts = panickyLockouts{}
+		c.Now = clockAt(t0)
+		d, err := New(c, testCreds(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan any, 1)
+		go func() {
+			defer func() { got <- recover() }()
+			d.Run(t.Context())
+		}()
+		synctest.Wait()
+		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100)})
+		d.Submit(reader.Read{Reader: "in", Kind: reader.KindKeys, Keys: []byte("9999#")})
+		if r := <-got; r != "store bug" {
+			t.Fatalf("Run recovered %v, want the writer's panic", r)
+		}
+		if p.relay.last() != gpio.Low {
+			t.Fatal("strike not locked after the writer's panic")
 		}
 	})
 }
