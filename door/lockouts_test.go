@@ -167,7 +167,7 @@ func TestLockoutSaveOffDecisionPath(t *testing.T) {
 type panickyLockouts struct{}
 
 func (panickyLockouts) LoadLockouts(string, time.Time) ([]Lockout, error) { return nil, nil }
-func (panickyLockouts) SaveLockouts(string, []Lockout) error             { panic("store bug") }
+func (panickyLockouts) SaveLockouts(string, []Lockout) error              { panic("store bug") }
 
 // TestLockoutWriterPanicLocks: a panic while saving counters is Run's
 // panic: the strike is driven locked and Run panics on.
