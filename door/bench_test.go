@@ -254,7 +254,7 @@ func BenchmarkStep(b *testing.B) {
 	now := t0
 	s, _ = step(s, inStart{}, now)
 	u, active, _ := testCreds().LookupCard(cardKey(card(100)))
-	in := inCard{reader: "out", card: card(100), user: u, found: true, active: active}
+	in := inCard{reader: "out", card: card(100), cardLookup: cardLookup{user: u, found: true, active: active}}
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Millisecond)

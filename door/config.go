@@ -92,6 +92,9 @@ type Config struct {
 	// Observer, when set, is told of every decision (with its latency on
 	// Now's clock) and every bad read; nil = none.
 	Observer Observer
+	// Lockouts, when set, keeps the lockout counters across reloads,
+	// restarts and crashes (*store.Store implements it); nil = in memory.
+	Lockouts LockoutStore
 }
 
 // Defaults from config.md.
@@ -255,4 +258,13 @@ func resolveConfig(c Config) (*config, error) {
 	}
 	rc.Config = c
 	return rc, nil
+}
+
+// attemptLimit bounds a Card + Code attempt from its badge to its '#':
+// code_timeout for the first key, then key_timeout for each of the longest
+// code's other digits and for '#' (10 s + 16 × 5 s = 90 s by default). '*'
+// clears the digits but not the attempt's clock, so an attempt cannot be
+// kept pending by typing.
+func (c *config) attemptLimit() time.Duration {
+	return c.MFA.CodeTimeout + maxCodeDigits*c.MFA.KeyTimeout
 }

@@ -73,6 +73,12 @@ type Door struct {
 	// processed, when set (tests and benchmarks only), is called by Run
 	// after each queued input has been handled.
 	processed func()
+
+	// lockouts persists the lockout counters; nil = in memory only.
+	// async: Run's writer goroutine writes them (a Stepper alone writes
+	// them at the end of each step).
+	lockouts *lockoutWriter
+	async    bool
 }
 
 // inputBuffer is how many inputs may queue before Submit waits: a burst of
@@ -101,6 +107,9 @@ func New(cfg Config, creds Credentials, events Emitter) (*Door, error) {
 	}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	if cfg.Lockouts != nil {
+		d.lockouts = newLockoutWriter(cfg.Lockouts, c.Name, d.log)
 	}
 	if err := c.Relay.Out(!c.RelayActive); err != nil {
 		return nil, fmt.Errorf("door: %s: relay: %w", c.Name, err)
@@ -185,6 +194,28 @@ func (d *Door) Run(ctx context.Context) (err error) {
 		return errors.New("door: Run called twice")
 	}
 	defer close(d.done)
+	writerPanic := make(chan any, 1)
+	if d.lockouts != nil {
+		d.async = true
+		stop, written := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(written)
+			defer func() {
+				// A panic of the writer (a store bug) is Run's panic: the
+				// strike locks and whoever runs the door sees it.
+				if r := recover(); r != nil {
+					writerPanic <- r
+				}
+			}()
+			d.lockouts.run(stop)
+		}()
+		// After the strike is locked (and on a panic too): what is
+		// still queued is written before Run returns.
+		defer func() {
+			close(stop)
+			<-written
+		}()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			d.Halt()
@@ -204,9 +235,18 @@ func (d *Door) Run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 			st.Stop()
 			return nil
+		case r := <-writerPanic:
+			panic(r)
 		case <-timer.C:
 			st.Tick()
 		case v := <-d.in:
+			// A deadline already due (the timer has fired or is about to,
+			// and select chose the input) is handled first, as the scenario
+			// runner does: an input is never stepped against a past
+			// deadline (a strike still released, a stale key buffer).
+			if dl := st.Deadline(); !dl.IsZero() && !d.now().Before(dl) {
+				st.Tick()
+			}
 			st.queued(v)
 			if d.processed != nil {
 				d.processed()
@@ -226,19 +266,11 @@ func (d *Door) input(s state, v any) state {
 		defer func() { d.frameAt = time.Time{} }()
 		switch v.Kind {
 		case reader.KindCard:
-			in := inCard{reader: v.Reader, card: v.Card}
 			if _, ok := d.cfg.readers[v.Reader]; !ok {
 				d.log.Warn().Str("reader", v.Reader).Msg("read from a reader not on this door ignored")
 				return s
 			}
-			u, active, err := d.creds.LookupCard(cardKey(v.Card))
-			switch {
-			case err == nil:
-				in.user, in.found, in.active = u, true, active
-			case errors.Is(err, ErrNotFound):
-			default:
-				d.log.Error().Err(err).Str("reader", v.Reader).Msg("card lookup failed; refused as unknown_card")
-			}
+			in := inCard{reader: v.Reader, card: v.Card, cardLookup: d.lookupCard(v.Reader, cardKey(v.Card))}
 			return d.apply(s, in, d.now())
 		case reader.KindKeys:
 			for _, k := range v.Keys {
@@ -280,8 +312,11 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		decidedAt = d.now()
 	}
 	var follow []input
+	var lockouts []Lockout
 	for _, a := range acts {
 		switch a := a.(type) {
+		case actLockout:
+			lockouts = append(lockouts, a.l)
 		case actFeedback:
 			d.setFeedback(a.reader, a.green, a.red, a.beeper)
 		case actEmit:
@@ -294,16 +329,14 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		case actLog:
 			d.log.Warn().Msg(a.msg)
 		case actVerify:
-			ok, err := d.creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
-			wipe(a.code)
-			refused := verifyRefusal(err)
-			switch {
-			case refused != "":
-				d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Str("reason", refused).Msg("the card or its user changed while the code was typed; refused")
-			case err != nil:
-				d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
-			}
-			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, refused: refused})
+			follow = append(follow, answerVerify(d.creds, a, d.lookupCard, func(refused string, err error) {
+				switch {
+				case refused != "":
+					d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Str("reason", refused).Msg("the card or its user changed while the code was typed; refused")
+				case err != nil:
+					d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
+				}
+			}))
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			wipe(a.code)
@@ -314,6 +347,13 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		}
 	}
 	d.publish(&s)
+	if len(lockouts) > 0 && d.lockouts != nil {
+		// After the relay, feedback and events: never before a decision.
+		d.lockouts.put(lockouts)
+		if !d.async {
+			d.lockouts.flush()
+		}
+	}
 	for _, in := range follow {
 		s = d.apply(s, in, d.now())
 	}
@@ -393,6 +433,38 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 			d.log.Error().Err(err).Str("reader", rdr).Str("pin", l.pin.Name()).Msg("feedback write failed")
 		}
 	}
+}
+
+// lookupCard asks the store for card k read at reader rdr; a store error is
+// logged and answers "not found" (refused as unknown_card).
+func (d *Door) lookupCard(rdr string, k CardKey) cardLookup {
+	c, err := lookupCard(d.creds, k)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		d.log.Error().Err(err).Str("reader", rdr).Msg("card lookup failed; refused as unknown_card")
+	}
+	return c
+}
+
+func lookupCard(creds Credentials, k CardKey) (cardLookup, error) {
+	u, active, err := creds.LookupCard(k)
+	if err != nil {
+		return cardLookup{}, err
+	}
+	return cardLookup{user: u, found: true, active: active}, nil
+}
+
+// answerVerify carries out actVerify: the card is looked up again (the
+// door decides on it as on a fresh badge), then the code is checked; the
+// code is wiped. report hears a refusal or a store error of the check.
+func answerVerify(creds Credentials, a actVerify, lookup func(rdr string, k CardKey) cardLookup, report func(refused string, err error)) inVerified {
+	now := lookup(a.reader, a.card)
+	ok, err := creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
+	wipe(a.code)
+	refused := verifyRefusal(err)
+	if report != nil && (refused != "" || err != nil) {
+		report(refused, err)
+	}
+	return inVerified{reader: a.reader, ok: ok && err == nil, refused: refused, now: now}
 }
 
 // verifyRefusal is the denial reason for VerifyCardCode's err when the

@@ -227,8 +227,10 @@ func (d *driver) step(in input) {
 		case actEmit:
 			d.events = append(d.events, a.ev)
 		case actVerify:
-			ok, err := d.creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
-			follow = append(follow, inVerified{reader: a.reader, ok: ok && err == nil, refused: verifyRefusal(err)})
+			follow = append(follow, answerVerify(d.creds, a, func(_ string, k CardKey) cardLookup {
+				c, _ := lookupCard(d.creds, k)
+				return c
+			}, nil))
 		case actLookupEntry:
 			u, err := d.creds.LookupEntryCode(a.code)
 			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})
@@ -241,8 +243,8 @@ func (d *driver) step(in input) {
 
 func (d *driver) card(rdr string, cn uint64) {
 	c := card(cn)
-	u, active, err := d.creds.LookupCard(cardKey(c))
-	d.step(inCard{reader: rdr, card: c, user: u, found: err == nil, active: active})
+	l, _ := lookupCard(d.creds, cardKey(c))
+	d.step(inCard{reader: rdr, card: c, cardLookup: l})
 }
 
 func (d *driver) keys(rdr, ks string) {

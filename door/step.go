@@ -3,6 +3,7 @@ package door
 import (
 	"bytes"
 	"crypto/subtle"
+	"slices"
 	"strconv"
 	"time"
 
@@ -76,13 +77,18 @@ type inStop struct{}
 // inTick: the timer fired; every deadline <= now is handled.
 type inTick struct{}
 
+// cardLookup is the answer of the store's LookupCard for a card.
+type cardLookup struct {
+	user   UserView
+	found  bool // the card is known (false on a store error: refused as unknown_card)
+	active bool // the card is active
+}
+
 // inCard is a card read with its lookup already done by Run.
 type inCard struct {
 	reader string
 	card   reader.Card
-	user   UserView
-	found  bool // the card is known (false on a store error: refused as unknown_card)
-	active bool // the card is active
+	cardLookup
 }
 
 // inBad is a bad frame.
@@ -99,11 +105,13 @@ type inKey struct {
 
 // inVerified is the answer to actVerify: ok is false on a store error;
 // refused is a denial reason when the card or its user changed meanwhile
-// (see verifyRefusal).
+// (see verifyRefusal); now is the card looked up again at '#', on which
+// the door decides as on a fresh badge.
 type inVerified struct {
 	reader  string
 	ok      bool
 	refused string
+	now     cardLookup
 }
 
 // inEntry is the answer to actLookupEntry: found is false on a store error.
@@ -167,6 +175,10 @@ type actLookupEntry struct {
 	code   []byte
 }
 
+// actLockout hands a changed lockout counter to the lockout store, after
+// the step's other actions (a zero Expires: the counter is gone).
+type actLockout struct{ l Lockout }
+
 // actLog writes a log line (never with a secret).
 type actLog struct{ msg string }
 
@@ -176,6 +188,7 @@ func (actEmit) isAction()        {}
 func (actVerify) isAction()      {}
 func (actLookupEntry) isAction() {}
 func (actLog) isAction()         {}
+func (actLockout) isAction()     {}
 
 // ---- state ----
 
@@ -195,7 +208,10 @@ type readerState struct {
 	user     UserView
 	buf      []byte    // typed digits: a secret
 	deadline time.Time // code/key timeout of the current phase; zero = none
-	fb       feedbackState
+	// attemptEnd bounds a Card + Code attempt from its badge (see
+	// attemptLimit): '*' and keys never move deadline past it.
+	attemptEnd time.Time
+	fb         feedbackState
 }
 
 type failures struct {
@@ -434,7 +450,7 @@ func (s *doorState) tick(o *out) {
 		s.readers[name].fb.advance(o, name, now)
 	}
 	if now.Sub(s.lastFailuresGC) > s.cfg.MFA.LockoutWindow {
-		s.gcFailures(now)
+		s.gcFailures(o)
 	}
 }
 
@@ -681,6 +697,7 @@ func (s *doorState) endAttempt(o *out, rdr string) {
 	r.card = reader.Card{}
 	r.user = UserView{}
 	r.deadline = time.Time{}
+	r.attemptEnd = time.Time{}
 	if r.fb.pat == &patAwait {
 		r.fb.stop(o, rdr)
 	}
@@ -696,6 +713,42 @@ func (s *doorState) onBad(o *out, in inBad) {
 	if r.phase == phIdle || r.phase == phSwallow {
 		s.feedback(o, in.reader, &patDeny)
 	}
+}
+
+// cardReason is the access decision on a card at reader rdr at now, given
+// the store's answer c for it: the denial reason, or "" when the card may
+// go on (a grant, or in card_and_code a code to type). A badge decides with
+// it, and so does '#' of a Card + Code attempt with the card looked up
+// again then: the attempt is granted only if a fresh badge at that instant
+// would be.
+func (s *doorState) cardReason(rdr string, k CardKey, c cardLookup, now time.Time) string {
+	mode := s.readerMode(rdr)
+	switch {
+	case mode == schedule.Locked:
+		return ReasonDoorLocked
+	case !c.found:
+		return ReasonUnknownCard
+	case !c.active:
+		return ReasonCardInactive
+	}
+	if reason := s.userReason(&c.user, now); reason != "" {
+		return reason
+	}
+	if mode == schedule.CardAndCode {
+		if s.cardLocked(k, now) {
+			return ReasonLockedOut
+		}
+		if !s.cfg.readers[rdr].Keypad || !(c.user.HasMFA || (s.cfg.MFA.EntryCodeFallback && c.user.HasEntryCode)) {
+			return ReasonNoSecondFactor
+		}
+	}
+	return ""
+}
+
+// cardLocked reports whether card k is locked out of this door at now.
+func (s *doorState) cardLocked(k CardKey, now time.Time) bool {
+	f := s.cardFails[k]
+	return f != nil && now.Before(f.lockedUntil)
 }
 
 func (s *doorState) onCard(o *out, in inCard) {
@@ -714,18 +767,7 @@ func (s *doorState) onCard(o *out, in inCard) {
 	if in.found {
 		u = &in.user
 	}
-	reason := ""
-	switch {
-	case mode == schedule.Locked:
-		reason = ReasonDoorLocked
-	case !in.found:
-		reason = ReasonUnknownCard
-	case !in.active:
-		reason = ReasonCardInactive
-	default:
-		reason = s.userReason(u, now)
-	}
-	if reason != "" {
+	if reason := s.cardReason(in.reader, cardKey(in.card), in.cardLookup, now); reason != "" {
 		s.deny(o, in.reader, in.card, u, reason)
 		return
 	}
@@ -743,18 +785,11 @@ func (s *doorState) onCard(o *out, in inCard) {
 			r.deadline = now.Add(s.cfg.MFA.CodeTimeout)
 		}
 	case schedule.CardAndCode:
-		if f := s.cardFails[cardKey(in.card)]; f != nil && now.Before(f.lockedUntil) {
-			s.deny(o, in.reader, in.card, u, ReasonLockedOut)
-			return
-		}
-		if !s.cfg.readers[in.reader].Keypad || !(u.HasMFA || (s.cfg.MFA.EntryCodeFallback && u.HasEntryCode)) {
-			s.deny(o, in.reader, in.card, u, ReasonNoSecondFactor)
-			return
-		}
 		r.phase = phAwaiting
 		r.card = in.card
 		r.user = in.user
 		r.deadline = now.Add(s.cfg.MFA.CodeTimeout)
+		r.attemptEnd = now.Add(s.cfg.attemptLimit())
 		o.emit(Event{Event: EvCodeRequested, Reader: in.reader, Card: eventCard(in.card),
 			UserID: u.UserID, ExternalID: u.ExternalID, Mode: string(s.mode)})
 		s.feedback(o, in.reader, &patAwait)
@@ -783,6 +818,15 @@ func (s *doorState) onKey(o *out, in inKey) {
 		}
 		return
 	case phAwaiting:
+		if !now.Before(r.deadline) {
+			// A key after the deadline (no tick in between): too late.
+			s.deny(o, in.reader, r.card, &r.user, ReasonCodeTimeout)
+			s.endAttempt(o, in.reader)
+			return
+		}
+		if keyDeadline.After(r.attemptEnd) {
+			keyDeadline = r.attemptEnd
+		}
 		switch k {
 		case '*':
 			if len(r.buf) == 0 {
@@ -831,6 +875,11 @@ func (s *doorState) submitCardCode(o *out, rdr string) {
 	case s.mode == schedule.Locked:
 		s.deny(o, rdr, r.card, &r.user, ReasonDoorLocked)
 		s.endAttempt(o, rdr)
+	case s.cardLocked(cardKey(r.card), o.now):
+		// Locked out (by wrong codes on another reader of this door, say)
+		// since the badge: the store is not asked, nothing is counted.
+		s.deny(o, rdr, r.card, &r.user, ReasonLockedOut)
+		s.endAttempt(o, rdr)
 	case len(r.buf) == 0:
 		s.deny(o, rdr, r.card, &r.user, ReasonBadCode)
 		s.endAttempt(o, rdr)
@@ -862,7 +911,10 @@ func (s *doorState) wrongCode(o *out, rdr string) {
 	c, u := r.card, r.user
 	s.deny(o, rdr, c, &u, ReasonWrongCode)
 	s.endAttempt(o, rdr)
-	if s.fail(s.cardFailures(cardKey(c)), o.now) {
+	k := cardKey(c)
+	locked := s.fail(s.cardFailures(k), o.now)
+	s.saveCard(o, k)
+	if locked {
 		o.emit(Event{Event: EvKeypadLockout, Reader: rdr, Card: eventCard(c), UserID: u.UserID, ExternalID: u.ExternalID,
 			Duration: s.cfg.MFA.LockoutTime.String(), Mode: string(s.mode)})
 	}
@@ -882,12 +934,27 @@ func (s *doorState) onVerified(o *out, in inVerified) {
 		s.endAttempt(o, in.reader)
 		return
 	}
+	// The decision a fresh badge would make now: the user's dates,
+	// suspension, groups and their schedules, the card, the lockout, as
+	// they are at '#'. A refusal is not a wrong code: no lockout count.
+	if reason := s.cardReason(in.reader, cardKey(r.card), in.now, o.now); reason != "" {
+		c, u := r.card, r.user
+		if in.now.found {
+			u = in.now.user
+		}
+		s.deny(o, in.reader, c, &u, reason)
+		s.endAttempt(o, in.reader)
+		return
+	}
 	if !in.ok {
 		s.wrongCode(o, in.reader)
 		return
 	}
-	c, u := r.card, r.user
-	delete(s.cardFails, cardKey(c))
+	c, u := r.card, in.now.user
+	if _, ok := s.cardFails[cardKey(c)]; ok {
+		delete(s.cardFails, cardKey(c))
+		s.saveCard(o, cardKey(c))
+	}
 	s.endAttempt(o, in.reader)
 	method := MethodCardAndCode
 	if s.mode == schedule.Unlocked {
@@ -929,7 +996,9 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	now := o.now
 	if !in.found {
 		s.deny(o, in.reader, reader.Card{}, nil, ReasonUnknownCode)
-		if s.fail(s.readerFailures(in.reader), now) {
+		locked := s.fail(s.readerFailures(in.reader), now)
+		s.saveReader(o, in.reader)
+		if locked {
 			o.emit(Event{Event: EvKeypadLockout, Reader: in.reader, Duration: s.cfg.MFA.LockoutTime.String(), Mode: string(s.mode)})
 		}
 		return
@@ -944,10 +1013,10 @@ func (s *doorState) onEntry(o *out, in inEntry) {
 	}
 	switch s.readerMode(in.reader) {
 	case schedule.Unlocked:
-		delete(s.readerFails, in.reader)
+		s.resetReader(o, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodUnlockedMode)
 	case schedule.AccessControlled:
-		delete(s.readerFails, in.reader)
+		s.resetReader(o, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodEntryCode)
 	case schedule.Locked:
 		s.deny(o, in.reader, reader.Card{}, &u, ReasonDoorLocked)
@@ -999,19 +1068,70 @@ func (f *failures) prune(now time.Time, window time.Duration) {
 }
 
 // gcFailures drops counters with nothing left in the window and no
-// lockout, so that the maps stay small.
-func (s *doorState) gcFailures(now time.Time) {
+// lockout, so that the maps stay small (and the store's copies go).
+func (s *doorState) gcFailures(o *out) {
+	now := o.now
 	s.lastFailuresGC = now
 	for k, f := range s.cardFails {
 		f.prune(now, s.cfg.MFA.LockoutWindow)
 		if len(f.times) == 0 && !now.Before(f.lockedUntil) {
 			delete(s.cardFails, k)
+			s.saveCard(o, k)
 		}
 	}
 	for k, f := range s.readerFails {
 		f.prune(now, s.cfg.MFA.LockoutWindow)
 		if len(f.times) == 0 && !now.Before(f.lockedUntil) {
 			delete(s.readerFails, k)
+			s.saveReader(o, k)
+		}
+	}
+}
+
+// resetReader clears reader rdr's entry-code count (a grant).
+func (s *doorState) resetReader(o *out, rdr string) {
+	if _, ok := s.readerFails[rdr]; ok {
+		delete(s.readerFails, rdr)
+		s.saveReader(o, rdr)
+	}
+}
+
+// saveCard and saveReader hand a counter as it is now to the lockout
+// store (gone from the map: a delete).
+func (s *doorState) saveCard(o *out, k CardKey) {
+	o.acts = append(o.acts, actLockout{s.lockoutRecord(Lockout{Card: k}, s.cardFails[k])})
+}
+
+func (s *doorState) saveReader(o *out, rdr string) {
+	o.acts = append(o.acts, actLockout{s.lockoutRecord(Lockout{Reader: rdr}, s.readerFails[rdr])})
+}
+
+// lockoutRecord fills l from f (nil: l stays a delete). Expires is when
+// the counter is of no more use: the lockout over and the last failure out
+// of the window.
+func (s *doorState) lockoutRecord(l Lockout, f *failures) Lockout {
+	if f == nil {
+		return l
+	}
+	l.Failures = slices.Clone(f.times)
+	l.LockedUntil = f.lockedUntil
+	l.Expires = f.lockedUntil
+	if n := len(f.times); n > 0 {
+		if e := f.times[n-1].Add(s.cfg.MFA.LockoutWindow); e.After(l.Expires) {
+			l.Expires = e
+		}
+	}
+	return l // a zero Expires (nothing counted, no lockout): a delete
+}
+
+// loadLockouts puts counters from the lockout store into a new state.
+func (s *doorState) loadLockouts(ls []Lockout) {
+	for _, l := range ls {
+		f := &failures{times: slices.Clone(l.Failures), lockedUntil: l.LockedUntil}
+		if l.Reader != "" {
+			s.readerFails[l.Reader] = f
+		} else {
+			s.cardFails[l.Card] = f
 		}
 	}
 }

@@ -17,8 +17,15 @@ type Stepper struct {
 	s state
 }
 
-// Stepper returns a stepper for d. Call Start first.
-func (d *Door) Stepper() *Stepper { return &Stepper{d: d, s: newState(d.cfg)} }
+// Stepper returns a stepper for d, with the lockout counters of the
+// door's LockoutStore. Call Start first.
+func (d *Door) Stepper() *Stepper {
+	s := newState(d.cfg)
+	if d.lockouts != nil {
+		d.lockouts.load(s, d.now())
+	}
+	return &Stepper{d: d, s: s}
+}
 
 // Start evaluates the mode (mode_changed with cause start).
 func (st *Stepper) Start() { st.s = st.d.apply(st.s, inStart{}, st.d.now()) }

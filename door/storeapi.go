@@ -14,6 +14,8 @@ type (
 	Event = store.Event
 	// EventCard is an event's card.
 	EventCard = store.EventCard
+	// Lockout is one stored lockout counter.
+	Lockout = store.Lockout
 )
 
 var (
@@ -29,6 +31,7 @@ var (
 
 // The store implements the door's narrow interfaces.
 var (
-	_ Credentials = (*store.Store)(nil)
-	_ Appender    = (*store.Store)(nil)
+	_ Credentials  = (*store.Store)(nil)
+	_ Appender     = (*store.Store)(nil)
+	_ LockoutStore = (*store.Store)(nil)
 )

@@ -656,3 +656,65 @@ func TestDemo(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestLockoutSurvivesReloadAndCrash: a card locked out at a door stays
+// locked out when SIGHUP restarts the door, and when latchd is killed
+// (SIGKILL: no shutdown at all) and started again (red-team item 3).
+func TestLockoutSurvivesReloadAndCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := buildLatchd(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	c2c := "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
+	// front is Card + Code all week; a lockout lasts an hour (the test
+	// never waits for it to end).
+	cfg := strings.Replace(simConfig, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\n"+c2c, 1) + "[mfa]\nlockout_time = \"1h\"\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	d := startSim(t, bin, cfgPath)
+	decision := func(d *simDaemon) map[string]any {
+		return d.waitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })
+	}
+	for range 3 {
+		d.send("badge h10301 1 1001")
+		d.waitFor("code_requested", event("code_requested"))
+		d.send("keys 999999#")
+		if m := decision(d); m["reason"] != "wrong_code" {
+			t.Fatalf("wrong code: %v", m)
+		}
+	}
+	d.waitFor("keypad_lockout", event("keypad_lockout"))
+
+	// SIGHUP with front changed: front restarts, the lockout holds.
+	changed := strings.Replace(cfg, "unlock_time = \"60s\"\n", "unlock_time = \"59s\"\n", 1)
+	if err := os.WriteFile(cfgPath, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	reloaded := d.waitFor("config reloaded", func(m map[string]any) bool { return m["message"] == "config reloaded" })
+	if !slices.Equal(toStrings(reloaded["restarted"]), []string{"front"}) {
+		t.Fatalf("reload %v: want front restarted", reloaded)
+	}
+	d.send("badge h10301 1 1001")
+	if m := decision(d); m["reason"] != "locked_out" {
+		t.Fatalf("after the reload: %v, want locked_out", m)
+	}
+
+	// A crash: SIGKILL, then a new start on the same database.
+	d.cmd.Process.Kill()
+	d.wait()
+	d = startSim(t, bin, cfgPath)
+	d.send("badge h10301 1 1001")
+	if m := decision(d); m["reason"] != "locked_out" {
+		t.Fatalf("after a crash and a restart: %v, want locked_out", m)
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
+	if err := d.wait(); err != nil {
+		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+	}
+}

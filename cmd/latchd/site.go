@@ -152,6 +152,9 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 	c := cfg.DoorConfig(name, relay, fb)
 	c.Logger = s.log
 	c.Observer = s.obs
+	// Lockout counters live in the database: a reload that restarts the
+	// door, a restart and a crash keep them.
+	c.Lockouts = s.store
 	d, err := door.New(c, s.store, s.ew)
 	if err != nil {
 		return fmt.Errorf("latchd: %w", err)
