@@ -286,8 +286,8 @@ func TestUnixPeersPerUID(t *testing.T) {
 		{"[2001:db8::ffff:1]:80", -1, "2001:db8::/64"}, // same /64, same bucket
 		{"[2001:db8:0:1::1]:80", -1, "2001:db8:0:1::/64"},
 		{"[::ffff:192.0.2.7]:80", -1, "192.0.2.7"}, // v4-mapped: the v4 address
-		{"[fe80::1%eth0]:80", -1, "fe80::/64"},            // the zone does not make a new bucket
-		{"192.0.2.7:5555", 1000, "192.0.2.7"},             // TCP: the address, whatever the context says
+		{"[fe80::1%eth0]:80", -1, "fe80::/64"},     // the zone does not make a new bucket
+		{"192.0.2.7:5555", 1000, "192.0.2.7"},      // TCP: the address, whatever the context says
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = c.remote
