@@ -118,11 +118,11 @@ func (c *limitedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// CloseWrite frees the slot too: net/http half-closes a connection it is
-// done with (on TLS, the close_notify alert, which the client reads as the
-// end) and closes it for good only after a short delay, so a client that
-// saw the end may connect again before Close. The socket is half-closed
-// when it can be.
+// CloseWrite frees the slot too: net/http half-closes a plain connection
+// it is done with (the client reads the end) and closes it for good only
+// after a short delay, so a client that saw the end may connect again
+// before Close. (On TLS, net/http's half-close is the close_notify alert,
+// which never reaches this layer: the slot is freed at Close.)
 func (c *limitedConn) CloseWrite() error {
 	c.once.Do(func() { c.l.release(c.peer) })
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,12 +35,21 @@ func TestServeAPIConnCap(t *testing.T) {
 	t.Cleanup(stop) // after the connections below are closed
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
+	// raw[c] is c's TCP connection beneath TLS.
+	raw := map[*tls.Conn]net.Conn{}
 	dial := func() (*tls.Conn, error) {
-		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool})
-		if err == nil {
-			t.Cleanup(func() { c.Close() })
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			return nil, err
 		}
-		return c, err
+		c := tls.Client(nc, &tls.Config{RootCAs: pool, ServerName: "localhost"})
+		if err := c.Handshake(); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		t.Cleanup(func() { c.Close() })
+		raw[c] = nc
+		return c, nil
 	}
 	const half = "GET /v1/health HTTP/1.1\r\nHost: latchd\r\nX-Half: "
 	var held []*tls.Conn
@@ -61,7 +71,11 @@ func TestServeAPIConnCap(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("held connection: %v %v", resp, err)
 	}
-	io.Copy(io.Discard, held[0]) // until the server closes it
+	// TLS's close_notify ends the stream before the server closes the
+	// socket (net/http waits a moment first): read the TCP connection
+	// until the server has closed it, which frees the slot.
+	io.Copy(io.Discard, held[0])
+	io.Copy(io.Discard, raw[held[0]])
 	if _, err := dial(); err != nil {
 		t.Errorf("a connection after one closed: %v", err)
 	}
