@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -194,10 +195,13 @@ var allDays = []time.Weekday{0, 1, 2, 3, 4, 5, 6}
 // t0 is Monday 2026-06-01 10:00 UTC: a plausible wall clock.
 var t0 = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
 
-// driver steps a state the way Run does, answering store queries from a
-// fakeCreds, and records what comes out.
+// driver steps a door's state through the door's own apply, as Run and a
+// Stepper do (relay first, the store queries answered by answer from a
+// fakeCreds, lockouts after), at a clock the test moves, and records the
+// actions apply carries out.
 type driver struct {
-	s      state
+	door   *Door
+	s      *state
 	creds  *fakeCreds
 	now    time.Time
 	events []Event
@@ -206,46 +210,45 @@ type driver struct {
 }
 
 func newDriver(c Config, creds *fakeCreds) (*driver, error) {
-	rc, err := resolveConfig(c)
+	d := &driver{creds: creds, now: t0}
+	c.Now = func() time.Time { return d.now }
+	door, err := New(c, creds, nil)
 	if err != nil {
 		return nil, err
 	}
-	d := &driver{s: newState(rc), creds: creds, now: t0}
+	door.trace = d.record
+	d.door, d.s = door, newState(door.cfg)
 	d.step(inStart{})
 	return d, nil
 }
 
-func (d *driver) step(in input) {
-	s, acts := step(d.s, in, d.now)
-	d.s = s
-	d.acts = append(d.acts, acts...)
-	var follow []input
-	for _, a := range acts {
-		switch a := a.(type) {
-		case actRelay:
-			d.relay = append(d.relay, a.release)
-		case actEmit:
-			d.events = append(d.events, a.ev)
-		case actVerify:
-			follow = append(follow, answerVerify(d.creds, a, func(_ string, k CardKey) cardLookup {
-				c, _ := lookupCard(d.creds, k)
-				return c
-			}, nil))
-		case actLookupEntry:
-			u, err := d.creds.LookupEntryCode(a.code)
-			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})
-		}
+// mustDriver is a driver for testConfig(mode), changed by mod (may be nil).
+func mustDriver(t testing.TB, mode schedule.Mode, mod func(*Config)) *driver {
+	t.Helper()
+	c, _ := testConfig(mode)
+	if mod != nil {
+		mod(&c)
 	}
-	for _, in := range follow {
-		d.step(in)
+	d, err := newDriver(c, testCreds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (d *driver) record(a action) {
+	d.acts = append(d.acts, a)
+	switch a := a.(type) {
+	case actRelay:
+		d.relay = append(d.relay, a.release)
+	case actEmit:
+		d.events = append(d.events, a.ev)
 	}
 }
 
-func (d *driver) card(rdr string, cn uint64) {
-	c := card(cn)
-	l, _ := lookupCard(d.creds, cardKey(c))
-	d.step(inCard{reader: rdr, card: c, cardLookup: l})
-}
+func (d *driver) step(in input) { d.door.apply(d.s, in, d.now) }
+
+func (d *driver) card(rdr string, cn uint64) { d.step(inCard{reader: rdr, card: card(cn)}) }
 
 func (d *driver) keys(rdr, ks string) {
 	for i := 0; i < len(ks); i++ {
