@@ -100,4 +100,3 @@ func (s *state) readerMode(name string) schedule.Mode {
 	}
 	return s.mode
 }
-

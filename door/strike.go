@@ -103,4 +103,3 @@ func (s *state) onREX(o *out) {
 		s.release(o, s.cfg.RexUnlockTime) // egress is never blocked, even in locked
 	}
 }
-
