@@ -264,15 +264,17 @@ func (d *Door) apply(s *state, in input, now time.Time) {
 	var follow []input
 	var lockouts []Lockout
 	for _, a := range acts {
-		if _, ok := a.(actRelay); ok {
+		switch a.(type) {
+		case actRelay:
+			continue
+		case actLockout:
+			lockouts = append(lockouts, a.(actLockout).l)
 			continue
 		}
 		if d.trace != nil {
 			d.trace(a)
 		}
 		switch a := a.(type) {
-		case actLockout:
-			lockouts = append(lockouts, a.l)
 		case actFeedback:
 			d.setFeedback(a.reader, a.green, a.red, a.beeper)
 		case actEmit:
@@ -294,6 +296,11 @@ func (d *Door) apply(s *state, in input, now time.Time) {
 		}
 	}
 	d.publish(s)
+	if d.trace != nil {
+		for _, l := range lockouts {
+			d.trace(actLockout{l})
+		}
+	}
 	if len(lockouts) > 0 && d.lockouts != nil {
 		// After the relay, feedback and events: never before a decision.
 		d.lockouts.put(lockouts)

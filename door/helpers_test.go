@@ -207,6 +207,8 @@ type driver struct {
 	events []Event
 	relay  []bool // relay commands, true = release
 	acts   []action
+	// orderErr is the first breach of apply's order (checkOrder).
+	orderErr error
 }
 
 func newDriver(c Config, creds *fakeCreds) (*driver, error) {
@@ -246,7 +248,45 @@ func (d *driver) record(a action) {
 	}
 }
 
-func (d *driver) step(in input) { d.door.apply(d.s, in, d.now) }
+// step applies in; a breach of apply's order is kept in d.orderErr.
+func (d *driver) step(in input) {
+	start, released := len(d.acts), d.s.released
+	d.door.apply(d.s, in, d.now)
+	if err := checkOrder(d.acts[start:], released); err != nil && d.orderErr == nil {
+		d.orderErr = fmt.Errorf("%T: %w", in, err)
+	}
+}
+
+// checkOrder checks the order in which apply carried out acts, the
+// strike released before (released): the relay is driven before any event
+// that says so is handed out (a grant, strike_released, strike_locked), and
+// the lockout counters are saved after every event and feedback line.
+func checkOrder(acts []action, released bool) error {
+	saved := false
+	for i, a := range acts {
+		switch a := a.(type) {
+		case actRelay:
+			released = a.release
+		case actLockout:
+			saved = true
+		case actEmit:
+			e := a.ev
+			switch {
+			case saved:
+				return fmt.Errorf("action %d: event %s after a lockout counter was saved", i, e.Event)
+			case (e.Event == EvAccessGranted && e.Method != MethodUnlockedMode || e.Event == EvStrikeReleased) && !released:
+				return fmt.Errorf("action %d: %s handed out before the relay released", i, e.Event)
+			case e.Event == EvStrikeLocked && released:
+				return fmt.Errorf("action %d: %s handed out before the relay locked", i, e.Event)
+			}
+		case actFeedback:
+			if saved {
+				return fmt.Errorf("action %d: feedback after a lockout counter was saved", i)
+			}
+		}
+	}
+	return nil
+}
 
 func (d *driver) card(rdr string, cn uint64) { d.step(inCard{reader: rdr, card: card(cn)}) }
 
