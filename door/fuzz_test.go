@@ -41,10 +41,7 @@ func FuzzStep(f *testing.F) {
 			c.SecondFactor = SecondFactorEntryOnly
 		}
 		c.MFA.EntryCodeFallback = flags&0x20 == 0
-		d, err := newDriver(c, testCreds())
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := newDriver(t, c, testCreds())
 		if flags&0x40 != 0 {
 			// Close to the end of group night's window (22:00–24:00).
 			d.wait(time.Date(2026, 6, 1, 23, 58, 0, 0, time.UTC).Sub(d.now))

@@ -3,6 +3,7 @@ package door
 import (
 	"crypto/subtle"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -211,31 +212,30 @@ type driver struct {
 	orderErr error
 }
 
-func newDriver(c Config, creds *fakeCreds) (*driver, error) {
+// newDriver is a started driver for a door of config c.
+func newDriver(t testing.TB, c Config, creds *fakeCreds) *driver {
+	t.Helper()
 	d := &driver{creds: creds, now: t0}
 	c.Now = func() time.Time { return d.now }
 	door, err := New(c, creds, nil)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	door.trace = d.record
 	d.door, d.s = door, newState(door.cfg)
 	d.step(inStart{})
-	return d, nil
+	return d
 }
 
-// mustDriver is a driver for testConfig(mode), changed by mod (may be nil).
+// mustDriver is a driver for testConfig(mode), changed by mod (may be
+// nil), with testCreds.
 func mustDriver(t testing.TB, mode schedule.Mode, mod func(*Config)) *driver {
 	t.Helper()
 	c, _ := testConfig(mode)
 	if mod != nil {
 		mod(&c)
 	}
-	d, err := newDriver(c, testCreds())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return newDriver(t, c, testCreds())
 }
 
 func (d *driver) record(a action) {
@@ -314,6 +314,10 @@ func (d *driver) wait(dt time.Duration) {
 	}
 	d.now = end
 }
+
+// releasedAny reports whether a relay command since the last reset
+// released the strike.
+func (d *driver) releasedAny() bool { return slices.Contains(d.relay, true) }
 
 func (d *driver) reset() {
 	d.events, d.relay, d.acts = nil, nil, nil

@@ -109,20 +109,16 @@ func (w *lockoutWriter) load(s *state, now time.Time) {
 }
 
 // ---- the counters (pure: step keeps them, the writer above saves them) ----
-func (s *state) cardFailures(k CardKey) *failures {
-	f := s.cardFails[k]
-	if f == nil {
-		f = &failures{}
-		s.cardFails[k] = f
-	}
-	return f
-}
+func (s *state) cardFailures(k CardKey) *failures { return failuresOf(s.cardFails, k) }
 
-func (s *state) readerFailures(r string) *failures {
-	f := s.readerFails[r]
+func (s *state) readerFailures(r string) *failures { return failuresOf(s.readerFails, r) }
+
+// failuresOf is m's counter for k, made when there is none.
+func failuresOf[K comparable](m map[K]*failures, k K) *failures {
+	f := m[k]
 	if f == nil {
 		f = &failures{}
-		s.readerFails[r] = f
+		m[k] = f
 	}
 	return f
 }

@@ -15,6 +15,9 @@ func (s *state) step(in input, now time.Time) []action {
 		return nil
 	}
 	o := &out{s: s, now: now}
+	if f, ok := in.(framed); ok {
+		o.at = f.frameAt()
+	}
 	switch in := in.(type) {
 	case inStart:
 		if !s.started {
@@ -38,22 +41,16 @@ func (s *state) step(in input, now time.Time) []action {
 	case inTick:
 		s.tick(o)
 	case inCard:
-		o.at = in.at
 		s.onCard(o, in)
 	case inCardAnswer:
-		o.at = in.at
 		s.onCardAnswer(o, in)
 	case inBad:
-		o.at = in.at
 		s.onBad(o, in)
 	case inKey:
-		o.at = in.at
 		s.onKey(o, in)
 	case inVerified:
-		o.at = in.at
 		s.onVerified(o, in)
 	case inEntry:
-		o.at = in.at
 		s.onEntry(o, in)
 	case inDPS:
 		if s.dps.raw(in.open, now, s.cfg.Debounce) {

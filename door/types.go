@@ -117,6 +117,18 @@ func (inDPS) isInput()        {}
 func (inREX) isInput()        {}
 func (inOverride) isInput()   {}
 
+// framed is an input that comes of a reader's frame, directly or as the
+// store's answer to a query it caused: frameAt is the frame's completion
+// time (zero when unknown).
+type framed interface{ frameAt() time.Time }
+
+func (i inCard) frameAt() time.Time       { return i.at }
+func (i inCardAnswer) frameAt() time.Time { return i.at }
+func (i inBad) frameAt() time.Time        { return i.at }
+func (i inKey) frameAt() time.Time        { return i.at }
+func (i inVerified) frameAt() time.Time   { return i.at }
+func (i inEntry) frameAt() time.Time      { return i.at }
+
 // frame calls f with the inputs of a reader's frame: a card, a bad frame,
 // or one input per key, each with the frame's completion time.
 func frame(r reader.Read, f func(input)) {
