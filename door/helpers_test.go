@@ -1,8 +1,10 @@
 package door
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
+	"github.com/latchd/latch/store"
 )
 
 // recPin is a recording gpio.PinOut: every level written, in order.
@@ -142,6 +145,47 @@ func (f *fakeCreds) add(id string, cn uint64, active bool, groups []string, mfa 
 	}
 }
 
+// newDoor is New(c, creds, events), failing t on an error.
+func newDoor(t testing.TB, c Config, creds Credentials, events Emitter) *Door {
+	t.Helper()
+	d, err := New(c, creds, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// startStepper is a started Stepper of a door of config c with testCreds.
+func startStepper(t testing.TB, c Config) *Stepper {
+	t.Helper()
+	st := newDoor(t, c, testCreds(), nil).Stepper()
+	st.Start()
+	return st
+}
+
+// runRecovering runs d in a goroutine; the channel gets what Run panicked
+// with (nil when it returned).
+func runRecovering(d *Door, ctx context.Context) <-chan any {
+	got := make(chan any, 1)
+	go func() {
+		defer func() { got <- recover() }()
+		d.Run(ctx)
+	}()
+	return got
+}
+
+// tempStore is an empty store in a temporary folder, closed at the end.
+func tempStore(t testing.TB) *store.Store {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // Test users: card numbers are the second argument.
 func testCreds() *fakeCreds {
 	f := &fakeCreds{}
@@ -217,10 +261,7 @@ func newDriver(t testing.TB, c Config, creds *fakeCreds) *driver {
 	t.Helper()
 	d := &driver{creds: creds, now: t0}
 	c.Now = func() time.Time { return d.now }
-	door, err := New(c, creds, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	door := newDoor(t, c, creds, nil)
 	door.trace = d.record
 	d.door, d.s = door, newState(door.cfg)
 	d.step(inStart{})
