@@ -299,15 +299,17 @@ func (d *driver) step(in input) {
 }
 
 // checkOrder checks the order in which apply carried out acts, the
-// strike released before (released): the relay is driven before any event
-// that says so is handed out (a grant, strike_released, strike_locked), and
-// the lockout counters are saved after every event and feedback line.
+// strike released before the step (released): a relay command is driven
+// before any event that reports it (a grant or strike_released after a
+// release, strike_locked after a lock: a step may do both), and the
+// lockout counters are saved after every event and feedback line.
 func checkOrder(acts []action, released bool) error {
-	saved := false
+	var releasedCmd, lockedCmd, saved bool
 	for i, a := range acts {
 		switch a := a.(type) {
 		case actRelay:
-			released = a.release
+			releasedCmd = releasedCmd || a.release
+			lockedCmd = lockedCmd || !a.release
 		case actLockout:
 			saved = true
 		case actEmit:
@@ -315,9 +317,9 @@ func checkOrder(acts []action, released bool) error {
 			switch {
 			case saved:
 				return fmt.Errorf("action %d: event %s after a lockout counter was saved", i, e.Event)
-			case (e.Event == EvAccessGranted && e.Method != MethodUnlockedMode || e.Event == EvStrikeReleased) && !released:
+			case (e.Event == EvAccessGranted && e.Method != MethodUnlockedMode || e.Event == EvStrikeReleased) && !released && !releasedCmd:
 				return fmt.Errorf("action %d: %s handed out before the relay released", i, e.Event)
-			case e.Event == EvStrikeLocked && released:
+			case e.Event == EvStrikeLocked && !lockedCmd:
 				return fmt.Errorf("action %d: %s handed out before the relay locked", i, e.Event)
 			}
 		case actFeedback:
