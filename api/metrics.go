@@ -2,15 +2,20 @@ package api
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
 )
 
@@ -51,19 +56,20 @@ func NewMetrics() *Metrics {
 	return &Metrics{decisions: map[[3]string]uint64{}, badReads: map[string]uint64{}, latency: map[string]*histogram{}, lost: map[string]uint64{}}
 }
 
-// Vocabularies of label values (product.md §6, reader.BadReason). Anything
-// else is counted as "other".
+// Vocabularies of label values: the door's own lists (door.Methods,
+// door.Reasons, door.Results, door.LostReasons), ranged over rather than
+// retyped, so that a name the door adds is counted as itself; and the
+// reader's bad-read reasons. Anything else is counted as "other".
 var (
-	grantMethods = set2("card", "entry_code", "card_and_code", "unlocked_mode")
-	denyReasons  = set2("bad_read", "unknown_card", "card_inactive", "user_inactive", "no_access",
-		"door_locked", "card_required", "no_second_factor", "code_timeout", "bad_code", "wrong_code",
-		"code_abandoned", "locked_out", "unknown_code")
-	badReadReasons = set2("parity", "length", "overflow", "glitch", "keypad")
-	lostReasons    = set2("write_failed", "queue_full")
-	results        = set2("granted", "denied")
+	grantMethods   = vocab(door.Methods())
+	denyReasons    = vocab(door.Reasons())
+	badReadReasons = vocab([]string{string(reader.BadParity), string(reader.BadLength), string(reader.BadOverflow),
+		string(reader.BadGlitch), string(reader.BadKeypad)})
+	lostReasons = vocab(door.LostReasons())
+	results     = vocab(door.Results())
 )
 
-func set2(xs ...string) map[string]bool {
+func vocab(xs []string) map[string]bool {
 	m := map[string]bool{}
 	for _, x := range xs {
 		m[x] = true
@@ -126,13 +132,13 @@ func (m *Metrics) ObserveEvent(e store.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch e.Event {
-	case "access_granted":
-		m.decisions[[3]string{"granted", label(e.Method, grantMethods), ""}]++
-	case "access_denied":
-		m.decisions[[3]string{"denied", "", label(e.Reason, denyReasons)}]++
-	case "strike_released":
+	case door.EvAccessGranted:
+		m.decisions[[3]string{door.ResultGranted, label(e.Method, grantMethods), ""}]++
+	case door.EvAccessDenied:
+		m.decisions[[3]string{door.ResultDenied, "", label(e.Reason, denyReasons)}]++
+	case door.EvStrikeReleased:
 		m.strikeReleases++
-	case "keypad_lockout":
+	case door.EvKeypadLockout:
 		m.lockouts++
 	}
 }
@@ -230,19 +236,8 @@ func (m *Metrics) Follow(ctx context.Context, src EventSource) {
 func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 	bw := bufio.NewWriter(w)
 	m.mu.Lock()
-	keys := make([][3]string, 0, len(m.decisions))
-	for k := range m.decisions {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a[0] != b[0] {
-			return a[0] < b[0]
-		}
-		if a[1] != b[1] {
-			return a[1] < b[1]
-		}
-		return a[2] < b[2]
+	keys := slices.SortedFunc(maps.Keys(m.decisions), func(a, b [3]string) int {
+		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]), strings.Compare(a[2], b[2]))
 	})
 	fmt.Fprintln(bw, "# HELP latch_decisions_total Access decisions by result, grant method and deny reason.")
 	fmt.Fprintln(bw, "# TYPE latch_decisions_total counter")
@@ -252,12 +247,7 @@ func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 
 	fmt.Fprintln(bw, "# HELP latch_decision_latency_seconds Time from the end of a frame or '#' to the relay command.")
 	fmt.Fprintln(bw, "# TYPE latch_decision_latency_seconds histogram")
-	rs := make([]string, 0, len(m.latency))
-	for r := range m.latency {
-		rs = append(rs, r)
-	}
-	sort.Strings(rs)
-	for _, r := range rs {
+	for _, r := range slices.Sorted(maps.Keys(m.latency)) {
 		h := m.latency[r]
 		var cum uint64
 		for i, b := range latencyBuckets {
@@ -271,12 +261,7 @@ func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 
 	fmt.Fprintln(bw, "# HELP latch_bad_reads_total Frames that were not a card or key, by reason.")
 	fmt.Fprintln(bw, "# TYPE latch_bad_reads_total counter")
-	brs := make([]string, 0, len(m.badReads))
-	for r := range m.badReads {
-		brs = append(brs, r)
-	}
-	sort.Strings(brs)
-	for _, r := range brs {
+	for _, r := range slices.Sorted(maps.Keys(m.badReads)) {
 		fmt.Fprintf(bw, "latch_bad_reads_total{reason=%q} %d\n", r, m.badReads[r])
 	}
 
@@ -286,7 +271,10 @@ func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 	fmt.Fprintln(bw, "# HELP latch_keypad_lockouts_total Cards or readers locked out of code entry.")
 	fmt.Fprintln(bw, "# TYPE latch_keypad_lockouts_total counter")
 	fmt.Fprintf(bw, "latch_keypad_lockouts_total %d\n", m.lockouts)
-	lost := map[string]uint64{"write_failed": m.lost["write_failed"], "queue_full": m.lost["queue_full"]}
+	lost := map[string]uint64{}
+	for _, r := range door.LostReasons() {
+		lost[r] = m.lost[r] // every reason, also at zero
+	}
 	if n := m.lost["other"]; n > 0 {
 		lost["other"] = n
 	}
@@ -297,12 +285,7 @@ func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 	fmt.Fprintln(bw, "# HELP latch_events_dropped_total Events not in the store: dropped by retention (oldest first), or never stored (write failed, queue full).")
 	fmt.Fprintln(bw, "# TYPE latch_events_dropped_total counter")
 	fmt.Fprintf(bw, "latch_events_dropped_total{reason=\"retention\"} %d\n", eventsDropped)
-	rs = rs[:0]
-	for r := range lost {
-		rs = append(rs, r)
-	}
-	sort.Strings(rs)
-	for _, r := range rs {
+	for _, r := range slices.Sorted(maps.Keys(lost)) {
 		fmt.Fprintf(bw, "latch_events_dropped_total{reason=%q} %d\n", r, lost[r])
 	}
 

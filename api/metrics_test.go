@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/store"
 )
 
@@ -167,6 +168,45 @@ func TestMetricsFollowCatchesUp(t *testing.T) {
 	for _, want := range []string{"latch_strike_releases_total 4\n", "latch_keypad_lockouts_total 1\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestMetricsKnowDoorNames: every grant method, denial reason and lost
+// reason the door has (its lists, not a copy) is counted as itself, never
+// as "other".
+func TestMetricsKnowDoorNames(t *testing.T) {
+	m := NewMetrics()
+	for _, meth := range door.Methods() {
+		m.ObserveEvent(store.Event{Event: door.EvAccessGranted, Method: meth})
+	}
+	for _, r := range door.Reasons() {
+		m.ObserveEvent(store.Event{Event: door.EvAccessDenied, Reason: r})
+	}
+	for _, r := range door.LostReasons() {
+		m.ObserveEventsLost(r, 1)
+	}
+	var b bytes.Buffer
+	if err := m.WriteText(&b, 0); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	if strings.Contains(text, `"other"`) {
+		t.Errorf("a door name counted as other:\n%s", text)
+	}
+	for _, meth := range door.Methods() {
+		if !strings.Contains(text, `method="`+meth+`",reason=""} 1`) {
+			t.Errorf("method %s not counted", meth)
+		}
+	}
+	for _, r := range door.Reasons() {
+		if !strings.Contains(text, `reason="`+r+`"} 1`) {
+			t.Errorf("reason %s not counted", r)
+		}
+	}
+	for _, r := range door.LostReasons() {
+		if !strings.Contains(text, `latch_events_dropped_total{reason="`+r+`"} 1`) {
+			t.Errorf("lost reason %s not counted", r)
 		}
 	}
 }

@@ -242,7 +242,8 @@ func benchDecision(b *testing.B, n int, from string) {
 }
 
 // BenchmarkStep is the door's own cost per decision, without the store or
-// the loop: one card grant (access_controlled) and its relock.
+// the loop: one card grant (access_controlled, the lookup answered) and its
+// relock.
 func BenchmarkStep(b *testing.B) {
 	c, _ := testConfig(schedule.AccessControlled)
 	c.Debounce = -1
@@ -252,18 +253,16 @@ func BenchmarkStep(b *testing.B) {
 	}
 	s := newState(rc)
 	now := t0
-	s, _ = step(s, inStart{}, now)
+	s.step(inStart{}, now)
 	u, active, _ := testCreds().LookupCard(cardKey(card(100)))
-	in := inCard{reader: "out", card: card(100), cardLookup: cardLookup{user: u, found: true, active: active}}
+	in := inCardAnswer{reader: "out", card: card(100), cardLookup: cardLookup{user: u, found: true, active: active}}
 	b.ReportAllocs()
 	for b.Loop() {
 		now = now.Add(time.Millisecond)
-		var acts []action
-		s, acts = step(s, in, now)
-		if len(acts) == 0 {
+		if acts := s.step(in, now); len(acts) == 0 {
 			b.Fatal("no actions")
 		}
-		s, _ = step(s, inDPS{open: true}, now)
-		s, _ = step(s, inDPS{open: false}, now)
+		s.step(inDPS{open: true}, now)
+		s.step(inDPS{open: false}, now)
 	}
 }

@@ -14,21 +14,6 @@ import (
 	"github.com/latchd/latch/schedule"
 )
 
-// Credentials is what the door needs of the store: the fast-path lookups of
-// the store (go doc ./store), each one read transaction. *store.Store implements it.
-type Credentials interface {
-	// LookupCard returns the card's user and whether the card is active;
-	// ErrNotFound for an unknown card.
-	LookupCard(k CardKey) (u UserView, cardActive bool, err error)
-	// VerifyCardCode checks code, typed after card k badged user userID,
-	// against the user's MFA codes, or their entry code when they have none
-	// and entryFallback is set. ErrCardChanged: the card is no longer the
-	// user's or no longer active.
-	VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error)
-	// LookupEntryCode returns the user whose entry code code is; ErrNotFound.
-	LookupEntryCode(code []byte) (UserView, error)
-}
-
 // Emitter takes events. Emit must not block: the door calls it from its
 // decision loop (EventWriter is the implementation for latchd).
 type Emitter interface {
@@ -59,20 +44,17 @@ type Door struct {
 	now    func() time.Time
 	obs    Observer // nil = none
 
-	// frameAt is when the frame being handled was complete (its Read.At),
-	// for the observer's latency; zero outside a frame's handling. Only
-	// the goroutine that steps the door touches it.
-	frameAt time.Time
-
-	in      chan any
+	in      chan input
 	done    chan struct{}
 	running atomic.Bool
 	halted  atomic.Bool
 	status  atomic.Pointer[Status]
 
 	// processed, when set (tests and benchmarks only), is called by Run
-	// after each queued input has been handled.
+	// after each queued input has been handled; trace, when set (the test
+	// driver), is told of every action apply carries out, in its order.
 	processed func()
+	trace     func(action)
 
 	// lockouts persists the lockout counters; nil = in memory only.
 	// async: Run's writer goroutine writes them (a Stepper alone writes
@@ -102,7 +84,7 @@ func New(cfg Config, creds Credentials, events Emitter) (*Door, error) {
 		log:    cfg.Logger.With().Str("component", "door").Str("door", c.Name).Logger(),
 		now:    cfg.Now,
 		obs:    cfg.Observer,
-		in:     make(chan any, inputBuffer),
+		in:     make(chan input, inputBuffer),
 		done:   make(chan struct{}),
 	}
 	if d.now == nil {
@@ -126,7 +108,7 @@ func (d *Door) Name() string { return d.cfg.Name }
 
 // Submit hands the door a reader's frame. It waits while the input queue is
 // full and returns at once after Run has ended. Keys are secrets.
-func (d *Door) Submit(r reader.Read) { d.send(r) }
+func (d *Door) Submit(r reader.Read) { frame(r, d.send) }
 
 // DoorSensor reports the raw (not debounced) door position switch: open or
 // closed.
@@ -160,7 +142,7 @@ func (d *Door) hasKeypad() bool {
 	return false
 }
 
-func (d *Door) send(v any) {
+func (d *Door) send(v input) {
 	select {
 	case d.in <- v:
 	case <-d.done:
@@ -239,7 +221,7 @@ func (d *Door) Run(ctx context.Context) (err error) {
 			panic(r)
 		case <-timer.C:
 			st.Tick()
-		case v := <-d.in:
+		case in := <-d.in:
 			// A deadline already due (the timer has fired or is about to,
 			// and select chose the input) is handled first, as the scenario
 			// runner does: an input is never stepped against a past
@@ -247,7 +229,7 @@ func (d *Door) Run(ctx context.Context) (err error) {
 			if dl := st.Deadline(); !dl.IsZero() && !d.now().Before(dl) {
 				st.Tick()
 			}
-			st.queued(v)
+			st.apply(in)
 			if d.processed != nil {
 				d.processed()
 			}
@@ -255,98 +237,70 @@ func (d *Door) Run(ctx context.Context) (err error) {
 	}
 }
 
-// input turns a queued input into steps; card lookups happen here, before
-// the step, so that step stays pure.
-func (d *Door) input(s state, v any) state {
-	switch v := v.(type) {
-	case reader.Read:
-		// The frame's completion time, for the observer's latency. A
-		// frame without one (tests) is measured from the step that decided.
-		d.frameAt = v.At
-		defer func() { d.frameAt = time.Time{} }()
-		switch v.Kind {
-		case reader.KindCard:
-			if _, ok := d.cfg.readers[v.Reader]; !ok {
-				d.log.Warn().Str("reader", v.Reader).Msg("read from a reader not on this door ignored")
-				return s
-			}
-			in := inCard{reader: v.Reader, card: v.Card, cardLookup: d.lookupCard(v.Reader, cardKey(v.Card))}
-			return d.apply(s, in, d.now())
-		case reader.KindKeys:
-			for _, k := range v.Keys {
-				s = d.apply(s, inKey{reader: v.Reader, key: k}, d.now())
-			}
-			return s
-		case reader.KindBad:
-			s = d.apply(s, inBad{reader: v.Reader, reason: v.Bad}, d.now())
-			if _, ok := d.cfg.readers[v.Reader]; ok && d.obs != nil {
-				d.obs.ObserveBadRead(string(v.Bad))
-			}
-			return s
-		}
-		return s
-	case input:
-		return d.apply(s, v, d.now())
-	}
-	return s
-}
-
-// apply steps s and carries out the actions: the relay first, then the
-// feedback lines, events and store queries (whose answers are stepped in
-// turn).
-func (d *Door) apply(s state, in input, now time.Time) state {
-	s, acts := step(s, in, now)
+// apply steps s with in at now and carries out the actions: the relay
+// first, then (in step's order) the feedback lines, events, decisions for
+// the observer, logs and store queries, whose answers are stepped in turn
+// after the step's lockout counters are queued.
+func (d *Door) apply(s *state, in input, now time.Time) {
+	acts := s.step(in, now)
 	decided := false
 	for _, a := range acts {
-		if r, ok := a.(actRelay); ok {
-			d.relay(r.release)
-		} else if d.obs != nil && !decided {
-			e, ok := a.(actEmit)
-			decided = ok && isDecision(e.ev.Event)
+		switch a := a.(type) {
+		case actRelay:
+			d.relay(a.release)
+			if d.trace != nil {
+				d.trace(a)
+			}
+		case actDecision:
+			decided = true
 		}
 	}
 	// The observer's clock reading: after the relay command, before the
 	// feedback lines and events.
 	var decidedAt time.Time
-	if decided {
+	if decided && d.obs != nil {
 		decidedAt = d.now()
 	}
 	var follow []input
 	var lockouts []Lockout
 	for _, a := range acts {
-		switch a := a.(type) {
+		switch a.(type) {
+		case actRelay:
+			continue
 		case actLockout:
-			lockouts = append(lockouts, a.l)
+			lockouts = append(lockouts, a.(actLockout).l)
+			continue
+		}
+		if d.trace != nil {
+			d.trace(a)
+		}
+		switch a := a.(type) {
 		case actFeedback:
 			d.setFeedback(a.reader, a.green, a.red, a.beeper)
 		case actEmit:
 			if d.events != nil {
 				d.events.Emit(a.ev)
 			}
-			if decided && isDecision(a.ev.Event) {
-				d.observe(&a.ev, decidedAt, now)
+		case actDecision:
+			d.observe(a, decidedAt, now)
+		case actBadRead:
+			if d.obs != nil {
+				d.obs.ObserveBadRead(string(a.reason))
 			}
 		case actLog:
-			d.log.Warn().Msg(a.msg)
-		case actVerify:
-			follow = append(follow, answerVerify(d.creds, a, d.lookupCard, func(refused string, err error) {
-				switch {
-				case refused != "":
-					d.log.Info().Str("reader", a.reader).Str("user_id", a.userID).Str("reason", refused).Msg("the card or its user changed while the code was typed; refused")
-				case err != nil:
-					d.log.Error().Err(err).Str("reader", a.reader).Str("user_id", a.userID).Msg("second factor check failed; refused as wrong_code")
-				}
-			}))
-		case actLookupEntry:
-			u, err := d.creds.LookupEntryCode(a.code)
-			wipe(a.code)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				d.log.Error().Err(err).Str("reader", a.reader).Msg("entry code lookup failed; refused as unknown_code")
+			d.logLine(a)
+		default:
+			if q := answer(d.creds, a); q != nil {
+				follow = append(follow, q)
 			}
-			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})
 		}
 	}
-	d.publish(&s)
+	d.publish(s)
+	if d.trace != nil {
+		for _, l := range lockouts {
+			d.trace(actLockout{l})
+		}
+	}
 	if len(lockouts) > 0 && d.lockouts != nil {
 		// After the relay, feedback and events: never before a decision.
 		d.lockouts.put(lockouts)
@@ -355,26 +309,34 @@ func (d *Door) apply(s state, in input, now time.Time) state {
 		}
 	}
 	for _, in := range follow {
-		s = d.apply(s, in, d.now())
+		d.apply(s, in, d.now())
 	}
-	return s
 }
 
-func isDecision(ev string) bool { return ev == EvAccessGranted || ev == EvAccessDenied }
+func (d *Door) logLine(a actLog) {
+	e := d.log.WithLevel(a.level)
+	if a.err != nil {
+		e = e.Err(a.err)
+	}
+	for _, f := range [...]struct{ k, v string }{{"reader", a.reader}, {"user_id", a.userID}, {"reason", a.reason}} {
+		if f.v != "" {
+			e = e.Str(f.k, f.v)
+		}
+	}
+	e.Msg(a.msg)
+}
 
 // observe reports one decision to the observer: latency from the frame's
 // completion (or, without a frame, from the step's time stepNow) to at.
-func (d *Door) observe(ev *Event, at, stepNow time.Time) {
-	from := d.frameAt
+func (d *Door) observe(a actDecision, at, stepNow time.Time) {
+	if d.obs == nil {
+		return
+	}
+	from := a.at
 	if from.IsZero() {
 		from = stepNow
 	}
-	lat := max(at.Sub(from), 0)
-	if ev.Event == EvAccessGranted {
-		d.obs.ObserveDecision(lat, ResultGranted, ev.Method)
-		return
-	}
-	d.obs.ObserveDecision(lat, ResultDenied, ev.Reason)
+	d.obs.ObserveDecision(max(at.Sub(from), 0), a.result, a.why)
 }
 
 func (d *Door) publish(s *state) {
@@ -433,48 +395,4 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 			d.log.Error().Err(err).Str("reader", rdr).Str("pin", l.pin.Name()).Msg("feedback write failed")
 		}
 	}
-}
-
-// lookupCard asks the store for card k read at reader rdr; a store error is
-// logged and answers "not found" (refused as unknown_card).
-func (d *Door) lookupCard(rdr string, k CardKey) cardLookup {
-	c, err := lookupCard(d.creds, k)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		d.log.Error().Err(err).Str("reader", rdr).Msg("card lookup failed; refused as unknown_card")
-	}
-	return c
-}
-
-func lookupCard(creds Credentials, k CardKey) (cardLookup, error) {
-	u, active, err := creds.LookupCard(k)
-	if err != nil {
-		return cardLookup{}, err
-	}
-	return cardLookup{user: u, found: true, active: active}, nil
-}
-
-// answerVerify carries out actVerify: the card is looked up again (the
-// door decides on it as on a fresh badge), then the code is checked; the
-// code is wiped. report hears a refusal or a store error of the check.
-func answerVerify(creds Credentials, a actVerify, lookup func(rdr string, k CardKey) cardLookup, report func(refused string, err error)) inVerified {
-	now := lookup(a.reader, a.card)
-	ok, err := creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
-	wipe(a.code)
-	refused := verifyRefusal(err)
-	if report != nil && (refused != "" || err != nil) {
-		report(refused, err)
-	}
-	return inVerified{reader: a.reader, ok: ok && err == nil, refused: refused, now: now}
-}
-
-// verifyRefusal is the denial reason for VerifyCardCode's err when the
-// card or its user changed between the badge and the code, else "".
-func verifyRefusal(err error) string {
-	switch {
-	case errors.Is(err, ErrCardChanged):
-		return ReasonCardInactive
-	case errors.Is(err, ErrUserSuspended):
-		return ReasonUserInactive
-	}
-	return ""
 }

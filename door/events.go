@@ -9,16 +9,6 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// EvEventsLost stands for events that were never stored (docs/events.md):
-// written by the EventWriter with the first batch that is stored again.
-const EvEventsLost = "events_lost"
-
-// Reasons an event was lost, for EventWriter.OnLost (the metrics' labels).
-const (
-	LostWriteFailed = "write_failed" // AppendEvents failed (disk full or broken)
-	LostQueueFull   = "queue_full"   // dropped from a full queue (MaxQueue)
-)
-
 // Appender stores events; *store.Store implements it. AppendEvents assigns
 // each event's Seq in place.
 type Appender interface {

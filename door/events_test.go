@@ -129,10 +129,7 @@ func TestRelayDoesNotWaitForEvents(t *testing.T) {
 		go w.Run(ctx)
 		c, p := testConfig(schedule.AccessControlled)
 		c.Now = clockAt(t0)
-		d, err := New(c, testCreds(), w)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := newDoor(t, c, testCreds(), w)
 		go d.Run(ctx)
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100)})
 		synctest.Wait()

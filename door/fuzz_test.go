@@ -16,7 +16,9 @@ import (
 // pending, and no card is granted that a fresh badge at that instant would
 // refuse (unknown or inactive card, user inactive or suspended, no group
 // open now, door locked; in card_and_code also locked out or without a
-// second factor).
+// second factor). The driver steps through Door.apply and answer, as Run
+// does, so the fuzzer also checks apply's order (checkOrder): relay before
+// the events that report it, lockout counters after the events.
 func FuzzStep(f *testing.F) {
 	f.Add([]byte{2, 0, 0, 1, 4, 1, 3, 1, 2, 1, 1, 2, 1, 0x12})
 	f.Add([]byte{1, 0x40, 0x40, 0x55, 0x66, 0x70, 0x88, 0x93})
@@ -39,10 +41,7 @@ func FuzzStep(f *testing.F) {
 			c.SecondFactor = SecondFactorEntryOnly
 		}
 		c.MFA.EntryCodeFallback = flags&0x20 == 0
-		d, err := newDriver(c, testCreds())
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := newDriver(t, c, testCreds())
 		if flags&0x40 != 0 {
 			// Close to the end of group night's window (22:00–24:00).
 			d.wait(time.Date(2026, 6, 1, 23, 58, 0, 0, time.UTC).Sub(d.now))
@@ -145,6 +144,9 @@ func FuzzStep(f *testing.F) {
 			}
 			if released != d.s.released {
 				t.Fatalf("state says released=%v, relay=%v", d.s.released, released)
+			}
+			if d.orderErr != nil {
+				t.Fatalf("input %d (%#x): %v; actions %v", i, b, d.orderErr, d.acts)
 			}
 			if stopped && len(d.acts) > 0 {
 				t.Fatalf("actions after stop: %v", d.acts)

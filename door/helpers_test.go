@@ -1,9 +1,13 @@
 package door
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"sync"
+	"testing"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
+	"github.com/latchd/latch/store"
 )
 
 // recPin is a recording gpio.PinOut: every level written, in order.
@@ -140,6 +145,47 @@ func (f *fakeCreds) add(id string, cn uint64, active bool, groups []string, mfa 
 	}
 }
 
+// newDoor is New(c, creds, events), failing t on an error.
+func newDoor(t testing.TB, c Config, creds Credentials, events Emitter) *Door {
+	t.Helper()
+	d, err := New(c, creds, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// startStepper is a started Stepper of a door of config c with testCreds.
+func startStepper(t testing.TB, c Config) *Stepper {
+	t.Helper()
+	st := newDoor(t, c, testCreds(), nil).Stepper()
+	st.Start()
+	return st
+}
+
+// runRecovering runs d in a goroutine; the channel gets what Run panicked
+// with (nil when it returned).
+func runRecovering(d *Door, ctx context.Context) <-chan any {
+	got := make(chan any, 1)
+	go func() {
+		defer func() { got <- recover() }()
+		d.Run(ctx)
+	}()
+	return got
+}
+
+// tempStore is an empty store in a temporary folder, closed at the end.
+func tempStore(t testing.TB) *store.Store {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // Test users: card numbers are the second argument.
 func testCreds() *fakeCreds {
 	f := &fakeCreds{}
@@ -194,58 +240,98 @@ var allDays = []time.Weekday{0, 1, 2, 3, 4, 5, 6}
 // t0 is Monday 2026-06-01 10:00 UTC: a plausible wall clock.
 var t0 = time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
 
-// driver steps a state the way Run does, answering store queries from a
-// fakeCreds, and records what comes out.
+// driver steps a door's state through the door's own apply, as Run and a
+// Stepper do (relay first, the store queries answered by answer from a
+// fakeCreds, lockouts after), at a clock the test moves, and records the
+// actions apply carries out.
 type driver struct {
-	s      state
+	door   *Door
+	s      *state
 	creds  *fakeCreds
 	now    time.Time
 	events []Event
 	relay  []bool // relay commands, true = release
 	acts   []action
+	// orderErr is the first breach of apply's order (checkOrder).
+	orderErr error
 }
 
-func newDriver(c Config, creds *fakeCreds) (*driver, error) {
-	rc, err := resolveConfig(c)
-	if err != nil {
-		return nil, err
-	}
-	d := &driver{s: newState(rc), creds: creds, now: t0}
+// newDriver is a started driver for a door of config c.
+func newDriver(t testing.TB, c Config, creds *fakeCreds) *driver {
+	t.Helper()
+	d := &driver{creds: creds, now: t0}
+	c.Now = func() time.Time { return d.now }
+	door := newDoor(t, c, creds, nil)
+	door.trace = d.record
+	d.door, d.s = door, newState(door.cfg)
 	d.step(inStart{})
-	return d, nil
+	return d
 }
 
+// mustDriver is a driver for testConfig(mode), changed by mod (may be
+// nil), with testCreds.
+func mustDriver(t testing.TB, mode schedule.Mode, mod func(*Config)) *driver {
+	t.Helper()
+	c, _ := testConfig(mode)
+	if mod != nil {
+		mod(&c)
+	}
+	return newDriver(t, c, testCreds())
+}
+
+func (d *driver) record(a action) {
+	d.acts = append(d.acts, a)
+	switch a := a.(type) {
+	case actRelay:
+		d.relay = append(d.relay, a.release)
+	case actEmit:
+		d.events = append(d.events, a.ev)
+	}
+}
+
+// step applies in; a breach of apply's order is kept in d.orderErr.
 func (d *driver) step(in input) {
-	s, acts := step(d.s, in, d.now)
-	d.s = s
-	d.acts = append(d.acts, acts...)
-	var follow []input
-	for _, a := range acts {
+	start, released := len(d.acts), d.s.released
+	d.door.apply(d.s, in, d.now)
+	if err := checkOrder(d.acts[start:], released); err != nil && d.orderErr == nil {
+		d.orderErr = fmt.Errorf("%T: %w", in, err)
+	}
+}
+
+// checkOrder checks the order in which apply carried out acts, the
+// strike released before the step (released): a relay command is driven
+// before any event that reports it (a grant or strike_released after a
+// release, strike_locked after a lock: a step may do both), and the
+// lockout counters are saved after every event and feedback line.
+func checkOrder(acts []action, released bool) error {
+	var releasedCmd, lockedCmd, saved bool
+	for i, a := range acts {
 		switch a := a.(type) {
 		case actRelay:
-			d.relay = append(d.relay, a.release)
+			releasedCmd = releasedCmd || a.release
+			lockedCmd = lockedCmd || !a.release
+		case actLockout:
+			saved = true
 		case actEmit:
-			d.events = append(d.events, a.ev)
-		case actVerify:
-			follow = append(follow, answerVerify(d.creds, a, func(_ string, k CardKey) cardLookup {
-				c, _ := lookupCard(d.creds, k)
-				return c
-			}, nil))
-		case actLookupEntry:
-			u, err := d.creds.LookupEntryCode(a.code)
-			follow = append(follow, inEntry{reader: a.reader, user: u, found: err == nil})
+			e := a.ev
+			switch {
+			case saved:
+				return fmt.Errorf("action %d: event %s after a lockout counter was saved", i, e.Event)
+			case (e.Event == EvAccessGranted && e.Method != MethodUnlockedMode || e.Event == EvStrikeReleased) && !released && !releasedCmd:
+				return fmt.Errorf("action %d: %s handed out before the relay released", i, e.Event)
+			case e.Event == EvStrikeLocked && !lockedCmd:
+				return fmt.Errorf("action %d: %s handed out before the relay locked", i, e.Event)
+			}
+		case actFeedback:
+			if saved {
+				return fmt.Errorf("action %d: feedback after a lockout counter was saved", i)
+			}
 		}
 	}
-	for _, in := range follow {
-		d.step(in)
-	}
+	return nil
 }
 
-func (d *driver) card(rdr string, cn uint64) {
-	c := card(cn)
-	l, _ := lookupCard(d.creds, cardKey(c))
-	d.step(inCard{reader: rdr, card: c, cardLookup: l})
-}
+func (d *driver) card(rdr string, cn uint64) { d.step(inCard{reader: rdr, card: card(cn)}) }
 
 func (d *driver) keys(rdr, ks string) {
 	for i := 0; i < len(ks); i++ {
@@ -271,6 +357,10 @@ func (d *driver) wait(dt time.Duration) {
 	}
 	d.now = end
 }
+
+// releasedAny reports whether a relay command since the last reset
+// released the strike.
+func (d *driver) releasedAny() bool { return slices.Contains(d.relay, true) }
 
 func (d *driver) reset() {
 	d.events, d.relay, d.acts = nil, nil, nil

@@ -1,7 +1,6 @@
 package door
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -18,12 +17,7 @@ import (
 // code 4321, group staff).
 func realStore(t *testing.T) *store.Store {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := tempStore(t)
 	by := store.Actor{Name: "test"}
 	u, err := st.CreateUser(store.UserFields{ExternalID: "alice", Groups: []string{"staff"}}, by)
 	if err == nil {
@@ -176,15 +170,8 @@ func TestLockoutWriterPanicLocks(t *testing.T) {
 		c, p := testConfig(schedule.CardAndCode)
 		c.Lockouts = panickyLockouts{}
 		c.Now = clockAt(t0)
-		d, err := New(c, testCreds(), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := make(chan any, 1)
-		go func() {
-			defer func() { got <- recover() }()
-			d.Run(t.Context())
-		}()
+		d := newDoor(t, c, testCreds(), nil)
+		got := runRecovering(d, t.Context())
 		synctest.Wait()
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100)})
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindKeys, Keys: []byte("9999#")})

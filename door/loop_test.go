@@ -61,10 +61,7 @@ func startLoop(t *testing.T, c Config, pins *testPins, creds Credentials, start 
 		c.Now = clockAt(start)
 	}
 	ev := &recEvents{}
-	d, err := New(c, creds, ev)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDoor(t, c, creds, ev)
 	ctx, cancel := context.WithCancel(t.Context())
 	l := &loop{d: d, ev: ev, pins: pins, cancel: cancel, done: make(chan error, 1)}
 	go func() { l.done <- d.Run(ctx) }()
@@ -421,15 +418,8 @@ func TestPanicAndHaltLock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, p := testConfig(schedule.AccessControlled)
 		c.Now = clockAt(t0)
-		d, err := New(c, panicCreds{testCreds()}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recovered := make(chan any, 1)
-		go func() {
-			defer func() { recovered <- recover() }()
-			d.Run(t.Context())
-		}()
+		d := newDoor(t, c, panicCreds{testCreds()}, nil)
+		recovered := runRecovering(d, t.Context())
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100)})
 		synctest.Wait()
 		if p.relay.last() != gpio.High {

@@ -3,7 +3,6 @@ package door
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -39,12 +38,7 @@ func (f *fullDisk) AppendEvents(evs []Event) error {
 // usual. Dropping from a full queue counts as well (queue_full).
 func TestEventsLostAreCounted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		dir := t.TempDir()
-		st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := tempStore(t)
 		disk := &fullDisk{Store: st}
 		var mu sync.Mutex
 		lost := map[string]int{}
@@ -140,12 +134,7 @@ func TestEventsLostAreCounted(t *testing.T) {
 // at the writer's last flush when the disk is back by then.
 func TestEventsLostSaidAtStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		dir := t.TempDir()
-		st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := tempStore(t)
 		disk := &fullDisk{Store: st}
 		disk.full.Store(true)
 		w := NewEventWriter(disk, nil, zerolog.Nop())

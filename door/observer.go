@@ -6,7 +6,7 @@ import "time"
 // metrics (*api.Metrics implements it). The door calls it on its own loop
 // goroutine, after the relay command of the step: implementations must be
 // quick and must not block or call back into the door. Arguments come from
-// fixed vocabularies (results, methods, reasons, reader.BadReason); no code
+// fixed vocabularies (Results, Methods, Reasons, reader.BadReason); no code
 // or key is ever passed.
 type Observer interface {
 	// ObserveDecision reports one access_granted or access_denied. latency
@@ -23,9 +23,3 @@ type Observer interface {
 	// overflow, glitch, keypad).
 	ObserveBadRead(reason string)
 }
-
-// Decision results passed to Observer.ObserveDecision.
-const (
-	ResultGranted = "granted"
-	ResultDenied  = "denied"
-)

@@ -89,12 +89,7 @@ func TestObserver(t *testing.T) {
 			c.Now = func() time.Time { return now }
 			obs := &fakeObserver{relay: p.relay}
 			c.Observer = obs
-			d, err := New(c, testCreds(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st := d.Stepper()
-			st.Start()
+			st := startStepper(t, c)
 			for _, f := range tc.script {
 				if f.advance > 0 {
 					now = now.Add(f.advance)
@@ -129,12 +124,7 @@ func TestObserverMeasuresToRelay(t *testing.T) {
 	c.Readers[0].LEDGreen = &slowPin{recPin: p.green, now: &now, cost: time.Millisecond}
 	obs := &fakeObserver{relay: p.relay}
 	c.Observer = obs
-	d, err := New(c, testCreds(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := d.Stepper()
-	st.Start()
+	st := startStepper(t, c)
 	st.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100), At: now.Add(-time.Millisecond)})
 	want := []observed{{5 * time.Millisecond, "granted", "card", gpio.High}}
 	if diff := cmp.Diff(want, obs.decisions); diff != "" {
@@ -170,12 +160,7 @@ func BenchmarkStepObserved(b *testing.B) {
 			if withObs {
 				c.Observer = nopObserver{}
 			}
-			d, err := New(c, testCreds(), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st := d.Stepper()
-			st.Start()
+			st := startStepper(b, c)
 			r := reader.Read{Reader: "out", Kind: reader.KindCard, Card: card(100)}
 			b.ReportAllocs()
 			for b.Loop() {

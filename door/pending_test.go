@@ -50,11 +50,7 @@ func TestPendingAttemptRecheckedAtHash(t *testing.T) {
 		{"unchanged", t0, func(*driver) {}, granted + MethodCardAndCode},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := testConfig(schedule.CardAndCode)
-			d, err := newDriver(c, testCreds())
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := mustDriver(t, schedule.CardAndCode, nil)
 			d.reset()
 			d.card("in", 100)
 			keepAlive(d, "in", 20*time.Second)
@@ -76,11 +72,7 @@ func TestPendingAttemptRecheckedAtHash(t *testing.T) {
 	// The group's schedule closes while the code is typed: gina's group
 	// "night" is 22:00–24:00.
 	t.Run("group schedule closed", func(t *testing.T) {
-		c, _ := testConfig(schedule.CardAndCode)
-		d, err := newDriver(c, testCreds())
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := mustDriver(t, schedule.CardAndCode, nil)
 		d.wait(time.Date(2026, 6, 1, 23, 59, 50, 0, time.UTC).Sub(d.now))
 		d.reset()
 		d.card("in", 106)
@@ -101,11 +93,7 @@ func TestPendingAttemptRecheckedAtHash(t *testing.T) {
 // TestPendingAttemptLimit: an attempt ends code_timeout + 16 × key_timeout
 // after its badge however the keys are typed (red-team item 1).
 func TestPendingAttemptLimit(t *testing.T) {
-	c, _ := testConfig(schedule.CardAndCode)
-	d, err := newDriver(c, testCreds())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDriver(t, schedule.CardAndCode, nil)
 	d.reset()
 	badgeAt := d.now
 	d.card("in", 100)
@@ -147,11 +135,7 @@ func TestPendingAttemptLimit(t *testing.T) {
 // card out of the door, and an attempt already pending for it on the other
 // reader is refused at '#' without asking the store (red-team item 2).
 func TestLockoutReachesPendingAttempt(t *testing.T) {
-	c, _ := testConfig(schedule.CardAndCode)
-	d, err := newDriver(c, testCreds())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDriver(t, schedule.CardAndCode, nil)
 	d.card("out", 100) // pending on reader 2
 	for range DefaultMaxAttempts {
 		d.card("in", 100)

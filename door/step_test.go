@@ -97,21 +97,13 @@ func TestDecisionTable(t *testing.T) {
 	for _, m := range modes {
 		for i, k := range kinds {
 			t.Run(string(m)+"/"+k.name, func(t *testing.T) {
-				c, _ := testConfig(m)
-				d, err := newDriver(c, testCreds())
-				if err != nil {
-					t.Fatal(err)
-				}
+				d := mustDriver(t, m, nil)
 				d.reset()
 				k.ops(d)
 				if diff := cmp.Diff(want[m][i], summary(d.events, false)); diff != "" {
 					t.Errorf("events (-want +got):\n%s", diff)
 				}
-				rel := false
-				for _, r := range d.relay {
-					rel = rel || r
-				}
-				if rel != wantRelease[m][i] {
+				if rel := d.releasedAny(); rel != wantRelease[m][i] {
 					t.Errorf("relay released = %v, want %v", rel, wantRelease[m][i])
 				}
 			})
@@ -245,24 +237,13 @@ func TestDenials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := testConfig(tt.mode)
-			if tt.mod != nil {
-				tt.mod(&c)
-			}
-			d, err := newDriver(c, testCreds())
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := mustDriver(t, tt.mode, tt.mod)
 			d.reset()
 			tt.ops(d)
 			if diff := cmp.Diff(tt.want, summary(d.events, false)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
-			rel := false
-			for _, r := range d.relay {
-				rel = rel || r
-			}
-			if rel != tt.release {
+			if rel := d.releasedAny(); rel != tt.release {
 				t.Errorf("relay released = %v, want %v", rel, tt.release)
 			}
 			for _, e := range d.events {
@@ -305,10 +286,7 @@ func TestNeverDowngraded(t *testing.T) {
 			}
 			creds := testCreds()
 			creds.acceptAll = true
-			d, err := newDriver(c, creds)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := newDriver(t, c, creds)
 			d.reset()
 			tt.ops(d)
 			got := summary(d.events, false)
@@ -327,10 +305,7 @@ func TestNeverDowngraded(t *testing.T) {
 	c, _ := testConfig(schedule.CardAndCode)
 	creds := testCreds()
 	creds.acceptAll = true
-	d, err := newDriver(c, creds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := newDriver(t, c, creds)
 	d.reset()
 	seq(badge("in", 5678), typ("in", "1234#"))(d)
 	if diff := cmp.Diff([]string{requested, granted + MethodCardAndCode}, summary(d.events, false)); diff != "" {
@@ -340,11 +315,7 @@ func TestNeverDowngraded(t *testing.T) {
 
 // TestEventFields checks the fields of the access events.
 func TestEventFields(t *testing.T) {
-	c, _ := testConfig(schedule.CardAndCode)
-	d, err := newDriver(c, testCreds())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDriver(t, schedule.CardAndCode, nil)
 	if diff := cmp.Diff([]Event{{Time: t0, Event: EvModeChanged, Door: "front", To: "card_and_code", Cause: CauseStart, Mode: "card_and_code"}}, d.events); diff != "" {
 		t.Errorf("start events (-want +got):\n%s", diff)
 	}
@@ -389,11 +360,7 @@ func TestDeniedEventNamesUser(t *testing.T) {
 		{schedule.CardAndCode, 102, "carol", ReasonNoSecondFactor},
 		{schedule.AccessControlled, 999, "", ReasonUnknownCard},
 	} {
-		c, _ := testConfig(tc.mode)
-		d, err := newDriver(c, testCreds())
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := mustDriver(t, tc.mode, nil)
 		d.reset()
 		d.card("in", tc.cn)
 		want := []Event{{Time: t0, Event: EvAccessDenied, Door: "front", Reader: "in", Reason: tc.reason, Mode: string(tc.mode),
@@ -459,14 +426,7 @@ func TestStrikeAndSensors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := testConfig(tt.mode)
-			if tt.mod != nil {
-				tt.mod(&c)
-			}
-			d, err := newDriver(c, testCreds())
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := mustDriver(t, tt.mode, tt.mod)
 			d.reset()
 			tt.ops(d)
 			if diff := cmp.Diff(tt.want, summary(d.events, true)); diff != "" {
@@ -484,11 +444,7 @@ func TestStrikeAndSensors(t *testing.T) {
 
 func TestStartModes(t *testing.T) {
 	// Start in unlocked: the strike is released at start (the mode, not a pulse).
-	c, _ := testConfig(schedule.Unlocked)
-	d, err := newDriver(c, testCreds())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mustDriver(t, schedule.Unlocked, nil)
 	if diff := cmp.Diff([]bool{false, true}, d.relay); diff != "" {
 		t.Errorf("relay at start (-want +got):\n%s", diff)
 	}
@@ -523,11 +479,7 @@ func TestFeedbackPatterns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := testConfig(tt.mode)
-			d, err := newDriver(c, testCreds())
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := mustDriver(t, tt.mode, nil)
 			d.reset()
 			tt.ops(d)
 			var got []fb
@@ -593,10 +545,7 @@ func TestCardChangedWhileTyping(t *testing.T) {
 		t.Run(change.name, func(t *testing.T) {
 			c, _ := testConfig(schedule.CardAndCode)
 			creds := testCreds()
-			d, err := newDriver(c, creds)
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := newDriver(t, c, creds)
 			k := cardKey(card(100))
 			saved := creds.cards[k]
 			reason := ReasonCardInactive

@@ -14,7 +14,7 @@ import (
 // both; a Stepper is not safe for concurrent use.
 type Stepper struct {
 	d *Door
-	s state
+	s *state
 }
 
 // Stepper returns a stepper for d, with the lockout counters of the
@@ -28,28 +28,28 @@ func (d *Door) Stepper() *Stepper {
 }
 
 // Start evaluates the mode (mode_changed with cause start).
-func (st *Stepper) Start() { st.s = st.d.apply(st.s, inStart{}, st.d.now()) }
+func (st *Stepper) Start() { st.apply(inStart{}) }
 
 // Submit hands the door a reader's frame (as Door.Submit).
-func (st *Stepper) Submit(r reader.Read) { st.s = st.d.input(st.s, r) }
+func (st *Stepper) Submit(r reader.Read) { frame(r, st.apply) }
 
 // DoorSensor reports the raw door position switch (as Door.DoorSensor).
-func (st *Stepper) DoorSensor(open bool) { st.s = st.d.input(st.s, inDPS{open: open}) }
+func (st *Stepper) DoorSensor(open bool) { st.apply(inDPS{open: open}) }
 
 // ExitButton reports the raw exit button (as Door.ExitButton).
-func (st *Stepper) ExitButton(pressed bool) { st.s = st.d.input(st.s, inREX{pressed: pressed}) }
+func (st *Stepper) ExitButton(pressed bool) { st.apply(inREX{pressed: pressed}) }
 
 // Deadline is the next instant the door needs a Tick; zero when none.
 func (st *Stepper) Deadline() time.Time { return st.s.nextDeadline() }
 
 // Tick handles every deadline up to now.
-func (st *Stepper) Tick() { st.s = st.d.apply(st.s, inTick{}, st.d.now()) }
+func (st *Stepper) Tick() { st.apply(inTick{}) }
 
 // Stop stops the door as Run does when its context ends: strike locked.
 func (st *Stepper) Stop() {
-	st.s = st.d.apply(st.s, inStop{}, st.d.now())
+	st.apply(inStop{})
 	st.d.relay(false)
 }
 
-// queued carries out one input taken from the door's queue.
-func (st *Stepper) queued(v any) { st.s = st.d.input(st.s, v) }
+// apply steps one input at the door's clock and carries it out.
+func (st *Stepper) apply(in input) { st.d.apply(st.s, in, st.d.now()) }

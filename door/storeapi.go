@@ -1,6 +1,25 @@
 package door
 
-import "github.com/latchd/latch/store"
+import (
+	"errors"
+
+	"github.com/latchd/latch/store"
+)
+
+// Credentials is what the door needs of the store: the fast-path lookups of
+// the store (go doc ./store), each one read transaction. *store.Store implements it.
+type Credentials interface {
+	// LookupCard returns the card's user and whether the card is active;
+	// ErrNotFound for an unknown card.
+	LookupCard(k CardKey) (u UserView, cardActive bool, err error)
+	// VerifyCardCode checks code, typed after card k badged user userID,
+	// against the user's MFA codes, or their entry code when they have none
+	// and entryFallback is set. ErrCardChanged: the card is no longer the
+	// user's or no longer active.
+	VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error)
+	// LookupEntryCode returns the user whose entry code code is; ErrNotFound.
+	LookupEntryCode(code []byte) (UserView, error)
+}
 
 // The store types the door speaks (go doc ./store). They are aliases, so
 // a *store.Store is a Credentials and an Appender as it is, and a door.Event
@@ -35,3 +54,63 @@ var (
 	_ Appender     = (*store.Store)(nil)
 	_ LockoutStore = (*store.Store)(nil)
 )
+
+// answer carries out one of step's store queries (actLookupCard,
+// actVerify, actLookupEntry) and returns the store's answer as the input to
+// step next; nil for any other action. It wipes the query's code. Run and
+// the test driver both use it. Not found is no error here: the answer says
+// so, and err is left for the store's failures, which step logs and
+// refuses on.
+func answer(creds Credentials, a action) input {
+	switch a := a.(type) {
+	case actLookupCard:
+		c, err := lookupCard(creds, cardKey(a.card))
+		return inCardAnswer{reader: a.reader, card: a.card, at: a.at, cardLookup: c, err: err}
+	case actVerify:
+		// The card is looked up again: at '#' the door decides on it as
+		// on a fresh badge.
+		now, lookupErr := lookupCard(creds, a.card)
+		ok, err := creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
+		wipe(a.code)
+		in := inVerified{reader: a.reader, userID: a.userID, at: a.at, ok: ok && err == nil, now: now, lookupErr: lookupErr}
+		if in.refused = verifyRefusal(err); in.refused == "" {
+			in.err = err
+		}
+		return in
+	case actLookupEntry:
+		u, err := creds.LookupEntryCode(a.code)
+		wipe(a.code)
+		return inEntry{reader: a.reader, at: a.at, user: u, found: err == nil, err: storeFailure(err)}
+	}
+	return nil
+}
+
+// lookupCard is the store's answer on card k; err is a store failure
+// (a card not found is no error).
+func lookupCard(creds Credentials, k CardKey) (cardLookup, error) {
+	u, active, err := creds.LookupCard(k)
+	if err != nil {
+		return cardLookup{}, storeFailure(err)
+	}
+	return cardLookup{user: u, found: true, active: active}, nil
+}
+
+// storeFailure is err unless it says not found.
+func storeFailure(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// verifyRefusal is the denial reason for VerifyCardCode's err when the
+// card or its user changed between the badge and the code, else "".
+func verifyRefusal(err error) string {
+	switch {
+	case errors.Is(err, ErrCardChanged):
+		return ReasonCardInactive
+	case errors.Is(err, ErrUserSuspended):
+		return ReasonUserInactive
+	}
+	return ""
+}

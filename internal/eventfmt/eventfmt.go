@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/term"
+
+	"github.com/latchd/latch/door"
 )
 
 // ANSI colours.
@@ -196,20 +198,37 @@ func (s Style) Line(m map[string]any) string {
 
 // EventColor is an event's colour: green for grants, red for denials and
 // alarms, yellow while a code is awaited or a keypad is locked out, blue for
-// mode and credential changes, cyan for the rest.
+// mode and credential changes, cyan for the rest (and for a kind it does
+// not know).
 func EventColor(ev string) string {
-	switch ev {
-	case "access_granted":
-		return Green
-	case "access_denied", "door_forced_open", "door_held_open":
-		return Red
-	case "code_requested", "keypad_lockout":
-		return Yellow
-	case "mode_changed", "credential_changed":
-		return Blue
+	if c, ok := eventColors[ev]; ok {
+		return c
 	}
 	return Cyan
 }
+
+// eventColors has a colour for every event the door writes (door.Events:
+// TestEveryDoorEventColoured ranges over them, so a new event gets a
+// colour chosen for it) and for the store's audit event.
+var eventColors = map[string]string{
+	door.EvAccessGranted:  Green,
+	door.EvAccessDenied:   Red,
+	door.EvDoorForcedOpen: Red,
+	door.EvDoorHeldOpen:   Red,
+	door.EvCodeRequested:  Yellow,
+	door.EvKeypadLockout:  Yellow,
+	door.EvModeChanged:    Blue,
+	door.EvStrikeReleased: Cyan,
+	door.EvStrikeLocked:   Cyan,
+	door.EvDoorOpened:     Cyan,
+	door.EvDoorClosed:     Cyan,
+	door.EvREX:            Cyan,
+	door.EvEventsLost:     Cyan,
+	credentialChanged:     Blue,
+}
+
+// credentialChanged is the store's audit event (docs/events.md).
+const credentialChanged = "credential_changed"
 
 // Str is a decoded JSON value as it is shown: strings as they are, objects
 // and arrays as JSON, nil as "".

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 	"unicode"
+
+	"github.com/latchd/latch/door"
 )
 
 func TestLine(t *testing.T) {
@@ -98,4 +100,14 @@ func FuzzLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEveryDoorEventColoured: every event the door writes has a colour
+// chosen for it, not the fallback for kinds the formatter does not know.
+func TestEveryDoorEventColoured(t *testing.T) {
+	for _, ev := range door.Events() {
+		if _, ok := eventColors[ev]; !ok {
+			t.Errorf("door event %s has no colour in eventColors", ev)
+		}
+	}
 }
