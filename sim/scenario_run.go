@@ -7,22 +7,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/store"
 )
 
-// Wiegand timing of the simulated reader. hardware.md "Wiegand on the wire":
-// pulses 20–100 µs (typical 50 µs), 200 µs–20 ms apart (typical 1–2 ms).
-// The decoder counts falling edges, so only the interval shapes a frame.
+// Timing of the scenario's people; the readers' Wiegand timing is
+// readertest's (typical 50 µs pulses, 2 ms apart).
 const (
-	PulseWidth    = 50 * time.Microsecond
-	PulseInterval = 2 * time.Millisecond
 	// KeyInterval is the time between two keys of one keys line (a brisk typist).
 	KeyInterval = 250 * time.Millisecond
 	// REXPress is how long rex holds the exit button down past the debounce.
@@ -174,8 +171,8 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 }
 
 // engine is the scenario's discrete-event simulation: the virtual clock, the
-// edges queued on the simulated reader lines, the readers' decoders and the
-// doors, stepped in time order.
+// readers' fake lines (readertest, each read by reader.Capture, the capture
+// loop of the Pi) and the doors, stepped in time order.
 type engine struct {
 	clk        clock
 	newStepper func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
@@ -191,8 +188,6 @@ type engine struct {
 	readers []*simReader
 	byName  map[string]*simReader
 
-	queue   []queued // future edges, sorted by at then n
-	counter int
 	printed uint64 // highest event seq written to out
 	stopped bool   // the doors were stopped
 }
@@ -200,17 +195,13 @@ type engine struct {
 // Now is the virtual clock.
 func (e *engine) Now() time.Time { return e.clk.Now() }
 
-type queued struct {
-	at time.Time
-	n  int
-	r  *simReader
-	ln reader.Line
-}
-
-// simReader is one [[reader]]: its decoder and what the keypad buffers.
+// simReader is one [[reader]]: its lines, stepped by the engine, with
+// reader.Capture decoding them, and what the keypad buffers.
 type simReader struct {
 	cfg    config.Reader
 	dec    *reader.Decoder
+	line   *readertest.Line
+	stop   func() error // ends the capture
 	keypad reader.Keypad
 	door   *simDoor
 	pin    []byte // 26bit_pin: digits typed so far (a secret)
@@ -220,7 +211,7 @@ type simReader struct {
 type simDoor struct {
 	cfg   config.Door
 	door  Stepper
-	relay *OutPin
+	relay *readertest.OutPin
 }
 
 func (e *engine) fail(line int, format string, args ...any) error {
@@ -233,7 +224,7 @@ func (e *engine) build(cfg *config.Config) error {
 	e.byName = map[string]*simReader{}
 	for _, dc := range cfg.Doors {
 		// The relay starts at its inactive level: the strike locked.
-		d := &simDoor{cfg: dc, relay: NewOutPin(dc.Relay, !dc.RelayActive.GPIOLevel(), e.Now)}
+		d := &simDoor{cfg: dc, relay: readertest.NewOutPin(dc.Relay, !dc.RelayActive.GPIOLevel(), e.Now)}
 		step, err := e.newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
 		if err != nil {
 			return err
@@ -247,22 +238,39 @@ func (e *engine) build(cfg *config.Config) error {
 		if err != nil {
 			return fmt.Errorf("sim: scenario: reader %s: %w", rc.Name, err)
 		}
-		r := &simReader{cfg: rc, dec: dec, keypad: dec.Keypad(), door: e.byDoor[rc.Door]}
+		r := &simReader{cfg: rc, dec: dec, keypad: dec.Keypad(), door: e.byDoor[rc.Door],
+			line: readertest.NewLine(readertest.LineConfig{}, func() time.Duration { return e.Now().Sub(e.epoch) })}
 		e.readers = append(e.readers, r)
 		e.byName[rc.Name] = r
 	}
 	return nil
 }
 
+// startDoors starts the doors, then the readers' captures, which hand
+// their reads to the doors.
 func (e *engine) startDoors() {
 	for _, d := range e.doors {
 		d.door.Start()
 	}
 	e.clk.Settle()
+	for _, r := range e.readers {
+		r.stop = r.line.Start(r.dec, func(rd reader.Read) {
+			if r.door != nil {
+				r.door.door.Submit(rd)
+			}
+		})
+	}
 }
 
 func (e *engine) stopDoors() {
 	e.stopped = true
+	for _, r := range e.readers {
+		if r.stop != nil {
+			if err := r.stop(); err != nil {
+				e.log.Error().Err(err).Str("reader", r.cfg.Name).Msg("scenario: capture failed")
+			}
+		}
+	}
 	for _, d := range e.doors {
 		d.door.Stop()
 	}
@@ -309,8 +317,9 @@ func (e *engine) print() error {
 const maxStepsPerInstant = 10000
 
 // advance runs the simulation up to and including to, handling door
-// deadlines, end-of-frame silences and queued edges in time order. At one
-// instant door deadlines go first, then frame ends, then edges.
+// deadlines and the readers' lines (edges entering the queue, the capture
+// loop reading them or closing a frame) in time order. At one instant door
+// deadlines go first, then the lines in config order.
 func (e *engine) advance(to time.Time) error {
 	same := 0
 	last := e.Now()
@@ -354,70 +363,33 @@ func (e *engine) next() (time.Time, func()) {
 		}
 	}
 	for _, r := range e.readers {
-		if dl, ok := r.dec.Deadline(); ok {
-			r := r
-			consider(e.epoch.Add(dl), func() { e.deliver(r, r.dec.Flush(e.Now().Sub(e.epoch))) })
+		if t, ok := r.line.Wake(); ok {
+			consider(e.epoch.Add(t), r.line.Step)
 		}
-	}
-	if len(e.queue) > 0 {
-		q := e.queue[0]
-		consider(q.at, func() {
-			e.queue = e.queue[1:]
-			e.deliver(q.r, q.r.dec.Push(reader.Edge{Line: q.ln, T: q.at.Sub(e.epoch)}))
-		})
 	}
 	return at, act
 }
 
-func (e *engine) deliver(r *simReader, reads []reader.Read) {
-	for _, rd := range reads {
-		if r.door != nil {
-			r.door.door.Submit(rd)
-		}
-	}
+// pulse sends a frame on r's lines from now on.
+func (e *engine) pulse(r *simReader, bits string) error {
+	_, err := r.line.SendBits(bits, e.Now().Sub(e.epoch))
+	return err
 }
 
-// pulse queues a frame's falling edges from at on, PulseInterval apart, and
-// returns when its last edge falls.
-func (e *engine) pulse(r *simReader, bits string, at time.Time) time.Time {
-	t := at
-	for i := 0; i < len(bits); i++ {
-		t = at.Add(time.Duration(i) * PulseInterval)
-		ln := reader.D0
-		if bits[i] == '1' {
-			ln = reader.D1
-		}
-		e.counter++
-		e.queue = append(e.queue, queued{at: t, n: e.counter, r: r, ln: ln})
-	}
-	sort.SliceStable(e.queue, func(i, j int) bool {
-		if !e.queue[i].at.Equal(e.queue[j].at) {
-			return e.queue[i].at.Before(e.queue[j].at)
-		}
-		return e.queue[i].n < e.queue[j].n
-	})
-	return t
-}
-
-// settle runs until every queued edge is delivered and every open frame closed.
+// settle runs until every edge sent is read and every open frame closed.
 func (e *engine) settle() error {
 	for {
-		if len(e.queue) > 0 {
-			if err := e.advance(e.queue[len(e.queue)-1].at); err != nil {
-				return err
-			}
-			continue
-		}
-		var last time.Time
+		var first time.Duration
+		found := false
 		for _, r := range e.readers {
-			if dl, ok := r.dec.Deadline(); ok && e.epoch.Add(dl).After(last) {
-				last = e.epoch.Add(dl)
+			if t, ok := r.line.Wake(); ok && (!found || t < first) {
+				first, found = t, true
 			}
 		}
-		if last.IsZero() {
+		if !found {
 			return nil
 		}
-		if err := e.advance(last); err != nil {
+		if err := e.advance(e.epoch.Add(first)); err != nil {
 			return err
 		}
 	}
@@ -526,14 +498,18 @@ func (e *engine) do(st Step) error {
 		if err != nil {
 			return e.fail(st.Line, "badge: %v", err)
 		}
-		e.pulse(r, bits, e.Now())
+		if err := e.pulse(r, bits); err != nil {
+			return e.fail(st.Line, "badge: %v", err)
+		}
 		return e.settle()
 	case StepBadgeRaw:
 		r, err := e.reader(st.Line, st.Reader)
 		if err != nil {
 			return err
 		}
-		e.pulse(r, st.Bits, e.Now())
+		if err := e.pulse(r, st.Bits); err != nil {
+			return e.fail(st.Line, "badgeraw: %v", err)
+		}
 		return e.settle()
 	case StepKeys:
 		r, err := e.reader(st.Line, st.Reader)
@@ -595,7 +571,9 @@ func (e *engine) keys(r *simReader, keys []byte) error {
 		if !send {
 			continue
 		}
-		e.pulse(r, bits, e.Now())
+		if err := e.pulse(r, bits); err != nil {
+			return fmt.Errorf("sim: scenario: keypad: %w", err)
+		}
 		if err := e.settle(); err != nil {
 			return err
 		}
