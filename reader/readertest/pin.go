@@ -58,29 +58,24 @@ func (p *OutPin) Number() int { return -1 }
 // Function returns "Out/High" or "Out/Low".
 func (p *OutPin) Function() string { return "Out/" + p.Level().String() }
 
-// Out sets the level; a change is recorded with its time and sent to the
-// Notify channel. After SetFail(err) it records the write, keeps the level
-// and returns err (a line that no longer obeys).
+// Out sets the level; a change is recorded with its time. Every write is
+// sent to the Notify channel. After SetFail(err) it records the write,
+// keeps the level and returns err (a line that no longer obeys).
 func (p *OutPin) Out(l gpio.Level) error {
 	p.mu.Lock()
-	p.written = append(p.written, l)
-	if p.fail != nil {
-		defer p.mu.Unlock()
-		return p.fail
-	}
-	if l == p.level {
-		p.mu.Unlock()
-		return nil
-	}
-	p.level = l
 	c := Change{At: p.now(), Level: l}
-	p.history = append(p.history, c)
+	p.written = append(p.written, l)
+	err := p.fail
+	if err == nil && l != p.level {
+		p.level = l
+		p.history = append(p.history, c)
+	}
 	notify := p.notify
 	p.mu.Unlock()
-	if notify != nil {
+	if notify != nil && err == nil {
 		notify <- c
 	}
-	return nil
+	return err
 }
 
 // SetFail makes every later Out fail with err (nil: work again).
@@ -90,8 +85,8 @@ func (p *OutPin) SetFail(err error) {
 	p.fail = err
 }
 
-// Notify sends every later level change on ch (nil: stop). Out blocks
-// until ch takes it.
+// Notify sends every later write that succeeds on ch, with its time,
+// changing the level or not (nil: stop). Out blocks until ch takes it.
 func (p *OutPin) Notify(ch chan<- Change) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -126,6 +121,17 @@ func (p *OutPin) History() []Change {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.history)
+}
+
+// Levels returns the level of every change, the initial level first.
+func (p *OutPin) Levels() []gpio.Level {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]gpio.Level, len(p.history))
+	for i, c := range p.history {
+		out[i] = c.Level
+	}
+	return out
 }
 
 // Writes counts Out calls, changing the level or not.
