@@ -10,15 +10,11 @@
 //     previous one are glitches; a sequence-number gap makes the frame a
 //     bad read (overflow); fewer than 4 or more than 128 bits is a bad read
 //     (length).
-//
 //   - FormatSpec: the card formats (h10301, h10306, corp1000_35, h10302,
 //     h10304, corp1000_48, rawN) with exact parity, Encode and Decode.
-//
 //   - Keypad: 4bit, 8bit (complement checked) and 26bit_pin keypads.
-//
 //   - Decoder: one reader's Config (formats, at most one per length;
 //     keypad; max_frame_gap) applied to edges or bit strings, yielding Read.
-//
 //   - Capture: the capture loop, the only one in latch, over a Lines (the
 //     kernel's event queue of a line request, or a fake).
 //
