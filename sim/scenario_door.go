@@ -46,6 +46,11 @@ type steppedDoor struct {
 
 func (s steppedDoor) Halt() error { return s.d.Halt() }
 
+// stepperFunc builds door name of cfg as a Stepper on the scenario's clock
+// and outputs, its events going to emit.
+type stepperFunc func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
+	now func() time.Time, log zerolog.Logger) (Stepper, error)
+
 // newStepper builds door name of cfg as a Stepper whose events go to emit.
 func newStepper(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
 	now func() time.Time, log zerolog.Logger) (Stepper, error) {

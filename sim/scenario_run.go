@@ -3,14 +3,9 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/reader"
-	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/store"
 )
 
@@ -22,50 +17,6 @@ const (
 	// REXPress is how long rex holds the exit button down past the debounce.
 	REXPress = 200 * time.Millisecond
 )
-
-// engine is the scenario's discrete-event simulation: the virtual clock, the
-// readers' fake lines (readertest, each read by reader.Capture, the capture
-// loop of the Pi) and the doors, stepped in time order.
-type engine struct {
-	clk        clock
-	newStepper func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
-		now func() time.Time, log zerolog.Logger) (Stepper, error)
-	epoch time.Time // edge timestamp 0 of every decoder
-	file  string
-	out   io.Writer
-	log   zerolog.Logger
-	store *store.Store
-
-	doors   []*simDoor
-	byDoor  map[string]*simDoor
-	readers []*simReader
-	byName  map[string]*simReader
-
-	printed uint64 // highest event seq written to out
-	stopped bool   // the doors were stopped
-}
-
-// Now is the virtual clock.
-func (e *engine) Now() time.Time { return e.clk.Now() }
-
-// simReader is one [[reader]]: its lines, stepped by the engine, with
-// reader.Capture decoding them, and what the keypad buffers.
-type simReader struct {
-	cfg    config.Reader
-	dec    *reader.Decoder
-	line   *readertest.Line
-	stop   func() error // ends the capture
-	keypad reader.Keypad
-	door   *simDoor
-	pin    []byte // 26bit_pin: digits typed so far (a secret)
-}
-
-// simDoor is one door with its simulated outputs.
-type simDoor struct {
-	cfg   config.Door
-	door  Stepper
-	relay *readertest.OutPin
-}
 
 func (e *engine) fail(line int, format string, args ...any) error {
 	return &ScriptError{File: e.file, Line: line, Msg: fmt.Sprintf(format, args...)}

@@ -151,13 +151,23 @@ func (h *simHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, fn
 	}, nil
 }
 
-// set drives an input line (the door opening, the button pressed).
-func (h *simHW) set(pin string, l gpio.Level) error {
+// watched returns the input on pin that the daemon watches, with h.mu
+// held; the caller unlocks.
+func (h *simHW) watched(pin string) (*simInput, error) {
 	h.mu.Lock()
 	in, ok := h.inputs[pin]
 	if !ok || in.fn == nil {
 		h.mu.Unlock()
-		return fmt.Errorf("no input on %s", pin)
+		return nil, fmt.Errorf("no input on %s", pin)
+	}
+	return in, nil
+}
+
+// set drives an input line (the door opening, the button pressed).
+func (h *simHW) set(pin string, l gpio.Level) error {
+	in, err := h.watched(pin)
+	if err != nil {
+		return err
 	}
 	in.level = l
 	fn := in.fn

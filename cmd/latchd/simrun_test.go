@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -98,11 +97,9 @@ func (r *simRun) checkClosed(t *testing.T) {
 // failInput makes an input's watch fail with err, as the Pi's watch does
 // when its line request breaks: the line stops reporting and is dead.
 func (h *simHW) failInput(pin string, err error) error {
-	h.mu.Lock()
-	in, ok := h.inputs[pin]
-	if !ok || in.fn == nil {
-		h.mu.Unlock()
-		return fmt.Errorf("no input on %s", pin)
+	in, err2 := h.watched(pin)
+	if err2 != nil {
+		return err2
 	}
 	in.fn = nil
 	label := in.label
