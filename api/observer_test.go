@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/physic"
 
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
 )
@@ -35,7 +35,7 @@ func TestMetricsFromDoor(t *testing.T) {
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	c := door.DefaultConfig()
 	c.Name = "front"
-	c.Relay = &relayPin{}
+	c.Relay = readertest.NewOutPin("relay", gpio.Low, nil)
 	c.DefaultMode = schedule.AccessControlled
 	c.Readers = []door.ReaderConfig{{Name: "front-in"}}
 	c.Groups = []door.Group{{Name: "staff", Doors: []string{"front"}}}
@@ -73,17 +73,6 @@ func TestMetricsFromDoor(t *testing.T) {
 		}
 	}
 }
-
-// relayPin is a gpio.PinOut that keeps its last level.
-type relayPin struct{ l gpio.Level }
-
-func (p *relayPin) String() string                        { return "relay" }
-func (p *relayPin) Halt() error                           { return nil }
-func (p *relayPin) Name() string                          { return "relay" }
-func (p *relayPin) Number() int                           { return -1 }
-func (p *relayPin) Function() string                      { return "Out" }
-func (p *relayPin) Out(l gpio.Level) error                { p.l = l; return nil }
-func (p *relayPin) PWM(gpio.Duty, physic.Frequency) error { return nil }
 
 // TestConfigFunc: a daemon's reloaded config shows at once.
 func TestConfigFunc(t *testing.T) {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/physic"
 
 	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
 )
@@ -110,32 +110,14 @@ func benchDB(b *testing.B, n int) string {
 	return dir
 }
 
-// benchRelay is a relay pin that reports when each level was written.
-type benchRelay struct{ at chan levelAt }
-
-type levelAt struct {
-	l gpio.Level
-	t time.Time
-}
-
-func (p *benchRelay) Out(l gpio.Level) error {
-	t := time.Now() // first thing: this is the relay command
-	p.at <- levelAt{l, t}
-	return nil
-}
-func (p *benchRelay) String() string                        { return "relay" }
-func (p *benchRelay) Halt() error                           { return nil }
-func (p *benchRelay) Name() string                          { return "relay" }
-func (p *benchRelay) Number() int                           { return -1 }
-func (p *benchRelay) Function() string                      { return "Out" }
-func (p *benchRelay) PWM(gpio.Duty, physic.Frequency) error { return nil }
-
-func (p *benchRelay) wait(b *testing.B, want gpio.Level) time.Time {
+// waitRelay returns when the relay was next written want (every write
+// comes on at, with the time it was written).
+func waitRelay(b *testing.B, at <-chan readertest.Change, want gpio.Level) time.Time {
 	for {
 		select {
-		case la := <-p.at:
-			if la.l == want {
-				return la.t
+		case la := <-at:
+			if la.Level == want {
+				return la.At
 			}
 		case <-time.After(5 * time.Second):
 			b.Fatalf("relay never went %v", want)
@@ -174,7 +156,9 @@ func benchDecision(b *testing.B, n int, from string) {
 	ew := NewEventWriter(s, nil, zerolog.Nop())
 	go ew.Run(ctx)
 
-	relay := &benchRelay{at: make(chan levelAt, 16)}
+	relay := readertest.NewOutPin("relay", gpio.Low, nil)
+	writes := make(chan readertest.Change, 16)
+	relay.Notify(writes)
 	c := DefaultConfig()
 	c.Name = "front"
 	c.Relay = relay
@@ -201,8 +185,8 @@ func benchDecision(b *testing.B, n int, from string) {
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	relay.wait(b, gpio.Low) // New
-	relay.wait(b, gpio.Low) // start
+	waitRelay(b, writes, gpio.Low) // New
+	waitRelay(b, writes, gpio.Low) // start
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	lat := make([]time.Duration, 0, 4096)
@@ -226,10 +210,10 @@ func benchDecision(b *testing.B, n int, from string) {
 			at = time.Now()
 			d.Submit(keyRead('#'))
 		}
-		lat = append(lat, relay.wait(b, gpio.High).Sub(at))
+		lat = append(lat, waitRelay(b, writes, gpio.High).Sub(at))
 		idle(1)
 		d.DoorSensor(true) // relock on open
-		relay.wait(b, gpio.Low)
+		waitRelay(b, writes, gpio.Low)
 		d.DoorSensor(false)
 		idle(2)
 	}

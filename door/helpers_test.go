@@ -11,48 +11,12 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/physic"
 
 	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
 )
-
-// recPin is a recording gpio.PinOut: every level written, in order.
-type recPin struct {
-	name string
-	mu   sync.Mutex
-	lv   []gpio.Level
-	fail error
-}
-
-func (p *recPin) String() string   { return p.name }
-func (p *recPin) Halt() error      { return nil }
-func (p *recPin) Name() string     { return p.name }
-func (p *recPin) Number() int      { return -1 }
-func (p *recPin) Function() string { return "Out" }
-func (p *recPin) Out(l gpio.Level) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.lv = append(p.lv, l)
-	return p.fail
-}
-func (p *recPin) PWM(gpio.Duty, physic.Frequency) error { return fmt.Errorf("recpin: no pwm") }
-
-func (p *recPin) levels() []gpio.Level {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]gpio.Level(nil), p.lv...)
-}
-
-func (p *recPin) last() gpio.Level {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.lv) == 0 {
-		return gpio.Low
-	}
-	return p.lv[len(p.lv)-1]
-}
 
 // fakeCreds is an in-memory Credentials.
 type fakeCreds struct {
@@ -209,16 +173,18 @@ func card(cn uint64) reader.Card {
 	return reader.Card{Format: "h10301", FacilityCode: 1, CardNumber: cn}
 }
 
-// testPins are the pins of testConfig.
+// testPins are the pins of testConfig: fake outputs that record every
+// level written (Written) and can fail (SetFail).
 type testPins struct {
-	relay, green, red, beep, outGreen *recPin
+	relay, green, red, beep, outGreen *readertest.OutPin
 }
 
 // testConfig is door "front": reader "in" (keypad, feedback lines), reader
 // "out" (keypad, exit), groups staff (always), night (22:00–24:00), other
 // (another door).
 func testConfig(mode schedule.Mode) (Config, *testPins) {
-	p := &testPins{relay: &recPin{name: "relay"}, green: &recPin{name: "green"}, red: &recPin{name: "red"}, beep: &recPin{name: "beep"}, outGreen: &recPin{name: "out-green"}}
+	pin := func(name string) *readertest.OutPin { return readertest.NewOutPin(name, gpio.Low, nil) }
+	p := &testPins{relay: pin("relay"), green: pin("green"), red: pin("red"), beep: pin("beep"), outGreen: pin("out-green")}
 	c := DefaultConfig()
 	c.Name = "front"
 	c.Relay = p.relay

@@ -142,7 +142,7 @@ func TestLockoutSaveOffDecisionPath(t *testing.T) {
 		if got := summary(l.ev.take(), false); !slices.Equal(got, want) {
 			t.Fatalf("with the store's save blocked: %v, want %v", got, want)
 		}
-		if p.relay.last() != gpio.High {
+		if p.relay.Level() != gpio.High {
 			t.Fatal("strike not released while the save is blocked")
 		}
 		close(slow.release)
@@ -178,7 +178,7 @@ func TestLockoutWriterPanicLocks(t *testing.T) {
 		if r := <-got; r != "store bug" {
 			t.Fatalf("Run recovered %v, want the writer's panic", r)
 		}
-		if p.relay.last() != gpio.Low {
+		if p.relay.Level() != gpio.Low {
 			t.Fatal("strike not locked after the writer's panic")
 		}
 	})

@@ -151,14 +151,14 @@ func TestLoopStrikeHeldOpenRelock(t *testing.T) {
 		defer l.stop(t)
 		l.ev.take()
 		l.badge("in", 100)
-		if p.relay.last() != gpio.High {
+		if p.relay.Level() != gpio.High {
 			t.Fatal("strike not released on grant")
 		}
 		time.Sleep(2 * time.Second)
 		l.d.DoorSensor(true)
 		time.Sleep(DefaultDebounce)
 		synctest.Wait()
-		if p.relay.last() != gpio.Low {
+		if p.relay.Level() != gpio.Low {
 			t.Error("strike not relocked on open")
 		}
 		st := l.d.Status()
@@ -398,7 +398,7 @@ func TestRelayHistory(t *testing.T) {
 			L, L, // restart: New, Run start
 			L, // stop
 		}
-		if diff := cmp.Diff(want, p.relay.levels()); diff != "" {
+		if diff := cmp.Diff(want, p.relay.Written()); diff != "" {
 			t.Errorf("relay history (-want +got):\n%s", diff)
 		}
 	})
@@ -422,14 +422,14 @@ func TestPanicAndHaltLock(t *testing.T) {
 		recovered := runRecovering(d, t.Context())
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100)})
 		synctest.Wait()
-		if p.relay.last() != gpio.High {
+		if p.relay.Level() != gpio.High {
 			t.Fatal("no grant")
 		}
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(666)})
 		if r := <-recovered; r != "boom" {
 			t.Fatalf("recovered %v", r)
 		}
-		if p.relay.last() != gpio.Low {
+		if p.relay.Level() != gpio.Low {
 			t.Error("strike not locked after panic")
 		}
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: card(100)}) // Run is gone: returns
@@ -442,12 +442,12 @@ func TestPanicAndHaltLock(t *testing.T) {
 		if err := l.d.Halt(); err != nil {
 			t.Fatal(err)
 		}
-		if p.relay.last() != gpio.Low || p.green.last() != gpio.High { // feedback active low: off = High
-			t.Errorf("after Halt relay %v green %v", p.relay.last(), p.green.last())
+		if p.relay.Level() != gpio.Low || p.green.Level() != gpio.High { // feedback active low: off = High
+			t.Errorf("after Halt relay %v green %v", p.relay.Level(), p.green.Level())
 		}
-		n := len(p.relay.levels())
+		n := len(p.relay.Written())
 		l.badge("in", 100)
-		for _, lv := range p.relay.levels()[n:] {
+		for _, lv := range p.relay.Written()[n:] {
 			if lv == gpio.High {
 				t.Error("released after Halt")
 			}
@@ -468,7 +468,7 @@ func TestRunTwice(t *testing.T) {
 
 func TestNewRelayError(t *testing.T) {
 	c, p := testConfig(schedule.AccessControlled)
-	p.relay.fail = errors.New("gpio: busy")
+	p.relay.SetFail(errors.New("gpio: busy"))
 	if _, err := New(c, testCreds(), nil); err == nil || !strings.Contains(err.Error(), "door: front: relay: gpio: busy") {
 		t.Errorf("err = %v", err)
 	}
@@ -517,7 +517,7 @@ func TestStoreErrorsRefuse(t *testing.T) {
 			if diff := cmp.Diff(tc.want, summary(l.ev.take(), false)); diff != "" {
 				t.Errorf("%s events (-want +got):\n%s", tc.mode, diff)
 			}
-			for _, lv := range p.relay.levels() {
+			for _, lv := range p.relay.Written() {
 				if lv == gpio.High {
 					t.Errorf("%s: strike released on a store error", tc.mode)
 				}

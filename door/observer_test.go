@@ -8,13 +8,14 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/schedule"
 )
 
 // fakeObserver records what the door reports, and the relay's level at
 // each decision (a grant must find the strike already released).
 type fakeObserver struct {
-	relay     *recPin
+	relay     *readertest.OutPin
 	decisions []observed
 	badReads  []string
 }
@@ -26,7 +27,7 @@ type observed struct {
 }
 
 func (o *fakeObserver) ObserveDecision(latency time.Duration, result, reason string) {
-	o.decisions = append(o.decisions, observed{latency, result, reason, o.relay.last()})
+	o.decisions = append(o.decisions, observed{latency, result, reason, o.relay.Level()})
 }
 
 func (o *fakeObserver) ObserveBadRead(reason string) { o.badReads = append(o.badReads, reason) }
@@ -120,8 +121,8 @@ func TestObserverMeasuresToRelay(t *testing.T) {
 	now := t0
 	c.Now = func() time.Time { return now }
 	// The relay write takes 4 ms; each green LED write 1 ms.
-	c.Relay = &slowPin{recPin: p.relay, now: &now, cost: 4 * time.Millisecond}
-	c.Readers[0].LEDGreen = &slowPin{recPin: p.green, now: &now, cost: time.Millisecond}
+	c.Relay = &slowPin{OutPin: p.relay, now: &now, cost: 4 * time.Millisecond}
+	c.Readers[0].LEDGreen = &slowPin{OutPin: p.green, now: &now, cost: time.Millisecond}
 	obs := &fakeObserver{relay: p.relay}
 	c.Observer = obs
 	st := startStepper(t, c)
@@ -134,14 +135,14 @@ func TestObserverMeasuresToRelay(t *testing.T) {
 
 // slowPin advances a test clock by cost on every write.
 type slowPin struct {
-	*recPin
+	*readertest.OutPin
 	now  *time.Time
 	cost time.Duration
 }
 
 func (p *slowPin) Out(l gpio.Level) error {
 	*p.now = p.now.Add(p.cost)
-	return p.recPin.Out(l)
+	return p.OutPin.Out(l)
 }
 
 // BenchmarkStepObserved is Run's cost per card decision (lookup, step,

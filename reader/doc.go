@@ -15,9 +15,13 @@
 //   - Keypad: 4bit, 8bit (complement checked) and 26bit_pin keypads.
 //   - Decoder: one reader's Config (formats, at most one per length;
 //     keypad; max_frame_gap) applied to edges or bit strings, yielding Read.
+//   - Capture: the capture loop, the only one in latch, over a Lines (the
+//     kernel's event queue of a line request, or a fake).
 //
-// Subpackage gpiocdev captures edges from the Linux GPIO v2 character
-// device. The simulated reader and kernel queue live in package sim.
+// Subpackage gpiocdev is the Linux GPIO v2 character device (Lines for
+// Wiegand capture, outputs, inputs); subpackage readertest holds the fakes
+// (a fake line pair with the kernel queue, a Wiegand reader's timing, a
+// recording output pin) that tests, latchd --sim and the scenario runner use.
 //
 // Caveats: the Assembler and Decoder are not safe for concurrent use (one
 // capture goroutine owns each). Flush must only be called once every edge

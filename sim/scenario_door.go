@@ -46,9 +46,24 @@ type steppedDoor struct {
 
 func (s steppedDoor) Halt() error { return s.d.Halt() }
 
+// stepperFunc builds door name of cfg as a Stepper on the scenario's clock
+// and outputs, its events going to emit.
+type stepperFunc func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
+	now func() time.Time, log zerolog.Logger) (Stepper, error)
+
 // newStepper builds door name of cfg as a Stepper whose events go to emit.
 func newStepper(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
 	now func() time.Time, log zerolog.Logger) (Stepper, error) {
+	d, err := newDoor(cfg, name, st, out, emit, now, log)
+	if err != nil {
+		return nil, err
+	}
+	return steppedDoor{Stepper: d.Stepper(), d: d}, nil
+}
+
+// newDoor builds door name of cfg on the scenario's clock and outputs.
+func newDoor(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
+	now func() time.Time, log zerolog.Logger) (*door.Door, error) {
 	dc := cfg.DoorConfig(name, out.Relay, nil)
 	dc.Now = now
 	dc.Logger = log
@@ -56,5 +71,5 @@ func newStepper(cfg *config.Config, name string, st *store.Store, out Outputs, e
 	if err != nil {
 		return nil, fmt.Errorf("sim: scenario: %w", err)
 	}
-	return steppedDoor{Stepper: d.Stepper(), d: d}, nil
+	return d, nil
 }

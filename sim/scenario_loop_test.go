@@ -66,18 +66,11 @@ func (l *loopDoor) Stop() {
 	}
 }
 
-type emitTo func(store.Event)
-
-func (f emitTo) Emit(ev door.Event) { f(ev) }
-
 var loopDriver = driver{
 	clock: func(start time.Time) clock { return &bubbleClock{base: start, b0: time.Now()} },
 	stepper: func(cfg *config.Config, name string, st *store.Store, out Outputs, emit func(store.Event),
 		now func() time.Time, log zerolog.Logger) (Stepper, error) {
-		dc := cfg.DoorConfig(name, out.Relay, nil)
-		dc.Now = now
-		dc.Logger = log
-		d, err := door.New(dc, st, emitTo(emit))
+		d, err := newDoor(cfg, name, st, out, emit, now, log)
 		if err != nil {
 			return nil, err
 		}

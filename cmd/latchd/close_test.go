@@ -3,18 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
-
-	"github.com/latchd/latch/internal/config"
-	"github.com/latchd/latch/reader"
 )
 
 // hangingCloser is a database whose Close never returns until release is
@@ -28,58 +21,29 @@ func (h hangingCloser) Close() error { <-h.release; return nil }
 // the wait is bounded by closeWait (the timer is the test's, and fires at
 // once) and run returns exit 1 with the hang logged.
 func TestFatalPathCloseHangs(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
-	st, err := openStore(cfg, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	hw := newSimHW(log)
+	r := newSimRun(t, simConfig, true, false)
+	defer r.st.Close()
 	release := make(chan struct{})
 	defer close(release)
 	var waited time.Duration
-	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{},
-		closer: hangingCloser{release},
-		closeAfter: func(d time.Duration) <-chan time.Time {
-			waited = d
-			ch := make(chan time.Time, 1)
-			ch <- time.Time{}
-			return ch
-		}}
+	d, hw, logs := r.d, r.hw, r.logs
+	d.closer = hangingCloser{release}
+	d.closeAfter = func(d time.Duration) <-chan time.Time {
+		waited = d
+		ch := make(chan time.Time, 1)
+		ch <- time.Time{}
+		return ch
+	}
 	d.extra = func(ctx context.Context, d *daemon) error {
-		evs, cancel := d.store.Subscribe(64)
-		defer cancel()
-		r, err := hw.reader("")
-		if err != nil {
+		if _, err := r.badgeUntilReleased("", ""); err != nil {
 			return err
-		}
-		bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
-		if err != nil {
-			return err
-		}
-		r.send(bits)
-		for ev := range evs {
-			if ev.Event == "strike_released" {
-				break
-			}
 		}
 		d.fatal <- errors.New("test: a fatal error")
 		<-ctx.Done()
 		return nil
 	}
 	done := make(chan int, 1)
-	go func() { done <- d.run(cfg) }()
+	go func() { done <- d.run(r.cfg) }()
 	select {
 	case code := <-done:
 		if code != exitFatal {

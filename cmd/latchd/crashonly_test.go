@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,11 +16,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
 
-	"github.com/latchd/latch/internal/config"
-	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
 )
 
@@ -43,50 +38,21 @@ func TestDeadLineIsFatal(t *testing.T) {
 		{"rex", "rex front", func(hw *simHW, err error) error { return hw.failInput("GPIO6", err) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfgPath := filepath.Join(dir, "latch.toml")
 			text := strings.Replace(simConfig, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\ndps = \"GPIO5\"\nrex = \"GPIO6\"\n", 1)
-			if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			seed(t, dir)
-			cfg, err := config.Load(cfgPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var logs syncBuffer
-			log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
-			st, err := openStore(cfg, log, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := newSimRun(t, text, true, false)
+			cfg, st, hw, d, logs := r.cfg, r.st, r.hw, r.d, r.logs
 			token, err := st.CreateToken("monitor", "viewer", store.Actor{Name: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			hw := newSimHW(log)
 			hw.setInitial("GPIO5", gpio.Low) // closed (dps_open high)
 			hw.setInitial("GPIO6", gpio.High)
-			d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{}}
 			var releasedAt gpio.Level
 			d.extra = func(ctx context.Context, d *daemon) error {
-				evs, cancel := d.store.Subscribe(64)
-				defer cancel()
-				r, err := hw.reader("")
-				if err != nil {
+				var err error
+				if releasedAt, err = r.badgeUntilReleased("", ""); err != nil {
 					return err
 				}
-				bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
-				if err != nil {
-					return err
-				}
-				r.send(bits)
-				for ev := range evs {
-					if ev.Event == "strike_released" {
-						break
-					}
-				}
-				releasedAt = hw.outputs["GPIO23"].Level()
 				if err := tc.fail(hw, fmt.Errorf("test: read events: %w", syscall.EIO)); err != nil {
 					return err
 				}
@@ -146,7 +112,7 @@ func TestDeadLineIsFatal(t *testing.T) {
 			// relay_active = "low": released is Low, locked High.
 			if releasedAt != gpio.Low || lockedAtFatal != gpio.High || relay.Level() != gpio.High {
 				t.Errorf("relay %s while released, %s when the line died, %s at exit (history %v); want Low, High, High",
-					releasedAt, lockedAtFatal, relay.Level(), levels(relay))
+					releasedAt, lockedAtFatal, relay.Level(), relay.Levels())
 			}
 			if healthErr == nil || !strings.Contains(healthErr.Error(), tc.line) {
 				t.Errorf("watchdog health check: %v, want an error naming %s", healthErr, tc.line)
@@ -160,11 +126,7 @@ func TestDeadLineIsFatal(t *testing.T) {
 			if !strings.Contains(logs.String(), `"dead_line":"`+tc.line+`"`) || !strings.Contains(logs.String(), "fatal; strikes locked") {
 				t.Errorf("no fatal log line naming %s in\n%s", tc.line, logs.String())
 			}
-			st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
-			if err != nil {
-				t.Fatalf("database not closed: %v", err)
-			}
-			st2.Close()
+			r.checkClosed(t)
 		})
 	}
 }

@@ -7,18 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/latchd/latch/door"
-	"github.com/latchd/latch/internal/config"
-	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
 )
 
@@ -50,28 +44,14 @@ func (f *fullDisk) setFull(v bool) { f.mu.Lock(); f.full = v; f.mu.Unlock() }
 // (write_failed), and when the disk is back the next badge's events are
 // stored after an events_lost event with their count and kinds.
 func TestDaemonCountsLostEvents(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(strings.Replace(simConfig, `"60s"`, `"1s"`, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := zerolog.Nop()
-	st, err := openStore(cfg, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newSimRun(t, strings.Replace(simConfig, `"60s"`, `"1s"`, 1), true, true)
+	cfg, st, d := r.cfg, r.st, r.d
 	token, err := st.CreateToken("monitor", "viewer", store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	disk := &fullDisk{Store: st, failed: make(chan []store.Event, 64)}
-	hw := newSimHW(log)
-	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{}, appender: disk}
+	d.appender = disk
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", cfg.API.Socket)
 	}}}
@@ -82,16 +62,10 @@ func TestDaemonCountsLostEvents(t *testing.T) {
 	var extraErr error
 	d.extra = func(ctx context.Context, d *daemon) error { extraErr = steps(ctx, d); return extraErr }
 	steps = func(ctx context.Context, d *daemon) error {
-		r, err := hw.reader("")
-		if err != nil {
-			return err
-		}
-		bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
-		if err != nil {
-			return err
-		}
 		disk.setFull(true)
-		r.send(bits)
+		if err := r.badge(""); err != nil {
+			return err
+		}
 		// The grant and the strike's release and lock (1 s) are lost.
 		var lost uint64
 		for lostKinds[door.EvStrikeLocked] == 0 {
@@ -119,7 +93,9 @@ func TestDaemonCountsLostEvents(t *testing.T) {
 		evs, cancel := d.store.Subscribe(64)
 		defer cancel()
 		disk.setFull(false)
-		r.send(bits)
+		if err := r.badge(""); err != nil {
+			return err
+		}
 		for e := range evs {
 			if e.Event == door.EvEventsLost {
 				lostEv = e

@@ -318,7 +318,7 @@ func simStep(ctx context.Context, cfg *config.Config, db *store.Store, hw *simHW
 				return err
 			}
 		}
-		r.send(bits)
+		return r.send(bits)
 	case sim.StepKeys:
 		r, err := hw.reader(st.Reader)
 		if err != nil {
@@ -336,7 +336,9 @@ func simStep(ctx context.Context, cfg *config.Config, db *store.Store, hw *simHW
 				return err
 			}
 			if send {
-				r.send(bits)
+				if err := r.send(bits); err != nil {
+					return err
+				}
 			}
 		}
 	case sim.StepWait:

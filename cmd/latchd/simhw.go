@@ -11,32 +11,42 @@ import (
 
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/reader"
-	"github.com/latchd/latch/sim"
+	"github.com/latchd/latch/reader/readertest"
 )
 
-// simHW is the simulated hardware of latchd --sim: outputs are sim.OutPins
-// that record every level, inputs are levels the sim commands set, and each
-// reader turns frames into Wiegand edge trains (sim.WiegandReader, typical
-// timing) decoded by the real reader.Decoder on the real clock.
+// simHW is the simulated hardware of latchd --sim: outputs are
+// readertest.OutPins that record every level, inputs are levels the sim
+// commands set, and each reader is a readertest.Line (a Wiegand reader of
+// typical timing and the kernel's queue) read by reader.Capture, the capture
+// loop of the Pi, on the real clock.
 type simHW struct {
 	crashReporter
 	log   zerolog.Logger
 	epoch time.Time
 
 	mu      sync.Mutex
-	outputs map[string]*sim.OutPin // by pin
-	labels  map[string]string      // pin → label ("relay front")
-	inputs  map[string]*simInput   // by pin
+	outputs map[string]*readertest.OutPin // by pin
+	labels  map[string]string             // pin → label ("relay front")
+	inputs  map[string]*simInput          // by pin
 	readers map[string]*simReaderHW
 	sent    time.Time // when the last frame was handed to a reader
 }
 
-// send hands a frame to a simulated reader.
-func (r *simReaderHW) send(bits string) {
+// send puts a frame on a simulated reader's lines. A real reader sends one
+// frame at a time: a frame asked for while the previous one is still on the
+// wire starts after it, with a silence that ends the previous frame for sure.
+func (r *simReaderHW) send(bits string) error {
 	r.hw.mu.Lock()
 	r.hw.sent = time.Now()
 	r.hw.mu.Unlock()
-	r.frames <- bits
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last, err := r.line.SendBits(bits, max(r.line.Now(), r.next))
+	if err != nil {
+		return err
+	}
+	r.next = last + 2*max(r.rc.MaxFrameGap, reader.DefaultMaxFrameGap)
+	return nil
 }
 
 // settle waits until frames handed to the readers are surely on the wire and
@@ -46,7 +56,7 @@ func (h *simHW) settle(ctx context.Context) {
 	h.mu.Lock()
 	since := time.Since(h.sent)
 	h.mu.Unlock()
-	const budget = 128*sim.DefaultInterval + 4*2*reader.DefaultMaxFrameGap + 100*time.Millisecond
+	const budget = 128*readertest.DefaultInterval + 4*2*reader.DefaultMaxFrameGap + 100*time.Millisecond
 	if since >= budget {
 		return
 	}
@@ -68,13 +78,15 @@ type simReaderHW struct {
 	hw     *simHW
 	rc     config.Reader
 	keypad reader.Keypad
-	frames chan string
-	fail   chan error // failReader: the capture fails with this error
-	pin    []byte     // 26bit_pin buffer; used by the command goroutine only
+	line   *readertest.Line
+	pin    []byte // 26bit_pin buffer; used by the command goroutine only
+
+	mu   sync.Mutex
+	next time.Duration // when the next frame may start
 }
 
 func newSimHW(log zerolog.Logger) *simHW {
-	return &simHW{log: log, epoch: time.Now(), outputs: map[string]*sim.OutPin{}, labels: map[string]string{},
+	return &simHW{log: log, epoch: time.Now(), outputs: map[string]*readertest.OutPin{}, labels: map[string]string{},
 		inputs: map[string]*simInput{}, readers: map[string]*simReaderHW{}}
 }
 
@@ -83,7 +95,7 @@ func (h *simHW) Epoch() time.Time { return h.epoch }
 func (h *simHW) Output(pin string, initial gpio.Level, label string) (gpio.PinOut, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p := sim.NewOutPin(pin, initial, nil)
+	p := readertest.NewOutPin(pin, initial, nil)
 	h.outputs[pin] = p
 	h.labels[pin] = label
 	return &loggedPin{OutPin: p, label: label, log: h.log}, nil
@@ -92,7 +104,7 @@ func (h *simHW) Output(pin string, initial gpio.Level, label string) (gpio.PinOu
 // loggedPin logs the simulated outputs' changes at debug level
 // (--log-level debug shows the reader's LEDs and beeper).
 type loggedPin struct {
-	*sim.OutPin
+	*readertest.OutPin
 	label string
 	log   zerolog.Logger
 }
@@ -139,13 +151,23 @@ func (h *simHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, fn
 	}, nil
 }
 
-// set drives an input line (the door opening, the button pressed).
-func (h *simHW) set(pin string, l gpio.Level) error {
+// watched returns the input on pin that the daemon watches, with h.mu
+// held; the caller unlocks.
+func (h *simHW) watched(pin string) (*simInput, error) {
 	h.mu.Lock()
 	in, ok := h.inputs[pin]
 	if !ok || in.fn == nil {
 		h.mu.Unlock()
-		return fmt.Errorf("no input on %s", pin)
+		return nil, fmt.Errorf("no input on %s", pin)
+	}
+	return in, nil
+}
+
+// set drives an input line (the door opening, the button pressed).
+func (h *simHW) set(pin string, l gpio.Level) error {
+	in, err := h.watched(pin)
+	if err != nil {
+		return err
 	}
 	in.level = l
 	fn := in.fn
@@ -155,7 +177,7 @@ func (h *simHW) set(pin string, l gpio.Level) error {
 }
 
 func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decoder, emit func(reader.Read)) (func(), error) {
-	r := &simReaderHW{hw: h, rc: rc, keypad: dec.Keypad(), frames: make(chan string, 64), fail: make(chan error, 1)}
+	r := &simReaderHW{hw: h, rc: rc, keypad: dec.Keypad(), line: readertest.NewTimedLine(readertest.LineConfig{}, h.epoch)}
 	h.mu.Lock()
 	h.readers[rc.Name] = r
 	h.mu.Unlock()
@@ -165,7 +187,7 @@ func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decode
 		defer close(done)
 		defer h.recoverTo("reader " + rc.Name)
 		// As on the Pi: a capture that fails (not stopped) is a dead reader.
-		if err := h.capture(ctx, r, dec, emit); err != nil && ctx.Err() == nil {
+		if err := reader.Capture(ctx, r.line, dec, 0, emit); ctx.Err() == nil {
 			h.log.Error().Err(err).Str("reader", rc.Name).Msg("wiegand capture failed; the reader is dead")
 			h.lineDied("reader "+rc.Name, err)
 		}
@@ -181,53 +203,6 @@ func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decode
 	}, nil
 }
 
-// capture plays the part of reader/gpiocdev's capture loop: each frame's
-// edges (from now on, the typical 2 ms apart) go into the decoder, which is
-// flushed at its deadline on the real clock. It returns nil when ctx ends,
-// or the error given to failReader (the simulated line failing).
-func (h *simHW) capture(ctx context.Context, r *simReaderHW, dec *reader.Decoder, emit func(reader.Read)) error {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	// A real reader sends one frame at a time: a frame asked for while the
-	// previous one is still on the wire starts after it, with a silence
-	// that ends the previous frame for sure.
-	gap := 2 * max(r.rc.MaxFrameGap, reader.DefaultMaxFrameGap)
-	next := time.Duration(0)
-	for {
-		timer.Stop()
-		if dl, ok := dec.Deadline(); ok {
-			timer.Reset(max(time.Until(h.epoch.Add(dl)), 0))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-r.fail:
-			return err
-		case bits := <-r.frames:
-			w, err := sim.NewWiegandReader(sim.WiegandConfig{})
-			if err != nil {
-				h.log.Error().Err(err).Msg("sim reader")
-				continue
-			}
-			w.Wait(max(time.Since(h.epoch), next))
-			if err := w.SendBits(bits); err != nil {
-				h.log.Error().Err(err).Msg("sim reader")
-				continue
-			}
-			next = w.Now() + gap
-			for _, e := range w.Edges() {
-				for _, rd := range dec.Push(e) {
-					emit(rd)
-				}
-			}
-		case <-timer.C:
-			for _, rd := range dec.Flush(time.Since(h.epoch)) {
-				emit(rd)
-			}
-		}
-	}
-}
-
 // failReader makes a reader's capture fail with err, as a Wiegand capture
 // on the Pi does when its line request breaks (the fault seam of the
 // crash-only tests and of the --sim debug-fail command).
@@ -236,27 +211,7 @@ func (h *simHW) failReader(name string, err error) error {
 	if err2 != nil {
 		return err2
 	}
-	select {
-	case r.fail <- err:
-	default: // already failing
-	}
-	return nil
-}
-
-// failInput makes an input's watch fail with err, as the Pi's watch does
-// when its line request breaks: the line stops reporting and is dead.
-func (h *simHW) failInput(pin string, err error) error {
-	h.mu.Lock()
-	in, ok := h.inputs[pin]
-	if !ok || in.fn == nil {
-		h.mu.Unlock()
-		return fmt.Errorf("no input on %s", pin)
-	}
-	in.fn = nil
-	label := in.label
-	h.mu.Unlock()
-	h.log.Error().Err(err).Str("pin", pin).Str("line", label).Msg("input watch failed; the line is dead")
-	h.lineDied(label, err)
+	r.line.Fail(err)
 	return nil
 }
 

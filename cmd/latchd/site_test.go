@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
@@ -19,9 +17,6 @@ import (
 
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
-	"github.com/latchd/latch/reader"
-	"github.com/latchd/latch/sim"
-	"github.com/latchd/latch/store"
 )
 
 const siteConfig = `
@@ -84,14 +79,6 @@ func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, f
 	return s, hw, parse, stop
 }
 
-func levels(p *sim.OutPin) []gpio.Level {
-	var out []gpio.Level
-	for _, c := range p.History() {
-		out = append(out, c.Level)
-	}
-	return out
-}
-
 // TestStartNeverPulses: a door's relay and feedback lines are requested at
 // their inactive level and stay there through start and stop: a start or a
 // restart never pulses the strike (product.md §5).
@@ -107,10 +94,10 @@ func TestStartNeverPulses(t *testing.T) {
 			relay, led := hw.outputs["GPIO23"], hw.outputs["GPIO22"]
 			stop()
 			want := []gpio.Level{gpio.Level(inactive)}
-			if d := cmp.Diff(want, levels(relay)); d != "" {
+			if d := cmp.Diff(want, relay.Levels()); d != "" {
 				t.Errorf("relay levels from request to exit (-want +got):\n%s", d)
 			}
-			if d := cmp.Diff(want, levels(led)); d != "" {
+			if d := cmp.Diff(want, led.Levels()); d != "" {
 				t.Errorf("green LED levels from request to exit (-want +got):\n%s", d)
 			}
 		})
@@ -136,7 +123,7 @@ func TestReloadFlipsActiveLevel(t *testing.T) {
 	}
 	stop()
 	if relay.Level() != gpio.High || led.Level() != gpio.High {
-		t.Errorf("after exit: relay %s (history %v), LED %s; want both High: the strike locked", relay.Level(), levels(relay), led.Level())
+		t.Errorf("after exit: relay %s (history %v), LED %s; want both High: the strike locked", relay.Level(), relay.Levels(), led.Level())
 	}
 }
 
@@ -145,43 +132,14 @@ func TestReloadFlipsActiveLevel(t *testing.T) {
 // loop or the watchdog does): the daemon exits 1 with the strike locked
 // and the database closed.
 func TestFatalErrorLocks(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
-	st, err := openStore(cfg, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hw := newSimHW(log)
-	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{}}
+	r := newSimRun(t, simConfig, true, false)
+	cfg, hw, d, logs := r.cfg, r.hw, r.d, r.logs
 	var releasedAt gpio.Level
 	d.extra = func(ctx context.Context, d *daemon) error {
-		evs, cancel := d.store.Subscribe(64)
-		defer cancel()
-		r, err := hw.reader("")
-		if err != nil {
+		var err error
+		if releasedAt, err = r.badgeUntilReleased("", ""); err != nil {
 			return err
 		}
-		bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
-		if err != nil {
-			return err
-		}
-		r.send(bits)
-		for ev := range evs {
-			if ev.Event == "strike_released" {
-				break
-			}
-		}
-		releasedAt = hw.outputs["GPIO23"].Level()
 		d.fatal <- errors.New("test: a fatal error")
 		<-ctx.Done()
 		return nil
@@ -192,31 +150,20 @@ func TestFatalErrorLocks(t *testing.T) {
 	relay := hw.outputs["GPIO23"]
 	// relay_active = "low": released is Low, locked High.
 	if releasedAt != gpio.Low || relay.Level() != gpio.High {
-		t.Errorf("relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, relay.Level(), levels(relay))
+		t.Errorf("relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, relay.Level(), relay.Levels())
 	}
 	if !strings.Contains(logs.String(), "fatal; strikes locked") {
 		t.Errorf("no fatal log line in\n%s", logs.String())
 	}
-	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
-	if err != nil {
-		t.Fatalf("database not closed: %v", err)
-	}
-	st2.Close()
+	r.checkClosed(t)
 }
 
 // TestStartFailureLocks: when the daemon cannot start (here: another
 // process serves the API socket), it exits 1 with every relay at its
 // inactive level, never pulsed, and the database closed.
 func TestStartFailureLocks(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newSimRun(t, simConfig, false, true)
+	cfg, hw, d := r.cfg, r.hw, r.d
 	other, err := net.Listen("unix", cfg.API.Socket)
 	if err != nil {
 		t.Fatal(err)
@@ -231,25 +178,14 @@ func TestStartFailureLocks(t *testing.T) {
 			c.Close()
 		}
 	}()
-	log := zerolog.Nop()
-	st, err := openStore(cfg, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hw := newSimHW(log)
-	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath, hw: hw, store: st, notify: &notifier{}}
 	if code := d.run(cfg); code != exitFatal {
 		t.Errorf("exit code %d, want %d", code, exitFatal)
 	}
 	// relay_active = "low": locked is High, from the request to the end.
-	if got := levels(hw.outputs["GPIO23"]); !slices.Equal(got, []gpio.Level{gpio.High}) {
+	if got := hw.outputs["GPIO23"].Levels(); !slices.Equal(got, []gpio.Level{gpio.High}) {
 		t.Errorf("relay levels %v, want [High]: requested locked, never released", got)
 	}
-	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
-	if err != nil {
-		t.Fatalf("database not closed: %v", err)
-	}
-	st2.Close()
+	r.checkClosed(t)
 }
 
 // panicOnOutput is simulated hardware whose Output panics for one pin.
@@ -270,45 +206,16 @@ func (p panicOnOutput) Output(pin string, initial gpio.Level, label string) (gpi
 // door front's, released by a grant at that moment — and exits 1 with the
 // database closed.
 func TestMainPanicLocks(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
 	text := simConfig + "[[door]]\nname = \"back\"\nrelay = \"GPIO16\"\n"
-	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
-	cfg, err := config.Load(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	log := zerolog.New(writerFunc(func(p []byte) (int, error) { logs.WriteString(string(p)); return len(p), nil }))
-	st, err := openStore(cfg, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shw := newSimHW(log)
-	d := &daemon{log: log, events: &eventLogger{log: log, w: io.Discard}, cfgPath: cfgPath,
-		hw: panicOnOutput{simHW: shw, pin: "GPIO20"}, store: st, notify: &notifier{}}
+	r := newSimRun(t, text, true, false)
+	cfgPath, cfg, shw, d, logs := r.cfgPath, r.cfg, r.hw, r.d, r.logs
+	d.hw = panicOnOutput{simHW: shw, pin: "GPIO20"}
 	var releasedAt gpio.Level
 	d.extra = func(ctx context.Context, d *daemon) error {
-		evs, cancel := d.store.Subscribe(64)
-		defer cancel()
-		r, err := shw.reader("r1")
-		if err != nil {
+		var err error
+		if releasedAt, err = r.badgeUntilReleased("r1", "front"); err != nil {
 			return err
 		}
-		bits, err := reader.FormatSpec{Format: reader.H10301}.Encode(1, 1001)
-		if err != nil {
-			return err
-		}
-		r.send(bits)
-		for ev := range evs {
-			if ev.Event == "strike_released" && ev.Door == "front" {
-				break
-			}
-		}
-		releasedAt = shw.outputs["GPIO23"].Level()
 		if err := os.WriteFile(cfgPath, []byte(strings.Replace(text, `"GPIO16"`, `"GPIO20"`, 1)), 0o644); err != nil {
 			return err
 		}
@@ -324,14 +231,10 @@ func TestMainPanicLocks(t *testing.T) {
 	front := shw.outputs["GPIO23"]
 	// relay_active = "low": released is Low, locked High.
 	if releasedAt != gpio.Low || front.Level() != gpio.High {
-		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, front.Level(), levels(front))
+		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, front.Level(), front.Levels())
 	}
 	if !strings.Contains(logs.String(), "panic; strikes locked") {
 		t.Errorf("no panic log line in\n%s", logs.String())
 	}
-	st2, err := store.Open(store.Options{Path: cfg.Controller.Database, KeyFile: cfg.Controller.KeyFile, Timeout: time.Second})
-	if err != nil {
-		t.Fatalf("database not closed: %v", err)
-	}
-	st2.Close()
+	r.checkClosed(t)
 }

@@ -149,11 +149,6 @@ func (r *lineRequest) setOutputValues(values, mask uint64) {
 	r.Config.NumAttrs++
 }
 
-// bytes returns the request as the kernel sees it (native byte order).
-func (r *lineRequest) bytes() []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(r)), unsafe.Sizeof(*r))
-}
-
 // errShortEvent: read() returned a partial gpio_v2_line_event.
 var errShortEvent = errors.New("gpiocdev: read returned a partial gpio_v2_line_event")
 
@@ -175,18 +170,6 @@ func parseEvents(buf []byte, out []lineEvent) ([]lineEvent, error) {
 		buf = buf[eventSize:]
 	}
 	return out, nil
-}
-
-// appendEvent encodes an event as the kernel would (for tests and fakes).
-func appendEvent(buf []byte, e lineEvent) []byte {
-	ne := binary.NativeEndian
-	b := make([]byte, eventSize)
-	ne.PutUint64(b[0:], e.TimestampNs)
-	ne.PutUint32(b[8:], e.ID)
-	ne.PutUint32(b[12:], e.Offset)
-	ne.PutUint32(b[16:], e.Seqno)
-	ne.PutUint32(b[20:], e.LineSeqno)
-	return append(buf, b...)
 }
 
 // Edge is one edge on an input line, with the kernel's timestamp.

@@ -142,3 +142,20 @@ func TestParseEvents(t *testing.T) {
 		t.Fatalf("short read: %v", err)
 	}
 }
+
+// bytes returns the request as the kernel sees it (native byte order).
+func (r *lineRequest) bytes() []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(r)), unsafe.Sizeof(*r))
+}
+
+// appendEvent encodes an event as the kernel would (the tests' pipe stands for a line request).
+func appendEvent(buf []byte, e lineEvent) []byte {
+	ne := binary.NativeEndian
+	b := make([]byte, eventSize)
+	ne.PutUint64(b[0:], e.TimestampNs)
+	ne.PutUint32(b[8:], e.ID)
+	ne.PutUint32(b[12:], e.Offset)
+	ne.PutUint32(b[16:], e.Seqno)
+	ne.PutUint32(b[20:], e.LineSeqno)
+	return append(buf, b...)
+}

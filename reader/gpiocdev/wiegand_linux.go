@@ -27,6 +27,9 @@ type Wiegand struct {
 	now    func() time.Duration // CLOCK_MONOTONIC
 	slack  time.Duration
 	wake   wakePipe
+	buf    []byte        // one read of events; used by Run's goroutine only
+	evs    []lineEvent   // parsed events of buf
+	edges  []reader.Edge // the edges of evs
 
 	mu      sync.Mutex
 	running bool
@@ -87,7 +90,7 @@ func newWiegand(fd int, d0, d1 uint32, dec *reader.Decoder, log zerolog.Logger) 
 		return nil, err
 	}
 	return &Wiegand{fd: fd, d0: d0, d1: d1, dec: dec, log: log.With().Str("component", "wiegand").Str("reader", dec.Name()).Logger(),
-		now: Monotonic, slack: FlushSlack, wake: wp}, nil
+		now: Monotonic, slack: FlushSlack, wake: wp, buf: make([]byte, 64*eventSize)}, nil
 }
 
 // Run reads edges and calls emit for every frame's Read until ctx is
@@ -114,68 +117,58 @@ func (w *Wiegand) Run(ctx context.Context, emit func(reader.Read)) error {
 	}()
 	stop := context.AfterFunc(ctx, w.wake.wake)
 	defer stop()
-	buf := make([]byte, 64*eventSize)
-	var evs []lineEvent
-	for {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		timeout := time.Duration(-1)
-		if dl, ok := w.dec.Deadline(); ok {
-			timeout = max(dl+w.slack-w.now(), 0)
-		}
-		ready, err := w.wake.wait(w.fd, timeout)
-		if errors.Is(err, errClosed) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return errClosed
-		}
-		if err != nil {
-			return err
-		}
-		if !ready {
-			// The queue was empty at the deadline: the frame is complete.
-			for _, r := range w.dec.Flush(w.now() - w.slack) {
-				emit(r)
-			}
-			continue
-		}
-		n, err := unix.Read(w.fd, buf)
-		if err == unix.EINTR || err == unix.EAGAIN {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("gpiocdev: read events: %w", err)
-		}
-		if n == 0 {
-			return fmt.Errorf("gpiocdev: read events: %w", io.EOF)
-		}
-		evs, err = parseEvents(buf[:n], evs[:0])
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			if ev.ID != eventFallingEdge {
-				// Not requested; ignore rather than invent a bit.
-				w.log.Warn().Uint32("id", ev.ID).Uint32("line", ev.Offset).Msg("unexpected event ignored")
-				continue
-			}
-			var line reader.Line
-			switch ev.Offset {
-			case w.d0:
-				line = reader.D0
-			case w.d1:
-				line = reader.D1
-			default:
-				w.log.Warn().Uint32("line", ev.Offset).Msg("event from an unrequested line ignored")
-				continue
-			}
-			for _, r := range w.dec.Push(reader.Edge{Line: line, T: time.Duration(ev.TimestampNs), Seq: ev.Seqno}) {
-				emit(r)
-			}
-		}
+	return reader.Capture(ctx, cdevLines{w}, w.dec, w.slack, emit)
+}
+
+// cdevLines is the line request as reader.Capture's Lines: ppoll on the
+// line fd and the wake pipe, then every gpio_v2_line_event read at once.
+type cdevLines struct{ w *Wiegand }
+
+func (l cdevLines) Now() time.Duration { return l.w.now() }
+
+// Wait ignores ctx: Run's AfterFunc wakes the pipe when ctx ends.
+func (l cdevLines) Wait(_ context.Context, timeout time.Duration) ([]reader.Edge, bool, error) {
+	w := l.w
+	ready, err := w.wake.wait(w.fd, timeout)
+	if err != nil {
+		return nil, false, err
 	}
+	if !ready {
+		return nil, true, nil
+	}
+	n, err := unix.Read(w.fd, w.buf)
+	if err == unix.EINTR || err == unix.EAGAIN {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("gpiocdev: read events: %w", err)
+	}
+	if n == 0 {
+		return nil, false, fmt.Errorf("gpiocdev: read events: %w", io.EOF)
+	}
+	if w.evs, err = parseEvents(w.buf[:n], w.evs[:0]); err != nil {
+		return nil, false, err
+	}
+	w.edges = w.edges[:0]
+	for _, ev := range w.evs {
+		if ev.ID != eventFallingEdge {
+			// Not requested; ignore rather than invent a bit.
+			w.log.Warn().Uint32("id", ev.ID).Uint32("line", ev.Offset).Msg("unexpected event ignored")
+			continue
+		}
+		var line reader.Line
+		switch ev.Offset {
+		case w.d0:
+			line = reader.D0
+		case w.d1:
+			line = reader.D1
+		default:
+			w.log.Warn().Uint32("line", ev.Offset).Msg("event from an unrequested line ignored")
+			continue
+		}
+		w.edges = append(w.edges, reader.Edge{Line: line, T: time.Duration(ev.TimestampNs), Seq: ev.Seqno})
+	}
+	return w.edges, false, nil
 }
 
 // Close interrupts Run, waits for it to return, and releases the lines.

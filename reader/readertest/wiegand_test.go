@@ -1,12 +1,10 @@
-package sim
+package readertest
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -107,7 +105,7 @@ func TestRobustness(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						outs, st := Capture{Stalls: []Stall{{mid - 20*ms, mid + 20*ms}}}.Run(dec, w.Edges())
+						outs, st := Run(LineConfig{Stalls: []Stall{{mid - 20*ms, mid + 20*ms}}}, dec, w.Edges())
 						if st.Dropped != 0 {
 							t.Fatalf("queue dropped %d edges", st.Dropped)
 						}
@@ -180,7 +178,7 @@ func TestOverflow(t *testing.T) {
 			if tc.queue == 16 {
 				start = fr[2].First
 			}
-			outs, st := Capture{QueueSize: tc.queue, Stalls: []Stall{{start, start + tc.stall}}}.Run(dec, w.Edges())
+			outs, st := Run(LineConfig{QueueSize: tc.queue, Stalls: []Stall{{start, start + tc.stall}}}, dec, w.Edges())
 			if st.Dropped == 0 {
 				t.Fatalf("nothing dropped (max queue %d)", st.MaxQ)
 			}
@@ -234,7 +232,7 @@ func TestOverflowNeverWrongCard(t *testing.T) {
 			stalls = append(stalls, Stall{from, from + time.Duration(rng.IntN(120))*ms})
 		}
 		dec, _ := reader.NewDecoder(robustCfg)
-		outs, _ := Capture{QueueSize: 8 + rng.IntN(24), Stalls: stalls}.Run(dec, w.Edges())
+		outs, _ := Run(LineConfig{QueueSize: 8 + rng.IntN(24), Stalls: stalls}, dec, w.Edges())
 		for _, o := range outs {
 			if o.Read.Kind == reader.KindCard && !sent[o.Read.Card.Bits] {
 				t.Fatalf("round %d: card %+v never sent", round, o.Read.Card)
@@ -290,7 +288,7 @@ func benchLatency(b *testing.B, iv time.Duration, jitter float64) {
 	}
 	dec, _ := reader.NewDecoder(reader.Config{Formats: []string{"h10301"}})
 	b.ResetTimer()
-	outs, _ := Capture{}.Run(dec, w.Edges())
+	outs, _ := Run(LineConfig{}, dec, w.Edges())
 	b.StopTimer()
 	fr := w.Frames()
 	if len(outs) != len(fr) {
@@ -318,37 +316,4 @@ func BenchmarkEndOfFrameLatency(b *testing.B) {
 	}{{2 * ms, 0}, {2 * ms, 0.3}, {20 * ms, 0}, {20 * ms, 0.3}} {
 		b.Run(fmt.Sprintf("reader=%v/jitter=%.1f", tc.iv, tc.jitter), func(b *testing.B) { benchLatency(b, tc.iv, tc.jitter) })
 	}
-}
-
-func TestPlay(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		w, _ := NewWiegandReader(WiegandConfig{Interval: 2 * time.Millisecond})
-		if err := w.SendCard(reader.FormatSpec{Format: reader.H10301}, 212, 7041); err != nil {
-			t.Fatal(err)
-		}
-		w.Wait(time.Second)
-		if err := w.SendKeys(reader.Keypad{Mode: reader.Keypad4}, []byte("5"), 0); err != nil {
-			t.Fatal(err)
-		}
-		dec, _ := reader.NewDecoder(reader.Config{Name: "r", Formats: []string{"h10301"}, Keypad: reader.Keypad4}, reader.WithEpoch(start))
-		outs, _ := Capture{}.Run(dec, w.Edges())
-		ch := make(chan reader.Read)
-		go func() { _ = Play(context.Background(), start, outs, ch) }()
-		// 26 bits 2 ms apart: last edge at 50 ms, out 6 ms later; the
-		// key's 4 bits start 1 s after that.
-		r := <-ch
-		if r.Kind != reader.KindCard || time.Since(start) != 56*time.Millisecond || !r.At.Equal(start.Add(56*time.Millisecond)) {
-			t.Errorf("card %+v at %v", r, time.Since(start))
-		}
-		r = <-ch
-		if string(r.Keys) != "5" || time.Since(start) != 1062*time.Millisecond {
-			t.Errorf("key %+v at %v", r, time.Since(start))
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if err := Play(ctx, start, outs, ch); err == nil {
-			t.Error("Play with a cancelled context: no error")
-		}
-	})
 }

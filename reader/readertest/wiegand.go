@@ -1,8 +1,7 @@
-package sim
+package readertest
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -73,11 +72,11 @@ func NewWiegandReader(cfg WiegandConfig) (*WiegandReader, error) {
 	}
 	switch {
 	case cfg.PulseWidth < 0 || cfg.Interval < 0 || cfg.GlitchAfter < 0 || cfg.GlitchEvery < 0:
-		return nil, errors.New("sim: wiegand timing must not be negative")
+		return nil, errors.New("readertest: wiegand timing must not be negative")
 	case cfg.Jitter < 0 || cfg.Jitter >= 1 || math.IsNaN(cfg.Jitter):
-		return nil, fmt.Errorf("sim: wiegand jitter %v: must be in [0, 1)", cfg.Jitter)
+		return nil, fmt.Errorf("readertest: wiegand jitter %v: must be in [0, 1)", cfg.Jitter)
 	case float64(cfg.Interval)*(1-cfg.Jitter) <= float64(cfg.PulseWidth):
-		return nil, fmt.Errorf("sim: wiegand interval %v with jitter %v is not longer than the pulse width %v: pulses would overlap", cfg.Interval, cfg.Jitter, cfg.PulseWidth)
+		return nil, fmt.Errorf("readertest: wiegand interval %v with jitter %v is not longer than the pulse width %v: pulses would overlap", cfg.Interval, cfg.Jitter, cfg.PulseWidth)
 	}
 	return &WiegandReader{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), last: -1}, nil
 }
@@ -91,15 +90,15 @@ func (w *WiegandReader) Wait(d time.Duration) { w.cursor += max(d, 0) }
 // SendBits schedules a frame of '0'/'1' bits starting at the cursor.
 func (w *WiegandReader) SendBits(bits string) error {
 	if bits == "" {
-		return errors.New("sim: empty frame")
+		return errors.New("readertest: empty frame")
 	}
 	for i := range len(bits) {
 		if bits[i] != '0' && bits[i] != '1' {
-			return fmt.Errorf("sim: frame bit %d is %q, want '0' or '1'", i+1, bits[i])
+			return fmt.Errorf("readertest: frame bit %d is %q, want '0' or '1'", i+1, bits[i])
 		}
 	}
 	if w.last >= 0 && w.cursor-w.last < w.cfg.PulseWidth {
-		return fmt.Errorf("sim: frame starts %v after the previous pulse, inside it (pulse width %v): Wait first", w.cursor-w.last, w.cfg.PulseWidth)
+		return fmt.Errorf("readertest: frame starts %v after the previous pulse, inside it (pulse width %v): Wait first", w.cursor-w.last, w.cfg.PulseWidth)
 	}
 	t := w.cursor
 	f := SentFrame{Bits: bits, First: t}
@@ -128,7 +127,7 @@ func (w *WiegandReader) SendBits(bits string) error {
 func (w *WiegandReader) SendCard(s reader.FormatSpec, facility uint32, card uint64) error {
 	bits, err := s.Encode(facility, card)
 	if err != nil {
-		return fmt.Errorf("sim: %w", err)
+		return fmt.Errorf("readertest: %w", err)
 	}
 	return w.SendBits(bits)
 }
@@ -140,14 +139,14 @@ func (w *WiegandReader) SendKeys(k reader.Keypad, keys []byte, keyGap time.Durat
 	if k.Mode == reader.KeypadPIN {
 		bits, err := k.Encode(keys)
 		if err != nil {
-			return fmt.Errorf("sim: %w", err)
+			return fmt.Errorf("readertest: %w", err)
 		}
 		return w.SendBits(bits)
 	}
 	for i, key := range keys {
 		bits, err := k.Encode([]byte{key})
 		if err != nil {
-			return fmt.Errorf("sim: key %d: %w", i+1, err)
+			return fmt.Errorf("readertest: key %d: %w", i+1, err)
 		}
 		if i > 0 {
 			w.Wait(keyGap)
@@ -175,135 +174,3 @@ func (w *WiegandReader) Edges() []reader.Edge {
 
 // Frames returns the frames sent so far.
 func (w *WiegandReader) Frames() []SentFrame { return slices.Clone(w.frames) }
-
-// Stall is an interval of virtual time in which the capture goroutine
-// does not read (a GC pause, a busy CPU).
-type Stall struct{ From, To time.Duration }
-
-// Capture models the kernel's event queue for a D0+D1 line request and
-// the capture goroutine (reader/gpiocdev's Run) on a virtual clock.
-type Capture struct {
-	// QueueSize is the kernel event buffer (event_buffer_size). When it
-	// is full the kernel drops the oldest event (gpiolib-cdev's
-	// kfifo_skip), and sequence numbers show the gap. Default 256.
-	QueueSize int
-	// ReadDelay is how long after an edge a running consumer reads it
-	// (wake-up latency). Default 0.
-	ReadDelay time.Duration
-	// Stalls are times in which the consumer does not run.
-	Stalls []Stall
-}
-
-// Out is one Read the capture produced, with the virtual time it came
-// out of the decoder.
-type Out struct {
-	Read    reader.Read
-	Emitted time.Duration
-}
-
-// CaptureStats counts what happened in the kernel queue.
-type CaptureStats struct {
-	Edges   int // edges the lines saw
-	Dropped int // edges the queue dropped
-	MaxQ    int // largest queue length
-}
-
-// Run feeds edges (in time order; Seq is assigned here, from 1) through
-// the queue into dec, flushing at the decoder's deadline whenever the
-// consumer runs with an empty queue, as the capture goroutine does. It
-// ends when every edge is consumed and the last frame is closed.
-func (c Capture) Run(dec *reader.Decoder, edges []reader.Edge) ([]Out, CaptureStats) {
-	size := c.QueueSize
-	if size <= 0 {
-		size = 256
-	}
-	ready := func(t time.Duration) time.Duration {
-		for moved := true; moved; {
-			moved = false
-			for _, s := range c.Stalls {
-				if t >= s.From && t < s.To {
-					t, moved = s.To, true
-				}
-			}
-		}
-		return t
-	}
-	const never = time.Duration(math.MaxInt64)
-	var (
-		outs  []Out
-		st    CaptureStats
-		q     []reader.Edge
-		since time.Duration // when q became non-empty
-		seq   uint32
-		i     int
-	)
-	emit := func(rs []reader.Read, at time.Duration) {
-		for _, r := range rs {
-			outs = append(outs, Out{Read: r, Emitted: at})
-		}
-	}
-	for {
-		tc := never // the consumer's next action
-		if len(q) > 0 {
-			tc = ready(since + c.ReadDelay)
-		} else if dl, ok := dec.Deadline(); ok {
-			tc = ready(dl)
-		}
-		te := never
-		if i < len(edges) {
-			te = edges[i].T
-		}
-		if te == never && tc == never {
-			return outs, st
-		}
-		if te <= tc {
-			e := edges[i]
-			i++
-			seq++
-			st.Edges++
-			e.Seq = seq
-			if len(q) == 0 {
-				since = e.T
-			}
-			if len(q) == size {
-				q = q[1:]
-				st.Dropped++
-			}
-			q = append(q, e)
-			st.MaxQ = max(st.MaxQ, len(q))
-			continue
-		}
-		if len(q) > 0 {
-			for _, e := range q {
-				emit(dec.Push(e), tc)
-			}
-			q = q[:0]
-			continue
-		}
-		emit(dec.Flush(tc), tc)
-	}
-}
-
-// Play sends each Out's Read on ch at start+Emitted, sleeping on the time
-// package's clock (virtual inside a testing/synctest bubble, real in
-// latchd --sim). Build the decoder with reader.WithEpoch(start) so Read.At
-// matches. It returns ctx.Err() if ctx ends first.
-func Play(ctx context.Context, start time.Time, outs []Out, ch chan<- reader.Read) error {
-	for _, o := range outs {
-		if d := time.Until(start.Add(o.Emitted)); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ch <- o.Read:
-		}
-	}
-	return nil
-}
