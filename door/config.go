@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
 
+	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
 )
 
@@ -28,11 +29,10 @@ type ReaderConfig struct {
 	Name      string
 	Direction string // DirectionIn or DirectionOut; "" = in
 	Keypad    bool   // the reader has a keypad (config keypad != "")
-	// Feedback lines on the reader; each may be nil. They are driven to
-	// FeedbackActive to light or sound (readers are usually active low,
-	// hardware.md "Reader feedback").
-	LEDGreen, LEDRed, Beeper gpio.PinOut
-	FeedbackActive           gpio.Level
+	// Feedback is the reader's green LED, red LED and beeper; each line
+	// may be nil. They are driven to Feedback.Active to light or sound
+	// (readers are usually active low, docs/config.md "Readers").
+	Feedback reader.Feedback
 }
 
 // Group is an access group from the config: its members may use Doors
@@ -230,7 +230,7 @@ func resolveConfig(c Config) (*config, error) {
 		rc.readers[r.Name] = &readerCfg{
 			ReaderConfig: r,
 			out:          r.Direction == DirectionOut,
-			feedback:     r.LEDGreen != nil || r.LEDRed != nil || r.Beeper != nil,
+			feedback:     r.Feedback.Green != nil || r.Feedback.Red != nil || r.Feedback.Beeper != nil,
 		}
 	}
 	if c.ClockUnknownMode == schedule.CardAndCode && !keypad {

@@ -421,13 +421,13 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 	for _, l := range []struct {
 		pin gpio.PinOut
 		on  bool
-	}{{rc.LEDGreen, g}, {rc.LEDRed, r}, {rc.Beeper, b}} {
+	}{{rc.Feedback.Green, g}, {rc.Feedback.Red, r}, {rc.Feedback.Beeper, b}} {
 		if l.pin == nil {
 			continue
 		}
-		lvl := !rc.FeedbackActive
+		lvl := !rc.Feedback.Active
 		if l.on {
-			lvl = rc.FeedbackActive
+			lvl = rc.Feedback.Active
 		}
 		if err := l.pin.Out(lvl); err != nil {
 			d.log.Error().Err(err).Str("reader", rdr).Str("pin", l.pin.Name()).Msg("feedback write failed")

@@ -42,3 +42,41 @@ func (f Feedback) Set(green, red, beep bool) error {
 
 // Off turns every line off (inactive level): the inert state.
 func (f Feedback) Off() error { return f.Set(false, false, false) }
+
+// FeedbackPins names a reader's feedback lines as the config file does
+// (led_green, led_red, beeper: pin names, "" = not wired) and the level that
+// lights or sounds them (feedback_active). Open turns it into the Feedback
+// that drives them.
+type FeedbackPins struct {
+	Green, Red, Beeper string
+	Active             gpio.Level
+}
+
+// FeedbackLine is one wired feedback line: its config key and pin name.
+type FeedbackLine struct{ Key, Pin string }
+
+// Lines lists the wired lines: green LED, red LED, beeper.
+func (p FeedbackPins) Lines() []FeedbackLine {
+	var out []FeedbackLine
+	for _, l := range []FeedbackLine{{"led_green", p.Green}, {"led_red", p.Red}, {"beeper", p.Beeper}} {
+		if l.Pin != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Open returns the Feedback on p's lines: out requests each wired line as an
+// output at its off level.
+func (p FeedbackPins) Open(out func(l FeedbackLine, off gpio.Level) (gpio.PinOut, error)) (Feedback, error) {
+	f := Feedback{Active: p.Active}
+	dst := map[string]*gpio.PinOut{"led_green": &f.Green, "led_red": &f.Red, "beeper": &f.Beeper}
+	for _, l := range p.Lines() {
+		pin, err := out(l, !p.Active)
+		if err != nil {
+			return Feedback{}, err
+		}
+		*dst[l.Key] = pin
+	}
+	return f, nil
+}
