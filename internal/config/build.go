@@ -408,12 +408,12 @@ func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]
 
 	ok := true
 	for j, rw := range rd.Schedule {
-		w, err := schedule.WindowText{Days: rw.Days, Start: rw.Start, End: rw.End, Mode: rw.Mode}.Parse(j, true)
+		w, err := rw.Parse(j, true)
 		d.Schedule = append(d.Schedule, w)
 		ok = b.scheduleIssues(key, err) && ok
 	}
 	for j, re := range rd.Exception {
-		e, err := schedule.ExceptionText{Date: re.Date, Start: re.Start, End: re.End, Mode: re.Mode}.Parse(j)
+		e, err := re.Parse(j)
 		d.Exceptions = append(d.Exceptions, e)
 		ok = b.scheduleIssues(key, err) && ok
 	}
