@@ -110,6 +110,31 @@ const (
 	DefaultLockoutTime   = 60 * time.Second
 )
 
+// Limit is the range a duration setting may take, Min to Max inclusive.
+type Limit struct{ Min, Max time.Duration }
+
+// The ranges of the door's settings in the config file (docs/config.md);
+// the loader checks them, New enforces UnlockTime's (the others only must
+// not be negative, so a test may run a door faster than a site would).
+var (
+	// DPS/REX are dry contacts; 20–50 ms is usual, 1 s is far beyond any bounce.
+	DebounceLimit = Limit{0, time.Second}
+	// 1–60 s: the range seen on commercial controllers.
+	UnlockTimeLimit    = Limit{time.Second, time.Minute}
+	RexUnlockTimeLimit = Limit{time.Second, time.Minute}
+	HeldOpenTimeLimit  = Limit{time.Second, 24 * time.Hour}
+	CodeTimeoutLimit   = Limit{time.Second, 5 * time.Minute}
+	KeyTimeoutLimit    = Limit{time.Second, 5 * time.Minute}
+	LockoutWindowLimit = Limit{time.Second, 24 * time.Hour}
+	LockoutTimeLimit   = Limit{time.Second, 24 * time.Hour}
+)
+
+// MaxCodeAttemptsMin and MaxCodeAttemptsMax bound mfa.max_code_attempts.
+const (
+	MaxCodeAttemptsMin = 1
+	MaxCodeAttemptsMax = 100
+)
+
 // DefaultConfig is a door with every config.md default; the caller sets
 // Name, Relay and Readers.
 func DefaultConfig() Config {
@@ -178,8 +203,8 @@ func resolveConfig(c Config) (*config, error) {
 	if c.MFA.MaxCodeAttempts == 0 {
 		c.MFA.MaxCodeAttempts = DefaultMaxAttempts
 	}
-	if c.UnlockTime < time.Second || c.UnlockTime > time.Minute {
-		return nil, fail("unlock_time %s: must be 1s–60s", c.UnlockTime)
+	if l := UnlockTimeLimit; c.UnlockTime < l.Min || c.UnlockTime > l.Max {
+		return nil, fail("unlock_time %s: must be %gs–%gs", c.UnlockTime, l.Min.Seconds(), l.Max.Seconds())
 	}
 	for _, d := range []struct {
 		name string
@@ -191,8 +216,8 @@ func resolveConfig(c Config) (*config, error) {
 			return nil, fail("%s %s: must not be negative", d.name, d.v)
 		}
 	}
-	if c.MFA.MaxCodeAttempts < 1 {
-		return nil, fail("mfa.max_code_attempts %d: must be at least 1", c.MFA.MaxCodeAttempts)
+	if c.MFA.MaxCodeAttempts < MaxCodeAttemptsMin {
+		return nil, fail("mfa.max_code_attempts %d: must be at least %d", c.MFA.MaxCodeAttempts, MaxCodeAttemptsMin)
 	}
 	if c.DefaultMode == schedule.Unknown {
 		c.DefaultMode = schedule.AccessControlled

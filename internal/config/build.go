@@ -66,8 +66,9 @@ func (b *builder) oneOf(key, v string, allowed ...string) string {
 	return v
 }
 
-// duration parses a Go duration within [lo, hi].
-func (b *builder) duration(key string, p *string, def, lo, hi time.Duration) time.Duration {
+// duration parses a Go duration within l.
+func (b *builder) duration(key string, p *string, def time.Duration, l door.Limit) time.Duration {
+	lo, hi := l.Min, l.Max
 	if p == nil {
 		return def
 	}
@@ -234,7 +235,7 @@ func (b *builder) build(raw *rawFile) *Config {
 		}
 		b.fail(key, "max_connections_per_peer (%d) must not exceed max_connections (%d)", cfg.API.MaxConnectionsPerPeer, cfg.API.MaxConnections)
 	}
-	cfg.API.HeaderTimeout = b.duration("api.header_timeout", ra.HeaderTimeout, api.DefaultHeaderTimeout, time.Second, 5*time.Minute)
+	cfg.API.HeaderTimeout = b.duration("api.header_timeout", ra.HeaderTimeout, api.DefaultHeaderTimeout, door.Limit{Min: time.Second, Max: 5 * time.Minute})
 	cfg.API.ImportSpoolMax = b.size("api.import_spool_max", ra.ImportSpoolMax, api.DefaultImportLimit, 1<<20, 1<<40)
 
 	// [log]
@@ -252,11 +253,11 @@ func (b *builder) build(raw *rawFile) *Config {
 	}
 	def := door.DefaultConfig().MFA
 	cfg.MFA.EntryCodeFallback = boolean(rm.EntryCodeFallback, def.EntryCodeFallback)
-	cfg.MFA.CodeTimeout = b.duration("mfa.code_timeout", rm.CodeTimeout, def.CodeTimeout, time.Second, 5*time.Minute)
-	cfg.MFA.KeyTimeout = b.duration("mfa.key_timeout", rm.KeyTimeout, def.KeyTimeout, time.Second, 5*time.Minute)
-	cfg.MFA.MaxCodeAttempts = b.integer("mfa.max_code_attempts", rm.MaxCodeAttempts, def.MaxCodeAttempts, 1, 100)
-	cfg.MFA.LockoutWindow = b.duration("mfa.lockout_window", rm.LockoutWindow, def.LockoutWindow, time.Second, 24*time.Hour)
-	cfg.MFA.LockoutTime = b.duration("mfa.lockout_time", rm.LockoutTime, def.LockoutTime, time.Second, 24*time.Hour)
+	cfg.MFA.CodeTimeout = b.duration("mfa.code_timeout", rm.CodeTimeout, def.CodeTimeout, door.CodeTimeoutLimit)
+	cfg.MFA.KeyTimeout = b.duration("mfa.key_timeout", rm.KeyTimeout, def.KeyTimeout, door.KeyTimeoutLimit)
+	cfg.MFA.MaxCodeAttempts = b.integer("mfa.max_code_attempts", rm.MaxCodeAttempts, def.MaxCodeAttempts, door.MaxCodeAttemptsMin, door.MaxCodeAttemptsMax)
+	cfg.MFA.LockoutWindow = b.duration("mfa.lockout_window", rm.LockoutWindow, def.LockoutWindow, door.LockoutWindowLimit)
+	cfg.MFA.LockoutTime = b.duration("mfa.lockout_time", rm.LockoutTime, def.LockoutTime, door.LockoutTimeLimit)
 
 	// [[door]] first: readers refer to doors.
 	doorIndex := map[string]int{}
@@ -394,14 +395,12 @@ func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]
 	d.DPSOpen = b.level(key+".dps_open", rd.DPSOpen, gpio.High)
 	d.REX = b.pin(key+".rex", rd.REX, false, used)
 	d.REXActive = b.level(key+".rex_active", rd.REXActive, gpio.Low)
-	// DPS/REX are dry contacts; 20–50 ms is usual, 1 s is far beyond any bounce.
-	d.Debounce = b.duration(key+".debounce", rd.Debounce, d.Debounce, 0, time.Second)
-	// 1–60 s: the range seen on commercial controllers (docs/config.md).
-	d.UnlockTime = b.duration(key+".unlock_time", rd.UnlockTime, d.UnlockTime, time.Second, 60*time.Second)
+	d.Debounce = b.duration(key+".debounce", rd.Debounce, d.Debounce, door.DebounceLimit)
+	d.UnlockTime = b.duration(key+".unlock_time", rd.UnlockTime, d.UnlockTime, door.UnlockTimeLimit)
 	d.RexUnlocks = boolean(rd.REXUnlocks, d.RexUnlocks)
-	d.RexUnlockTime = b.duration(key+".rex_unlock_time", rd.REXUnlockTime, d.RexUnlockTime, time.Second, 60*time.Second)
+	d.RexUnlockTime = b.duration(key+".rex_unlock_time", rd.REXUnlockTime, d.RexUnlockTime, door.RexUnlockTimeLimit)
 	d.RelockOnOpen = boolean(rd.RelockOnOpen, d.RelockOnOpen)
-	d.HeldOpenTime = b.duration(key+".held_open_time", rd.HeldOpenTime, d.HeldOpenTime, time.Second, 24*time.Hour)
+	d.HeldOpenTime = b.duration(key+".held_open_time", rd.HeldOpenTime, d.HeldOpenTime, door.HeldOpenTimeLimit)
 	d.DefaultMode = b.mode(key+".default_mode", rd.DefaultMode, d.DefaultMode)
 	d.ClockUnknownMode = b.mode(key+".clock_unknown_mode", rd.ClockUnknown, d.ClockUnknownMode)
 	d.SecondFactor = b.oneOf(key+".second_factor", str(rd.SecondFactor, d.SecondFactor), door.SecondFactorAlways, door.SecondFactorEntryOnly)
@@ -467,7 +466,7 @@ func (b *builder) reader(key string, rr *rawReader, used map[string]string) Read
 		}
 	}
 	// Upper bound on end-of-frame silence; 1 ms–1 s keeps it meaningful.
-	r.MaxFrameGap = b.duration(key+".max_frame_gap", rr.MaxFrameGap, reader.DefaultMaxFrameGap, time.Millisecond, time.Second)
+	r.MaxFrameGap = b.duration(key+".max_frame_gap", rr.MaxFrameGap, reader.DefaultMaxFrameGap, door.Limit{Min: time.Millisecond, Max: time.Second})
 	if len(b.issues) == n {
 		// The rules between formats and keypad (one format per bit length,
 		// a key frame told from a card by its length) are the decoder's.
