@@ -69,26 +69,24 @@ func TestResolveDST(t *testing.T) {
 // window in the skipped hour is shortened, one in the repeated hour starts at
 // the first occurrence.
 func TestDSTWindows(t *testing.T) {
+	// check: at the instant at, the mode is mode and the next change is at next.
+	type check struct {
+		at   string
+		mode Mode
+		next string
+	}
 	sun := []time.Weekday{time.Sunday}
 	tests := []struct {
 		name   string
 		zone   string
 		win    Window
-		checks []struct {
-			at   string
-			mode Mode
-			next string
-		}
+		checks []check
 	}{
 		{
 			name: "berlin spring 01:30-02:30 is 01:30-03:00 wall, 30 real minutes",
 			zone: "Europe/Berlin",
 			win:  Window{Days: sun, Start: tod("01:30"), End: tod("02:30"), Mode: Locked},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-03-29T00:00:00Z", AccessControlled, "2026-03-29T00:30:00Z"},
 				{"2026-03-29T00:30:00Z", Locked, "2026-03-29T01:00:00Z"},
 				{"2026-03-29T00:59:59Z", Locked, "2026-03-29T01:00:00Z"},
@@ -99,11 +97,7 @@ func TestDSTWindows(t *testing.T) {
 			name: "berlin fall 02:30-03:30 starts at first 02:30, two real hours",
 			zone: "Europe/Berlin",
 			win:  Window{Days: sun, Start: tod("02:30"), End: tod("03:30"), Mode: Unlocked},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-10-25T00:29:00Z", AccessControlled, "2026-10-25T00:30:00Z"},
 				{"2026-10-25T00:30:00Z", Unlocked, "2026-10-25T02:30:00Z"},
 				{"2026-10-25T01:30:00Z", Unlocked, "2026-10-25T02:30:00Z"}, // second 02:30 (CET)
@@ -114,11 +108,7 @@ func TestDSTWindows(t *testing.T) {
 			name: "new york spring 01:30-02:30",
 			zone: "America/New_York",
 			win:  Window{Days: sun, Start: tod("01:30"), End: tod("02:30"), Mode: CardAndCode},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-03-08T06:29:00Z", AccessControlled, "2026-03-08T06:30:00Z"},
 				{"2026-03-08T06:30:00Z", CardAndCode, "2026-03-08T07:00:00Z"},
 				{"2026-03-08T07:00:00Z", AccessControlled, "2026-03-15T05:30:00Z"},
@@ -128,11 +118,7 @@ func TestDSTWindows(t *testing.T) {
 			name: "new york fall 01:00-01:30 ends at first 01:30",
 			zone: "America/New_York",
 			win:  Window{Days: sun, Start: tod("01:00"), End: tod("01:30"), Mode: Locked},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-11-01T04:59:00Z", AccessControlled, "2026-11-01T05:00:00Z"},
 				{"2026-11-01T05:00:00Z", Locked, "2026-11-01T05:30:00Z"},
 				{"2026-11-01T06:15:00Z", AccessControlled, "2026-11-08T06:00:00Z"}, // 01:15 EST, second time round
