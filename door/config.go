@@ -3,6 +3,7 @@ package door
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -159,6 +160,32 @@ func DefaultConfig() Config {
 	}
 }
 
+// NoKeypad says why card_and_code cannot be used on the door, or "" when it
+// can: every reader that would ask for the code (each reader with
+// SecondFactorAlways, the "in" readers with SecondFactorEntryOnly) needs a
+// keypad, and there must be one such reader.
+func (c Config) NoKeypad() string {
+	var missing []string
+	asking := 0
+	for _, r := range c.Readers {
+		if c.SecondFactor == SecondFactorEntryOnly && r.Direction == DirectionOut {
+			continue
+		}
+		asking++
+		if !r.Keypad {
+			missing = append(missing, r.Name)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return fmt.Sprintf("card_and_code needs a keypad, and reader %s of door %q has none (keypad = \"\")",
+			strings.Join(missing, ", "), c.Name)
+	case asking == 0:
+		return fmt.Sprintf("card_and_code needs a reader with a keypad, and door %q has no reader that asks for the code", c.Name)
+	}
+	return ""
+}
+
 // config is the validated, resolved form of Config used by step.
 type config struct {
 	Config
@@ -236,7 +263,6 @@ func resolveConfig(c Config) (*config, error) {
 		return nil, fail("second_factor %q: must be \"always\" or \"entry_only\"", c.SecondFactor)
 	}
 	rc := &config{readers: map[string]*readerCfg{}, groups: map[string]*schedule.Access{}}
-	keypad := false
 	for _, r := range c.Readers {
 		if r.Name == "" {
 			return nil, fail("reader: name must not be empty")
@@ -251,18 +277,18 @@ func resolveConfig(c Config) (*config, error) {
 		default:
 			return nil, fail("reader %q: direction %q: must be \"in\" or \"out\"", r.Name, r.Direction)
 		}
-		keypad = keypad || r.Keypad
 		rc.readers[r.Name] = &readerCfg{
 			ReaderConfig: r,
 			out:          r.Direction == DirectionOut,
 			feedback:     r.Feedback.Green != nil || r.Feedback.Red != nil || r.Feedback.Beeper != nil,
 		}
 	}
-	if c.ClockUnknownMode == schedule.CardAndCode && !keypad {
-		return nil, fail("clock_unknown_mode: card_and_code needs a reader with a keypad on this door")
+	why := c.NoKeypad()
+	if c.ClockUnknownMode == schedule.CardAndCode && why != "" {
+		return nil, fail("clock_unknown_mode: %s", why)
 	}
 	s, err := schedule.New(schedule.Config{Location: c.Location, Default: c.DefaultMode,
-		Windows: c.Schedule, Exceptions: c.Exceptions, Keypad: keypad})
+		Windows: c.Schedule, Exceptions: c.Exceptions, Keypad: why == "", NoKeypad: why})
 	if err != nil {
 		return nil, fmt.Errorf("door: %s: %w", c.Name, err)
 	}

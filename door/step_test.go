@@ -558,7 +558,7 @@ func TestConfigErrors(t *testing.T) {
 		{"card_and_code without keypad", func(c *Config) {
 			c.Readers[0].Keypad, c.Readers[1].Keypad = false, false
 			c.Schedule = []schedule.Window{{Days: allDays, Start: 0, End: 60, Mode: schedule.CardAndCode}}
-		}, "schedule[0].mode: card_and_code needs a reader with a keypad"},
+		}, "schedule[0].mode: card_and_code needs a keypad, and reader in, out of door \"front\" has none"},
 		{"overlap", func(c *Config) {
 			c.Schedule = []schedule.Window{{Days: allDays, Start: 0, End: 60, Mode: schedule.Locked}, {Days: allDays, Start: 30, End: 90, Mode: schedule.Unlocked}}
 		}, "schedule[1]: overlaps schedule[0] on sun"},

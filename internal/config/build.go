@@ -286,7 +286,7 @@ func (b *builder) build(raw *rawFile) *Config {
 	// needs a keypad on every reader that would ask for a code.
 	for i, d := range cfg.Doors {
 		key := idx("door", i)
-		why := noKeypad(d, cfg.Readers)
+		why := cfg.DoorConfig(d.Name, nil, nil).NoKeypad()
 		if why != "" && d.ClockUnknownMode == schedule.CardAndCode {
 			b.fail(key+".clock_unknown_mode", "%s", why)
 		}
@@ -485,30 +485,4 @@ func (b *builder) reader(key string, rr *rawReader, used map[string]string) Read
 
 func (b *builder) readerIssue(key string, err error) {
 	b.fail(key, "%s", strings.TrimPrefix(err.Error(), "reader: "))
-}
-
-// noKeypad says why card_and_code cannot be used on door d, or "" when it
-// can: every reader that would ask for the code (all with second_factor
-// "always", the "in" readers with "entry_only") needs a keypad, and there
-// must be one such reader.
-func noKeypad(d Door, readers []Reader) string {
-	var missing []string
-	asking := 0
-	for _, r := range readers {
-		if r.Door != d.Name || (d.SecondFactor == door.SecondFactorEntryOnly && r.Direction == door.DirectionOut) {
-			continue
-		}
-		asking++
-		if !r.HasKeypad() {
-			missing = append(missing, r.Name)
-		}
-	}
-	switch {
-	case len(missing) > 0:
-		return fmt.Sprintf("card_and_code needs a keypad, and reader %s of door %q has none (keypad = \"\")",
-			strings.Join(missing, ", "), d.Name)
-	case asking == 0:
-		return fmt.Sprintf("card_and_code needs a reader with a keypad, and door %q has no reader that asks for the code", d.Name)
-	}
-	return ""
 }
