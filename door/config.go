@@ -3,11 +3,13 @@ package door
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
 
+	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
 )
 
@@ -28,11 +30,10 @@ type ReaderConfig struct {
 	Name      string
 	Direction string // DirectionIn or DirectionOut; "" = in
 	Keypad    bool   // the reader has a keypad (config keypad != "")
-	// Feedback lines on the reader; each may be nil. They are driven to
-	// FeedbackActive to light or sound (readers are usually active low,
-	// hardware.md "Reader feedback").
-	LEDGreen, LEDRed, Beeper gpio.PinOut
-	FeedbackActive           gpio.Level
+	// Feedback is the reader's green LED, red LED and beeper; each line
+	// may be nil. They are driven to Feedback.Active to light or sound
+	// (readers are usually active low, docs/config.md "Readers").
+	Feedback reader.Feedback
 }
 
 // Group is an access group from the config: its members may use Doors
@@ -110,6 +111,31 @@ const (
 	DefaultLockoutTime   = 60 * time.Second
 )
 
+// Limit is the range a duration setting may take, Min to Max inclusive.
+type Limit struct{ Min, Max time.Duration }
+
+// The ranges of the door's settings in the config file (docs/config.md);
+// the loader checks them, New enforces UnlockTime's (the others only must
+// not be negative, so a test may run a door faster than a site would).
+var (
+	// DPS/REX are dry contacts; 20–50 ms is usual, 1 s is far beyond any bounce.
+	DebounceLimit = Limit{0, time.Second}
+	// 1–60 s: the range seen on commercial controllers.
+	UnlockTimeLimit    = Limit{time.Second, time.Minute}
+	RexUnlockTimeLimit = Limit{time.Second, time.Minute}
+	HeldOpenTimeLimit  = Limit{time.Second, 24 * time.Hour}
+	CodeTimeoutLimit   = Limit{time.Second, 5 * time.Minute}
+	KeyTimeoutLimit    = Limit{time.Second, 5 * time.Minute}
+	LockoutWindowLimit = Limit{time.Second, 24 * time.Hour}
+	LockoutTimeLimit   = Limit{time.Second, 24 * time.Hour}
+)
+
+// MaxCodeAttemptsMin and MaxCodeAttemptsMax bound mfa.max_code_attempts.
+const (
+	MaxCodeAttemptsMin = 1
+	MaxCodeAttemptsMax = 100
+)
+
 // DefaultConfig is a door with every config.md default; the caller sets
 // Name, Relay and Readers.
 func DefaultConfig() Config {
@@ -132,6 +158,32 @@ func DefaultConfig() Config {
 			LockoutTime:       DefaultLockoutTime,
 		},
 	}
+}
+
+// NoKeypad says why card_and_code cannot be used on the door, or "" when it
+// can: every reader that would ask for the code (each reader with
+// SecondFactorAlways, the "in" readers with SecondFactorEntryOnly) needs a
+// keypad, and there must be one such reader.
+func (c Config) NoKeypad() string {
+	var missing []string
+	asking := 0
+	for _, r := range c.Readers {
+		if c.SecondFactor == SecondFactorEntryOnly && r.Direction == DirectionOut {
+			continue
+		}
+		asking++
+		if !r.Keypad {
+			missing = append(missing, r.Name)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return fmt.Sprintf("card_and_code needs a keypad, and reader %s of door %q has none (keypad = \"\")",
+			strings.Join(missing, ", "), c.Name)
+	case asking == 0:
+		return fmt.Sprintf("card_and_code needs a reader with a keypad, and door %q has no reader that asks for the code", c.Name)
+	}
+	return ""
 }
 
 // config is the validated, resolved form of Config used by step.
@@ -178,8 +230,8 @@ func resolveConfig(c Config) (*config, error) {
 	if c.MFA.MaxCodeAttempts == 0 {
 		c.MFA.MaxCodeAttempts = DefaultMaxAttempts
 	}
-	if c.UnlockTime < time.Second || c.UnlockTime > time.Minute {
-		return nil, fail("unlock_time %s: must be 1s–60s", c.UnlockTime)
+	if l := UnlockTimeLimit; c.UnlockTime < l.Min || c.UnlockTime > l.Max {
+		return nil, fail("unlock_time %s: must be %gs–%gs", c.UnlockTime, l.Min.Seconds(), l.Max.Seconds())
 	}
 	for _, d := range []struct {
 		name string
@@ -191,8 +243,8 @@ func resolveConfig(c Config) (*config, error) {
 			return nil, fail("%s %s: must not be negative", d.name, d.v)
 		}
 	}
-	if c.MFA.MaxCodeAttempts < 1 {
-		return nil, fail("mfa.max_code_attempts %d: must be at least 1", c.MFA.MaxCodeAttempts)
+	if c.MFA.MaxCodeAttempts < MaxCodeAttemptsMin {
+		return nil, fail("mfa.max_code_attempts %d: must be at least %d", c.MFA.MaxCodeAttempts, MaxCodeAttemptsMin)
 	}
 	if c.DefaultMode == schedule.Unknown {
 		c.DefaultMode = schedule.AccessControlled
@@ -211,7 +263,6 @@ func resolveConfig(c Config) (*config, error) {
 		return nil, fail("second_factor %q: must be \"always\" or \"entry_only\"", c.SecondFactor)
 	}
 	rc := &config{readers: map[string]*readerCfg{}, groups: map[string]*schedule.Access{}}
-	keypad := false
 	for _, r := range c.Readers {
 		if r.Name == "" {
 			return nil, fail("reader: name must not be empty")
@@ -226,18 +277,18 @@ func resolveConfig(c Config) (*config, error) {
 		default:
 			return nil, fail("reader %q: direction %q: must be \"in\" or \"out\"", r.Name, r.Direction)
 		}
-		keypad = keypad || r.Keypad
 		rc.readers[r.Name] = &readerCfg{
 			ReaderConfig: r,
 			out:          r.Direction == DirectionOut,
-			feedback:     r.LEDGreen != nil || r.LEDRed != nil || r.Beeper != nil,
+			feedback:     r.Feedback.Green != nil || r.Feedback.Red != nil || r.Feedback.Beeper != nil,
 		}
 	}
-	if c.ClockUnknownMode == schedule.CardAndCode && !keypad {
-		return nil, fail("clock_unknown_mode: card_and_code needs a reader with a keypad on this door")
+	why := c.NoKeypad()
+	if c.ClockUnknownMode == schedule.CardAndCode && why != "" {
+		return nil, fail("clock_unknown_mode: %s", why)
 	}
 	s, err := schedule.New(schedule.Config{Location: c.Location, Default: c.DefaultMode,
-		Windows: c.Schedule, Exceptions: c.Exceptions, Keypad: keypad})
+		Windows: c.Schedule, Exceptions: c.Exceptions, Keypad: why == "", NoKeypad: why})
 	if err != nil {
 		return nil, fmt.Errorf("door: %s: %w", c.Name, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
@@ -380,19 +379,8 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 	if d.halted.Load() {
 		g, r, b = false, false, false
 	}
-	for _, l := range []struct {
-		pin gpio.PinOut
-		on  bool
-	}{{rc.LEDGreen, g}, {rc.LEDRed, r}, {rc.Beeper, b}} {
-		if l.pin == nil {
-			continue
-		}
-		lvl := !rc.FeedbackActive
-		if l.on {
-			lvl = rc.FeedbackActive
-		}
-		if err := l.pin.Out(lvl); err != nil {
-			d.log.Error().Err(err).Str("reader", rdr).Str("pin", l.pin.Name()).Msg("feedback write failed")
-		}
+	// reader.Feedback drives every wired line even if one fails.
+	if err := rc.Feedback.Set(g, r, b); err != nil {
+		d.log.Error().Err(err).Str("reader", rdr).Msg("feedback write failed")
 	}
 }

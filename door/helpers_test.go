@@ -190,8 +190,8 @@ func testConfig(mode schedule.Mode) (Config, *testPins) {
 	c.Relay = p.relay
 	c.DefaultMode = mode
 	c.Readers = []ReaderConfig{
-		{Name: "in", Direction: DirectionIn, Keypad: true, LEDGreen: p.green, LEDRed: p.red, Beeper: p.beep, FeedbackActive: gpio.Low},
-		{Name: "out", Direction: DirectionOut, Keypad: true, LEDGreen: p.outGreen, FeedbackActive: gpio.Low},
+		{Name: "in", Direction: DirectionIn, Keypad: true, Feedback: reader.Feedback{Green: p.green, Red: p.red, Beeper: p.beep, Active: gpio.Low}},
+		{Name: "out", Direction: DirectionOut, Keypad: true, Feedback: reader.Feedback{Green: p.outGreen, Active: gpio.Low}},
 	}
 	c.Groups = []Group{
 		{Name: "staff", Doors: []string{"front"}},

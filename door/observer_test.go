@@ -122,7 +122,7 @@ func TestObserverMeasuresToRelay(t *testing.T) {
 	c.Now = func() time.Time { return now }
 	// The relay write takes 4 ms; each green LED write 1 ms.
 	c.Relay = &slowPin{OutPin: p.relay, now: &now, cost: 4 * time.Millisecond}
-	c.Readers[0].LEDGreen = &slowPin{OutPin: p.green, now: &now, cost: time.Millisecond}
+	c.Readers[0].Feedback.Green = &slowPin{OutPin: p.green, now: &now, cost: time.Millisecond}
 	obs := &fakeObserver{relay: p.relay}
 	c.Observer = obs
 	st := startStepper(t, c)

@@ -510,11 +510,11 @@ func TestConfigErrors(t *testing.T) {
 		{"card_and_code without keypad", func(c *Config) {
 			c.Readers[0].Keypad, c.Readers[1].Keypad = false, false
 			c.Schedule = []schedule.Window{{Days: allDays, Start: 0, End: 60, Mode: schedule.CardAndCode}}
-		}, "schedule[0]: card_and_code needs a reader with a keypad"},
+		}, "schedule[0].mode: card_and_code needs a keypad, and reader in, out of door \"front\" has none"},
 		{"overlap", func(c *Config) {
 			c.Schedule = []schedule.Window{{Days: allDays, Start: 0, End: 60, Mode: schedule.Locked}, {Days: allDays, Start: 30, End: 90, Mode: schedule.Unlocked}}
-		}, "schedule[1]: overlaps on sun"},
-		{"group schedule", func(c *Config) { c.Groups[1].Schedule[0].End = 10 }, "group \"night\": schedule: schedule[0]: start 22:00 must be before end 00:10"},
+		}, "schedule[1]: overlaps schedule[0] on sun"},
+		{"group schedule", func(c *Config) { c.Groups[1].Schedule[0].End = 10 }, "group \"night\": schedule: schedule[0].end: end 00:10 is not after start 22:00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

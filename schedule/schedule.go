@@ -3,6 +3,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ func ParseMode(s string) (Mode, error) {
 	case Locked, AccessControlled, CardAndCode, Unlocked:
 		return m, nil
 	}
-	return Unknown, fmt.Errorf("schedule: mode %q: must be one of locked, access_controlled, card_and_code, unlocked", s)
+	return Unknown, fmt.Errorf("schedule: %q is not one of %q, %q, %q, %q", s, Locked, AccessControlled, CardAndCode, Unlocked)
 }
 
 // Source says which rule decided a mode.
@@ -60,12 +61,12 @@ type TimeOfDay int
 // ParseTimeOfDay parses "HH:MM" (24 h; "24:00" allowed).
 func ParseTimeOfDay(s string) (TimeOfDay, error) {
 	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
-		return 0, fmt.Errorf("schedule: time %q: must be HH:MM (24 h)", s)
+		return 0, fmt.Errorf("schedule: %q is not a time of day HH:MM (24 h, 00:00–23:59; 24:00 as an end)", s)
 	}
 	h := int(s[0]-'0')*10 + int(s[1]-'0')
 	m := int(s[3]-'0')*10 + int(s[4]-'0')
 	if m > 59 || h > 24 || (h == 24 && m != 0) {
-		return 0, fmt.Errorf("schedule: time %q: must be 00:00–23:59 or 24:00", s)
+		return 0, fmt.Errorf("schedule: %q is not a time of day HH:MM (24 h, 00:00–23:59; 24:00 as an end)", s)
 	}
 	return TimeOfDay(h*60 + m), nil
 }
@@ -90,16 +91,22 @@ func ParseDay(s string) (time.Weekday, error) {
 			return time.Weekday(i), nil
 		}
 	}
-	return 0, fmt.Errorf("schedule: day %q: must be one of mon, tue, wed, thu, fri, sat, sun", s)
+	return 0, fmt.Errorf("schedule: %q is not a day: use \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"", s)
 }
 
-// ParseDays parses a list of day names.
+// ParseDays parses a non-empty list of day names, each at most once.
 func ParseDays(names []string) ([]time.Weekday, error) {
+	if len(names) == 0 {
+		return nil, errors.New("schedule: is required: a non-empty list of \"mon\" … \"sun\"")
+	}
 	out := make([]time.Weekday, 0, len(names))
 	for _, n := range names {
 		d, err := ParseDay(n)
 		if err != nil {
 			return nil, err
+		}
+		if slices.Contains(out, d) {
+			return nil, fmt.Errorf("schedule: %q is listed twice", n)
 		}
 		out = append(out, d)
 	}
@@ -144,7 +151,7 @@ type Date struct {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse("2006-01-02", s)
 	if err != nil || len(s) != 10 {
-		return Date{}, fmt.Errorf("schedule: date %q: must be a valid YYYY-MM-DD", s)
+		return Date{}, fmt.Errorf("schedule: %q is not a date YYYY-MM-DD", s)
 	}
 	return Date{t.Year(), t.Month(), t.Day()}, nil
 }
@@ -177,22 +184,184 @@ func (e Exception) span() (TimeOfDay, TimeOfDay) {
 	return e.Start, e.End
 }
 
-// Error is a validation error. Kind is "schedule" (a weekly window) or
-// "exception"; Index is the entry's position in its list (0-based) and Other
-// the position of the entry it conflicts with, or -1. A config loader maps
-// the indexes to file lines.
+// Error is one broken rule of a schedule. Kind is "schedule" (a weekly
+// window), "exception" or "default_mode"; Index is the entry's position in
+// its list (0-based, -1 for default_mode), Field the entry's field the rule
+// is about ("days", "start", "end", "mode", "date"; "" = the entry), and
+// Other the position of the entry it conflicts with, or -1. A config loader
+// maps the indexes to file lines and keys (Message names the other entry as
+// the loader writes it).
 type Error struct {
 	Kind  string
 	Index int
+	Field string
 	Other int
 	Rule  string
 }
 
-func (e *Error) Error() string {
+// Message is the rule in words; other names the conflicting entry (for an
+// overlap) as the caller writes it.
+func (e *Error) Message(other string) string {
 	if e.Other >= 0 {
-		return fmt.Sprintf("schedule: %s[%d]: %s (with %s[%d])", e.Kind, e.Index, e.Rule, e.Kind, e.Other)
+		return "overlaps " + other + " " + e.Rule
 	}
-	return fmt.Sprintf("schedule: %s[%d]: %s", e.Kind, e.Index, e.Rule)
+	return e.Rule
+}
+
+// Key is where the rule is broken: "schedule[1].end", "exception[0]",
+// "default_mode".
+func (e *Error) Key() string {
+	if e.Index < 0 {
+		return e.Kind
+	}
+	k := fmt.Sprintf("%s[%d]", e.Kind, e.Index)
+	if e.Field != "" {
+		k += "." + e.Field
+	}
+	return k
+}
+
+func (e *Error) Error() string {
+	return "schedule: " + e.Key() + ": " + e.Message(fmt.Sprintf("%s[%d]", e.Kind, e.Other))
+}
+
+// Errors lists the *Error values in err, which New, NewAccess and the
+// parsers join when several rules are broken.
+func Errors(err error) []*Error {
+	var out []*Error
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var se *Error
+		if errors.As(err, &se) {
+			out = append(out, se)
+		}
+	}
+	walk(err)
+	return out
+}
+
+// WindowText is a weekly window as a config file writes it; nil is a key
+// left out. Parse reads it.
+type WindowText struct {
+	Days       []string
+	Start, End *string
+	Mode       *string // a door's window; an access (group) window has none
+}
+
+// ExceptionText is a dated exception as a config file writes it; nil is a
+// key left out. Start and End default to the whole day.
+type ExceptionText struct {
+	Date, Start, End, Mode *string
+}
+
+// fieldErr turns a parser's error into the entry's *Error for field.
+func fieldErr(kind string, i int, field string, err error) *Error {
+	return &Error{Kind: kind, Index: i, Field: field, Other: -1, Rule: strings.TrimPrefix(err.Error(), "schedule: ")}
+}
+
+func required(kind string, i int, field, rule string) *Error {
+	return &Error{Kind: kind, Index: i, Field: field, Other: -1, Rule: rule}
+}
+
+// parseTime reads an entry's start or end; 24:00 only as an end.
+func parseTime(kind string, i int, field, v string) (TimeOfDay, *Error) {
+	t, err := ParseTimeOfDay(v)
+	if err != nil {
+		return 0, fieldErr(kind, i, field, err)
+	}
+	if t == 1440 && field == "start" {
+		return 0, required(kind, i, field, "24:00 is allowed only as an end time")
+	}
+	return t, nil
+}
+
+func parseMode(kind string, i int, p *string) (Mode, *Error) {
+	if p == nil {
+		return Unknown, required(kind, i, "mode", "is required")
+	}
+	m, err := ParseMode(*p)
+	if err != nil {
+		return Unknown, fieldErr(kind, i, "mode", err)
+	}
+	return m, nil
+}
+
+// Parse reads the window at position i of its list; withMode is set for a
+// door's window (mode required), clear for an access window. Every broken
+// rule of the entry is returned, joined.
+func (t WindowText) Parse(i int, withMode bool) (Window, error) {
+	const kind = "schedule"
+	var w Window
+	var errs []error
+	add := func(e *Error) {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	days, err := ParseDays(t.Days)
+	if err != nil {
+		add(fieldErr(kind, i, "days", err))
+	}
+	w.Days = days
+	var e *Error
+	if t.Start == nil {
+		add(required(kind, i, "start", "is required (HH:MM)"))
+	} else {
+		w.Start, e = parseTime(kind, i, "start", *t.Start)
+		add(e)
+	}
+	if t.End == nil {
+		add(required(kind, i, "end", "is required (HH:MM, 24:00 for midnight)"))
+	} else {
+		w.End, e = parseTime(kind, i, "end", *t.End)
+		add(e)
+	}
+	if withMode {
+		w.Mode, e = parseMode(kind, i, t.Mode)
+		add(e)
+	} else if t.Mode != nil {
+		add(required(kind, i, "mode", "an access schedule has no mode"))
+	}
+	return w, errors.Join(errs...)
+}
+
+// Parse reads the exception at position i of its list. Every broken rule of
+// the entry is returned, joined.
+func (t ExceptionText) Parse(i int) (Exception, error) {
+	const kind = "exception"
+	x := Exception{Start: 0, End: 1440}
+	var errs []error
+	add := func(e *Error) {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	if t.Date == nil {
+		add(required(kind, i, "date", "is required (YYYY-MM-DD)"))
+	} else if d, err := ParseDate(*t.Date); err != nil {
+		add(fieldErr(kind, i, "date", err))
+	} else {
+		x.Date = d
+	}
+	var e *Error
+	if t.Start != nil {
+		x.Start, e = parseTime(kind, i, "start", *t.Start)
+		add(e)
+	}
+	if t.End != nil {
+		x.End, e = parseTime(kind, i, "end", *t.End)
+		add(e)
+	}
+	x.Mode, e = parseMode(kind, i, t.Mode)
+	add(e)
+	x.WholeDay = x.Start == 0 && x.End == 1440
+	return x, errors.Join(errs...)
 }
 
 // Config describes a door's schedule.
@@ -201,9 +370,20 @@ type Config struct {
 	Default    Mode           // mode outside every window; "" = access_controlled
 	Windows    []Window
 	Exceptions []Exception
-	// Keypad says whether some reader of the door has a keypad. Without one,
+	// Keypad says whether the door can ask for a code. Without one,
 	// card_and_code anywhere in the schedule is refused.
 	Keypad bool
+	// NoKeypad is why card_and_code is refused when Keypad is false, in
+	// the caller's words (which readers lack a keypad); "" = "card_and_code
+	// needs a reader with a keypad on this door".
+	NoKeypad string
+}
+
+func (c Config) noKeypad() string {
+	if c.NoKeypad != "" {
+		return c.NoKeypad
+	}
+	return "card_and_code needs a reader with a keypad on this door"
 }
 
 // Schedule answers which mode a door is in at an instant and when that
@@ -215,8 +395,8 @@ type Schedule struct {
 	exceptions []Exception
 }
 
-// New validates c and returns its schedule. Errors are *Error (for an entry)
-// or a plain error naming the rule.
+// New validates c and returns its schedule. Each broken rule is an *Error;
+// several are joined (see Errors).
 func New(c Config) (*Schedule, error) {
 	s := &Schedule{loc: c.Location, def: c.Default}
 	if s.loc == nil {
@@ -225,88 +405,109 @@ func New(c Config) (*Schedule, error) {
 	if s.def == Unknown {
 		s.def = AccessControlled
 	}
+	var errs []error
 	if _, err := ParseMode(string(s.def)); err != nil {
-		return nil, fmt.Errorf("schedule: default_mode: %w", err)
+		errs = append(errs, fieldErr("default_mode", -1, "", err))
+	} else if s.def == CardAndCode && !c.Keypad {
+		errs = append(errs, required("default_mode", -1, "", c.noKeypad()))
 	}
-	if s.def == CardAndCode && !c.Keypad {
-		return nil, errors.New("schedule: default_mode: card_and_code needs a reader with a keypad on this door")
-	}
-	if err := validateWindows(c.Windows, true, c.Keypad); err != nil {
-		return nil, err
-	}
+	errs = append(errs, validateWindows(c.Windows, true, c.Keypad, c.noKeypad())...)
+	var ok []int // exceptions without a broken rule of their own
 	for i, e := range c.Exceptions {
+		n := len(errs)
 		if _, err := ParseMode(string(e.Mode)); err != nil {
-			return nil, &Error{Kind: "exception", Index: i, Other: -1, Rule: err.Error()[len("schedule: "):]}
-		}
-		if e.Mode == CardAndCode && !c.Keypad {
-			return nil, &Error{Kind: "exception", Index: i, Other: -1, Rule: "card_and_code needs a reader with a keypad on this door"}
+			errs = append(errs, fieldErr("exception", i, "mode", err))
+		} else if e.Mode == CardAndCode && !c.Keypad {
+			errs = append(errs, required("exception", i, "mode", c.noKeypad()))
 		}
 		if _, err := time.Parse("2006-01-02", e.Date.String()); err != nil {
-			return nil, &Error{Kind: "exception", Index: i, Other: -1, Rule: fmt.Sprintf("date %s is not a valid date", e.Date)}
+			errs = append(errs, required("exception", i, "date", fmt.Sprintf("date %s is not a valid date", e.Date)))
 		}
 		st, en := e.span()
-		if err := checkSpan(st, en); err != "" {
-			return nil, &Error{Kind: "exception", Index: i, Other: -1, Rule: err}
+		if rule := checkSpan(st, en, ""); rule != "" {
+			errs = append(errs, required("exception", i, "end", rule))
 		}
-		for j := 0; j < i; j++ {
+		if len(errs) > n {
+			continue
+		}
+		for _, j := range ok {
 			o := c.Exceptions[j]
 			if o.Date != e.Date {
 				continue
 			}
 			os, oe := o.span()
 			if st < oe && os < en {
-				return nil, &Error{Kind: "exception", Index: i, Other: j, Rule: fmt.Sprintf("overlaps on %s (%s–%s and %s–%s)", e.Date, st, en, os, oe)}
+				errs = append(errs, &Error{Kind: "exception", Index: i, Other: j,
+					Rule: fmt.Sprintf("on %s: %s–%s and %s–%s", e.Date, os, oe, st, en)})
+				break
 			}
 		}
+		ok = append(ok, i)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	s.windows = append([]Window(nil), c.Windows...)
 	s.exceptions = append([]Exception(nil), c.Exceptions...)
 	return s, nil
 }
 
-func checkSpan(st, en TimeOfDay) string {
+// checkSpan is the rule on an entry's start and end: within the day, start
+// before end (hint adds how to fix it).
+func checkSpan(st, en TimeOfDay, hint string) string {
 	if st < 0 || st >= 1440 || en <= 0 || en > 1440 {
 		return "start and end must be 00:00–24:00"
 	}
 	if st >= en {
-		return fmt.Sprintf("start %s must be before end %s", st, en)
+		return fmt.Sprintf("end %s is not after start %s%s", en, st, hint)
 	}
 	return ""
 }
 
-func validateWindows(ws []Window, withMode, keypad bool) error {
+func validateWindows(ws []Window, withMode, keypad bool, noKeypad string) []error {
+	var errs []error
+	var ok []int // windows without a broken rule of their own
 	for i, w := range ws {
+		n := len(errs)
+		add := func(field, rule string) { errs = append(errs, required("schedule", i, field, rule)) }
 		if len(w.Days) == 0 {
-			return &Error{Kind: "schedule", Index: i, Other: -1, Rule: "days must name at least one day"}
+			add("days", "days must name at least one day")
 		}
 		for _, d := range w.Days {
 			if d < time.Sunday || d > time.Saturday {
-				return &Error{Kind: "schedule", Index: i, Other: -1, Rule: "days must be mon…sun"}
+				add("days", "days must be mon…sun")
+				break
 			}
 		}
-		if err := checkSpan(w.Start, w.End); err != "" {
-			return &Error{Kind: "schedule", Index: i, Other: -1, Rule: err}
+		if rule := checkSpan(w.Start, w.End, " (a window may not cross midnight: split it in two)"); rule != "" {
+			add("end", rule)
 		}
 		if withMode {
 			if _, err := ParseMode(string(w.Mode)); err != nil {
-				return &Error{Kind: "schedule", Index: i, Other: -1, Rule: err.Error()[len("schedule: "):]}
-			}
-			if w.Mode == CardAndCode && !keypad {
-				return &Error{Kind: "schedule", Index: i, Other: -1, Rule: "card_and_code needs a reader with a keypad on this door"}
+				errs = append(errs, fieldErr("schedule", i, "mode", err))
+			} else if w.Mode == CardAndCode && !keypad {
+				add("mode", noKeypad)
 			}
 		} else if w.Mode != Unknown {
-			return &Error{Kind: "schedule", Index: i, Other: -1, Rule: "an access schedule has no mode"}
+			add("mode", "an access schedule has no mode")
 		}
-		for j := 0; j < i; j++ {
+		if len(errs) > n {
+			continue
+		}
+	overlap:
+		for _, j := range ok {
 			o := ws[j]
 			for _, d := range w.Days {
 				if o.on(d) && w.Start < o.End && o.Start < w.End {
-					return &Error{Kind: "schedule", Index: i, Other: j, Rule: fmt.Sprintf("overlaps on %s (%s and %s)", dayNames[d], w, o)}
+					errs = append(errs, &Error{Kind: "schedule", Index: i, Other: j,
+						Rule: fmt.Sprintf("on %s: %s–%s and %s–%s", dayNames[d], o.Start, o.End, w.Start, w.End)})
+					break overlap
 				}
 			}
 		}
+		ok = append(ok, i)
 	}
-	return nil
+	return errs
 }
 
 // Location is the schedule's time zone.
@@ -492,8 +693,8 @@ func NewAccess(loc *time.Location, windows []Window) (*Access, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	if err := validateWindows(windows, false, false); err != nil {
-		return nil, err
+	if errs := validateWindows(windows, false, false, ""); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return &Access{loc: loc, windows: append([]Window(nil), windows...)}, nil
 }

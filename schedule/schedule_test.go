@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -68,26 +69,24 @@ func TestResolveDST(t *testing.T) {
 // window in the skipped hour is shortened, one in the repeated hour starts at
 // the first occurrence.
 func TestDSTWindows(t *testing.T) {
+	// check: at the instant at, the mode is mode and the next change is at next.
+	type check struct {
+		at   string
+		mode Mode
+		next string
+	}
 	sun := []time.Weekday{time.Sunday}
 	tests := []struct {
 		name   string
 		zone   string
 		win    Window
-		checks []struct {
-			at   string
-			mode Mode
-			next string
-		}
+		checks []check
 	}{
 		{
 			name: "berlin spring 01:30-02:30 is 01:30-03:00 wall, 30 real minutes",
 			zone: "Europe/Berlin",
 			win:  Window{Days: sun, Start: tod("01:30"), End: tod("02:30"), Mode: Locked},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-03-29T00:00:00Z", AccessControlled, "2026-03-29T00:30:00Z"},
 				{"2026-03-29T00:30:00Z", Locked, "2026-03-29T01:00:00Z"},
 				{"2026-03-29T00:59:59Z", Locked, "2026-03-29T01:00:00Z"},
@@ -98,11 +97,7 @@ func TestDSTWindows(t *testing.T) {
 			name: "berlin fall 02:30-03:30 starts at first 02:30, two real hours",
 			zone: "Europe/Berlin",
 			win:  Window{Days: sun, Start: tod("02:30"), End: tod("03:30"), Mode: Unlocked},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-10-25T00:29:00Z", AccessControlled, "2026-10-25T00:30:00Z"},
 				{"2026-10-25T00:30:00Z", Unlocked, "2026-10-25T02:30:00Z"},
 				{"2026-10-25T01:30:00Z", Unlocked, "2026-10-25T02:30:00Z"}, // second 02:30 (CET)
@@ -113,11 +108,7 @@ func TestDSTWindows(t *testing.T) {
 			name: "new york spring 01:30-02:30",
 			zone: "America/New_York",
 			win:  Window{Days: sun, Start: tod("01:30"), End: tod("02:30"), Mode: CardAndCode},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-03-08T06:29:00Z", AccessControlled, "2026-03-08T06:30:00Z"},
 				{"2026-03-08T06:30:00Z", CardAndCode, "2026-03-08T07:00:00Z"},
 				{"2026-03-08T07:00:00Z", AccessControlled, "2026-03-15T05:30:00Z"},
@@ -127,11 +118,7 @@ func TestDSTWindows(t *testing.T) {
 			name: "new york fall 01:00-01:30 ends at first 01:30",
 			zone: "America/New_York",
 			win:  Window{Days: sun, Start: tod("01:00"), End: tod("01:30"), Mode: Locked},
-			checks: []struct {
-				at   string
-				mode Mode
-				next string
-			}{
+			checks: []check{
 				{"2026-11-01T04:59:00Z", AccessControlled, "2026-11-01T05:00:00Z"},
 				{"2026-11-01T05:00:00Z", Locked, "2026-11-01T05:30:00Z"},
 				{"2026-11-01T06:15:00Z", AccessControlled, "2026-11-08T06:00:00Z"}, // 01:15 EST, second time round
@@ -233,17 +220,17 @@ func TestValidation(t *testing.T) {
 		{"overlap", Config{Windows: []Window{
 			{Days: mon, Start: tod("08:00"), End: tod("12:00"), Mode: Locked},
 			{Days: []time.Weekday{time.Sunday, time.Monday}, Start: tod("11:00"), End: tod("13:00"), Mode: Unlocked},
-		}}, "schedule", 1, 0, "overlaps on mon"},
-		{"start after end", Config{Windows: []Window{{Days: mon, Start: tod("12:00"), End: tod("08:00"), Mode: Locked}}}, "schedule", 0, -1, "start 12:00 must be before end 08:00"},
-		{"start equals end", Config{Windows: []Window{{Days: mon, Start: tod("12:00"), End: tod("12:00"), Mode: Locked}}}, "schedule", 0, -1, "must be before end"},
+		}}, "schedule", 1, 0, "on mon: 08:00–12:00 and 11:00–13:00"},
+		{"start after end", Config{Windows: []Window{{Days: mon, Start: tod("12:00"), End: tod("08:00"), Mode: Locked}}}, "schedule", 0, -1, "end 08:00 is not after start 12:00"},
+		{"start equals end", Config{Windows: []Window{{Days: mon, Start: tod("12:00"), End: tod("12:00"), Mode: Locked}}}, "schedule", 0, -1, "is not after start"},
 		{"no days", Config{Windows: []Window{{Start: tod("08:00"), End: tod("12:00"), Mode: Locked}}}, "schedule", 0, -1, "at least one day"},
-		{"bad mode", Config{Windows: []Window{{Days: mon, Start: tod("08:00"), End: tod("12:00"), Mode: "open"}}}, "schedule", 0, -1, "must be one of"},
+		{"bad mode", Config{Windows: []Window{{Days: mon, Start: tod("08:00"), End: tod("12:00"), Mode: "open"}}}, "schedule", 0, -1, "is not one of"},
 		{"card_and_code without keypad", Config{Windows: []Window{{Days: mon, Start: tod("08:00"), End: tod("12:00"), Mode: CardAndCode}}}, "schedule", 0, -1, "needs a reader with a keypad"},
 		{"exception card_and_code without keypad", Config{Exceptions: []Exception{{Date: Date{2026, 1, 1}, WholeDay: true, Mode: CardAndCode}}}, "exception", 0, -1, "needs a reader with a keypad"},
 		{"exception overlap", Config{Exceptions: []Exception{
 			{Date: Date{2026, 1, 1}, WholeDay: true, Mode: Locked},
 			{Date: Date{2026, 1, 1}, Start: tod("10:00"), End: tod("11:00"), Mode: Unlocked},
-		}}, "exception", 1, 0, "overlaps on 2026-01-01"},
+		}}, "exception", 1, 0, "on 2026-01-01"},
 		{"exception bad date", Config{Exceptions: []Exception{{Date: Date{2026, 2, 30}, WholeDay: true, Mode: Locked}}}, "exception", 0, -1, "not a valid date"},
 	}
 	for _, tt := range tests {
@@ -379,4 +366,63 @@ func FuzzNext(f *testing.F) {
 			t.Fatalf("mode changes before Next at %v", mid)
 		}
 	})
+}
+
+// TestTextParse: the file's spelling of windows and exceptions is read
+// here, and every broken rule of an entry is reported with its field.
+func TestTextParse(t *testing.T) {
+	p := func(s string) *string { return &s }
+	w, err := WindowText{Days: []string{"mon", "fri"}, Start: p("08:00"), End: p("24:00"), Mode: p("unlocked")}.Parse(0, true)
+	if err != nil || len(w.Days) != 2 || w.Start != 480 || w.End != 1440 || w.Mode != Unlocked {
+		t.Fatalf("window = %+v, %v", w, err)
+	}
+	_, err = WindowText{Days: []string{"mon", "mon"}, Start: p("24:00"), Mode: p("open")}.Parse(3, true)
+	want := map[string]string{
+		"schedule[3].days":  `"mon" is listed twice`,
+		"schedule[3].start": "24:00 is allowed only as an end time",
+		"schedule[3].end":   "is required (HH:MM, 24:00 for midnight)",
+		"schedule[3].mode":  `"open" is not one of "locked", "access_controlled", "card_and_code", "unlocked"`,
+	}
+	got := map[string]string{}
+	for _, e := range Errors(err) {
+		got[e.Key()] = e.Message("")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("window errors = %v, want %v", got, want)
+	}
+	if _, err := (WindowText{Days: []string{"mon"}, Start: p("08:00"), End: p("09:00"), Mode: p("locked")}).Parse(0, false); err == nil {
+		t.Error("access window with a mode accepted")
+	}
+	x, err := ExceptionText{Date: p("2026-12-24"), Mode: p("locked")}.Parse(0)
+	if err != nil || !x.WholeDay || x.Date != (Date{2026, time.December, 24}) {
+		t.Errorf("exception = %+v, %v", x, err)
+	}
+	_, err = ExceptionText{Date: p("2026-02-30"), Start: p("8:00")}.Parse(1)
+	if es := Errors(err); len(es) != 3 || es[0].Key() != "exception[1].date" || es[1].Key() != "exception[1].start" || es[2].Key() != "exception[1].mode" {
+		t.Errorf("exception errors = %v", err)
+	}
+}
+
+// TestAllErrors: New reports every broken rule, not only the first, and
+// an overlap names the entry it overlaps.
+func TestAllErrors(t *testing.T) {
+	mon := []time.Weekday{time.Monday}
+	_, err := New(Config{Default: CardAndCode, NoKeypad: "no keypad here", Windows: []Window{
+		{Days: mon, Start: tod("08:00"), End: tod("12:00"), Mode: Locked},
+		{Days: mon, Start: tod("11:00"), End: tod("13:00"), Mode: Unlocked},
+		{Days: mon, Start: tod("14:00"), End: tod("13:00"), Mode: Locked},
+	}})
+	es := Errors(err)
+	if len(es) != 3 {
+		t.Fatalf("errors = %v", err)
+	}
+	if es[0].Key() != "default_mode" || es[0].Rule != "no keypad here" {
+		t.Errorf("first = %+v", es[0])
+	}
+	if es[1].Key() != "schedule[1]" || es[1].Message("W0") != "overlaps W0 on mon: 08:00–12:00 and 11:00–13:00" {
+		t.Errorf("second = %+v", es[1])
+	}
+	if es[2].Key() != "schedule[2].end" {
+		t.Errorf("third = %+v", es[2])
+	}
 }

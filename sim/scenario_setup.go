@@ -212,7 +212,7 @@ func (e *engine) build(cfg *config.Config) error {
 	e.byName = map[string]*simReader{}
 	for _, dc := range cfg.Doors {
 		// The relay starts at its inactive level: the strike locked.
-		d := &simDoor{cfg: dc, relay: readertest.NewOutPin(dc.Relay, !dc.RelayActive.GPIOLevel(), e.Now)}
+		d := &simDoor{cfg: dc, relay: readertest.NewOutPin(dc.Relay, !dc.RelayActive, e.Now)}
 		step, err := e.newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
 		if err != nil {
 			return err
@@ -222,7 +222,7 @@ func (e *engine) build(cfg *config.Config) error {
 		e.byDoor[dc.Name] = d
 	}
 	for _, rc := range cfg.Readers {
-		dec, err := reader.NewDecoder(config.DecoderConfig(rc), reader.WithEpoch(e.epoch), reader.WithLogger(e.log))
+		dec, err := reader.NewDecoder(rc.Config, reader.WithEpoch(e.epoch), reader.WithLogger(e.log))
 		if err != nil {
 			return fmt.Errorf("sim: scenario: reader %s: %w", rc.Name, err)
 		}

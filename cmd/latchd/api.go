@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
 )
 
@@ -167,7 +168,7 @@ func apiConfig(c *config.Config) api.Config {
 	return out
 }
 
-func apiWindows(ws []config.Window) []api.Window {
+func apiWindows(ws []schedule.Window) []api.Window {
 	var out []api.Window
 	for _, w := range ws {
 		days := make([]string, 0, len(w.Days))

@@ -128,10 +128,10 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	hw := newSimHW(log.With().Str("component", "sim").Logger())
 	for _, d := range cfg.Doors {
 		if d.DPS != "" {
-			hw.setInitial(d.DPS, !d.DPSOpen.GPIOLevel()) // closed
+			hw.setInitial(d.DPS, !d.DPSOpen) // closed
 		}
 		if d.REX != "" {
-			hw.setInitial(d.REX, !d.REXActive.GPIOLevel()) // released
+			hw.setInitial(d.REX, !d.REXActive) // released
 		}
 	}
 	st, err := openStore(cfg, log, nil)
@@ -165,7 +165,7 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	d.onExit = func() {
 		for _, dc := range cfg.Doors {
 			lvl := hw.finals()["relay "+dc.Name]
-			locked := lvl != dc.RelayActive.GPIOLevel()
+			locked := lvl != dc.RelayActive
 			d.log.Info().Str("component", "sim").Str("door", dc.Name).Str("relay", lvl.String()).Bool("locked", locked).Msg("relay final level")
 		}
 	}
@@ -351,7 +351,7 @@ func simStep(ctx context.Context, cfg *config.Config, db *store.Store, hw *simHW
 		if dc.DPS == "" {
 			return fmt.Errorf("door %q has no door position switch", dc.Name)
 		}
-		lvl := dc.DPSOpen.GPIOLevel()
+		lvl := dc.DPSOpen
 		if st.Kind == sim.StepClose {
 			lvl = !lvl
 		}
@@ -364,11 +364,11 @@ func simStep(ctx context.Context, cfg *config.Config, db *store.Store, hw *simHW
 		if dc.REX == "" {
 			return fmt.Errorf("door %q has no exit button", dc.Name)
 		}
-		if err := hw.set(dc.REX, dc.REXActive.GPIOLevel()); err != nil {
+		if err := hw.set(dc.REX, dc.REXActive); err != nil {
 			return err
 		}
 		sleep(dc.Debounce + sim.REXPress)
-		return hw.set(dc.REX, !dc.REXActive.GPIOLevel())
+		return hw.set(dc.REX, !dc.REXActive)
 	}
 	return nil
 }

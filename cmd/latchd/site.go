@@ -124,30 +124,21 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 	dc := configDoor(cfg, name)
 	// The relay is requested at its inactive level: the strike stays locked
 	// from the first instant, and a restart never pulses it (product.md §5).
-	relay, err := s.output(dc.Relay, !dc.RelayActive.GPIOLevel(), "relay "+name)
+	relay, err := s.output(dc.Relay, !dc.RelayActive, "relay "+name)
 	if err != nil {
 		return err
 	}
-	fb := map[string]config.Feedback{}
+	fb := map[string]reader.Feedback{}
 	for _, rc := range cfg.Readers {
 		if rc.Door != name {
 			continue
 		}
-		off := !rc.FeedbackActive.GPIOLevel()
-		var f config.Feedback
-		for _, l := range []struct {
-			pin string
-			dst *gpio.PinOut
-			tag string
-		}{{rc.LEDGreen, &f.LEDGreen, "led_green"}, {rc.LEDRed, &f.LEDRed, "led_red"}, {rc.Beeper, &f.Beeper, "beeper"}} {
-			if l.pin == "" {
-				continue
-			}
-			if *l.dst, err = s.output(l.pin, off, l.tag+" "+rc.Name); err != nil {
-				return err
-			}
+		fb[rc.Name], err = rc.Feedback.Open(func(l reader.FeedbackLine, off gpio.Level) (gpio.PinOut, error) {
+			return s.output(l.Pin, off, l.Key+" "+rc.Name)
+		})
+		if err != nil {
+			return err
 		}
-		fb[rc.Name] = f
 	}
 	c := cfg.DoorConfig(name, relay, fb)
 	c.Logger = s.log
@@ -179,7 +170,7 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 		if rc.Door != name {
 			continue
 		}
-		dec, err := reader.NewDecoder(config.DecoderConfig(rc), reader.WithEpoch(s.hw.Epoch()),
+		dec, err := reader.NewDecoder(rc.Config, reader.WithEpoch(s.hw.Epoch()),
 			reader.WithLogger(s.log.With().Str("component", "reader").Logger()))
 		if err != nil {
 			return fmt.Errorf("latchd: reader %s: %w", rc.Name, err)
@@ -191,7 +182,7 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 		run.stops = append(run.stops, stop)
 	}
 	if dc.DPS != "" {
-		open := dc.DPSOpen.GPIOLevel()
+		open := dc.DPSOpen
 		// A door contact is a dry contact: pull the line to the level it
 		// reads when the contact is open (the door open, for a usual NC
 		// contact), so a cut wire reads "open".
@@ -202,7 +193,7 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 		run.stops = append(run.stops, stop)
 	}
 	if dc.REX != "" {
-		active := dc.REXActive.GPIOLevel()
+		active := dc.REXActive
 		// An exit button is a normally-open contact: pull to the released level.
 		stop, err := s.hw.Input(dctx, dc.REX, "rex "+name, pullTo(!active), func(l gpio.Level) { d.ExitButton(l == active) })
 		if err != nil {
@@ -330,7 +321,7 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 			continue
 		}
 		if _, held := s.outputs[d.Relay]; held {
-			if _, err := s.output(d.Relay, !d.RelayActive.GPIOLevel(), "relay "+d.Name); err != nil {
+			if _, err := s.output(d.Relay, !d.RelayActive, "relay "+d.Name); err != nil {
 				s.log.Error().Err(err).Str("door", d.Name).Msg("relay write failed")
 			}
 		}
@@ -342,7 +333,9 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 		inUse[d.Relay] = true
 	}
 	for _, r := range next.Readers {
-		inUse[r.LEDGreen], inUse[r.LEDRed], inUse[r.Beeper] = true, true, true
+		for _, l := range r.Feedback.Lines() {
+			inUse[l.Pin] = true
+		}
 	}
 	for pin, h := range s.outputs {
 		if !inUse[pin] {

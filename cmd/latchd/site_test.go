@@ -87,7 +87,7 @@ func TestStartNeverPulses(t *testing.T) {
 		t.Run("relay_active="+active, func(t *testing.T) {
 			s, hw, parse, stop := testSite(t, t.TempDir())
 			cfg := parse(active, active)
-			inactive := cfg.Doors[0].RelayActive.GPIOLevel() == gpio.Low // the level that locks
+			inactive := cfg.Doors[0].RelayActive == gpio.Low // the level that locks
 			if err := s.start(context.Background(), cfg); err != nil {
 				t.Fatal(err)
 			}

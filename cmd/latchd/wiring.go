@@ -89,10 +89,10 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		simhw = newSimHW(log.Level(zerolog.DebugLevel))
 		for _, d := range cfg.Doors {
 			if d.DPS != "" {
-				simhw.setInitial(d.DPS, !d.DPSOpen.GPIOLevel()) // closed
+				simhw.setInitial(d.DPS, !d.DPSOpen) // closed
 			}
 			if d.REX != "" {
-				simhw.setInitial(d.REX, !d.REXActive.GPIOLevel()) // released
+				simhw.setInitial(d.REX, !d.REXActive) // released
 			}
 		}
 		hw = simhw
@@ -138,7 +138,7 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, rc := range cfg.Readers {
-		dec, err := reader.NewDecoder(config.DecoderConfig(rc), reader.WithEpoch(hw.Epoch()), reader.WithLogger(log))
+		dec, err := reader.NewDecoder(rc.Config, reader.WithEpoch(hw.Epoch()), reader.WithLogger(log))
 		if err != nil {
 			return fail(fmt.Errorf("reader %s: %w", rc.Name, err))
 		}
@@ -157,8 +157,8 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			pull       gpio.Pull
 			activeName string
 		}{
-			{"dps", dc.DPS, dc.DPSOpen.GPIOLevel(), "open", "closed", pullTo(dc.DPSOpen.GPIOLevel()), "dps_open"},
-			{"rex", dc.REX, dc.REXActive.GPIOLevel(), "pressed", "released", pullTo(!dc.REXActive.GPIOLevel()), "rex_active"},
+			{"dps", dc.DPS, dc.DPSOpen, "open", "closed", pullTo(dc.DPSOpen), "dps_open"},
+			{"rex", dc.REX, dc.REXActive, "pressed", "released", pullTo(!dc.REXActive), "rex_active"},
 		} {
 			if in.pin == "" {
 				continue
@@ -318,15 +318,9 @@ const ledOn = time.Second
 // never a relay.
 func wiringLEDs(ctx context.Context, hw hardware, cfg *config.Config, rep *wiringReport) error {
 	for _, rc := range cfg.Readers {
-		on := rc.FeedbackActive.GPIOLevel()
-		for _, l := range []struct{ what, pin, tag string }{
-			{"green LED", rc.LEDGreen, "led_green"},
-			{"red LED", rc.LEDRed, "led_red"},
-			{"beeper", rc.Beeper, "beeper"},
-		} {
-			if l.pin == "" {
-				continue
-			}
+		on := rc.Feedback.Active
+		for _, fl := range rc.Feedback.Lines() {
+			l := struct{ what, pin, tag string }{feedbackWhat[fl.Key], fl.Pin, fl.Key}
 			out, err := hw.Output(l.pin, !on, "wiring-test "+l.tag+" "+rc.Name)
 			if err != nil {
 				return fmt.Errorf("reader %s %s (%s): %w", rc.Name, l.what, l.pin, err)
@@ -356,6 +350,9 @@ func wiringLEDs(ctx context.Context, hw hardware, cfg *config.Config, rep *wirin
 	}
 	return nil
 }
+
+// feedbackWhat names a feedback line (by its config key) for a person.
+var feedbackWhat = map[string]string{"led_green": "green LED", "led_red": "red LED", "beeper": "beeper"}
 
 // note prints a line of its own (not a read or a change).
 func (w *wiringReport) note(format string, args ...any) {

@@ -10,8 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/schedule"
 )
 
 // builder turns the raw file into a Config, collecting every issue.
@@ -62,8 +66,9 @@ func (b *builder) oneOf(key, v string, allowed ...string) string {
 	return v
 }
 
-// duration parses a Go duration within [lo, hi].
-func (b *builder) duration(key string, p *string, def, lo, hi time.Duration) time.Duration {
+// duration parses a Go duration within l.
+func (b *builder) duration(key string, p *string, def time.Duration, l door.Limit) time.Duration {
+	lo, hi := l.Min, l.Max
 	if p == nil {
 		return def
 	}
@@ -85,20 +90,22 @@ func fmtDur(d time.Duration) string {
 	return d.String()
 }
 
-func (b *builder) level(key string, p *string, def Level) Level {
-	v := str(p, string(def))
-	b.oneOf(key, v, "high", "low")
-	return Level(v)
+// level reads "high" or "low".
+func (b *builder) level(key string, p *string, def gpio.Level) gpio.Level {
+	name := map[gpio.Level]string{gpio.High: "high", gpio.Low: "low"}
+	return b.oneOf(key, str(p, name[def]), "high", "low") == "high"
 }
 
-func (b *builder) mode(key string, p *string, def Mode) Mode {
-	if p == nil && def == "" {
-		b.fail(key, "is required")
-		return ""
+// mode reads a door mode (schedule.ParseMode's rule).
+func (b *builder) mode(key string, p *string, def schedule.Mode) schedule.Mode {
+	if p == nil {
+		return def
 	}
-	v := str(p, string(def))
-	b.oneOf(key, v, string(Locked), string(AccessControlled), string(CardAndCode), string(Unlocked))
-	return Mode(v)
+	m, err := schedule.ParseMode(*p)
+	if err != nil {
+		b.fail(key, "%s", strings.TrimPrefix(err.Error(), "schedule: "))
+	}
+	return m
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -166,114 +173,6 @@ func (b *builder) zone(key string, name string) *time.Location {
 	return loc
 }
 
-// clock parses HH:MM (24 h); 24:00 only when asEnd.
-func (b *builder) clock(key string, v string, asEnd bool) (Clock, bool) {
-	c, ok := parseClock(v)
-	if !ok || (c == 24*60 && !asEnd) {
-		if v == "24:00" {
-			b.fail(key, "24:00 is allowed only as an end time")
-		} else {
-			b.fail(key, "%q is not a time of day HH:MM (24 h, 00:00–23:59; 24:00 as an end)", v)
-		}
-		return 0, false
-	}
-	return c, true
-}
-
-func parseClock(v string) (Clock, bool) {
-	if len(v) != 5 || v[2] != ':' {
-		return 0, false
-	}
-	for _, i := range []int{0, 1, 3, 4} {
-		if v[i] < '0' || v[i] > '9' {
-			return 0, false
-		}
-	}
-	h := int(v[0]-'0')*10 + int(v[1]-'0')
-	m := int(v[3]-'0')*10 + int(v[4]-'0')
-	if m > 59 || h > 24 || (h == 24 && m != 0) {
-		return 0, false
-	}
-	return Clock(h*60 + m), true
-}
-
-var weekdays = map[string]time.Weekday{
-	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
-	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
-}
-
-func (b *builder) days(key string, vs []string) []time.Weekday {
-	if len(vs) == 0 {
-		b.fail(key, "is required: a non-empty list of \"mon\" … \"sun\"")
-		return nil
-	}
-	var out []time.Weekday
-	seen := map[time.Weekday]bool{}
-	for _, v := range vs {
-		d, ok := weekdays[v]
-		if !ok {
-			b.fail(key, "%q is not a day: use \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"", v)
-			continue
-		}
-		if seen[d] {
-			b.fail(key, "%q is listed twice", v)
-			continue
-		}
-		seen[d] = true
-		out = append(out, d)
-	}
-	return out
-}
-
-// window checks a weekly window; mode is nil for group windows.
-func (b *builder) window(key string, days []string, start, end *string, mode *string, withMode bool) (Window, bool) {
-	w := Window{Line: b.pos.lineOf(key)}
-	n := len(b.issues)
-	w.Days = b.days(key+".days", days)
-	if start == nil {
-		b.fail(key+".start", "is required (HH:MM)")
-	} else {
-		w.Start, _ = b.clock(key+".start", *start, false)
-	}
-	if end == nil {
-		b.fail(key+".end", "is required (HH:MM, 24:00 for midnight)")
-	} else {
-		w.End, _ = b.clock(key+".end", *end, true)
-	}
-	if withMode {
-		w.Mode = b.mode(key+".mode", mode, "")
-	}
-	if len(b.issues) == n && w.Start >= w.End {
-		b.fail(key+".end", "end %s is not after start %s (a window may not cross midnight: split it in two)", w.End, w.Start)
-	}
-	return w, len(b.issues) == n
-}
-
-// overlaps reports the first pair of windows sharing a day and a time.
-func (b *builder) checkOverlaps(key string, ws []Window, keys []string) {
-	for i := range ws {
-		for j := i + 1; j < len(ws); j++ {
-			d, ok := sharedDay(ws[i].Days, ws[j].Days)
-			if !ok || ws[i].End <= ws[j].Start || ws[j].End <= ws[i].Start {
-				continue
-			}
-			b.fail(keys[j], "overlaps %s (line %d) on %s: %s–%s and %s–%s", keys[i], ws[i].Line,
-				strings.ToLower(d.String()[:3]), ws[i].Start, ws[i].End, ws[j].Start, ws[j].End)
-		}
-	}
-}
-
-func sharedDay(a, b []time.Weekday) (time.Weekday, bool) {
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				return x, true
-			}
-		}
-	}
-	return 0, false
-}
-
 func (b *builder) build(raw *rawFile) *Config {
 	cfg := &Config{}
 	used := map[string]string{} // pin → key that uses it
@@ -291,15 +190,8 @@ func (b *builder) build(raw *rawFile) *Config {
 	cfg.Controller.KeyFile = b.path("controller.key_file", rc.KeyFile, DefaultKeyFile)
 	cfg.Controller.TimeZone = str(rc.TimeZone, DefaultTimeZone)
 	cfg.Controller.Location = b.zone("controller.time_zone", cfg.Controller.TimeZone)
-	cfg.Controller.EventRetention = DefaultEventRetention
-	if rc.EventRetention != nil {
-		// Bounded so a typo cannot make the database grow without limit.
-		if *rc.EventRetention < 1 || *rc.EventRetention > 100_000_000 {
-			b.fail("controller.event_retention", "%d is outside 1–100000000", *rc.EventRetention)
-		} else {
-			cfg.Controller.EventRetention = int(*rc.EventRetention)
-		}
-	}
+	// Bounded so a typo cannot make the database grow without limit.
+	cfg.Controller.EventRetention = b.integer("controller.event_retention", rc.EventRetention, DefaultEventRetention, 1, 100_000_000)
 
 	// [api]
 	ra := raw.API
@@ -343,7 +235,7 @@ func (b *builder) build(raw *rawFile) *Config {
 		}
 		b.fail(key, "max_connections_per_peer (%d) must not exceed max_connections (%d)", cfg.API.MaxConnectionsPerPeer, cfg.API.MaxConnections)
 	}
-	cfg.API.HeaderTimeout = b.duration("api.header_timeout", ra.HeaderTimeout, api.DefaultHeaderTimeout, time.Second, 5*time.Minute)
+	cfg.API.HeaderTimeout = b.duration("api.header_timeout", ra.HeaderTimeout, api.DefaultHeaderTimeout, door.Limit{Min: time.Second, Max: 5 * time.Minute})
 	cfg.API.ImportSpoolMax = b.size("api.import_spool_max", ra.ImportSpoolMax, api.DefaultImportLimit, 1<<20, 1<<40)
 
 	// [log]
@@ -354,29 +246,26 @@ func (b *builder) build(raw *rawFile) *Config {
 	cfg.Log.Format = b.oneOf("log.format", str(rl.Format, "json"), "json", "console")
 	cfg.Log.Level = b.oneOf("log.level", str(rl.Level, "info"), "trace", "debug", "info", "warn", "error")
 
-	// [mfa]
+	// [mfa]: defaults are the door's.
 	rm := raw.MFA
 	if rm == nil {
 		rm = &rawMFA{}
 	}
-	cfg.MFA.EntryCodeFallback = boolean(rm.EntryCodeFallback, true)
-	cfg.MFA.CodeTimeout = b.duration("mfa.code_timeout", rm.CodeTimeout, 10*time.Second, time.Second, 5*time.Minute)
-	cfg.MFA.KeyTimeout = b.duration("mfa.key_timeout", rm.KeyTimeout, 5*time.Second, time.Second, 5*time.Minute)
-	cfg.MFA.MaxCodeAttempts = 3
-	if rm.MaxCodeAttempts != nil {
-		if *rm.MaxCodeAttempts < 1 || *rm.MaxCodeAttempts > 100 {
-			b.fail("mfa.max_code_attempts", "%d is outside 1–100", *rm.MaxCodeAttempts)
-		} else {
-			cfg.MFA.MaxCodeAttempts = int(*rm.MaxCodeAttempts)
-		}
-	}
-	cfg.MFA.LockoutWindow = b.duration("mfa.lockout_window", rm.LockoutWindow, 5*time.Minute, time.Second, 24*time.Hour)
-	cfg.MFA.LockoutTime = b.duration("mfa.lockout_time", rm.LockoutTime, 60*time.Second, time.Second, 24*time.Hour)
+	def := door.DefaultConfig().MFA
+	cfg.MFA.EntryCodeFallback = boolean(rm.EntryCodeFallback, def.EntryCodeFallback)
+	cfg.MFA.CodeTimeout = b.duration("mfa.code_timeout", rm.CodeTimeout, def.CodeTimeout, door.CodeTimeoutLimit)
+	cfg.MFA.KeyTimeout = b.duration("mfa.key_timeout", rm.KeyTimeout, def.KeyTimeout, door.KeyTimeoutLimit)
+	cfg.MFA.MaxCodeAttempts = b.integer("mfa.max_code_attempts", rm.MaxCodeAttempts, def.MaxCodeAttempts, door.MaxCodeAttemptsMin, door.MaxCodeAttemptsMax)
+	cfg.MFA.LockoutWindow = b.duration("mfa.lockout_window", rm.LockoutWindow, def.LockoutWindow, door.LockoutWindowLimit)
+	cfg.MFA.LockoutTime = b.duration("mfa.lockout_time", rm.LockoutTime, def.LockoutTime, door.LockoutTimeLimit)
 
 	// [[door]] first: readers refer to doors.
 	doorIndex := map[string]int{}
+	var entries []doorEntries
 	for i := range raw.Door {
-		cfg.Doors = append(cfg.Doors, b.door(idx("door", i), &raw.Door[i], cfg.Controller, used, doorIndex, i))
+		d, e := b.door(idx("door", i), &raw.Door[i], cfg.Controller, used, doorIndex, i)
+		cfg.Doors = append(cfg.Doors, d)
+		entries = append(entries, e)
 	}
 
 	// [[reader]]
@@ -384,12 +273,7 @@ func (b *builder) build(raw *rawFile) *Config {
 	for i := range raw.Reader {
 		key := idx("reader", i)
 		r := b.reader(key, &raw.Reader[i], used)
-		if r.Name != "" {
-			if other, ok := readerNames[r.Name]; ok {
-				b.fail(key+".name", "reader %q is already defined at %s (line %d)", r.Name, other, b.pos.lineOf(other))
-			}
-			readerNames[r.Name] = key
-		}
+		b.unique(key+".name", "reader", r.Name, readerNames)
 		if raw.Reader[i].Door == nil {
 			b.fail(key+".door", "is required: the name of a [[door]]")
 		} else if _, ok := doorIndex[r.Door]; !ok {
@@ -398,9 +282,19 @@ func (b *builder) build(raw *rawFile) *Config {
 		cfg.Readers = append(cfg.Readers, r)
 	}
 
-	// card_and_code needs a keypad on every reader that would ask for a code.
+	// Each door's schedule, once its readers are known: card_and_code
+	// needs a keypad on every reader that would ask for a code.
 	for i, d := range cfg.Doors {
-		b.checkKeypads(idx("door", i), d, cfg.Readers)
+		key := idx("door", i)
+		why := cfg.DoorConfig(d.Name, nil, nil).NoKeypad()
+		if why != "" && d.ClockUnknownMode == schedule.CardAndCode {
+			b.fail(key+".clock_unknown_mode", "%s", why)
+		}
+		if entries[i].ok {
+			_, err := schedule.New(schedule.Config{Location: d.Location, Default: d.DefaultMode,
+				Windows: d.Schedule, Exceptions: d.Exceptions, Keypad: why == "", NoKeypad: why})
+			b.scheduleIssues(key, err)
+		}
 	}
 
 	// [[group]]
@@ -408,13 +302,9 @@ func (b *builder) build(raw *rawFile) *Config {
 	for i := range raw.Group {
 		key := idx("group", i)
 		rg := &raw.Group[i]
-		g := Group{Name: b.name(key+".name", rg.Name), Line: b.pos.lineOf(key)}
-		if g.Name != "" {
-			if other, ok := groupNames[g.Name]; ok {
-				b.fail(key+".name", "group %q is already defined at %s (line %d)", g.Name, other, b.pos.lineOf(other))
-			}
-			groupNames[g.Name] = key
-		}
+		g := Group{Line: b.pos.lineOf(key)}
+		g.Name = b.name(key+".name", rg.Name)
+		b.unique(key+".name", "group", g.Name, groupNames)
 		if rg.Doors == nil {
 			b.fail(key+".doors", "is required: a list of door names")
 		}
@@ -428,25 +318,63 @@ func (b *builder) build(raw *rawFile) *Config {
 			seen[dn] = true
 			g.Doors = append(g.Doors, dn)
 		}
-		var okWins []Window
-		var okKeys []string
+		ok := true
 		for j, rw := range rg.Schedule {
-			wk := idx(key+".schedule", j)
-			w, ok := b.window(wk, rw.Days, rw.Start, rw.End, nil, false)
+			w, err := schedule.WindowText{Days: rw.Days, Start: rw.Start, End: rw.End}.Parse(j, false)
 			g.Schedule = append(g.Schedule, w)
-			if ok {
-				okWins = append(okWins, w)
-				okKeys = append(okKeys, wk)
-			}
+			ok = b.scheduleIssues(key, err) && ok
 		}
-		b.checkOverlaps(key+".schedule", okWins, okKeys)
+		if ok {
+			_, err := schedule.NewAccess(cfg.Controller.Location, g.Schedule)
+			b.scheduleIssues(key, err)
+		}
 		cfg.Groups = append(cfg.Groups, g)
 	}
 	return cfg
 }
 
-func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]string, names map[string]int, i int) Door {
-	d := Door{Name: b.name(key+".name", rd.Name), Line: b.pos.lineOf(key)}
+// unique checks that no earlier section of kind has name (names: name → key).
+func (b *builder) unique(key, kind, name string, names map[string]string) {
+	if name == "" {
+		return
+	}
+	section := key[:strings.LastIndex(key, ".")]
+	if other, ok := names[name]; ok {
+		b.fail(key, "%s %q is already defined at %s (line %d)", kind, name, other, b.pos.lineOf(other))
+		return
+	}
+	names[name] = section
+}
+
+// scheduleIssues maps the schedule package's errors to issues under the
+// section key ("door[0]", "group[1]"); it reports whether there were none.
+func (b *builder) scheduleIssues(key string, err error) bool {
+	if err == nil {
+		return true
+	}
+	es := schedule.Errors(err)
+	if len(es) == 0 {
+		b.fail(key, "%s", strings.TrimPrefix(err.Error(), "schedule: "))
+	}
+	for _, se := range es {
+		other := ""
+		if se.Other >= 0 {
+			ok := fmt.Sprintf("%s.%s[%d]", key, se.Kind, se.Other)
+			other = fmt.Sprintf("%s (line %d)", ok, b.pos.lineOf(ok))
+		}
+		b.fail(key+"."+se.Key(), "%s", se.Message(other))
+	}
+	return false
+}
+
+// doorEntries says whether a door's windows and exceptions all parsed, so
+// that their schedule as a whole can be checked.
+type doorEntries struct{ ok bool }
+
+func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]string, names map[string]int, i int) (Door, doorEntries) {
+	d := Door{Config: door.DefaultConfig(), Line: b.pos.lineOf(key)}
+	d.MFA = door.MFAConfig{} // [mfa] is the file's: DoorConfig sets it
+	d.Name = b.name(key+".name", rd.Name)
 	if d.Name != "" {
 		if j, ok := names[d.Name]; ok {
 			other := idx("door", j)
@@ -462,225 +390,99 @@ func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]
 		d.Location = b.zone(key+".time_zone", d.TimeZone)
 	}
 	d.Relay = b.pin(key+".relay", rd.Relay, true, used)
-	d.RelayActive = b.level(key+".relay_active", rd.RelayActive, High)
+	d.RelayActive = b.level(key+".relay_active", rd.RelayActive, d.RelayActive)
 	d.DPS = b.pin(key+".dps", rd.DPS, false, used)
-	d.DPSOpen = b.level(key+".dps_open", rd.DPSOpen, High)
+	d.DPSOpen = b.level(key+".dps_open", rd.DPSOpen, gpio.High)
 	d.REX = b.pin(key+".rex", rd.REX, false, used)
-	d.REXActive = b.level(key+".rex_active", rd.REXActive, Low)
-	// DPS/REX are dry contacts; 20–50 ms is usual (hardware.md), 1 s is far beyond any bounce.
-	d.Debounce = b.duration(key+".debounce", rd.Debounce, 50*time.Millisecond, 0, time.Second)
-	// 1–60 s: product.md §5, the range seen on commercial controllers.
-	d.UnlockTime = b.duration(key+".unlock_time", rd.UnlockTime, 10*time.Second, time.Second, 60*time.Second)
-	d.REXUnlocks = boolean(rd.REXUnlocks, false)
-	d.REXUnlockTime = b.duration(key+".rex_unlock_time", rd.REXUnlockTime, 3*time.Second, time.Second, 60*time.Second)
-	d.RelockOnOpen = boolean(rd.RelockOnOpen, true)
-	d.HeldOpenTime = b.duration(key+".held_open_time", rd.HeldOpenTime, 60*time.Second, time.Second, 24*time.Hour)
-	d.DefaultMode = b.mode(key+".default_mode", rd.DefaultMode, AccessControlled)
-	d.ClockUnknownMode = b.mode(key+".clock_unknown_mode", rd.ClockUnknown, Locked)
-	d.SecondFactor = b.oneOf(key+".second_factor", str(rd.SecondFactor, SecondFactorAlways), SecondFactorAlways, SecondFactorEntryOnly)
+	d.REXActive = b.level(key+".rex_active", rd.REXActive, gpio.Low)
+	d.Debounce = b.duration(key+".debounce", rd.Debounce, d.Debounce, door.DebounceLimit)
+	d.UnlockTime = b.duration(key+".unlock_time", rd.UnlockTime, d.UnlockTime, door.UnlockTimeLimit)
+	d.RexUnlocks = boolean(rd.REXUnlocks, d.RexUnlocks)
+	d.RexUnlockTime = b.duration(key+".rex_unlock_time", rd.REXUnlockTime, d.RexUnlockTime, door.RexUnlockTimeLimit)
+	d.RelockOnOpen = boolean(rd.RelockOnOpen, d.RelockOnOpen)
+	d.HeldOpenTime = b.duration(key+".held_open_time", rd.HeldOpenTime, d.HeldOpenTime, door.HeldOpenTimeLimit)
+	d.DefaultMode = b.mode(key+".default_mode", rd.DefaultMode, d.DefaultMode)
+	d.ClockUnknownMode = b.mode(key+".clock_unknown_mode", rd.ClockUnknown, d.ClockUnknownMode)
+	d.SecondFactor = b.oneOf(key+".second_factor", str(rd.SecondFactor, d.SecondFactor), door.SecondFactorAlways, door.SecondFactorEntryOnly)
 
-	var okWins []Window
-	var okKeys []string
+	ok := true
 	for j, rw := range rd.Schedule {
-		wk := idx(key+".schedule", j)
-		w, ok := b.window(wk, rw.Days, rw.Start, rw.End, rw.Mode, true)
+		w, err := rw.Parse(j, true)
 		d.Schedule = append(d.Schedule, w)
-		if ok {
-			okWins = append(okWins, w)
-			okKeys = append(okKeys, wk)
-		}
+		ok = b.scheduleIssues(key, err) && ok
 	}
-	b.checkOverlaps(key+".schedule", okWins, okKeys)
-
-	type dated struct {
-		e   Exception
-		key string
-	}
-	var okEx []dated
 	for j, re := range rd.Exception {
-		ek := idx(key+".exception", j)
-		e, ok := b.exception(ek, re)
+		e, err := re.Parse(j)
 		d.Exceptions = append(d.Exceptions, e)
-		if ok {
-			okEx = append(okEx, dated{e, ek})
-		}
+		ok = b.scheduleIssues(key, err) && ok
 	}
-	for x := range okEx {
-		for y := x + 1; y < len(okEx); y++ {
-			a, c := okEx[x], okEx[y]
-			if a.e.Date == c.e.Date && a.e.Start < c.e.End && c.e.Start < a.e.End {
-				b.fail(c.key, "overlaps %s (line %d) on %s: %s–%s and %s–%s", a.key, a.e.Line, a.e.Date,
-					a.e.Start, a.e.End, c.e.Start, c.e.End)
-			}
-		}
-	}
-	return d
+	return d, doorEntries{ok: ok}
 }
 
-func (b *builder) exception(key string, re rawException) (Exception, bool) {
-	e := Exception{Line: b.pos.lineOf(key), Start: 0, End: 24 * 60}
-	n := len(b.issues)
-	if re.Date == nil {
-		b.fail(key+".date", "is required (YYYY-MM-DD)")
-	} else if t, err := time.Parse("2006-01-02", *re.Date); err != nil {
-		b.fail(key+".date", "%q is not a date YYYY-MM-DD", *re.Date)
-	} else {
-		e.Date = Date{t.Year(), t.Month(), t.Day()}
-	}
-	if re.Start != nil {
-		e.Start, _ = b.clock(key+".start", *re.Start, false)
-	}
-	if re.End != nil {
-		e.End, _ = b.clock(key+".end", *re.End, true)
-	}
-	e.Mode = b.mode(key+".mode", re.Mode, "")
-	if len(b.issues) == n && e.Start >= e.End {
-		b.fail(key+".end", "end %s is not after start %s", e.End, e.Start)
-	}
-	return e, len(b.issues) == n
-}
-
-// formatBits is the frame length of each card format (hardware.md "Card formats").
-var formatBits = map[reader.Format]int{
-	reader.H10301:      26,
-	reader.H10306:      34,
-	reader.Corp1000x35: 35,
-	reader.H10302:      37,
-	reader.H10304:      37,
-	reader.Corp1000x48: 48,
-}
-
-// frameBits returns the frame length of a format as the config spells it: a
-// format name, or "raw" and its length in bits ("raw32", "raw56") for a card
-// serial number sent without parity. A raw number must fit 64 bits.
-func frameBits(f string) (int, bool) {
-	if n, ok := formatBits[reader.Format(f)]; ok {
-		return n, true
-	}
-	rest, ok := strings.CutPrefix(f, "raw")
-	if !ok || rest == "" || rest[0] < '1' || rest[0] > '9' {
-		return 0, false
-	}
-	n, err := strconv.Atoi(rest)
-	if err != nil || n < 4 || n > 64 {
-		return 0, false
-	}
-	return n, true
-}
+// defaultFormats are the card formats of a reader whose formats key is left out.
+var defaultFormats = []string{string(reader.H10301), string(reader.H10304)}
 
 func (b *builder) reader(key string, rr *rawReader, used map[string]string) Reader {
-	r := Reader{Name: b.name(key+".name", rr.Name), Line: b.pos.lineOf(key)}
+	r := Reader{Line: b.pos.lineOf(key)}
+	r.Name = b.name(key+".name", rr.Name)
 	r.Door = str(rr.Door, "")
-	r.Direction = b.oneOf(key+".direction", str(rr.Direction, "in"), "in", "out")
+	r.Direction = b.oneOf(key+".direction", str(rr.Direction, door.DirectionIn), door.DirectionIn, door.DirectionOut)
 	r.D0 = b.pin(key+".d0", rr.D0, true, used)
 	r.D1 = b.pin(key+".d1", rr.D1, true, used)
-	formats := rr.Formats
-	if formats == nil {
-		formats = []string{"h10301", "h10304"}
+	n := len(b.issues)
+	r.Formats = rr.Formats
+	if r.Formats == nil {
+		r.Formats = defaultFormats
 	}
-	if len(formats) == 0 {
+	r.Formats = append([]string(nil), r.Formats...)
+	if len(r.Formats) == 0 {
 		b.fail(key+".formats", "must list at least one card format")
 	}
-	byLen := map[int]string{}
-	for _, f := range formats {
-		n, ok := frameBits(f)
-		if !ok {
-			b.fail(key+".formats", "%q is not a card format: use h10301, h10306, h10302, h10304, corp1000_35, corp1000_48 or rawN (N = 4–64 bits, e.g. raw32)", f)
-			continue
-		}
-		if other, ok := byLen[n]; ok {
-			if other == f {
-				b.fail(key+".formats", "%q is listed twice", f)
-			} else {
-				b.fail(key+".formats", "%q and %q are both %d bits: at most one format per bit length", other, f, n)
-			}
-			continue
-		}
-		byLen[n] = f
-		r.Formats = append(r.Formats, f)
-	}
-	r.Keypad = b.oneOf(key+".keypad", str(rr.Keypad, Keypad4Bit), KeypadNone, Keypad4Bit, Keypad8Bit, Keypad26BitPIN)
-	// A key frame is told from a card frame by its length (hardware.md
-	// "Keypads"); a 26bit_pin keypad shares 26 bits with h10301 only, told
-	// apart by facility code 0.
-	if n, ok := map[string]int{Keypad4Bit: 4, Keypad8Bit: 8, Keypad26BitPIN: 26}[r.Keypad]; ok {
-		if f, clash := byLen[n]; clash && !(r.Keypad == Keypad26BitPIN && f == string(reader.H10301)) {
-			b.fail(key+".formats", "%q and keypad %q are both %d bits: a key frame is told from a card by its length", f, r.Keypad, n)
+	r.RawByteOrder = reader.ByteOrder(b.oneOf(key+".raw_byte_order", str(rr.RawByteOrder, string(reader.MSB)), string(reader.MSB), string(reader.LSB)))
+	for _, f := range r.Formats {
+		if _, err := reader.ParseFormatSpec(f, r.RawByteOrder); err != nil {
+			b.readerIssue(key+".formats", err)
 		}
 	}
-	r.Star, r.Hash = 10, 11
+	r.Keypad = reader.KeypadMode(str(rr.Keypad, string(reader.Keypad4)))
+	if err := (reader.Keypad{Mode: r.Keypad}).Validate(); err != nil {
+		b.readerIssue(key+".keypad", err)
+	}
 	if rr.Keys != nil {
-		// In 4-bit mode 0–9 are the digits; '*' and '#' take two of 10–15.
-		check := func(k string, p *int64, def byte) byte {
+		// Read as a byte; the reader says which values are keys.
+		byteOf := func(k string, p *int64) uint8 {
 			if p == nil {
-				return def
+				return 0 // the reader's default
 			}
-			if *p < 10 || *p > 15 {
-				b.fail(key+".keys."+k, "%d is outside 10–15 (0–9 are the digits of a 4-bit keypad)", *p)
-				return def
+			if *p < 1 || *p > 255 { // 0 is the reader's "default"
+				b.fail(key+".keys."+k, "%d is not a key value 1–255", *p)
+				return 0
 			}
-			return byte(*p)
+			return uint8(*p)
 		}
-		r.Star = check("star", rr.Keys.Star, 10)
-		r.Hash = check("hash", rr.Keys.Hash, 11)
-		if r.Star == r.Hash {
-			b.fail(key+".keys", "star and hash are both %d", r.Star)
+		r.Star, r.Hash = byteOf("star", rr.Keys.Star), byteOf("hash", rr.Keys.Hash)
+		if err := (reader.Keypad{Mode: r.Keypad, Star: r.Star, Hash: r.Hash}).Validate(); err != nil && len(b.issues) == n {
+			b.readerIssue(key+".keys", err)
 		}
 	}
-	// Upper bound on end-of-frame silence: by default reader.DefaultMaxFrameGap
-	// (30 ms, above the 20 ms spec maximum interval plus 30 % jitter,
-	// hardware.md); 1 ms–1 s keeps it meaningful.
-	r.MaxFrameGap = b.duration(key+".max_frame_gap", rr.MaxFrameGap, reader.DefaultMaxFrameGap, time.Millisecond, time.Second)
-	r.RawByteOrder = b.oneOf(key+".raw_byte_order", str(rr.RawByteOrder, "msb"), "msb", "lsb")
-	r.LEDGreen = b.pin(key+".led_green", rr.LEDGreen, false, used)
-	r.LEDRed = b.pin(key+".led_red", rr.LEDRed, false, used)
-	r.Beeper = b.pin(key+".beeper", rr.Beeper, false, used)
-	r.FeedbackActive = b.level(key+".feedback_active", rr.FeedbackActive, Low)
+	// Upper bound on end-of-frame silence; 1 ms–1 s keeps it meaningful.
+	r.MaxFrameGap = b.duration(key+".max_frame_gap", rr.MaxFrameGap, reader.DefaultMaxFrameGap, door.Limit{Min: time.Millisecond, Max: time.Second})
+	if len(b.issues) == n {
+		// The rules between formats and keypad (one format per bit length,
+		// a key frame told from a card by its length) are the decoder's.
+		c := r.Config
+		c.Name = ""
+		if _, err := reader.NewDecoder(c); err != nil {
+			b.readerIssue(key+".formats", err)
+		}
+	}
+	r.Feedback.Green = b.pin(key+".led_green", rr.LEDGreen, false, used)
+	r.Feedback.Red = b.pin(key+".led_red", rr.LEDRed, false, used)
+	r.Feedback.Beeper = b.pin(key+".beeper", rr.Beeper, false, used)
+	r.Feedback.Active = b.level(key+".feedback_active", rr.FeedbackActive, gpio.Low)
 	return r
 }
 
-// checkKeypads refuses card_and_code (default mode, a window or an exception)
-// on a door where a reader that would ask for the code has no keypad: every
-// reader with second_factor "always", the "in" readers with "entry_only".
-func (b *builder) checkKeypads(key string, d Door, readers []Reader) {
-	var missing []string
-	asking := 0
-	for _, r := range readers {
-		if r.Door != d.Name {
-			continue
-		}
-		if d.SecondFactor == SecondFactorEntryOnly && r.Direction == "out" {
-			continue
-		}
-		asking++
-		if !r.HasKeypad() {
-			missing = append(missing, r.Name)
-		}
-	}
-	var why string
-	switch {
-	case len(missing) > 0:
-		why = fmt.Sprintf("card_and_code needs a keypad, and reader %s of door %q has none (keypad = \"\")",
-			strings.Join(missing, ", "), d.Name)
-	case asking == 0:
-		why = fmt.Sprintf("card_and_code needs a reader with a keypad, and door %q has no reader that asks for the code", d.Name)
-	default:
-		return
-	}
-	if d.DefaultMode == CardAndCode {
-		b.fail(key+".default_mode", "%s", why)
-	}
-	if d.ClockUnknownMode == CardAndCode {
-		b.fail(key+".clock_unknown_mode", "%s", why)
-	}
-	for j, w := range d.Schedule {
-		if w.Mode == CardAndCode {
-			b.fail(idx(key+".schedule", j)+".mode", "%s", why)
-		}
-	}
-	for j, e := range d.Exceptions {
-		if e.Mode == CardAndCode {
-			b.fail(idx(key+".exception", j)+".mode", "%s", why)
-		}
-	}
+func (b *builder) readerIssue(key string, err error) {
+	b.fail(key, "%s", strings.TrimPrefix(err.Error(), "reader: "))
 }

@@ -12,40 +12,10 @@ import (
 	_ "time/tzdata" // IANA zones built in: a Pi image or a CI container may lack /usr/share/zoneinfo
 
 	toml "github.com/pelletier/go-toml/v2"
-)
+	"periph.io/x/conn/v3/gpio"
 
-// Level is the electrical level of a line: "high" or "low".
-type Level string
-
-// Levels.
-const (
-	High Level = "high"
-	Low  Level = "low"
-)
-
-// Mode is a door mode (product.md §3).
-type Mode string
-
-// Door modes.
-const (
-	Locked           Mode = "locked"
-	AccessControlled Mode = "access_controlled"
-	CardAndCode      Mode = "card_and_code"
-	Unlocked         Mode = "unlocked"
-)
-
-// Keypad output modes (hardware.md "Keypads").
-const (
-	KeypadNone     = ""
-	Keypad4Bit     = "4bit"
-	Keypad8Bit     = "8bit"
-	Keypad26BitPIN = "26bit_pin"
-)
-
-// Second-factor policies of a door.
-const (
-	SecondFactorAlways    = "always"
-	SecondFactorEntryOnly = "entry_only"
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/reader"
 )
 
 // Config is a loaded, checked configuration with every default filled in.
@@ -54,7 +24,7 @@ type Config struct {
 	Controller Controller
 	API        API
 	Log        Log
-	MFA        MFA
+	MFA        door.MFAConfig
 	Readers    []Reader
 	Doors      []Door
 	Groups     []Group
@@ -97,106 +67,43 @@ type Log struct {
 	Level  string // zerolog level name: trace, debug, info, warn, error
 }
 
-// MFA is the [mfa] section (product.md §4).
-type MFA struct {
-	EntryCodeFallback bool
-	CodeTimeout       time.Duration
-	KeyTimeout        time.Duration
-	MaxCodeAttempts   int
-	LockoutWindow     time.Duration
-	LockoutTime       time.Duration
-}
-
-// Reader is one [[reader]].
+// Reader is one [[reader]]: its decoder's configuration, as
+// reader.NewDecoder takes it, and its wiring.
 type Reader struct {
-	Name           string
-	Door           string
-	Direction      string   // "in" or "out"
-	D0, D1         string   // pin names
-	Formats        []string // "h10301", …, or "rawN"; at most one per bit length
-	Keypad         string   // KeypadNone, Keypad4Bit, Keypad8Bit, Keypad26BitPIN
-	Star, Hash     byte     // 4-bit values of '*' and '#'
-	MaxFrameGap    time.Duration
-	RawByteOrder   string // "msb" or "lsb"
-	LEDGreen       string // optional pin names; "" = not wired
-	LEDRed         string
-	Beeper         string
-	FeedbackActive Level
-	Line           int // line of the [[reader]] header
+	reader.Config
+	Door      string              // the [[door]] it serves
+	Direction string              // door.DirectionIn or door.DirectionOut
+	D0, D1    string              // pin names
+	Feedback  reader.FeedbackPins // led_green, led_red, beeper, feedback_active
+	Line      int                 // line of the [[reader]] header
 }
 
 // HasKeypad reports whether the reader sends keys.
-func (r Reader) HasKeypad() bool { return r.Keypad != KeypadNone }
+func (r Reader) HasKeypad() bool { return r.Keypad != reader.KeypadNone }
 
-// Door is one [[door]].
+// Door is one [[door]]: its settings, as door.New takes them (DoorConfig
+// adds the relay output, the readers, the groups and [mfa]), and its wiring.
 type Door struct {
-	Name          string
-	TimeZone      string         // IANA name; the controller's when the file leaves it empty
-	Location      *time.Location // TimeZone loaded
-	Relay         string
-	RelayActive   Level // level that releases the strike
-	DPS           string
-	DPSOpen       Level // level that means open
-	REX           string
-	REXActive     Level
-	Debounce      time.Duration
-	UnlockTime    time.Duration
-	REXUnlocks    bool
-	REXUnlockTime time.Duration
-	RelockOnOpen  bool
-	HeldOpenTime  time.Duration
-	DefaultMode   Mode
-	// ClockUnknownMode is the fail-secure mode while the wall clock is not
-	// yet plausible (a Pi boots at 1970 until NTP sets it).
-	ClockUnknownMode Mode
-	SecondFactor     string // SecondFactorAlways or SecondFactorEntryOnly
-	Schedule         []Window
-	Exceptions       []Exception
-	Line             int
-}
-
-// Window is a weekly window: on each of Days, from Start (inclusive) to End
-// (exclusive), door-local wall time. Group windows have no Mode.
-type Window struct {
-	Days  []time.Weekday
-	Start Clock
-	End   Clock
-	Mode  Mode
-	Line  int
-}
-
-// Exception is a dated exception; it beats the weekly schedule. A whole-day
-// exception has Start 00:00 and End 24:00.
-type Exception struct {
-	Date  Date
-	Start Clock
-	End   Clock
-	Mode  Mode
-	Line  int
+	door.Config
+	// TimeZone is the IANA name of Config.Location; the controller's when
+	// the file leaves it empty.
+	TimeZone string
+	// Relay is the strike relay's pin name; it hides Config.Relay, the
+	// output DoorConfig fills in.
+	Relay     string
+	DPS       string     // door position switch pin; "" = none
+	DPSOpen   gpio.Level // level that means open
+	REX       string     // exit button pin; "" = none
+	REXActive gpio.Level // level that means pressed
+	Line      int        // line of the [[door]] header
 }
 
 // Group is one [[group]]: its members may use Doors during Schedule (always
 // when Schedule is empty).
 type Group struct {
-	Name     string
-	Doors    []string
-	Schedule []Window
-	Line     int
+	door.Group
+	Line int
 }
-
-// Clock is a time of day in minutes after midnight, 0 (00:00) to 1440 (24:00).
-type Clock int
-
-func (c Clock) String() string { return fmt.Sprintf("%02d:%02d", int(c)/60, int(c)%60) }
-
-// Date is a calendar date without a zone.
-type Date struct {
-	Year  int
-	Month time.Month
-	Day   int
-}
-
-func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }
 
 // Defaults (config.md).
 const (
@@ -252,9 +159,6 @@ func Parse(data []byte, path string) (*Config, error) {
 	}
 	b := &builder{file: name, dir: dir, pos: indexPositions(data)}
 	cfg := b.build(&raw)
-	if len(b.issues) == 0 {
-		b.crossCheck(cfg)
-	}
 	if len(b.issues) > 0 {
 		sortIssues(b.issues)
 		return nil, &Error{Issues: b.issues}

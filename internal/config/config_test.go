@@ -10,6 +10,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/schedule"
 )
 
 // minimal is the smallest valid file: one door, one reader.
@@ -43,17 +48,18 @@ func TestDefaults(t *testing.T) {
 		API: API{Socket: "/run/latch/api.sock", MaxConnections: 256, MaxConnectionsPerPeer: 16,
 			HeaderTimeout: 10 * time.Second, ImportSpoolMax: 1 << 30},
 		Log: Log{Format: "json", Level: "info"},
-		MFA: MFA{EntryCodeFallback: true, CodeTimeout: 10 * time.Second, KeyTimeout: 5 * time.Second,
+		MFA: door.MFAConfig{EntryCodeFallback: true, CodeTimeout: 10 * time.Second, KeyTimeout: 5 * time.Second,
 			MaxCodeAttempts: 3, LockoutWindow: 5 * time.Minute, LockoutTime: 60 * time.Second},
-		Readers: []Reader{{Name: "front-in", Door: "front", Direction: "in", D0: "GPIO17", D1: "GPIO27",
-			Formats: []string{"h10301", "h10304"}, Keypad: "4bit", Star: 10, Hash: 11,
-			MaxFrameGap: 30 * time.Millisecond, RawByteOrder: "msb", FeedbackActive: Low, Line: 6}},
-		Doors: []Door{{Name: "front", TimeZone: "Europe/Berlin", Location: berlin, Relay: "GPIO23", RelayActive: High,
-			DPSOpen: High, REXActive: Low, Debounce: 50 * time.Millisecond, UnlockTime: 10 * time.Second,
-			REXUnlockTime: 3 * time.Second, RelockOnOpen: true, HeldOpenTime: 60 * time.Second,
-			DefaultMode: AccessControlled, ClockUnknownMode: Locked, SecondFactor: "always", Line: 2}},
+		Readers: []Reader{{Config: reader.Config{Name: "front-in", Formats: []string{"h10301", "h10304"}, Keypad: "4bit",
+			MaxFrameGap: 30 * time.Millisecond, RawByteOrder: "msb"},
+			Door: "front", Direction: "in", D0: "GPIO17", D1: "GPIO27", Feedback: reader.FeedbackPins{Active: gpio.Low}, Line: 6}},
+		Doors: []Door{{Config: door.Config{Name: "front", Location: berlin, RelayActive: gpio.High,
+			Debounce: 50 * time.Millisecond, UnlockTime: 10 * time.Second,
+			RexUnlockTime: 3 * time.Second, RelockOnOpen: true, HeldOpenTime: 60 * time.Second,
+			DefaultMode: schedule.AccessControlled, ClockUnknownMode: schedule.Locked, SecondFactor: "always"},
+			TimeZone: "Europe/Berlin", Relay: "GPIO23", DPSOpen: gpio.High, REXActive: gpio.Low, Line: 2}},
 	}
-	if d := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(time.Location{}), cmp.Comparer(func(a, b *time.Location) bool {
+	if d := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(time.Location{}), cmpopts.IgnoreFields(door.Config{}, "Logger"), cmp.Comparer(func(a, b *time.Location) bool {
 		return a.String() == b.String()
 	})); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
@@ -66,16 +72,16 @@ func TestExampleFile(t *testing.T) {
 		t.Fatalf("deploy/latch.toml must be valid: %v", err)
 	}
 	d := cfg.Doors[0]
-	if len(d.Schedule) != 2 || d.Schedule[0].Mode != CardAndCode || d.Schedule[0].Start != 8*60 || d.Schedule[0].End != 18*60 {
+	if len(d.Schedule) != 2 || d.Schedule[0].Mode != schedule.CardAndCode || d.Schedule[0].Start != 8*60 || d.Schedule[0].End != 18*60 {
 		t.Errorf("schedule = %+v", d.Schedule)
 	}
-	if len(d.Exceptions) != 1 || d.Exceptions[0].Date != (Date{2026, time.December, 24}) || d.Exceptions[0].End != 24*60 {
+	if len(d.Exceptions) != 1 || d.Exceptions[0].Date != (schedule.Date{Year: 2026, Month: time.December, Day: 24}) || d.Exceptions[0].End != 24*60 {
 		t.Errorf("exceptions = %+v", d.Exceptions)
 	}
 	if g := cfg.Groups; len(g) != 1 || g[0].Name != "staff" || len(g[0].Schedule) != 1 || g[0].Schedule[0].Mode != "" {
 		t.Errorf("groups = %+v", g)
 	}
-	if r := cfg.Readers[0]; r.LEDGreen != "GPIO22" || r.Beeper != "GPIO6" {
+	if r := cfg.Readers[0]; r.Feedback.Green != "GPIO22" || r.Feedback.Beeper != "GPIO6" {
 		t.Errorf("reader = %+v", r)
 	}
 }
@@ -162,17 +168,17 @@ func TestErrors(t *testing.T) {
 			[]string{`t.toml:6: reader[0].door: door "back" does not exist`}},
 		{"reader door missing", door + "[[reader]]\nname = \"r1\"\nd0 = \"GPIO17\"\nd1 = \"GPIO27\"\n", []string{"t.toml:4: reader[0].door: is required"}},
 		{"two formats one length", door + rdr("formats = [\"h10302\", \"h10304\"]\n"),
-			[]string{`t.toml:9: reader[0].formats: "h10302" and "h10304" are both 37 bits`}},
-		{"unknown format", door + rdr("formats = [\"h99999\"]\n"), []string{`t.toml:9: reader[0].formats: "h99999" is not a card format`}},
-		{"raw without length", door + rdr("formats = [\"raw\"]\n"), []string{`t.toml:9: reader[0].formats: "raw" is not a card format`}},
-		{"raw too long", door + rdr("formats = [\"raw65\"]\n"), []string{`t.toml:9: reader[0].formats: "raw65" is not a card format`}},
-		{"raw same length", door + rdr("formats = [\"raw26\", \"h10301\"]\n"), []string{`"raw26" and "h10301" are both 26 bits`}},
-		{"keypad length clash", door + rdr("formats = [\"raw8\"]\nkeypad = \"8bit\"\n"), []string{`t.toml:9: reader[0].formats: "raw8" and keypad "8bit" are both 8 bits`}},
-		{"pin keypad and raw26", door + rdr("formats = [\"raw26\"]\nkeypad = \"26bit_pin\"\n"), []string{`t.toml:9: reader[0].formats: "raw26" and keypad "26bit_pin" are both 26 bits`}},
+			[]string{`t.toml:9: reader[0].formats: formats h10302 and h10304 are both 37 bits`}},
+		{"unknown format", door + rdr("formats = [\"h99999\"]\n"), []string{`t.toml:9: reader[0].formats: unknown format "h99999" (known: h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, rawN)`}},
+		{"raw without length", door + rdr("formats = [\"raw\"]\n"), []string{`t.toml:9: reader[0].formats: unknown format "raw": a raw format is "raw" and its length in bits`}},
+		{"raw too long", door + rdr("formats = [\"raw65\"]\n"), []string{`t.toml:9: reader[0].formats: raw format length 65: must be 4–64 bits`}},
+		{"raw same length", door + rdr("formats = [\"raw26\", \"h10301\"]\n"), []string{`t.toml:9: reader[0].formats: formats raw26 and h10301 are both 26 bits`}},
+		{"keypad length clash", door + rdr("formats = [\"raw8\"]\nkeypad = \"8bit\"\n"), []string{`t.toml:9: reader[0].formats: keypad 8bit and format raw8 are both 8 bits`}},
+		{"pin keypad and raw26", door + rdr("formats = [\"raw26\"]\nkeypad = \"26bit_pin\"\n"), []string{`t.toml:9: reader[0].formats: keypad 26bit_pin and format raw26 are both 26 bits`}},
 		{"empty formats", door + rdr("formats = []\n"), []string{"t.toml:9: reader[0].formats: must list at least one"}},
-		{"bad keypad", door + rdr("keypad = \"6bit\"\n"), []string{`t.toml:9: reader[0].keypad: "6bit" is not one of`}},
-		{"star is a digit", door + rdr("keys = { star = 3, hash = 11 }\n"), []string{"t.toml:9: reader[0].keys.star: 3 is outside 10–15"}},
-		{"star equals hash", door + rdr("keys = { star = 11, hash = 11 }\n"), []string{"t.toml:9: reader[0].keys: star and hash are both 11"}},
+		{"bad keypad", door + rdr("keypad = \"6bit\"\n"), []string{`t.toml:9: reader[0].keypad: keypad mode "6bit": must be "", "4bit", "8bit" or "26bit_pin"`}},
+		{"star is a digit", door + rdr("keys = { star = 3, hash = 11 }\n"), []string{"t.toml:9: reader[0].keys: keypad star=3 hash=11: each must be 10–15 (0–9 are digits)"}},
+		{"star equals hash", door + rdr("keys = { star = 11, hash = 11 }\n"), []string{"t.toml:9: reader[0].keys: keypad star and hash are both 11"}},
 		{"unknown key in keys", door + rdr("keys = { star = 10, pound = 11 }\n"), []string{"t.toml:9: reader[0].keys.pound: unknown key"}},
 		{"bad direction", door + rdr("direction = \"up\"\n"), []string{`t.toml:9: reader[0].direction: "up" is not one of "in", "out"`}},
 		{"duplicate reader", door + rdr("") + "[[reader]]\nname = \"r1\"\ndoor = \"front\"\nd0 = \"GPIO5\"\nd1 = \"GPIO6\"\n",

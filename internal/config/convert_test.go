@@ -8,6 +8,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
 )
 
@@ -83,7 +84,7 @@ func TestDoorConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	relay := gpio.INVALID
-	dc := cfg.DoorConfig("front", relay, map[string]Feedback{})
+	dc := cfg.DoorConfig("front", relay, map[string]reader.Feedback{})
 	if dc.Name != "front" || dc.RelayActive != gpio.High || dc.UnlockTime != 10*time.Second || dc.DefaultMode != schedule.AccessControlled ||
 		dc.SecondFactor != door.SecondFactorAlways || !dc.RelockOnOpen || dc.Location.String() != "Europe/Berlin" {
 		t.Errorf("door config %+v", dc)
@@ -94,7 +95,7 @@ func TestDoorConfig(t *testing.T) {
 	if len(dc.Exceptions) != 1 || !dc.Exceptions[0].WholeDay || dc.Exceptions[0].Mode != schedule.Locked || dc.Exceptions[0].Date != (schedule.Date{Year: 2026, Month: time.December, Day: 24}) {
 		t.Errorf("exceptions %+v", dc.Exceptions)
 	}
-	if len(dc.Readers) != 1 || !dc.Readers[0].Keypad || dc.Readers[0].FeedbackActive != gpio.Low || dc.Readers[0].Direction != "in" {
+	if len(dc.Readers) != 1 || !dc.Readers[0].Keypad || dc.Readers[0].Feedback.Active != gpio.Low || dc.Readers[0].Direction != "in" {
 		t.Errorf("readers %+v", dc.Readers)
 	}
 	if len(dc.Groups) != 1 || len(dc.Groups[0].Schedule) != 1 || dc.Groups[0].Schedule[0].End != 20*60 {
@@ -103,8 +104,8 @@ func TestDoorConfig(t *testing.T) {
 	if dc.MFA.MaxCodeAttempts != 3 || dc.MFA.LockoutWindow != 5*time.Minute || !dc.MFA.EntryCodeFallback {
 		t.Errorf("mfa %+v", dc.MFA)
 	}
-	rc := DecoderConfig(cfg.Readers[0])
-	if rc.Name != "front-in" || len(rc.Formats) != 2 || rc.Keypad != "4bit" || rc.Star != 10 || rc.Hash != 11 || rc.MaxFrameGap != 30*time.Millisecond {
+	rc := cfg.Readers[0].Config
+	if rc.Name != "front-in" || len(rc.Formats) != 2 || rc.Keypad != "4bit" || rc.MaxFrameGap != 30*time.Millisecond {
 		t.Errorf("decoder config %+v", rc)
 	}
 }

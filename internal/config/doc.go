@@ -1,15 +1,30 @@
-// Package config loads latch's TOML configuration file (docs/config.md,
-// ../shared/spec/config.md): the controller, its API socket, logging, the MFA
-// rules, the readers, the doors with their schedules and exceptions, and the
-// access groups.
+// Package config loads latch's TOML configuration file (docs/config.md): the
+// controller, its API socket, logging, the MFA rules, the readers, the doors
+// with their schedules and exceptions, and the access groups.
 //
-// Load checks every rule of the file format and returns either a complete
-// Config with every default filled in and every relative path resolved
-// against the file's folder, or an *Error listing each problem with the file,
-// the line, the key and the rule that was broken. Unknown keys are refused.
+// Load checks the file and returns either a complete Config with every
+// default filled in and every relative path resolved against the file's
+// folder, or an *Error listing each problem with the file, the line, the key
+// and the rule that was broken. Unknown keys are refused.
+//
+// What it owns: the file's own rules — TOML syntax and types, unknown keys,
+// required keys, names, pin names and pins used twice, paths, the ranges of
+// its durations and sizes, and the references between sections (a reader's
+// door, a group's doors, the readers that must have a keypad for a door's
+// card_and_code). Everything else it decodes into the types of the package
+// that owns the rule and asks that package once: a door's settings are a
+// door.Config (defaults from door.DefaultConfig), a reader's decoding a
+// reader.Config (card formats, byte order and keypad checked by
+// reader.ParseFormatSpec, reader.Keypad.Validate and reader.NewDecoder), its
+// feedback lines reader.FeedbackPins, and a door's or group's windows and
+// exceptions schedule.WindowText and schedule.ExceptionText, parsed and then
+// checked as a whole by schedule.New and schedule.NewAccess. Their errors
+// become FILE:LINE: key: rule issues; the loader keeps no copy of their
+// tables or rules. DoorConfig adds the outputs and the cross-section parts
+// to make the door.Config a door runs with.
 //
 // The package decodes with github.com/pelletier/go-toml/v2: its decoder gives
 // the line and key of every syntax error, type mismatch and unknown key (strict
 // mode), and its unstable parser gives the line of every key, which the
-// semantic checks (ranges, references, overlaps) use to name the line too.
+// semantic checks use to name the line too.
 package config

@@ -1,9 +1,12 @@
 package config
 
+import "github.com/latchd/latch/schedule"
+
 // The raw* types mirror the TOML file one to one. Pointers mark keys that
 // have a default, so "absent" and "zero" can be told apart. Everything is
 // decoded as plain TOML types; meaning (durations, times, pins, references)
-// is checked afterwards in build, where the key's line is known.
+// is checked afterwards in build, where the key's line is known, by the
+// package that owns each rule.
 
 type rawFile struct {
 	Controller *rawController `toml:"controller"`
@@ -71,40 +74,28 @@ type rawReader struct {
 	FeedbackActive *string  `toml:"feedback_active"`
 }
 
-type rawWindow struct {
-	Days  []string `toml:"days"`
-	Start *string  `toml:"start"`
-	End   *string  `toml:"end"`
-	Mode  *string  `toml:"mode"`
-}
-
-type rawException struct {
-	Date  *string `toml:"date"`
-	Start *string `toml:"start"`
-	End   *string `toml:"end"`
-	Mode  *string `toml:"mode"`
-}
-
 type rawDoor struct {
-	Name          *string        `toml:"name"`
-	TimeZone      *string        `toml:"time_zone"`
-	Relay         *string        `toml:"relay"`
-	RelayActive   *string        `toml:"relay_active"`
-	DPS           *string        `toml:"dps"`
-	DPSOpen       *string        `toml:"dps_open"`
-	REX           *string        `toml:"rex"`
-	REXActive     *string        `toml:"rex_active"`
-	Debounce      *string        `toml:"debounce"`
-	UnlockTime    *string        `toml:"unlock_time"`
-	REXUnlocks    *bool          `toml:"rex_unlocks"`
-	REXUnlockTime *string        `toml:"rex_unlock_time"`
-	RelockOnOpen  *bool          `toml:"relock_on_open"`
-	HeldOpenTime  *string        `toml:"held_open_time"`
-	DefaultMode   *string        `toml:"default_mode"`
-	ClockUnknown  *string        `toml:"clock_unknown_mode"`
-	SecondFactor  *string        `toml:"second_factor"`
-	Schedule      []rawWindow    `toml:"schedule"`
-	Exception     []rawException `toml:"exception"`
+	Name          *string `toml:"name"`
+	TimeZone      *string `toml:"time_zone"`
+	Relay         *string `toml:"relay"`
+	RelayActive   *string `toml:"relay_active"`
+	DPS           *string `toml:"dps"`
+	DPSOpen       *string `toml:"dps_open"`
+	REX           *string `toml:"rex"`
+	REXActive     *string `toml:"rex_active"`
+	Debounce      *string `toml:"debounce"`
+	UnlockTime    *string `toml:"unlock_time"`
+	REXUnlocks    *bool   `toml:"rex_unlocks"`
+	REXUnlockTime *string `toml:"rex_unlock_time"`
+	RelockOnOpen  *bool   `toml:"relock_on_open"`
+	HeldOpenTime  *string `toml:"held_open_time"`
+	DefaultMode   *string `toml:"default_mode"`
+	ClockUnknown  *string `toml:"clock_unknown_mode"`
+	SecondFactor  *string `toml:"second_factor"`
+	// A door's windows and exceptions decode into the schedule package's
+	// spelling of them (keys matched by name: days, start, end, mode, date).
+	Schedule  []schedule.WindowText    `toml:"schedule"`
+	Exception []schedule.ExceptionText `toml:"exception"`
 }
 
 // rawGroupWindow is a group's access window: it has no mode.
