@@ -245,7 +245,7 @@ func (b buckets) putCard(userID string, k CardKey, active bool) error {
 	if v := b.cards.Get(key); v != nil && string(v[:min(len(v), userIDLen)]) != userID {
 		return fmt.Errorf("store: card: %w", ErrConflict)
 	}
-	if err := b.putCardRec(key, userID, active); err != nil {
+	if err := b.cards.Put(key, cardStub(userID, active)); err != nil {
 		return err
 	}
 	return b.ucards.Put(append([]byte(userID), key...), nil)
@@ -275,7 +275,7 @@ func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) e
 		if err != nil {
 			return nil, err
 		}
-		if err := b.putCardRec(key, userID, active); err != nil {
+		if err := b.cards.Put(key, cardStub(userID, active)); err != nil {
 			return nil, err
 		}
 		action := "card_deactivated"
@@ -353,7 +353,7 @@ func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, 
 	if err := b.users.Put(entryKey(id), encodeCode(mac, length, now, by)); err != nil {
 		return false, err
 	}
-	return true, b.refreshCards(id)
+	return true, nil
 }
 
 // DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
@@ -372,9 +372,6 @@ func (s *Store) DeleteEntryCode(userID string, by Actor) error {
 			return nil, err
 		}
 		if err := b.users.Delete(entryKey(id)); err != nil {
-			return nil, err
-		}
-		if err := b.refreshCards(id); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "entry_code_deleted", userID, r.ExternalID)}, nil
@@ -454,9 +451,6 @@ func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by
 		return MFACodeInfo{}, err
 	}
 	if err := b.markCodes(); err != nil {
-		return MFACodeInfo{}, err
-	}
-	if err := b.refreshCards([]byte(userID)); err != nil {
 		return MFACodeInfo{}, err
 	}
 	return MFACodeInfo{ID: mfaID(seq), Length: length, Created: now, CreatedBy: by}, nil
@@ -597,9 +591,6 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 		if err := b.users.Put(key, encodeCode(mac, len(code), now, by.Name)); err != nil {
 			return nil, err
 		}
-		if err := b.refreshCards([]byte(userID)); err != nil {
-			return nil, err
-		}
 		info = MFACodeInfo{ID: id, Length: len(code), Created: now, CreatedBy: by.Name}
 		return []Event{audit(now, by, "mfa_code_replaced", userID, r.ExternalID)}, nil
 	})
@@ -624,9 +615,6 @@ func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 		if err := b.users.Delete(key); err != nil {
 			return nil, err
 		}
-		if err := b.refreshCards([]byte(userID)); err != nil {
-			return nil, err
-		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil
 	})
 }
@@ -648,9 +636,6 @@ func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error
 			return nil, notFoundOf(userID, "mfa code", "") // looked up by value: no id to name
 		}
 		if err := b.users.Delete(k); err != nil {
-			return nil, err
-		}
-		if err := b.refreshCards([]byte(userID)); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil

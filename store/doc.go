@@ -6,9 +6,13 @@
 // decision: each is one read transaction that opens only the buckets it
 // needs and decodes before the transaction ends. A card's record carries a
 // copy of its user's door view and code MACs (cardrec.go), so a badge and
-// its code each read that one record; every write keeps the copies in step
-// in its own transaction. Administration methods append their
-// credential_changed audit event in the same transaction.
+// its code each read that one record. The store keeps the copies, not its
+// callers: every write transaction goes through update, whose users and
+// cards buckets note each user written, and update derives those users'
+// card records again before the commit. The one path outside it is the
+// large import, which builds a new generation and derives every card record
+// of it as it writes the cards bucket (bulk.go). Administration methods
+// append their credential_changed audit event in the same transaction.
 //
 // Codes are stored only as HMAC-SHA-256 under a per-device key kept in its
 // own file (Options.KeyFile). Losing that file loses every entry and MFA

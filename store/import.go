@@ -571,7 +571,7 @@ func (it *importer) checkCred(rec []string, line int) error {
 // the import creates (its ucards record is left to newFeed).
 func (it *importer) addCard(uid string, k CardKey, active bool, line int, col string, isNew bool) {
 	key := appendCardKey(nil, k)
-	val := append([]byte(uid), activeByte(active))
+	val := cardStub(uid, active)
 	switch v := it.b.cards.Get(key); {
 	case v == nil:
 		it.cards.add(key, val, line, false)
@@ -794,46 +794,6 @@ func (it *importer) record(d *delta, i int, mfaSeq *uint64) (key, val []byte) {
 	return key, val
 }
 
-// refreshTouched rewrites the card records (the cards delta wrote only
-// user id + active) of every user the import changed: a user whose record,
-// entry code, MFA codes or cards it wrote. New users are among them
-// through their cards.
-func (it *importer) refreshTouched(root *bolt.Bucket) error {
-	b, err := openBuckets(root)
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	touch := func(d *delta, fromVal bool) error {
-		for i := 0; i < d.len(); i++ {
-			if d.noop(i) {
-				continue
-			}
-			id := d.key(i)
-			if fromVal {
-				id = d.val(i)
-			}
-			if len(id) < userIDLen || seen[string(id[:userIDLen])] {
-				continue
-			}
-			seen[string(id[:userIDLen])] = true
-			if err := b.refreshCards(id[:userIDLen]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, t := range []struct {
-		d       *delta
-		fromVal bool
-	}{{&it.users, false}, {&it.uentry, false}, {&it.mfa, false}, {&it.cards, true}} {
-		if err := touch(t.d, t.fromVal); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (it *importer) auditEvent() Event {
 	e := audit(it.now, it.by, "csv_import", "", "")
 	return e
@@ -854,27 +814,26 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 	}
 	if n <= bulkThreshold {
 		evs := []Event{it.auditEvent()}
-		err := it.s.db.Update(func(tx *bolt.Tx) error {
-			root, err := data(tx)
-			if err != nil {
-				return err
-			}
-			mfaSeq := root.Sequence()
+		// update derives the card records of every user written here (the
+		// cards delta holds only card stubs).
+		err := it.s.update(func(tx *bolt.Tx, b buckets) ([]Event, error) {
+			mfaSeq := b.root.Sequence()
 			for _, t := range it.targets() {
-				b := root.Bucket(t.name)
+				w := b.named(t.name)
 				for _, d := range t.ds {
 					for i := 0; i < d.len(); i++ {
 						if d.noop(i) {
 							continue
 						}
 						k, v := it.record(d, i, &mfaSeq)
+						var err error
 						if d.del(i) {
-							err = b.Delete(k)
+							err = w.Delete(k)
 						} else {
-							err = b.Put(k, v)
+							err = w.Put(k, v)
 						}
 						if err != nil {
-							return err
+							return nil, err
 						}
 					}
 				}
@@ -882,27 +841,24 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 			if it.newUsers > 0 {
 				f, err := it.newFeed()
 				if err != nil {
-					return err
+					return nil, err
 				}
-				if _, err := f.write(root.Bucket(bUsers), root.Bucket(bUCards), -1); err != nil {
-					return err
+				if _, err := f.write(b.users, b.ucards, -1); err != nil {
+					return nil, err
 				}
 			}
-			if err := it.refreshTouched(root); err != nil {
-				return err
-			}
-			if err := root.SetSequence(mfaSeq); err != nil {
-				return err
+			if err := b.root.SetSequence(mfaSeq); err != nil {
+				return nil, err
 			}
 			if it.hasCodes() {
-				if err := tx.Bucket(bMeta).Put(kHasCodes, []byte{1}); err != nil {
-					return err
+				if err := b.markCodes(); err != nil {
+					return nil, err
 				}
 			}
-			if err := root.Bucket(bUsers).SetSequence(it.userSeq); err != nil {
-				return err
+			if err := b.users.SetSequence(it.userSeq); err != nil {
+				return nil, err
 			}
-			return it.s.appendEventsTx(tx, evs)
+			return evs, nil
 		})
 		if errors.Is(err, ErrInputChanged) {
 			return err
