@@ -33,11 +33,7 @@ func (s *Store) AddCard(userID string, c Card, by Actor) error {
 	if err := validateCardKey(k); err != nil {
 		return err
 	}
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		if err := b.putCard(userID, k, c.Active); err != nil {
 			return nil, err
 		}
@@ -71,11 +67,7 @@ func (b buckets) ownedCard(userID string, k CardKey) ([]byte, error) {
 
 // SetCardActive activates or deactivates one of a user's cards.
 func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key, err := b.ownedCard(userID, k)
 		if err != nil {
 			return nil, err
@@ -93,11 +85,7 @@ func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) e
 
 // DeleteCard removes one of a user's cards.
 func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key, err := b.ownedCard(userID, k)
 		if err != nil {
 			return nil, err
@@ -121,11 +109,7 @@ func (s *Store) SetEntryCode(userID string, code []byte, by Actor) error {
 		return err
 	}
 	mac := s.entryMAC(nil, code)
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		changed, err := b.setEntry(userID, mac, len(code), now, by.Name)
 		if err != nil || !changed {
 			return nil, err
@@ -163,11 +147,7 @@ func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, 
 
 // DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
 func (s *Store) DeleteEntryCode(userID string, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		id := []byte(userID)
 		old := b.users.Get(entryKey(id))
 		if old == nil {
@@ -272,12 +252,9 @@ func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, e
 		return MFACodeInfo{}, err
 	}
 	var info MFACodeInfo
-	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	err := s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		mac := s.mfaMAC(nil, userID, code)
+		var err error
 		info, err = b.addMFA(userID, mac, len(code), now, by.Name, b.findMFA(userID, mac))
 		if err != nil {
 			return nil, err
@@ -304,11 +281,7 @@ func (s *Store) GenerateMFACode(userID string, length int, by Actor) ([]byte, MF
 		}
 		var info MFACodeInfo
 		fresh := false
-		err = s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-			r, err := b.getUser(userID)
-			if err != nil {
-				return nil, err
-			}
+		err = s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 			mac := s.mfaMAC(nil, userID, code)
 			if b.findMFA(userID, mac) != nil {
 				return nil, nil // the user has this one: draw again
@@ -375,11 +348,7 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 		return MFACodeInfo{}, notFoundOf(userID, "mfa code", "")
 	}
 	var info MFACodeInfo
-	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	err := s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
 			return nil, notFoundOf(userID, "mfa code", id)
@@ -408,11 +377,7 @@ func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 	if !ok {
 		return notFoundOf(userID, "mfa code", "")
 	}
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
 			return nil, notFoundOf(userID, "mfa code", id)
@@ -431,11 +396,7 @@ func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error
 	if err := ValidateCode(code); err != nil {
 		return err
 	}
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		k := b.findMFA(userID, s.mfaMAC(nil, userID, code))
 		if k == nil {
 			return nil, notFoundOf(userID, "mfa code", "") // looked up by value: no id to name

@@ -377,24 +377,12 @@ func (it *importer) checkUser(rec []string, line int) error {
 			return err
 		}
 		nf := old.UserFields
-		if r.set["firstName"] {
-			nf.FirstName = r.f.FirstName
-		}
-		if r.set["lastName"] {
-			nf.LastName = r.f.LastName
-		}
-		if r.set["email"] {
-			nf.Email = r.f.Email
-		}
-		if r.set["startDate"] {
-			nf.Start = r.f.Start
-		}
-		if r.set["endDate"] {
-			nf.End = r.f.End
-		}
-		if r.set["groups"] {
-			nf.Groups = r.f.Groups
-		}
+		setIf(r.set["firstName"], &nf.FirstName, r.f.FirstName)
+		setIf(r.set["lastName"], &nf.LastName, r.f.LastName)
+		setIf(r.set["email"], &nf.Email, r.f.Email)
+		setIf(r.set["startDate"], &nf.Start, r.f.Start)
+		setIf(r.set["endDate"], &nf.End, r.f.End)
+		setIf(r.set["groups"], &nf.Groups, r.f.Groups)
 		it.ext.addNoop([]byte(r.f.ExternalID), line)
 		if err := validateFields(&nf); err != nil {
 			if ve, ok := err.(*ValidationError); ok {
@@ -439,6 +427,13 @@ func (it *importer) checkUser(rec []string, line int) error {
 		it.addEntry(uid, r.entryCode, line, "entryCode", isNew)
 	}
 	return nil
+}
+
+// setIf sets *dst to v when the file has the column (set).
+func setIf[T any](set bool, dst *T, v T) {
+	if set {
+		*dst = v
+	}
 }
 
 func sameFields(a, b *UserFields) bool {

@@ -157,6 +157,18 @@ func (s *Store) update(fn func(tx *bolt.Tx, b buckets) ([]Event, error)) error {
 	})
 }
 
+// changeUser runs fn through change for the existing user userID, with
+// its record; a *NotFoundError when there is none.
+func (s *Store) changeUser(userID string, fn func(b buckets, r userRec, now time.Time) ([]Event, error)) error {
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		return fn(b, r, now)
+	})
+}
+
 // change runs fn through update and publishes its events after the commit.
 func (s *Store) change(fn func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error)) error {
 	s.writeMu.Lock()
@@ -331,11 +343,7 @@ func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) 
 	if err := validateFields(&f); err != nil {
 		return User{}, err
 	}
-	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		old, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	err := s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
 		r := userRec{UserFields: f, Created: old.Created, Updated: now}
 		if err := b.putUser(userID, &r, &old); err != nil {
 			return nil, err
@@ -350,11 +358,7 @@ func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) 
 
 // DeleteUser deletes a user and all its credentials.
 func (s *Store) DeleteUser(userID string, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		old, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
 		id := []byte(userID)
 		if old.ExternalID != "" {
 			if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {
