@@ -205,7 +205,8 @@ func BenchmarkLookupVerify(b *testing.B) {
 // user, or a card/entry/MFA mix) into a copy of a database of 1,000,000
 // users, and a users file of 1,000,000 new users into an empty database. peak-RSS-MiB is the process's resident-set high-water mark
 // during the import (Linux: VmHWM after resetting it through
-// /proc/self/clear_refs), which includes the database's mapped pages.
+// /proc/self/clear_refs), which includes the database's mapped pages; the
+// memory target is checked in a cgroup (scripts/measure-import-cgroup.sh).
 func BenchmarkImport1M(b *testing.B) {
 	const n = 1000000
 	for _, mix := range []bool{false, true} {

@@ -245,8 +245,6 @@ func (s *Store) ImportWith(open func() (io.Reader, error), size int64, by Actor,
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	stop := s.keepMappedSmall()
-	defer stop()
 	it := &importer{s: s, by: by, now: s.now(), open: open, knownGroup: o.KnownGroup, allow: o.Allow}
 	defer it.free()
 	r, err := open()
