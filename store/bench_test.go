@@ -66,31 +66,34 @@ func benchCode(i int) string { return fmt.Sprintf("%08d", i*7919%100000000) }
 // writeUsersCSV writes n users, each with an h10301-style card (facility
 // i/65536, number i%65536 — 26-bit cards carry a 16-bit card number).
 func writeUsersCSV(tb testing.TB, path string, n int) {
+	writeRows(tb, path, "externalId,firstName,lastName,email,groups,cardFormat,facilityCode,cardNumber", n, func(w io.Writer, i int) {
+		fmt.Fprintf(w, "emp%07d,First%d,Last%d,user%d@example.com,staff;building-%d,h10301,%d,%d\n", i, i, i, i, i%10, i>>16, i&0xffff)
+	})
+}
+
+// writeRows writes a CSV file of header and n rows, row i written by row.
+func writeRows(tb testing.TB, path, header string, n int, row func(w io.Writer, i int)) {
 	f, err := os.Create(path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString("externalId,firstName,lastName,email,groups,cardFormat,facilityCode,cardNumber\n")
+	w.WriteString(header + "\n")
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(w, "emp%07d,First%d,Last%d,user%d@example.com,staff;building-%d,h10301,%d,%d\n", i, i, i, i, i%10, i>>16, i&0xffff)
+		row(w, i)
 	}
 	if err := w.Flush(); err != nil {
 		tb.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // writeCredsCSV writes one credential row per user: by default an MFA
 // code; with mix, rows cycle card (raw format), entry code, MFA code.
 func writeCredsCSV(tb testing.TB, path string, n int, mix bool) {
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString("externalId,type,cardFormat,cardNumber,code\n")
-	for i := 0; i < n; i++ {
+	writeRows(tb, path, "externalId,type,cardFormat,cardNumber,code", n, func(w io.Writer, i int) {
 		switch {
 		case mix && i%3 == 0:
 			fmt.Fprintf(w, "emp%07d,card,raw,%d,\n", i, 1<<32+i)
@@ -99,11 +102,7 @@ func writeCredsCSV(tb testing.TB, path string, n int, mix bool) {
 		default:
 			fmt.Fprintf(w, "emp%07d,mfa_code,,,%s\n", i, benchCode(i))
 		}
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	f.Close()
+	})
 }
 
 var builtMu sync.Mutex
@@ -206,7 +205,8 @@ func BenchmarkLookupVerify(b *testing.B) {
 // user, or a card/entry/MFA mix) into a copy of a database of 1,000,000
 // users, and a users file of 1,000,000 new users into an empty database. peak-RSS-MiB is the process's resident-set high-water mark
 // during the import (Linux: VmHWM after resetting it through
-// /proc/self/clear_refs), which includes the database's mapped pages.
+// /proc/self/clear_refs), which includes the database's mapped pages; the
+// memory target is checked in a cgroup (scripts/measure-import-cgroup.sh).
 func BenchmarkImport1M(b *testing.B) {
 	const n = 1000000
 	for _, mix := range []bool{false, true} {
@@ -226,26 +226,12 @@ func BenchmarkImport1M(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				runtime.GC()
-				debug.FreeOSMemory()
 				// The heap limit latchctl import sets (cmd/latchctl/import.go).
 				old := debug.SetMemoryLimit(120 << 20)
-				resetPeakRSS()
-				b.StartTimer()
-				start := time.Now()
-				sum, err := s.ImportFile(csv, importer1, nil)
-				el := time.Since(start)
-				b.StopTimer()
+				sum := timedImport(b, s, csv)
 				debug.SetMemoryLimit(old)
-				if err != nil {
-					b.Fatal(err)
-				}
 				if sum.Rows != n || sum.CredentialsAdded != n {
 					b.Fatalf("summary %+v", sum)
-				}
-				b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
-				if p := peakRSS(); p > 0 {
-					b.ReportMetric(float64(p)/(1<<20), "peak-RSS-MiB")
 				}
 				s.Close()
 			}
@@ -266,27 +252,34 @@ func BenchmarkImport1M(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			runtime.GC()
-			debug.FreeOSMemory()
-			resetPeakRSS()
-			b.StartTimer()
-			start := time.Now()
-			sum, err := s.ImportFile(csv, importer1, nil)
-			el := time.Since(start)
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
+			sum := timedImport(b, s, csv)
 			if sum.Rows != n || sum.UsersCreated != n || sum.CredentialsAdded != n {
 				b.Fatalf("summary %+v", sum)
-			}
-			b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
-			if p := peakRSS(); p > 0 {
-				b.ReportMetric(float64(p)/(1<<20), "peak-RSS-MiB")
 			}
 			s.Close()
 		}
 	})
+}
+
+// timedImport imports csv into s with the timer running, from a collected
+// heap and a reset peak RSS, and reports rows/s and peak-RSS-MiB.
+func timedImport(b *testing.B, s *Store, csv string) ImportSummary {
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
+	b.StartTimer()
+	start := time.Now()
+	sum, err := s.ImportFile(csv, importer1, nil)
+	el := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(sum.Rows)/el.Seconds(), "rows/s")
+	if p := peakRSS(); p > 0 {
+		b.ReportMetric(float64(p)/(1<<20), "peak-RSS-MiB")
+	}
+	return sum
 }
 
 func copyFile(tb testing.TB, from, to string) {

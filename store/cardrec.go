@@ -24,11 +24,13 @@ import (
 // code MACs, so that a badge and its code are decided from this one record:
 // one B-tree descent, where reading the user record too cost a second,
 // cache-cold one on a large database. The copy is derived: deriveCard
-// makes it from the users bucket, and every write that changes a user or
-// its codes rewrites the copies in that user's cards (refreshCards) in the
-// same transaction; a large import derives them as it writes the cards
-// bucket (see applyBulk). Tests compare every copy with a fresh derivation
-// after each test (checkCardCopies).
+// makes it from the users bucket. Writers do not maintain it: a card is
+// written as a cardStub, and the transaction wrapper (Store.update, under
+// change and the small import) derives the card records of every user the
+// transaction wrote through its buckets before it commits. A large import,
+// which builds a new generation outside update, derives them as it writes
+// the cards bucket (see applyBulk). Tests compare every copy with a fresh
+// derivation after each test (checkCardCopies).
 const (
 	cardActiveAt = userIDLen     // offset of the active byte
 	cardFlagsAt  = userIDLen + 1 // offset of the flags byte
@@ -189,7 +191,9 @@ func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]b
 }
 
 // refreshCards rewrites the card records of every card of userID after a
-// change to the user or its codes.
+// change to the user, its codes or its cards (update calls it for every
+// user a transaction wrote). A card written as a cardStub gets its copy
+// here.
 func (b buckets) refreshCards(userID []byte) error {
 	c := b.ucards.Cursor()
 	for k, _ := c.Seek(userID); k != nil && bytes.HasPrefix(k, userID); k, _ = c.Next() {
@@ -198,26 +202,17 @@ func (b buckets) refreshCards(userID []byte) error {
 		if len(old) <= cardActiveAt || !bytes.Equal(old[:userIDLen], userID) {
 			return fmt.Errorf("%w: card index of %s", errCorrupt, userID)
 		}
-		v, err := deriveCard(nil, b.users, userID, old[cardActiveAt] == 1)
+		v, err := deriveCard(nil, b.users.Bucket, userID, old[cardActiveAt] == 1)
 		if err != nil {
 			return err
 		}
 		if !bytes.Equal(v, old) {
-			if err := b.cards.Put(bytes.Clone(key), v); err != nil {
+			if err := b.cards.Bucket.Put(bytes.Clone(key), v); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// putCardRec writes card key's record for userID with the active flag.
-func (b buckets) putCardRec(key []byte, userID string, active bool) error {
-	v, err := deriveCard(nil, b.users, []byte(userID), active)
-	if err != nil {
-		return err
-	}
-	return b.cards.Put(key, v)
 }
 
 // Schema 1 → 2: a card's value was user id + active byte (17 bytes; a
@@ -303,7 +298,7 @@ func rederiveCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 		if len(v) <= cardActiveAt || v[cardActiveAt] > 1 {
 			return 0, nil, fmt.Errorf("%w: card %x: no user id and active byte", errCorrupt, k)
 		}
-		want, err := deriveCard(nil, b.users, v[:userIDLen], v[cardActiveAt] == 1)
+		want, err := deriveCard(nil, b.users.Bucket, v[:userIDLen], v[cardActiveAt] == 1)
 		if err != nil {
 			return 0, nil, fmt.Errorf("card %x: %w", k, err)
 		}

@@ -136,7 +136,7 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("card %s: %v", name, err)
 			continue
 		}
-		want, err := deriveCard(nil, b.users, rec.userID, rec.active)
+		want, err := deriveCard(nil, b.users.Bucket, rec.userID, rec.active)
 		if err != nil {
 			r.add("card %s: %v", name, err)
 			continue

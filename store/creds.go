@@ -6,205 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// ---- fast path: one read transaction each, no writes ----
-
-// card begins a read transaction, stores it in *tx at once (the caller
-// defers endRead, which rolls it back on every path, a panic included) and
-// returns card k's record, which aliases the database. missing is the
-// error for an unknown card. (No closure: the door's calls allocate less
-// without.)
-func (s *Store) card(tx **bolt.Tx, k CardKey, missing error) (cardRec, error) {
-	var kb [1 + 255 + 12]byte
-	if len(k.Format) > 255 {
-		return cardRec{}, missing
-	}
-	key := appendCardKey(kb[:0], k)
-	t, err := s.db.Begin(false)
-	if err != nil {
-		return cardRec{}, err
-	}
-	*tx = t
-	root, err := data(t)
-	if err != nil {
-		return cardRec{}, err
-	}
-	v := root.Bucket(bCards).Get(key)
-	if v == nil {
-		return cardRec{}, missing
-	}
-	return parseCard(v)
-}
-
-// LookupCard returns the user holding card k and whether the card is
-// active. It returns ErrNotFound for an unknown card. It reads only the
-// card's record, which carries the user's door view (see cardrec.go).
-func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
-	var tx *bolt.Tx
-	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
-	r, err := s.card(&tx, k, ErrNotFound)
-	if err != nil {
-		return u, false, err
-	}
-	err = r.view(&u)
-	return u, r.active && err == nil, err
-}
-
-// VerifyCardCode is the door's check of a code typed after card k was
-// badged by userID: the code against the user's MFA codes or, when the
-// user has none and entryFallback is true, against their entry code. It
-// reads only the card's record (one B-tree descent; the record carries
-// the user's code MACs) and compares every stored MAC in constant time.
-// It returns ErrCardChanged when the card is no longer userID's or no
-// longer active, and ErrUserSuspended when the user is suspended (both
-// changed while the code was typed: the door checked them at the badge),
-// and false for an empty or malformed code. The user's start and end are
-// not checked again: they depend on the door's clock.
-func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (_ bool, err error) {
-	if !validUserID(userID) {
-		return false, ErrCardChanged
-	}
-	var tx *bolt.Tx
-	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
-	r, err := s.card(&tx, k, ErrCardChanged)
-	if err != nil {
-		return false, err
-	}
-	if string(r.userID) != userID || !r.active {
-		return false, ErrCardChanged
-	}
-	if r.suspended {
-		return false, ErrUserSuspended
-	}
-	if ValidateCode(code) != nil {
-		return false, nil
-	}
-	var mb [macSize]byte
-	if len(r.mfaMACs) > 0 {
-		ok := false
-		mac := s.mfaMAC(mb[:0], userID, code)
-		for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
-			if hmac.Equal(m[:macSize], mac) {
-				ok = true // keep comparing: the time does not depend on which code matched
-			}
-		}
-		return ok, nil
-	}
-	if entryFallback && r.entryMAC != nil {
-		return hmac.Equal(r.entryMAC, s.entryMAC(mb[:0], code)), nil
-	}
-	return false, nil
-}
-
-// fillView fills u for the user id (which may alias a bbolt value). The
-// fast paths open only the buckets they need: opening a bbolt bucket
-// allocates.
-func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
-	// One descent: the user record, then its code records (entry, MFA).
-	c := root.Bucket(bUsers).Cursor()
-	k, rec := c.Seek(id)
-	if len(id) != userIDLen || k == nil || !bytes.Equal(k, id) {
-		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
-	}
-	if err := decodeView(string(id), rec, u); err != nil {
-		return err
-	}
-	for k, _ = c.Next(); k != nil && len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
-		switch k[userIDLen] {
-		case tagEntry:
-			u.HasEntryCode = true
-		case tagMFA:
-			u.HasMFA = true
-			return nil
-		}
-	}
-	return nil
-}
-
-// VerifySecondFactor checks code against the user's MFA codes, or, when
-// the user has none and entryFallback is true, against their entry code.
-// Every stored MAC is compared in constant time. It is false for an empty
-// or malformed code; ErrNotFound for an unknown user.
-func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback bool) (bool, error) {
-	if !validUserID(userID) {
-		return false, ErrNotFound
-	}
-	valid := ValidateCode(code) == nil
-	var ok bool
-	err := s.read(bUsers, func(tx *bolt.Tx) error {
-		root, err := data(tx)
-		if err != nil {
-			return err
-		}
-		id := []byte(userID)
-		users := root.Bucket(bUsers)
-		var mb [macSize]byte
-		var mac []byte
-		prefix := mfaPrefix(userID)
-		c := users.Cursor()
-		any := false
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(v) < macSize {
-				return fmt.Errorf("%w: mfa code of %s", errCorrupt, userID)
-			}
-			any = true
-			if !valid {
-				return nil
-			}
-			if mac == nil {
-				mac = s.mfaMAC(mb[:0], userID, code)
-			}
-			if hmac.Equal(v[:macSize], mac) {
-				ok = true // keep comparing: the time does not depend on which code matched
-			}
-		}
-		if any {
-			return nil // MFA codes exist only for existing users
-		}
-		if users.Get(id) == nil {
-			return ErrNotFound
-		}
-		if !valid || !entryFallback {
-			return nil
-		}
-		if v := users.Get(entryKey(id)); v != nil {
-			if len(v) < macSize {
-				return fmt.Errorf("%w: entry code of %s", errCorrupt, userID)
-			}
-			ok = hmac.Equal(v[:macSize], s.entryMAC(mb[:0], code))
-		}
-		return nil
-	})
-	return ok && err == nil, err
-}
-
-// LookupEntryCode returns the user whose entry code is code, or
-// ErrNotFound (also for a malformed code).
-func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
-	var u UserView
-	if ValidateCode(code) != nil {
-		return u, ErrNotFound
-	}
-	var mb [macSize]byte
-	mac := s.entryMAC(mb[:0], code)
-	err := s.read(bEntry, func(tx *bolt.Tx) error {
-		root, err := data(tx)
-		if err != nil {
-			return err
-		}
-		id := root.Bucket(bEntry).Get(mac)
-		if id == nil {
-			return ErrNotFound
-		}
-		return fillView(root, id, &u)
-	})
-	return u, err
-}
 
 // ---- cards ----
 
@@ -228,11 +33,7 @@ func (s *Store) AddCard(userID string, c Card, by Actor) error {
 	if err := validateCardKey(k); err != nil {
 		return err
 	}
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		if err := b.putCard(userID, k, c.Active); err != nil {
 			return nil, err
 		}
@@ -245,7 +46,7 @@ func (b buckets) putCard(userID string, k CardKey, active bool) error {
 	if v := b.cards.Get(key); v != nil && string(v[:min(len(v), userIDLen)]) != userID {
 		return fmt.Errorf("store: card: %w", ErrConflict)
 	}
-	if err := b.putCardRec(key, userID, active); err != nil {
+	if err := b.cards.Put(key, cardStub(userID, active)); err != nil {
 		return err
 	}
 	return b.ucards.Put(append([]byte(userID), key...), nil)
@@ -254,28 +55,24 @@ func (b buckets) putCard(userID string, k CardKey, active bool) error {
 // ownedCard returns the card's key when userID holds it, else ErrNotFound.
 func (b buckets) ownedCard(userID string, k CardKey) ([]byte, error) {
 	if len(k.Format) > 255 {
-		return nil, ErrNotFound
+		return nil, notFoundOf(userID, "card", "")
 	}
 	key := appendCardKey(nil, k)
 	v := b.cards.Get(key)
 	if len(v) < cardMin || string(v[:userIDLen]) != userID {
-		return nil, ErrNotFound
+		return nil, notFoundOf(userID, "card", cardID(k))
 	}
 	return key, nil
 }
 
 // SetCardActive activates or deactivates one of a user's cards.
 func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key, err := b.ownedCard(userID, k)
 		if err != nil {
 			return nil, err
 		}
-		if err := b.putCardRec(key, userID, active); err != nil {
+		if err := b.cards.Put(key, cardStub(userID, active)); err != nil {
 			return nil, err
 		}
 		action := "card_deactivated"
@@ -288,11 +85,7 @@ func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) e
 
 // DeleteCard removes one of a user's cards.
 func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key, err := b.ownedCard(userID, k)
 		if err != nil {
 			return nil, err
@@ -316,11 +109,7 @@ func (s *Store) SetEntryCode(userID string, code []byte, by Actor) error {
 		return err
 	}
 	mac := s.entryMAC(nil, code)
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		changed, err := b.setEntry(userID, mac, len(code), now, by.Name)
 		if err != nil || !changed {
 			return nil, err
@@ -353,28 +142,21 @@ func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, 
 	if err := b.users.Put(entryKey(id), encodeCode(mac, length, now, by)); err != nil {
 		return false, err
 	}
-	return true, b.refreshCards(id)
+	return true, nil
 }
 
 // DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
 func (s *Store) DeleteEntryCode(userID string, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		id := []byte(userID)
 		old := b.users.Get(entryKey(id))
 		if old == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "entry code", "")
 		}
 		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
 			return nil, err
 		}
 		if err := b.users.Delete(entryKey(id)); err != nil {
-			return nil, err
-		}
-		if err := b.refreshCards(id); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "entry_code_deleted", userID, r.ExternalID)}, nil
@@ -456,9 +238,6 @@ func (b buckets) addMFA(userID string, mac []byte, length int, now time.Time, by
 	if err := b.markCodes(); err != nil {
 		return MFACodeInfo{}, err
 	}
-	if err := b.refreshCards([]byte(userID)); err != nil {
-		return MFACodeInfo{}, err
-	}
 	return MFACodeInfo{ID: mfaID(seq), Length: length, Created: now, CreatedBy: by}, nil
 }
 
@@ -473,12 +252,9 @@ func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, e
 		return MFACodeInfo{}, err
 	}
 	var info MFACodeInfo
-	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	err := s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		mac := s.mfaMAC(nil, userID, code)
+		var err error
 		info, err = b.addMFA(userID, mac, len(code), now, by.Name, b.findMFA(userID, mac))
 		if err != nil {
 			return nil, err
@@ -505,11 +281,7 @@ func (s *Store) GenerateMFACode(userID string, length int, by Actor) ([]byte, MF
 		}
 		var info MFACodeInfo
 		fresh := false
-		err = s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-			r, err := b.getUser(userID)
-			if err != nil {
-				return nil, err
-			}
+		err = s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 			mac := s.mfaMAC(nil, userID, code)
 			if b.findMFA(userID, mac) != nil {
 				return nil, nil // the user has this one: draw again
@@ -573,17 +345,13 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 	}
 	seq, ok := parseMFAID(id)
 	if !ok {
-		return MFACodeInfo{}, ErrNotFound
+		return MFACodeInfo{}, notFoundOf(userID, "mfa code", "")
 	}
 	var info MFACodeInfo
-	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	err := s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "mfa code", id)
 		}
 		mac := s.mfaMAC(nil, userID, code)
 		// The user holds this code under another id: answer as any
@@ -597,9 +365,6 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 		if err := b.users.Put(key, encodeCode(mac, len(code), now, by.Name)); err != nil {
 			return nil, err
 		}
-		if err := b.refreshCards([]byte(userID)); err != nil {
-			return nil, err
-		}
 		info = MFACodeInfo{ID: id, Length: len(code), Created: now, CreatedBy: by.Name}
 		return []Event{audit(now, by, "mfa_code_replaced", userID, r.ExternalID)}, nil
 	})
@@ -610,21 +375,14 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 	seq, ok := parseMFAID(id)
 	if !ok {
-		return ErrNotFound
+		return notFoundOf(userID, "mfa code", "")
 	}
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "mfa code", id)
 		}
 		if err := b.users.Delete(key); err != nil {
-			return nil, err
-		}
-		if err := b.refreshCards([]byte(userID)); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil
@@ -638,19 +396,12 @@ func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error
 	if err := ValidateCode(code); err != nil {
 		return err
 	}
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		r, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		k := b.findMFA(userID, s.mfaMAC(nil, userID, code))
 		if k == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "mfa code", "") // looked up by value: no id to name
 		}
 		if err := b.users.Delete(k); err != nil {
-			return nil, err
-		}
-		if err := b.refreshCards([]byte(userID)); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "mfa_code_deleted", userID, r.ExternalID)}, nil

@@ -1,14 +1,31 @@
 // Package store keeps users, credentials, API tokens and the event log in
-// one bbolt file, as product.md §2, §6 and §8 describe. docs/store.md has
-// the data model, the CSV columns and the key file.
+// one bbolt file. docs/store.md has the data model, the CSV columns, the
+// key file and the measurements.
+//
+// What the store owns (other layers call it, none keeps a copy):
+//   - the user, card, code and token records and their rules: field limits
+//     (validateFields), codes of 4–16 ASCII digits (ValidateCode), at most
+//     100 MFA codes a user, unique cards, entry codes and external ids; a
+//     card key is checked against the reader format's field limits, which
+//     package reader owns (validateCardKey);
+//   - the card record, the door's copy of its user (cardrec.go), and the
+//     rule that keeps it in step: every write transaction goes through
+//     update, whose users and cards buckets note each user written, and
+//     update derives those users' card records again before the commit, so
+//     no write path has to remember to. The one path outside it is the
+//     large import, which builds a new generation and derives every card
+//     record of it as it writes the cards bucket (bulk.go);
+//   - what a not-found error says (*NotFoundError: what, which, under which
+//     user; never a code or a token secret);
+//   - the CSV import: pass 1 checks every row (import_check.go), pass 2
+//     writes (import_write.go, bulk.go); nothing is written unless all pass;
+//   - the credential_changed audit event of each administration method,
+//     appended in the method's own transaction.
 //
 // The door calls LookupCard, VerifyCardCode and LookupEntryCode on every
-// decision: each is one read transaction that opens only the buckets it
-// needs and decodes before the transaction ends. A card's record carries a
-// copy of its user's door view and code MACs (cardrec.go), so a badge and
-// its code each read that one record; every write keeps the copies in step
-// in its own transaction. Administration methods append their
-// credential_changed audit event in the same transaction.
+// decision (doorpath.go): each is one read transaction that opens only the
+// buckets it needs and decodes before the transaction ends; a badge and its
+// code each read the card's one record.
 //
 // Codes are stored only as HMAC-SHA-256 under a per-device key kept in its
 // own file (Options.KeyFile). Losing that file loses every entry and MFA

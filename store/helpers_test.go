@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -83,6 +84,28 @@ func checkCardCopies(tx *bolt.Tx) error {
 		return fmt.Errorf("%s (and %d more)", strings.Join(r.Problems, "; "), r.More)
 	}
 	return nil
+}
+
+// checkOneGeneration checks that the database holds one data generation
+// and no staging one: an import, done or failed, leaves no other behind.
+func checkOneGeneration(t testing.TB, s *Store) {
+	t.Helper()
+	s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bMeta).Get(kStaging); v != nil {
+			t.Errorf("staging generation %x left behind", v)
+		}
+		n := 0
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if bytes.HasPrefix(name, []byte("data-")) {
+				n++
+			}
+			return nil
+		})
+		if n != 1 {
+			t.Errorf("%d data generations, want 1", n)
+		}
+		return nil
+	})
 }
 
 func mustUser(t testing.TB, s *Store, ext string) User {

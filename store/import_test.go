@@ -367,19 +367,7 @@ func TestImportBulkEqualsDirect(t *testing.T) {
 		}
 		d := dump(t, s)
 		// The generation merge must leave the old generation deleted.
-		s.db.View(func(tx *bolt.Tx) error {
-			n := 0
-			tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-				if bytes.HasPrefix(name, []byte("data-")) {
-					n++
-				}
-				return nil
-			})
-			if n != 1 {
-				t.Errorf("%d data generations, want 1", n)
-			}
-			return nil
-		})
+		checkOneGeneration(t, s)
 		return d
 	}
 	direct := run(t, 1<<30, 100000)

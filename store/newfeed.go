@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // newFeed re-reads a users file in pass 2 and yields the records of the
@@ -117,7 +115,7 @@ func (f *newFeed) fill() error {
 // write puts up to max records of the feed (all when max < 0) into users
 // and ucards and reports whether the feed is exhausted. The keys and values
 // are fresh allocations, as bolt keeps them until the commit.
-func (f *newFeed) write(users, ucards *bolt.Bucket, max int) (bool, error) {
+func (f *newFeed) write(users, ucards putter, max int) (bool, error) {
 	for n := 0; max < 0 || n < max; n++ {
 		rec, ok, err := f.next()
 		if err != nil {

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	bolt "go.etcd.io/bbolt"
 )
 
 // TestImportReadsNewUsersAgain: a users file that creates users is read a
@@ -103,22 +101,7 @@ func TestImportReadsNewUsersAgain(t *testing.T) {
 				if evs2, _ := s.Events(EventQuery{}); len(evs2) != len(evs) {
 					t.Errorf("a failed import appended %d event(s)", len(evs2)-len(evs))
 				}
-				s.db.View(func(tx *bolt.Tx) error {
-					if v := tx.Bucket(bMeta).Get(kStaging); v != nil {
-						t.Errorf("staging generation %x left behind", v)
-					}
-					n := 0
-					tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-						if bytes.HasPrefix(name, []byte("data-")) {
-							n++
-						}
-						return nil
-					})
-					if n != 1 {
-						t.Errorf("%d data generations, want 1", n)
-					}
-					return nil
-				})
+				checkOneGeneration(t, s)
 				// The store still works: the unchanged file imports.
 				if _, err := s.Import(func() (io.Reader, error) { return strings.NewReader(orig), nil }, 0, importer1, nil); err != nil {
 					t.Errorf("import after the failed one: %v", err)

@@ -149,22 +149,6 @@ func recoverRead(bucket []byte, err *error, fault bool) {
 	}
 }
 
-// endRead, deferred by a caller of Begin(false) that stores the
-// transaction in *tx as soon as it has one, rolls it back (panic or not),
-// turns a panic into an ErrCorrupt in *err and puts back the panic-on-fault
-// setting. (The door's fast path avoids db.View's closure.)
-func endRead(tx **bolt.Tx, bucket []byte, err *error, fault bool) {
-	r := recover()
-	if *tx != nil {
-		(*tx).Rollback()
-		*tx = nil
-	}
-	debug.SetPanicOnFault(fault)
-	if r != nil {
-		*err = corruptPanic(bucket, r)
-	}
-}
-
 // Open opens (creating if needed) the database and its key file.
 //
 // The key file must have no group or other permission bits. When it is

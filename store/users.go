@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -10,21 +11,86 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// buckets holds one transaction's view of the live generation.
+// buckets holds one transaction's view of the live generation. Its users
+// and cards buckets note, on every Put and Delete, the user the record
+// belongs to (noteBucket); in a transaction run by update, every noted
+// user's card records are derived again before it commits.
 type buckets struct {
-	root, meta                              *bolt.Bucket
-	users, ext, email, cards, ucards, entry *bolt.Bucket
+	root, meta                *bolt.Bucket
+	users, cards              noteBucket
+	ext, email, ucards, entry *bolt.Bucket
 }
 
 func openBuckets(root *bolt.Bucket) (buckets, error) {
 	b := buckets{
-		root: root, users: root.Bucket(bUsers), ext: root.Bucket(bExt), email: root.Bucket(bEmail),
-		cards: root.Bucket(bCards), ucards: root.Bucket(bUCards), entry: root.Bucket(bEntry),
+		root: root, users: noteBucket{Bucket: root.Bucket(bUsers)}, ext: root.Bucket(bExt), email: root.Bucket(bEmail),
+		cards: noteBucket{Bucket: root.Bucket(bCards), byValue: true}, ucards: root.Bucket(bUCards), entry: root.Bucket(bEntry),
 	}
-	if b.users == nil || b.ext == nil || b.email == nil || b.cards == nil || b.ucards == nil || b.entry == nil {
+	if b.users.Bucket == nil || b.ext == nil || b.email == nil || b.cards.Bucket == nil || b.ucards == nil || b.entry == nil {
 		return b, fmt.Errorf("%w: a data bucket is missing", ErrCorrupt)
 	}
 	return b, nil
+}
+
+// touched is the set of users whose records or cards a write transaction
+// wrote.
+type touched map[string]struct{}
+
+// noteBucket is the users or cards bucket of a transaction. Put and Delete
+// note in touched (when set) the user the record belongs to: in users, the
+// key's first userIDLen bytes (the user id: the user record, its entry
+// code and MFA codes all start so); in cards (byValue), the value's (a
+// card record starts with its user's id). A deleted card is not noted: it
+// has no record left to derive.
+type noteBucket struct {
+	*bolt.Bucket
+	touched touched
+	byValue bool
+}
+
+func (n noteBucket) Put(k, v []byte) error {
+	if n.byValue {
+		n.note(v)
+	} else {
+		n.note(k)
+	}
+	return n.Bucket.Put(k, v)
+}
+
+func (n noteBucket) Delete(k []byte) error {
+	if !n.byValue {
+		n.note(k)
+	}
+	return n.Bucket.Delete(k)
+}
+
+func (n noteBucket) note(b []byte) {
+	if n.touched != nil && len(b) >= userIDLen {
+		n.touched[string(b[:userIDLen])] = struct{}{}
+	}
+}
+
+// named returns the data bucket called name, for writing.
+func (b buckets) named(name []byte) interface {
+	putter
+	Delete(k []byte) error
+} {
+	switch {
+	case bytes.Equal(name, bUsers):
+		return b.users
+	case bytes.Equal(name, bCards):
+		return b.cards
+	}
+	return b.root.Bucket(name)
+}
+
+// putter is a bucket to Put records into (a *bolt.Bucket or a noteBucket).
+type putter interface{ Put(k, v []byte) error }
+
+// cardStub is the start of a card record: its user id and active byte.
+// A card is written so, and update derives the rest before the commit.
+func cardStub(userID string, active bool) []byte {
+	return append(append(make([]byte, 0, userIDLen+1), userID...), activeByte(active))
 }
 
 func txBuckets(tx *bolt.Tx) (buckets, error) {
@@ -64,23 +130,54 @@ func (s *Store) view(fn func(tx *bolt.Tx, b buckets) error) error {
 	})
 }
 
-// change runs fn in a write transaction on the live generation. The
-// events fn returns (audit records) are appended in the same transaction
-// and published after it commits.
-func (s *Store) change(fn func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error)) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	var evs []Event
-	err := s.db.Update(func(tx *bolt.Tx) error {
+// update runs fn in a write transaction on the live generation and keeps
+// the store's one derived copy in step: before the commit, it derives
+// again the card records of every user whose records or cards fn wrote
+// through b (refreshCards), so no write path has to remember to. The
+// events fn returns (audit records) are appended in the same transaction;
+// the caller publishes them after the commit.
+func (s *Store) update(fn func(tx *bolt.Tx, b buckets) ([]Event, error)) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := txBuckets(tx)
 		if err != nil {
 			return err
 		}
-		evs, err = fn(tx, b, s.now())
+		b.users.touched = touched{}
+		b.cards.touched = b.users.touched
+		evs, err := fn(tx, b)
 		if err != nil {
 			return err
 		}
+		for _, id := range slices.Sorted(maps.Keys(b.users.touched)) {
+			if err := b.refreshCards([]byte(id)); err != nil {
+				return err
+			}
+		}
 		return s.appendEventsTx(tx, evs)
+	})
+}
+
+// changeUser runs fn through change for the existing user userID, with
+// its record; a *NotFoundError when there is none.
+func (s *Store) changeUser(userID string, fn func(b buckets, r userRec, now time.Time) ([]Event, error)) error {
+	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+		r, err := b.getUser(userID)
+		if err != nil {
+			return nil, err
+		}
+		return fn(b, r, now)
+	})
+}
+
+// change runs fn through update and publishes its events after the commit.
+func (s *Store) change(fn func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error)) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var evs []Event
+	err := s.update(func(tx *bolt.Tx, b buckets) ([]Event, error) {
+		var err error
+		evs, err = fn(tx, b, s.now())
+		return evs, err
 	})
 	if err != nil {
 		return err
@@ -105,11 +202,11 @@ func emailKey(email, userID string) []byte {
 
 func (b buckets) getUser(userID string) (userRec, error) {
 	if !validUserID(userID) {
-		return userRec{}, ErrNotFound
+		return userRec{}, errNoUser
 	}
 	v := b.users.Get([]byte(userID))
 	if v == nil {
-		return userRec{}, ErrNotFound
+		return userRec{}, notFound("user", userID)
 	}
 	r, err := decodeUser(v)
 	if err != nil {
@@ -203,11 +300,11 @@ func (s *Store) UserByExternalID(externalID string) (User, error) {
 	var u User
 	err := s.view(func(tx *bolt.Tx, b buckets) error {
 		if externalID == "" {
-			return ErrNotFound
+			return notFound("external id", "")
 		}
 		id := b.ext.Get([]byte(externalID))
 		if id == nil {
-			return ErrNotFound
+			return notFound("external id", externalID)
 		}
 		var err error
 		u, err = b.loadUser(string(id))
@@ -246,16 +343,9 @@ func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) 
 	if err := validateFields(&f); err != nil {
 		return User{}, err
 	}
-	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		old, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	err := s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
 		r := userRec{UserFields: f, Created: old.Created, Updated: now}
 		if err := b.putUser(userID, &r, &old); err != nil {
-			return nil, err
-		}
-		if err := b.refreshCards([]byte(userID)); err != nil {
 			return nil, err
 		}
 		return []Event{audit(now, by, "user_updated", userID, f.ExternalID)}, nil
@@ -268,11 +358,7 @@ func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) 
 
 // DeleteUser deletes a user and all its credentials.
 func (s *Store) DeleteUser(userID string, by Actor) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
-		old, err := b.getUser(userID)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
 		id := []byte(userID)
 		if old.ExternalID != "" {
 			if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {

@@ -1,0 +1,225 @@
+package store
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"fmt"
+	"runtime/debug"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The door's fast path: LookupCard, VerifyCardCode and LookupEntryCode on
+// every decision (VerifySecondFactor for callers without a card). Each is
+// one read transaction that writes nothing, opens only the buckets it
+// needs and decodes before the transaction ends; a card's record carries
+// its user's door view and code MACs (cardrec.go), so a badge and its code
+// each read that one record. Every stored MAC is compared in constant time.
+
+// card begins a read transaction, stores it in *tx at once (the caller
+// defers endRead, which rolls it back on every path, a panic included) and
+// returns card k's record, which aliases the database. missing is the
+// error for an unknown card. (No closure: the door's calls allocate less
+// without.)
+func (s *Store) card(tx **bolt.Tx, k CardKey, missing error) (cardRec, error) {
+	var kb [1 + 255 + 12]byte
+	if len(k.Format) > 255 {
+		return cardRec{}, missing
+	}
+	key := appendCardKey(kb[:0], k)
+	t, err := s.db.Begin(false)
+	if err != nil {
+		return cardRec{}, err
+	}
+	*tx = t
+	root, err := data(t)
+	if err != nil {
+		return cardRec{}, err
+	}
+	v := root.Bucket(bCards).Get(key)
+	if v == nil {
+		return cardRec{}, missing
+	}
+	return parseCard(v)
+}
+
+// LookupCard returns the user holding card k and whether the card is
+// active. It returns ErrNotFound for an unknown card. It reads only the
+// card's record, which carries the user's door view (see cardrec.go).
+func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
+	var tx *bolt.Tx
+	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
+	r, err := s.card(&tx, k, errNoCard)
+	if err != nil {
+		return u, false, err
+	}
+	err = r.view(&u)
+	return u, r.active && err == nil, err
+}
+
+// VerifyCardCode is the door's check of a code typed after card k was
+// badged by userID: the code against the user's MFA codes or, when the
+// user has none and entryFallback is true, against their entry code. It
+// reads only the card's record (one B-tree descent; the record carries
+// the user's code MACs) and compares every stored MAC in constant time.
+// It returns ErrCardChanged when the card is no longer userID's or no
+// longer active, and ErrUserSuspended when the user is suspended (both
+// changed while the code was typed: the door checked them at the badge),
+// and false for an empty or malformed code. The user's start and end are
+// not checked again: they depend on the door's clock.
+func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (_ bool, err error) {
+	if !validUserID(userID) {
+		return false, ErrCardChanged
+	}
+	var tx *bolt.Tx
+	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
+	r, err := s.card(&tx, k, ErrCardChanged)
+	if err != nil {
+		return false, err
+	}
+	if string(r.userID) != userID || !r.active {
+		return false, ErrCardChanged
+	}
+	if r.suspended {
+		return false, ErrUserSuspended
+	}
+	if ValidateCode(code) != nil {
+		return false, nil
+	}
+	var mb [macSize]byte
+	if len(r.mfaMACs) > 0 {
+		ok := false
+		mac := s.mfaMAC(mb[:0], userID, code)
+		for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
+			if hmac.Equal(m[:macSize], mac) {
+				ok = true // keep comparing: the time does not depend on which code matched
+			}
+		}
+		return ok, nil
+	}
+	if entryFallback && r.entryMAC != nil {
+		return hmac.Equal(r.entryMAC, s.entryMAC(mb[:0], code)), nil
+	}
+	return false, nil
+}
+
+// fillView fills u for the user id (which may alias a bbolt value). The
+// fast paths open only the buckets they need: opening a bbolt bucket
+// allocates.
+func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
+	// One descent: the user record, then its code records (entry, MFA).
+	c := root.Bucket(bUsers).Cursor()
+	k, rec := c.Seek(id)
+	if len(id) != userIDLen || k == nil || !bytes.Equal(k, id) {
+		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
+	}
+	if err := decodeView(string(id), rec, u); err != nil {
+		return err
+	}
+	for k, _ = c.Next(); k != nil && len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
+		switch k[userIDLen] {
+		case tagEntry:
+			u.HasEntryCode = true
+		case tagMFA:
+			u.HasMFA = true
+			return nil
+		}
+	}
+	return nil
+}
+
+// VerifySecondFactor checks code against the user's MFA codes, or, when
+// the user has none and entryFallback is true, against their entry code.
+// Every stored MAC is compared in constant time. It is false for an empty
+// or malformed code; ErrNotFound for an unknown user.
+func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback bool) (bool, error) {
+	if !validUserID(userID) {
+		return false, errNoUser
+	}
+	valid := ValidateCode(code) == nil
+	var ok bool
+	err := s.read(bUsers, func(tx *bolt.Tx) error {
+		root, err := data(tx)
+		if err != nil {
+			return err
+		}
+		id := []byte(userID)
+		users := root.Bucket(bUsers)
+		var mb [macSize]byte
+		var mac []byte
+		prefix := mfaPrefix(userID)
+		c := users.Cursor()
+		any := false
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(v) < macSize {
+				return fmt.Errorf("%w: mfa code of %s", errCorrupt, userID)
+			}
+			any = true
+			if !valid {
+				return nil
+			}
+			if mac == nil {
+				mac = s.mfaMAC(mb[:0], userID, code)
+			}
+			if hmac.Equal(v[:macSize], mac) {
+				ok = true // keep comparing: the time does not depend on which code matched
+			}
+		}
+		if any {
+			return nil // MFA codes exist only for existing users
+		}
+		if users.Get(id) == nil {
+			return notFound("user", userID)
+		}
+		if !valid || !entryFallback {
+			return nil
+		}
+		if v := users.Get(entryKey(id)); v != nil {
+			if len(v) < macSize {
+				return fmt.Errorf("%w: entry code of %s", errCorrupt, userID)
+			}
+			ok = hmac.Equal(v[:macSize], s.entryMAC(mb[:0], code))
+		}
+		return nil
+	})
+	return ok && err == nil, err
+}
+
+// LookupEntryCode returns the user whose entry code is code, or
+// ErrNotFound (also for a malformed code).
+func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
+	var u UserView
+	if ValidateCode(code) != nil {
+		return u, errNoEntryCode
+	}
+	var mb [macSize]byte
+	mac := s.entryMAC(mb[:0], code)
+	err := s.read(bEntry, func(tx *bolt.Tx) error {
+		root, err := data(tx)
+		if err != nil {
+			return err
+		}
+		id := root.Bucket(bEntry).Get(mac)
+		if id == nil {
+			return errNoEntryCode
+		}
+		return fillView(root, id, &u)
+	})
+	return u, err
+}
+
+// endRead, deferred by a caller of Begin(false) that stores the
+// transaction in *tx as soon as it has one, rolls it back (panic or not),
+// turns a panic into an ErrCorrupt in *err and puts back the panic-on-fault
+// setting. (The door's fast path avoids db.View's closure.)
+func endRead(tx **bolt.Tx, bucket []byte, err *error, fault bool) {
+	r := recover()
+	if *tx != nil {
+		(*tx).Rollback()
+		*tx = nil
+	}
+	debug.SetPanicOnFault(fault)
+	if r != nil {
+		*err = corruptPanic(bucket, r)
+	}
+}
