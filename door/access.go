@@ -160,7 +160,7 @@ func (s *state) onCard(o *out, in inCard) {
 	if r.busy() {
 		return
 	}
-	o.do(actLookupCard{reader: in.reader, card: in.card, at: in.at})
+	o.do(actLookupCard(in))
 }
 
 // logCardErr logs a store error of a card lookup (refused as unknown).

@@ -42,7 +42,7 @@ var (
 func benchMFA(i int) string { return fmt.Sprintf("%08d", i*7919%100000000) }
 
 // benchCard is user i's card: h10301 carries an 8-bit facility and a 16-bit
-// card number (hardware.md), so 1 M users spread over 16 facilities.
+// card number (docs/formats.md), so 1 M users spread over 16 facilities.
 func benchCard(i int) reader.Card {
 	return reader.Card{Format: reader.H10301, FacilityCode: uint32(i >> 16), CardNumber: uint64(i & 0xffff)}
 }

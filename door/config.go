@@ -19,7 +19,7 @@ const (
 	DirectionOut = "out"
 )
 
-// Second-factor policies (config.md door.second_factor).
+// Second-factor policies (docs/config.md, door.second_factor).
 const (
 	SecondFactorAlways    = "always"     // every reader of the door asks for the code
 	SecondFactorEntryOnly = "entry_only" // "out" readers skip the code
@@ -55,7 +55,7 @@ type MFAConfig struct {
 }
 
 // Config is one door. Start from DefaultConfig: the zero values of the
-// levels and booleans are not the config.md defaults. Zero durations and
+// levels and booleans are not the docs/config.md defaults. Zero durations and
 // counts are replaced by the defaults in New.
 type Config struct {
 	Name     string
@@ -98,7 +98,7 @@ type Config struct {
 	Lockouts LockoutStore
 }
 
-// Defaults from config.md.
+// Defaults (docs/config.md).
 const (
 	DefaultDebounce      = 50 * time.Millisecond
 	DefaultUnlockTime    = 10 * time.Second
@@ -136,7 +136,7 @@ const (
 	MaxCodeAttemptsMax = 100
 )
 
-// DefaultConfig is a door with every config.md default; the caller sets
+// DefaultConfig is a door with every docs/config.md default; the caller sets
 // Name, Relay and Readers.
 func DefaultConfig() Config {
 	return Config{

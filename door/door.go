@@ -263,11 +263,11 @@ func (d *Door) apply(s *state, in input, now time.Time) {
 	var follow []input
 	var lockouts []Lockout
 	for _, a := range acts {
-		switch a.(type) {
+		switch a := a.(type) {
 		case actRelay:
 			continue
 		case actLockout:
-			lockouts = append(lockouts, a.(actLockout).l)
+			lockouts = append(lockouts, a.l)
 			continue
 		}
 		if d.trace != nil {

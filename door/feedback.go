@@ -2,7 +2,7 @@ package door
 
 import "time"
 
-// Reader feedback patterns (product.md §4). The durations are latch's own
+// Reader feedback patterns (docs/door.md, "Reader feedback"). The durations are latch's own
 // choice of what reads well at a door, not hardware limits: a beep of
 // 100–200 ms is clearly audible on common piezo reader beepers, and a 1 Hz
 // flash reads as "waiting".

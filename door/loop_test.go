@@ -42,7 +42,7 @@ func (r *recEvents) take() []Event {
 // clockAt returns a wall clock that reads start at the bubble's first
 // instant and advances with the bubble's fake time.
 func clockAt(start time.Time) func() time.Time {
-	off := start.Sub(time.Now())
+	off := time.Until(start)
 	return func() time.Time { return time.Now().Add(off) }
 }
 
@@ -348,7 +348,7 @@ func TestLoopClockNotPlausible(t *testing.T) {
 		if st := l.d.Status(); st.ClockPlausible || st.Mode != schedule.Locked {
 			t.Errorf("status = %+v", st)
 		}
-		off.Store(int64(t0.Sub(time.Now()))) // NTP sets the clock
+		off.Store(int64(time.Until(t0))) // NTP sets the clock
 		time.Sleep(clockPoll)
 		synctest.Wait()
 		l.badge("in", 100)

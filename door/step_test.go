@@ -37,8 +37,7 @@ func seq(ops ...op) op {
 		}
 	}
 }
-func tick() op                 { return func(d *driver) { d.step(inTick{}) } }
-func atNow(f func(*driver)) op { return f }
+func tick() op { return func(d *driver) { d.step(inTick{}) } }
 func modeIs(m schedule.Mode) func(*testing.T, *driver) {
 	return func(t *testing.T, d *driver) {
 		if d.s.mode != m {
@@ -54,7 +53,7 @@ const (
 	lockout   = "keypad_lockout"
 )
 
-// TestDecisionTable covers every mode × credential kind of product.md §3.
+// TestDecisionTable covers every mode × credential kind of docs/door.md, "Modes".
 func TestDecisionTable(t *testing.T) {
 	modes := []schedule.Mode{schedule.Unlocked, schedule.AccessControlled, schedule.CardAndCode, schedule.Locked}
 	kinds := []struct {
@@ -111,7 +110,7 @@ func TestDecisionTable(t *testing.T) {
 	}
 }
 
-// TestDenials shows every denial reason and every refused case of §4.
+// TestDenials shows every denial reason and every refused case of docs/door.md.
 func TestDenials(t *testing.T) {
 	cc := schedule.CardAndCode
 	ac := schedule.AccessControlled
@@ -258,7 +257,7 @@ func TestDenials(t *testing.T) {
 	}
 }
 
-// TestNeverDowngraded: product.md §4.7. A code equal to the card's number,
+// TestNeverDowngraded: docs/door.md, "Card + Code". A code equal to the card's number,
 // an empty code, or a user whose second factor is empty never turns Card +
 // Code into card only. The store here accepts any code, so the door must
 // refuse these without asking it (Choice, docs/door.md: a code equal to the

@@ -29,7 +29,7 @@ type (
 	CardKey = store.CardKey
 	// UserView is what the door needs to know of a user.
 	UserView = store.UserView
-	// Event is one event of product.md §6.
+	// Event is one event of docs/events.md.
 	Event = store.Event
 	// EventCard is an event's card.
 	EventCard = store.EventCard

@@ -75,7 +75,7 @@ func TestAssembler(t *testing.T) {
 			[]want{{Bits: card26, N: 26, End: 25*2*ms + 3*2*ms}}},
 		{"slow reader capped", AssemblerConfig{}, edges("1010", 0, 20*ms, 1),
 			[]want{{Bits: "1010", N: 4, End: 60*ms + 30*ms}}},
-		// 20 ms +30 % jitter: every interval 26 ms, above config.md's 25 ms
+		// 20 ms +30 % jitter: every interval 26 ms, above a 25 ms
 		// (which split this frame) and under the 30 ms default cap.
 		{"20ms reader at +30% jitter, default cap", AssemblerConfig{}, edges(card26, 0, 26*ms, 1),
 			[]want{{Bits: card26, N: 26, End: 25*26*ms + 30*ms}}},

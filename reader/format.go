@@ -248,14 +248,13 @@ func (p parityBit) compute(b []byte) bool {
 }
 
 // layout is a fixed card format: fields and parity bits, 1-based
-// positions, bit 1 first on the wire. Source: hardware.md's format table
+// positions, bit 1 first on the wire. Source: docs/formats.md's format table
 // (Proxmark3 wiegand_formats.c Pack_* functions).
 type layout struct {
 	n              int
 	fcStart, fcLen int // fcLen 0: no facility field
 	cnStart, cnLen int
 	parity         []parityBit // in the order they must be computed
-	description    string
 }
 
 // span returns the positions from..to, leaving out those for which skip

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// Vectors: the two published h10301 examples (hardware.md: Civintec CN56
+// Vectors: the two published h10301 examples (docs/hardware.md: Civintec CN56
 // manual, and 227/57600), plus vectors computed by an independent script
-// from hardware.md's parity rules (field extremes and a mixed value).
+// from the parity rules of docs/formats.md (field extremes and a mixed value).
 var vectors = []struct {
 	f    Format
 	fc   uint32

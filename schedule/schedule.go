@@ -13,7 +13,7 @@ import (
 	_ "time/tzdata"
 )
 
-// Mode is a door mode (product.md §3).
+// Mode is a door mode (docs/door.md, "Modes").
 type Mode string
 
 // The door modes. Unknown is what a schedule reports while the wall clock is
@@ -48,7 +48,7 @@ const (
 
 // PlausibleAfter is the earliest wall-clock time latch trusts. A Raspberry Pi
 // has no real-time clock and boots at 1970 until NTP sets the time
-// (hardware.md "On the Pi"); anything before this date means "not set yet".
+// (docs/hardware.md, "On the Pi"); anything before this date means "not set yet".
 var PlausibleAfter = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Plausible reports whether t can be a real wall-clock time.

@@ -12,7 +12,7 @@ import (
 	"github.com/latchd/latch/reader"
 )
 
-// StepKind is one command of the scenario language (product.md §9).
+// StepKind is one command of the scenario language (docs/scenarios.md).
 type StepKind string
 
 // The scenario commands.
@@ -50,7 +50,7 @@ type Step struct {
 	Format       reader.Format // card, badge
 	FacilityCode uint32        // card, badge
 	CardNumber   uint64        // card, badge
-	Inactive     bool          // card: "active=false" (an extension of §9, to test card_inactive)
+	Inactive     bool          // card: "active=false" (an extension of the language, to test card_inactive)
 	Bits         string        // badgeraw: '0'/'1', first bit first
 
 	// Code is an entry or MFA code (entry, mfa) and Keys the keys pressed
@@ -390,7 +390,7 @@ func truncate(s string) string {
 }
 
 // cardFields gives the facility and card number widths of each format a
-// scenario can badge (hardware.md "Card formats").
+// scenario can badge (docs/formats.md, "Card formats").
 var cardFields = map[reader.Format]struct{ fcBits, cnBits uint }{
 	reader.H10301:      {8, 16},
 	reader.H10306:      {16, 16},

@@ -174,7 +174,7 @@ func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]b
 	dst = append(dst, groups[:len(groups)-len(d.b)]...)
 	// The code records sort right after the user record: the entry code
 	// ('e') before the MFA codes ('m').
-	for k, v = c.Next(); k != nil && len(k) > userIDLen && bytes.HasPrefix(k, userID); k, v = c.Next() {
+	for k, v = c.Next(); len(k) > userIDLen && bytes.HasPrefix(k, userID); k, v = c.Next() {
 		if len(v) < macSize {
 			return nil, fmt.Errorf("%w: code of %s", errCorrupt, userID)
 		}

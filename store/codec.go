@@ -288,7 +288,7 @@ func validUserID(id string) bool {
 	return true
 }
 
-// Code rules (product.md §2).
+// Code rules (docs/api.md, "Codes").
 const (
 	minCode = 4
 	maxCode = 16

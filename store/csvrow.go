@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// CSV columns (product.md §8). Names are case-sensitive.
+// CSV columns (docs/store.md, "CSV import"). Names are case-sensitive.
 var (
 	userColumns = []string{"externalId", "firstName", "lastName", "email", "startDate", "endDate", "groups",
 		"cardFormat", "facilityCode", "cardNumber", "cardNumberHex", "entryCode"}

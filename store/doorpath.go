@@ -116,7 +116,7 @@ func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
 	if err := decodeView(string(id), rec, u); err != nil {
 		return err
 	}
-	for k, _ = c.Next(); k != nil && len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
+	for k, _ = c.Next(); len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
 		switch k[userIDLen] {
 		case tagEntry:
 			u.HasEntryCode = true

@@ -18,7 +18,7 @@ type EventCard struct {
 	CardNumber   uint64 `json:"card_number"`
 }
 
-// Event is one entry of the event log (product.md §6).
+// Event is one entry of the event log (docs/events.md).
 type Event struct {
 	Time       time.Time  `json:"time"` // marshalled RFC 3339, UTC, millisecond precision
 	Seq        uint64     `json:"seq"`

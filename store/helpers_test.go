@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // clock is a settable test clock.
@@ -63,11 +64,11 @@ func checkDB(t testing.TB, s *Store) {
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if err != nil && !errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		t.Errorf("bbolt consistency check: %v", err)
 	}
 	err = s.db.View(checkCardCopies)
-	if err != nil && !errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if err != nil && !errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		t.Errorf("card records: %v", err)
 	}
 }

@@ -89,7 +89,6 @@ type importer struct {
 	// noop exist only so that duplicates within the file are found.
 	users, ext, email, cards, ucards, entry, uentry, mfa delta
 	userSeq                                              uint64 // last user sequence used
-	macBuf                                               []byte
 
 	// New users (users file). Their records in the users and ucards
 	// buckets are not kept: pass 2 reads the file again (see newFeed).
@@ -217,7 +216,7 @@ func (s *Store) ImportFileWith(path string, by Actor, o ImportOptions) (ImportSu
 	return s.ImportWith(open, total, by, o)
 }
 
-// Import imports a users or a credentials CSV (product.md §8; the columns
+// Import imports a users or a credentials CSV (docs/store.md, "CSV import"; the columns
 // are in docs/store.md); open returns a reader from the input's start and
 // may be called twice; size is the input's length in bytes for progress
 // (0 when unknown). Import does not close what open returns. Pass 1 reads

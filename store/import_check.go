@@ -318,7 +318,7 @@ func (it *importer) addEntry(uid string, code []byte, line int, col string, isNe
 			return
 		}
 		ek := entryKey([]byte(uid))
-		if old := it.b.users.Get(ek); old != nil && len(old) >= macSize {
+		if old := it.b.users.Get(ek); len(old) >= macSize {
 			it.entry.add(old[:macSize], nil, line, true)
 		}
 		it.uentry.add(ek, encodeCode(mac, len(code), it.now, it.by.Name), line, false)

@@ -168,7 +168,7 @@ type Token struct {
 	Created    time.Time
 }
 
-// Roles an API token may have (product.md §7).
+// Roles an API token may have (docs/api.md, "Tokens and roles").
 var Roles = []string{
 	"access_system_admin",
 	"access_user_admin",

@@ -20,7 +20,7 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-// serveAPI serves the management API (product.md §7, docs/api.md) on the
+// serveAPI serves the management API (docs/api.md) on the
 // [api] socket, always, and on the [api] TCP address when one is set; it
 // also starts m.Follow, the metrics' event counter. stop shuts the servers
 // down (live streams end at once, other requests get a few seconds) and
@@ -80,7 +80,7 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		Now:        time.Now, // the daemon's clock: the doors' too (their Config.Now is nil)
 		LocalOwner: true,     // latchctl token … as latchd's own user while it holds the database
 		TempDir:    filepath.Dir(cfg.Controller.Database),
-		// Bounds on hostile clients (docs/api.md, "Limits").
+		// Bounds on hostile clients (docs/api.md, "Limits and timeouts").
 		ImportLimit:     cfg.API.ImportSpoolMax,
 		MaxConns:        cfg.API.MaxConnections,
 		MaxConnsPerPeer: cfg.API.MaxConnectionsPerPeer,

@@ -123,7 +123,7 @@ func (s *site) start(ctx context.Context, cfg *config.Config) error {
 func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (err error) {
 	dc := configDoor(cfg, name)
 	// The relay is requested at its inactive level: the strike stays locked
-	// from the first instant, and a restart never pulses it (product.md §5).
+	// from the first instant, and a restart never pulses it (docs/door.md, "Strike, DPS, REX").
 	relay, err := s.output(dc.Relay, !dc.RelayActive, "relay "+name)
 	if err != nil {
 		return err

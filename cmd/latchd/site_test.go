@@ -81,7 +81,7 @@ func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, f
 
 // TestStartNeverPulses: a door's relay and feedback lines are requested at
 // their inactive level and stay there through start and stop: a start or a
-// restart never pulses the strike (product.md §5).
+// restart never pulses the strike (docs/door.md, "Strike, DPS, REX").
 func TestStartNeverPulses(t *testing.T) {
 	for _, active := range []string{"high", "low"} {
 		t.Run("relay_active="+active, func(t *testing.T) {

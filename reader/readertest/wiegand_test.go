@@ -70,8 +70,8 @@ func reads(outs []Out) []reader.Read {
 // every 7th real edge, frames 30 ms apart, and a 40 ms consumer stall
 // during the 48-bit frame. Every frame must come out once, whole and
 // right, with the reader's default max_frame_gap (a 20 ms reader at
-// +30 % sends intervals up to 26 ms: product.md §10's target, which the
-// 30 ms default meets and config.md's 25 ms did not). Combinations that
+// +30 % sends intervals up to 26 ms: the target of docs/formats.md ("Frames on the wire"), which the
+// 30 ms default meets and the 25 ms first planned did not). Combinations that
 // cannot exist are skipped: a pulse as long as the interval, and a
 // jittered interval under the 200 µs glitch limit (out of spec).
 func TestRobustness(t *testing.T) {
@@ -96,7 +96,7 @@ func TestRobustness(t *testing.T) {
 						}
 						want := sendMix(t, w, rng, 30*ms)
 						if longest := maxInterval(w.Edges(), w.Frames()); longest > 25*ms {
-							jittered++ // a frame config.md's 25 ms would split
+							jittered++ // a frame a 25 ms cap would split
 						}
 						// Stall the consumer 40 ms inside the 48-bit frame.
 						f48 := w.Frames()[4]
