@@ -42,4 +42,20 @@ for run in "arm6 qemu-arm -cpu arm1176" "arm7 qemu-arm -cpu cortex-a7" "arm64 qe
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   printf 'qemu: %-5s ok: %d events identical to native (%d ms)\n' "$arch" "$lines" "$ms"
 done
+# The GPIO v2 uAPI structs must have the kernel's layout on every ARM ABI (32-bit arm
+# aligns uint64 differently): run reader/gpiocdev's TestABILayout as an arm test binary.
+for run in "arm6 arm 6 qemu-arm -cpu arm1176" "arm7 arm 7 qemu-arm -cpu cortex-a7" "arm64 arm64 - qemu-aarch64 -cpu cortex-a53"; do
+  set -- $run
+  arch=$1 goarch=$2 goarm=$3; shift 3
+  test="$tmp/gpiocdev-$arch.test"
+  if [ "$goarm" = - ]; then
+    CGO_ENABLED=0 GOOS=linux GOARCH=$goarch "$go" test -c -o "$test" ./reader/gpiocdev/
+  else
+    CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm "$go" test -c -o "$test" ./reader/gpiocdev/
+  fi
+  if ! "$@" "$test" -test.run '^TestABILayout$' -test.v >"$tmp/abi-$arch.out" 2>&1 || ! grep -q '^--- PASS: TestABILayout' "$tmp/abi-$arch.out"; then
+    echo "qemu: $arch: TestABILayout failed:" >&2; cat "$tmp/abi-$arch.out" >&2; status=1; continue
+  fi
+  printf 'qemu: %-5s ok: TestABILayout\n' "$arch"
+done
 exit $status
