@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/store"
 )
 
 // TestInvalidCodes sends malformed codes to every endpoint that takes one:
@@ -39,7 +41,7 @@ func TestInvalidCodes(t *testing.T) {
 	for _, c := range codes {
 		for _, b := range bodies {
 			t.Run(c.name+"/"+b.method+" "+b.path, func(t *testing.T) {
-				rec := e.do(RoleCredentialManager, b.method, b.path, `{"code":`+c.json+`}`)
+				rec := e.do(store.RoleCredentialManager, b.method, b.path, `{"code":`+c.json+`}`)
 				checkRule(t, rec.Code, rec.Body.Bytes(), "code", c.rule)
 			})
 		}
@@ -47,13 +49,13 @@ func TestInvalidCodes(t *testing.T) {
 			var s string
 			json.Unmarshal([]byte(c.json), &s)
 			t.Run(c.name+"/verkada delete", func(t *testing.T) {
-				rec := e.do(RoleCredentialManager, "DELETE", "/access/v1/credentials/mfa_code?user_id="+f.uid+"&code="+url.QueryEscape(s), "")
+				rec := e.do(store.RoleCredentialManager, "DELETE", "/access/v1/credentials/mfa_code?user_id="+f.uid+"&code="+url.QueryEscape(s), "")
 				checkRule(t, rec.Code, rec.Body.Bytes(), "code", c.rule)
 			})
 		}
 	}
 	// A missing code names the field too.
-	rec := e.do(RoleCredentialManager, "POST", "/v1/users/"+f.uid+"/mfa_codes", `{}`)
+	rec := e.do(store.RoleCredentialManager, "POST", "/v1/users/"+f.uid+"/mfa_codes", `{}`)
 	checkRule(t, rec.Code, rec.Body.Bytes(), "code", "is required")
 	// Nothing was added.
 	ms, err := e.st.MFACodes(f.uid)
@@ -144,7 +146,7 @@ func TestBadParams(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rec := e.do(RoleSystemAdmin, c.method, c.path, c.body)
+			rec := e.do(store.RoleSystemAdmin, c.method, c.path, c.body)
 			if rec.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
 			}

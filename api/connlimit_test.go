@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/latchd/latch/store"
 )
 
 // halfHeader is the start of a request whose header never ends.
@@ -225,7 +227,7 @@ func TestAuthFailureClosesConn(t *testing.T) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	for _, auth := range []string{"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer " + e.tokens[RoleViewer] + "\r\n"} {
+	for _, auth := range []string{"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer " + e.tokens[store.RoleViewer] + "\r\n"} {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/store"
 )
 
 // TestDuplicateKeys: a JSON body with a key twice, or two keys that differ
@@ -28,7 +30,7 @@ func TestDuplicateKeys(t *testing.T) {
 		{"a code-like key is not repeated", "POST", "/v1/users/" + uid + "/mfa_codes", `{"135790":1,"135790":2}`, "body"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rec := e.do(RoleSystemAdmin, c.method, c.path, c.body)
+			rec := e.do(store.RoleSystemAdmin, c.method, c.path, c.body)
 			var body struct{ Error, Field, Rule string }
 			json.Unmarshal(rec.Body.Bytes(), &body)
 			if rec.Code != 400 || body.Field != c.field || !strings.HasPrefix(body.Rule, ruleDupKey) {

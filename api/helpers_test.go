@@ -87,7 +87,7 @@ func newEnv(t testing.TB, mod func(*Options)) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e.st = st
-	for _, r := range Roles {
+	for _, r := range store.Roles {
 		sec, err := st.CreateToken("tok-"+r, r, store.Actor{Name: "test"})
 		if err != nil {
 			t.Fatal(err)
@@ -135,7 +135,7 @@ func (e *env) doFrom(peer, role, method, path, body string) *httptest.ResponseRe
 // status is want; it decodes the reply into out when non-nil.
 func (e *env) must(want int, method, path, body string, out any) {
 	e.t.Helper()
-	rec := e.do(RoleSystemAdmin, method, path, body)
+	rec := e.do(store.RoleSystemAdmin, method, path, body)
 	if rec.Code != want {
 		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, rec.Code, want, rec.Body)
 	}

@@ -23,7 +23,7 @@ func TestStreamLimit(t *testing.T) {
 	open := func() stream {
 		ctx, cancel := context.WithCancel(context.Background())
 		req := httptest.NewRequest("GET", "/v1/events/stream", nil).WithContext(ctx)
-		req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
+		req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleViewer])
 		s := stream{cancel, make(chan int, 1)}
 		go func() {
 			w := httptest.NewRecorder()
@@ -39,7 +39,7 @@ func TestStreamLimit(t *testing.T) {
 	for len(e.srv.streams) < 2 {
 		runtime.Gosched()
 	}
-	rec := e.do(RoleViewer, "GET", "/v1/events/stream", "")
+	rec := e.do(store.RoleViewer, "GET", "/v1/events/stream", "")
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "GET /v1/events") {
 		t.Errorf("third stream: %d %q %s, want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
@@ -47,7 +47,7 @@ func TestStreamLimit(t *testing.T) {
 	if code := <-a.done; code != 200 {
 		t.Errorf("first stream: %d", code)
 	}
-	if got := e.streamStatus("192.0.2.1:4000", RoleViewer, "/v1/events/stream"); got != 200 {
+	if got := e.streamStatus("192.0.2.1:4000", store.RoleViewer, "/v1/events/stream"); got != 200 {
 		t.Errorf("a stream after one ended: %d, want 200", got)
 	}
 	b.cancel()
@@ -78,9 +78,9 @@ func TestImportOneAtATime(t *testing.T) {
 	e.srv.st = bi
 	csv := "externalId,firstName,lastName,email,startDate,endDate,groups\nimp-1,Ann,One,,,,staff\n"
 	first := make(chan int, 1)
-	go func() { first <- e.do(RoleUserManager, "POST", "/v1/import", csv).Code }()
+	go func() { first <- e.do(store.RoleUserManager, "POST", "/v1/import", csv).Code }()
 	<-bi.started
-	rec := e.do(RoleUserManager, "POST", "/v1/import", csv)
+	rec := e.do(store.RoleUserManager, "POST", "/v1/import", csv)
 	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "another import is running") {
 		t.Errorf("second import while one runs: %d %s, want 409", rec.Code, rec.Body)
 	}
@@ -89,7 +89,7 @@ func TestImportOneAtATime(t *testing.T) {
 		t.Errorf("first import: %d", code)
 	}
 	go func() { <-bi.started }()
-	if rec := e.do(RoleUserManager, "POST", "/v1/import", csv); rec.Code != 200 {
+	if rec := e.do(store.RoleUserManager, "POST", "/v1/import", csv); rec.Code != 200 {
 		t.Errorf("import after the first ended: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -110,7 +110,7 @@ func TestLocalOwner(t *testing.T) {
 	otherUnix, otherUnixURL := serveOn(t, mk(true, 12345), "unix")
 
 	for _, n := range []string{"spare-1", "spare-2", "spare-3", "spare-4"} {
-		if _, err := e.st.CreateToken(n, RoleViewer, store.Actor{Name: "test"}); err != nil {
+		if _, err := e.st.CreateToken(n, store.RoleViewer, store.Actor{Name: "test"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,7 +247,7 @@ func TestUnixPeersPerUID(t *testing.T) {
 		e.srv.ServeHTTP(w, r)
 		return w.Code
 	}
-	good := e.tokens[RoleViewer]
+	good := e.tokens[store.RoleViewer]
 	steps := []struct {
 		name  string
 		uid   int // -1: unknown
@@ -286,8 +286,8 @@ func TestUnixPeersPerUID(t *testing.T) {
 		{"[2001:db8::ffff:1]:80", -1, "2001:db8::/64"}, // same /64, same bucket
 		{"[2001:db8:0:1::1]:80", -1, "2001:db8:0:1::/64"},
 		{"[::ffff:192.0.2.7]:80", -1, "192.0.2.7"}, // v4-mapped: the v4 address
-		{"[fe80::1%eth0]:80", -1, "fe80::/64"},            // the zone does not make a new bucket
-		{"192.0.2.7:5555", 1000, "192.0.2.7"},             // TCP: the address, whatever the context says
+		{"[fe80::1%eth0]:80", -1, "fe80::/64"},     // the zone does not make a new bucket
+		{"192.0.2.7:5555", 1000, "192.0.2.7"},      // TCP: the address, whatever the context says
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = c.remote
@@ -318,7 +318,7 @@ func TestHandlerPanic(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rt := route{Method: "POST", Path: "/v1/test", Perm: PermCredentials, h: c.h}
+			rt := route{Method: "POST", Path: "/v1/test", Perm: store.PermCredentials, h: c.h}
 			w := httptest.NewRecorder()
 			e.srv.run(w, httptest.NewRequest("POST", "/v1/test", strings.NewReader(`{"code":"48213957"}`)), rt, caller{})
 			if w.Code != 500 || strings.Contains(w.Body.String(), "48213957") {

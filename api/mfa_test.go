@@ -24,8 +24,8 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	e.must(201, "POST", path, `{"code":"246810"}`, &first)
 
 	e.clock.Add(time.Hour)
-	dup := e.do(RoleCredentialManager, "POST", path, `{"code":"246810"}`) // the user has it
-	fresh := e.do(RoleCredentialManager, "POST", path, `{"code":"135791"}`)
+	dup := e.do(store.RoleCredentialManager, "POST", path, `{"code":"246810"}`) // the user has it
+	fresh := e.do(store.RoleCredentialManager, "POST", path, `{"code":"135791"}`)
 
 	if dup.Code != fresh.Code || dup.Code != 201 {
 		t.Fatalf("status: existing %d, new %d, want both 201", dup.Code, fresh.Code)
@@ -45,7 +45,7 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	if a, b := blank(dup.Body.String(), d.ID), blank(fresh.Body.String(), f.ID); a != b {
 		t.Errorf("replies differ beyond the id:\nexisting %s\nnew      %s", a, b)
 	}
-	if d.ID == first.ID || strings.Contains(dup.Body.String(), first.ID) || d.CreatedBy != "tok-"+RoleCredentialManager ||
+	if d.ID == first.ID || strings.Contains(dup.Body.String(), first.ID) || d.CreatedBy != "tok-"+store.RoleCredentialManager ||
 		strings.Contains(dup.Body.String(), first.CreatedBy) || d.Created != fmtTime(e.clock.Now()) {
 		t.Errorf("the reply for an existing code %s reveals it (first added as %+v)", dup.Body, first)
 	}
@@ -88,8 +88,8 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	for i := len(ms) - 1; i < 100; i++ {
 		e.must(201, "POST", path, fmt.Sprintf(`{"code":"%08d"}`, i), nil)
 	}
-	a := e.do(RoleCredentialManager, "POST", path, `{"code":"00000099"}`) // has it
-	b := e.do(RoleCredentialManager, "POST", path, `{"code":"77777777"}`) // does not
+	a := e.do(store.RoleCredentialManager, "POST", path, `{"code":"00000099"}`) // has it
+	b := e.do(store.RoleCredentialManager, "POST", path, `{"code":"77777777"}`) // does not
 	if a.Code != 400 || a.Code != b.Code || a.Body.String() != b.Body.String() {
 		t.Errorf("at the limit: existing %d %s, new %d %s; want the same 400", a.Code, a.Body, b.Code, b.Body)
 	}
@@ -108,8 +108,8 @@ func TestMFAReplaceWithHeldCodeLooksNormal(t *testing.T) {
 	e.must(201, "POST", path, `{"code":"135791"}`, &b)
 	e.must(201, "POST", path, `{"code":"112233"}`, &c)
 
-	held := e.do(RoleCredentialManager, "PUT", path+"/"+b.ID, `{"code":"246810"}`) // held as a.ID
-	fresh := e.do(RoleCredentialManager, "PUT", path+"/"+c.ID, `{"code":"998877"}`)
+	held := e.do(store.RoleCredentialManager, "PUT", path+"/"+b.ID, `{"code":"246810"}`) // held as a.ID
+	fresh := e.do(store.RoleCredentialManager, "PUT", path+"/"+c.ID, `{"code":"998877"}`)
 	if held.Code != 200 || fresh.Code != 200 {
 		t.Fatalf("PUT a held code: %d %s; a fresh one: %d %s; want both 200", held.Code, held.Body, fresh.Code, fresh.Body)
 	}
@@ -161,7 +161,7 @@ func BenchmarkMFAAdd(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				rec := e.do(RoleSystemAdmin, "POST", path, body)
+				rec := e.do(store.RoleSystemAdmin, "POST", path, body)
 				if rec.Code != 201 {
 					b.Fatal(rec.Code, rec.Body)
 				}

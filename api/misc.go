@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 
 	"github.com/latchd/latch/store"
 )
@@ -105,11 +104,11 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 // file, or a users file with card or entryCode columns, changes
 // credentials (credentials).
 func importAllowed(role string, h store.ImportHeader) error {
-	if h.ChangesUsers() && !Allowed(role, PermUsersWrite) {
-		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import a users file (it creates and changes users: needs %s); a credentials file (with a type column) holds only cards, entry codes and MFA codes", role, PermUsersWrite)}
+	if h.ChangesUsers() && !store.Allowed(role, store.PermUsersWrite) {
+		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import a users file (it creates and changes users: needs %s); a credentials file (with a type column) holds only cards, entry codes and MFA codes", role, store.PermUsersWrite)}
 	}
-	if h.ChangesCredentials() && !Allowed(role, PermCredentials) {
-		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import credentials (needs %s)", role, PermCredentials)}
+	if h.ChangesCredentials() && !store.Allowed(role, store.PermCredentials) {
+		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import credentials (needs %s)", role, store.PermCredentials)}
 	}
 	return nil
 }
@@ -134,31 +133,12 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) er
 	return nil
 }
 
-// TokenNameRule is the rule for token names.
-const TokenNameRule = "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'"
-
-var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// CheckToken checks a new token's name and role (latchctl uses it too).
-func CheckToken(name, role string) error {
-	if !tokenName.MatchString(name) {
-		return &store.ValidationError{Field: "name", Rule: TokenNameRule}
-	}
-	if !ValidRole(role) {
-		return &store.ValidationError{Field: "role", Rule: "must be one of access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer"}
-	}
-	return nil
-}
-
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) error {
 	var in struct {
 		Name string `json:"name"`
 		Role string `json:"role"`
 	}
 	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
-		return err
-	}
-	if err := CheckToken(in.Name, in.Role); err != nil {
 		return err
 	}
 	secret, err := s.st.CreateToken(in.Name, in.Role, c.actor())
@@ -174,8 +154,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) e
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c caller) error {
 	name := r.PathValue("name")
-	if !tokenName.MatchString(name) {
-		return badField("name", TokenNameRule)
+	if store.CheckTokenName(name) != nil { // the store's rule, as a 400 before the lookup
+		return badField("name", store.TokenNameRule)
 	}
 	if err := s.st.RevokeToken(name, c.actor()); err != nil {
 		return err

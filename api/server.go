@@ -332,11 +332,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		// The daemon's own user on the socket manages tokens as the owner,
 		// whatever token it may also send. The kernel vouches for it, so
 		// it never fails authentication and is never rate-limited.
-		if rt.Perm == PermTokens && s.isLocalOwner(r) {
+		if rt.Perm == store.PermTokens && s.isLocalOwner(r) {
 			if rec, ok := w.(*recorder); ok {
 				rec.token = localOwnerName
 			}
-			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: RoleSystemAdmin}})
+			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: store.RoleSystemAdmin}})
 			return
 		}
 		tok, ok := s.authenticate(w, r) // api/ratelimit.go
@@ -346,7 +346,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		if rec, ok := w.(*recorder); ok {
 			rec.token = tok.Name
 		}
-		if !Allowed(tok.Role, rt.Perm) {
+		if !store.Allowed(tok.Role, rt.Perm) {
 			writeAPIError(w, &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not do this (needs %s)", tok.Role, rt.Perm)})
 			return
 		}
@@ -382,11 +382,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, rt route, c caller)
 	}()
 	if r.Body != nil && r.Body != http.NoBody {
 		total := s.btime
-		if rt.Perm == PermImport {
+		if rt.Perm == store.PermImport {
 			total = s.itime
 		}
 		r.Body = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.btime, total: total}
-		if rt.Perm != PermImport {
+		if rt.Perm != store.PermImport {
 			r.Body = http.MaxBytesReader(w, r.Body, s.limit+1)
 		}
 	}

@@ -45,8 +45,8 @@ func TestAuthRateLimit(t *testing.T) {
 		{"fail 2", 0, badReq, 401},
 		{"fail 3 (no token)", 0, func() int { return e.doFrom(bad, "", "GET", "/v1/health", "").Code }, 401},
 		{"limited", 0, badReq, 429},
-		{"a good token is served all the same", 0, func() int { return e.doFrom(bad, RoleViewer, "GET", "/v1/health", "").Code }, 200},
-		{"other peer unaffected", 0, func() int { return e.doFrom(other, RoleViewer, "GET", "/v1/health", "").Code }, 200},
+		{"a good token is served all the same", 0, func() int { return e.doFrom(bad, store.RoleViewer, "GET", "/v1/health", "").Code }, 200},
+		{"other peer unaffected", 0, func() int { return e.doFrom(other, store.RoleViewer, "GET", "/v1/health", "").Code }, 200},
 		{"still limited after 9s", 9 * time.Second, badReq, 429},
 		{"one token back after 10s, spent on a failure", time.Second, badReq, 401},
 		{"limited again", 0, badReq, 429},
@@ -122,7 +122,7 @@ func TestUsersLifecycle(t *testing.T) {
 		t.Error("suspend did not suspend")
 	}
 	// A viewer reads users without their credentials.
-	rec := e.do(RoleViewer, "GET", "/v1/users/"+u.UserID, "")
+	rec := e.do(store.RoleViewer, "GET", "/v1/users/"+u.UserID, "")
 	if rec.Code != 200 || strings.Contains(rec.Body.String(), "cards") || strings.Contains(rec.Body.String(), "mfa_codes") {
 		t.Errorf("viewer sees %d %s", rec.Code, rec.Body)
 	}
@@ -197,7 +197,7 @@ func TestMFAAndCards(t *testing.T) {
 		{"POST", "/access/v1/credentials/mfa_code?external_id=m1", `{"code":"13579"}`, `{"code":"13579"}`},
 		{"DELETE", "/access/v1/credentials/mfa_code?user_id=" + uid + "&code=13579", "", `{}`},
 	} {
-		rec := e.do(RoleCredentialManager, c.method, c.path, c.body)
+		rec := e.do(store.RoleCredentialManager, c.method, c.path, c.body)
 		if got := strings.TrimSpace(rec.Body.String()); rec.Code != 200 || got != c.want || rec.Header().Get("Content-Type") != "application/json" {
 			t.Errorf("%s %s: %d %s (%s), want 200 %s", c.method, c.path, rec.Code, got, rec.Header().Get("Content-Type"), c.want)
 		}
@@ -214,7 +214,7 @@ func TestMFAAndCards(t *testing.T) {
 		{"/v1/users/" + uid + "/mfa_codes/generate", `{"length":8}`},
 		{"/access/v1/credentials/mfa_code?user_id=" + uid, `{"code":"777777"}`},
 	} {
-		rec := e.do(RoleSystemAdmin, "POST", c.path, c.body)
+		rec := e.do(store.RoleSystemAdmin, "POST", c.path, c.body)
 		var body struct{ Error, Field, Rule string }
 		json.Unmarshal(rec.Body.Bytes(), &body)
 		if rec.Code != 400 || body.Field != "code" || body.Rule != "a user has at most 100 MFA codes" || strings.Contains(rec.Body.String(), "777777") {
@@ -289,7 +289,7 @@ func TestEventStream(t *testing.T) {
 				path = "/v1/events/stream?door=front"
 			}
 			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
-			req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
+			req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleViewer])
 			if format == "sse" {
 				req.Header.Set("Accept", "text/event-stream")
 				req.Header.Set("Last-Event-ID", opened)
@@ -378,11 +378,11 @@ func TestListenUnix(t *testing.T) {
 // TestAuthHeader: what counts as a bearer token, and a revoked token's 401.
 func TestAuthHeader(t *testing.T) {
 	e := newEnv(t, nil)
-	revoked, err := e.st.CreateToken("gone", RoleSystemAdmin, store.Actor{Name: "test"})
+	revoked, err := e.st.CreateToken("gone", store.RoleSystemAdmin, store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := e.tokens[RoleViewer]
+	good := e.tokens[store.RoleViewer]
 	if rec := e.doAuth("Bearer "+revoked, "/v1/health"); rec.Code != 200 {
 		t.Fatalf("token before revoking: %d", rec.Code)
 	}

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/store"
 )
 
 // held is how many live streams token name holds now.
@@ -22,7 +24,7 @@ func (s *Server) held(name string) int {
 // ends.
 func TestStreamLimitPerToken(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxStreams = 10; o.MaxStreamsPerToken = 2 })
-	viewer := "tok-" + RoleViewer
+	viewer := "tok-" + store.RoleViewer
 	type stream struct {
 		cancel context.CancelFunc
 		done   chan int
@@ -31,7 +33,7 @@ func TestStreamLimitPerToken(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		req := httptest.NewRequest("GET", "/v1/events/stream", nil).WithContext(ctx)
 		req.RemoteAddr = peer
-		req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
+		req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleViewer])
 		s := stream{cancel, make(chan int, 1)}
 		go func() {
 			w := httptest.NewRecorder()
@@ -51,7 +53,7 @@ func TestStreamLimitPerToken(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req := httptest.NewRequest("GET", "/v1/events/stream", nil).WithContext(ctx)
-	req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
+	req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleViewer])
 	rec := httptest.NewRecorder()
 	e.srv.ServeHTTP(rec, req)
 	var body struct{ Error string }
@@ -62,14 +64,14 @@ func TestStreamLimitPerToken(t *testing.T) {
 	if n := len(e.srv.streams); n != 2 {
 		t.Errorf("a refused stream holds a global slot: %d held", n)
 	}
-	if got := e.streamStatus("192.0.2.1:4000", RoleCredentialManager, "/v1/events/stream"); got != 200 {
+	if got := e.streamStatus("192.0.2.1:4000", store.RoleCredentialManager, "/v1/events/stream"); got != 200 {
 		t.Errorf("another token's stream: %d, want 200", got)
 	}
 	a.cancel()
 	if code := <-a.done; code != 200 {
 		t.Errorf("first stream: %d", code)
 	}
-	if got := e.streamStatus("192.0.2.1:4000", RoleViewer, "/v1/events/stream"); got != 200 {
+	if got := e.streamStatus("192.0.2.1:4000", store.RoleViewer, "/v1/events/stream"); got != 200 {
 		t.Errorf("the token's stream after one ended: %d, want 200", got)
 	}
 	b.cancel()

@@ -117,7 +117,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	creds := Allowed(c.Role, PermCredentials)
+	creds := store.Allowed(c.Role, store.PermCredentials)
 	out := struct {
 		Users []userOut `json:"users"`
 		Next  string    `json:"next,omitempty"`
@@ -138,7 +138,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	writeJSON(w, http.StatusOK, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
 	return nil
 }
 
@@ -219,7 +219,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	writeJSON(w, http.StatusCreated, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
 	return nil
 }
 
@@ -244,7 +244,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return conflictAs(err, "external_id")
 	}
-	writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	writeJSON(w, http.StatusOK, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
 	return nil
 }
 
@@ -273,7 +273,7 @@ func (s *Server) suspendUser(suspend bool) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
+		writeJSON(w, http.StatusOK, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
 		return nil
 	}
 }

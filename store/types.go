@@ -118,12 +118,3 @@ type Token struct {
 	Name, Role string
 	Created    time.Time
 }
-
-// Roles an API token may have (product.md §7).
-var Roles = []string{
-	"access_system_admin",
-	"access_user_admin",
-	"access_user_manager",
-	"access_credential_manager",
-	"viewer",
-}

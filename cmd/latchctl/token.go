@@ -11,7 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/store"
 )
 
@@ -62,7 +61,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		if len(pos) != 0 {
 			return fail(stderr, name, errors.New("takes --name and --role, no arguments\n"+tokenUsage))
 		}
-		if err := api.CheckToken(*tname, *role); err != nil {
+		if err := store.CheckToken(*tname, *role); err != nil {
 			return fail(stderr, name, fmt.Errorf("%w\n%s", err, tokenUsage))
 		}
 	case "list":
