@@ -47,7 +47,7 @@ func (s *Store) card(tx **bolt.Tx, k CardKey, missing error) (cardRec, error) {
 func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 	var tx *bolt.Tx
 	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
-	r, err := s.card(&tx, k, ErrNotFound)
+	r, err := s.card(&tx, k, errNoCard)
 	if err != nil {
 		return u, false, err
 	}
@@ -132,7 +132,7 @@ func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
 // or malformed code; ErrNotFound for an unknown user.
 func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback bool) (bool, error) {
 	if !validUserID(userID) {
-		return false, ErrNotFound
+		return false, errNoUser
 	}
 	valid := ValidateCode(code) == nil
 	var ok bool
@@ -167,7 +167,7 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 			return nil // MFA codes exist only for existing users
 		}
 		if users.Get(id) == nil {
-			return ErrNotFound
+			return notFound("user", userID)
 		}
 		if !valid || !entryFallback {
 			return nil
@@ -188,7 +188,7 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
 	var u UserView
 	if ValidateCode(code) != nil {
-		return u, ErrNotFound
+		return u, errNoEntryCode
 	}
 	var mb [macSize]byte
 	mac := s.entryMAC(mb[:0], code)
@@ -199,7 +199,7 @@ func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
 		}
 		id := root.Bucket(bEntry).Get(mac)
 		if id == nil {
-			return ErrNotFound
+			return errNoEntryCode
 		}
 		return fillView(root, id, &u)
 	})
@@ -254,12 +254,12 @@ func (b buckets) putCard(userID string, k CardKey, active bool) error {
 // ownedCard returns the card's key when userID holds it, else ErrNotFound.
 func (b buckets) ownedCard(userID string, k CardKey) ([]byte, error) {
 	if len(k.Format) > 255 {
-		return nil, ErrNotFound
+		return nil, notFoundOf(userID, "card", "")
 	}
 	key := appendCardKey(nil, k)
 	v := b.cards.Get(key)
 	if len(v) < cardMin || string(v[:userIDLen]) != userID {
-		return nil, ErrNotFound
+		return nil, notFoundOf(userID, "card", cardID(k))
 	}
 	return key, nil
 }
@@ -366,7 +366,7 @@ func (s *Store) DeleteEntryCode(userID string, by Actor) error {
 		id := []byte(userID)
 		old := b.users.Get(entryKey(id))
 		if old == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "entry code", "")
 		}
 		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
 			return nil, err
@@ -573,7 +573,7 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 	}
 	seq, ok := parseMFAID(id)
 	if !ok {
-		return MFACodeInfo{}, ErrNotFound
+		return MFACodeInfo{}, notFoundOf(userID, "mfa code", "")
 	}
 	var info MFACodeInfo
 	err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
@@ -583,7 +583,7 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 		}
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "mfa code", id)
 		}
 		mac := s.mfaMAC(nil, userID, code)
 		// The user holds this code under another id: answer as any
@@ -610,7 +610,7 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 	seq, ok := parseMFAID(id)
 	if !ok {
-		return ErrNotFound
+		return notFoundOf(userID, "mfa code", "")
 	}
 	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
 		r, err := b.getUser(userID)
@@ -619,7 +619,7 @@ func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 		}
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "mfa code", id)
 		}
 		if err := b.users.Delete(key); err != nil {
 			return nil, err
@@ -645,7 +645,7 @@ func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error
 		}
 		k := b.findMFA(userID, s.mfaMAC(nil, userID, code))
 		if k == nil {
-			return nil, ErrNotFound
+			return nil, notFoundOf(userID, "mfa code", "") // looked up by value: no id to name
 		}
 		if err := b.users.Delete(k); err != nil {
 			return nil, err

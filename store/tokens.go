@@ -75,18 +75,18 @@ func (s *Store) VerifyToken(secret string) (Token, error) {
 	err := s.read(bTokens, func(tx *bolt.Tx) error {
 		name := tx.Bucket(bTokHash).Get(sum[:])
 		if name == nil {
-			return ErrNotFound
+			return errNoToken
 		}
 		v := tx.Bucket(bTokens).Get(name)
 		if v == nil {
-			return ErrNotFound
+			return errNoToken
 		}
 		tok, h, err := decodeToken(string(name), v)
 		if err != nil {
 			return err
 		}
 		if subtle.ConstantTimeCompare(h, sum[:]) != 1 {
-			return ErrNotFound
+			return errNoToken
 		}
 		t = tok
 		return nil
@@ -119,7 +119,7 @@ func (s *Store) RevokeToken(name string, by Actor) error {
 		tb := tx.Bucket(bTokens)
 		v := tb.Get([]byte(name))
 		if v == nil {
-			return ErrNotFound
+			return notFound("token", name)
 		}
 		tok, h, err := decodeToken(name, v)
 		if err != nil {

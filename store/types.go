@@ -2,12 +2,15 @@ package store
 
 import (
 	"errors"
+	"strconv"
 	"time"
 )
 
 // Sentinel errors callers branch on.
 var (
 	// ErrNotFound reports an unknown user, card, code id, token or value.
+	// The store returns it as a *NotFoundError, which says what was not
+	// found; errors.Is(err, ErrNotFound) matches every one.
 	ErrNotFound = errors.New("store: not found")
 	// ErrConflict reports an entry code, card or external_id that another
 	// user already has. It never says which user.
@@ -21,6 +24,52 @@ var (
 	// ErrInUse reports that another process holds the database file's lock.
 	ErrInUse = errors.New("store: database in use by another process")
 )
+
+// NotFoundError reports what was not found. What is the kind of thing
+// ("user", "card", "entry code", "mfa code", "token", "external id"), ID
+// its name when it has one that is not a secret (a user id, a card as
+// FORMAT/FACILITY/NUMBER, an MFA code id, a token name, an external id) and
+// User the user it was looked for under, when it is not the user itself.
+// It never holds a code or a token secret: a lookup by value leaves ID
+// empty. errors.Is(err, ErrNotFound) is true for every *NotFoundError.
+type NotFoundError struct{ What, ID, User string }
+
+func (e *NotFoundError) Error() string {
+	s := "store: "
+	if e.User != "" {
+		s += "user " + e.User + ": "
+	}
+	s += e.What
+	if e.ID != "" {
+		s += " " + e.ID
+	}
+	return s + " not found"
+}
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func notFound(what, id string) error { return &NotFoundError{What: what, ID: id} }
+
+// The not-found errors of lookups that name nothing: by a secret (a code,
+// a token) or by an id that is malformed (echoing it would echo whatever
+// the caller sent). Made once, so the door's fast path does not allocate.
+var (
+	errNoCard      = &NotFoundError{What: "card"}
+	errNoEntryCode = &NotFoundError{What: "entry code"}
+	errNoToken     = &NotFoundError{What: "token"}
+	errNoUser      = &NotFoundError{What: "user"}
+)
+
+// cardID names a card in a NotFoundError: FORMAT/FACILITY/NUMBER.
+func cardID(k CardKey) string {
+	return k.Format + "/" + strconv.FormatUint(uint64(k.FacilityCode), 10) + "/" + strconv.FormatUint(k.CardNumber, 10)
+}
+
+// notFoundOf is notFound for a thing looked for under user.
+func notFoundOf(user, what, id string) error {
+	return &NotFoundError{What: what, ID: id, User: user}
+}
 
 // ValidationError reports input that breaks a rule. Field names the input
 // (for example "code" or "external_id") and Rule says what it must be. It

@@ -105,11 +105,11 @@ func emailKey(email, userID string) []byte {
 
 func (b buckets) getUser(userID string) (userRec, error) {
 	if !validUserID(userID) {
-		return userRec{}, ErrNotFound
+		return userRec{}, errNoUser
 	}
 	v := b.users.Get([]byte(userID))
 	if v == nil {
-		return userRec{}, ErrNotFound
+		return userRec{}, notFound("user", userID)
 	}
 	r, err := decodeUser(v)
 	if err != nil {
@@ -203,11 +203,11 @@ func (s *Store) UserByExternalID(externalID string) (User, error) {
 	var u User
 	err := s.view(func(tx *bolt.Tx, b buckets) error {
 		if externalID == "" {
-			return ErrNotFound
+			return notFound("external id", "")
 		}
 		id := b.ext.Get([]byte(externalID))
 		if id == nil {
-			return ErrNotFound
+			return notFound("external id", externalID)
 		}
 		var err error
 		u, err = b.loadUser(string(id))
