@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/latchd/latch/store"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 // TestInvalidCodes sends malformed codes to every endpoint that takes one:
@@ -69,7 +71,7 @@ func checkRule(t *testing.T, status int, body []byte, field, rule string) {
 	if status != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400: %s", status, body)
 	}
-	var eb errorBody
+	var eb apitype.Error
 	if err := json.Unmarshal(body, &eb); err != nil {
 		t.Fatalf("reply %q: %v", body, err)
 	}
@@ -150,7 +152,7 @@ func TestBadParams(t *testing.T) {
 			if rec.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
 			}
-			var eb errorBody
+			var eb apitype.Error
 			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error == "" {
 				t.Fatalf("error reply %q: %v", rec.Body, err)
 			}
@@ -164,5 +166,39 @@ func TestBadParams(t *testing.T) {
 				t.Errorf("400 without a rule: %s", rec.Body)
 			}
 		})
+	}
+}
+
+// TestNotFoundSaysWhat: a 404 is worded from the store's error, naming what
+// was not found and its id (never a code), with no second read of the user.
+func TestNotFoundSaysWhat(t *testing.T) {
+	e := newEnv(t, nil)
+	f := e.fixture(1)
+	nobody := e.newUser("gone")
+	e.must(http.StatusNoContent, "DELETE", "/v1/users/"+nobody, "", nil)
+	for _, c := range []struct{ name, method, path, body, want string }{
+		{"card of an unknown user", "POST", "/v1/users/" + nobody + "/cards", `{"format":"h10301","facility_code":1,"card_number":9}`, "api: user not found: " + nobody},
+		{"activate a card of an unknown user", "POST", "/v1/users/" + nobody + "/cards/h10301/1/1/activate", "", "api: user not found: " + nobody},
+		{"unknown card", "DELETE", "/v1/users/" + f.uid + "/cards/h10301/1/999", "", "api: card not found: h10301/1/999"},
+		{"entry code of an unknown user", "PUT", "/v1/users/" + nobody + "/entry_code", `{"code":"735519"}`, "api: user not found: " + nobody},
+		{"unknown mfa code id", "DELETE", "/v1/users/" + f.uid + "/mfa_codes/m99", "", "api: mfa code not found: m99"},
+		{"replace an unknown mfa code id", "PUT", "/v1/users/" + f.uid + "/mfa_codes/m98", `{"code":"735519"}`, "api: mfa code not found: m98"},
+		{"mfa code of an unknown user", "DELETE", "/v1/users/" + nobody + "/mfa_codes/m1", "", "api: user not found: " + nobody},
+		{"verkada unknown external id", "POST", "/access/v1/credentials/mfa_code?external_id=nobody", `{"code":"735519"}`, "api: external id not found: nobody"},
+		{"verkada unknown code value", "DELETE", "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&code=735519", "", "api: mfa code not found"},
+		{"unknown token", "DELETE", "/v1/tokens/nope", "", "api: token not found: nope"},
+	} {
+		rec := e.do(store.RoleSystemAdmin, c.method, c.path, c.body)
+		var eb apitype.Error
+		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || rec.Code != http.StatusNotFound {
+			t.Errorf("%s: %d %s, want 404", c.name, rec.Code, rec.Body)
+			continue
+		}
+		if eb.Error != c.want {
+			t.Errorf("%s: error %q, want %q", c.name, eb.Error, c.want)
+		}
+		if strings.Contains(eb.Error, "735519") {
+			t.Errorf("%s: the 404 repeats the code: %s", c.name, eb.Error)
+		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/store"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 // fakeClock is a clock the test moves by hand.
@@ -149,7 +151,7 @@ func (e *env) must(want int, method, path, body string, out any) {
 // newUser creates a user through the API and returns its id.
 func (e *env) newUser(ext string) string {
 	e.t.Helper()
-	var u userOut
+	var u apitype.User
 	e.must(http.StatusCreated, "POST", "/v1/users", `{"external_id":"`+ext+`","first_name":"Ada","last_name":"Lovelace","groups":["staff"]}`, &u)
 	return u.UserID
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/latchd/latch/store"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 // TestImportCSV: the body is spooled to a file and imported by the store;
@@ -44,7 +46,7 @@ func TestImportCSV(t *testing.T) {
 	if rec.Code != 400 {
 		t.Fatalf("bad import: %d %s", rec.Code, rec.Body)
 	}
-	var eb errorBody
+	var eb apitype.Error
 	json.Unmarshal(rec.Body.Bytes(), &eb)
 	if len(eb.Rows) < 2 || eb.Rows[0].Line != 2 || strings.Contains(rec.Body.String(), "12a4") {
 		t.Errorf("bad rows %+v", eb)
@@ -82,10 +84,10 @@ func mustUser(t *testing.T, e *env, ext string) string {
 }
 
 // importErr posts body as role and returns the status and the decoded error.
-func importErr(t *testing.T, e *env, role, body string) (int, errorBody, string) {
+func importErr(t *testing.T, e *env, role, body string) (int, apitype.Error, string) {
 	t.Helper()
 	rec := e.do(role, "POST", "/v1/import", body)
-	var eb errorBody
+	var eb apitype.Error
 	json.Unmarshal(rec.Body.Bytes(), &eb)
 	return rec.Code, eb, rec.Body.String()
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/latchd/latch/store"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 // TestCodesNeverLeak adds, generates, replaces and deletes codes through
@@ -68,7 +70,7 @@ func TestCodesNeverLeak(t *testing.T) {
 		secrets = append(secrets, g.Code)
 	}
 	var list struct {
-		Codes []mfaOut `json:"mfa_codes"`
+		Codes []apitype.MFACode `json:"mfa_codes"`
 	}
 	json.Unmarshal(call(false, "GET", "/v1/users/"+uid+"/mfa_codes", ""), &list)
 	if len(list.Codes) != 4 {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -57,38 +56,32 @@ func TestStreamLimit(t *testing.T) {
 	}
 }
 
-// blockingImport is a store whose ImportWith waits until released.
-type blockingImport struct {
-	*store.Store
-	started, release chan struct{}
-}
-
-func (b blockingImport) ImportWith(open func() (io.Reader, error), size int64, by store.Actor, o store.ImportOptions) (store.ImportSummary, error) {
-	b.started <- struct{}{}
-	<-b.release
-	return b.Store.ImportWith(open, size, by, o)
-}
-
 // TestImportOneAtATime: while one CSV import runs, another is refused with
 // 409 before its body is spooled; afterwards imports work again.
 func TestImportOneAtATime(t *testing.T) {
 	tmp := t.TempDir()
 	e := newEnv(t, func(o *Options) { o.TempDir = tmp })
-	bi := blockingImport{Store: e.st, started: make(chan struct{}), release: make(chan struct{})}
-	e.srv.st = bi
+	// The spool's free-space probe runs while the import holds its slot:
+	// it waits there until released.
+	started, release := make(chan struct{}), make(chan struct{})
+	e.srv.free = func(dir string) (uint64, bool, error) {
+		started <- struct{}{}
+		<-release
+		return diskFree(dir)
+	}
 	csv := "externalId,firstName,lastName,email,startDate,endDate,groups\nimp-1,Ann,One,,,,staff\n"
 	first := make(chan int, 1)
 	go func() { first <- e.do(store.RoleUserManager, "POST", "/v1/import", csv).Code }()
-	<-bi.started
+	<-started
 	rec := e.do(store.RoleUserManager, "POST", "/v1/import", csv)
 	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "another import is running") {
 		t.Errorf("second import while one runs: %d %s, want 409", rec.Code, rec.Body)
 	}
-	close(bi.release)
+	close(release)
 	if code := <-first; code != 200 {
 		t.Errorf("first import: %d", code)
 	}
-	go func() { <-bi.started }()
+	go func() { <-started }()
 	if rec := e.do(store.RoleUserManager, "POST", "/v1/import", csv); rec.Code != 200 {
 		t.Errorf("import after the first ended: %d %s", rec.Code, rec.Body)
 	}

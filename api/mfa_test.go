@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/latchd/latch/store"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 // TestMFAAddExistingLooksNew: adding an MFA code the user already has
@@ -20,7 +22,7 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	e := newEnv(t, nil)
 	uid := e.newUser("mx")
 	path := "/v1/users/" + uid + "/mfa_codes"
-	var first mfaOut
+	var first apitype.MFACode
 	e.must(201, "POST", path, `{"code":"246810"}`, &first)
 
 	e.clock.Add(time.Hour)
@@ -35,7 +37,7 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 			t.Errorf("header %s: existing %q, new %q", k, dup.Header().Get(k), fresh.Header().Get(k))
 		}
 	}
-	var d, f mfaOut
+	var d, f apitype.MFACode
 	if err := json.Unmarshal(dup.Body.Bytes(), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestMFAReplaceWithHeldCodeLooksNormal(t *testing.T) {
 	e := newEnv(t, nil)
 	uid := e.newUser("mr")
 	path := "/v1/users/" + uid + "/mfa_codes"
-	var a, b, c mfaOut
+	var a, b, c apitype.MFACode
 	e.must(201, "POST", path, `{"code":"246810"}`, &a)
 	e.must(201, "POST", path, `{"code":"135791"}`, &b)
 	e.must(201, "POST", path, `{"code":"112233"}`, &c)
@@ -170,7 +172,7 @@ func BenchmarkMFAAdd(b *testing.B) {
 				// follows the same kind of commit.
 				b.StopTimer()
 				if !existing {
-					var m mfaOut
+					var m apitype.MFACode
 					json.Unmarshal(rec.Body.Bytes(), &m)
 					e.must(204, "DELETE", path+"/"+m.ID, "", nil)
 				} else {

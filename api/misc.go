@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -88,11 +89,11 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{
-		"rows":              sum.Rows,
-		"users_created":     sum.UsersCreated,
-		"users_updated":     sum.UsersUpdated,
-		"credentials_added": sum.CredentialsAdded,
+	writeJSON(w, http.StatusOK, apitype.ImportResult{
+		Rows:             sum.Rows,
+		UsersCreated:     sum.UsersCreated,
+		UsersUpdated:     sum.UsersUpdated,
+		CredentialsAdded: sum.CredentialsAdded,
 	})
 	return nil
 }
@@ -113,31 +114,21 @@ func importAllowed(role string, h store.ImportHeader) error {
 	return nil
 }
 
-type tokenOut struct {
-	Name    string `json:"name"`
-	Role    string `json:"role"`
-	Created string `json:"created,omitempty"`
-	Token   string `json:"token,omitempty"` // only in the reply that created it
-}
-
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) error {
 	ts, err := s.st.Tokens()
 	if err != nil {
 		return err
 	}
-	out := make([]tokenOut, 0, len(ts))
+	out := make([]apitype.Token, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, tokenOut{Name: t.Name, Role: t.Role, Created: fmtTime(t.Created)})
+		out = append(out, apitype.Token{Name: t.Name, Role: t.Role, Created: fmtTime(t.Created)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	writeJSON(w, http.StatusOK, apitype.TokenList{Tokens: out})
 	return nil
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) error {
-	var in struct {
-		Name string `json:"name"`
-		Role string `json:"role"`
-	}
+	var in apitype.NewToken
 	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
 		return err
 	}
@@ -148,7 +139,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) e
 	// The store writes the credential_changed event; the log keeps it too
 	// (never the secret).
 	s.log.Info().Str("name", in.Name).Str("role", in.Role).Str("by", c.Name).Msg("token created")
-	writeJSON(w, http.StatusCreated, tokenOut{Name: in.Name, Role: in.Role, Token: secret})
+	writeJSON(w, http.StatusCreated, apitype.Token{Name: in.Name, Role: in.Role, Token: secret})
 	return nil
 }
 

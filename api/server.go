@@ -49,7 +49,7 @@ const (
 
 // Options configures a Server. Zero values mean the documented default.
 type Options struct {
-	Store Store        // required
+	Store *store.Store // required
 	Doors DoorStatuser // nil: every door reports mode "unknown"
 	// Config is the configured groups and doors, served read-only.
 	Config Config
@@ -102,7 +102,7 @@ type Options struct {
 
 // Server is the management API. It is an http.Handler.
 type Server struct {
-	st                     Store
+	st                     *store.Store
 	doors                  DoorStatuser
 	cfg                    Config
 	cfgFunc                func() Config
@@ -220,7 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// it), never a body, never the token.
 	s.log.Info().
 		Str("method", r.Method).
-		Str("path", logPath(r.URL.Path)).
+		Str("path", printable(r.URL.Path)).
 		Int("status", rec.status).
 		Int64("bytes", rec.bytes).
 		Dur("duration", s.now().Sub(start)).
@@ -229,8 +229,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Msg("request")
 }
 
-// logPath bounds the logged path and keeps it printable.
-func logPath(p string) string {
+// printable bounds s (a logged path, an id in an error) and keeps it printable.
+func printable(p string) string {
 	if len(p) > 200 {
 		p = p[:200] + "…"
 	}

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchd/latch/store"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 // TestAuthRateLimit: a peer that fails authentication burst times gets
@@ -79,16 +81,16 @@ func TestLimiterBounded(t *testing.T) {
 // TestDoorsAndGroups: read-only config with each door's live mode.
 func TestDoorsAndGroups(t *testing.T) {
 	e := newEnv(t, nil)
-	var doors struct{ Doors []doorOut }
+	var doors struct{ Doors []apitype.DoorState }
 	e.must(200, "GET", "/v1/doors", "", &doors)
-	want := []doorOut{
+	want := []apitype.DoorState{
 		{Door: testConfig.Doors[0], Mode: "card_and_code", NextChange: "2026-03-02T18:00:00Z", NextMode: "access_controlled"},
 		{Door: Door{Name: "back", TimeZone: "Europe/Berlin", DefaultMode: "locked", SecondFactor: "always", Readers: []string{}}, Mode: "unknown"},
 	}
 	if d := cmp.Diff(want, doors.Doors); d != "" {
 		t.Errorf("doors (-want +got):\n%s", d)
 	}
-	var one doorOut
+	var one apitype.DoorState
 	e.must(200, "GET", "/v1/doors/front", "", &one)
 	if one.Mode != "card_and_code" {
 		t.Errorf("front: %+v", one)
@@ -103,7 +105,7 @@ func TestDoorsAndGroups(t *testing.T) {
 // TestUsersLifecycle: create, read, patch, suspend, page, search, delete.
 func TestUsersLifecycle(t *testing.T) {
 	e := newEnv(t, nil)
-	var u userOut
+	var u apitype.User
 	e.must(201, "POST", "/v1/users", `{"external_id":"E1","first_name":"Grace","last_name":"Hopper","email":"grace@example.com","start":"2026-01-01T00:00:00Z","groups":["staff","staff"]}`, &u)
 	if u.ExternalID != "E1" || u.Start != "2026-01-01T00:00:00Z" || len(u.Groups) != 1 || u.Cards == nil || u.MFACodes == nil {
 		t.Errorf("created %+v", u)
@@ -112,7 +114,7 @@ func TestUsersLifecycle(t *testing.T) {
 		e.newUser("page-" + string(rune('a'+i)))
 	}
 	id := u.UserID
-	u = userOut{}
+	u = apitype.User{}
 	e.must(200, "PATCH", "/v1/users/"+id, `{"last_name":"Murray Hopper","start":null}`, &u)
 	if u.LastName != "Murray Hopper" || u.Start != "" || u.FirstName != "Grace" || u.Email != "grace@example.com" {
 		t.Errorf("patched %+v", u)
@@ -131,7 +133,7 @@ func TestUsersLifecycle(t *testing.T) {
 	after := ""
 	for i := 0; i < 5; i++ {
 		var page struct {
-			Users []userOut
+			Users []apitype.User
 			Next  string
 		}
 		e.must(200, "GET", "/v1/users?limit=2&after="+after, "", &page)
@@ -146,7 +148,7 @@ func TestUsersLifecycle(t *testing.T) {
 	if d := cmp.Diff([]string{"E1", "page-a", "page-b", "page-c", "page-d"}, all); d != "" {
 		t.Errorf("paged users (-want +got):\n%s", d)
 	}
-	var found struct{ Users []userOut }
+	var found struct{ Users []apitype.User }
 	e.must(200, "GET", "/v1/users?search=HOPPER", "", &found)
 	if len(found.Users) != 1 || found.Users[0].UserID != u.UserID {
 		t.Errorf("search found %+v", found.Users)
@@ -159,12 +161,12 @@ func TestUsersLifecycle(t *testing.T) {
 func TestMFAAndCards(t *testing.T) {
 	e := newEnv(t, nil)
 	uid := e.newUser("m1")
-	var info mfaOut
+	var info apitype.MFACode
 	e.must(201, "POST", "/v1/users/"+uid+"/mfa_codes", `{"code":"0042"}`, &info)
 	if info.Length != 4 || info.CreatedBy != "tok-access_system_admin" || info.ID == "" || info.Created != "2026-03-02T09:00:00Z" {
 		t.Errorf("added %+v", info)
 	}
-	var replaced mfaOut
+	var replaced apitype.MFACode
 	e.must(200, "PUT", "/v1/users/"+uid+"/mfa_codes/"+info.ID, `{"code":"987654321"}`, &replaced)
 	if replaced.ID != info.ID || replaced.Length != 9 {
 		t.Errorf("replaced %+v", replaced)
@@ -176,7 +178,7 @@ func TestMFAAndCards(t *testing.T) {
 	e.must(204, "DELETE", "/v1/users/"+uid+"/mfa_codes/"+info.ID, "", nil)
 	e.must(404, "DELETE", "/v1/users/"+uid+"/mfa_codes/"+info.ID, "", nil)
 
-	var c cardOut
+	var c apitype.Card
 	e.must(201, "POST", "/v1/users/"+uid+"/cards", `{"format":"h10301","facility_code":212,"card_number":7041,"active":false}`, &c)
 	if c.Active {
 		t.Error("card added active despite active:false")
@@ -186,7 +188,7 @@ func TestMFAAndCards(t *testing.T) {
 	if err != nil || !active || !c.Active {
 		t.Errorf("card not active after activate: %v %v", active, err)
 	}
-	var cards struct{ Cards []cardOut }
+	var cards struct{ Cards []apitype.Card }
 	e.must(200, "GET", "/v1/users/"+uid+"/cards", "", &cards)
 	if len(cards.Cards) != 1 {
 		t.Errorf("cards %+v", cards)

@@ -6,42 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
-
-// userOut is a user as the API returns it. Credentials (cards, whether an
-// entry code is set, MFA code metadata) appear only for roles that may
-// manage credentials; codes themselves never appear.
-type userOut struct {
-	UserID       string     `json:"user_id"`
-	ExternalID   string     `json:"external_id,omitempty"`
-	FirstName    string     `json:"first_name"`
-	LastName     string     `json:"last_name"`
-	Email        string     `json:"email,omitempty"`
-	Start        string     `json:"start,omitempty"`
-	End          string     `json:"end,omitempty"`
-	Suspended    bool       `json:"suspended"`
-	Groups       []string   `json:"groups"`
-	Cards        *[]cardOut `json:"cards,omitempty"`
-	HasEntryCode *bool      `json:"has_entry_code,omitempty"`
-	MFACodes     *[]mfaOut  `json:"mfa_codes,omitempty"`
-	Created      string     `json:"created"`
-	Updated      string     `json:"updated"`
-}
-
-type cardOut struct {
-	Format       string `json:"format"`
-	FacilityCode uint32 `json:"facility_code"`
-	CardNumber   uint64 `json:"card_number"`
-	Active       bool   `json:"active"`
-}
-
-type mfaOut struct {
-	ID        string `json:"id"`
-	Length    int    `json:"length"`
-	Created   string `json:"created"`
-	CreatedBy string `json:"created_by"`
-}
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
@@ -50,8 +17,8 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func toUserOut(u store.User, creds bool) userOut {
-	o := userOut{
+func toUserOut(u store.User, creds bool) apitype.User {
+	o := apitype.User{
 		UserID: u.UserID, ExternalID: u.ExternalID, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, Start: fmtTime(u.Start), End: fmtTime(u.End), Suspended: u.Suspended,
 		Groups: u.Groups, Created: fmtTime(u.Created), Updated: fmtTime(u.Updated),
@@ -68,20 +35,20 @@ func toUserOut(u store.User, creds bool) userOut {
 	return o
 }
 
-func toCardsOut(cs []store.Card) []cardOut {
-	out := make([]cardOut, 0, len(cs))
+func toCardsOut(cs []store.Card) []apitype.Card {
+	out := make([]apitype.Card, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, cardOut{Format: c.Format, FacilityCode: c.FacilityCode, CardNumber: c.CardNumber, Active: c.Active})
+		out = append(out, toCardOut(c))
 	}
 	return out
 }
 
-func toMFAOut(m store.MFACodeInfo) mfaOut {
-	return mfaOut{ID: m.ID, Length: m.Length, Created: fmtTime(m.Created), CreatedBy: m.CreatedBy}
+func toMFAOut(m store.MFACodeInfo) apitype.MFACode {
+	return apitype.MFACode{ID: m.ID, Length: m.Length, Created: fmtTime(m.Created), CreatedBy: m.CreatedBy}
 }
 
-func toMFAsOut(ms []store.MFACodeInfo) []mfaOut {
-	out := make([]mfaOut, 0, len(ms))
+func toMFAsOut(ms []store.MFACodeInfo) []apitype.MFACode {
+	out := make([]apitype.MFACode, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, toMFAOut(m))
 	}
@@ -118,10 +85,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) err
 		return err
 	}
 	creds := store.Allowed(c.Role, store.PermCredentials)
-	out := struct {
-		Users []userOut `json:"users"`
-		Next  string    `json:"next,omitempty"`
-	}{Users: make([]userOut, 0, len(users)), Next: next}
+	out := apitype.UserPage{Users: make([]apitype.User, 0, len(users)), Next: next}
 	for _, u := range users {
 		out.Users = append(out.Users, toUserOut(u, creds))
 	}
