@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/latchd/latch/store"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 func init() {
@@ -180,21 +182,13 @@ func tokenViaAPI(c *conn, action, name, role string, stdout, stderr io.Writer) i
 	}
 	switch action {
 	case "create":
-		var out struct {
-			Token string `json:"token"`
-		}
-		if err := c.do(ctx, http.MethodPost, "/v1/tokens", map[string]string{"name": name, "role": role}, &out); err != nil {
+		var out apitype.Token
+		if err := c.do(ctx, http.MethodPost, "/v1/tokens", apitype.NewToken{Name: name, Role: role}, &out); err != nil {
 			return fail(stderr, "token create", err)
 		}
 		fmt.Fprintln(stdout, out.Token)
 	case "list":
-		var out struct {
-			Tokens []struct {
-				Name    string `json:"name"`
-				Role    string `json:"role"`
-				Created string `json:"created"`
-			} `json:"tokens"`
-		}
+		var out apitype.TokenList
 		if err := c.do(ctx, http.MethodGet, "/v1/tokens", nil, &out); err != nil {
 			return fail(stderr, "token list", err)
 		}

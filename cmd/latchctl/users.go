@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 func init() {
@@ -27,24 +29,6 @@ const usersUsage = `usage:
 USER is a user_id, or ext:EXTERNAL_ID. T is an RFC 3339 time; "" clears it.
 Connection: --socket PATH | --url URL, token from --token-file FILE or $LATCH_TOKEN_FILE (mode 600),
 or $LATCH_TOKEN (--token shows in ps to every local user).`
-
-// apiUser is a user as latchd returns it.
-type apiUser struct {
-	UserID       string    `json:"user_id"`
-	ExternalID   string    `json:"external_id,omitempty"`
-	FirstName    string    `json:"first_name"`
-	LastName     string    `json:"last_name"`
-	Email        string    `json:"email,omitempty"`
-	Start        string    `json:"start,omitempty"`
-	End          string    `json:"end,omitempty"`
-	Suspended    bool      `json:"suspended"`
-	Groups       []string  `json:"groups"`
-	Cards        []apiCard `json:"cards,omitempty"`
-	HasEntryCode *bool     `json:"has_entry_code,omitempty"`
-	MFACodes     []apiMFA  `json:"mfa_codes,omitempty"`
-	Created      string    `json:"created"`
-	Updated      string    `json:"updated"`
-}
 
 func printJSON(w io.Writer, v any) {
 	b, _ := json.MarshalIndent(v, "", "  ")
@@ -116,7 +100,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 		return c.userPath(ctx, pos[0])
 	}
-	var u apiUser
+	var u apitype.User
 	switch action {
 	case "list":
 		q := url.Values{}
@@ -129,10 +113,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		if *after != "" {
 			q.Set("after", *after)
 		}
-		var page struct {
-			Users []apiUser `json:"users"`
-			Next  string    `json:"next"`
-		}
+		var page apitype.UserPage
 		if err := c.do(ctx, http.MethodGet, "/v1/users?"+q.Encode(), nil, &page); err != nil {
 			return fail(stderr, name, err)
 		}
