@@ -82,7 +82,7 @@ func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error
 		return err
 	}
 	var in cardIn
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	if in.Format == nil {
@@ -141,7 +141,7 @@ type codeIn struct {
 // readCode decodes a codeIn body into in and returns its checked code. The
 // caller defers in.Code.wipe() before calling it.
 func (s *Server) readCode(r *http.Request, in *codeIn) ([]byte, error) {
-	if err := decodeJSON(r.Body, s.limit, in, false); err != nil {
+	if err := decodeJSON(r.Body, s.bodyLimit, in, false); err != nil {
 		return nil, err
 	}
 	return in.Code.valid()
@@ -213,7 +213,7 @@ func (s *Server) generateMFA(w http.ResponseWriter, r *http.Request, c caller) e
 		return err
 	}
 	var in lengthIn
-	if err := decodeJSON(r.Body, s.limit, &in, true); err != nil {
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
 		return err
 	}
 	length := 0 // the store's default, 6

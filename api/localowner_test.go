@@ -356,7 +356,7 @@ func TestIsLocalOwner(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := &Server{owner: c.owner, euid: c.euid}
+			s := &Server{localOwner: c.owner, euid: c.euid}
 			r := httptest.NewRequest("GET", "/v1/tokens", nil)
 			if c.peer >= 0 {
 				r = r.WithContext(context.WithValue(r.Context(), peerKey{}, uint32(c.peer)))

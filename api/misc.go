@@ -51,8 +51,8 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request, c caller
 // code reaches the disk, and a spool left behind by a power cut is noise.
 // Spooling first keeps a slow client from holding the store's write lock.
 func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) error {
-	if r.ContentLength > s.ilimit {
-		return tooLarge(s.ilimit)
+	if r.ContentLength > s.importLimit {
+		return tooLarge(s.importLimit)
 	}
 	if !s.importing.TryLock() {
 		return &apiError{Status: http.StatusConflict, Msg: "api: another import is running; retry when it has finished"}
@@ -63,11 +63,11 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 		return fmt.Errorf("api: import: %w", err)
 	}
 	defer sp.close()
-	n, err := io.Copy(sp.writer(), http.MaxBytesReader(w, r.Body, s.ilimit))
+	n, err := io.Copy(sp.writer(), http.MaxBytesReader(w, r.Body, s.importLimit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(s.ilimit)
+			return tooLarge(s.importLimit)
 		}
 		var full *apiError // the spool's 507: past half the free space
 		if errors.As(err, &full) {
@@ -129,7 +129,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) er
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) error {
 	var in apitype.NewToken
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	secret, err := s.st.CreateToken(in.Name, in.Role, c.actor())

@@ -171,7 +171,7 @@ func (s *Server) groupKnown(name string) bool {
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) error {
-	in, err := decodeUser(r.Body, s.limit)
+	in, err := decodeUser(r.Body, s.bodyLimit)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	in, err := decodeUser(r.Body, s.limit)
+	in, err := decodeUser(r.Body, s.bodyLimit)
 	if err != nil {
 		return err
 	}
