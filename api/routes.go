@@ -7,7 +7,8 @@ import (
 )
 
 // route is one endpoint: its method and ServeMux path pattern, the
-// permission it needs, what a store.ErrNotFound means for it, and its handler.
+// permission it needs, what a store.ErrConflict is about (404s name what
+// was not found themselves, store.NotFoundError), and its handler.
 type route struct {
 	Method string
 	Path   string
@@ -45,7 +46,7 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/v1/users", store.PermUsersRead, "user", s.listUsers},
 		{http.MethodPost, "/v1/users", store.PermUsersWrite, "external_id", s.createUser},
 		{http.MethodGet, pathUser, store.PermUsersRead, "user", s.getUser},
-		{http.MethodPatch, pathUser, store.PermUsersWrite, "user", s.patchUser},
+		{http.MethodPatch, pathUser, store.PermUsersWrite, "external_id", s.patchUser},
 		{http.MethodDelete, pathUser, store.PermUsersDelete, "user", s.deleteUser},
 		{http.MethodPost, pathUser + "/suspend", store.PermUsersWrite, "user", s.suspendUser(true)},
 		{http.MethodPost, pathUser + "/unsuspend", store.PermUsersWrite, "user", s.suspendUser(false)},

@@ -35,6 +35,12 @@ func toUserOut(u store.User, creds bool) apitype.User {
 	return o
 }
 
+// userOut is u as c may see it: with credentials only for a role that may
+// manage them.
+func (c caller) userOut(u store.User) apitype.User {
+	return toUserOut(u, store.Allowed(c.Role, store.PermCredentials))
+}
+
 func toCardsOut(cs []store.Card) []apitype.Card {
 	out := make([]apitype.Card, 0, len(cs))
 	for _, c := range cs {
@@ -102,7 +108,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
+	writeJSON(w, http.StatusOK, c.userOut(u))
 	return nil
 }
 
@@ -183,7 +189,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
+	writeJSON(w, http.StatusCreated, c.userOut(u))
 	return nil
 }
 
@@ -196,29 +202,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	u, err := s.st.User(id)
-	if err != nil {
-		return err
-	}
-	f := u.UserFields
-	if err := s.applyUser(in, &f); err != nil {
-		return err
-	}
-	u, err = s.st.UpdateUser(id, f, c.actor())
-	if err != nil {
-		return conflictAs(err, "external_id")
-	}
-	writeJSON(w, http.StatusOK, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
-	return nil
-}
-
-// conflictAs names what a store.ErrConflict was about.
-func conflictAs(err error, what string) error {
-	if ae := toAPIError(err, "user"); ae != nil && ae.Status == http.StatusConflict {
-		ae.Msg = "api: " + what + " already used by another user"
-		return ae
-	}
-	return err
+	return s.updateUser(w, id, c, func(f *store.UserFields) error { return s.applyUser(in, f) })
 }
 
 func (s *Server) suspendUser(suspend bool) handlerFunc {
@@ -227,19 +211,26 @@ func (s *Server) suspendUser(suspend bool) handlerFunc {
 		if err != nil {
 			return err
 		}
-		u, err := s.st.User(id)
-		if err != nil {
-			return err
-		}
-		f := u.UserFields
-		f.Suspended = suspend
-		u, err = s.st.UpdateUser(id, f, c.actor())
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, toUserOut(u, store.Allowed(c.Role, store.PermCredentials)))
-		return nil
+		return s.updateUser(w, id, c, func(f *store.UserFields) error { f.Suspended = suspend; return nil })
 	}
+}
+
+// updateUser applies change to the user's fields, stores them and answers
+// with the user.
+func (s *Server) updateUser(w http.ResponseWriter, id string, c caller, change func(*store.UserFields) error) error {
+	u, err := s.st.User(id)
+	if err != nil {
+		return err
+	}
+	f := u.UserFields
+	if err := change(&f); err != nil {
+		return err
+	}
+	if u, err = s.st.UpdateUser(id, f, c.actor()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c.userOut(u))
+	return nil
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -247,9 +238,5 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteUser(id, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.st.DeleteUser(id, c.actor()))
 }
