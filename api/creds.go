@@ -55,11 +55,7 @@ func toCardOut(c store.Card) apitype.Card {
 }
 
 func (s *Server) listCards(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
-	if err != nil {
-		return err
-	}
-	u, err := s.st.User(id)
+	u, err := s.pathUser(r)
 	if err != nil {
 		return err
 	}

@@ -99,12 +99,17 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) err
 	return nil
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
+// pathUser reads the user the path names.
+func (s *Server) pathUser(r *http.Request) (store.User, error) {
 	id, err := userID(r)
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
-	u, err := s.st.User(id)
+	return s.st.User(id)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	u, err := s.pathUser(r)
 	if err != nil {
 		return err
 	}
