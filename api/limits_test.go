@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,23 +13,7 @@ import (
 // 503 with Retry-After; a slot is free again once a stream ends.
 func TestStreamLimit(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxStreams = 2 })
-	type stream struct {
-		cancel context.CancelFunc
-		done   chan int
-	}
-	open := func() stream {
-		ctx, cancel := context.WithCancel(context.Background())
-		req := httptest.NewRequest("GET", "/v1/events/stream", nil).WithContext(ctx)
-		req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleViewer])
-		s := stream{cancel, make(chan int, 1)}
-		go func() {
-			w := httptest.NewRecorder()
-			e.srv.ServeHTTP(w, req)
-			s.done <- w.Code
-		}()
-		return s
-	}
-	a, b := open(), open()
+	a, b := e.openStream("192.0.2.1:1234"), e.openStream("192.0.2.1:1234")
 	defer a.cancel()
 	defer b.cancel()
 	// Wait (without sleeping) until both hold their slot.
@@ -42,15 +24,11 @@ func TestStreamLimit(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "GET /v1/events") {
 		t.Errorf("third stream: %d %q %s, want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
-	a.cancel()
-	if code := <-a.done; code != 200 {
-		t.Errorf("first stream: %d", code)
-	}
+	a.end(t, "first stream")
 	if got := e.streamStatus("192.0.2.1:4000", store.RoleViewer, "/v1/events/stream"); got != 200 {
 		t.Errorf("a stream after one ended: %d, want 200", got)
 	}
-	b.cancel()
-	<-b.done
+	b.end(t, "second stream")
 	if n := len(e.srv.streams); n != 0 {
 		t.Errorf("%d stream slots still held after every stream ended", n)
 	}
