@@ -70,12 +70,8 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	}
 
 	// Still held once, under the reply's id, which works like any id.
-	ms, _ := e.st.MFACodes(uid)
-	var ids []string
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	if len(ms) != 2 || ids[0] != d.ID || ids[1] != f.ID {
+	ids := e.mfaIDs(uid)
+	if len(ids) != 2 || ids[0] != d.ID || ids[1] != f.ID {
 		t.Errorf("codes held %v, want [%s %s]", ids, d.ID, f.ID)
 	}
 	if ok, err := e.st.VerifySecondFactor(uid, []byte("246810"), false); !ok || err != nil {
@@ -87,7 +83,7 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	}
 
 	// At the limit a code the user has is refused like one they do not.
-	for i := len(ms) - 1; i < 100; i++ {
+	for i := len(ids) - 1; i < 100; i++ {
 		e.must(201, "POST", path, fmt.Sprintf(`{"code":"%08d"}`, i), nil)
 	}
 	a := e.do(store.RoleCredentialManager, "POST", path, `{"code":"00000099"}`) // has it
@@ -119,12 +115,8 @@ func TestMFAReplaceWithHeldCodeLooksNormal(t *testing.T) {
 	if x, y := blank(held.Body.String(), b.ID), blank(fresh.Body.String(), c.ID); x != y {
 		t.Errorf("replies differ beyond the id:\nheld  %s\nfresh %s", x, y)
 	}
-	ms, _ := e.st.MFACodes(uid)
-	var ids []string
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	if len(ms) != 2 || ids[0] != b.ID || ids[1] != c.ID {
+	ids := e.mfaIDs(uid)
+	if len(ids) != 2 || ids[0] != b.ID || ids[1] != c.ID {
 		t.Errorf("codes held %v, want [%s %s]: the code once, under the replaced id", ids, b.ID, c.ID)
 	}
 	for _, code := range []string{"246810", "998877"} {
@@ -182,4 +174,18 @@ func BenchmarkMFAAdd(b *testing.B) {
 			}
 		})
 	}
+}
+
+// mfaIDs lists the ids of the user's MFA codes, as the store holds them.
+func (e *env) mfaIDs(uid string) []string {
+	e.t.Helper()
+	ms, err := e.st.MFACodes(uid)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	return ids
 }
