@@ -25,6 +25,20 @@ type User struct {
 	Updated      string     `json:"updated"`
 }
 
+// UserFields is the body of POST /v1/users and PATCH /v1/users/{id}: a
+// nil field is absent, and PATCH leaves it alone. Start and End are RFC
+// 3339 times; "" clears one.
+type UserFields struct {
+	ExternalID *string   `json:"external_id,omitempty"`
+	FirstName  *string   `json:"first_name,omitempty"`
+	LastName   *string   `json:"last_name,omitempty"`
+	Email      *string   `json:"email,omitempty"`
+	Start      *string   `json:"start,omitempty"`
+	End        *string   `json:"end,omitempty"`
+	Suspended  *bool     `json:"suspended,omitempty"`
+	Groups     *[]string `json:"groups,omitempty"`
+}
+
 // UserPage is GET /v1/users: one page, and the user_id to pass as after=
 // for the next (empty on the last page).
 type UserPage struct {

@@ -47,13 +47,13 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	limit := fs.Int("limit", 0, "users per page (1–1000; default 100)")
 	after := fs.String("after", "", "list users after this user_id (the previous page's next)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	first := fs.String("first", "", "first name")
-	last := fs.String("last", "", "last name")
-	ext := fs.String("external-id", "", "external id (unique)")
-	email := fs.String("email", "", "email address")
+	fs.String("first", "", "first name")
+	fs.String("last", "", "last name")
+	fs.String("external-id", "", "external id (unique)")
+	fs.String("email", "", "email address")
 	groups := fs.String("groups", "", "access groups, comma-separated")
-	start := fs.String("start", "", "RFC 3339 time from which the user's credentials work")
-	end := fs.String("end", "", "RFC 3339 time after which they stop working")
+	fs.String("start", "", "RFC 3339 time from which the user's credentials work")
+	fs.String("end", "", "RFC 3339 time after which they stop working")
 	suspended := fs.Bool("suspended", false, "create the user suspended")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -66,17 +66,16 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	name := "users " + action
 
-	body := map[string]any{}
+	// The request holds exactly the flags given: PATCH leaves the others.
+	var body apitype.UserFields
+	text := map[string]**string{"first": &body.FirstName, "last": &body.LastName, "external-id": &body.ExternalID,
+		"email": &body.Email, "start": &body.Start, "end": &body.End}
 	fs.Visit(func(f *flag.Flag) {
+		if p, ok := text[f.Name]; ok {
+			v := f.Value.String()
+			*p = &v
+		}
 		switch f.Name {
-		case "first":
-			body["first_name"] = *first
-		case "last":
-			body["last_name"] = *last
-		case "external-id":
-			body["external_id"] = *ext
-		case "email":
-			body["email"] = *email
 		case "groups":
 			gs := []string{}
 			for _, g := range strings.Split(*groups, ",") {
@@ -84,13 +83,9 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 					gs = append(gs, g)
 				}
 			}
-			body["groups"] = gs
-		case "start":
-			body["start"] = *start
-		case "end":
-			body["end"] = *end
+			body.Groups = &gs
 		case "suspended":
-			body["suspended"] = *suspended
+			body.Suspended = suspended
 		}
 	})
 
@@ -156,7 +151,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, name, err)
 		}
-		if len(body) == 0 {
+		if body == (apitype.UserFields{}) {
 			return fail(stderr, name, errors.New("nothing to change: give at least one of --first, --last, --external-id, --email, --groups, --start, --end"))
 		}
 		if err := c.do(ctx, http.MethodPatch, p, body, &u); err != nil {
