@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/latchd/latch/store"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // TestInvalidCodes sends malformed codes to every endpoint that takes one:

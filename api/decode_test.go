@@ -95,10 +95,12 @@ func naiveDup(dec *json.Decoder) (dup, ok bool) {
 	if err != nil {
 		return false, false
 	}
-	switch tok {
-	case json.Delim('{'):
-		var keys []string
-		for dec.More() {
+	if tok != json.Delim('{') && tok != json.Delim('[') {
+		return false, true
+	}
+	var keys []string
+	for dec.More() {
+		if tok == json.Delim('{') {
 			kt, err := dec.Token()
 			if err != nil {
 				return false, false
@@ -110,26 +112,15 @@ func naiveDup(dec *json.Decoder) (dup, ok bool) {
 				}
 			}
 			keys = append(keys, k)
-			d, ok := naiveDup(dec)
-			if !ok {
-				return false, false
-			}
-			dup = dup || d
 		}
-		if _, err := dec.Token(); err != nil {
+		d, ok := naiveDup(dec)
+		if !ok {
 			return false, false
 		}
-	case json.Delim('['):
-		for dec.More() {
-			d, ok := naiveDup(dec)
-			if !ok {
-				return false, false
-			}
-			dup = dup || d
-		}
-		if _, err := dec.Token(); err != nil {
-			return false, false
-		}
+		dup = dup || d
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return false, false
 	}
 	return dup, true
 }

@@ -15,9 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/latchd/latch/store"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // fakeClock is a clock the test moves by hand.

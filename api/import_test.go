@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/latchd/latch/store"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // TestImportCSV: the body is spooled to a file and imported by the store;

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/latchd/latch/store"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // TestCodesNeverLeak adds, generates, replaces and deletes codes through

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchd/latch/store"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // TestMFAAddExistingLooksNew: adding an MFA code the user already has

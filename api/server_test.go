@@ -18,9 +18,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/latchd/latch/store"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // TestAuthRateLimit: a peer that fails authentication burst times gets

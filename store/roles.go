@@ -1,6 +1,9 @@
 package store
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // The roles an API token may have (docs/api.md, "Roles"). This file owns
 // them, the permissions each grants and the token name rule; the API and
@@ -17,7 +20,7 @@ const (
 var Roles = []string{RoleSystemAdmin, RoleUserAdmin, RoleUserManager, RoleCredentialManager, RoleViewer}
 
 // RoleRule is the rule a token's role must meet.
-const RoleRule = "must be one of access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer"
+var RoleRule = "must be one of " + strings.Join(Roles, ", ")
 
 // ValidRole reports whether r is one of Roles.
 func ValidRole(r string) bool { return slices.Contains(Roles, r) }

@@ -15,9 +15,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/latchd/latch/internal/eventfmt"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/internal/eventfmt"
 )
 
 func init() {

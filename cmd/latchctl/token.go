@@ -8,23 +8,23 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/latchd/latch/store"
-
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 func init() {
 	register("token", command{summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", run: runToken})
 }
 
-const tokenUsage = `usage:
+var tokenUsage = `usage:
   latchctl token create --name NAME --role ROLE [--config PATH | --db PATH --key PATH]
   latchctl token list   [--config PATH | --db PATH --key PATH]
   latchctl token revoke NAME [--config PATH | --db PATH --key PATH]
-ROLE: access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer.
+ROLE: ` + strings.Join(store.Roles, ", ") + `.
 These work on the database directly, as the daemon's owner. While latchd runs (and holds
 the database), they go through its Unix socket instead, which accepts token management
 from the daemon's own user or root without a token; with --socket PATH (or --url) and no
