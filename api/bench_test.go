@@ -4,6 +4,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/store"
 )
 
 // BenchmarkGetUser measures one authenticated read through the whole
@@ -11,7 +13,7 @@ import (
 func BenchmarkGetUser(b *testing.B) {
 	e := newEnv(b, nil)
 	uid := e.newUser("bench")
-	tok := "Bearer " + e.tokens[RoleViewer]
+	tok := "Bearer " + e.tokens[store.RoleViewer]
 	b.ReportAllocs()
 	for b.Loop() {
 		req := httptest.NewRequest("GET", "/v1/users/"+uid, nil)
@@ -29,7 +31,7 @@ func BenchmarkGetUser(b *testing.B) {
 func BenchmarkVerkadaAddDelete(b *testing.B) {
 	e := newEnv(b, nil)
 	e.newUser("bench")
-	tok := "Bearer " + e.tokens[RoleCredentialManager]
+	tok := "Bearer " + e.tokens[store.RoleCredentialManager]
 	do := func(method, path, body string) {
 		req := httptest.NewRequest(method, path, nil)
 		if body != "" {

@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // TestInvalidCodes sends malformed codes to every endpoint that takes one:
@@ -39,7 +42,7 @@ func TestInvalidCodes(t *testing.T) {
 	for _, c := range codes {
 		for _, b := range bodies {
 			t.Run(c.name+"/"+b.method+" "+b.path, func(t *testing.T) {
-				rec := e.do(RoleCredentialManager, b.method, b.path, `{"code":`+c.json+`}`)
+				rec := e.do(store.RoleCredentialManager, b.method, b.path, `{"code":`+c.json+`}`)
 				checkRule(t, rec.Code, rec.Body.Bytes(), "code", c.rule)
 			})
 		}
@@ -47,13 +50,13 @@ func TestInvalidCodes(t *testing.T) {
 			var s string
 			json.Unmarshal([]byte(c.json), &s)
 			t.Run(c.name+"/verkada delete", func(t *testing.T) {
-				rec := e.do(RoleCredentialManager, "DELETE", "/access/v1/credentials/mfa_code?user_id="+f.uid+"&code="+url.QueryEscape(s), "")
+				rec := e.do(store.RoleCredentialManager, "DELETE", "/access/v1/credentials/mfa_code?user_id="+f.uid+"&code="+url.QueryEscape(s), "")
 				checkRule(t, rec.Code, rec.Body.Bytes(), "code", c.rule)
 			})
 		}
 	}
 	// A missing code names the field too.
-	rec := e.do(RoleCredentialManager, "POST", "/v1/users/"+f.uid+"/mfa_codes", `{}`)
+	rec := e.do(store.RoleCredentialManager, "POST", "/v1/users/"+f.uid+"/mfa_codes", `{}`)
 	checkRule(t, rec.Code, rec.Body.Bytes(), "code", "is required")
 	// Nothing was added.
 	ms, err := e.st.MFACodes(f.uid)
@@ -67,7 +70,7 @@ func checkRule(t *testing.T, status int, body []byte, field, rule string) {
 	if status != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400: %s", status, body)
 	}
-	var eb errorBody
+	var eb apitype.Error
 	if err := json.Unmarshal(body, &eb); err != nil {
 		t.Fatalf("reply %q: %v", body, err)
 	}
@@ -144,11 +147,11 @@ func TestBadParams(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rec := e.do(RoleSystemAdmin, c.method, c.path, c.body)
+			rec := e.do(store.RoleSystemAdmin, c.method, c.path, c.body)
 			if rec.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
 			}
-			var eb errorBody
+			var eb apitype.Error
 			if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error == "" {
 				t.Fatalf("error reply %q: %v", rec.Body, err)
 			}
@@ -162,5 +165,39 @@ func TestBadParams(t *testing.T) {
 				t.Errorf("400 without a rule: %s", rec.Body)
 			}
 		})
+	}
+}
+
+// TestNotFoundSaysWhat: a 404 is worded from the store's error, naming what
+// was not found and its id (never a code), with no second read of the user.
+func TestNotFoundSaysWhat(t *testing.T) {
+	e := newEnv(t, nil)
+	f := e.fixture(1)
+	nobody := e.newUser("gone")
+	e.must(http.StatusNoContent, "DELETE", "/v1/users/"+nobody, "", nil)
+	for _, c := range []struct{ name, method, path, body, want string }{
+		{"card of an unknown user", "POST", "/v1/users/" + nobody + "/cards", `{"format":"h10301","facility_code":1,"card_number":9}`, "api: user not found: " + nobody},
+		{"activate a card of an unknown user", "POST", "/v1/users/" + nobody + "/cards/h10301/1/1/activate", "", "api: user not found: " + nobody},
+		{"unknown card", "DELETE", "/v1/users/" + f.uid + "/cards/h10301/1/999", "", "api: card not found: h10301/1/999"},
+		{"entry code of an unknown user", "PUT", "/v1/users/" + nobody + "/entry_code", `{"code":"735519"}`, "api: user not found: " + nobody},
+		{"unknown mfa code id", "DELETE", "/v1/users/" + f.uid + "/mfa_codes/m99", "", "api: mfa code not found: m99"},
+		{"replace an unknown mfa code id", "PUT", "/v1/users/" + f.uid + "/mfa_codes/m98", `{"code":"735519"}`, "api: mfa code not found: m98"},
+		{"mfa code of an unknown user", "DELETE", "/v1/users/" + nobody + "/mfa_codes/m1", "", "api: user not found: " + nobody},
+		{"verkada unknown external id", "POST", "/access/v1/credentials/mfa_code?external_id=nobody", `{"code":"735519"}`, "api: external id not found: nobody"},
+		{"verkada unknown code value", "DELETE", "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&code=735519", "", "api: mfa code not found"},
+		{"unknown token", "DELETE", "/v1/tokens/nope", "", "api: token not found: nope"},
+	} {
+		rec := e.do(store.RoleSystemAdmin, c.method, c.path, c.body)
+		var eb apitype.Error
+		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || rec.Code != http.StatusNotFound {
+			t.Errorf("%s: %d %s, want 404", c.name, rec.Code, rec.Body)
+			continue
+		}
+		if eb.Error != c.want {
+			t.Errorf("%s: error %q, want %q", c.name, eb.Error, c.want)
+		}
+		if strings.Contains(eb.Error, "735519") {
+			t.Errorf("%s: the 404 repeats the code: %s", c.name, eb.Error)
+		}
 	}
 }

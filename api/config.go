@@ -1,25 +1,21 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/latchd/latch/api/apitype"
+)
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, c caller) error {
 	groups := s.config().Groups
 	if groups == nil {
 		groups = []Group{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"groups": groups})
+	writeJSON(w, http.StatusOK, apitype.GroupList{Groups: groups})
 	return nil
 }
 
-// doorOut is a configured door with its mode now and its next change.
-type doorOut struct {
-	Door
-	Mode       string `json:"mode"`
-	NextChange string `json:"next_change,omitempty"`
-	NextMode   string `json:"next_mode,omitempty"`
-}
-
-func (s *Server) doorsOut() []doorOut {
+func (s *Server) doorsOut() []apitype.DoorState {
 	status := map[string]DoorStatus{}
 	if s.doors != nil {
 		for _, d := range s.doors.DoorStatus() {
@@ -27,9 +23,9 @@ func (s *Server) doorsOut() []doorOut {
 		}
 	}
 	doors := s.config().Doors
-	out := make([]doorOut, 0, len(doors))
+	out := make([]apitype.DoorState, 0, len(doors))
 	for _, d := range doors {
-		o := doorOut{Door: d, Mode: "unknown"}
+		o := apitype.DoorState{Door: d, Mode: "unknown"}
 		if o.Readers == nil {
 			o.Readers = []string{}
 		}
@@ -42,7 +38,7 @@ func (s *Server) doorsOut() []doorOut {
 }
 
 func (s *Server) listDoors(w http.ResponseWriter, r *http.Request, c caller) error {
-	writeJSON(w, http.StatusOK, map[string]any{"doors": s.doorsOut()})
+	writeJSON(w, http.StatusOK, apitype.DoorList{Doors: s.doorsOut()})
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/latchd/latch/store"
 )
 
 // halfHeader is the start of a request whose header never ends.
@@ -39,21 +41,7 @@ func served(t *testing.T, c net.Conn) bool {
 // so nothing is closed by it: every refusal is the cap's.
 func TestConnCapTCP(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxConns, o.MaxConnsPerPeer, o.HeaderTimeout = 5, 3, time.Hour })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(ctx, ln) }()
-	// A cleanup, so that it runs after the clients' (registered later)
-	// have closed their connections, and shutting down waits for none.
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	ln := e.serveTCP()
 	// dial connects from 127.0.0.<from> (all of 127/8 is loopback on
 	// Linux) and sends s.
 	dial := func(from byte, s string) net.Conn {
@@ -212,20 +200,8 @@ func TestHeaderTimeoutFreesSlot(t *testing.T) {
 // slots; an authenticated one stays open for the next request.
 func TestAuthFailureClosesConn(t *testing.T) {
 	e := newEnv(t, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	for _, auth := range []string{"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer " + e.tokens[RoleViewer] + "\r\n"} {
+	ln := e.serveTCP()
+	for _, auth := range []string{"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer " + e.tokens[store.RoleViewer] + "\r\n"} {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
@@ -252,4 +228,25 @@ func TestAuthFailureClosesConn(t *testing.T) {
 			t.Errorf("%q: after the 401 the connection gave %d, %v; want EOF", auth, n, err)
 		}
 	}
+}
+
+// serveTCP serves e on a loopback TCP port until the test ends. It stops
+// in a cleanup, so that it runs after the clients' (registered later) have
+// closed their connections, and shutting down waits for none.
+func (e *env) serveTCP() net.Listener {
+	e.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, ln) }()
+	e.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("Serve: %v", err)
+		}
+	})
+	return ln
 }

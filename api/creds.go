@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -29,35 +30,41 @@ func checkCard(format string, fc uint32, cn uint64) error {
 	return nil
 }
 
-// cardKey reads the card named by the path.
-func cardKey(r *http.Request) (store.CardKey, error) {
+// userCard reads the path's user_id and the card it names.
+func userCard(r *http.Request) (string, store.CardKey, error) {
 	var k store.CardKey
+	id, err := userID(r)
+	if err != nil {
+		return "", k, err
+	}
 	k.Format = r.PathValue("format")
 	fc, err := strconv.ParseUint(r.PathValue("facility_code"), 10, 32)
 	if err != nil {
-		return k, badField("facility_code", "must be a decimal integer")
+		return "", k, badField("facility_code", "must be a decimal integer")
 	}
 	cn, err := strconv.ParseUint(r.PathValue("card_number"), 10, 64)
 	if err != nil {
-		return k, badField("card_number", "must be a decimal integer")
+		return "", k, badField("card_number", "must be a decimal integer")
 	}
 	k.FacilityCode, k.CardNumber = uint32(fc), cn
-	return k, checkCard(k.Format, k.FacilityCode, k.CardNumber)
+	return id, k, checkCard(k.Format, k.FacilityCode, k.CardNumber)
+}
+
+func toCardOut(c store.Card) apitype.Card {
+	return apitype.Card{Format: c.Format, FacilityCode: c.FacilityCode, CardNumber: c.CardNumber, Active: c.Active}
 }
 
 func (s *Server) listCards(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
+	u, err := s.pathUser(r)
 	if err != nil {
 		return err
 	}
-	u, err := s.st.User(id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"cards": toCardsOut(u.Cards)})
+	writeJSON(w, http.StatusOK, apitype.CardList{Cards: toCardsOut(u.Cards)})
 	return nil
 }
 
+// cardIn is the body of POST …/cards: apitype.Card, with the fields that
+// must be given (or default) told apart from zero.
 type cardIn struct {
 	Format       *string `json:"format"`
 	FacilityCode uint32  `json:"facility_code"`
@@ -71,7 +78,7 @@ func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error
 		return err
 	}
 	var in cardIn
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	if in.Format == nil {
@@ -84,68 +91,56 @@ func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error
 		return err
 	}
 	card := store.Card{Format: *in.Format, FacilityCode: in.FacilityCode, CardNumber: *in.CardNumber, Active: in.Active == nil || *in.Active}
-	if _, err := s.st.User(id); err != nil {
-		return toAPIErrorOr(err, "user")
-	}
 	if err := s.st.AddCard(id, card, c.actor()); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, cardOut{Format: card.Format, FacilityCode: card.FacilityCode, CardNumber: card.CardNumber, Active: card.Active})
+	writeJSON(w, http.StatusCreated, toCardOut(card))
 	return nil
-}
-
-// toAPIErrorOr maps err, naming what a not-found refers to; other errors
-// pass through.
-func toAPIErrorOr(err error, what string) error {
-	if ae := toAPIError(err, what); ae != nil {
-		return ae
-	}
-	return err
 }
 
 func (s *Server) setCardActive(active bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
-		id, err := userID(r)
+		id, k, err := userCard(r)
 		if err != nil {
 			return err
-		}
-		k, err := cardKey(r)
-		if err != nil {
-			return err
-		}
-		if _, err := s.st.User(id); err != nil {
-			return toAPIErrorOr(err, "user")
 		}
 		if err := s.st.SetCardActive(id, k, active, c.actor()); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, cardOut{Format: k.Format, FacilityCode: k.FacilityCode, CardNumber: k.CardNumber, Active: active})
+		writeJSON(w, http.StatusOK, apitype.Card{Format: k.Format, FacilityCode: k.FacilityCode, CardNumber: k.CardNumber, Active: active})
 		return nil
 	}
 }
 
 func (s *Server) deleteCard(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
+	id, k, err := userCard(r)
 	if err != nil {
 		return err
 	}
-	k, err := cardKey(r)
-	if err != nil {
-		return err
-	}
-	if _, err := s.st.User(id); err != nil {
-		return toAPIErrorOr(err, "user")
-	}
-	if err := s.st.DeleteCard(id, k, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.st.DeleteCard(id, k, c.actor()))
 }
 
-// codeIn is the body of every request that carries a code.
+// noContent answers 204 when err is nil.
+func noContent(w http.ResponseWriter, err error) error {
+	if err == nil {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return err
+}
+
+// codeIn is the body of every request that carries a code (apitype.Code,
+// read into memory the handler wipes).
 type codeIn struct {
 	Code code `json:"code"`
+}
+
+// readCode decodes a codeIn body into in and returns its checked code. The
+// caller defers in.Code.wipe() before calling it.
+func (s *Server) readCode(r *http.Request, in *codeIn) ([]byte, error) {
+	if err := decodeJSON(r.Body, s.bodyLimit, in, false); err != nil {
+		return nil, err
+	}
+	return in.Code.valid()
 }
 
 func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -155,21 +150,11 @@ func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) 
 	}
 	var in codeIn
 	defer in.Code.wipe()
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
-		return err
-	}
-	b, err := in.Code.valid()
+	b, err := s.readCode(r, &in)
 	if err != nil {
 		return err
 	}
-	if _, err := s.st.User(id); err != nil {
-		return toAPIErrorOr(err, "user")
-	}
-	if err := s.st.SetEntryCode(id, b, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.st.SetEntryCode(id, b, c.actor()))
 }
 
 func (s *Server) deleteEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -177,14 +162,7 @@ func (s *Server) deleteEntryCode(w http.ResponseWriter, r *http.Request, c calle
 	if err != nil {
 		return err
 	}
-	if _, err := s.st.User(id); err != nil {
-		return toAPIErrorOr(err, "user")
-	}
-	if err := s.st.DeleteEntryCode(id, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.st.DeleteEntryCode(id, c.actor()))
 }
 
 func (s *Server) listMFA(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -196,7 +174,7 @@ func (s *Server) listMFA(w http.ResponseWriter, r *http.Request, c caller) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"mfa_codes": toMFAsOut(ms)})
+	writeJSON(w, http.StatusOK, apitype.MFACodeList{MFACodes: toMFAsOut(ms)})
 	return nil
 }
 
@@ -207,10 +185,7 @@ func (s *Server) addMFA(w http.ResponseWriter, r *http.Request, c caller) error 
 	}
 	var in codeIn
 	defer in.Code.wipe()
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
-		return err
-	}
-	b, err := in.Code.valid()
+	b, err := s.readCode(r, &in)
 	if err != nil {
 		return err
 	}
@@ -222,7 +197,8 @@ func (s *Server) addMFA(w http.ResponseWriter, r *http.Request, c caller) error 
 	return nil
 }
 
-// lengthIn is the body of a generate request.
+// lengthIn is the body of a generate request (apitype.GenerateMFACode,
+// kept raw so that a length that is not a JSON integer gets its rule).
 type lengthIn struct {
 	Length json.RawMessage `json:"length"`
 }
@@ -233,7 +209,7 @@ func (s *Server) generateMFA(w http.ResponseWriter, r *http.Request, c caller) e
 		return err
 	}
 	var in lengthIn
-	if err := decodeJSON(r.Body, s.limit, &in, true); err != nil {
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
 		return err
 	}
 	length := 0 // the store's default, 6
@@ -251,11 +227,7 @@ func (s *Server) generateMFA(w http.ResponseWriter, r *http.Request, c caller) e
 	}
 	defer wipe(code)
 	// The only reply that carries a generated code's digits.
-	out := struct {
-		Code string `json:"code"`
-		mfaOut
-	}{string(code), toMFAOut(info)}
-	writeJSON(w, http.StatusCreated, out)
+	writeJSON(w, http.StatusCreated, apitype.GeneratedMFACode{Code: string(code), MFACode: toMFAOut(info)})
 	return nil
 }
 
@@ -265,35 +237,29 @@ func wipe(b []byte) {
 	}
 }
 
-// mfaID reads the path's code id.
-func mfaID(r *http.Request) (string, error) {
-	id := r.PathValue("id")
-	if id == "" || len(id) > 64 {
-		return "", badField("id", "must be an MFA code id as listed by GET …/mfa_codes")
+// userMFA reads the path's user_id and MFA code id.
+func userMFA(r *http.Request) (uid, id string, err error) {
+	uid, err = userID(r)
+	if err != nil {
+		return "", "", err
 	}
-	return id, nil
+	id = r.PathValue("id")
+	if id == "" || len(id) > 64 {
+		return "", "", badField("id", "must be an MFA code id as listed by GET …/mfa_codes")
+	}
+	return uid, id, nil
 }
 
 func (s *Server) replaceMFA(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := userID(r)
-	if err != nil {
-		return err
-	}
-	id, err := mfaID(r)
+	uid, id, err := userMFA(r)
 	if err != nil {
 		return err
 	}
 	var in codeIn
 	defer in.Code.wipe()
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
-		return err
-	}
-	b, err := in.Code.valid()
+	b, err := s.readCode(r, &in)
 	if err != nil {
 		return err
-	}
-	if _, err := s.st.User(uid); err != nil {
-		return toAPIErrorOr(err, "user")
 	}
 	info, err := s.st.ReplaceMFACode(uid, id, b, c.actor())
 	if err != nil {
@@ -304,20 +270,9 @@ func (s *Server) replaceMFA(w http.ResponseWriter, r *http.Request, c caller) er
 }
 
 func (s *Server) deleteMFA(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := userID(r)
+	uid, id, err := userMFA(r)
 	if err != nil {
 		return err
 	}
-	id, err := mfaID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := s.st.User(uid); err != nil {
-		return toAPIErrorOr(err, "user")
-	}
-	if err := s.st.DeleteMFACode(uid, id, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.st.DeleteMFACode(uid, id, c.actor()))
 }

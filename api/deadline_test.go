@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/latchd/latch/store"
 )
 
 // pipeListener hands out the server ends of net.Pipe connections, so
@@ -71,7 +73,7 @@ func TestBodyTimeout(t *testing.T) {
 				t.Errorf("Serve: %v", err)
 			}
 		}()
-		tok := e.tokens[RoleSystemAdmin]
+		tok := e.tokens[store.RoleSystemAdmin]
 
 		// send writes the request head, then the body in pieces with a
 		// pause before each, and returns the reply and when it came.

@@ -302,8 +302,9 @@ func (o *optTime) UnmarshalJSON(data []byte) error {
 
 var errTime = errors.New("must be an RFC 3339 time such as 2026-03-29T08:00:00Z, or empty")
 
-// userIn is the body of POST /v1/users and PATCH /v1/users/{id}. Absent
-// fields are left alone by PATCH.
+// userIn is the body of POST /v1/users and PATCH /v1/users/{id}
+// (apitype.UserFields, with start and end decoded here so that a bad time
+// names its field). Absent fields are left alone by PATCH.
 type userIn struct {
 	ExternalID *string   `json:"external_id"`
 	FirstName  *string   `json:"first_name"`

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/store"
 )
 
 // TestDuplicateKeys: a JSON body with a key twice, or two keys that differ
@@ -28,7 +30,7 @@ func TestDuplicateKeys(t *testing.T) {
 		{"a code-like key is not repeated", "POST", "/v1/users/" + uid + "/mfa_codes", `{"135790":1,"135790":2}`, "body"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rec := e.do(RoleSystemAdmin, c.method, c.path, c.body)
+			rec := e.do(store.RoleSystemAdmin, c.method, c.path, c.body)
 			var body struct{ Error, Field, Rule string }
 			json.Unmarshal(rec.Body.Bytes(), &body)
 			if rec.Code != 400 || body.Field != c.field || !strings.HasPrefix(body.Rule, ruleDupKey) {
@@ -93,10 +95,12 @@ func naiveDup(dec *json.Decoder) (dup, ok bool) {
 	if err != nil {
 		return false, false
 	}
-	switch tok {
-	case json.Delim('{'):
-		var keys []string
-		for dec.More() {
+	if tok != json.Delim('{') && tok != json.Delim('[') {
+		return false, true
+	}
+	var keys []string
+	for dec.More() {
+		if tok == json.Delim('{') {
 			kt, err := dec.Token()
 			if err != nil {
 				return false, false
@@ -108,26 +112,15 @@ func naiveDup(dec *json.Decoder) (dup, ok bool) {
 				}
 			}
 			keys = append(keys, k)
-			d, ok := naiveDup(dec)
-			if !ok {
-				return false, false
-			}
-			dup = dup || d
 		}
-		if _, err := dec.Token(); err != nil {
+		d, ok := naiveDup(dec)
+		if !ok {
 			return false, false
 		}
-	case json.Delim('['):
-		for dec.More() {
-			d, ok := naiveDup(dec)
-			if !ok {
-				return false, false
-			}
-			dup = dup || d
-		}
-		if _, err := dec.Token(); err != nil {
-			return false, false
-		}
+		dup = dup || d
+	}
+	if _, err := dec.Token(); err != nil { // the closing delimiter
+		return false, false
 	}
 	return dup, true
 }

@@ -12,7 +12,8 @@
 // reads; cmd/latchd wires all of it (docs/api.md, "In the daemon").
 //
 // Every request carries "Authorization: Bearer <token>"; the token's role
-// decides what it may do (see Permission and the table in docs/api.md).
+// decides what it may do (store.Allowed, store/roles.go: the role table of
+// docs/api.md).
 // Caveats:
 //   - Codes (entry and MFA) and tokens never reach a log line, an event, an
 //     error message or a metric. The access log records method, path without

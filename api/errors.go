@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -34,22 +35,19 @@ func notFound(what string) *apiError {
 	return &apiError{Status: http.StatusNotFound, Msg: "api: " + what + " not found"}
 }
 
-// errorBody is the JSON shape of every error reply.
-type errorBody struct {
-	Error string        `json:"error"`
-	Field string        `json:"field,omitempty"`
-	Rule  string        `json:"rule,omitempty"`
-	Rows  []rowErrorOut `json:"rows,omitempty"`
+// notFoundFrom words a 404 from the store's error, which says what was not
+// found and, when it is no secret, its id ("api: mfa code not found: m9").
+func notFoundFrom(nf *store.NotFoundError) *apiError {
+	ae := notFound(nf.What)
+	if nf.ID != "" {
+		ae.Msg += ": " + printable(nf.ID)
+	}
+	return ae
 }
 
-type rowErrorOut struct {
-	Line   int    `json:"line"`
-	Column string `json:"column,omitempty"`
-	Rule   string `json:"rule"`
-}
-
-// toAPIError maps an error from the store or a decoder to its status. what
-// names the resource a store.ErrNotFound refers to ("user", "card", …).
+// toAPIError maps an error from the store or a decoder to its status. A
+// store.NotFoundError says what was not found; what names the resource a
+// store.ErrConflict (or a bare ErrNotFound) refers to ("card", …).
 // Errors it does not know become 500 and are logged by the caller.
 func toAPIError(err error, what string) *apiError {
 	var ae *apiError
@@ -66,7 +64,10 @@ func toAPIError(err error, what string) *apiError {
 		e.Rows = ie.Rows
 		return e
 	}
+	var nf *store.NotFoundError
 	switch {
+	case errors.As(err, &nf):
+		return notFoundFrom(nf)
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(what)
 	case errors.Is(err, store.ErrConflict):
@@ -91,9 +92,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeAPIError(w http.ResponseWriter, e *apiError) {
-	body := errorBody{Error: e.Msg, Field: e.Field, Rule: e.Rule}
+	body := apitype.Error{Error: e.Msg, Field: e.Field, Rule: e.Rule}
 	for _, r := range e.Rows {
-		body.Rows = append(body.Rows, rowErrorOut{Line: r.Line, Column: r.Column, Rule: r.Rule})
+		body.Rows = append(body.Rows, apitype.RowError{Line: r.Line, Column: r.Column, Rule: r.Rule})
 	}
 	writeJSON(w, e.Status, body)
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -54,10 +55,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c caller) er
 	if evs == nil {
 		evs = []store.Event{}
 	}
-	out := struct {
-		Events []store.Event `json:"events"`
-		Next   uint64        `json:"next,omitempty"` // pass as after= for the next page
-	}{Events: evs}
+	out := apitype.EventPage[store.Event]{Events: evs}
 	if len(evs) > 0 {
 		out.Next = evs[len(evs)-1].Seq
 	}

@@ -22,7 +22,7 @@ func Example() {
 		return
 	}
 	defer st.Close()
-	token, _ := st.CreateToken("integrator", api.RoleCredentialManager, store.Actor{Name: "test"})
+	token, _ := st.CreateToken("integrator", store.RoleCredentialManager, store.Actor{Name: "test"})
 	st.CreateUser(store.UserFields{ExternalID: "E-1001", FirstName: "Ada"}, store.Actor{Name: "example"})
 
 	srv := api.New(api.Options{Store: st})

@@ -109,7 +109,7 @@ func FuzzEndpoints(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body, q string) {
 		for _, p := range paths {
-			rec := e.do(RoleSystemAdmin, p.method, p.path, body)
+			rec := e.do(store.RoleSystemAdmin, p.method, p.path, body)
 			if rec.Code >= 500 {
 				t.Fatalf("%s %s %q: %d %s", p.method, p.path, body, rec.Code, rec.Body)
 			}
@@ -117,7 +117,7 @@ func FuzzEndpoints(f *testing.F) {
 		// The raw query string, as a client may send it, unparsed.
 		req := httptest.NewRequest("DELETE", "/access/v1/credentials/mfa_code", nil)
 		req.URL.RawQuery = "external_id=fuzz&code=" + q
-		req.Header.Set("Authorization", "Bearer "+e.tokens[RoleSystemAdmin])
+		req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleSystemAdmin])
 		rec := httptest.NewRecorder()
 		e.srv.ServeHTTP(rec, req)
 		if rec.Code >= 500 {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/latchd/latch/store"
 )
 
 // TestHealthNamesDeadLines: /v1/health answers 200 ok while every line
@@ -18,7 +20,7 @@ func TestHealthNamesDeadLines(t *testing.T) {
 	m.SetDeadLines(func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), dead...) })
 	e := newEnv(t, func(o *Options) { o.Metrics = m })
 	get := func() (int, map[string]any) {
-		rec := e.do(RoleViewer, "GET", "/v1/health", "")
+		rec := e.do(store.RoleViewer, "GET", "/v1/health", "")
 		var body map[string]any
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatalf("health %q: %v", rec.Body.String(), err)

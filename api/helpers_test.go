@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -87,7 +88,7 @@ func newEnv(t testing.TB, mod func(*Options)) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e.st = st
-	for _, r := range Roles {
+	for _, r := range store.Roles {
 		sec, err := st.CreateToken("tok-"+r, r, store.Actor{Name: "test"})
 		if err != nil {
 			t.Fatal(err)
@@ -135,7 +136,7 @@ func (e *env) doFrom(peer, role, method, path, body string) *httptest.ResponseRe
 // status is want; it decodes the reply into out when non-nil.
 func (e *env) must(want int, method, path, body string, out any) {
 	e.t.Helper()
-	rec := e.do(RoleSystemAdmin, method, path, body)
+	rec := e.do(store.RoleSystemAdmin, method, path, body)
 	if rec.Code != want {
 		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, rec.Code, want, rec.Body)
 	}
@@ -149,7 +150,7 @@ func (e *env) must(want int, method, path, body string, out any) {
 // newUser creates a user through the API and returns its id.
 func (e *env) newUser(ext string) string {
 	e.t.Helper()
-	var u userOut
+	var u apitype.User
 	e.must(http.StatusCreated, "POST", "/v1/users", `{"external_id":"`+ext+`","first_name":"Ada","last_name":"Lovelace","groups":["staff"]}`, &u)
 	return u.UserID
 }

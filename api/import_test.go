@@ -6,6 +6,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 // TestImportCSV: the body is spooled to a file and imported by the store;
@@ -17,7 +20,7 @@ func TestImportCSV(t *testing.T) {
 	good := "externalId,firstName,lastName,email,startDate,endDate,groups\n" +
 		"imp-1,Ann,One,ann@example.com,,,staff\n" +
 		"imp-2,Bob,Two,,,,staff;cleaners\n"
-	rec := e.do(RoleUserManager, "POST", "/v1/import", good)
+	rec := e.do(store.RoleUserManager, "POST", "/v1/import", good)
 	if rec.Code != 200 {
 		t.Fatalf("import: %d %s", rec.Code, rec.Body)
 	}
@@ -34,15 +37,15 @@ func TestImportCSV(t *testing.T) {
 		",imp-1,,mfa_code,12a4\n" +
 		",imp-2,,mfa_code,4321\n" +
 		",nobody,,mfa_code,5555\n"
-	rec = e.do(RoleViewer, "POST", "/v1/import", bad)
+	rec = e.do(store.RoleViewer, "POST", "/v1/import", bad)
 	if rec.Code != 403 {
 		t.Errorf("viewer import: %d, want 403", rec.Code)
 	}
-	rec = e.do(RoleUserAdmin, "POST", "/v1/import", bad)
+	rec = e.do(store.RoleUserAdmin, "POST", "/v1/import", bad)
 	if rec.Code != 400 {
 		t.Fatalf("bad import: %d %s", rec.Code, rec.Body)
 	}
-	var eb errorBody
+	var eb apitype.Error
 	json.Unmarshal(rec.Body.Bytes(), &eb)
 	if len(eb.Rows) < 2 || eb.Rows[0].Line != 2 || strings.Contains(rec.Body.String(), "12a4") {
 		t.Errorf("bad rows %+v", eb)
@@ -51,14 +54,14 @@ func TestImportCSV(t *testing.T) {
 		t.Error("a refused import wrote a code")
 	}
 
-	rec = e.do(RoleSystemAdmin, "POST", "/v1/import", good+strings.Repeat("x", 5000))
+	rec = e.do(store.RoleSystemAdmin, "POST", "/v1/import", good+strings.Repeat("x", 5000))
 	if rec.Code != 413 {
 		t.Errorf("oversized import: %d, want 413", rec.Code)
 	}
 	// Content-Length over the limit is refused before reading.
 	req := httptest.NewRequest("POST", "/v1/import", strings.NewReader("x"))
 	req.ContentLength = 1 << 40
-	req.Header.Set("Authorization", "Bearer "+e.tokens[RoleSystemAdmin])
+	req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleSystemAdmin])
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, req)
 	if w.Code != 413 {
@@ -80,10 +83,10 @@ func mustUser(t *testing.T, e *env, ext string) string {
 }
 
 // importErr posts body as role and returns the status and the decoded error.
-func importErr(t *testing.T, e *env, role, body string) (int, errorBody, string) {
+func importErr(t *testing.T, e *env, role, body string) (int, apitype.Error, string) {
 	t.Helper()
 	rec := e.do(role, "POST", "/v1/import", body)
-	var eb errorBody
+	var eb apitype.Error
 	json.Unmarshal(rec.Body.Bytes(), &eb)
 	return rec.Code, eb, rec.Body.String()
 }
@@ -98,7 +101,7 @@ func TestImportNoHeader(t *testing.T) {
 		"482913\n",
 		"externalId,482913\n",
 	} {
-		code, eb, raw := importErr(t, e, RoleSystemAdmin, body)
+		code, eb, raw := importErr(t, e, store.RoleSystemAdmin, body)
 		if code != 400 || len(eb.Rows) == 0 || eb.Rows[0].Line != 1 {
 			t.Errorf("%q: %d %s", body, code, raw)
 		}
@@ -106,7 +109,7 @@ func TestImportNoHeader(t *testing.T) {
 			t.Errorf("%q: the reply repeats line 1: %s", body, raw)
 		}
 	}
-	_, eb, _ := importErr(t, e, RoleSystemAdmin, "e1,Ada,482913\n")
+	_, eb, _ := importErr(t, e, store.RoleSystemAdmin, "e1,Ada,482913\n")
 	if len(eb.Rows) != 1 || !strings.HasPrefix(eb.Rows[0].Rule, "the header row is missing") || eb.Rows[0].Column != "" {
 		t.Errorf("no header: %+v", eb.Rows)
 	}
@@ -116,7 +119,7 @@ func TestImportNoHeader(t *testing.T) {
 // must fit its format's fields, and groups must be the config's.
 func TestImportAPIRules(t *testing.T) {
 	e := newEnv(t, nil)
-	if rec := e.do(RoleUserAdmin, "POST", "/v1/import", "externalId\nr1\n"); rec.Code != 200 {
+	if rec := e.do(store.RoleUserAdmin, "POST", "/v1/import", "externalId\nr1\n"); rec.Code != 200 {
 		t.Fatalf("setup: %d %s", rec.Code, rec.Body)
 	}
 	for _, tc := range []struct {
@@ -128,7 +131,7 @@ func TestImportAPIRules(t *testing.T) {
 		{"unknown group", "externalId,groups\nr3,staff;nope\n", "groups", "group 2 of the cell is not a group of the config"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, eb, raw := importErr(t, e, RoleUserAdmin, tc.body)
+			code, eb, raw := importErr(t, e, store.RoleUserAdmin, tc.body)
 			if code != 400 || len(eb.Rows) != 1 || eb.Rows[0].Line != 2 || eb.Rows[0].Column != tc.col || !strings.HasPrefix(eb.Rows[0].Rule, tc.rule) {
 				t.Errorf("%d %s", code, raw)
 			}
@@ -138,11 +141,11 @@ func TestImportAPIRules(t *testing.T) {
 		})
 	}
 	// The same card through POST …/cards gives the same rule.
-	rec := e.do(RoleUserAdmin, "POST", "/v1/users/"+mustUser(t, e, "r1")+"/cards", `{"format":"h10301","facility_code":256,"card_number":1}`)
+	rec := e.do(store.RoleUserAdmin, "POST", "/v1/users/"+mustUser(t, e, "r1")+"/cards", `{"format":"h10301","facility_code":256,"card_number":1}`)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "must be 0–255 for format h10301") {
 		t.Errorf("POST card: %d %s", rec.Code, rec.Body)
 	}
-	if rec := e.do(RoleUserAdmin, "POST", "/v1/import", "externalId,groups,cardFormat,facilityCode,cardNumber\nr4,staff;cleaners,h10301,255,65535\n"); rec.Code != 200 {
+	if rec := e.do(store.RoleUserAdmin, "POST", "/v1/import", "externalId,groups,cardFormat,facilityCode,cardNumber\nr4,staff;cleaners,h10301,255,65535\n"); rec.Code != 200 {
 		t.Errorf("known groups, card at the limits: %d %s", rec.Code, rec.Body)
 	}
 }
@@ -152,14 +155,14 @@ func TestImportAPIRules(t *testing.T) {
 // credentials file, and is refused (403, nothing written) a users file.
 func TestImportCredentialManager(t *testing.T) {
 	e := newEnv(t, nil)
-	if rec := e.do(RoleUserManager, "POST", "/v1/import", "externalId,entryCode\ncm1,\ncm2,\n"); rec.Code != 200 {
+	if rec := e.do(store.RoleUserManager, "POST", "/v1/import", "externalId,entryCode\ncm1,\ncm2,\n"); rec.Code != 200 {
 		t.Fatalf("user manager, users file with an entryCode column: %d %s", rec.Code, rec.Body)
 	}
 	creds := "externalId,type,cardFormat,facilityCode,cardNumber,code\n" +
 		"cm1,card,h10301,7,700,\n" +
 		"cm1,mfa_code,,,,246801\n" +
 		"cm2,entry_code,,,,135791\n"
-	rec := e.do(RoleCredentialManager, "POST", "/v1/import", creds)
+	rec := e.do(store.RoleCredentialManager, "POST", "/v1/import", creds)
 	if rec.Code != 200 {
 		t.Fatalf("credential manager, credentials file: %d %s", rec.Code, rec.Body)
 	}
@@ -174,7 +177,7 @@ func TestImportCredentialManager(t *testing.T) {
 		"externalId\ncm9\n",
 		"externalId,cardFormat,facilityCode,cardNumber\ncm8,h10301,7,701\n",
 	} {
-		code, _, raw := importErr(t, e, RoleCredentialManager, body)
+		code, _, raw := importErr(t, e, store.RoleCredentialManager, body)
 		if code != 403 || !strings.Contains(raw, "users.write") {
 			t.Errorf("credential manager, users file %q: %d %s", body, code, raw)
 		}
@@ -187,7 +190,7 @@ func TestImportCredentialManager(t *testing.T) {
 			t.Errorf("a refused import created %s", ext)
 		}
 	}
-	if code, _, raw := importErr(t, e, RoleViewer, creds); code != 403 {
+	if code, _, raw := importErr(t, e, store.RoleViewer, creds); code != 403 {
 		t.Errorf("viewer: %d %s", code, raw)
 	}
 }
@@ -197,7 +200,7 @@ func TestImportCredentialManager(t *testing.T) {
 func TestImportRowLimit(t *testing.T) {
 	e := newEnv(t, nil)
 	body := "externalId,firstName\nx1," + strings.Repeat("9", 300<<10) + "\n"
-	code, eb, raw := importErr(t, e, RoleSystemAdmin, body)
+	code, eb, raw := importErr(t, e, store.RoleSystemAdmin, body)
 	if code != 400 || len(eb.Rows) != 1 || eb.Rows[0].Line != 2 || !strings.HasPrefix(eb.Rows[0].Rule, "a row is at most 64 KiB") {
 		t.Errorf("%d %.300s", code, raw)
 	}

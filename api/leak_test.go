@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -27,7 +28,7 @@ func TestCodesNeverLeak(t *testing.T) {
 	var exposed bytes.Buffer // every reply but the ones allowed to carry a code
 	call := func(allowCode bool, method, path, body string) []byte {
 		t.Helper()
-		rec := e.do(RoleUserManager, method, path, body)
+		rec := e.do(store.RoleUserManager, method, path, body)
 		if rec.Code/100 != 2 {
 			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
 		}
@@ -68,7 +69,7 @@ func TestCodesNeverLeak(t *testing.T) {
 		secrets = append(secrets, g.Code)
 	}
 	var list struct {
-		Codes []mfaOut `json:"mfa_codes"`
+		Codes []apitype.MFACode `json:"mfa_codes"`
 	}
 	json.Unmarshal(call(false, "GET", "/v1/users/"+uid+"/mfa_codes", ""), &list)
 	if len(list.Codes) != 4 {
@@ -78,10 +79,10 @@ func TestCodesNeverLeak(t *testing.T) {
 	call(false, "DELETE", "/access/v1/credentials/mfa_code?user_id="+uid+"&code=71930264", "")
 	// Failed attempts with codes in them must not echo them either.
 	for _, body := range []string{`{"code":"4821395x"}`, `{"code":48213957}`} {
-		rec := e.do(RoleUserManager, "POST", "/v1/users/"+uid+"/mfa_codes", body)
+		rec := e.do(store.RoleUserManager, "POST", "/v1/users/"+uid+"/mfa_codes", body)
 		exposed.Write(rec.Body.Bytes())
 	}
-	rec := e.do(RoleUserManager, "DELETE", "/access/v1/credentials/mfa_code?user_id="+uid+"&code=71930264", "")
+	rec := e.do(store.RoleUserManager, "DELETE", "/access/v1/credentials/mfa_code?user_id="+uid+"&code=71930264", "")
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("second Verkada delete: %d, want 404", rec.Code)
 	}
@@ -101,7 +102,7 @@ func TestCodesNeverLeak(t *testing.T) {
 		exposed.Write(b)
 		if ev.Event == "credential_changed" && ev.Action != "user_created" && !strings.HasPrefix(ev.Action, "token_") {
 			actions = append(actions, ev.Action)
-			if ev.Actor != "tok-access_user_manager" || ev.Role != RoleUserManager || ev.UserID != uid {
+			if ev.Actor != "tok-access_user_manager" || ev.Role != store.RoleUserManager || ev.UserID != uid {
 				t.Errorf("audit event without the caller: %s", b)
 			}
 		}

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -16,57 +13,25 @@ import (
 // 503 with Retry-After; a slot is free again once a stream ends.
 func TestStreamLimit(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxStreams = 2 })
-	type stream struct {
-		cancel context.CancelFunc
-		done   chan int
-	}
-	open := func() stream {
-		ctx, cancel := context.WithCancel(context.Background())
-		req := httptest.NewRequest("GET", "/v1/events/stream", nil).WithContext(ctx)
-		req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
-		s := stream{cancel, make(chan int, 1)}
-		go func() {
-			w := httptest.NewRecorder()
-			e.srv.ServeHTTP(w, req)
-			s.done <- w.Code
-		}()
-		return s
-	}
-	a, b := open(), open()
+	a, b := e.openStream("192.0.2.1:1234"), e.openStream("192.0.2.1:1234")
 	defer a.cancel()
 	defer b.cancel()
 	// Wait (without sleeping) until both hold their slot.
 	for len(e.srv.streams) < 2 {
 		runtime.Gosched()
 	}
-	rec := e.do(RoleViewer, "GET", "/v1/events/stream", "")
+	rec := e.do(store.RoleViewer, "GET", "/v1/events/stream", "")
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "GET /v1/events") {
 		t.Errorf("third stream: %d %q %s, want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
-	a.cancel()
-	if code := <-a.done; code != 200 {
-		t.Errorf("first stream: %d", code)
-	}
-	if got := e.streamStatus("192.0.2.1:4000", RoleViewer, "/v1/events/stream"); got != 200 {
+	a.end(t, "first stream")
+	if got := e.streamStatus("192.0.2.1:4000", store.RoleViewer, "/v1/events/stream"); got != 200 {
 		t.Errorf("a stream after one ended: %d, want 200", got)
 	}
-	b.cancel()
-	<-b.done
+	b.end(t, "second stream")
 	if n := len(e.srv.streams); n != 0 {
 		t.Errorf("%d stream slots still held after every stream ended", n)
 	}
-}
-
-// blockingImport is a store whose ImportWith waits until released.
-type blockingImport struct {
-	*store.Store
-	started, release chan struct{}
-}
-
-func (b blockingImport) ImportWith(open func() (io.Reader, error), size int64, by store.Actor, o store.ImportOptions) (store.ImportSummary, error) {
-	b.started <- struct{}{}
-	<-b.release
-	return b.Store.ImportWith(open, size, by, o)
 }
 
 // TestImportOneAtATime: while one CSV import runs, another is refused with
@@ -74,22 +39,28 @@ func (b blockingImport) ImportWith(open func() (io.Reader, error), size int64, b
 func TestImportOneAtATime(t *testing.T) {
 	tmp := t.TempDir()
 	e := newEnv(t, func(o *Options) { o.TempDir = tmp })
-	bi := blockingImport{Store: e.st, started: make(chan struct{}), release: make(chan struct{})}
-	e.srv.st = bi
+	// The spool's free-space probe runs while the import holds its slot:
+	// it waits there until released.
+	started, release := make(chan struct{}), make(chan struct{})
+	e.srv.free = func(dir string) (uint64, bool, error) {
+		started <- struct{}{}
+		<-release
+		return diskFree(dir)
+	}
 	csv := "externalId,firstName,lastName,email,startDate,endDate,groups\nimp-1,Ann,One,,,,staff\n"
 	first := make(chan int, 1)
-	go func() { first <- e.do(RoleUserManager, "POST", "/v1/import", csv).Code }()
-	<-bi.started
-	rec := e.do(RoleUserManager, "POST", "/v1/import", csv)
+	go func() { first <- e.do(store.RoleUserManager, "POST", "/v1/import", csv).Code }()
+	<-started
+	rec := e.do(store.RoleUserManager, "POST", "/v1/import", csv)
 	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "another import is running") {
 		t.Errorf("second import while one runs: %d %s, want 409", rec.Code, rec.Body)
 	}
-	close(bi.release)
+	close(release)
 	if code := <-first; code != 200 {
 		t.Errorf("first import: %d", code)
 	}
-	go func() { <-bi.started }()
-	if rec := e.do(RoleUserManager, "POST", "/v1/import", csv); rec.Code != 200 {
+	go func() { <-started }()
+	if rec := e.do(store.RoleUserManager, "POST", "/v1/import", csv); rec.Code != 200 {
 		t.Errorf("import after the first ended: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -110,7 +110,7 @@ func TestLocalOwner(t *testing.T) {
 	otherUnix, otherUnixURL := serveOn(t, mk(true, 12345), "unix")
 
 	for _, n := range []string{"spare-1", "spare-2", "spare-3", "spare-4"} {
-		if _, err := e.st.CreateToken(n, RoleViewer, store.Actor{Name: "test"}); err != nil {
+		if _, err := e.st.CreateToken(n, store.RoleViewer, store.Actor{Name: "test"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,7 +247,7 @@ func TestUnixPeersPerUID(t *testing.T) {
 		e.srv.ServeHTTP(w, r)
 		return w.Code
 	}
-	good := e.tokens[RoleViewer]
+	good := e.tokens[store.RoleViewer]
 	steps := []struct {
 		name  string
 		uid   int // -1: unknown
@@ -318,7 +318,7 @@ func TestHandlerPanic(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rt := route{Method: "POST", Path: "/v1/test", Perm: PermCredentials, h: c.h}
+			rt := route{Method: "POST", Path: "/v1/test", Perm: store.PermCredentials, h: c.h}
 			w := httptest.NewRecorder()
 			e.srv.run(w, httptest.NewRequest("POST", "/v1/test", strings.NewReader(`{"code":"48213957"}`)), rt, caller{})
 			if w.Code != 500 || strings.Contains(w.Body.String(), "48213957") {
@@ -356,7 +356,7 @@ func TestIsLocalOwner(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := &Server{owner: c.owner, euid: c.euid}
+			s := &Server{localOwner: c.owner, euid: c.euid}
 			r := httptest.NewRequest("GET", "/v1/tokens", nil)
 			if c.peer >= 0 {
 				r = r.WithContext(context.WithValue(r.Context(), peerKey{}, uint32(c.peer)))

@@ -41,7 +41,7 @@ type Metrics struct {
 }
 
 // latencyBuckets are the decision-latency histogram's upper bounds in
-// seconds, around the 250 µs p99 target of product.md §10.
+// seconds, around the 250 µs p99 target (docs/door.md, "Performance").
 var latencyBuckets = []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1}
 
 type histogram struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -20,12 +21,12 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	e := newEnv(t, nil)
 	uid := e.newUser("mx")
 	path := "/v1/users/" + uid + "/mfa_codes"
-	var first mfaOut
+	var first apitype.MFACode
 	e.must(201, "POST", path, `{"code":"246810"}`, &first)
 
 	e.clock.Add(time.Hour)
-	dup := e.do(RoleCredentialManager, "POST", path, `{"code":"246810"}`) // the user has it
-	fresh := e.do(RoleCredentialManager, "POST", path, `{"code":"135791"}`)
+	dup := e.do(store.RoleCredentialManager, "POST", path, `{"code":"246810"}`) // the user has it
+	fresh := e.do(store.RoleCredentialManager, "POST", path, `{"code":"135791"}`)
 
 	if dup.Code != fresh.Code || dup.Code != 201 {
 		t.Fatalf("status: existing %d, new %d, want both 201", dup.Code, fresh.Code)
@@ -35,7 +36,7 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 			t.Errorf("header %s: existing %q, new %q", k, dup.Header().Get(k), fresh.Header().Get(k))
 		}
 	}
-	var d, f mfaOut
+	var d, f apitype.MFACode
 	if err := json.Unmarshal(dup.Body.Bytes(), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	if a, b := blank(dup.Body.String(), d.ID), blank(fresh.Body.String(), f.ID); a != b {
 		t.Errorf("replies differ beyond the id:\nexisting %s\nnew      %s", a, b)
 	}
-	if d.ID == first.ID || strings.Contains(dup.Body.String(), first.ID) || d.CreatedBy != "tok-"+RoleCredentialManager ||
+	if d.ID == first.ID || strings.Contains(dup.Body.String(), first.ID) || d.CreatedBy != "tok-"+store.RoleCredentialManager ||
 		strings.Contains(dup.Body.String(), first.CreatedBy) || d.Created != fmtTime(e.clock.Now()) {
 		t.Errorf("the reply for an existing code %s reveals it (first added as %+v)", dup.Body, first)
 	}
@@ -68,12 +69,8 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	}
 
 	// Still held once, under the reply's id, which works like any id.
-	ms, _ := e.st.MFACodes(uid)
-	var ids []string
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	if len(ms) != 2 || ids[0] != d.ID || ids[1] != f.ID {
+	ids := e.mfaIDs(uid)
+	if len(ids) != 2 || ids[0] != d.ID || ids[1] != f.ID {
 		t.Errorf("codes held %v, want [%s %s]", ids, d.ID, f.ID)
 	}
 	if ok, err := e.st.VerifySecondFactor(uid, []byte("246810"), false); !ok || err != nil {
@@ -85,11 +82,11 @@ func TestMFAAddExistingLooksNew(t *testing.T) {
 	}
 
 	// At the limit a code the user has is refused like one they do not.
-	for i := len(ms) - 1; i < 100; i++ {
+	for i := len(ids) - 1; i < 100; i++ {
 		e.must(201, "POST", path, fmt.Sprintf(`{"code":"%08d"}`, i), nil)
 	}
-	a := e.do(RoleCredentialManager, "POST", path, `{"code":"00000099"}`) // has it
-	b := e.do(RoleCredentialManager, "POST", path, `{"code":"77777777"}`) // does not
+	a := e.do(store.RoleCredentialManager, "POST", path, `{"code":"00000099"}`) // has it
+	b := e.do(store.RoleCredentialManager, "POST", path, `{"code":"77777777"}`) // does not
 	if a.Code != 400 || a.Code != b.Code || a.Body.String() != b.Body.String() {
 		t.Errorf("at the limit: existing %d %s, new %d %s; want the same 400", a.Code, a.Body, b.Code, b.Body)
 	}
@@ -103,13 +100,13 @@ func TestMFAReplaceWithHeldCodeLooksNormal(t *testing.T) {
 	e := newEnv(t, nil)
 	uid := e.newUser("mr")
 	path := "/v1/users/" + uid + "/mfa_codes"
-	var a, b, c mfaOut
+	var a, b, c apitype.MFACode
 	e.must(201, "POST", path, `{"code":"246810"}`, &a)
 	e.must(201, "POST", path, `{"code":"135791"}`, &b)
 	e.must(201, "POST", path, `{"code":"112233"}`, &c)
 
-	held := e.do(RoleCredentialManager, "PUT", path+"/"+b.ID, `{"code":"246810"}`) // held as a.ID
-	fresh := e.do(RoleCredentialManager, "PUT", path+"/"+c.ID, `{"code":"998877"}`)
+	held := e.do(store.RoleCredentialManager, "PUT", path+"/"+b.ID, `{"code":"246810"}`) // held as a.ID
+	fresh := e.do(store.RoleCredentialManager, "PUT", path+"/"+c.ID, `{"code":"998877"}`)
 	if held.Code != 200 || fresh.Code != 200 {
 		t.Fatalf("PUT a held code: %d %s; a fresh one: %d %s; want both 200", held.Code, held.Body, fresh.Code, fresh.Body)
 	}
@@ -117,12 +114,8 @@ func TestMFAReplaceWithHeldCodeLooksNormal(t *testing.T) {
 	if x, y := blank(held.Body.String(), b.ID), blank(fresh.Body.String(), c.ID); x != y {
 		t.Errorf("replies differ beyond the id:\nheld  %s\nfresh %s", x, y)
 	}
-	ms, _ := e.st.MFACodes(uid)
-	var ids []string
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	if len(ms) != 2 || ids[0] != b.ID || ids[1] != c.ID {
+	ids := e.mfaIDs(uid)
+	if len(ids) != 2 || ids[0] != b.ID || ids[1] != c.ID {
 		t.Errorf("codes held %v, want [%s %s]: the code once, under the replaced id", ids, b.ID, c.ID)
 	}
 	for _, code := range []string{"246810", "998877"} {
@@ -161,7 +154,7 @@ func BenchmarkMFAAdd(b *testing.B) {
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				rec := e.do(RoleSystemAdmin, "POST", path, body)
+				rec := e.do(store.RoleSystemAdmin, "POST", path, body)
 				if rec.Code != 201 {
 					b.Fatal(rec.Code, rec.Body)
 				}
@@ -170,7 +163,7 @@ func BenchmarkMFAAdd(b *testing.B) {
 				// follows the same kind of commit.
 				b.StopTimer()
 				if !existing {
-					var m mfaOut
+					var m apitype.MFACode
 					json.Unmarshal(rec.Body.Bytes(), &m)
 					e.must(204, "DELETE", path+"/"+m.ID, "", nil)
 				} else {
@@ -180,4 +173,18 @@ func BenchmarkMFAAdd(b *testing.B) {
 			}
 		})
 	}
+}
+
+// mfaIDs lists the ids of the user's MFA codes, as the store holds them.
+func (e *env) mfaIDs(uid string) []string {
+	e.t.Helper()
+	ms, err := e.st.MFACodes(uid)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	return ids
 }

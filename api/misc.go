@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -51,8 +51,8 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request, c caller
 // code reaches the disk, and a spool left behind by a power cut is noise.
 // Spooling first keeps a slow client from holding the store's write lock.
 func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) error {
-	if r.ContentLength > s.ilimit {
-		return tooLarge(s.ilimit)
+	if r.ContentLength > s.importLimit {
+		return tooLarge(s.importLimit)
 	}
 	if !s.importing.TryLock() {
 		return &apiError{Status: http.StatusConflict, Msg: "api: another import is running; retry when it has finished"}
@@ -63,11 +63,11 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 		return fmt.Errorf("api: import: %w", err)
 	}
 	defer sp.close()
-	n, err := io.Copy(sp.writer(), http.MaxBytesReader(w, r.Body, s.ilimit))
+	n, err := io.Copy(sp.writer(), http.MaxBytesReader(w, r.Body, s.importLimit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(s.ilimit)
+			return tooLarge(s.importLimit)
 		}
 		var full *apiError // the spool's 507: past half the free space
 		if errors.As(err, &full) {
@@ -89,11 +89,11 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{
-		"rows":              sum.Rows,
-		"users_created":     sum.UsersCreated,
-		"users_updated":     sum.UsersUpdated,
-		"credentials_added": sum.CredentialsAdded,
+	writeJSON(w, http.StatusOK, apitype.ImportResult{
+		Rows:             sum.Rows,
+		UsersCreated:     sum.UsersCreated,
+		UsersUpdated:     sum.UsersUpdated,
+		CredentialsAdded: sum.CredentialsAdded,
 	})
 	return nil
 }
@@ -105,20 +105,13 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, c caller) err
 // file, or a users file with card or entryCode columns, changes
 // credentials (credentials).
 func importAllowed(role string, h store.ImportHeader) error {
-	if h.ChangesUsers() && !Allowed(role, PermUsersWrite) {
-		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import a users file (it creates and changes users: needs %s); a credentials file (with a type column) holds only cards, entry codes and MFA codes", role, PermUsersWrite)}
+	if h.ChangesUsers() && !store.Allowed(role, store.PermUsersWrite) {
+		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import a users file (it creates and changes users: needs %s); a credentials file (with a type column) holds only cards, entry codes and MFA codes", role, store.PermUsersWrite)}
 	}
-	if h.ChangesCredentials() && !Allowed(role, PermCredentials) {
-		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import credentials (needs %s)", role, PermCredentials)}
+	if h.ChangesCredentials() && !store.Allowed(role, store.PermCredentials) {
+		return &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not import credentials (needs %s)", role, store.PermCredentials)}
 	}
 	return nil
-}
-
-type tokenOut struct {
-	Name    string `json:"name"`
-	Role    string `json:"role"`
-	Created string `json:"created,omitempty"`
-	Token   string `json:"token,omitempty"` // only in the reply that created it
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -126,39 +119,17 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	out := make([]tokenOut, 0, len(ts))
+	out := make([]apitype.Token, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, tokenOut{Name: t.Name, Role: t.Role, Created: fmtTime(t.Created)})
+		out = append(out, apitype.Token{Name: t.Name, Role: t.Role, Created: fmtTime(t.Created)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
-	return nil
-}
-
-// TokenNameRule is the rule for token names.
-const TokenNameRule = "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_', '-'"
-
-var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// CheckToken checks a new token's name and role (latchctl uses it too).
-func CheckToken(name, role string) error {
-	if !tokenName.MatchString(name) {
-		return &store.ValidationError{Field: "name", Rule: TokenNameRule}
-	}
-	if !ValidRole(role) {
-		return &store.ValidationError{Field: "role", Rule: "must be one of access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer"}
-	}
+	writeJSON(w, http.StatusOK, apitype.TokenList{Tokens: out})
 	return nil
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) error {
-	var in struct {
-		Name string `json:"name"`
-		Role string `json:"role"`
-	}
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
-		return err
-	}
-	if err := CheckToken(in.Name, in.Role); err != nil {
+	var in apitype.NewToken
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	secret, err := s.st.CreateToken(in.Name, in.Role, c.actor())
@@ -168,14 +139,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) e
 	// The store writes the credential_changed event; the log keeps it too
 	// (never the secret).
 	s.log.Info().Str("name", in.Name).Str("role", in.Role).Str("by", c.Name).Msg("token created")
-	writeJSON(w, http.StatusCreated, tokenOut{Name: in.Name, Role: in.Role, Token: secret})
+	writeJSON(w, http.StatusCreated, apitype.Token{Name: in.Name, Role: in.Role, Token: secret})
 	return nil
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c caller) error {
 	name := r.PathValue("name")
-	if !tokenName.MatchString(name) {
-		return badField("name", TokenNameRule)
+	if store.CheckTokenName(name) != nil { // the store's rule, as a 400 before the lookup
+		return badField("name", store.TokenNameRule)
 	}
 	if err := s.st.RevokeToken(name, c.actor()); err != nil {
 		return err

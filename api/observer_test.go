@@ -52,7 +52,7 @@ func TestMetricsFromDoor(t *testing.T) {
 		Card: reader.Card{Format: reader.H10301, FacilityCode: 1, CardNumber: 1001}, At: now.Add(-120 * time.Microsecond)})
 	st.Submit(reader.Read{Reader: "front-in", Kind: reader.KindBad, Bad: reader.BadParity, At: now})
 
-	rec := e.do(RoleViewer, "GET", "/metrics", "")
+	rec := e.do(store.RoleViewer, "GET", "/metrics", "")
 	if rec.Code != 200 {
 		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
 	}
@@ -92,7 +92,7 @@ func TestConfigFunc(t *testing.T) {
 	}
 	// A user may now join the new group, not the old ones.
 	e.must(201, "POST", "/v1/users", `{"external_id":"n1","groups":["night"]}`, nil)
-	if rec := e.do(RoleSystemAdmin, "POST", "/v1/users", `{"external_id":"n2","groups":["staff"]}`); rec.Code != 400 {
+	if rec := e.do(store.RoleSystemAdmin, "POST", "/v1/users", `{"external_id":"n2","groups":["staff"]}`); rec.Code != 400 {
 		t.Errorf("a removed group: status %d, want 400", rec.Code)
 	}
 }

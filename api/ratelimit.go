@@ -44,13 +44,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (store.Tok
 	// with one cheap request apiece.
 	w.Header().Set("Connection", "close")
 	peer := authPeer(r)
-	if allowed, wait := s.authLim.allow(peer); !allowed {
+	if allowed, wait := s.authFailures.allow(peer); !allowed {
 		secs := int(wait/time.Second) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
 		return store.Token{}, false
 	}
-	s.authLim.fail(peer)
+	s.authFailures.fail(peer)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
 		writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})

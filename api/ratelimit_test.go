@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/latchd/latch/store"
 )
 
 // badFrom sends a request with a wrong token from peer.
@@ -57,7 +59,7 @@ func TestValidTokenNeverLimited(t *testing.T) {
 			t.Errorf("%s: bad token after the flood: %d, want 429", proxy, got)
 		}
 		for i := 0; i < 3; i++ {
-			if rec := e.doFrom(proxy, RoleViewer, "GET", "/v1/health", ""); rec.Code != 200 {
+			if rec := e.doFrom(proxy, store.RoleViewer, "GET", "/v1/health", ""); rec.Code != 200 {
 				t.Errorf("%s: valid token after the flood: %d %s, want 200", proxy, rec.Code, rec.Body)
 			}
 		}

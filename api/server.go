@@ -49,7 +49,7 @@ const (
 
 // Options configures a Server. Zero values mean the documented default.
 type Options struct {
-	Store Store        // required
+	Store *store.Store // required
 	Doors DoorStatuser // nil: every door reports mode "unknown"
 	// Config is the configured groups and doors, served read-only.
 	Config Config
@@ -102,26 +102,29 @@ type Options struct {
 
 // Server is the management API. It is an http.Handler.
 type Server struct {
-	st                     Store
-	doors                  DoorStatuser
-	cfg                    Config
-	cfgFunc                func() Config
-	metrics                *Metrics
-	log                    zerolog.Logger
-	now                    func() time.Time
-	limit                  int64
-	ilimit                 int64
-	btime                  time.Duration // see DefaultBodyTimeout
-	itime                  time.Duration // see DefaultImportTimeout
-	tmp                    string
-	authLim                *limiter
-	mux                    *http.ServeMux
-	owner                  bool
-	euid                   uint32        // the uid LocalOwner trusts besides root
-	streams                chan struct{} // one slot per live event stream
-	perTok                 tokenStreams  // live streams per token, api/events.go
-	maxConns, maxConnsPeer int
-	htime                  time.Duration // see DefaultHeaderTimeout
+	st      *store.Store
+	doors   DoorStatuser
+	cfg     Config
+	cfgFunc func() Config
+	metrics *Metrics
+	log     zerolog.Logger
+	now     func() time.Time
+
+	bodyLimit     int64         // a JSON body's bytes; see DefaultBodyLimit
+	importLimit   int64         // a CSV import body's bytes; see DefaultImportLimit
+	bodyTimeout   time.Duration // see DefaultBodyTimeout
+	importTimeout time.Duration // see DefaultImportTimeout
+	headerTimeout time.Duration // see DefaultHeaderTimeout
+	tempDir       string        // where a CSV import is spooled
+
+	authFailures *limiter // failed authentications per peer, api/ratelimit.go
+	mux          *http.ServeMux
+	localOwner   bool          // Options.LocalOwner
+	euid         uint32        // the uid LocalOwner trusts besides root
+	streams      chan struct{} // one slot per live event stream
+	perTok       tokenStreams  // live streams per token, api/events.go
+
+	maxConns, maxConnsPerPeer int
 	// free is the free space on a folder's filesystem (diskFree; tests
 	// replace it); known is false where it cannot be told.
 	free func(dir string) (free uint64, known bool, err error)
@@ -140,67 +143,57 @@ func New(o Options) *Server {
 		metrics: o.Metrics,
 		log:     o.Logger.With().Str("component", "api").Logger(),
 		now:     o.Now,
-		limit:   o.BodyLimit,
-		ilimit:  o.ImportLimit,
-		btime:   o.BodyTimeout,
-		itime:   o.ImportTimeout,
-		tmp:     o.TempDir,
-		mux:     http.NewServeMux(),
-		owner:   o.LocalOwner,
-		euid:    uint32(os.Geteuid()),
 
-		maxConns:     o.MaxConns,
-		maxConnsPeer: o.MaxConnsPerPeer,
-		htime:        o.HeaderTimeout,
-		free:         diskFree,
+		bodyLimit:     o.BodyLimit,
+		importLimit:   o.ImportLimit,
+		bodyTimeout:   o.BodyTimeout,
+		importTimeout: o.ImportTimeout,
+		headerTimeout: o.HeaderTimeout,
+		tempDir:       o.TempDir,
+
+		mux:        http.NewServeMux(),
+		localOwner: o.LocalOwner,
+		euid:       uint32(os.Geteuid()),
+
+		maxConns:        o.MaxConns,
+		maxConnsPerPeer: o.MaxConnsPerPeer,
+		free:            diskFree,
 	}
-	if s.maxConns <= 0 {
-		s.maxConns = DefaultMaxConns
-	}
-	if s.maxConnsPeer <= 0 {
-		s.maxConnsPeer = DefaultMaxConnsPerPeer
-	}
-	if s.htime <= 0 {
-		s.htime = DefaultHeaderTimeout
-	}
+	orDefault(&s.maxConns, DefaultMaxConns)
+	orDefault(&s.maxConnsPerPeer, DefaultMaxConnsPerPeer)
+	orDefault(&s.headerTimeout, DefaultHeaderTimeout)
+	orDefault(&s.bodyLimit, DefaultBodyLimit)
+	orDefault(&s.importLimit, DefaultImportLimit)
+	orDefault(&s.bodyTimeout, DefaultBodyTimeout)
+	orDefault(&s.importTimeout, DefaultImportTimeout)
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
-	if s.limit <= 0 {
-		s.limit = DefaultBodyLimit
-	}
-	if s.ilimit <= 0 {
-		s.ilimit = DefaultImportLimit
-	}
-	if s.btime <= 0 {
-		s.btime = DefaultBodyTimeout
-	}
-	if s.itime <= 0 {
-		s.itime = DefaultImportTimeout
-	}
-	if s.tmp == "" {
-		s.tmp = os.TempDir()
+	if s.tempDir == "" {
+		s.tempDir = os.TempDir()
 	}
 	burst, refill := o.AuthFailBurst, o.AuthFailRefill
-	if burst <= 0 {
-		burst = DefaultAuthFailBurst
-	}
-	if refill <= 0 {
-		refill = DefaultAuthFailRefill
-	}
-	s.authLim = newLimiter(burst, refill, s.now)
-	if o.MaxStreams <= 0 {
-		o.MaxStreams = DefaultMaxStreams
-	}
+	orDefault(&burst, DefaultAuthFailBurst)
+	orDefault(&refill, DefaultAuthFailRefill)
+	s.authFailures = newLimiter(burst, refill, s.now)
+	orDefault(&o.MaxStreams, DefaultMaxStreams)
 	s.streams = make(chan struct{}, o.MaxStreams)
 	s.perTok.max = o.MaxStreamsPerToken
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
 	return s
+}
+
+// orDefault sets *v to def when it is zero or negative: an Options field
+// left unset.
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // config is the configured groups and doors now.
@@ -220,7 +213,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// it), never a body, never the token.
 	s.log.Info().
 		Str("method", r.Method).
-		Str("path", logPath(r.URL.Path)).
+		Str("path", printable(r.URL.Path)).
 		Int("status", rec.status).
 		Int64("bytes", rec.bytes).
 		Dur("duration", s.now().Sub(start)).
@@ -229,8 +222,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Msg("request")
 }
 
-// logPath bounds the logged path and keeps it printable.
-func logPath(p string) string {
+// printable bounds s (a logged path, an id in an error) and keeps it printable.
+func printable(p string) string {
 	if len(p) > 200 {
 		p = p[:200] + "…"
 	}
@@ -332,11 +325,11 @@ func (s *Server) wrap(rt route) http.Handler {
 		// The daemon's own user on the socket manages tokens as the owner,
 		// whatever token it may also send. The kernel vouches for it, so
 		// it never fails authentication and is never rate-limited.
-		if rt.Perm == PermTokens && s.isLocalOwner(r) {
+		if rt.Perm == store.PermTokens && s.isLocalOwner(r) {
 			if rec, ok := w.(*recorder); ok {
 				rec.token = localOwnerName
 			}
-			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: RoleSystemAdmin}})
+			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: store.RoleSystemAdmin}})
 			return
 		}
 		tok, ok := s.authenticate(w, r) // api/ratelimit.go
@@ -346,7 +339,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		if rec, ok := w.(*recorder); ok {
 			rec.token = tok.Name
 		}
-		if !Allowed(tok.Role, rt.Perm) {
+		if !store.Allowed(tok.Role, rt.Perm) {
 			writeAPIError(w, &apiError{Status: http.StatusForbidden, Msg: fmt.Sprintf("api: role %s may not do this (needs %s)", tok.Role, rt.Perm)})
 			return
 		}
@@ -381,13 +374,13 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, rt route, c caller)
 		}
 	}()
 	if r.Body != nil && r.Body != http.NoBody {
-		total := s.btime
-		if rt.Perm == PermImport {
-			total = s.itime
+		total := s.bodyTimeout
+		if rt.Perm == store.PermImport {
+			total = s.importTimeout
 		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.btime, total: total}
-		if rt.Perm != PermImport {
-			r.Body = http.MaxBytesReader(w, r.Body, s.limit+1)
+		r.Body = &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: s.bodyTimeout, total: total}
+		if rt.Perm != store.PermImport {
+			r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit+1)
 		}
 	}
 	if err := rt.h(w, r, c); err != nil {
@@ -450,7 +443,7 @@ type peerKey struct{}
 // isLocalOwner reports whether r came over the Unix socket from the
 // daemon's own user or root, and LocalOwner is set.
 func (s *Server) isLocalOwner(r *http.Request) bool {
-	if !s.owner {
+	if !s.localOwner {
 		return false
 	}
 	uid, ok := r.Context().Value(peerKey{}).(uint32)
@@ -495,7 +488,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // header.
 func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, tc *tls.Config) error {
 	if strings.HasPrefix(ln.Addr().Network(), "tcp") {
-		ln = newConnLimiter(ln, s.maxConns, s.maxConnsPeer, s.log, s.now)
+		ln = newConnLimiter(ln, s.maxConns, s.maxConnsPerPeer, s.log, s.now)
 	}
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
@@ -503,8 +496,8 @@ func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, tc *tls.Config) 
 	hs := &http.Server{
 		Handler: s,
 		// Before authentication: the header (a TLS handshake too, which
-		// net/http bounds by the same time) must come within htime.
-		ReadHeaderTimeout: s.htime,
+		// net/http bounds by the same time) must come within headerTimeout.
+		ReadHeaderTimeout: s.headerTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },

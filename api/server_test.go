@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -45,8 +46,8 @@ func TestAuthRateLimit(t *testing.T) {
 		{"fail 2", 0, badReq, 401},
 		{"fail 3 (no token)", 0, func() int { return e.doFrom(bad, "", "GET", "/v1/health", "").Code }, 401},
 		{"limited", 0, badReq, 429},
-		{"a good token is served all the same", 0, func() int { return e.doFrom(bad, RoleViewer, "GET", "/v1/health", "").Code }, 200},
-		{"other peer unaffected", 0, func() int { return e.doFrom(other, RoleViewer, "GET", "/v1/health", "").Code }, 200},
+		{"a good token is served all the same", 0, func() int { return e.doFrom(bad, store.RoleViewer, "GET", "/v1/health", "").Code }, 200},
+		{"other peer unaffected", 0, func() int { return e.doFrom(other, store.RoleViewer, "GET", "/v1/health", "").Code }, 200},
 		{"still limited after 9s", 9 * time.Second, badReq, 429},
 		{"one token back after 10s, spent on a failure", time.Second, badReq, 401},
 		{"limited again", 0, badReq, 429},
@@ -79,16 +80,16 @@ func TestLimiterBounded(t *testing.T) {
 // TestDoorsAndGroups: read-only config with each door's live mode.
 func TestDoorsAndGroups(t *testing.T) {
 	e := newEnv(t, nil)
-	var doors struct{ Doors []doorOut }
+	var doors struct{ Doors []apitype.DoorState }
 	e.must(200, "GET", "/v1/doors", "", &doors)
-	want := []doorOut{
+	want := []apitype.DoorState{
 		{Door: testConfig.Doors[0], Mode: "card_and_code", NextChange: "2026-03-02T18:00:00Z", NextMode: "access_controlled"},
 		{Door: Door{Name: "back", TimeZone: "Europe/Berlin", DefaultMode: "locked", SecondFactor: "always", Readers: []string{}}, Mode: "unknown"},
 	}
 	if d := cmp.Diff(want, doors.Doors); d != "" {
 		t.Errorf("doors (-want +got):\n%s", d)
 	}
-	var one doorOut
+	var one apitype.DoorState
 	e.must(200, "GET", "/v1/doors/front", "", &one)
 	if one.Mode != "card_and_code" {
 		t.Errorf("front: %+v", one)
@@ -103,7 +104,7 @@ func TestDoorsAndGroups(t *testing.T) {
 // TestUsersLifecycle: create, read, patch, suspend, page, search, delete.
 func TestUsersLifecycle(t *testing.T) {
 	e := newEnv(t, nil)
-	var u userOut
+	var u apitype.User
 	e.must(201, "POST", "/v1/users", `{"external_id":"E1","first_name":"Grace","last_name":"Hopper","email":"grace@example.com","start":"2026-01-01T00:00:00Z","groups":["staff","staff"]}`, &u)
 	if u.ExternalID != "E1" || u.Start != "2026-01-01T00:00:00Z" || len(u.Groups) != 1 || u.Cards == nil || u.MFACodes == nil {
 		t.Errorf("created %+v", u)
@@ -112,7 +113,7 @@ func TestUsersLifecycle(t *testing.T) {
 		e.newUser("page-" + string(rune('a'+i)))
 	}
 	id := u.UserID
-	u = userOut{}
+	u = apitype.User{}
 	e.must(200, "PATCH", "/v1/users/"+id, `{"last_name":"Murray Hopper","start":null}`, &u)
 	if u.LastName != "Murray Hopper" || u.Start != "" || u.FirstName != "Grace" || u.Email != "grace@example.com" {
 		t.Errorf("patched %+v", u)
@@ -122,7 +123,7 @@ func TestUsersLifecycle(t *testing.T) {
 		t.Error("suspend did not suspend")
 	}
 	// A viewer reads users without their credentials.
-	rec := e.do(RoleViewer, "GET", "/v1/users/"+u.UserID, "")
+	rec := e.do(store.RoleViewer, "GET", "/v1/users/"+u.UserID, "")
 	if rec.Code != 200 || strings.Contains(rec.Body.String(), "cards") || strings.Contains(rec.Body.String(), "mfa_codes") {
 		t.Errorf("viewer sees %d %s", rec.Code, rec.Body)
 	}
@@ -131,7 +132,7 @@ func TestUsersLifecycle(t *testing.T) {
 	after := ""
 	for i := 0; i < 5; i++ {
 		var page struct {
-			Users []userOut
+			Users []apitype.User
 			Next  string
 		}
 		e.must(200, "GET", "/v1/users?limit=2&after="+after, "", &page)
@@ -146,7 +147,7 @@ func TestUsersLifecycle(t *testing.T) {
 	if d := cmp.Diff([]string{"E1", "page-a", "page-b", "page-c", "page-d"}, all); d != "" {
 		t.Errorf("paged users (-want +got):\n%s", d)
 	}
-	var found struct{ Users []userOut }
+	var found struct{ Users []apitype.User }
 	e.must(200, "GET", "/v1/users?search=HOPPER", "", &found)
 	if len(found.Users) != 1 || found.Users[0].UserID != u.UserID {
 		t.Errorf("search found %+v", found.Users)
@@ -159,12 +160,12 @@ func TestUsersLifecycle(t *testing.T) {
 func TestMFAAndCards(t *testing.T) {
 	e := newEnv(t, nil)
 	uid := e.newUser("m1")
-	var info mfaOut
+	var info apitype.MFACode
 	e.must(201, "POST", "/v1/users/"+uid+"/mfa_codes", `{"code":"0042"}`, &info)
 	if info.Length != 4 || info.CreatedBy != "tok-access_system_admin" || info.ID == "" || info.Created != "2026-03-02T09:00:00Z" {
 		t.Errorf("added %+v", info)
 	}
-	var replaced mfaOut
+	var replaced apitype.MFACode
 	e.must(200, "PUT", "/v1/users/"+uid+"/mfa_codes/"+info.ID, `{"code":"987654321"}`, &replaced)
 	if replaced.ID != info.ID || replaced.Length != 9 {
 		t.Errorf("replaced %+v", replaced)
@@ -176,7 +177,7 @@ func TestMFAAndCards(t *testing.T) {
 	e.must(204, "DELETE", "/v1/users/"+uid+"/mfa_codes/"+info.ID, "", nil)
 	e.must(404, "DELETE", "/v1/users/"+uid+"/mfa_codes/"+info.ID, "", nil)
 
-	var c cardOut
+	var c apitype.Card
 	e.must(201, "POST", "/v1/users/"+uid+"/cards", `{"format":"h10301","facility_code":212,"card_number":7041,"active":false}`, &c)
 	if c.Active {
 		t.Error("card added active despite active:false")
@@ -186,7 +187,7 @@ func TestMFAAndCards(t *testing.T) {
 	if err != nil || !active || !c.Active {
 		t.Errorf("card not active after activate: %v %v", active, err)
 	}
-	var cards struct{ Cards []cardOut }
+	var cards struct{ Cards []apitype.Card }
 	e.must(200, "GET", "/v1/users/"+uid+"/cards", "", &cards)
 	if len(cards.Cards) != 1 {
 		t.Errorf("cards %+v", cards)
@@ -197,7 +198,7 @@ func TestMFAAndCards(t *testing.T) {
 		{"POST", "/access/v1/credentials/mfa_code?external_id=m1", `{"code":"13579"}`, `{"code":"13579"}`},
 		{"DELETE", "/access/v1/credentials/mfa_code?user_id=" + uid + "&code=13579", "", `{}`},
 	} {
-		rec := e.do(RoleCredentialManager, c.method, c.path, c.body)
+		rec := e.do(store.RoleCredentialManager, c.method, c.path, c.body)
 		if got := strings.TrimSpace(rec.Body.String()); rec.Code != 200 || got != c.want || rec.Header().Get("Content-Type") != "application/json" {
 			t.Errorf("%s %s: %d %s (%s), want 200 %s", c.method, c.path, rec.Code, got, rec.Header().Get("Content-Type"), c.want)
 		}
@@ -214,7 +215,7 @@ func TestMFAAndCards(t *testing.T) {
 		{"/v1/users/" + uid + "/mfa_codes/generate", `{"length":8}`},
 		{"/access/v1/credentials/mfa_code?user_id=" + uid, `{"code":"777777"}`},
 	} {
-		rec := e.do(RoleSystemAdmin, "POST", c.path, c.body)
+		rec := e.do(store.RoleSystemAdmin, "POST", c.path, c.body)
 		var body struct{ Error, Field, Rule string }
 		json.Unmarshal(rec.Body.Bytes(), &body)
 		if rec.Code != 400 || body.Field != "code" || body.Rule != "a user has at most 100 MFA codes" || strings.Contains(rec.Body.String(), "777777") {
@@ -289,7 +290,7 @@ func TestEventStream(t *testing.T) {
 				path = "/v1/events/stream?door=front"
 			}
 			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
-			req.Header.Set("Authorization", "Bearer "+e.tokens[RoleViewer])
+			req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleViewer])
 			if format == "sse" {
 				req.Header.Set("Accept", "text/event-stream")
 				req.Header.Set("Last-Event-ID", opened)
@@ -378,11 +379,11 @@ func TestListenUnix(t *testing.T) {
 // TestAuthHeader: what counts as a bearer token, and a revoked token's 401.
 func TestAuthHeader(t *testing.T) {
 	e := newEnv(t, nil)
-	revoked, err := e.st.CreateToken("gone", RoleSystemAdmin, store.Actor{Name: "test"})
+	revoked, err := e.st.CreateToken("gone", store.RoleSystemAdmin, store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := e.tokens[RoleViewer]
+	good := e.tokens[store.RoleViewer]
 	if rec := e.doAuth("Bearer "+revoked, "/v1/health"); rec.Code != 200 {
 		t.Fatalf("token before revoking: %d", rec.Code)
 	}

@@ -12,30 +12,30 @@ import (
 )
 
 // openSpool makes the spool for an upload of want bytes (-1: not said),
-// which may grow to s.ilimit bytes (import_spool_max) or half the free
+// which may grow to s.importLimit bytes (import_spool_max) or half the free
 // space on the spool folder's filesystem, whichever is less: the other
 // half is left for the database, which the import then grows (latchd
 // spools next to the database). An upload that says it is larger than
 // that is refused at once with 507; one that turns out larger is cut
 // there (the spool's writer fails with the same 507). Where the free space
-// cannot be known (not Linux) only s.ilimit applies.
+// cannot be known (not Linux) only s.importLimit applies.
 func (s *Server) openSpool(want int64) (*spool, error) {
-	allow := s.ilimit
-	free, known, err := s.free(s.tmp)
+	allow := s.importLimit
+	free, known, err := s.free(s.tempDir)
 	if err != nil {
 		return nil, fmt.Errorf("free space of the spool folder: %w", err)
 	}
 	if half := free / 2; known && half < uint64(allow) {
 		allow = int64(half)
 	}
-	if allow < s.ilimit && want > allow {
+	if allow < s.importLimit && want > allow {
 		return nil, spoolFull(allow, free)
 	}
-	sp, err := newSpool(s.tmp)
+	sp, err := newSpool(s.tempDir)
 	if err != nil {
 		return nil, err
 	}
-	if allow < s.ilimit {
+	if allow < s.importLimit {
 		sp.bounded, sp.max, sp.free = true, allow, free
 	}
 	return sp, nil

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/store"
 )
 
 // TestSpoolNoPlaintext: what the import spool puts on disk holds none of
@@ -78,7 +80,7 @@ func TestImportSpoolFreeSpace(t *testing.T) {
 		return b.String()
 	}
 	big := body("big", 40) // 21 + 40×17 bytes = 701 > 500
-	rec := e.do(RoleSystemAdmin, "POST", "/v1/import", big)
+	rec := e.do(store.RoleSystemAdmin, "POST", "/v1/import", big)
 	if rec.Code != http.StatusInsufficientStorage || !strings.Contains(rec.Body.String(), "half the free space") || !strings.Contains(rec.Body.String(), "at most 500 bytes") {
 		t.Errorf("upload over half the free space: %d %s; want 507 naming the rule", rec.Code, rec.Body)
 	}
@@ -88,7 +90,7 @@ func TestImportSpoolFreeSpace(t *testing.T) {
 	// Without a Content-Length: cut while spooling.
 	req := httptest.NewRequest("POST", "/v1/import", io.MultiReader(strings.NewReader(big)))
 	req.ContentLength = -1
-	req.Header.Set("Authorization", "Bearer "+e.tokens[RoleSystemAdmin])
+	req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleSystemAdmin])
 	req.Header.Set("Content-Type", "text/csv")
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, req)
@@ -100,17 +102,17 @@ func TestImportSpoolFreeSpace(t *testing.T) {
 	}
 	// Within half the free space: imported.
 	small := body("small", 20) // 361 bytes
-	if rec := e.do(RoleSystemAdmin, "POST", "/v1/import", small); rec.Code != http.StatusOK {
+	if rec := e.do(store.RoleSystemAdmin, "POST", "/v1/import", small); rec.Code != http.StatusOK {
 		t.Errorf("upload within half the free space: %d %s", rec.Code, rec.Body)
 	}
 	// Free space unknown (not Linux): only ImportLimit bounds it.
 	known = false
-	if rec := e.do(RoleSystemAdmin, "POST", "/v1/import", big); rec.Code != http.StatusOK {
+	if rec := e.do(store.RoleSystemAdmin, "POST", "/v1/import", big); rec.Code != http.StatusOK {
 		t.Errorf("upload with the free space unknown: %d %s", rec.Code, rec.Body)
 	}
 	// Plenty of space: ImportLimit's 413 as before.
 	known, free = true, 1<<40
-	if rec := e.do(RoleSystemAdmin, "POST", "/v1/import", body("huge", 300)); rec.Code != http.StatusRequestEntityTooLarge {
+	if rec := e.do(store.RoleSystemAdmin, "POST", "/v1/import", body("huge", 300)); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("upload over ImportLimit: %d, want 413", rec.Code)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {

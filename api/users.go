@@ -6,42 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
-
-// userOut is a user as the API returns it. Credentials (cards, whether an
-// entry code is set, MFA code metadata) appear only for roles that may
-// manage credentials; codes themselves never appear.
-type userOut struct {
-	UserID       string     `json:"user_id"`
-	ExternalID   string     `json:"external_id,omitempty"`
-	FirstName    string     `json:"first_name"`
-	LastName     string     `json:"last_name"`
-	Email        string     `json:"email,omitempty"`
-	Start        string     `json:"start,omitempty"`
-	End          string     `json:"end,omitempty"`
-	Suspended    bool       `json:"suspended"`
-	Groups       []string   `json:"groups"`
-	Cards        *[]cardOut `json:"cards,omitempty"`
-	HasEntryCode *bool      `json:"has_entry_code,omitempty"`
-	MFACodes     *[]mfaOut  `json:"mfa_codes,omitempty"`
-	Created      string     `json:"created"`
-	Updated      string     `json:"updated"`
-}
-
-type cardOut struct {
-	Format       string `json:"format"`
-	FacilityCode uint32 `json:"facility_code"`
-	CardNumber   uint64 `json:"card_number"`
-	Active       bool   `json:"active"`
-}
-
-type mfaOut struct {
-	ID        string `json:"id"`
-	Length    int    `json:"length"`
-	Created   string `json:"created"`
-	CreatedBy string `json:"created_by"`
-}
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
@@ -50,8 +17,8 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func toUserOut(u store.User, creds bool) userOut {
-	o := userOut{
+func toUserOut(u store.User, creds bool) apitype.User {
+	o := apitype.User{
 		UserID: u.UserID, ExternalID: u.ExternalID, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, Start: fmtTime(u.Start), End: fmtTime(u.End), Suspended: u.Suspended,
 		Groups: u.Groups, Created: fmtTime(u.Created), Updated: fmtTime(u.Updated),
@@ -68,20 +35,26 @@ func toUserOut(u store.User, creds bool) userOut {
 	return o
 }
 
-func toCardsOut(cs []store.Card) []cardOut {
-	out := make([]cardOut, 0, len(cs))
+// userOut is u as c may see it: with credentials only for a role that may
+// manage them.
+func (c caller) userOut(u store.User) apitype.User {
+	return toUserOut(u, store.Allowed(c.Role, store.PermCredentials))
+}
+
+func toCardsOut(cs []store.Card) []apitype.Card {
+	out := make([]apitype.Card, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, cardOut{Format: c.Format, FacilityCode: c.FacilityCode, CardNumber: c.CardNumber, Active: c.Active})
+		out = append(out, toCardOut(c))
 	}
 	return out
 }
 
-func toMFAOut(m store.MFACodeInfo) mfaOut {
-	return mfaOut{ID: m.ID, Length: m.Length, Created: fmtTime(m.Created), CreatedBy: m.CreatedBy}
+func toMFAOut(m store.MFACodeInfo) apitype.MFACode {
+	return apitype.MFACode{ID: m.ID, Length: m.Length, Created: fmtTime(m.Created), CreatedBy: m.CreatedBy}
 }
 
-func toMFAsOut(ms []store.MFACodeInfo) []mfaOut {
-	out := make([]mfaOut, 0, len(ms))
+func toMFAsOut(ms []store.MFACodeInfo) []apitype.MFACode {
+	out := make([]apitype.MFACode, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, toMFAOut(m))
 	}
@@ -117,11 +90,8 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	creds := Allowed(c.Role, PermCredentials)
-	out := struct {
-		Users []userOut `json:"users"`
-		Next  string    `json:"next,omitempty"`
-	}{Users: make([]userOut, 0, len(users)), Next: next}
+	creds := store.Allowed(c.Role, store.PermCredentials)
+	out := apitype.UserPage{Users: make([]apitype.User, 0, len(users)), Next: next}
 	for _, u := range users {
 		out.Users = append(out.Users, toUserOut(u, creds))
 	}
@@ -129,16 +99,21 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c caller) err
 	return nil
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
+// pathUser reads the user the path names.
+func (s *Server) pathUser(r *http.Request) (store.User, error) {
 	id, err := userID(r)
 	if err != nil {
-		return err
+		return store.User{}, err
 	}
-	u, err := s.st.User(id)
+	return s.st.User(id)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	u, err := s.pathUser(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	writeJSON(w, http.StatusOK, c.userOut(u))
 	return nil
 }
 
@@ -207,7 +182,7 @@ func (s *Server) groupKnown(name string) bool {
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) error {
-	in, err := decodeUser(r.Body, s.limit)
+	in, err := decodeUser(r.Body, s.bodyLimit)
 	if err != nil {
 		return err
 	}
@@ -219,7 +194,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toUserOut(u, Allowed(c.Role, PermCredentials)))
+	writeJSON(w, http.StatusCreated, c.userOut(u))
 	return nil
 }
 
@@ -228,33 +203,11 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c caller) err
 	if err != nil {
 		return err
 	}
-	in, err := decodeUser(r.Body, s.limit)
+	in, err := decodeUser(r.Body, s.bodyLimit)
 	if err != nil {
 		return err
 	}
-	u, err := s.st.User(id)
-	if err != nil {
-		return err
-	}
-	f := u.UserFields
-	if err := s.applyUser(in, &f); err != nil {
-		return err
-	}
-	u, err = s.st.UpdateUser(id, f, c.actor())
-	if err != nil {
-		return conflictAs(err, "external_id")
-	}
-	writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
-	return nil
-}
-
-// conflictAs names what a store.ErrConflict was about.
-func conflictAs(err error, what string) error {
-	if ae := toAPIError(err, "user"); ae != nil && ae.Status == http.StatusConflict {
-		ae.Msg = "api: " + what + " already used by another user"
-		return ae
-	}
-	return err
+	return s.updateUser(w, id, c, func(f *store.UserFields) error { return s.applyUser(in, f) })
 }
 
 func (s *Server) suspendUser(suspend bool) handlerFunc {
@@ -263,19 +216,26 @@ func (s *Server) suspendUser(suspend bool) handlerFunc {
 		if err != nil {
 			return err
 		}
-		u, err := s.st.User(id)
-		if err != nil {
-			return err
-		}
-		f := u.UserFields
-		f.Suspended = suspend
-		u, err = s.st.UpdateUser(id, f, c.actor())
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, toUserOut(u, Allowed(c.Role, PermCredentials)))
-		return nil
+		return s.updateUser(w, id, c, func(f *store.UserFields) error { f.Suspended = suspend; return nil })
 	}
+}
+
+// updateUser applies change to the user's fields, stores them and answers
+// with the user.
+func (s *Server) updateUser(w http.ResponseWriter, id string, c caller, change func(*store.UserFields) error) error {
+	u, err := s.st.User(id)
+	if err != nil {
+		return err
+	}
+	f := u.UserFields
+	if err := change(&f); err != nil {
+		return err
+	}
+	if u, err = s.st.UpdateUser(id, f, c.actor()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c.userOut(u))
+	return nil
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -283,9 +243,5 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteUser(id, c.actor()); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.st.DeleteUser(id, c.actor()))
 }

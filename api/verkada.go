@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -30,14 +31,11 @@ func (s *Server) verkadaUser(q url.Values) (string, error) {
 		return "", badField("user_id", "exactly one of user_id and external_id is required")
 	}
 	if hasU {
-		if _, err := s.st.User(uid); err != nil {
-			return "", toAPIErrorOr(err, "user")
-		}
-		return uid, nil
+		return uid, nil // an unknown one is the store's not-found
 	}
 	u, err := s.st.UserByExternalID(ext)
 	if err != nil {
-		return "", toAPIErrorOr(err, "user")
+		return "", err
 	}
 	return u.UserID, nil
 }
@@ -45,10 +43,7 @@ func (s *Server) verkadaUser(q url.Values) (string, error) {
 func (s *Server) verkadaAddMFA(w http.ResponseWriter, r *http.Request, c caller) error {
 	var in codeIn
 	defer in.Code.wipe()
-	if err := decodeJSON(r.Body, s.limit, &in, false); err != nil {
-		return err
-	}
-	b, err := in.Code.valid()
+	b, err := s.readCode(r, &in)
 	if err != nil {
 		return err
 	}
@@ -61,7 +56,7 @@ func (s *Server) verkadaAddMFA(w http.ResponseWriter, r *http.Request, c caller)
 	}
 	// Verkada's reply echoes the code that was added; this and the generate
 	// reply are the only responses that ever carry a code.
-	writeJSON(w, http.StatusOK, map[string]string{"code": string(b)})
+	writeJSON(w, http.StatusOK, apitype.Code{Code: string(b)})
 	return nil
 }
 

@@ -16,28 +16,13 @@ import (
 // Token record: created (8 BE Unix ns), sha256(secret) (32), role.
 const tokenPrefix = "latch_"
 
-func validTokenName(name string) error {
-	if name == "" || len(name) > 64 {
-		return invalid("name", "must be 1–64 characters A-Z a-z 0-9 . _ -")
-	}
-	for _, c := range []byte(name) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return invalid("name", "must be 1–64 characters A-Z a-z 0-9 . _ -")
-		}
-	}
-	return nil
-}
-
 // CreateToken makes an API token and returns its secret, which is stored
 // only as a SHA-256 hash. ErrConflict when the name is in use. A
 // credential_changed event (action token_created, by who) is written in the
 // same transaction.
 func (s *Store) CreateToken(name, role string, by Actor) (string, error) {
-	if err := validTokenName(name); err != nil {
+	if err := CheckToken(name, role); err != nil {
 		return "", err
-	}
-	if !slices.Contains(Roles, role) {
-		return "", invalid("role", "must be one of access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer")
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {

@@ -167,12 +167,3 @@ type Token struct {
 	Name, Role string
 	Created    time.Time
 }
-
-// Roles an API token may have (docs/api.md, "Tokens and roles").
-var Roles = []string{
-	"access_system_admin",
-	"access_user_admin",
-	"access_user_manager",
-	"access_credential_manager",
-	"viewer",
-}

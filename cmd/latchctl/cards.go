@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"text/tabwriter"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 func init() {
@@ -21,13 +23,6 @@ const cardsUsage = `usage:
   latchctl cards activate|deactivate|delete USER FORMAT FACILITY CARD
 FORMAT: h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw (FACILITY 0 when the format has none).
 USER is a user_id, or ext:EXTERNAL_ID.`
-
-type apiCard struct {
-	Format       string `json:"format"`
-	FacilityCode uint32 `json:"facility_code"`
-	CardNumber   uint64 `json:"card_number"`
-	Active       bool   `json:"active"`
-}
 
 func runCards(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -57,9 +52,7 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, name, err)
 		}
-		var out struct {
-			Cards []apiCard `json:"cards"`
-		}
+		var out apitype.CardList
 		if err := c.do(ctx, http.MethodGet, p+"/cards", nil, &out); err != nil {
 			return fail(stderr, name, err)
 		}
@@ -87,10 +80,10 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, name, err)
 	}
 	cardPath := fmt.Sprintf("%s/cards/%s/%d/%d", p, url.PathEscape(pos[1]), fc, cn)
-	var out apiCard
+	var out apitype.Card
 	switch action {
 	case "add":
-		in := apiCard{Format: pos[1], FacilityCode: uint32(fc), CardNumber: cn, Active: !*inactive}
+		in := apitype.Card{Format: pos[1], FacilityCode: uint32(fc), CardNumber: cn, Active: !*inactive}
 		err = c.do(ctx, http.MethodPost, p+"/cards", in, &out)
 	case "activate", "deactivate":
 		err = c.do(ctx, http.MethodPost, cardPath+"/"+action, nil, &out)

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 // defaultConfig is where latchd's config lives on a Pi.
@@ -164,16 +166,7 @@ func (c *conn) setup(fs *flag.FlagSet) error {
 // apiError is an error reply from latchd.
 type apiError struct {
 	Status int
-	Body   struct {
-		Error string `json:"error"`
-		Field string `json:"field"`
-		Rule  string `json:"rule"`
-		Rows  []struct {
-			Line   int    `json:"line"`
-			Column string `json:"column"`
-			Rule   string `json:"rule"`
-		} `json:"rows"`
-	}
+	Body   apitype.Error
 }
 
 func (e *apiError) Error() string {
@@ -333,13 +326,7 @@ func (c *conn) resolveUser(ctx context.Context, user string) (string, error) {
 	}
 	after := ""
 	for {
-		var page struct {
-			Users []struct {
-				UserID     string `json:"user_id"`
-				ExternalID string `json:"external_id"`
-			} `json:"users"`
-			Next string `json:"next"`
-		}
+		var page apitype.UserPage
 		q := url.Values{"search": {ext}, "limit": {"1000"}}
 		if after != "" {
 			q.Set("after", after)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"text/tabwriter"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 func init() {
@@ -36,15 +38,7 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var out struct {
-		Doors []struct {
-			Name       string `json:"name"`
-			Mode       string `json:"mode"`
-			NextChange string `json:"next_change"`
-			NextMode   string `json:"next_mode"`
-			TimeZone   string `json:"time_zone"`
-		} `json:"doors"`
-	}
+	var out apitype.DoorList
 	if err := c.do(ctx, http.MethodGet, "/v1/doors", nil, &out); err != nil {
 		return fail(stderr, "door status", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 func init() {
@@ -52,7 +54,7 @@ func runEntry(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, name, err)
 		}
-		if err := c.do(ctx, http.MethodPut, p+"/entry_code", map[string]string{"code": string(code)}, nil); err != nil {
+		if err := c.do(ctx, http.MethodPut, p+"/entry_code", apitype.Code{Code: string(code)}, nil); err != nil {
 			return fail(stderr, name, err)
 		}
 		fmt.Fprintf(stdout, "entry code set for %s\n", pos[0])

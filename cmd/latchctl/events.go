@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/internal/eventfmt"
 )
 
@@ -100,10 +101,7 @@ func runEvents(args []string, stdout, stderr io.Writer) int {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		var page struct {
-			Events []json.RawMessage `json:"events"`
-			Next   uint64            `json:"next"`
-		}
+		var page apitype.EventPage[json.RawMessage]
 		if err := c.do(ctx, http.MethodGet, "/v1/events?"+q.Encode(), nil, &page); err != nil {
 			return fail(stderr, "events", err)
 		}
@@ -141,9 +139,7 @@ func followEvents(ctx context.Context, c *conn, q url.Values, p *eventPrinter, s
 		if len(line) == 0 {
 			continue // keepalive
 		}
-		var probe struct {
-			Error string `json:"error"`
-		}
+		var probe apitype.Error
 		if json.Unmarshal(line, &probe) == nil && probe.Error != "" {
 			return fail(stderr, "events", fmt.Errorf("%s", probe.Error))
 		}

@@ -22,7 +22,7 @@ func init() {
 	})
 }
 
-// Defaults from the config file's [controller] section (config.md).
+// Defaults from the config file's [controller] section (docs/config.md).
 const (
 	defaultDB  = "/var/lib/latch/latch.db"
 	defaultKey = "/var/lib/latch/device.key"
@@ -30,7 +30,7 @@ const (
 	progressMinBytes = 1 << 20
 	// importMemoryLimit is the Go heap's soft limit while importing a
 	// credentials file, so that a million rows stay under the 256 MiB target
-	// (product.md §10) with room for the mapped database pages; the
+	// (docs/store.md, "Measurements") with room for the mapped database pages; the
 	// GOMEMLIMIT environment variable overrides it. A users file keeps its
 	// pending records outside the Go heap (about 140 bytes per new user, see
 	// docs/store.md), so a heap limit would not bound it; none is set for it.

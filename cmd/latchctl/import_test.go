@@ -25,41 +25,20 @@ func TestImportCommand(t *testing.T) {
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("externalId,type,code\ne1,mfa_code,12a4\ne9,mfa_code,1234\n"), 0o600)
 
-	tests := []struct {
-		name       string
-		args       []string
-		code       int
-		out, errs  string
-		notInError string
-	}{
-		{"no file", []string{"import", "--db", db, "--key", key}, 2, "", "usage: latchctl import", ""},
-		{"config missing", []string{"import", "--config", filepath.Join(dir, "nope.toml"), users}, 1, "", "config: ", ""},
+	tests := []runCase{
+		{"no file", []string{"import", "--db", db, "--key", key}, 2, "", "usage: latchctl import", nil},
+		{"config missing", []string{"import", "--config", filepath.Join(dir, "nope.toml"), users}, 1, "", "config: ", nil},
 		{"config", []string{"import", "--config", cfgPath, cfgUsers}, 0,
-			"imported " + cfgUsers + ": 1 rows, 1 users created, 0 users updated, 0 credentials added\n", "", ""},
+			"imported " + cfgUsers + ": 1 rows, 1 users created, 0 users updated, 0 credentials added\n", "", nil},
 		{"users", []string{"import", "--db", db, "--key", key, users}, 0,
-			"imported " + users + ": 2 rows, 2 users created, 0 users updated, 1 credentials added\n", "", ""},
+			"imported " + users + ": 2 rows, 2 users created, 0 users updated, 1 credentials added\n", "", nil},
 		{"again", []string{"import", "--db", db, "--key", key, users}, 0,
-			"imported " + users + ": 2 rows, 0 users created, 0 users updated, 0 credentials added\n", "", ""},
+			"imported " + users + ": 2 rows, 0 users created, 0 users updated, 0 credentials added\n", "", nil},
 		{"bad rows", []string{"import", "--db", db, "--key", key, bad}, 1, "",
-			bad + ":line 2: code: must be 4–16 ASCII digits 0-9\n" + bad + ":line 3: externalId: no such user\n", "12a4"},
+			bad + ":line 2: code: must be 4–16 ASCII digits 0-9\n" + bad + ":line 3: externalId: no such user\n", []string{"12a4"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errs strings.Builder
-			code := run(tt.args, &out, &errs)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, errs.String())
-			}
-			if tt.out != "" && out.String() != tt.out {
-				t.Errorf("stdout = %q, want %q", out.String(), tt.out)
-			}
-			if tt.errs != "" && !strings.Contains(errs.String(), tt.errs) {
-				t.Errorf("stderr = %q, want it to contain %q", errs.String(), tt.errs)
-			}
-			if tt.notInError != "" && strings.Contains(errs.String(), tt.notInError) {
-				t.Errorf("stderr shows %q", tt.notInError)
-			}
-		})
+		tt.run(t)
 	}
 
 	for _, f := range []string{"cfg.db", "cfg.key"} {
@@ -101,46 +80,51 @@ func TestImportCommandRules(t *testing.T) {
 	goodGroup := write("goodgroup.csv", "externalId,groups\ng1,staff\n")
 	long := write("long.csv", "externalId,type,code\ne1,mfa_code,"+strings.Repeat("5", 1<<20)+"\n")
 	noCfg := filepath.Join(dir, "missing.toml")
-	tests := []struct {
-		name        string
-		args        []string
-		code        int
-		errs        string
-		notInErrors []string
-	}{
-		{"no header", []string{"import", "--config", cfgPath, noHeader}, 1, noHeader + ":line 1: the header row is missing", []string{"482913", "Ada"}},
-		{"unknown group", []string{"import", "--config", cfgPath, badGroup}, 1, badGroup + ":line 3: groups: group 2 of the cell is not a group of the config", []string{"visitors"}},
-		{"known group", []string{"import", "--config", cfgPath, goodGroup}, 0, "", nil},
-		{"groups need a config", []string{"import", "--db", filepath.Join(dir, "x.db"), "--key", filepath.Join(dir, "x.key"), goodGroup}, 1, "pass --config", nil},
-		{"config named but missing", []string{"import", "--config", noCfg, goodGroup}, 1, "missing.toml", nil},
-		{"long row", []string{"import", "--config", cfgPath, long}, 1, long + ":line 2: a row is at most 64 KiB", []string{"5555"}},
+	tests := []runCase{
+		{"no header", []string{"import", "--config", cfgPath, noHeader}, 1, "", noHeader + ":line 1: the header row is missing", []string{"482913", "Ada"}},
+		{"unknown group", []string{"import", "--config", cfgPath, badGroup}, 1, "", badGroup + ":line 3: groups: group 2 of the cell is not a group of the config", []string{"visitors"}},
+		{"known group", []string{"import", "--config", cfgPath, goodGroup}, 0, "", "", nil},
+		{"groups need a config", []string{"import", "--db", filepath.Join(dir, "x.db"), "--key", filepath.Join(dir, "x.key"), goodGroup}, 1, "", "pass --config", nil},
+		{"config named but missing", []string{"import", "--config", noCfg, goodGroup}, 1, "", "missing.toml", nil},
+		{"long row", []string{"import", "--config", cfgPath, long}, 1, "", long + ":line 2: a row is at most 64 KiB", []string{"5555"}},
 	}
 	if _, err := os.Stat(defaultConfig); err == nil {
-		tests = slices.DeleteFunc(tests, func(tt struct {
-			name        string
-			args        []string
-			code        int
-			errs        string
-			notInErrors []string
-		}) bool {
+		tests = slices.DeleteFunc(tests, func(tt runCase) bool {
 			return tt.name == "groups need a config"
 		})
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errs strings.Builder
-			code := run(tt.args, &out, &errs)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d; stderr:\n%.500s", code, tt.code, errs.String())
-			}
-			if tt.errs != "" && !strings.Contains(errs.String(), tt.errs) {
-				t.Errorf("stderr = %.500q, want it to contain %q", errs.String(), tt.errs)
-			}
-			for _, s := range tt.notInErrors {
-				if strings.Contains(errs.String(), s) {
-					t.Errorf("stderr repeats %q: %.500s", s, errs.String())
-				}
-			}
-		})
+		tt.run(t)
 	}
+}
+
+// runCase is one latchctl run: its arguments, the exit status, stdout
+// (when out is set), a part of stderr, and what stderr must not repeat.
+type runCase struct {
+	name        string
+	args        []string
+	code        int
+	out, errs   string
+	notInErrors []string
+}
+
+func (tt runCase) run(t *testing.T) {
+	t.Run(tt.name, func(t *testing.T) {
+		var out, errs strings.Builder
+		code := run(tt.args, &out, &errs)
+		if code != tt.code {
+			t.Errorf("exit %d, want %d; stderr:\n%.500s", code, tt.code, errs.String())
+		}
+		if tt.out != "" && out.String() != tt.out {
+			t.Errorf("stdout = %q, want %q", out.String(), tt.out)
+		}
+		if tt.errs != "" && !strings.Contains(errs.String(), tt.errs) {
+			t.Errorf("stderr = %.500q, want it to contain %q", errs.String(), tt.errs)
+		}
+		for _, s := range tt.notInErrors {
+			if strings.Contains(errs.String(), s) {
+				t.Errorf("stderr repeats %q: %.500s", s, errs.String())
+			}
+		}
+	})
 }

@@ -47,12 +47,12 @@ func newCtlEnv(t *testing.T) *ctlEnv {
 	})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	for _, r := range api.Roles {
+	for _, r := range store.Roles {
 		tok, err := st.CreateToken("t-"+r, r, store.Actor{Name: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r == api.RoleSystemAdmin {
+		if r == store.RoleSystemAdmin {
 			t.Setenv("LATCH_TOKEN", tok)
 		}
 	}
@@ -152,7 +152,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		UserID string `json:"user_id"`
 	}
 	json.Unmarshal([]byte(uid), &u)
-	viewer, _ := e.st.CreateToken("v2", api.RoleViewer, store.Actor{Name: "test"})
+	viewer, _ := e.st.CreateToken("v2", store.RoleViewer, store.Actor{Name: "test"})
 	cases := []struct {
 		name  string
 		env   string // LATCH_TOKEN; "-" keeps the admin's
@@ -222,7 +222,7 @@ func TestEventsAndDoorStatus(t *testing.T) {
 		t.Errorf("events --json: %q", out)
 	}
 	// The setup's tokens were audited, by name and role, never the secret.
-	if out := e.ok("events", "--json", "--event", "credential_changed"); strings.Count(out, `"action":"token_created"`) != len(api.Roles) ||
+	if out := e.ok("events", "--json", "--event", "credential_changed"); strings.Count(out, `"action":"token_created"`) != len(store.Roles) ||
 		!strings.Contains(out, `"token_name":"t-viewer","token_role":"viewer"`) || strings.Contains(out, envToken()) {
 		t.Errorf("token audit events: %q", out)
 	}

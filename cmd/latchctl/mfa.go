@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"text/tabwriter"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 func init() {
@@ -21,14 +23,6 @@ const mfaUsage = `usage:
   latchctl mfa replace USER ID [--code CODE|-]  replace a code by id (default: type it without echo)
   latchctl mfa delete USER ID
 A code is 4–16 digits 0-9. USER is a user_id, or ext:EXTERNAL_ID.`
-
-type apiMFA struct {
-	ID        string `json:"id"`
-	Length    int    `json:"length"`
-	Created   string `json:"created"`
-	CreatedBy string `json:"created_by"`
-	Code      string `json:"code,omitempty"`
-}
 
 func runMFA(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -80,19 +74,11 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, name, err)
 	}
-	var out apiMFA
+	var out apitype.GeneratedMFACode
 	switch action {
 	case "add":
 		if *generate {
-			var in map[string]int
-			if *length != 0 {
-				in = map[string]int{"length": *length}
-			}
-			var body any = in
-			if in == nil {
-				body = struct{}{}
-			}
-			if err := c.do(ctx, http.MethodPost, p+"/mfa_codes/generate", body, &out); err != nil {
+			if err := c.do(ctx, http.MethodPost, p+"/mfa_codes/generate", apitype.GenerateMFACode{Length: *length}, &out); err != nil {
 				return fail(stderr, name, err)
 			}
 			// The only time the digits are shown: stdout alone, so a script
@@ -101,25 +87,23 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "generated MFA code id %s (%d digits); it is not shown again\n", out.ID, out.Length)
 			return 0
 		}
-		if err := c.do(ctx, http.MethodPost, p+"/mfa_codes", map[string]string{"code": string(code)}, &out); err != nil {
+		if err := c.do(ctx, http.MethodPost, p+"/mfa_codes", apitype.Code{Code: string(code)}, &out); err != nil {
 			return fail(stderr, name, err)
 		}
 		fmt.Fprintf(stdout, "added MFA code id %s (%d digits)\n", out.ID, out.Length)
 	case "list":
-		var list struct {
-			Codes []apiMFA `json:"mfa_codes"`
-		}
+		var list apitype.MFACodeList
 		if err := c.do(ctx, http.MethodGet, p+"/mfa_codes", nil, &list); err != nil {
 			return fail(stderr, name, err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tLENGTH\tCREATED\tCREATED_BY")
-		for _, m := range list.Codes {
+		for _, m := range list.MFACodes {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", m.ID, m.Length, m.Created, m.CreatedBy)
 		}
 		tw.Flush()
 	case "replace":
-		if err := c.do(ctx, http.MethodPut, p+"/mfa_codes/"+url.PathEscape(pos[1]), map[string]string{"code": string(code)}, &out); err != nil {
+		if err := c.do(ctx, http.MethodPut, p+"/mfa_codes/"+url.PathEscape(pos[1]), apitype.Code{Code: string(code)}, &out); err != nil {
 			return fail(stderr, name, err)
 		}
 		fmt.Fprintf(stdout, "replaced MFA code %s; now id %s (%d digits)\n", pos[1], out.ID, out.Length)

@@ -8,10 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -19,18 +20,18 @@ func init() {
 	register("token", command{summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", run: runToken})
 }
 
-const tokenUsage = `usage:
+var tokenUsage = `usage:
   latchctl token create --name NAME --role ROLE [--config PATH | --db PATH --key PATH]
   latchctl token list   [--config PATH | --db PATH --key PATH]
   latchctl token revoke NAME [--config PATH | --db PATH --key PATH]
-ROLE: access_system_admin, access_user_admin, access_user_manager, access_credential_manager, viewer.
+ROLE: ` + strings.Join(store.Roles, ", ") + `.
 These work on the database directly, as the daemon's owner. While latchd runs (and holds
 the database), they go through its Unix socket instead, which accepts token management
 from the daemon's own user or root without a token; with --socket PATH (or --url) and no
 --config/--db/--key they go to that running latchd at once. create prints the token alone on
 stdout, once: capture it, e.g. export LATCH_TOKEN=$(latchctl token create …).`
 
-// Defaults from config.md, used when neither flags nor config name them.
+// Defaults from docs/config.md, used when neither flags nor config name them.
 const (
 	defaultDatabase = "/var/lib/latch/latch.db"
 	defaultKeyFile  = "/var/lib/latch/device.key"
@@ -62,7 +63,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		if len(pos) != 0 {
 			return fail(stderr, name, errors.New("takes --name and --role, no arguments\n"+tokenUsage))
 		}
-		if err := api.CheckToken(*tname, *role); err != nil {
+		if err := store.CheckToken(*tname, *role); err != nil {
 			return fail(stderr, name, fmt.Errorf("%w\n%s", err, tokenUsage))
 		}
 	case "list":
@@ -181,21 +182,13 @@ func tokenViaAPI(c *conn, action, name, role string, stdout, stderr io.Writer) i
 	}
 	switch action {
 	case "create":
-		var out struct {
-			Token string `json:"token"`
-		}
-		if err := c.do(ctx, http.MethodPost, "/v1/tokens", map[string]string{"name": name, "role": role}, &out); err != nil {
+		var out apitype.Token
+		if err := c.do(ctx, http.MethodPost, "/v1/tokens", apitype.NewToken{Name: name, Role: role}, &out); err != nil {
 			return fail(stderr, "token create", err)
 		}
 		fmt.Fprintln(stdout, out.Token)
 	case "list":
-		var out struct {
-			Tokens []struct {
-				Name    string `json:"name"`
-				Role    string `json:"role"`
-				Created string `json:"created"`
-			} `json:"tokens"`
-		}
+		var out apitype.TokenList
 		if err := c.do(ctx, http.MethodGet, "/v1/tokens", nil, &out); err != nil {
 			return fail(stderr, "token list", err)
 		}

@@ -87,7 +87,7 @@ func TestTokenWhileDaemonRuns(t *testing.T) {
 
 	// A token of a role that may not manage tokens does not get in the
 	// owner's way.
-	viewer, err := st.CreateToken("v", api.RoleViewer, store.Actor{Name: "test"})
+	viewer, err := st.CreateToken("v", store.RoleViewer, store.Actor{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestTokenWhileDaemonRuns(t *testing.T) {
 		t.Fatalf("token create via socket: exit %d, stdout %q, stderr %q", code, out.String(), errs.String())
 	}
 	tok, err := st.VerifyToken(strings.TrimSpace(out.String()))
-	if err != nil || tok.Name != "boot" || tok.Role != api.RoleSystemAdmin {
+	if err != nil || tok.Name != "boot" || tok.Role != store.RoleSystemAdmin {
 		t.Errorf("created token: %+v %v", tok, err)
 	}
 	out.Reset()

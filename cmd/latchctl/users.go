@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/latchd/latch/api/apitype"
 )
 
 func init() {
@@ -27,24 +29,6 @@ const usersUsage = `usage:
 USER is a user_id, or ext:EXTERNAL_ID. T is an RFC 3339 time; "" clears it.
 Connection: --socket PATH | --url URL, token from --token-file FILE or $LATCH_TOKEN_FILE (mode 600),
 or $LATCH_TOKEN (--token shows in ps to every local user).`
-
-// apiUser is a user as latchd returns it.
-type apiUser struct {
-	UserID       string    `json:"user_id"`
-	ExternalID   string    `json:"external_id,omitempty"`
-	FirstName    string    `json:"first_name"`
-	LastName     string    `json:"last_name"`
-	Email        string    `json:"email,omitempty"`
-	Start        string    `json:"start,omitempty"`
-	End          string    `json:"end,omitempty"`
-	Suspended    bool      `json:"suspended"`
-	Groups       []string  `json:"groups"`
-	Cards        []apiCard `json:"cards,omitempty"`
-	HasEntryCode *bool     `json:"has_entry_code,omitempty"`
-	MFACodes     []apiMFA  `json:"mfa_codes,omitempty"`
-	Created      string    `json:"created"`
-	Updated      string    `json:"updated"`
-}
 
 func printJSON(w io.Writer, v any) {
 	b, _ := json.MarshalIndent(v, "", "  ")
@@ -63,13 +47,13 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	limit := fs.Int("limit", 0, "users per page (1–1000; default 100)")
 	after := fs.String("after", "", "list users after this user_id (the previous page's next)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	first := fs.String("first", "", "first name")
-	last := fs.String("last", "", "last name")
-	ext := fs.String("external-id", "", "external id (unique)")
-	email := fs.String("email", "", "email address")
+	fs.String("first", "", "first name")
+	fs.String("last", "", "last name")
+	fs.String("external-id", "", "external id (unique)")
+	fs.String("email", "", "email address")
 	groups := fs.String("groups", "", "access groups, comma-separated")
-	start := fs.String("start", "", "RFC 3339 time from which the user's credentials work")
-	end := fs.String("end", "", "RFC 3339 time after which they stop working")
+	fs.String("start", "", "RFC 3339 time from which the user's credentials work")
+	fs.String("end", "", "RFC 3339 time after which they stop working")
 	suspended := fs.Bool("suspended", false, "create the user suspended")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -82,17 +66,16 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	name := "users " + action
 
-	body := map[string]any{}
+	// The request holds exactly the flags given: PATCH leaves the others.
+	var body apitype.UserFields
+	text := map[string]**string{"first": &body.FirstName, "last": &body.LastName, "external-id": &body.ExternalID,
+		"email": &body.Email, "start": &body.Start, "end": &body.End}
 	fs.Visit(func(f *flag.Flag) {
+		if p, ok := text[f.Name]; ok {
+			v := f.Value.String()
+			*p = &v
+		}
 		switch f.Name {
-		case "first":
-			body["first_name"] = *first
-		case "last":
-			body["last_name"] = *last
-		case "external-id":
-			body["external_id"] = *ext
-		case "email":
-			body["email"] = *email
 		case "groups":
 			gs := []string{}
 			for _, g := range strings.Split(*groups, ",") {
@@ -100,13 +83,9 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 					gs = append(gs, g)
 				}
 			}
-			body["groups"] = gs
-		case "start":
-			body["start"] = *start
-		case "end":
-			body["end"] = *end
+			body.Groups = &gs
 		case "suspended":
-			body["suspended"] = *suspended
+			body.Suspended = suspended
 		}
 	})
 
@@ -116,7 +95,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 		return c.userPath(ctx, pos[0])
 	}
-	var u apiUser
+	var u apitype.User
 	switch action {
 	case "list":
 		q := url.Values{}
@@ -129,10 +108,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		if *after != "" {
 			q.Set("after", *after)
 		}
-		var page struct {
-			Users []apiUser `json:"users"`
-			Next  string    `json:"next"`
-		}
+		var page apitype.UserPage
 		if err := c.do(ctx, http.MethodGet, "/v1/users?"+q.Encode(), nil, &page); err != nil {
 			return fail(stderr, name, err)
 		}
@@ -175,7 +151,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, name, err)
 		}
-		if len(body) == 0 {
+		if body == (apitype.UserFields{}) {
 			return fail(stderr, name, errors.New("nothing to change: give at least one of --first, --last, --external-id, --email, --groups, --start, --end"))
 		}
 		if err := c.do(ctx, http.MethodPatch, p, body, &u); err != nil {
