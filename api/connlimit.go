@@ -97,13 +97,6 @@ func (l *connLimiter) refuse(peer, why string) {
 		Msg("api: connection cap reached: connections over it are closed at once (logged at most once a minute)")
 }
 
-// held is the number of connections held now (tests).
-func (l *connLimiter) held() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.n
-}
-
 // limitedConn frees its slot when it is first closed: just before the
 // socket closes, so a client that sees the close may connect again.
 type limitedConn struct {

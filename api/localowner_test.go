@@ -312,6 +312,7 @@ func TestHandlerPanic(t *testing.T) {
 		{"value", func(http.ResponseWriter, *http.Request, caller) error { panic("code 48213957") }, `"panic":"string"`},
 		{"runtime error", func(http.ResponseWriter, *http.Request, caller) error {
 			var m map[string]int
+			//lint:ignore SA5000 the runtime panic is what this case tests
 			m["48213957"]++
 			return nil
 		}, "assignment to entry in nil map"},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,7 +45,7 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 
 	if action == "list" {
 		if len(pos) != 1 {
-			return fail(stderr, name, errors.New("needs USER\n"+cardsUsage))
+			return fail(stderr, name, usageError("needs USER", cardsUsage))
 		}
 		p, err := c.userPath(ctx, pos[0])
 		if err != nil {
@@ -65,7 +64,7 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if len(pos) != 4 {
-		return fail(stderr, name, errors.New("needs USER FORMAT FACILITY CARD\n"+cardsUsage))
+		return fail(stderr, name, usageError("needs USER FORMAT FACILITY CARD", cardsUsage))
 	}
 	fc, err := strconv.ParseUint(pos[2], 10, 32)
 	if err != nil {

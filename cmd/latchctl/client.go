@@ -297,6 +297,10 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// usageError is a wrong command line: what is wrong, then the command's
+// usage text on the lines below it.
+func usageError(what, usage string) error { return errors.New(what + "\n" + usage) }
+
 // fail prints err for the command name and returns exit status 1.
 func fail(stderr io.Writer, name string, err error) int {
 	fmt.Fprintf(stderr, "latchctl %s: %v\n", name, err)

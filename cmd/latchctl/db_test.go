@@ -110,7 +110,7 @@ func TestMain(m *testing.M) {
 func buildLatchctl(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "latchctl")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/latchctl: %v\n%s", err, out)

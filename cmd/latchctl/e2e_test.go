@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -60,7 +59,7 @@ doors = ["front"]
 // buildLatchd builds cmd/latchd into dir and returns its path.
 func buildLatchd(t *testing.T, dir string) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goTool := "go" // go test puts its own GOROOT/bin first in PATH
 	bin := filepath.Join(dir, "latchd")
 	cmd := exec.Command(goTool, "build", "-o", bin, "../latchd")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

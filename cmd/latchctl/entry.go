@@ -34,7 +34,7 @@ func runEntry(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if len(pos) != 1 {
-		return fail(stderr, name, errors.New("needs exactly one USER\n"+entryUsage))
+		return fail(stderr, name, usageError("needs exactly one USER", entryUsage))
 	}
 	if err := c.setup(fs); err != nil {
 		return fail(stderr, "entry", err)

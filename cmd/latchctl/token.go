@@ -61,7 +61,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	switch action {
 	case "create":
 		if len(pos) != 0 {
-			return fail(stderr, name, errors.New("takes --name and --role, no arguments\n"+tokenUsage))
+			return fail(stderr, name, usageError("takes --name and --role, no arguments", tokenUsage))
 		}
 		if err := store.CheckToken(*tname, *role); err != nil {
 			return fail(stderr, name, fmt.Errorf("%w\n%s", err, tokenUsage))

@@ -91,7 +91,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 
 	needUser := func() (string, error) {
 		if len(pos) != 1 {
-			return "", errors.New("needs exactly one USER (a user_id or ext:EXTERNAL_ID)\n" + usersUsage)
+			return "", usageError("needs exactly one USER (a user_id or ext:EXTERNAL_ID)", usersUsage)
 		}
 		return c.userPath(ctx, pos[0])
 	}
@@ -141,7 +141,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 	case "create":
 		if len(pos) != 0 {
-			return fail(stderr, name, errors.New("takes no USER; give the fields as flags\n"+usersUsage))
+			return fail(stderr, name, usageError("takes no USER; give the fields as flags", usersUsage))
 		}
 		if err := c.do(ctx, http.MethodPost, "/v1/users", body, &u); err != nil {
 			return fail(stderr, name, err)
