@@ -12,10 +12,6 @@ import (
 	"github.com/latchd/latch/api/apitype"
 )
 
-func init() {
-	register("cards", command{summary: "list, add, activate, deactivate, delete a user's cards", run: runCards})
-}
-
 const cardsUsage = `usage:
   latchctl cards list USER
   latchctl cards add USER FORMAT FACILITY CARD [--inactive]
@@ -24,10 +20,6 @@ FORMAT: h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw (FACILITY 
 USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runCards(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, cardsUsage)
-		return 2
-	}
 	action, args := args[0], args[1:]
 	name := "cards " + action
 	fs := newFlags(name, stderr)

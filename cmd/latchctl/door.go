@@ -11,15 +11,11 @@ import (
 	"github.com/latchd/latch/api/apitype"
 )
 
-func init() {
-	register("door", command{summary: "door status: each door's mode now and its next change", run: runDoor})
-}
-
 const doorUsage = `usage:
   latchctl door status [--json]`
 
 func runDoor(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "status" {
+	if args[0] != "status" {
 		fmt.Fprintln(stderr, doorUsage)
 		return 2
 	}

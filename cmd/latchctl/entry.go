@@ -10,20 +10,12 @@ import (
 	"github.com/latchd/latch/api/apitype"
 )
 
-func init() {
-	register("entry", command{summary: "set or delete a user's entry code", run: runEntry})
-}
-
 const entryUsage = `usage:
   latchctl entry set USER --code CODE|-     ("-" reads it without echo)
   latchctl entry delete USER
 An entry code is 4–16 digits 0-9, unique across users. USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runEntry(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, entryUsage)
-		return 2
-	}
 	action, args := args[0], args[1:]
 	name := "entry " + action
 	fs := newFlags(name, stderr)

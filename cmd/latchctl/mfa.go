@@ -12,10 +12,6 @@ import (
 	"github.com/latchd/latch/api/apitype"
 )
 
-func init() {
-	register("mfa", command{summary: "add, generate, list, replace, delete a user's MFA codes", run: runMFA})
-}
-
 const mfaUsage = `usage:
   latchctl mfa add USER --code CODE|-          add a given code ("-" reads it without echo)
   latchctl mfa add USER --generate [--length N] generate a random code (default 6 digits) and print it once
@@ -25,10 +21,6 @@ const mfaUsage = `usage:
 A code is 4–16 digits 0-9. USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runMFA(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, mfaUsage)
-		return 2
-	}
 	action, args := args[0], args[1:]
 	name := "mfa " + action
 	fs := newFlags(name, stderr)

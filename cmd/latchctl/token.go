@@ -16,10 +16,6 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-func init() {
-	register("token", command{summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", run: runToken})
-}
-
 var tokenUsage = `usage:
   latchctl token create --name NAME --role ROLE [--config PATH | --db PATH --key PATH]
   latchctl token list   [--config PATH | --db PATH --key PATH]
@@ -42,10 +38,6 @@ const (
 var openTimeout = 500 * time.Millisecond
 
 func runToken(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, tokenUsage)
-		return 2
-	}
 	action, args := args[0], args[1:]
 	name := "token " + action
 	fs := newFlags(name, stderr)

@@ -16,10 +16,6 @@ import (
 	"github.com/latchd/latch/api/apitype"
 )
 
-func init() {
-	register("users", command{summary: "list, show, create, update, suspend, unsuspend, delete users", run: runUsers})
-}
-
 const usersUsage = `usage:
   latchctl users list [--search S] [--limit N] [--after USER_ID] [--json]
   latchctl users show USER
@@ -36,10 +32,6 @@ func printJSON(w io.Writer, v any) {
 }
 
 func runUsers(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, usersUsage)
-		return 2
-	}
 	action, args := args[0], args[1:]
 	fs := newFlags("users "+action, stderr)
 	c := addConnFlags(fs)
