@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
@@ -47,8 +46,7 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 		if err := c.do(ctx, http.MethodGet, p+"/cards", nil, &out); err != nil {
 			return fail(stderr, name, err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "FORMAT\tFACILITY\tCARD\tACTIVE")
+		tw := newTable(stdout, "FORMAT\tFACILITY\tCARD\tACTIVE")
 		for _, cd := range out.Cards {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%v\n", cd.Format, cd.FacilityCode, cd.CardNumber, cd.Active)
 		}

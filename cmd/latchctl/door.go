@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
@@ -42,8 +41,7 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 		printJSON(stdout, out)
 		return 0
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DOOR\tMODE\tNEXT CHANGE\tNEXT MODE")
+	tw := newTable(stdout, "DOOR\tMODE\tNEXT CHANGE\tNEXT MODE")
 	for _, d := range out.Doors {
 		next, nextMode := d.NextChange, d.NextMode
 		if next == "" {

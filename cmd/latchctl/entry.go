@@ -20,7 +20,7 @@ func runEntry(args []string, stdout, stderr io.Writer) int {
 	name := "entry " + action
 	fs := newFlags(name, stderr)
 	c := addConnFlags(fs)
-	codeFlag := fs.String("code", "", `the code, or "-" to type it without echo`)
+	codeFlag := addCodeFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return 2

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
@@ -25,7 +24,7 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 	name := "mfa " + action
 	fs := newFlags(name, stderr)
 	c := addConnFlags(fs)
-	codeFlag := fs.String("code", "", `the code, or "-" to type it without echo`)
+	codeFlag := addCodeFlag(fs)
 	generate := fs.Bool("generate", false, "generate a random code")
 	length := fs.Int("length", 0, "length of a generated code, 4–16 (default 6)")
 	pos, err := parseArgs(fs, args)
@@ -88,8 +87,7 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 		if err := c.do(ctx, http.MethodGet, p+"/mfa_codes", nil, &list); err != nil {
 			return fail(stderr, name, err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tLENGTH\tCREATED\tCREATED_BY")
+		tw := newTable(stdout, "ID\tLENGTH\tCREATED\tCREATED_BY")
 		for _, m := range list.MFACodes {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", m.ID, m.Length, m.Created, m.CreatedBy)
 		}

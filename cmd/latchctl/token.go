@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/latchd/latch/api/apitype"
@@ -147,8 +146,7 @@ func tokenDirect(st *store.Store, action, name, role string, stdout, stderr io.W
 }
 
 func printTokens(w io.Writer, ts []store.Token) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+	tw := newTable(w, "NAME\tROLE\tCREATED")
 	for _, t := range ts {
 		created := ""
 		if !t.Created.IsZero() {

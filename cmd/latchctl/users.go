@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
@@ -108,8 +107,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 			printJSON(stdout, page)
 			return 0
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USER_ID\tEXTERNAL_ID\tNAME\tEMAIL\tGROUPS\tSTATE")
+		tw := newTable(stdout, "USER_ID\tEXTERNAL_ID\tNAME\tEMAIL\tGROUPS\tSTATE")
 		for _, u := range page.Users {
 			state := "active"
 			if u.Suspended {
