@@ -19,12 +19,9 @@ FORMAT: h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw (FACILITY 
 USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runCards(args []string, stdout, stderr io.Writer) int {
-	action, args := args[0], args[1:]
-	name := "cards " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("cards", args, stderr)
 	inactive := fs.Bool("inactive", false, "add the card deactivated")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}

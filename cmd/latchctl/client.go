@@ -298,6 +298,17 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// actionFlags starts a command whose first argument is an action (cards
+// add, users list): it returns the action, the name messages give ("cards
+// add"), and a flag set of that name with the connection flags on it. The
+// flags and positional arguments are args[1:].
+func actionFlags(cmd string, args []string, stderr io.Writer) (action, name string, fs *flag.FlagSet, c *conn) {
+	action = args[0]
+	name = cmd + " " + action
+	fs = newFlags(name, stderr)
+	return action, name, fs, addConnFlags(fs)
+}
+
 // newTable starts a table on w: columns aligned by tabs, the header line
 // (its column names separated by tabs) already written. Flush it when done.
 func newTable(w io.Writer, header string) *tabwriter.Writer {

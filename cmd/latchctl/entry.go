@@ -16,12 +16,9 @@ const entryUsage = `usage:
 An entry code is 4–16 digits 0-9, unique across users. USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runEntry(args []string, stdout, stderr io.Writer) int {
-	action, args := args[0], args[1:]
-	name := "entry " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("entry", args, stderr)
 	codeFlag := addCodeFlag(fs)
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}

@@ -20,14 +20,11 @@ const mfaUsage = `usage:
 A code is 4–16 digits 0-9. USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runMFA(args []string, stdout, stderr io.Writer) int {
-	action, args := args[0], args[1:]
-	name := "mfa " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("mfa", args, stderr)
 	codeFlag := addCodeFlag(fs)
 	generate := fs.Bool("generate", false, "generate a random code")
 	length := fs.Int("length", 0, "length of a generated code, 4–16 (default 6)")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}

@@ -37,15 +37,12 @@ const (
 var openTimeout = 500 * time.Millisecond
 
 func runToken(args []string, stdout, stderr io.Writer) int {
-	action, args := args[0], args[1:]
-	name := "token " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("token", args, stderr)
 	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
 	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
 	tname := fs.String("name", "", "token name, e.g. integrator-1")
 	role := fs.String("role", "", "token role")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}

@@ -31,9 +31,7 @@ func printJSON(w io.Writer, v any) {
 }
 
 func runUsers(args []string, stdout, stderr io.Writer) int {
-	action, args := args[0], args[1:]
-	fs := newFlags("users "+action, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("users", args, stderr)
 	search := fs.String("search", "", "case-insensitive substring of external_id, names or email")
 	limit := fs.Int("limit", 0, "users per page (1–1000; default 100)")
 	after := fs.String("after", "", "list users after this user_id (the previous page's next)")
@@ -46,7 +44,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	fs.String("start", "", "RFC 3339 time from which the user's credentials work")
 	fs.String("end", "", "RFC 3339 time after which they stop working")
 	suspended := fs.Bool("suspended", false, "create the user suspended")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
@@ -55,7 +53,6 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	name := "users " + action
 
 	// The request holds exactly the flags given: PATCH leaves the others.
 	var body apitype.UserFields
