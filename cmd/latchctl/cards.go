@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,10 +24,10 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "cards", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
 	if action == "list" {

@@ -97,6 +97,16 @@ func addConnFlags(fs *flag.FlagSet) *conn {
 	return c
 }
 
+// connect does setup and starts the deadline of one request (timeout).
+// The caller defers cancel when err is nil.
+func (c *conn) connect(fs *flag.FlagSet) (ctx context.Context, cancel context.CancelFunc, err error) {
+	if err := c.setup(fs); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), timeout)
+	return ctx, cancel, nil
+}
+
 // setup resolves where to connect and which token to send.
 func (c *conn) setup(fs *flag.FlagSet) error {
 	explicit := false

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,10 +27,10 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 0 {
 		return fail(stderr, "door status", errors.New("takes no arguments"))
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "door", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out apitype.DoorList
 	if err := c.do(ctx, http.MethodGet, "/v1/doors", nil, &out); err != nil {

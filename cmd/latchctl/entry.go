@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -25,10 +24,10 @@ func runEntry(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 1 {
 		return fail(stderr, name, usageError("needs exactly one USER", entryUsage))
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "entry", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	switch action {
 	case "set":

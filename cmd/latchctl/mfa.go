@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,10 +52,10 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, name, err)
 		}
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "mfa", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	p, err := c.userPath(ctx, pos[0])
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,10 +47,10 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "users", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
 	// The request holds exactly the flags given: PATCH leaves the others.
