@@ -126,16 +126,24 @@ func TestHeaderTimeoutFreesSlot(t *testing.T) {
 			}
 		}()
 		// open sends a half header from addr; the returned channel is
-		// closed when the server closes the connection.
-		open := func(addr string) (net.Conn, chan struct{}) {
+		// closed when the server closes the connection. The client ends
+		// are closed when the test ends.
+		var opened []net.Conn
+		defer func() {
+			for i := len(opened) - 1; i >= 0; i-- {
+				opened[i].Close()
+			}
+		}()
+		open := func(addr string) chan struct{} {
 			c := ln.dialFrom(addr)
+			opened = append(opened, c)
 			closed := make(chan struct{})
 			go func() {
 				io.Copy(io.Discard, c) // until the server closes
 				close(closed)
 			}()
 			go io.WriteString(c, halfHeader)
-			return c, closed
+			return closed
 		}
 		isClosed := func(ch chan struct{}) bool {
 			synctest.Wait()
@@ -147,24 +155,17 @@ func TestHeaderTimeoutFreesSlot(t *testing.T) {
 			}
 		}
 		start := time.Now()
-		a1, a1closed := open("192.0.2.1:1000")
-		defer a1.Close()
-		a2, a2closed := open("192.0.2.1:1001")
-		defer a2.Close()
-		a3, a3closed := open("192.0.2.1:1002")
-		defer a3.Close()
+		a1closed := open("192.0.2.1:1000")
+		a2closed := open("192.0.2.1:1001")
+		a3closed := open("192.0.2.1:1002")
 		if !isClosed(a3closed) || isClosed(a1closed) || isClosed(a2closed) {
 			t.Fatal("a 3rd connection from one peer (cap 2) was not closed at once, or a held one was")
 		}
 		// Two addresses of one IPv6 /64 are one peer; another /64 is not.
-		b1, _ := open("[2001:db8::1]:1000")
-		defer b1.Close()
-		b2, _ := open("[2001:db8::2]:1000")
-		defer b2.Close()
-		b3, b3closed := open("[2001:db8::3]:1000")
-		defer b3.Close()
-		c1, c1closed := open("[2001:db8:0:1::1]:1000")
-		defer c1.Close()
+		open("[2001:db8::1]:1000")
+		open("[2001:db8::2]:1000")
+		b3closed := open("[2001:db8::3]:1000")
+		c1closed := open("[2001:db8:0:1::1]:1000")
 		if !isClosed(b3closed) || isClosed(c1closed) {
 			t.Error("the per-peer cap does not count an IPv6 /64 as one peer")
 		}

@@ -134,13 +134,20 @@ type codeIn struct {
 	Code code `json:"code"`
 }
 
-// readCode decodes a codeIn body into in and returns its checked code. The
-// caller defers in.Code.wipe() before calling it.
-func (s *Server) readCode(r *http.Request, in *codeIn) ([]byte, error) {
-	if err := decodeJSON(r.Body, s.bodyLimit, in, false); err != nil {
-		return nil, err
+// withCode decodes a codeIn body, checks its code and calls f with it. The
+// code's bytes are wiped when withCode returns, on every path: f must not
+// keep them.
+func (s *Server) withCode(r *http.Request, f func(code []byte) error) error {
+	var in codeIn
+	defer in.Code.wipe()
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
+		return err
 	}
-	return in.Code.valid()
+	b, err := in.Code.valid()
+	if err != nil {
+		return err
+	}
+	return f(b)
 }
 
 func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -148,13 +155,9 @@ func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) 
 	if err != nil {
 		return err
 	}
-	var in codeIn
-	defer in.Code.wipe()
-	b, err := s.readCode(r, &in)
-	if err != nil {
-		return err
-	}
-	return noContent(w, s.st.SetEntryCode(id, b, c.actor()))
+	return s.withCode(r, func(b []byte) error {
+		return noContent(w, s.st.SetEntryCode(id, b, c.actor()))
+	})
 }
 
 func (s *Server) deleteEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -183,18 +186,10 @@ func (s *Server) addMFA(w http.ResponseWriter, r *http.Request, c caller) error 
 	if err != nil {
 		return err
 	}
-	var in codeIn
-	defer in.Code.wipe()
-	b, err := s.readCode(r, &in)
-	if err != nil {
-		return err
-	}
-	info, err := s.st.AddMFACode(id, b, c.actor())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, toMFAOut(info))
-	return nil
+	return s.withCode(r, func(b []byte) error {
+		info, err := s.st.AddMFACode(id, b, c.actor())
+		return replyMFA(w, http.StatusCreated, info, err)
+	})
 }
 
 // lengthIn is the body of a generate request (apitype.GenerateMFACode,
@@ -237,6 +232,16 @@ func wipe(b []byte) {
 	}
 }
 
+// replyMFA answers status with the MFA code's info (never its digits), or
+// returns err when the operation that produced it failed.
+func replyMFA(w http.ResponseWriter, status int, info store.MFACodeInfo, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, toMFAOut(info))
+	return nil
+}
+
 // userMFA reads the path's user_id and MFA code id.
 func userMFA(r *http.Request) (uid, id string, err error) {
 	uid, err = userID(r)
@@ -255,18 +260,10 @@ func (s *Server) replaceMFA(w http.ResponseWriter, r *http.Request, c caller) er
 	if err != nil {
 		return err
 	}
-	var in codeIn
-	defer in.Code.wipe()
-	b, err := s.readCode(r, &in)
-	if err != nil {
-		return err
-	}
-	info, err := s.st.ReplaceMFACode(uid, id, b, c.actor())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, toMFAOut(info))
-	return nil
+	return s.withCode(r, func(b []byte) error {
+		info, err := s.st.ReplaceMFACode(uid, id, b, c.actor())
+		return replyMFA(w, http.StatusOK, info, err)
+	})
 }
 
 func (s *Server) deleteMFA(w http.ResponseWriter, r *http.Request, c caller) error {

@@ -129,14 +129,11 @@ func naiveDup(dec *json.Decoder) (dup, ok bool) {
 // with a rule, and refuses a body exactly when it has a repeated key (as
 // the oracle sees it), whatever the target type.
 func FuzzDecodeBody(f *testing.F) {
-	for _, s := range bodySeeds {
-		f.Add(s)
-	}
 	for _, s := range []string{`{"code":"1","Code":"2"}`, `{"a":{"b":1,"B":2}}`, `{"\u212a":1,"k":2}`, `{"a":[{"x":1},{"x":2}]}`,
 		`{"start":"2026-01-01T00:00:00Z","start":""}`, `{"ß":1,"ẞ":2}`, `{"ǅ":1,"ǆ":2}`, `{"a":1}{"a":1,"a":2}`} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, body string) {
+	fuzzBody(f, func(t *testing.T, body string) {
 		var m map[string]any
 		errMap := decodeJSON(strings.NewReader(body), DefaultBodyLimit, &m, false)
 		checkDecodeErr(t, errMap)

@@ -26,6 +26,15 @@ func checkDecodeErr(t *testing.T, err error) {
 	}
 }
 
+// fuzzBody fuzzes fn with request bodies, seeded with bodySeeds (and any
+// seeds the target added before).
+func fuzzBody(f *testing.F, fn func(t *testing.T, body string)) {
+	for _, s := range bodySeeds {
+		f.Add(s)
+	}
+	f.Fuzz(fn)
+}
+
 var bodySeeds = []string{
 	`{"code":"1234"}`, `{"code":1234}`, `{"code":"١٢٣٤"}`, `{"code":null}`, `{"code":""}`,
 	`{"code":"1234","x":1}`, `{}`, ``, `[]`, `"x"`, `{"code":"12`, `{"code":"1234"}{"code":"1"}`,
@@ -37,10 +46,7 @@ var bodySeeds = []string{
 }
 
 func FuzzCodeBody(f *testing.F) {
-	for _, s := range bodySeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, body string) {
+	fuzzBody(f, func(t *testing.T, body string) {
 		var in codeIn
 		err := decodeJSON(strings.NewReader(body), DefaultBodyLimit, &in, false)
 		checkDecodeErr(t, err)
@@ -59,11 +65,8 @@ func FuzzCodeBody(f *testing.F) {
 }
 
 func FuzzUserBody(f *testing.F) {
-	for _, s := range bodySeeds {
-		f.Add(s)
-	}
 	s := New(Options{Config: testConfig})
-	f.Fuzz(func(t *testing.T, body string) {
+	fuzzBody(f, func(t *testing.T, body string) {
 		in, err := decodeUser(strings.NewReader(body), DefaultBodyLimit)
 		checkDecodeErr(t, err)
 		if err != nil {
@@ -75,10 +78,7 @@ func FuzzUserBody(f *testing.F) {
 }
 
 func FuzzCardBody(f *testing.F) {
-	for _, s := range bodySeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, body string) {
+	fuzzBody(f, func(t *testing.T, body string) {
 		var in cardIn
 		err := decodeJSON(strings.NewReader(body), DefaultBodyLimit, &in, false)
 		checkDecodeErr(t, err)

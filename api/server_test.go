@@ -28,14 +28,7 @@ import (
 func TestAuthRateLimit(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.AuthFailBurst = 3; o.AuthFailRefill = 10 * time.Second })
 	const bad, other = "203.0.113.9:1000", "203.0.113.10:1000"
-	badReq := func() int {
-		req := httptest.NewRequest("GET", "/v1/health", nil)
-		req.RemoteAddr = bad
-		req.Header.Set("Authorization", "Bearer latch_wrong")
-		rec := httptest.NewRecorder()
-		e.srv.ServeHTTP(rec, req)
-		return rec.Code
-	}
+	badReq := func() int { return e.badFrom(bad) }
 	steps := []struct {
 		name    string
 		advance time.Duration

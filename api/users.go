@@ -49,6 +49,16 @@ func toCardsOut(cs []store.Card) []apitype.Card {
 	return out
 }
 
+// replyUser answers status with the user u as c may see it, or returns err
+// when the operation that produced u failed.
+func (c caller) replyUser(w http.ResponseWriter, status int, u store.User, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, c.userOut(u))
+	return nil
+}
+
 func toMFAOut(m store.MFACodeInfo) apitype.MFACode {
 	return apitype.MFACode{ID: m.ID, Length: m.Length, Created: fmtTime(m.Created), CreatedBy: m.CreatedBy}
 }
@@ -110,11 +120,7 @@ func (s *Server) pathUser(r *http.Request) (store.User, error) {
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) error {
 	u, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c.userOut(u))
-	return nil
+	return c.replyUser(w, http.StatusOK, u, err)
 }
 
 // applyUser merges in into f, checking every field it sets.
@@ -191,11 +197,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c caller) er
 		return err
 	}
 	u, err := s.st.CreateUser(f, c.actor())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, c.userOut(u))
-	return nil
+	return c.replyUser(w, http.StatusCreated, u, err)
 }
 
 func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -231,11 +233,8 @@ func (s *Server) updateUser(w http.ResponseWriter, id string, c caller, change f
 	if err := change(&f); err != nil {
 		return err
 	}
-	if u, err = s.st.UpdateUser(id, f, c.actor()); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c.userOut(u))
-	return nil
+	u, err = s.st.UpdateUser(id, f, c.actor())
+	return c.replyUser(w, http.StatusOK, u, err)
 }
 
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, c caller) error {

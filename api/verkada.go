@@ -41,23 +41,19 @@ func (s *Server) verkadaUser(q url.Values) (string, error) {
 }
 
 func (s *Server) verkadaAddMFA(w http.ResponseWriter, r *http.Request, c caller) error {
-	var in codeIn
-	defer in.Code.wipe()
-	b, err := s.readCode(r, &in)
-	if err != nil {
-		return err
-	}
-	uid, err := s.verkadaUser(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	if _, err := s.st.AddMFACode(uid, b, c.actor()); err != nil {
-		return err
-	}
-	// Verkada's reply echoes the code that was added; this and the generate
-	// reply are the only responses that ever carry a code.
-	writeJSON(w, http.StatusOK, apitype.Code{Code: string(b)})
-	return nil
+	return s.withCode(r, func(b []byte) error {
+		uid, err := s.verkadaUser(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		if _, err := s.st.AddMFACode(uid, b, c.actor()); err != nil {
+			return err
+		}
+		// Verkada's reply echoes the code that was added; this and the generate
+		// reply are the only responses that ever carry a code.
+		writeJSON(w, http.StatusOK, apitype.Code{Code: string(b)})
+		return nil
+	})
 }
 
 func (s *Server) verkadaDeleteMFA(w http.ResponseWriter, r *http.Request, c caller) error {

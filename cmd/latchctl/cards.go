@@ -1,20 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
-
-func init() {
-	register("cards", command{summary: "list, add, activate, deactivate, delete a user's cards", run: runCards})
-}
 
 const cardsUsage = `usage:
   latchctl cards list USER
@@ -24,23 +18,16 @@ FORMAT: h10301, h10306, corp1000_35, h10302, h10304, corp1000_48, raw (FACILITY 
 USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runCards(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, cardsUsage)
-		return 2
-	}
-	action, args := args[0], args[1:]
-	name := "cards " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("cards", args, stderr)
 	inactive := fs.Bool("inactive", false, "add the card deactivated")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "cards", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
 	if action == "list" {
@@ -55,8 +42,7 @@ func runCards(args []string, stdout, stderr io.Writer) int {
 		if err := c.do(ctx, http.MethodGet, p+"/cards", nil, &out); err != nil {
 			return fail(stderr, name, err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "FORMAT\tFACILITY\tCARD\tACTIVE")
+		tw := newTable(stdout, "FORMAT\tFACILITY\tCARD\tACTIVE")
 		for _, cd := range out.Cards {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%v\n", cd.Format, cd.FacilityCode, cd.CardNumber, cd.Active)
 		}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -94,6 +95,16 @@ func addConnFlags(fs *flag.FlagSet) *conn {
 	fs.StringVar(&c.token, "token", "", "API token (default: $LATCH_TOKEN). VISIBLE TO EVERY LOCAL USER in ps and /proc/PID/cmdline, and kept in the shell history: prefer --token-file or LATCH_TOKEN_FILE")
 	fs.StringVar(&c.tokenFile, "token-file", "", "read the API token from FILE, which must not be readable by group or others (chmod 600) (default: $LATCH_TOKEN_FILE)")
 	return c
+}
+
+// connect does setup and starts the deadline of one request (timeout).
+// The caller defers cancel when err is nil.
+func (c *conn) connect(fs *flag.FlagSet) (ctx context.Context, cancel context.CancelFunc, err error) {
+	if err := c.setup(fs); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), timeout)
+	return ctx, cancel, nil
 }
 
 // setup resolves where to connect and which token to send.
@@ -295,6 +306,25 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("latchctl "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// actionFlags starts a command whose first argument is an action (cards
+// add, users list): it returns the action, the name messages give ("cards
+// add"), and a flag set of that name with the connection flags on it. The
+// flags and positional arguments are args[1:].
+func actionFlags(cmd string, args []string, stderr io.Writer) (action, name string, fs *flag.FlagSet, c *conn) {
+	action = args[0]
+	name = cmd + " " + action
+	fs = newFlags(name, stderr)
+	return action, name, fs, addConnFlags(fs)
+}
+
+// newTable starts a table on w: columns aligned by tabs, the header line
+// (its column names separated by tabs) already written. Flush it when done.
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }
 
 // usageError is a wrong command line: what is wrong, then the command's

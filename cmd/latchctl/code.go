@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,12 @@ import (
 
 // stdin is where "--code -" reads from; tests replace it.
 var stdin io.Reader = os.Stdin
+
+// addCodeFlag defines --code on fs: the code, or "-" to read it with
+// readCode.
+func addCodeFlag(fs *flag.FlagSet) *string {
+	return fs.String("code", "", `the code, or "-" to type it without echo`)
+}
 
 // readCode returns the code given by a --code flag. "-" reads it from the
 // terminal without echo (prompting on stderr), or from the first line of

@@ -15,13 +15,6 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-func init() {
-	register("db", command{
-		summary: "check the database file, or repair its card records (latchd stopped)",
-		run:     runDB,
-	})
-}
-
 const dbUsage = `usage:
   latchctl db check  [--config PATH] [--db PATH] [--timeout DURATION]
   latchctl db repair [--config PATH] [--db PATH] [--key PATH]
@@ -36,7 +29,7 @@ repair writes every stale card record again from its user's records.
 Both need latchd stopped (systemctl stop latchd): it holds the database.`
 
 func runDB(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || (args[0] != "check" && args[0] != "repair") {
+	if args[0] != "check" && args[0] != "repair" {
 		fmt.Fprintln(stderr, dbUsage)
 		return 2
 	}

@@ -1,25 +1,19 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
-
-func init() {
-	register("door", command{summary: "door status: each door's mode now and its next change", run: runDoor})
-}
 
 const doorUsage = `usage:
   latchctl door status [--json]`
 
 func runDoor(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "status" {
+	if args[0] != "status" {
 		fmt.Fprintln(stderr, doorUsage)
 		return 2
 	}
@@ -33,10 +27,10 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 	if len(pos) != 0 {
 		return fail(stderr, "door status", errors.New("takes no arguments"))
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "door", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var out apitype.DoorList
 	if err := c.do(ctx, http.MethodGet, "/v1/doors", nil, &out); err != nil {
@@ -46,8 +40,7 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 		printJSON(stdout, out)
 		return 0
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DOOR\tMODE\tNEXT CHANGE\tNEXT MODE")
+	tw := newTable(stdout, "DOOR\tMODE\tNEXT CHANGE\tNEXT MODE")
 	for _, d := range out.Doors {
 		next, nextMode := d.NextChange, d.NextMode
 		if next == "" {

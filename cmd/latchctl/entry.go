@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,36 +9,25 @@ import (
 	"github.com/latchd/latch/api/apitype"
 )
 
-func init() {
-	register("entry", command{summary: "set or delete a user's entry code", run: runEntry})
-}
-
 const entryUsage = `usage:
   latchctl entry set USER --code CODE|-     ("-" reads it without echo)
   latchctl entry delete USER
 An entry code is 4–16 digits 0-9, unique across users. USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runEntry(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, entryUsage)
-		return 2
-	}
-	action, args := args[0], args[1:]
-	name := "entry " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
-	codeFlag := fs.String("code", "", `the code, or "-" to type it without echo`)
-	pos, err := parseArgs(fs, args)
+	action, name, fs, c := actionFlags("entry", args, stderr)
+	codeFlag := addCodeFlag(fs)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
 	if len(pos) != 1 {
 		return fail(stderr, name, usageError("needs exactly one USER", entryUsage))
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "entry", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	switch action {
 	case "set":

@@ -19,10 +19,6 @@ import (
 	"github.com/latchd/latch/internal/eventfmt"
 )
 
-func init() {
-	register("events", command{summary: "print stored events, or follow them live (--follow)", run: runEvents})
-}
-
 const eventsUsage = `usage:
   latchctl events [--after SEQ] [--limit N] [--door D] [--user USER_ID] [--event NAME] [--json]
   latchctl events --follow [--after SEQ] [--door D] [--user USER_ID] [--event NAME] [--json]

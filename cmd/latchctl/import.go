@@ -15,13 +15,6 @@ import (
 	"golang.org/x/term"
 )
 
-func init() {
-	register("import", command{
-		summary: "import a users or credentials CSV file into the database (latchd stopped)",
-		run:     runImport,
-	})
-}
-
 // Defaults from the config file's [controller] section (docs/config.md).
 const (
 	defaultDB  = "/var/lib/latch/latch.db"
@@ -37,6 +30,11 @@ const (
 	importMemoryLimit = 120 << 20
 )
 
+const importUsage = "usage: latchctl import [--db PATH] [--key PATH] [--config PATH] FILE\n\n" +
+	"Imports a users or credentials CSV file (see docs/store.md) directly into the\n" +
+	"database. Every row is checked first; nothing is written unless all pass.\n" +
+	"latchd must not be running: use the API's CSV import while it is."
+
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -45,10 +43,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	config := fs.String("config", "", "config file `PATH` (database and key_file from [controller]; the groups a users file may assign, read from "+defaultConfig+" when not given)")
 	noProgress := fs.Bool("no-progress", false, "never draw a progress bar")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: latchctl import [--db PATH] [--key PATH] [--config PATH] FILE\n\n"+
-			"Imports a users or credentials CSV file (see docs/store.md) directly into the\n"+
-			"database. Every row is checked first; nothing is written unless all pass.\n"+
-			"latchd must not be running: use the API's CSV import while it is.")
+		fmt.Fprintln(stderr, importUsage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

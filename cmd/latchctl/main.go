@@ -1,42 +1,57 @@
 // Command latchctl is latch's command-line tool for administrators and
-// technicians. Each subcommand lives in its own file and registers itself in
-// init with register, so that the reader, store and API work can add
-// subcommands without touching one shared switch.
+// technicians. Each subcommand's code lives in its own file; the commands
+// table below is the one list of them (name, summary, usage, run).
 package main
 
 import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"strings"
 )
 
 // command is one latchctl subcommand.
 type command struct {
+	name    string
 	summary string
+	// usage is the subcommand's usage text. When needsArgs is set and the
+	// subcommand gets no arguments, run prints it to stderr and exits 2
+	// before calling the subcommand, so a subcommand with needsArgs may
+	// rely on len(args) > 0.
+	usage     string
+	needsArgs bool
 	// run gets the arguments after the subcommand's name and returns the
 	// process exit code. It writes results to stdout and errors to stderr.
 	run func(args []string, stdout, stderr io.Writer) int
 }
 
-var commands = map[string]command{}
+// commands lists every subcommand, in name order (the order usage prints).
+var commands = []command{
+	{name: "cards", summary: "list, add, activate, deactivate, delete a user's cards", usage: cardsUsage, needsArgs: true, run: runCards},
+	{name: "db", summary: "check the database file, or repair its card records (latchd stopped)", usage: dbUsage, needsArgs: true, run: runDB},
+	{name: "door", summary: "door status: each door's mode now and its next change", usage: doorUsage, needsArgs: true, run: runDoor},
+	{name: "entry", summary: "set or delete a user's entry code", usage: entryUsage, needsArgs: true, run: runEntry},
+	{name: "events", summary: "print stored events, or follow them live (--follow)", usage: eventsUsage, run: runEvents},
+	{name: "import", summary: "import a users or credentials CSV file into the database (latchd stopped)", usage: importUsage, run: runImport},
+	{name: "mfa", summary: "add, generate, list, replace, delete a user's MFA codes", usage: mfaUsage, needsArgs: true, run: runMFA},
+	{name: "token", summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", usage: tokenUsage, needsArgs: true, run: runToken},
+	{name: "users", summary: "list, show, create, update, suspend, unsuspend, delete users", usage: usersUsage, needsArgs: true, run: runUsers},
+	{name: "wiegand", summary: "encode or decode Wiegand frames (cards and keypad keys)", usage: wiegandUsage, needsArgs: true, run: runWiegand},
+}
 
-func register(name string, c command) {
-	if _, dup := commands[name]; dup {
-		panic("latchctl: command registered twice: " + name)
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
 	}
-	commands[name] = c
+	return command{}, false
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: latchctl COMMAND [ARGS]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 }
 
@@ -52,10 +67,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	c, ok := commands[args[0]]
+	c, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(stderr, "latchctl: unknown command %q\n", args[0])
 		usage(stderr)
+		return 2
+	}
+	if c.needsArgs && len(args) == 1 {
+		fmt.Fprintln(stderr, strings.TrimSuffix(c.usage, "\n"))
 		return 2
 	}
 	return c.run(args[1:], stdout, stderr)

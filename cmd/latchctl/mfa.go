@@ -1,20 +1,14 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
-
-func init() {
-	register("mfa", command{summary: "add, generate, list, replace, delete a user's MFA codes", run: runMFA})
-}
 
 const mfaUsage = `usage:
   latchctl mfa add USER --code CODE|-          add a given code ("-" reads it without echo)
@@ -25,18 +19,11 @@ const mfaUsage = `usage:
 A code is 4–16 digits 0-9. USER is a user_id, or ext:EXTERNAL_ID.`
 
 func runMFA(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, mfaUsage)
-		return 2
-	}
-	action, args := args[0], args[1:]
-	name := "mfa " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
-	codeFlag := fs.String("code", "", `the code, or "-" to type it without echo`)
+	action, name, fs, c := actionFlags("mfa", args, stderr)
+	codeFlag := addCodeFlag(fs)
 	generate := fs.Bool("generate", false, "generate a random code")
 	length := fs.Int("length", 0, "length of a generated code, 4–16 (default 6)")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
@@ -65,10 +52,10 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, name, err)
 		}
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "mfa", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	p, err := c.userPath(ctx, pos[0])
 	if err != nil {
@@ -96,8 +83,7 @@ func runMFA(args []string, stdout, stderr io.Writer) int {
 		if err := c.do(ctx, http.MethodGet, p+"/mfa_codes", nil, &list); err != nil {
 			return fail(stderr, name, err)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tLENGTH\tCREATED\tCREATED_BY")
+		tw := newTable(stdout, "ID\tLENGTH\tCREATED\tCREATED_BY")
 		for _, m := range list.MFACodes {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", m.ID, m.Length, m.Created, m.CreatedBy)
 		}

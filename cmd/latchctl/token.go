@@ -9,16 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
-
-func init() {
-	register("token", command{summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", run: runToken})
-}
 
 var tokenUsage = `usage:
   latchctl token create --name NAME --role ROLE [--config PATH | --db PATH --key PATH]
@@ -42,19 +37,12 @@ const (
 var openTimeout = 500 * time.Millisecond
 
 func runToken(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, tokenUsage)
-		return 2
-	}
-	action, args := args[0], args[1:]
-	name := "token " + action
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("token", args, stderr)
 	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
 	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
 	tname := fs.String("name", "", "token name, e.g. integrator-1")
 	role := fs.String("role", "", "token role")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
@@ -155,8 +143,7 @@ func tokenDirect(st *store.Store, action, name, role string, stdout, stderr io.W
 }
 
 func printTokens(w io.Writer, ts []store.Token) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+	tw := newTable(w, "NAME\tROLE\tCREATED")
 	for _, t := range ts {
 		created := ""
 		if !t.Created.IsZero() {

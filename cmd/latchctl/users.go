@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,14 +10,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/latchd/latch/api/apitype"
 )
-
-func init() {
-	register("users", command{summary: "list, show, create, update, suspend, unsuspend, delete users", run: runUsers})
-}
 
 const usersUsage = `usage:
   latchctl users list [--search S] [--limit N] [--after USER_ID] [--json]
@@ -36,13 +30,7 @@ func printJSON(w io.Writer, v any) {
 }
 
 func runUsers(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, usersUsage)
-		return 2
-	}
-	action, args := args[0], args[1:]
-	fs := newFlags("users "+action, stderr)
-	c := addConnFlags(fs)
+	action, name, fs, c := actionFlags("users", args, stderr)
 	search := fs.String("search", "", "case-insensitive substring of external_id, names or email")
 	limit := fs.Int("limit", 0, "users per page (1–1000; default 100)")
 	after := fs.String("after", "", "list users after this user_id (the previous page's next)")
@@ -55,16 +43,15 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	fs.String("start", "", "RFC 3339 time from which the user's credentials work")
 	fs.String("end", "", "RFC 3339 time after which they stop working")
 	suspended := fs.Bool("suspended", false, "create the user suspended")
-	pos, err := parseArgs(fs, args)
+	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	if err := c.setup(fs); err != nil {
+	ctx, cancel, err := c.connect(fs)
+	if err != nil {
 		return fail(stderr, "users", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	name := "users " + action
 
 	// The request holds exactly the flags given: PATCH leaves the others.
 	var body apitype.UserFields
@@ -116,8 +103,7 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 			printJSON(stdout, page)
 			return 0
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USER_ID\tEXTERNAL_ID\tNAME\tEMAIL\tGROUPS\tSTATE")
+		tw := newTable(stdout, "USER_ID\tEXTERNAL_ID\tNAME\tEMAIL\tGROUPS\tSTATE")
 		for _, u := range page.Users {
 			state := "active"
 			if u.Suspended {

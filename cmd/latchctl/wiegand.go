@@ -12,13 +12,6 @@ import (
 	"github.com/latchd/latch/reader"
 )
 
-func init() {
-	register("wiegand", command{
-		summary: "encode or decode Wiegand frames (cards and keypad keys)",
-		run:     runWiegand,
-	})
-}
-
 // defaultFormats are decoded when --formats is not given: every fixed
 // format, with h10304 (not h10302) for 37 bits since one length takes
 // one format.
@@ -37,10 +30,6 @@ format) and exits 1. Default --formats: ` + defaultFormats + `
 `
 
 func runWiegand(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, wiegandUsage)
-		return 2
-	}
 	switch args[0] {
 	case "encode":
 		return wiegandEncode(args[1:], stdout, stderr)
