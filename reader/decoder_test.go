@@ -47,13 +47,7 @@ func TestDecodeBits(t *testing.T) {
 	pin := Config{Formats: []string{"h10301"}, Keypad: KeypadPIN}
 	pinOnly := Config{Keypad: KeypadPIN}
 	h := FormatSpec{Format: H10301}
-	enc := func(s FormatSpec, fc uint32, cn uint64) string {
-		b, err := s.Encode(fc, cn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	enc := func(s FormatSpec, fc uint32, cn uint64) string { return mustEncode(t, s, fc, cn) }
 	for _, tc := range []struct {
 		name string
 		cfg  Config

@@ -172,31 +172,28 @@ func (e *engine) settle() error {
 }
 
 func (e *engine) reader(line int, name string) (*simReader, error) {
-	if name == "" {
-		if len(e.readers) == 0 {
-			return nil, e.fail(line, "the config has no [[reader]]")
-		}
-		return e.readers[0], nil
-	}
-	r, ok := e.byName[name]
-	if !ok {
-		return nil, e.fail(line, "no reader %q in the config", name)
-	}
-	return r, nil
+	return pickNamed(e, line, "reader", e.readers, e.byName, name)
 }
 
 func (e *engine) doorNamed(line int, name string) (*simDoor, error) {
+	return pickNamed(e, line, "door", e.doors, e.byDoor, name)
+}
+
+// pickNamed finds the config's [[kind]] called name; an empty name means
+// the first one.
+func pickNamed[T any](e *engine, line int, kind string, all []T, byName map[string]T, name string) (T, error) {
+	var zero T
 	if name == "" {
-		if len(e.doors) == 0 {
-			return nil, e.fail(line, "the config has no [[door]]")
+		if len(all) == 0 {
+			return zero, e.fail(line, "the config has no [[%s]]", kind)
 		}
-		return e.doors[0], nil
+		return all[0], nil
 	}
-	d, ok := e.byDoor[name]
+	v, ok := byName[name]
 	if !ok {
-		return nil, e.fail(line, "no door %q in the config", name)
+		return zero, e.fail(line, "no %s %q in the config", kind, name)
 	}
-	return d, nil
+	return v, nil
 }
 
 // do carries out one step.
