@@ -205,30 +205,19 @@ func (e *engine) do(st Step) error {
 		return nil
 	}
 	switch st.Kind {
-	case StepBadge:
+	case StepBadge, StepBadgeRaw:
 		r, err := e.reader(st.Line, st.Reader)
 		if err != nil {
 			return err
 		}
-		spec, err := reader.ParseFormatSpec(string(st.Format), "")
-		if err != nil {
-			return e.fail(st.Line, "badge: %v", err)
-		}
-		bits, err := spec.Encode(st.FacilityCode, st.CardNumber)
-		if err != nil {
-			return e.fail(st.Line, "badge: %v", err)
+		bits := st.Bits
+		if st.Kind == StepBadge {
+			if bits, err = cardBits(st); err != nil {
+				return e.fail(st.Line, "badge: %v", err)
+			}
 		}
 		if err := e.pulse(r, bits); err != nil {
-			return e.fail(st.Line, "badge: %v", err)
-		}
-		return e.settle()
-	case StepBadgeRaw:
-		r, err := e.reader(st.Line, st.Reader)
-		if err != nil {
-			return err
-		}
-		if err := e.pulse(r, st.Bits); err != nil {
-			return e.fail(st.Line, "badgeraw: %v", err)
+			return e.fail(st.Line, "%s: %v", st.Kind, err)
 		}
 		return e.settle()
 	case StepKeys:
@@ -271,6 +260,15 @@ func (e *engine) do(st Step) error {
 		return e.advance(e.Now().Add(d.cfg.Debounce))
 	}
 	return e.fail(st.Line, "%s may only come before every other command", st.Kind)
+}
+
+// cardBits is the frame a badge step's card sends.
+func cardBits(st Step) (string, error) {
+	spec, err := reader.ParseFormatSpec(string(st.Format), "")
+	if err != nil {
+		return "", err
+	}
+	return spec.Encode(st.FacilityCode, st.CardNumber)
 }
 
 // keys presses keys KeyInterval apart as the reader's keypad sends them:
