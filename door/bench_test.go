@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
 
+	"github.com/latchd/latch/internal/benchlat"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/schedule"
@@ -218,11 +218,7 @@ func benchDecision(b *testing.B, n int, from string) {
 		idle(2)
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	if len(lat) > 0 {
-		b.ReportMetric(float64(lat[len(lat)*50/100].Nanoseconds()), "p50-ns")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
-	}
+	benchlat.Report(b, lat)
 }
 
 // BenchmarkStep is the door's own cost per decision, without the store or

@@ -245,6 +245,16 @@ func mustDriver(t testing.TB, mode schedule.Mode, mod func(*Config)) *driver {
 	return newDriver(t, c, testCreds())
 }
 
+// runOps starts a driver in mode with mod applied to its config, forgets
+// what the start did, and carries out ops.
+func runOps(t testing.TB, mode schedule.Mode, mod func(*Config), ops op) *driver {
+	t.Helper()
+	d := mustDriver(t, mode, mod)
+	d.reset()
+	ops(d)
+	return d
+}
+
 func (d *driver) record(a action) {
 	d.acts = append(d.acts, a)
 	switch a := a.(type) {

@@ -236,9 +236,7 @@ func TestDenials(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := mustDriver(t, tt.mode, tt.mod)
-			d.reset()
-			tt.ops(d)
+			d := runOps(t, tt.mode, tt.mod, tt.ops)
 			if diff := cmp.Diff(tt.want, summary(d.events, false)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
@@ -425,9 +423,7 @@ func TestStrikeAndSensors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := mustDriver(t, tt.mode, tt.mod)
-			d.reset()
-			tt.ops(d)
+			d := runOps(t, tt.mode, tt.mod, tt.ops)
 			if diff := cmp.Diff(tt.want, summary(d.events, true)); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
@@ -478,9 +474,7 @@ func TestFeedbackPatterns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := mustDriver(t, tt.mode, nil)
-			d.reset()
-			tt.ops(d)
+			d := runOps(t, tt.mode, nil, tt.ops)
 			var got []fb
 			for _, a := range d.acts {
 				if f, ok := a.(actFeedback); ok && f.reader == "in" {

@@ -196,21 +196,26 @@ func FuzzAssembler(f *testing.F) {
 	})
 }
 
-func BenchmarkAssembler(b *testing.B) {
-	// 26-bit frames at a 2 ms interval, 30 ms apart.
+// benchFrames hands push the edges of one 26-bit frame (2 ms bit interval)
+// per round of b.Loop, the frames 80 ms apart, the edges numbered in turn.
+func benchFrames(b *testing.B, push func(Edge)) {
 	es := edges(card26, 0, 2*time.Millisecond, 1)
-	a := NewAssembler(AssemblerConfig{})
 	var base time.Duration
 	var seq uint32
-	frames := 0
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, e := range es {
 			seq++
-			frames += len(a.Push(Edge{Line: e.Line, T: base + e.T, Seq: seq}))
+			push(Edge{Line: e.Line, T: base + e.T, Seq: seq})
 		}
 		base += 80 * time.Millisecond
 	}
+}
+
+func BenchmarkAssembler(b *testing.B) {
+	a := NewAssembler(AssemblerConfig{})
+	frames := 0
+	benchFrames(b, func(e Edge) { frames += len(a.Push(e)) })
 	frames += len(a.Close())
 	if frames != b.N {
 		b.Fatalf("%d frames from %d", frames, b.N)

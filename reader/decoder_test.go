@@ -47,13 +47,7 @@ func TestDecodeBits(t *testing.T) {
 	pin := Config{Formats: []string{"h10301"}, Keypad: KeypadPIN}
 	pinOnly := Config{Keypad: KeypadPIN}
 	h := FormatSpec{Format: H10301}
-	enc := func(s FormatSpec, fc uint32, cn uint64) string {
-		b, err := s.Encode(fc, cn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	enc := func(s FormatSpec, fc uint32, cn uint64) string { return mustEncode(t, s, fc, cn) }
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -153,27 +147,16 @@ func FuzzDecode(f *testing.F) {
 // keypad (26-bit cards at 2 ms, 80 ms apart).
 func BenchmarkDecoder(b *testing.B) {
 	d := mustDecoder(b, Config{Formats: []string{"h10301", "h10304", "corp1000_48"}, Keypad: Keypad8})
-	es := edges(card26, 0, 2*time.Millisecond, 1)
-	var base time.Duration
-	var seq uint32
 	cards := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		for _, e := range es {
-			seq++
-			for _, r := range d.Push(Edge{Line: e.Line, T: base + e.T, Seq: seq}) {
-				if r.Kind == KindCard {
-					cards++
-				}
+	count := func(rs []Read) {
+		for _, r := range rs {
+			if r.Kind == KindCard {
+				cards++
 			}
 		}
-		base += 80 * time.Millisecond
 	}
-	for _, r := range d.Close() {
-		if r.Kind == KindCard {
-			cards++
-		}
-	}
+	benchFrames(b, func(e Edge) { count(d.Push(e)) })
+	count(d.Close())
 	if cards != b.N {
 		b.Fatalf("%d cards from %d frames", cards, b.N)
 	}

@@ -269,29 +269,33 @@ func span(from, to int, skip func(int) bool) []int {
 	return r
 }
 
+// leadTrail is the parity of the HID formats: bit 1 even over bits
+// 2..evenTo, bit n odd over bits oddFrom..n-1.
+func leadTrail(n, evenTo, oddFrom int) []parityBit {
+	return []parityBit{{pos: 1, over: span(2, evenTo, nil)}, {pos: n, odd: true, over: span(oddFrom, n-1, nil)}}
+}
+
 func mod3(r int) func(int) bool { return func(p int) bool { return p%3 == r } }
 
+// corp1000 is the parity of the Corp 1000 formats, in the order it must be
+// computed: bit 2 even over bits from..n-1 and bit n odd over bits
+// from-1..n-2, each leaving out every third bit (from+2, from+5, … and
+// from+1, from+4, …), then bit 1 odd over bits 2..n.
+func corp1000(n, from int) []parityBit {
+	return []parityBit{
+		{pos: 2, over: span(from, n-1, mod3((from+2)%3))},
+		{pos: n, odd: true, over: span(from-1, n-2, mod3((from+1)%3))},
+		{pos: 1, odd: true, over: span(2, n, nil)},
+	}
+}
+
 var layouts = map[Format]layout{
-	H10301: {n: 26, fcStart: 2, fcLen: 8, cnStart: 10, cnLen: 16,
-		parity: []parityBit{{pos: 1, over: span(2, 13, nil)}, {pos: 26, odd: true, over: span(14, 25, nil)}}},
-	H10306: {n: 34, fcStart: 2, fcLen: 16, cnStart: 18, cnLen: 16,
-		parity: []parityBit{{pos: 1, over: span(2, 17, nil)}, {pos: 34, odd: true, over: span(18, 33, nil)}}},
-	Corp1000x35: {n: 35, fcStart: 3, fcLen: 12, cnStart: 15, cnLen: 20,
-		parity: []parityBit{
-			{pos: 2, over: span(3, 34, mod3(2))},
-			{pos: 35, odd: true, over: span(2, 33, mod3(1))},
-			{pos: 1, odd: true, over: span(2, 35, nil)},
-		}},
-	H10302: {n: 37, cnStart: 2, cnLen: 35,
-		parity: []parityBit{{pos: 1, over: span(2, 19, nil)}, {pos: 37, odd: true, over: span(19, 36, nil)}}},
-	H10304: {n: 37, fcStart: 2, fcLen: 16, cnStart: 18, cnLen: 19,
-		parity: []parityBit{{pos: 1, over: span(2, 19, nil)}, {pos: 37, odd: true, over: span(19, 36, nil)}}},
-	Corp1000x48: {n: 48, fcStart: 3, fcLen: 22, cnStart: 25, cnLen: 23,
-		parity: []parityBit{
-			{pos: 2, over: span(4, 47, mod3(0))},
-			{pos: 48, odd: true, over: span(3, 46, mod3(2))},
-			{pos: 1, odd: true, over: span(2, 48, nil)},
-		}},
+	H10301:      {n: 26, fcStart: 2, fcLen: 8, cnStart: 10, cnLen: 16, parity: leadTrail(26, 13, 14)},
+	H10306:      {n: 34, fcStart: 2, fcLen: 16, cnStart: 18, cnLen: 16, parity: leadTrail(34, 17, 18)},
+	Corp1000x35: {n: 35, fcStart: 3, fcLen: 12, cnStart: 15, cnLen: 20, parity: corp1000(35, 3)},
+	H10302:      {n: 37, cnStart: 2, cnLen: 35, parity: leadTrail(37, 19, 19)},
+	H10304:      {n: 37, fcStart: 2, fcLen: 16, cnStart: 18, cnLen: 19, parity: leadTrail(37, 19, 19)},
+	Corp1000x48: {n: 48, fcStart: 3, fcLen: 22, cnStart: 25, cnLen: 23, parity: corp1000(48, 4)},
 }
 
 // formatNames lists the fixed formats, in the order of the hardware table.

@@ -103,10 +103,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, s := range allSpecs() {
 		maxFC, maxCN := s.FieldLimits()
 		try := func(fc uint32, cn uint64) {
-			b, err := s.Encode(fc, cn)
-			if err != nil {
-				t.Fatalf("%s: Encode(%d, %d): %v", s, fc, cn, err)
-			}
+			b := mustEncode(t, s, fc, cn)
 			c, err := s.Decode(b)
 			if err != nil || c.FacilityCode != fc || c.CardNumber != cn || c.Format != s.Format || len(b) != s.Len() {
 				t.Fatalf("%s: Decode(Encode(%d, %d)=%s) = %+v, %v", s, fc, cn, b, c, err)
@@ -165,14 +162,9 @@ func TestSingleBitFlips(t *testing.T) {
 			if maxFC > 0 {
 				fc = r.Uint32N(maxFC + 1)
 			}
-			b, err := s.Encode(fc, r.Uint64N(maxCN+1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range b {
-				flipped := []byte(b)
-				flipped[i] ^= 1
-				if c, err := s.Decode(string(flipped)); !errors.Is(err, ErrParity) {
+			b := mustEncode(t, s, fc, r.Uint64N(maxCN+1))
+			for i, flipped := range flips(b) {
+				if c, err := s.Decode(flipped); !errors.Is(err, ErrParity) {
 					t.Fatalf("%s: flip bit %d of %s: got %+v, %v; want parity error", s, i+1, b, c, err)
 				}
 			}

@@ -172,31 +172,28 @@ func (e *engine) settle() error {
 }
 
 func (e *engine) reader(line int, name string) (*simReader, error) {
-	if name == "" {
-		if len(e.readers) == 0 {
-			return nil, e.fail(line, "the config has no [[reader]]")
-		}
-		return e.readers[0], nil
-	}
-	r, ok := e.byName[name]
-	if !ok {
-		return nil, e.fail(line, "no reader %q in the config", name)
-	}
-	return r, nil
+	return pickNamed(e, line, "reader", e.readers, e.byName, name)
 }
 
 func (e *engine) doorNamed(line int, name string) (*simDoor, error) {
+	return pickNamed(e, line, "door", e.doors, e.byDoor, name)
+}
+
+// pickNamed finds the config's [[kind]] called name; an empty name means
+// the first one.
+func pickNamed[T any](e *engine, line int, kind string, all []T, byName map[string]T, name string) (T, error) {
+	var zero T
 	if name == "" {
-		if len(e.doors) == 0 {
-			return nil, e.fail(line, "the config has no [[door]]")
+		if len(all) == 0 {
+			return zero, e.fail(line, "the config has no [[%s]]", kind)
 		}
-		return e.doors[0], nil
+		return all[0], nil
 	}
-	d, ok := e.byDoor[name]
+	v, ok := byName[name]
 	if !ok {
-		return nil, e.fail(line, "no door %q in the config", name)
+		return zero, e.fail(line, "no %s %q in the config", kind, name)
 	}
-	return d, nil
+	return v, nil
 }
 
 // do carries out one step.
@@ -208,30 +205,19 @@ func (e *engine) do(st Step) error {
 		return nil
 	}
 	switch st.Kind {
-	case StepBadge:
+	case StepBadge, StepBadgeRaw:
 		r, err := e.reader(st.Line, st.Reader)
 		if err != nil {
 			return err
 		}
-		spec, err := reader.ParseFormatSpec(string(st.Format), "")
-		if err != nil {
-			return e.fail(st.Line, "badge: %v", err)
-		}
-		bits, err := spec.Encode(st.FacilityCode, st.CardNumber)
-		if err != nil {
-			return e.fail(st.Line, "badge: %v", err)
+		bits := st.Bits
+		if st.Kind == StepBadge {
+			if bits, err = cardBits(st); err != nil {
+				return e.fail(st.Line, "badge: %v", err)
+			}
 		}
 		if err := e.pulse(r, bits); err != nil {
-			return e.fail(st.Line, "badge: %v", err)
-		}
-		return e.settle()
-	case StepBadgeRaw:
-		r, err := e.reader(st.Line, st.Reader)
-		if err != nil {
-			return err
-		}
-		if err := e.pulse(r, st.Bits); err != nil {
-			return e.fail(st.Line, "badgeraw: %v", err)
+			return e.fail(st.Line, "%s: %v", st.Kind, err)
 		}
 		return e.settle()
 	case StepKeys:
@@ -274,6 +260,15 @@ func (e *engine) do(st Step) error {
 		return e.advance(e.Now().Add(d.cfg.Debounce))
 	}
 	return e.fail(st.Line, "%s may only come before every other command", st.Kind)
+}
+
+// cardBits is the frame a badge step's card sends.
+func cardBits(st Step) (string, error) {
+	spec, err := reader.ParseFormatSpec(string(st.Format), "")
+	if err != nil {
+		return "", err
+	}
+	return spec.Encode(st.FacilityCode, st.CardNumber)
 }
 
 // keys presses keys KeyInterval apart as the reader's keypad sends them:

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/latchd/latch/internal/benchlat"
 )
 
 // Benchmarks build their databases once per run with the bulk import path
@@ -108,6 +109,24 @@ func writeCredsCSV(tb testing.TB, path string, n int, mix bool) {
 var builtMu sync.Mutex
 var built = map[string]string{}
 
+// importGenerated imports n generated users, each with one card, through
+// the scratch file csv; with creds it then imports their codes as
+// writeCredsCSV writes them (mix as there). csv is removed afterwards.
+func importGenerated(tb testing.TB, s *Store, csv string, n int, creds, mix bool) {
+	tb.Helper()
+	writeUsersCSV(tb, csv, n)
+	if _, err := s.ImportFile(csv, importer1, nil); err != nil {
+		tb.Fatal(err)
+	}
+	if creds {
+		writeCredsCSV(tb, csv, n, mix)
+		if _, err := s.ImportFile(csv, importer1, nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	os.Remove(csv)
+}
+
 // usersDB returns a folder holding latch.db and device.key with n users,
 // each with one card; withMFA adds one MFA code each. Built once per run.
 func usersDB(tb testing.TB, n int, withMFA bool) string {
@@ -129,18 +148,7 @@ func usersDB(tb testing.TB, n int, withMFA bool) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	csv := filepath.Join(dir, "users.csv")
-	writeUsersCSV(tb, csv, n)
-	if _, err := s.ImportFile(csv, importer1, nil); err != nil {
-		tb.Fatal(err)
-	}
-	if withMFA {
-		writeCredsCSV(tb, csv, n, false)
-		if _, err := s.ImportFile(csv, importer1, nil); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	os.Remove(csv)
+	importGenerated(tb, s, filepath.Join(dir, "users.csv"), n, withMFA, false)
 	if err := s.Close(); err != nil {
 		tb.Fatal(err)
 	}
@@ -192,11 +200,7 @@ func BenchmarkLookupVerify(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			if len(lat) > 0 {
-				b.ReportMetric(float64(lat[len(lat)*50/100].Nanoseconds()), "p50-ns")
-				b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
-			}
+			benchlat.Report(b, lat)
 		})
 	}
 }

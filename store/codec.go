@@ -86,18 +86,14 @@ func (d *decoder) byte() byte {
 	return c
 }
 
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *decoder) varint() int64 { return decodeVarint(d, binary.Varint) }
 
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
+func (d *decoder) uvarint() uint64 { return decodeVarint(d, binary.Uvarint) }
+
+// decodeVarint reads one varint with read (binary.Varint or
+// binary.Uvarint), marking the decoder failed on a short or overlong one.
+func decodeVarint[T int64 | uint64](d *decoder, read func([]byte) (T, int)) T {
+	v, n := read(d.b)
 	if n <= 0 {
 		d.err = true
 		return 0

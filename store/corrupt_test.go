@@ -63,16 +63,7 @@ func buildCorruptBase(t *testing.T, dir string) []corruptUser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	csv := filepath.Join(dir, "in.csv")
-	writeUsersCSV(t, csv, corruptUsers)
-	if _, err := s.ImportFile(csv, importer1, nil); err != nil {
-		t.Fatal(err)
-	}
-	writeCredsCSV(t, csv, corruptUsers, true)
-	if _, err := s.ImportFile(csv, importer1, nil); err != nil {
-		t.Fatal(err)
-	}
-	os.Remove(csv)
+	importGenerated(t, s, filepath.Join(dir, "in.csv"), corruptUsers, true, true)
 	var want []corruptUser
 	for i := range corruptUsers {
 		k := CardKey{Format: "h10301", FacilityCode: uint32(i >> 16), CardNumber: uint64(i & 0xffff)}
