@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/store"
 )
 
 const siteConfig = `
@@ -50,17 +51,7 @@ func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, f
 		}
 		return cfg
 	}
-	log := zerolog.Nop()
-	st, err := openStore(parse("high", "low"), log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ew := door.NewEventWriter(st, nil, log)
-	ewDone := make(chan struct{})
-	go func() { defer close(ewDone); ew.Run(ctx) }()
-	hw = newSimHW(log)
-	s = newSite(log, hw, st, ew, make(chan error, 4))
+	s, hw, _, _, closeStore := simSite(t, parse("high", "low"))
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -71,12 +62,33 @@ func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, f
 		if err := hw.Close(); err != nil {
 			t.Error(err)
 		}
+		closeStore()
+	}
+	t.Cleanup(stop)
+	return s, hw, parse, stop
+}
+
+// simSite makes a site on simulated hardware over cfg's database, its
+// event writer running under ctx; closeStore stops the writer and closes
+// the database (once the doors are stopped).
+func simSite(t *testing.T, cfg *config.Config) (s *site, hw *simHW, st *store.Store, ctx context.Context, closeStore func()) {
+	t.Helper()
+	log := zerolog.Nop()
+	st, err := openStore(cfg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ew := door.NewEventWriter(st, nil, log)
+	ewDone := make(chan struct{})
+	go func() { defer close(ewDone); ew.Run(ctx) }()
+	hw = newSimHW(log)
+	s = newSite(log, hw, st, ew, make(chan error, 4))
+	return s, hw, st, ctx, func() {
 		cancel()
 		<-ewDone
 		st.Close()
 	}
-	t.Cleanup(stop)
-	return s, hw, parse, stop
 }
 
 // TestStartNeverPulses: a door's relay and feedback lines are requested at
