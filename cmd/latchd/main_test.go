@@ -145,27 +145,15 @@ func goBuild(dir, pkg string) error {
 	return nil
 }
 
-const simConfig = `
-[controller]
-database  = "data/latch.db"
-key_file  = "data/device.key"
-time_zone = "UTC"
-[api]
-socket = "api.sock"
-[[reader]]
-name = "r1"
-door = "front"
-d0   = "GPIO17"
-d1   = "GPIO27"
-[[door]]
-name        = "front"
-relay       = "GPIO23"
-relay_active = "low"
-unlock_time = "60s"
-[[group]]
-name  = "staff"
-doors = ["front"]
-`
+// simConfig is the simulated site of the tests, shared with
+// scripts/measure-*.sh (scripts/lib.sh).
+var simConfig = func() string {
+	b, err := os.ReadFile("testdata/sim.toml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // simDaemon is a running latchd --sim for a test.
 type simDaemon struct {
