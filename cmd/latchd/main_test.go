@@ -109,9 +109,13 @@ func TestMain(m *testing.M) {
 }
 
 // buildLatchd returns latchd built from this package (with latchctl beside
-// it), built on first use.
+// it), built on first use. A test that needs it builds and runs the daemon:
+// it is skipped in -short mode.
 func buildLatchd(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
 	binDir.once.Do(func() {
 		if binDir.dir, binDir.err = os.MkdirTemp("", "latchd-test-bin-"); binDir.err != nil {
 			return
@@ -293,9 +297,6 @@ func event(name string) func(map[string]any) bool {
 // working; SIGHUP with a good file that changes another door keeps a code
 // entry in progress on the unchanged door; a changed door is restarted.
 func TestReload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "latch.toml")
@@ -398,9 +399,6 @@ func seed(t *testing.T, dir string) {
 // SIGTERM run is also under a fake systemd: READY=1, WATCHDOG=1 and
 // STOPPING=1 arrive on $NOTIFY_SOCKET.
 func TestStopPaths(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	tests := []struct {
 		name     string
@@ -509,9 +507,6 @@ func expectNotify(t *testing.T, c *net.UnixConn, want string) {
 // built-in demo. Every door command of the banner has the outcome the
 // banner promises, and the banner's latchctl lines work as printed.
 func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	binDir := filepath.Dir(bin)
 	path := "PATH=/usr/bin:/bin"
@@ -649,9 +644,6 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // locked out when SIGHUP restarts the door, and when latchd is killed
 // (SIGKILL: no shutdown at all) and started again (red-team item 3).
 func TestLockoutSurvivesReloadAndCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "latch.toml")
