@@ -183,12 +183,6 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) WriteString(p string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.WriteString(p)
-}
-
 func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -241,7 +235,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 		defer close(d.errLines)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			d.stderr.WriteString(sc.Text() + "\n")
+			fmt.Fprintln(d.stderr, sc.Text())
 			select {
 			case d.errLines <- sc.Text():
 			default:
@@ -579,7 +573,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shErr syncBuffer
-	sh.Stderr = writerFunc(func(p []byte) (int, error) { shErr.WriteString(string(p)); return len(p), nil })
+	sh.Stderr = &shErr
 	if err := sh.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -635,10 +629,6 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // TestLockoutSurvivesReloadAndCrash: a card locked out at a door stays
 // locked out when SIGHUP restarts the door, and when latchd is killed

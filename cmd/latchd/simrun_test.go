@@ -45,7 +45,7 @@ func newSimRun(t *testing.T, text string, seeded, quiet bool) *simRun {
 	}
 	log := zerolog.Nop()
 	if !quiet {
-		log = zerolog.New(writerFunc(func(p []byte) (int, error) { r.logs.WriteString(string(p)); return len(p), nil }))
+		log = zerolog.New(r.logs)
 	}
 	if r.st, err = openStore(r.cfg, log, nil); err != nil {
 		t.Fatal(err)
