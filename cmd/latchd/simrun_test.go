@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -82,6 +83,27 @@ func (r *simRun) badgeUntilReleased(name, door string) (gpio.Level, error) {
 		}
 	}
 	return r.hw.outputs["GPIO23"].Level(), nil
+}
+
+// whenReleased makes the daemon's extra step: badge at reader name until
+// door's strike is released (the relay's level then in *releasedAt, when
+// not nil), then do (the step under test), then run on until the daemon
+// stops.
+func (r *simRun) whenReleased(name, door string, releasedAt *gpio.Level, do func(d *daemon) error) {
+	r.d.extra = func(ctx context.Context, d *daemon) error {
+		lvl, err := r.badgeUntilReleased(name, door)
+		if err != nil {
+			return err
+		}
+		if releasedAt != nil {
+			*releasedAt = lvl
+		}
+		if err := do(d); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
 }
 
 // checkClosed fails the test unless the daemon closed the database.

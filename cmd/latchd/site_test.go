@@ -147,15 +147,10 @@ func TestFatalErrorLocks(t *testing.T) {
 	r := newSimRun(t, simConfig, true, false)
 	cfg, hw, d, logs := r.cfg, r.hw, r.d, r.logs
 	var releasedAt gpio.Level
-	d.extra = func(ctx context.Context, d *daemon) error {
-		var err error
-		if releasedAt, err = r.badgeUntilReleased("", ""); err != nil {
-			return err
-		}
+	r.whenReleased("", "", &releasedAt, func(d *daemon) error {
 		d.fatal <- errors.New("test: a fatal error")
-		<-ctx.Done()
 		return nil
-	}
+	})
 	if code := d.run(cfg); code != exitFatal {
 		t.Errorf("exit code %d, want %d", code, exitFatal)
 	}
@@ -223,20 +218,12 @@ func TestMainPanicLocks(t *testing.T) {
 	cfgPath, cfg, shw, d, logs := r.cfgPath, r.cfg, r.hw, r.d, r.logs
 	d.hw = panicOnOutput{simHW: shw, pin: "GPIO20"}
 	var releasedAt gpio.Level
-	d.extra = func(ctx context.Context, d *daemon) error {
-		var err error
-		if releasedAt, err = r.badgeUntilReleased("r1", "front"); err != nil {
-			return err
-		}
+	r.whenReleased("r1", "front", &releasedAt, func(*daemon) error {
 		if err := os.WriteFile(cfgPath, []byte(strings.Replace(text, `"GPIO16"`, `"GPIO20"`, 1)), 0o644); err != nil {
 			return err
 		}
-		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-			return err
-		}
-		<-ctx.Done()
-		return nil
-	}
+		return syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	})
 	if code := d.run(cfg); code != exitFatal {
 		t.Errorf("exit code %d, want %d; log:\n%s", code, exitFatal, logs.String())
 	}
