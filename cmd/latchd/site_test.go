@@ -145,22 +145,29 @@ func TestReloadFlipsActiveLevel(t *testing.T) {
 // and the database closed.
 func TestFatalErrorLocks(t *testing.T) {
 	r := newSimRun(t, simConfig, true, false)
-	cfg, hw, d, logs := r.cfg, r.hw, r.d, r.logs
 	var releasedAt gpio.Level
 	r.whenReleased("", "", &releasedAt, func(d *daemon) error {
 		d.fatal <- errors.New("test: a fatal error")
 		return nil
 	})
-	if code := d.run(cfg); code != exitFatal {
-		t.Errorf("exit code %d, want %d", code, exitFatal)
+	r.checkLockedExit(t, &releasedAt, "fatal")
+}
+
+// checkLockedExit runs the daemon and fails the test unless it exits 1
+// with door front's relay (GPIO23, relay_active = "low") Low at
+// *releasedAt (set while it runs) and High (locked) at exit, a log line
+// "WHY; strikes locked", and the database closed.
+func (r *simRun) checkLockedExit(t *testing.T, releasedAt *gpio.Level, why string) {
+	t.Helper()
+	if code := r.d.run(r.cfg); code != exitFatal {
+		t.Errorf("exit code %d, want %d; log:\n%s", code, exitFatal, r.logs.String())
 	}
-	relay := hw.outputs["GPIO23"]
-	// relay_active = "low": released is Low, locked High.
-	if releasedAt != gpio.Low || relay.Level() != gpio.High {
-		t.Errorf("relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, relay.Level(), relay.Levels())
+	front := r.hw.outputs["GPIO23"]
+	if *releasedAt != gpio.Low || front.Level() != gpio.High {
+		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", *releasedAt, front.Level(), front.Levels())
 	}
-	if !strings.Contains(logs.String(), "fatal; strikes locked") {
-		t.Errorf("no fatal log line in\n%s", logs.String())
+	if !strings.Contains(r.logs.String(), why+"; strikes locked") {
+		t.Errorf("no %s log line in\n%s", why, r.logs.String())
 	}
 	r.checkClosed(t)
 }
@@ -215,7 +222,7 @@ func (p panicOnOutput) Output(pin string, initial gpio.Level, label string) (gpi
 func TestMainPanicLocks(t *testing.T) {
 	text := simConfig + "[[door]]\nname = \"back\"\nrelay = \"GPIO16\"\n"
 	r := newSimRun(t, text, true, false)
-	cfgPath, cfg, shw, d, logs := r.cfgPath, r.cfg, r.hw, r.d, r.logs
+	cfgPath, shw, d := r.cfgPath, r.hw, r.d
 	d.hw = panicOnOutput{simHW: shw, pin: "GPIO20"}
 	var releasedAt gpio.Level
 	r.whenReleased("r1", "front", &releasedAt, func(*daemon) error {
@@ -224,16 +231,5 @@ func TestMainPanicLocks(t *testing.T) {
 		}
 		return syscall.Kill(os.Getpid(), syscall.SIGHUP)
 	})
-	if code := d.run(cfg); code != exitFatal {
-		t.Errorf("exit code %d, want %d; log:\n%s", code, exitFatal, logs.String())
-	}
-	front := shw.outputs["GPIO23"]
-	// relay_active = "low": released is Low, locked High.
-	if releasedAt != gpio.Low || front.Level() != gpio.High {
-		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, front.Level(), front.Levels())
-	}
-	if !strings.Contains(logs.String(), "panic; strikes locked") {
-		t.Errorf("no panic log line in\n%s", logs.String())
-	}
-	r.checkClosed(t)
+	r.checkLockedExit(t, &releasedAt, "panic")
 }
