@@ -119,14 +119,12 @@ func (r *simRun) checkClosed(t *testing.T) {
 // failInput makes an input's watch fail with err, as the Pi's watch does
 // when its line request breaks: the line stops reporting and is dead.
 func (h *simHW) failInput(pin string, err error) error {
-	in, err2 := h.watched(pin)
-	if err2 != nil {
-		return err2
-	}
-	in.fn = nil
-	label := in.label
-	h.mu.Unlock()
-	h.log.Error().Err(err).Str("pin", pin).Str("line", label).Msg("input watch failed; the line is dead")
-	h.lineDied(label, err)
-	return nil
+	return h.withInput(pin, func(in *simInput) func() {
+		in.fn = nil
+		label := in.label
+		return func() {
+			h.log.Error().Err(err).Str("pin", pin).Str("line", label).Msg("input watch failed; the line is dead")
+			h.lineDied(label, err)
+		}
+	})
 }
