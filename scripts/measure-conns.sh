@@ -19,29 +19,10 @@ port=${PORT:-18700}
 go=${GO:-go}
 cg=/sys/fs/cgroup/memory/latchtest
 ulimit -n "$(ulimit -Hn)"
-mkdir -p "$dir/data"
-"$go" build -o "$dir/latchd" ./cmd/latchd
+. scripts/lib.sh
+build_latchd "$dir"
 "$go" build -o "$dir/halfopen" ./scripts/halfopen
-cat >"$dir/latch.toml" <<TOML
-[controller]
-database = "data/latch.db"
-key_file = "data/device.key"
-time_zone = "UTC"
-[api]
-socket = "api.sock"
-listen = "127.0.0.1:$port"
-[[reader]]
-name = "r1"
-door = "front"
-d0 = "GPIO17"
-d1 = "GPIO27"
-[[door]]
-name = "front"
-relay = "GPIO23"
-[[group]]
-name = "staff"
-doors = ["front"]
-TOML
+sim_config "$dir" "listen = \"127.0.0.1:$port\""
 [ -d "$cg" ] && rmdir "$cg" 2>/dev/null || true
 mkdir -p "$cg"
 # latchd runs in the cgroup from its first instruction; stdin stays open (tail) so --sim runs on.

@@ -8,30 +8,12 @@ cd "$(dirname "$0")/.."
 n=${1:-1000000}
 dir=${2:-/tmp/latch-measure-$n}
 go=${GO:-go}
-mkdir -p "$dir/data"
-"$go" build -o "$dir/latchd" ./cmd/latchd
+. scripts/lib.sh
+build_latchd "$dir"
 if [ ! -s "$dir/data/latch.db" ]; then
   "$go" run ./scripts/mkdb -n "$n" -db "$dir/data/latch.db" -key "$dir/data/device.key"
 fi
-cat >"$dir/latch.toml" <<TOML
-[controller]
-database = "data/latch.db"
-key_file = "data/device.key"
-time_zone = "UTC"
-[api]
-socket = "api.sock"
-[[reader]]
-name = "r1"
-door = "front"
-d0 = "GPIO17"
-d1 = "GPIO27"
-[[door]]
-name = "front"
-relay = "GPIO23"
-[[group]]
-name = "staff"
-doors = ["front"]
-TOML
+sim_config "$dir"
 ls -l "$dir/data/latch.db"
 # 1. Start and stop: "quit" is read once the daemon runs; it then stops gracefully.
 t0=$(date +%s%N)

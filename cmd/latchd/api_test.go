@@ -15,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/api"
-	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
 )
@@ -77,24 +76,13 @@ func apiSite(t *testing.T, dir, text string) (*config.Config, *store.Store, *sit
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := zerolog.Nop()
-	st, err := openStore(cfg, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ew := door.NewEventWriter(st, nil, log)
-	ewDone := make(chan struct{})
-	go func() { defer close(ewDone); ew.Run(ctx) }()
-	s := newSite(log, newSimHW(log), st, ew, make(chan error, 4))
+	s, _, st, ctx, closeStore := simSite(t, cfg)
 	if err := s.start(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		s.stopAll()
-		cancel()
-		<-ewDone
-		st.Close()
+		closeStore()
 	})
 	return cfg, st, s
 }

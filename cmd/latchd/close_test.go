@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -34,14 +33,10 @@ func TestFatalPathCloseHangs(t *testing.T) {
 		ch <- time.Time{}
 		return ch
 	}
-	d.extra = func(ctx context.Context, d *daemon) error {
-		if _, err := r.badgeUntilReleased("", ""); err != nil {
-			return err
-		}
+	r.whenReleased("", "", nil, func(d *daemon) error {
 		d.fatal <- errors.New("test: a fatal error")
-		<-ctx.Done()
 		return nil
-	}
+	})
 	done := make(chan int, 1)
 	go func() { done <- d.run(r.cfg) }()
 	select {

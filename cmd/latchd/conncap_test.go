@@ -2,19 +2,14 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
-
-	"github.com/latchd/latch/api"
-	"github.com/latchd/latch/internal/testcert"
 )
 
 // TestServeAPIConnCap: [api] max_connections_per_peer caps latchd's TLS
@@ -22,16 +17,7 @@ import (
 // request header sent), a third cannot even finish its handshake; when
 // one of the two has been served and closed, a new one is served.
 func TestServeAPIConnCap(t *testing.T) {
-	dir := t.TempDir()
-	_, _, cert := testcert.Write(t, dir, "api", 1)
-	addr := freePort(t)
-	text := strings.Replace(apiTestConfig, "listen = \"LISTEN\"\n",
-		"listen = \""+addr+"\"\ntls_cert = \"api.crt\"\ntls_key = \"api.key\"\nmax_connections = 10\nmax_connections_per_peer = 2\n", 1)
-	cfg, st, s := apiSite(t, dir, text)
-	stop, err := serveAPI(context.Background(), cfg, st, s, api.NewMetrics(), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, _, _, cert, _, stop := serveTLSAPI(t, t.TempDir(), "max_connections = 10\nmax_connections_per_peer = 2\n", zerolog.Nop())
 	t.Cleanup(stop) // after the connections below are closed
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)

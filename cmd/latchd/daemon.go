@@ -44,6 +44,28 @@ func logSetup(o options, cfg *config.Config, out *os.File) (zerolog.Logger, io.W
 	return newLogger(out, format, level)
 }
 
+// startLog begins both runs (the Pi's and --sim) once the configuration
+// has been read: a configuration that did not load (cfgErr) is fatal; then
+// the logger the options and [log] ask for writes to stdout (when it is a
+// file, else os.Stdout). code is exitOK when both went well, else the exit
+// code, with the error written to stderr.
+func startLog(o options, cfg *config.Config, cfgErr error, stdout, stderr io.Writer) (log zerolog.Logger, w io.Writer, code int) {
+	if cfgErr != nil {
+		fmt.Fprintln(stderr, cfgErr)
+		return log, nil, exitFatal
+	}
+	out, _ := stdout.(*os.File)
+	if out == nil {
+		out = os.Stdout
+	}
+	log, w, err := logSetup(o, cfg, out)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return log, nil, exitUsage
+	}
+	return log, w, exitOK
+}
+
 // eventLogger writes events to the log as JSON lines at level info:
 // {"level":"info","time":…,"seq":…,"event":…,…}. Codes never reach an event.
 type eventLogger struct {
@@ -390,18 +412,9 @@ func runDaemon(o options, stdout, stderr io.Writer) int {
 		path = defaultConfigPath
 	}
 	cfg, err := config.Load(path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitFatal
-	}
-	out, _ := stdout.(*os.File)
-	if out == nil {
-		out = os.Stdout
-	}
-	log, w, err := logSetup(o, cfg, out)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
+	log, w, code := startLog(o, cfg, err, stdout, stderr)
+	if code != exitOK {
+		return code
 	}
 	hw, err := newGPIOHW(log.With().Str("component", "gpio").Logger())
 	if err != nil {

@@ -75,14 +75,27 @@ func (h *gpioHW) line(pin string) (lineRef, error) {
 	return ref, nil
 }
 
-func (h *gpioHW) Output(pin string, initial gpio.Level, label string) (gpio.PinOut, error) {
+// request asks the kernel for pin's line with req, as label: an unknown pin
+// is an error naming it, a refused request one naming the line and the pin.
+func request[L any](h *gpioHW, pin, label string, req func(lineRef) (L, error)) (L, error) {
+	var none L
 	ref, err := h.line(pin)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	o, err := gpiocdev.RequestOutput(ref.chip, ref.offset, label, initial)
+	l, err := req(ref)
 	if err != nil {
-		return nil, fmt.Errorf("latchd: %s (%s): %w", label, pin, err)
+		return none, fmt.Errorf("latchd: %s (%s): %w", label, pin, err)
+	}
+	return l, nil
+}
+
+func (h *gpioHW) Output(pin string, initial gpio.Level, label string) (gpio.PinOut, error) {
+	o, err := request(h, pin, label, func(ref lineRef) (*gpiocdev.Output, error) {
+		return gpiocdev.RequestOutput(ref.chip, ref.offset, label, initial)
+	})
+	if err != nil {
+		return nil, err
 	}
 	h.mu.Lock()
 	h.outputs = append(h.outputs, o)
@@ -145,13 +158,11 @@ func (h *gpioHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decod
 }
 
 func (h *gpioHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, fn func(gpio.Level)) (func(), error) {
-	ref, err := h.line(pin)
+	in, err := request(h, pin, label, func(ref lineRef) (*gpiocdev.Input, error) {
+		return gpiocdev.RequestInput(ref.chip, ref.offset, label, pull)
+	})
 	if err != nil {
 		return nil, err
-	}
-	in, err := gpiocdev.RequestInput(ref.chip, ref.offset, label, pull)
-	if err != nil {
-		return nil, fmt.Errorf("latchd: %s (%s): %w", label, pin, err)
 	}
 	lvl, err := in.Read()
 	if err != nil {

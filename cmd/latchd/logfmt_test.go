@@ -11,42 +11,51 @@ import (
 	"github.com/latchd/latch/internal/eventfmt"
 )
 
-// TestConsoleWriter: zerolog lines come out as internal/eventfmt draws them
-// (its tests cover the format), one line each; other text passes through.
+// TestConsoleWriter: each zerolog line comes out as internal/eventfmt draws
+// it (its tests cover the format), coloured when asked, one line each, with
+// no secret field's value; other text passes through.
 func TestConsoleWriter(t *testing.T) {
-	tests := []struct {
-		name  string
-		line  string
-		color bool
-		want  string
-	}{
-		{"grant", `{"time":"2026-03-02T08:00:01.250Z","seq":7,"event":"access_granted","door":"front","reader":"front-in","user_id":"u1","external_id":"alice","card":{"format":"h10301","facility_code":1,"card_number":1001},"method":"card_and_code"}`,
-			false, "2026-03-02 08:00:01.250 front        access_granted   method=card_and_code user=alice (u1) reader=front-in card=h10301/1/1001\n"},
-		{"deny", `{"time":"2026-03-02T08:00:01.250Z","event":"access_denied","door":"front","reason":"wrong_code","reader":"front-in"}`,
-			false, "2026-03-02 08:00:01.250 front        access_denied    reason=wrong_code reader=front-in\n"},
-		{"mode", `{"time":"2026-03-02T08:00:00.000Z","event":"mode_changed","door":"front","from":"access_controlled","to":"card_and_code","cause":"schedule"}`,
-			false, "2026-03-02 08:00:00.000 front        mode_changed     cause=schedule from=access_controlled to=card_and_code\n"},
-		{"coloured deny", `{"time":"2026-03-02T08:00:01.250Z","event":"access_denied","door":"front","reason":"bad_read"}`,
-			true, eventfmt.Grey + "2026-03-02 08:00:01.250" + eventfmt.Reset + " " + eventfmt.Bold + "front       " + eventfmt.Reset + " " + eventfmt.Red + "access_denied   " + eventfmt.Reset + " reason=bad_read\n"},
-		{"plain", `{"level":"warn","component":"door","time":"2026-03-02T08:00:00Z","message":"dps input is noisy","door":"front"}`,
-			false, "2026-03-02 08:00:00.000 WARN  door: dps input is noisy door=front\n"},
-		{"secrets dropped", `{"level":"info","time":"2026-03-02T08:00:00Z","message":"x","code":"123456","keys":"99#","token":"abc"}`,
-			false, "2026-03-02 08:00:00.000 INFO  x\n"},
-		{"not json", "hello\n", false, "hello\n"},
+	// write writes line through a console writer, as it were the terminal's.
+	write := func(line string, color bool) string {
+		t.Helper()
+		var buf bytes.Buffer
+		w := newConsoleWriter(&buf, color)
+		w.style.Loc = time.UTC
+		n, err := w.Write([]byte(line))
+		if err != nil || n != len(line) {
+			t.Fatalf("Write(%q) = %d, %v", line, n, err)
+		}
+		return buf.String()
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			w := newConsoleWriter(&buf, tc.color)
-			w.style.Loc = time.UTC
-			n, err := w.Write([]byte(tc.line))
-			if err != nil || n != len(tc.line) {
-				t.Fatalf("Write = %d, %v", n, err)
+	grant := `{"time":"2026-03-02T08:00:01.250Z","seq":7,"event":"access_granted","door":"front","reader":"front-in","user_id":"u1","external_id":"alice","card":{"format":"h10301","facility_code":1,"card_number":1001},"method":"card_and_code"}`
+	secrets := `{"level":"info","time":"2026-03-02T08:00:00Z","message":"x","code":"123456","keys":"99#","token":"abc"}`
+	if got, want := write(grant, false), "2026-03-02 08:00:01.250 front        access_granted   method=card_and_code user=alice (u1) reader=front-in card=h10301/1/1001\n"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	for _, line := range []string{
+		grant,
+		`{"time":"2026-03-02T08:00:01.250Z","event":"access_denied","door":"front","reason":"bad_read"}`,
+		`{"level":"warn","component":"door","time":"2026-03-02T08:00:00Z","message":"dps input is noisy","door":"front"}`,
+		secrets,
+	} {
+		for _, color := range []bool{false, true} {
+			m, err := eventfmt.Decode([]byte(line)) // Line takes fields out of m
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := buf.String(); got != tc.want {
-				t.Errorf("got  %q\nwant %q", got, tc.want)
+			want := eventfmt.Style{Color: color, Loc: time.UTC}.Line(m) + "\n"
+			if got := write(line, color); got != want {
+				t.Errorf("color %v: got  %q\nwant %q", color, got, want)
 			}
-		})
+		}
+	}
+	for _, secret := range []string{"123456", "99#", "abc"} {
+		if got := write(secrets, false); strings.Contains(got, secret) {
+			t.Errorf("%q shows %q", got, secret)
+		}
+	}
+	if got := write("hello\n", false); got != "hello\n" {
+		t.Errorf("not JSON: got %q, want it as it is", got)
 	}
 }
 

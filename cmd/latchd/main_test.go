@@ -109,9 +109,13 @@ func TestMain(m *testing.M) {
 }
 
 // buildLatchd returns latchd built from this package (with latchctl beside
-// it), built on first use.
+// it), built on first use. A test that needs it builds and runs the daemon:
+// it is skipped in -short mode.
 func buildLatchd(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
 	binDir.once.Do(func() {
 		if binDir.dir, binDir.err = os.MkdirTemp("", "latchd-test-bin-"); binDir.err != nil {
 			return
@@ -145,27 +149,15 @@ func goBuild(dir, pkg string) error {
 	return nil
 }
 
-const simConfig = `
-[controller]
-database  = "data/latch.db"
-key_file  = "data/device.key"
-time_zone = "UTC"
-[api]
-socket = "api.sock"
-[[reader]]
-name = "r1"
-door = "front"
-d0   = "GPIO17"
-d1   = "GPIO27"
-[[door]]
-name        = "front"
-relay       = "GPIO23"
-relay_active = "low"
-unlock_time = "60s"
-[[group]]
-name  = "staff"
-doors = ["front"]
-`
+// simConfig is the simulated site of the tests, shared with
+// scripts/measure-*.sh (scripts/lib.sh).
+var simConfig = func() string {
+	b, err := os.ReadFile("testdata/sim.toml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // simDaemon is a running latchd --sim for a test.
 type simDaemon struct {
@@ -189,12 +181,6 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
-}
-
-func (s *syncBuffer) WriteString(p string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.WriteString(p)
 }
 
 func (s *syncBuffer) String() string {
@@ -249,7 +235,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 		defer close(d.errLines)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			d.stderr.WriteString(sc.Text() + "\n")
+			fmt.Fprintln(d.stderr, sc.Text())
 			select {
 			case d.errLines <- sc.Text():
 			default:
@@ -305,9 +291,6 @@ func event(name string) func(map[string]any) bool {
 // working; SIGHUP with a good file that changes another door keeps a code
 // entry in progress on the unchanged door; a changed door is restarted.
 func TestReload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "latch.toml")
@@ -410,9 +393,6 @@ func seed(t *testing.T, dir string) {
 // SIGTERM run is also under a fake systemd: READY=1, WATCHDOG=1 and
 // STOPPING=1 arrive on $NOTIFY_SOCKET.
 func TestStopPaths(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	tests := []struct {
 		name     string
@@ -521,9 +501,6 @@ func expectNotify(t *testing.T, c *net.UnixConn, want string) {
 // built-in demo. Every door command of the banner has the outcome the
 // banner promises, and the banner's latchctl lines work as printed.
 func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	binDir := filepath.Dir(bin)
 	path := "PATH=/usr/bin:/bin"
@@ -596,7 +573,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	var shErr syncBuffer
-	sh.Stderr = writerFunc(func(p []byte) (int, error) { shErr.WriteString(string(p)); return len(p), nil })
+	sh.Stderr = &shErr
 	if err := sh.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -653,17 +630,10 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 // TestLockoutSurvivesReloadAndCrash: a card locked out at a door stays
 // locked out when SIGHUP restarts the door, and when latchd is killed
 // (SIGKILL: no shutdown at all) and started again (red-team item 3).
 func TestLockoutSurvivesReloadAndCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
 	bin := buildLatchd(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "latch.toml")

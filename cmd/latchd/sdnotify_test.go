@@ -17,19 +17,26 @@ import (
 	"github.com/latchd/latch/internal/config"
 )
 
-func TestNotifySendsDatagram(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "notify.sock")
+// notifySocket listens, as systemd does, on the datagram socket path (closed
+// when the test ends) and returns it with a notifier whose NOTIFY_SOCKET is
+// path.
+func notifySocket(t *testing.T, path string) (*net.UnixConn, *notifier) {
+	t.Helper()
 	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	n := newNotifier(func(k string) string {
+	t.Cleanup(func() { l.Close() })
+	return l, newNotifier(func(k string) string {
 		if k == "NOTIFY_SOCKET" {
 			return path
 		}
 		return ""
 	})
+}
+
+func TestNotifySendsDatagram(t *testing.T) {
+	l, n := notifySocket(t, filepath.Join(t.TempDir(), "notify.sock"))
 	if !n.Enabled() {
 		t.Fatal("not enabled")
 	}
@@ -140,18 +147,7 @@ func TestMigrateExtendsStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sock := filepath.Join(dir, "notify.sock")
-	l, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	n := newNotifier(func(k string) string {
-		if k == "NOTIFY_SOCKET" {
-			return sock
-		}
-		return ""
-	})
+	l, n := notifySocket(t, filepath.Join(dir, "notify.sock"))
 	cfg, err := config.Parse([]byte("[controller]\ndatabase = \"latch.db\"\nkey_file = \"device.key\"\n"+
 		"[[door]]\nname = \"front\"\nrelay = \"GPIO23\"\n"), filepath.Join(dir, "latch.toml"))
 	if err != nil {

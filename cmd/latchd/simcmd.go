@@ -112,18 +112,9 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		cfg, err = config.Load(o.config)
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitFatal
-	}
-	out, _ := stdout.(*os.File)
-	if out == nil {
-		out = os.Stdout
-	}
-	log, w, err := logSetup(o, cfg, out)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
+	log, w, code := startLog(o, cfg, err, stdout, stderr)
+	if code != exitOK {
+		return code
 	}
 	hw := newSimHW(log.With().Str("component", "sim").Logger())
 	for _, d := range cfg.Doors {

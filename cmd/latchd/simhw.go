@@ -151,29 +151,29 @@ func (h *simHW) Input(ctx context.Context, pin, label string, pull gpio.Pull, fn
 	}, nil
 }
 
-// watched returns the input on pin that the daemon watches, with h.mu
-// held; the caller unlocks.
-func (h *simHW) watched(pin string) (*simInput, error) {
+// withInput runs change on the input on pin that the daemon watches, with
+// h.mu held, then, unlocked, the call change returns (the daemon's
+// callback, which takes h.mu itself).
+func (h *simHW) withInput(pin string, change func(in *simInput) (then func())) error {
 	h.mu.Lock()
 	in, ok := h.inputs[pin]
 	if !ok || in.fn == nil {
 		h.mu.Unlock()
-		return nil, fmt.Errorf("no input on %s", pin)
+		return fmt.Errorf("no input on %s", pin)
 	}
-	return in, nil
+	then := change(in)
+	h.mu.Unlock()
+	then()
+	return nil
 }
 
 // set drives an input line (the door opening, the button pressed).
 func (h *simHW) set(pin string, l gpio.Level) error {
-	in, err := h.watched(pin)
-	if err != nil {
-		return err
-	}
-	in.level = l
-	fn := in.fn
-	h.mu.Unlock()
-	fn(l)
-	return nil
+	return h.withInput(pin, func(in *simInput) func() {
+		in.level = l
+		fn := in.fn
+		return func() { fn(l) }
+	})
 }
 
 func (h *simHW) Reader(ctx context.Context, rc config.Reader, dec *reader.Decoder, emit func(reader.Read)) (func(), error) {

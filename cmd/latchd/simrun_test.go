@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -45,7 +46,7 @@ func newSimRun(t *testing.T, text string, seeded, quiet bool) *simRun {
 	}
 	log := zerolog.Nop()
 	if !quiet {
-		log = zerolog.New(writerFunc(func(p []byte) (int, error) { r.logs.WriteString(string(p)); return len(p), nil }))
+		log = zerolog.New(r.logs)
 	}
 	if r.st, err = openStore(r.cfg, log, nil); err != nil {
 		t.Fatal(err)
@@ -84,6 +85,27 @@ func (r *simRun) badgeUntilReleased(name, door string) (gpio.Level, error) {
 	return r.hw.outputs["GPIO23"].Level(), nil
 }
 
+// whenReleased makes the daemon's extra step: badge at reader name until
+// door's strike is released (the relay's level then in *releasedAt, when
+// not nil), then do (the step under test), then run on until the daemon
+// stops.
+func (r *simRun) whenReleased(name, door string, releasedAt *gpio.Level, do func(d *daemon) error) {
+	r.d.extra = func(ctx context.Context, d *daemon) error {
+		lvl, err := r.badgeUntilReleased(name, door)
+		if err != nil {
+			return err
+		}
+		if releasedAt != nil {
+			*releasedAt = lvl
+		}
+		if err := do(d); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
+}
+
 // checkClosed fails the test unless the daemon closed the database.
 func (r *simRun) checkClosed(t *testing.T) {
 	t.Helper()
@@ -97,14 +119,12 @@ func (r *simRun) checkClosed(t *testing.T) {
 // failInput makes an input's watch fail with err, as the Pi's watch does
 // when its line request breaks: the line stops reporting and is dead.
 func (h *simHW) failInput(pin string, err error) error {
-	in, err2 := h.watched(pin)
-	if err2 != nil {
-		return err2
-	}
-	in.fn = nil
-	label := in.label
-	h.mu.Unlock()
-	h.log.Error().Err(err).Str("pin", pin).Str("line", label).Msg("input watch failed; the line is dead")
-	h.lineDied(label, err)
-	return nil
+	return h.withInput(pin, func(in *simInput) func() {
+		in.fn = nil
+		label := in.label
+		return func() {
+			h.log.Error().Err(err).Str("pin", pin).Str("line", label).Msg("input watch failed; the line is dead")
+			h.lineDied(label, err)
+		}
+	})
 }

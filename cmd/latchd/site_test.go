@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/store"
 )
 
 const siteConfig = `
@@ -50,17 +51,7 @@ func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, f
 		}
 		return cfg
 	}
-	log := zerolog.Nop()
-	st, err := openStore(parse("high", "low"), log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ew := door.NewEventWriter(st, nil, log)
-	ewDone := make(chan struct{})
-	go func() { defer close(ewDone); ew.Run(ctx) }()
-	hw = newSimHW(log)
-	s = newSite(log, hw, st, ew, make(chan error, 4))
+	s, hw, _, _, closeStore := simSite(t, parse("high", "low"))
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -71,12 +62,33 @@ func testSite(t *testing.T, dir string) (s *site, hw *simHW, parse func(relay, f
 		if err := hw.Close(); err != nil {
 			t.Error(err)
 		}
+		closeStore()
+	}
+	t.Cleanup(stop)
+	return s, hw, parse, stop
+}
+
+// simSite makes a site on simulated hardware over cfg's database, its
+// event writer running under ctx; closeStore stops the writer and closes
+// the database (once the doors are stopped).
+func simSite(t *testing.T, cfg *config.Config) (s *site, hw *simHW, st *store.Store, ctx context.Context, closeStore func()) {
+	t.Helper()
+	log := zerolog.Nop()
+	st, err := openStore(cfg, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ew := door.NewEventWriter(st, nil, log)
+	ewDone := make(chan struct{})
+	go func() { defer close(ewDone); ew.Run(ctx) }()
+	hw = newSimHW(log)
+	s = newSite(log, hw, st, ew, make(chan error, 4))
+	return s, hw, st, ctx, func() {
 		cancel()
 		<-ewDone
 		st.Close()
 	}
-	t.Cleanup(stop)
-	return s, hw, parse, stop
 }
 
 // TestStartNeverPulses: a door's relay and feedback lines are requested at
@@ -133,27 +145,29 @@ func TestReloadFlipsActiveLevel(t *testing.T) {
 // and the database closed.
 func TestFatalErrorLocks(t *testing.T) {
 	r := newSimRun(t, simConfig, true, false)
-	cfg, hw, d, logs := r.cfg, r.hw, r.d, r.logs
 	var releasedAt gpio.Level
-	d.extra = func(ctx context.Context, d *daemon) error {
-		var err error
-		if releasedAt, err = r.badgeUntilReleased("", ""); err != nil {
-			return err
-		}
+	r.whenReleased("", "", &releasedAt, func(d *daemon) error {
 		d.fatal <- errors.New("test: a fatal error")
-		<-ctx.Done()
 		return nil
+	})
+	r.checkLockedExit(t, &releasedAt, "fatal")
+}
+
+// checkLockedExit runs the daemon and fails the test unless it exits 1
+// with door front's relay (GPIO23, relay_active = "low") Low at
+// *releasedAt (set while it runs) and High (locked) at exit, a log line
+// "WHY; strikes locked", and the database closed.
+func (r *simRun) checkLockedExit(t *testing.T, releasedAt *gpio.Level, why string) {
+	t.Helper()
+	if code := r.d.run(r.cfg); code != exitFatal {
+		t.Errorf("exit code %d, want %d; log:\n%s", code, exitFatal, r.logs.String())
 	}
-	if code := d.run(cfg); code != exitFatal {
-		t.Errorf("exit code %d, want %d", code, exitFatal)
+	front := r.hw.outputs["GPIO23"]
+	if *releasedAt != gpio.Low || front.Level() != gpio.High {
+		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", *releasedAt, front.Level(), front.Levels())
 	}
-	relay := hw.outputs["GPIO23"]
-	// relay_active = "low": released is Low, locked High.
-	if releasedAt != gpio.Low || relay.Level() != gpio.High {
-		t.Errorf("relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, relay.Level(), relay.Levels())
-	}
-	if !strings.Contains(logs.String(), "fatal; strikes locked") {
-		t.Errorf("no fatal log line in\n%s", logs.String())
+	if !strings.Contains(r.logs.String(), why+"; strikes locked") {
+		t.Errorf("no %s log line in\n%s", why, r.logs.String())
 	}
 	r.checkClosed(t)
 }
@@ -208,33 +222,14 @@ func (p panicOnOutput) Output(pin string, initial gpio.Level, label string) (gpi
 func TestMainPanicLocks(t *testing.T) {
 	text := simConfig + "[[door]]\nname = \"back\"\nrelay = \"GPIO16\"\n"
 	r := newSimRun(t, text, true, false)
-	cfgPath, cfg, shw, d, logs := r.cfgPath, r.cfg, r.hw, r.d, r.logs
+	cfgPath, shw, d := r.cfgPath, r.hw, r.d
 	d.hw = panicOnOutput{simHW: shw, pin: "GPIO20"}
 	var releasedAt gpio.Level
-	d.extra = func(ctx context.Context, d *daemon) error {
-		var err error
-		if releasedAt, err = r.badgeUntilReleased("r1", "front"); err != nil {
-			return err
-		}
+	r.whenReleased("r1", "front", &releasedAt, func(*daemon) error {
 		if err := os.WriteFile(cfgPath, []byte(strings.Replace(text, `"GPIO16"`, `"GPIO20"`, 1)), 0o644); err != nil {
 			return err
 		}
-		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-			return err
-		}
-		<-ctx.Done()
-		return nil
-	}
-	if code := d.run(cfg); code != exitFatal {
-		t.Errorf("exit code %d, want %d; log:\n%s", code, exitFatal, logs.String())
-	}
-	front := shw.outputs["GPIO23"]
-	// relay_active = "low": released is Low, locked High.
-	if releasedAt != gpio.Low || front.Level() != gpio.High {
-		t.Errorf("front's relay %s while released, %s at exit (history %v); want Low, then High (locked)", releasedAt, front.Level(), front.Levels())
-	}
-	if !strings.Contains(logs.String(), "panic; strikes locked") {
-		t.Errorf("no panic log line in\n%s", logs.String())
-	}
-	r.checkClosed(t)
+		return syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	})
+	r.checkLockedExit(t, &releasedAt, "panic")
 }

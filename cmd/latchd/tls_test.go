@@ -19,22 +19,31 @@ import (
 	"github.com/latchd/latch/store"
 )
 
+// serveTLSAPI serves the API of apiTestConfig in dir on a free loopback
+// port over TLS, with a fresh certificate (api.crt, api.key; serial 1) and
+// the [api] lines extra, logging to log.
+func serveTLSAPI(t *testing.T, dir, extra string, log zerolog.Logger) (addr, certFile, keyFile string, cert *x509.Certificate, st *store.Store, stop func()) {
+	t.Helper()
+	certFile, keyFile, cert = testcert.Write(t, dir, "api", 1)
+	addr = freePort(t)
+	text := strings.Replace(apiTestConfig, "listen = \"LISTEN\"\n",
+		"listen = \""+addr+"\"\ntls_cert = \"api.crt\"\ntls_key = \"api.key\"\n"+extra, 1)
+	cfg, st, s := apiSite(t, dir, text)
+	stop, err := serveAPI(context.Background(), cfg, st, s, api.NewMetrics(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr, certFile, keyFile, cert, st, stop
+}
+
 // TestServeAPITLS: with [api] tls_cert and tls_key the TCP listener speaks
 // TLS 1.2+ only, with that certificate; a renewed certificate is served
 // from the next handshake; a renewal that does not load keeps the old one
 // serving and says so in the log.
 func TestServeAPITLS(t *testing.T) {
 	dir := t.TempDir()
-	certFile, keyFile, cert1 := testcert.Write(t, dir, "api", 1)
-	addr := freePort(t)
-	text := strings.Replace(apiTestConfig, "listen = \"LISTEN\"\n",
-		"listen = \""+addr+"\"\ntls_cert = \"api.crt\"\ntls_key = \"api.key\"\n", 1)
-	cfg, st, s := apiSite(t, dir, text)
 	var logs syncBuffer
-	stop, err := serveAPI(context.Background(), cfg, st, s, api.NewMetrics(), zerolog.New(&logs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr, certFile, keyFile, cert1, st, stop := serveTLSAPI(t, dir, "", zerolog.New(&logs))
 	defer stop()
 	viewer, err := st.CreateToken("view", "viewer", store.Actor{Name: "test"})
 	if err != nil {
