@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -77,17 +78,28 @@ func TestDaemonCountsLostEvents(t *testing.T) {
 				}
 			}
 		}
-		req, _ := http.NewRequest("GET", "http://latchd/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		metricsText = string(b)
-		if want := fmt.Sprintf("latch_events_dropped_total{reason=\"write_failed\"} %d\n", lost); !strings.Contains(metricsText, want) {
-			return fmt.Errorf("/metrics has no %q:\n%s", want, metricsText)
+		// The writer counts a failed batch just after AppendEvents
+		// returns, so the last count may land a moment after the batch
+		// reached the test: ask until it shows (each ask is a real
+		// request; nothing sleeps), and fail if it never does.
+		want := fmt.Sprintf("latch_events_dropped_total{reason=\"write_failed\"} %d\n", lost)
+		for try := 0; ; try++ {
+			req, _ := http.NewRequest("GET", "http://latchd/metrics", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			metricsText = string(b)
+			if strings.Contains(metricsText, want) {
+				break
+			}
+			if try == 1000 {
+				return fmt.Errorf("/metrics has no %q after %d requests:\n%s", want, try+1, metricsText)
+			}
+			runtime.Gosched()
 		}
 		// The disk is back: the next badge's events come after an events_lost.
 		evs, cancel := d.store.Subscribe(64)
