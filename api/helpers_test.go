@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchd/latch/internal/syncio"
 
 	"github.com/rs/zerolog"
 
@@ -37,31 +38,13 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a server on a real store in t.TempDir() with one token per role.
 type env struct {
 	t      testing.TB
 	st     *store.Store
 	srv    *Server
 	clock  *fakeClock
-	log    *syncBuffer // the server's and the store's log
+	log    *syncio.Buffer // the server's and the store's log
 	tokens map[string]string
 }
 
@@ -79,7 +62,7 @@ var testConfig = Config{
 
 func newEnv(t testing.TB, mod func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, log: &syncBuffer{}, tokens: map[string]string{}}
+	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, log: &syncio.Buffer{}, tokens: map[string]string{}}
 	logger := zerolog.New(e.log)
 	dir := t.TempDir()
 	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key"), Logger: logger, Now: e.clock.Now})

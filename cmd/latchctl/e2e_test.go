@@ -13,9 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchd/latch/internal/syncio"
 )
 
 // e2eConfig is a door in Card + Code mode all week with a keypad reader, the
@@ -96,12 +97,12 @@ func TestEndToEndSim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr lockedBuffer
+	var stderr syncio.Buffer
 	d.Stderr = &stderr
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer // every log line, checked for codes at the end
+	var logs syncio.Buffer // every log line, checked for codes at the end
 	started := make(chan struct{})
 	logDone := make(chan struct{})
 	go func() {
@@ -225,22 +226,4 @@ func TestEndToEndSim(t *testing.T) {
 	if ev := next(); ev["event"] != "access_denied" || ev["reason"] != "no_second_factor" {
 		t.Fatalf("after the code was deleted: %v, want access_denied no_second_factor", ev)
 	}
-}
-
-// lockedBuffer collects log lines from one goroutine while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

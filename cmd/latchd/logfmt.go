@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchd/latch/internal/syncio"
+
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/internal/eventfmt"
@@ -61,23 +63,11 @@ func newLogger(out *os.File, format, level string) (zerolog.Logger, io.Writer, e
 	var w io.Writer = out
 	switch format {
 	case "json":
-		w = &lockedWriter{w: out}
+		w = &syncio.Writer{W: out}
 	case "console":
 		w = newConsoleWriter(out, eventfmt.ColorFor(out))
 	default:
 		return zerolog.Logger{}, nil, fmt.Errorf("latchd: log format %q: use json or console", format)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), w, nil
-}
-
-// lockedWriter serialises whole-line writes from several goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/internal/syncio"
+
 	"github.com/latchd/latch/store"
 )
 
@@ -166,27 +168,9 @@ type simDaemon struct {
 	stdin    io.WriteCloser
 	lines    chan map[string]any // stdout, one JSON log line each
 	errLines chan string         // stderr, line by line (the banner)
-	stderr   *syncBuffer         // all of stderr, for failure messages
+	stderr   *syncio.Buffer      // all of stderr, for failure messages
 	errDone  chan struct{}       // closed when stderr is read to its end
 	deadline <-chan time.Time
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startSim starts bin --sim on cfgPath with extra environment variables and
@@ -215,7 +199,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 		t.Fatal(err)
 	}
 	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), errLines: make(chan string, 1000),
-		stderr: &syncBuffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second)}
+		stderr: &syncio.Buffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second)}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -572,7 +556,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var shErr syncBuffer
+	var shErr syncio.Buffer
 	sh.Stderr = &shErr
 	if err := sh.Start(); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/internal/syncio"
+
 	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
 
@@ -24,7 +26,7 @@ type simRun struct {
 	st      *store.Store
 	hw      *simHW
 	d       *daemon
-	logs    *syncBuffer
+	logs    *syncio.Buffer
 }
 
 // newSimRun writes text as the config in a fresh folder, seeds the
@@ -33,7 +35,7 @@ type simRun struct {
 func newSimRun(t *testing.T, text string, seeded, quiet bool) *simRun {
 	t.Helper()
 	dir := t.TempDir()
-	r := &simRun{cfgPath: filepath.Join(dir, "latch.toml"), logs: &syncBuffer{}}
+	r := &simRun{cfgPath: filepath.Join(dir, "latch.toml"), logs: &syncio.Buffer{}}
 	if err := os.WriteFile(r.cfgPath, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}

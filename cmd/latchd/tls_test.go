@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/internal/syncio"
+
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/api"
@@ -42,7 +44,7 @@ func serveTLSAPI(t *testing.T, dir, extra string, log zerolog.Logger) (addr, cer
 // serving and says so in the log.
 func TestServeAPITLS(t *testing.T) {
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs syncio.Buffer
 	addr, certFile, keyFile, cert1, st, stop := serveTLSAPI(t, dir, "", zerolog.New(&logs))
 	defer stop()
 	viewer, err := st.CreateToken("view", "viewer", store.Actor{Name: "test"})
@@ -122,7 +124,7 @@ func TestServeAPIPlainWarns(t *testing.T) {
 	dir := t.TempDir()
 	text := strings.Replace(apiTestConfig, "LISTEN", "0.0.0.0:0", 1)
 	cfg, st, s := apiSite(t, dir, text)
-	var logs syncBuffer
+	var logs syncio.Buffer
 	stop, err := serveAPI(context.Background(), cfg, st, s, api.NewMetrics(), zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
