@@ -8,9 +8,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchd/latch/internal/clocktest"
 
 	"github.com/latchd/latch/internal/syncio"
 
@@ -20,30 +21,12 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a server on a real store in t.TempDir() with one token per role.
 type env struct {
 	t      testing.TB
 	st     *store.Store
 	srv    *Server
-	clock  *fakeClock
+	clock  *clocktest.Clock
 	log    *syncio.Buffer // the server's and the store's log
 	tokens map[string]string
 }
@@ -62,7 +45,7 @@ var testConfig = Config{
 
 func newEnv(t testing.TB, mod func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, log: &syncio.Buffer{}, tokens: map[string]string{}}
+	e := &env{t: t, clock: clocktest.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), log: &syncio.Buffer{}, tokens: map[string]string{}}
 	logger := zerolog.New(e.log)
 	dir := t.TempDir()
 	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key"), Logger: logger, Now: e.clock.Now})

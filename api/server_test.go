@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/internal/clocktest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchd/latch/api/apitype"
@@ -59,7 +61,7 @@ func TestAuthRateLimit(t *testing.T) {
 
 // TestLimiterBounded: a spray of peers does not grow the table without bound.
 func TestLimiterBounded(t *testing.T) {
-	c := &fakeClock{t: time.Unix(0, 0)}
+	c := clocktest.New(time.Unix(0, 0))
 	l := newLimiter(2, time.Second, c.Now)
 	l.max = 100
 	for i := 0; i < 1000; i++ {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/store/storetest"
+
 	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
 
@@ -141,12 +143,7 @@ func BenchmarkDecision(b *testing.B) {
 }
 
 func benchDecision(b *testing.B, n int, from string) {
-	dir := benchDB(b, n)
-	s, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := storetest.Open(b, benchDB(b, n))
 	// Warm the page cache and mmap as a running daemon would be.
 	for i := range n {
 		s.LookupCard(cardKey(benchCard(i)))

@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchd/latch/store/storetest"
 
 	"periph.io/x/conn/v3/gpio"
 
@@ -141,13 +142,7 @@ func runRecovering(d *Door, ctx context.Context) <-chan any {
 // tempStore is an empty store in a temporary folder, closed at the end.
 func tempStore(t testing.TB) *store.Store {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return storetest.Temp(t)
 }
 
 // Test users: card numbers are the second argument.

@@ -1,36 +1,17 @@
 package door
 
 import (
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/latchd/latch/internal/clocktest"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
 )
-
-// manualClock is a wall clock the test moves; the bubble's timers do not
-// follow it, so Run's timer has not fired when an input arrives after a
-// deadline, as when select picks the input over a timer that is due.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // TestRunDueDeadlineBeforeInput: Run handles the deadlines already due
 // before it steps a queued input (red-team item 13). The strike's relock
@@ -41,15 +22,15 @@ func TestRunDueDeadlineBeforeInput(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, p := testConfig(schedule.AccessControlled)
 		c.Debounce = -1
-		clk := &manualClock{t: t0}
-		c.Now = clk.now
+		clk := clocktest.New(t0)
+		c.Now = clk.Now
 		creds := testCreds()
 		l := startLoop(t, c, p, creds, t0)
 		defer l.stop(t)
 		l.badge("out", 100)
 		synctest.Wait()
 		l.ev.take()
-		clk.add(DefaultUnlockTime + time.Second) // the relock is due; Run's timer has not fired
+		clk.Add(DefaultUnlockTime + time.Second) // the relock is due; Run's timer has not fired
 		l.d.DoorSensor(true)
 		synctest.Wait()
 		got := summary(l.ev.take(), true)
@@ -62,7 +43,7 @@ func TestRunDueDeadlineBeforeInput(t *testing.T) {
 		// the code "22", not bob's.
 		l.keys("in", "22")
 		synctest.Wait()
-		clk.add(DefaultKeyTimeout + time.Second)
+		clk.Add(DefaultKeyTimeout + time.Second)
 		l.d.Submit(reader.Read{Reader: "in", Kind: reader.KindKeys, Keys: []byte("22#")})
 		synctest.Wait()
 		got = summary(l.ev.take(), false)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/store/storetest"
+
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/store"
 )
@@ -30,11 +32,7 @@ type ctlEnv struct {
 func newCtlEnv(t *testing.T) *ctlEnv {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, dir)
 	s := api.New(api.Options{
 		Store: st,
 		Config: api.Config{

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/store/storetest"
+
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/store"
 )
@@ -117,11 +119,7 @@ func TestTokenWhileDaemonRuns(t *testing.T) {
 // latchd's nor root), the error says who may, not "create a token".
 func TestTokenNotOwner(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, dir)
 	sock := filepath.Join(dir, "api.sock")
 	ln, err := api.ListenUnix(sock)
 	if err != nil {

@@ -17,11 +17,7 @@ type Writer struct {
 	W  io.Writer
 }
 
-func (w *Writer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.W.Write(p)
-}
+func (w *Writer) Write(p []byte) (int, error) { return locked(&w.mu, w.W.Write, p) }
 
 // Buffer is a bytes.Buffer safe for concurrent writers and readers.
 type Buffer struct {
@@ -29,15 +25,18 @@ type Buffer struct {
 	b  bytes.Buffer
 }
 
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
+func (b *Buffer) Write(p []byte) (int, error) { return locked(&b.mu, b.b.Write, p) }
 
 // String returns what has been written so far.
 func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// locked calls write(p) holding mu: the one lock discipline of both.
+func locked(mu *sync.Mutex, write func([]byte) (int, error), p []byte) (int, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	return write(p)
 }
