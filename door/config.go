@@ -32,7 +32,7 @@ type ReaderConfig struct {
 	Keypad    bool   // the reader has a keypad (config keypad != "")
 	// Feedback is the reader's green LED, red LED and beeper; each line
 	// may be nil. They are driven to Feedback.Active to light or sound
-	// (readers are usually active low, docs/config.md "Readers").
+	// (readers are usually active low, docs/config.md, "[[reader]]").
 	Feedback reader.Feedback
 }
 

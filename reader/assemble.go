@@ -63,11 +63,11 @@ const (
 	MinBits = 4
 	MaxBits = 128
 	// DefaultGlitch is the shortest real interval between two pulses:
-	// Wiegand's minimum pulse interval is 200 µs (docs/hardware.md, "Wiegand on
+	// Wiegand's minimum pulse interval is 200 µs (docs/wiring.md, "Wiegand on
 	// the wire"); anything closer is noise.
 	DefaultGlitch = 200 * time.Microsecond
 	// DefaultMaxFrameGap caps the end-of-frame silence. The Wiegand spec's
-	// longest pulse interval is 20 ms (docs/hardware.md) and docs/formats.md ("Frames on the wire") asks
+	// longest pulse interval is 20 ms (docs/wiring.md) and docs/formats.md ("Frames on the wire") asks
 	// for no lost frame with ±30 % jitter per bit, so an interval may reach
 	// 20 ms × 1.3 = 26 ms; the cap must be above that, or such a frame is
 	// split. The 25 ms first planned is not; 30 ms is. Readers with a shorter

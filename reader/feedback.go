@@ -9,7 +9,7 @@ import (
 
 // Feedback drives a reader's green LED, red LED and beeper. They are
 // inputs on the reader, usually active low (pull to ground to light or
-// sound; docs/hardware.md, "Reader feedback"), so the active level is
+// sound; docs/wiring.md, "Reader feedback"), so the active level is
 // configurable. Nil lines are skipped.
 type Feedback struct {
 	Green, Red, Beeper gpio.PinOut

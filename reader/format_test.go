@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// Vectors: the two published h10301 examples (docs/hardware.md: Civintec CN56
+// Vectors: the two published h10301 examples (docs/wiring.md: Civintec CN56
 // manual, and 227/57600), plus vectors computed by an independent script
 // from the parity rules of docs/formats.md (field extremes and a mixed value).
 var vectors = []struct {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 )
 
-// KeypadMode is how a reader's keypad sends keys (docs/hardware.md, "Keypads").
+// KeypadMode is how a reader's keypad sends keys (docs/wiring.md, "Keypads").
 type KeypadMode string
 
 // Keypad modes.
@@ -17,14 +17,14 @@ const (
 )
 
 // Default values of '*' and '#' in 4-bit and 8-bit frames (the low nibble):
-// '*' = 1010, '#' = 1011 (docs/hardware.md). Some libraries swap them.
+// '*' = 1010, '#' = 1011 (docs/wiring.md). Some libraries swap them.
 const (
 	DefaultStar = 10
 	DefaultHash = 11
 )
 
 // pinError is the 26bit_pin card number a keypad sends on error
-// (docs/hardware.md: PINs are 1–65534, 65535 means a keypad error).
+// (docs/wiring.md: PINs are 1–65534, 65535 means a keypad error).
 const pinError = 65535
 
 // Keypad decodes key frames.

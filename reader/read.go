@@ -9,7 +9,7 @@ import "time"
 type Format string
 
 // The card formats latch decodes. See docs/formats.md for bit layouts and
-// parity, and docs/hardware.md for the published examples.
+// parity, and docs/wiring.md for the published examples.
 const (
 	H10301      Format = "h10301"      // HID standard 26-bit
 	H10306      Format = "h10306"      // HID 34-bit

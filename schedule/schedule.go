@@ -48,7 +48,7 @@ const (
 
 // PlausibleAfter is the earliest wall-clock time latch trusts. A Raspberry Pi
 // has no real-time clock and boots at 1970 until NTP sets the time
-// (docs/hardware.md, "On the Pi"); anything before this date means "not set yet".
+// (docs/wiring.md, "On the Pi"); anything before this date means "not set yet".
 var PlausibleAfter = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Plausible reports whether t can be a real wall-clock time.

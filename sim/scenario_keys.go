@@ -3,7 +3,7 @@ package sim
 import "github.com/latchd/latch/reader"
 
 // PINErrorFrame is the frame a 26bit_pin keypad sends when it cannot send
-// the PIN: h10301, facility 0, card number 65535 (docs/hardware.md, "Keypads").
+// the PIN: h10301, facility 0, card number 65535 (docs/wiring.md, "Keypads").
 var PINErrorFrame, _ = reader.FormatSpec{Format: reader.H10301}.Encode(0, 65535)
 
 // KeyFrame is what a keypad in mode k sends when key is pressed: one frame

@@ -30,7 +30,7 @@ type lineRef struct {
 // reader/gpiocdev requests them with the GPIO v2 uAPI, which gives what
 // periph does not: kernel-timestamped edges for Wiegand, and outputs with an
 // initial value, so the strike relay is at its inactive level from the first
-// instant (docs/hardware.md, "Linux GPIO").
+// instant (docs/wiring.md, "Linux GPIO").
 type gpioHW struct {
 	crashReporter
 	log   zerolog.Logger

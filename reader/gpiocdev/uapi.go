@@ -31,11 +31,11 @@ const (
 	eventFallingEdge uint32 = 2 // GPIO_V2_LINE_EVENT_FALLING_EDGE
 
 	// MinEventBuffer is the event buffer latch asks for on D0/D1: the
-	// kernel's default is 16 events per line (32 for D0+D1, docs/hardware.md),
+	// kernel's default is 16 events per line (32 for D0+D1, docs/wiring.md),
 	// too few for a 48-bit frame if the reader goroutine stalls; 256 holds
 	// five 48-bit frames.
 	MinEventBuffer = 256
-	// MaxEventBuffer is the kernel's limit per request (docs/hardware.md:
+	// MaxEventBuffer is the kernel's limit per request (docs/wiring.md:
 	// event_buffer_size up to 1024; GPIO_V2_LINES_MAX*16 in gpiolib-cdev.c).
 	MaxEventBuffer = 1024
 )

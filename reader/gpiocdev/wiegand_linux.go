@@ -55,7 +55,7 @@ type WiegandConfig struct {
 
 // OpenWiegand requests D0 and D1 as inputs, falling edge only (with both
 // edges the kernel reads the level late and may misreport a 50 µs pulse;
-// docs/hardware.md), with no debounce (kernel debounce swallows 50 µs pulses)
+// docs/wiring.md), with no debounce (kernel debounce swallows 50 µs pulses)
 // and an event buffer of at least MinEventBuffer. Decoded reads go to
 // Run's callback. The decoder should use reader.WithEpoch(Epoch()).
 func OpenWiegand(cfg WiegandConfig, dec *reader.Decoder, log zerolog.Logger) (*Wiegand, error) {

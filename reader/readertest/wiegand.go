@@ -13,7 +13,7 @@ import (
 )
 
 // WiegandConfig is the timing of a simulated Wiegand reader. Zero values
-// take typical values from docs/hardware.md ("Wiegand on the wire").
+// take typical values from docs/wiring.md ("Wiegand on the wire").
 type WiegandConfig struct {
 	// PulseWidth is how long a data line stays low (typical 50 µs, spec
 	// 20–100 µs). Only falling edges are reported, as latch requests them,
@@ -32,7 +32,7 @@ type WiegandConfig struct {
 	Seed uint64
 }
 
-// Typical Wiegand timing (docs/hardware.md).
+// Typical Wiegand timing (docs/wiring.md).
 const (
 	DefaultPulseWidth  = 50 * time.Microsecond
 	DefaultInterval    = 2 * time.Millisecond
