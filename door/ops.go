@@ -42,6 +42,9 @@ type StateStore interface {
 	LoadDoorState(door string) (store.DoorState, error)
 }
 
+// Mode is schedule.Mode: a door mode, as the command API takes it.
+type Mode = schedule.Mode
+
 // DoorState is store.DoorState.
 type DoorState = store.DoorState
 
