@@ -25,17 +25,7 @@ func simOp(ctx context.Context, s *site, hw *simHW, st sim.Step) (handled bool, 
 		}
 		return true, sim.Command(ctx, ctl, st, sim.CommandActor)
 	case st.Kind == sim.StepInput:
-		cfg := s.config()
-		i := slices.IndexFunc(cfg.Inputs, func(in config.Input) bool { return in.Name == st.Input })
-		if i < 0 {
-			return true, fmt.Errorf("no input %q in the config", st.Input)
-		}
-		in := cfg.Inputs[i]
-		lvl := in.Active
-		if !st.Active {
-			lvl = !lvl
-		}
-		return true, hw.set(in.Pin, lvl)
+		return true, simInputLine(s.config(), hw, st)
 	case st.Kind == sim.StepRestart:
 		cfg := s.config()
 		s.stopAll()
@@ -50,4 +40,18 @@ func simOp(ctx context.Context, s *site, hw *simHW, st sim.Step) (handled bool, 
 		return true, s.start(ctx, cfg)
 	}
 	return false, nil
+}
+
+// simInputLine drives the simulated line of the [[input]] an input line names.
+func simInputLine(cfg *config.Config, hw *simHW, st sim.Step) error {
+	i := slices.IndexFunc(cfg.Inputs, func(in config.Input) bool { return in.Name == st.Input })
+	if i < 0 {
+		return fmt.Errorf("no input %q in the config", st.Input)
+	}
+	in := cfg.Inputs[i]
+	lvl := in.Active
+	if !st.Active {
+		lvl = !lvl
+	}
+	return hw.set(in.Pin, lvl)
 }
