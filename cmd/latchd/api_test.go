@@ -145,6 +145,8 @@ func TestServeAPI(t *testing.T) {
 	want := map[string]any{
 		"name": "front", "time_zone": "Europe/Berlin", "default_mode": "access_controlled", "second_factor": "always",
 		"readers": []any{"front-in"}, "mode": "card_and_code",
+		// The door view (docs/operations.md): what decides the mode, the strike, the door (no DPS).
+		"level": "schedule", "strike": "locked", "door": "unknown",
 		"schedule": []any{map[string]any{"days": []any{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, "start": "00:00", "end": "24:00", "mode": "card_and_code"}},
 		"exceptions": []any{
 			map[string]any{"date": "2099-12-25", "mode": "locked"},
