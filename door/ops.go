@@ -280,9 +280,8 @@ func (s *state) levelEnd() time.Time {
 	case LevelDoubleBadge:
 		return s.dblUntil
 	case LevelException, LevelSchedule, LevelDefault:
-		if s.fpiWindow && s.eff.Level == LevelDefault {
-			return s.nextChange
-		}
+		// The schedule's next change (for a gated first-person-in window:
+		// its end, or an earlier change).
 		return s.nextChange
 	}
 	return time.Time{}
@@ -541,8 +540,8 @@ func endOfDay(t time.Time, loc *time.Location) time.Time {
 // or rule whose event is that mode_changed even when the mode stays, such
 // as an override under a lockdown). cause, when set, is the event's cause;
 // otherwise transitionCause decides. by and input name who did it.
-func (s *state) applyModeWith(o *out, persist bool, cause string, by Actor, input string) {
-	force := cause == CauseOverride || persist
+func (s *state) applyModeWith(o *out, force bool, cause string, by Actor, input string) {
+	force = force || cause == CauseOverride
 	old := s.eff
 	eff := Resolve(s.levels())
 	s.eff = eff
@@ -565,7 +564,7 @@ func (s *state) applyModeWith(o *out, persist bool, cause string, by Actor, inpu
 	s.setMode(o, ev)
 }
 
-// logOps logs a store error loading the state.
+// logStateErr logs a store error loading the state.
 func logStateErr(l zerolog.Logger, err error) {
 	l.Error().Err(err).Msg("door state not loaded; the door starts without its override, lockdown and toggles")
 }
