@@ -224,7 +224,13 @@ var eventColors = map[string]string{
 	door.EvDoorClosed:     Cyan,
 	door.EvREX:            Cyan,
 	door.EvEventsLost:     Cyan,
-	credentialChanged:     Blue,
+	// Operating doors (docs/operations.md): a lockdown and an alarm input
+	// are alarms; their ends are news.
+	door.EvLockdownStarted: Red,
+	door.EvLockdownEnded:   Blue,
+	door.EvInputAlarm:      Red,
+	door.EvInputNormal:     Blue,
+	credentialChanged:      Blue,
 }
 
 // credentialChanged is the store's audit event (docs/events.md).
