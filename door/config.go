@@ -96,6 +96,11 @@ type Config struct {
 	// Lockouts, when set, keeps the lockout counters across reloads,
 	// restarts and crashes (*store.Store implements it); nil = in memory.
 	Lockouts LockoutStore
+	// Duress, when set, is the controller's duress latch (NewDuress; one
+	// for all doors): a duress code typed at the door signals it. nil =
+	// the duress event is emitted as any other event and no output is
+	// driven.
+	Duress *Duress
 }
 
 // Defaults (docs/config.md).

@@ -26,6 +26,11 @@ const (
 	// EvEventsLost stands for events that were never stored: written by
 	// the EventWriter with the first batch that is stored again.
 	EvEventsLost = "events_lost"
+	// EvDuress: a user's duress code was typed (docs/operations.md,
+	// "Duress codes"); written with the duress output's state.
+	EvDuress = "duress"
+	// EvDuressCleared: the duress output was cleared through the API.
+	EvDuressCleared = "duress_cleared"
 )
 
 // Grant methods (access_granted's method).
@@ -77,7 +82,7 @@ const (
 var (
 	events = []string{EvAccessGranted, EvAccessDenied, EvCodeRequested, EvStrikeReleased, EvStrikeLocked,
 		EvKeypadLockout, EvDoorOpened, EvDoorClosed, EvDoorForcedOpen, EvDoorHeldOpen, EvREX, EvModeChanged,
-		EvEventsLost}
+		EvEventsLost, EvDuress, EvDuressCleared}
 	methods = []string{MethodCard, MethodEntryCode, MethodCardAndCode, MethodUnlockedMode}
 	reasons = []string{ReasonBadRead, ReasonUnknownCard, ReasonCardInactive, ReasonUserInactive, ReasonNoAccess,
 		ReasonDoorLocked, ReasonCardRequired, ReasonNoSecondFactor, ReasonCodeTimeout, ReasonBadCode,
