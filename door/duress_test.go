@@ -87,7 +87,12 @@ func TestDuressGrantsAsTheCode(t *testing.T) {
 	}
 	cardCode := func(cn uint64) func(string) op {
 		return func(code string) op {
-			return func(d *driver) { d.card("in", cn); d.wait(time.Second); d.keys("in", code+"#"); d.wait(30 * time.Second) }
+			return func(d *driver) {
+				d.card("in", cn)
+				d.wait(time.Second)
+				d.keys("in", code+"#")
+				d.wait(30 * time.Second)
+			}
 		}
 	}
 	entry := func(code string) op {
