@@ -52,13 +52,23 @@ func isDuressOwner(v []byte) ([]byte, bool) {
 	return v, false
 }
 
-// The rules a duress code breaks against the user's own codes (a clash
-// with another user says only ErrConflict, never who).
+// OwnCodeError is the ErrConflict of a code that equals another code of
+// the same user the door could not tell it from (a duress code and the
+// user's entry or MFA code). What is the code set ("duress code", "entry
+// code", "mfa code"), Rule what it must differ from. A clash with another
+// user is a plain ErrConflict and never says who.
+type OwnCodeError struct{ What, Rule string }
+
+func (e *OwnCodeError) Error() string { return "store: " + e.What + ": " + e.Rule }
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *OwnCodeError) Is(target error) bool { return target == ErrConflict }
+
 var (
-	errDuressIsEntry = fmt.Errorf("store: duress code: must differ from the user's entry code: %w", ErrConflict)
-	errDuressIsMFA   = fmt.Errorf("store: duress code: must differ from the user's MFA codes: %w", ErrConflict)
-	errEntryIsDuress = fmt.Errorf("store: entry code: must differ from the user's duress code: %w", ErrConflict)
-	errMFAIsDuress   = fmt.Errorf("store: mfa code: must differ from the user's duress code: %w", ErrConflict)
+	errDuressIsEntry = &OwnCodeError{"duress code", "must differ from the user's entry code"}
+	errDuressIsMFA   = &OwnCodeError{"duress code", "must differ from the user's MFA codes"}
+	errEntryIsDuress = &OwnCodeError{"entry code", "must differ from the user's duress code"}
+	errMFAIsDuress   = &OwnCodeError{"mfa code", "must differ from the user's duress code"}
 )
 
 // SetDuressCode sets (or replaces) a user's duress code. ErrConflict when

@@ -242,6 +242,7 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	stopEvents := func() {
 		ewcancel()
 		<-ewDone
+		d.site.waitDuress()
 		fcancel()
 		<-followDone
 	}
@@ -258,6 +259,10 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 		d.shutdown()
 		return exitFatal
 	}
+	if err := d.site.openDuress(cfg); err != nil {
+		return startFailed("latchd: cannot start", err)
+	}
+	d.site.runDuress(ewctx)
 	if err := d.site.start(ctx, cfg); err != nil {
 		return startFailed("latchd: cannot start", err)
 	}

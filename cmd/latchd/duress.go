@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/internal/config"
+)
+
+// The controller's duress latch (docs/operations.md, "Duress codes"): one
+// for all doors, made before the doors start, kept across reloads (its
+// [controller] keys need a restart), with its writer goroutine stopped
+// with the event writer, before the database closes.
+
+// openDuress requests the duress output line of cfg (when one is set) at
+// its inactive level, then makes the latch, which drives the line active
+// at once when a duress was not cleared before the restart.
+func (s *site) openDuress(cfg *config.Config) error {
+	c := cfg.Controller
+	var out gpio.PinOut
+	if c.DuressOutput != "" {
+		p, err := s.output(c.DuressOutput, !c.DuressActive, "duress output")
+		if err != nil {
+			return err
+		}
+		out = p
+	}
+	l, err := door.NewDuress(door.DuressConfig{Output: out, Active: c.DuressActive, Store: s.store, Logger: s.log})
+	if err != nil {
+		return fmt.Errorf("latchd: %w", err)
+	}
+	s.duress, s.duressPin = l, c.DuressOutput
+	return nil
+}
+
+// runDuress runs the latch's writer until ctx ends (waitDuress waits for
+// its last writes).
+func (s *site) runDuress(ctx context.Context) {
+	s.duressDone = make(chan struct{})
+	s.guard("duress", func() {
+		defer close(s.duressDone)
+		s.duress.Run(ctx)
+	})
+}
+
+func (s *site) waitDuress() {
+	if s.duressDone != nil {
+		<-s.duressDone
+	}
+}
+
+// duressChanged reports whether a reload changes the duress output's
+// keys (they need a restart: the latch and its line are kept).
+func duressChanged(old, next *config.Config) bool {
+	return old.Controller.DuressOutput != next.Controller.DuressOutput ||
+		old.Controller.DuressActive != next.Controller.DuressActive
+}
