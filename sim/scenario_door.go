@@ -31,6 +31,9 @@ type Stepper interface {
 // Outputs are a door's simulated output lines.
 type Outputs struct {
 	Relay gpio.PinOut
+	// Duress is the controller's duress latch (its line is the
+	// controller's, not the door's); nil = none.
+	Duress *door.Duress
 }
 
 // emitFunc adapts a function to door.Emitter.
@@ -67,6 +70,7 @@ func newDoor(cfg *config.Config, name string, st *store.Store, out Outputs, emit
 	dc := cfg.DoorConfig(name, out.Relay, nil)
 	dc.Now = now
 	dc.Logger = log
+	dc.Duress = out.Duress
 	d, err := door.New(dc, st, emitFunc(emit))
 	if err != nil {
 		return nil, fmt.Errorf("sim: scenario: %w", err)

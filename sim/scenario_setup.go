@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/reader/readertest"
@@ -39,6 +40,10 @@ type RunOptions struct {
 	Dir string
 	// Now is the start time when the script has no clock line; nil = time.Now.
 	Now func() time.Time
+	// Lines, when set, is told at the end of the run of the level history
+	// of each simulated output line: every door's relay ("relay DOOR") and
+	// the duress output ("duress_output"), by pin.
+	Lines func(pin, what string, history []readertest.Change)
 }
 
 // RunScript runs s on a virtual clock against a fresh database and writes the
@@ -160,6 +165,9 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 		}
 	}
 	e.stopDoors()
+	if opts.Lines != nil {
+		e.reportLines(opts.Lines)
+	}
 	return e.print()
 }
 
@@ -182,6 +190,11 @@ type engine struct {
 
 	printed uint64 // highest event seq written to out
 	stopped bool   // the doors were stopped
+
+	// duress is the controller's duress latch, shared by the doors;
+	// duressOut its output line (nil without [controller] duress_output).
+	duress    *door.Duress
+	duressOut *readertest.OutPin
 }
 
 // Now is the virtual clock.
@@ -210,10 +223,13 @@ type simDoor struct {
 func (e *engine) build(cfg *config.Config) error {
 	e.byDoor = map[string]*simDoor{}
 	e.byName = map[string]*simReader{}
+	if err := e.buildDuress(cfg); err != nil {
+		return err
+	}
 	for _, dc := range cfg.Doors {
 		// The relay starts at its inactive level: the strike locked.
 		d := &simDoor{cfg: dc, relay: readertest.NewOutPin(dc.Relay, !dc.RelayActive, e.Now)}
-		step, err := e.newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
+		step, err := e.newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay, Duress: e.duress}, e.emit, e.Now, e.log)
 		if err != nil {
 			return err
 		}
@@ -234,7 +250,7 @@ func (e *engine) build(cfg *config.Config) error {
 	return nil
 }
 
-// Setup carries out a setup line — user, card, entry or mfa — on st, as
+// Setup carries out a setup line — user, card, entry, mfa or duress — on st, as
 // latchd scenario and latchd --sim both do; users are found by their
 // external_id. Its errors never contain the code. ok is false for any other
 // kind of step (nothing is done).
@@ -249,11 +265,14 @@ func Setup(st *store.Store, s Step) (ok bool, err error) {
 	// refused turns a store refusal into a message without the code.
 	refused := func(err error) error {
 		var ve *store.ValidationError
+		var oc *store.OwnCodeError
 		switch {
 		case err == nil:
 			return nil
 		case errors.As(err, &ve):
 			return fmt.Errorf("%s: %s: %s", s.Kind, ve.Field, ve.Rule)
+		case errors.As(err, &oc):
+			return fmt.Errorf("%s: %s", s.Kind, oc.Rule)
 		case errors.Is(err, store.ErrConflict):
 			return fmt.Errorf("%s: already used by another user", s.Kind)
 		case errors.Is(err, store.ErrNotFound):
@@ -269,7 +288,7 @@ func Setup(st *store.Store, s Step) (ok bool, err error) {
 		_, err := st.CreateUser(store.UserFields{ExternalID: s.Name, FirstName: s.Name, Groups: s.Groups,
 			Start: s.Start, End: s.End, Suspended: s.Suspended}, Actor)
 		return true, refused(err)
-	case StepCard, StepEntry, StepMFA:
+	case StepCard, StepEntry, StepMFA, StepDuress:
 		id, err := user()
 		if err != nil {
 			return true, err
@@ -279,6 +298,8 @@ func Setup(st *store.Store, s Step) (ok bool, err error) {
 			err = st.AddCard(id, store.Card{Format: string(s.Format), FacilityCode: s.FacilityCode, CardNumber: s.CardNumber, Active: !s.Inactive}, Actor)
 		case StepEntry:
 			err = st.SetEntryCode(id, s.Code, Actor)
+		case StepDuress:
+			err = st.SetDuressCode(id, s.Code, Actor)
 		default:
 			_, err = st.AddMFACode(id, s.Code, Actor)
 		}
