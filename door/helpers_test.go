@@ -63,7 +63,8 @@ func (f *fakeCreds) MatchCardCode(k CardKey, userID string, code []byte, fallbac
 	return store.CodeNone, nil
 }
 
-// MatchEntryCode is LookupEntryCode, and the users' duress codes.
+// MatchEntryCode is LookupEntryCode, and the duress codes of the users
+// with an entry code (as the store).
 func (f *fakeCreds) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
 	if u, err := f.LookupEntryCode(code); err == nil {
 		return u, store.CodeValid, nil
@@ -71,7 +72,7 @@ func (f *fakeCreds) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.users {
-		if len(u.duress) > 0 && subtle.ConstantTimeCompare(u.duress, code) == 1 {
+		if len(u.duress) > 0 && len(u.entry) > 0 && subtle.ConstantTimeCompare(u.duress, code) == 1 {
 			return u.view, store.CodeDuress, nil
 		}
 	}

@@ -237,8 +237,10 @@ func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
 
 // MatchEntryCode returns the user whose entry code (CodeValid) or duress
 // code (CodeDuress) is code, or ErrNotFound (also for a malformed code).
-// Both are one lookup in the one entry-code index: the time does not
-// depend on which kind matched.
+// A duress code is accepted only where the user's entry code would be: a
+// user without an entry code has none that works typed alone, so their
+// duress code is not found here either. Both are one lookup in the one
+// entry-code index: the time does not depend on which kind matched.
 func (s *Store) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
 	var u UserView
 	if ValidateCode(code) != nil {
@@ -261,7 +263,13 @@ func (s *Store) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
 		if duress {
 			m = CodeDuress
 		}
-		return fillView(root, id, &u)
+		if err := fillView(root, id, &u); err != nil {
+			return err
+		}
+		if !u.HasEntryCode {
+			return errNoEntryCode
+		}
+		return nil
 	})
 	if err != nil {
 		return UserView{}, CodeNone, err

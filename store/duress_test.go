@@ -127,6 +127,10 @@ func TestDuressCodeAtTheDoor(t *testing.T) {
 	mustDo(t, s.SetEntryCode(entryUser.UserID, []byte("2222"), admin))
 	mustDo(t, s.SetDuressCode(entryUser.UserID, []byte("9922"), admin))
 	mustDo(t, s.SetDuressCode(bare.UserID, []byte("9933"), admin))
+	// Typed alone, a duress code works only for a user with an entry code.
+	if _, _, err := s.MatchEntryCode([]byte("9933")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("MatchEntryCode(duress code of a user without an entry code) = %v, want ErrNotFound", err)
+	}
 
 	for _, c := range []struct {
 		k        CardKey
@@ -162,7 +166,7 @@ func TestDuressCodeAtTheDoor(t *testing.T) {
 		code string
 		user User
 		want CodeMatch
-	}{{"2222", entryUser, CodeValid}, {"9922", entryUser, CodeDuress}, {"9911", mfaUser, CodeDuress}} {
+	}{{"2222", entryUser, CodeValid}, {"9922", entryUser, CodeDuress}} {
 		u, m, err := s.MatchEntryCode([]byte(c.code))
 		if err != nil || m != c.want || u.UserID != c.user.UserID {
 			t.Errorf("MatchEntryCode(%s) = %s, %v, %v; want %s, %v", c.code, u.UserID, m, err, c.user.UserID, c.want)

@@ -17,6 +17,9 @@ func TestDuressCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := e.st.SetEntryCode(u.UserID, []byte("1357"), store.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	stdin = strings.NewReader("86420135\n")
 	defer func() { stdin = os.Stdin }()
 	out := e.ok("duress", "set", "ext:ada") // no --code: read like "-"
