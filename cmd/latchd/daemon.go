@@ -345,6 +345,7 @@ loop:
 // shutdown closes what is left (strikes are already locked) and reports
 // the outputs' final levels (--sim).
 func (d *daemon) shutdown() {
+	d.site.releaseDuress()
 	if err := d.hw.Close(); err != nil {
 		d.log.Error().Err(err).Msg("releasing GPIO")
 	}

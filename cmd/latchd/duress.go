@@ -32,8 +32,24 @@ func (s *site) openDuress(cfg *config.Config) error {
 	if err != nil {
 		return fmt.Errorf("latchd: %w", err)
 	}
-	s.duress, s.duressPin = l, c.DuressOutput
+	s.duress, s.duressPin, s.duressOut = l, c.DuressOutput, out
 	return nil
+}
+
+// releaseDuress lets go of the duress output line at the level last
+// driven, before the hardware's Close halts the other outputs to their
+// inactive levels: an uncleared duress stays signalled while latchd is
+// down (its next start drives the line from the stored state anyway).
+// Call it after the latch's writer has ended.
+func (s *site) releaseDuress() {
+	if s == nil || s.duressOut == nil {
+		return
+	}
+	if err := s.hw.Release(s.duressOut); err != nil {
+		s.log.Warn().Err(err).Str("pin", s.duressPin).Msg("releasing the duress output failed")
+	}
+	delete(s.outputs, s.duressPin)
+	s.duressOut = nil
 }
 
 // runDuress runs the latch's writer until ctx ends (waitDuress waits for

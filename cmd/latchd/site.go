@@ -36,6 +36,7 @@ type site struct {
 	// output's pin ("" = none); duressDone closes when its writer ends.
 	duress     *door.Duress
 	duressPin  string
+	duressOut  gpio.PinOut // the line; nil = none
 	duressDone chan struct{}
 
 	// mu guards doors and cfg: the main goroutine changes them, the

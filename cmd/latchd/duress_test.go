@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/latchd/latch/store"
+)
+
+// TestDuressEndToEnd runs the built latchd --sim: a duress code typed at
+// the keypad grants as the entry code does and drives [controller]
+// duress_output active; after a crash and a restart on the same database
+// the line is active again from the start; DELETE /v1/duress over the
+// socket clears it, with a duress_cleared event naming the token.
+func TestDuressEndToEnd(t *testing.T) {
+	bin := buildLatchd(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	cfg := strings.Replace(simConfig, "[controller]\n", "[controller]\nduress_output = \"GPIO21\"\n", 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := st.CreateToken("ops", store.RoleSystemAdmin, store.Actor{Name: "test"})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(level string) func(map[string]any) bool {
+		return func(m map[string]any) bool {
+			return m["message"] == "output changed" && m["line"] == "duress output" && m["to"] == level
+		}
+	}
+	debug := []string{"--sim", "--config", cfgPath, "--log-format", "json", "--log-level", "debug"}
+	d := startDaemon(t, bin, debug)
+	d.send("entry alice 1357")
+	d.send("duress alice 9876")
+	d.send("keys 9876#")
+	// The duress event is stored by the latch's own writer: it may come
+	// before or after the access_granted of the same attempt (same time).
+	got := map[string]map[string]any{}
+	for len(got) < 2 {
+		m := d.waitFor("access_granted and duress", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "duress" })
+		got[fmt.Sprint(m["event"])] = m
+	}
+	if g := got["access_granted"]; g["method"] != "entry_code" || g["external_id"] != "alice" {
+		t.Errorf("duress code typed alone: %v, want an entry_code grant", g)
+	}
+	if ev := got["duress"]; ev["door"] != "front" || ev["reader"] != "r1" || ev["external_id"] != "alice" || ev["time"] != got["access_granted"]["time"] {
+		t.Errorf("duress event %v (grant %v)", ev, got["access_granted"])
+	}
+	// The line went active in the grant's step (logged before its events).
+	if d.all.find(line("High")) == nil {
+		t.Error("the duress line was not driven active")
+	}
+	// A crash, then a start on the same database: the line comes back
+	// active from the stored state, before the doors start.
+	d.cmd.Process.Kill()
+	d.wait()
+	d = startDaemon(t, bin, debug)
+	if d.all.find(line("High")) == nil {
+		t.Fatal("after the restart the duress line was not driven active")
+	}
+	if d.all.find(func(m map[string]any) bool { return strings.HasPrefix(fmt.Sprint(m["message"]), "duress output active") }) == nil {
+		t.Error("no warning that the duress output is active after the restart")
+	}
+	// Cleared over the API: the line goes inactive, duress_cleared names the token.
+	c := unixClient(filepath.Join(dir, "api.sock"))
+	call := func(method string) map[string]any {
+		req, _ := http.NewRequest(method, "http://latch/v1/duress", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s /v1/duress: %d %v %v", method, resp.StatusCode, out, err)
+		}
+		return out
+	}
+	if st := call(http.MethodGet); st["active"] != true {
+		t.Errorf("GET /v1/duress after the restart: %v", st)
+	}
+	if st := call(http.MethodDelete); st["active"] != false || st["cleared"] != true {
+		t.Errorf("DELETE /v1/duress: %v", st)
+	}
+	if ev := d.waitFor("duress_cleared", event("duress_cleared")); ev["actor"] != "ops" || ev["role"] != store.RoleSystemAdmin {
+		t.Errorf("duress_cleared %v", ev)
+	}
+	if d.all.find(line("Low")) == nil {
+		t.Error("the duress line was not driven inactive by the clear")
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
+	if err := d.wait(); err != nil {
+		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+	}
+}
+
+// unixClient is an HTTP client on latchd's API socket.
+func unixClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+}
