@@ -75,7 +75,9 @@ func TestDuressEndToEnd(t *testing.T) {
 	if d.all.find(line("High")) == nil {
 		t.Fatal("after the restart the duress line was not driven active")
 	}
-	if d.all.find(func(m map[string]any) bool { return strings.HasPrefix(fmt.Sprint(m["message"]), "duress output active") }) == nil {
+	if d.all.find(func(m map[string]any) bool {
+		return strings.HasPrefix(fmt.Sprint(m["message"]), "duress output active")
+	}) == nil {
 		t.Error("no warning that the duress output is active after the restart")
 	}
 	// Cleared over the API: the line goes inactive, duress_cleared names the token.
