@@ -113,9 +113,9 @@ func (s *Store) MatchCardCode(k CardKey, userID string, code []byte, entryFallba
 	if ValidateCode(code) != nil {
 		return CodeNone, nil
 	}
-	var mb, eb [macSize]byte
+	var mb [2 * macSize]byte // both MACs in one buffer (on the stack)
 	mfa := s.mfaMAC(mb[:0], userID, code)
-	ent := s.entryMAC(eb[:0], code)
+	ent := s.entryMAC(mb[macSize:macSize], code)
 	mfaOK := 0
 	for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
 		mfaOK |= subtle.ConstantTimeCompare(m[:macSize], mfa) // keep comparing
