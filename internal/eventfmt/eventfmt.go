@@ -224,6 +224,8 @@ var eventColors = map[string]string{
 	door.EvDoorClosed:     Cyan,
 	door.EvREX:            Cyan,
 	door.EvEventsLost:     Cyan,
+	door.EvDuress:         Red, // an alarm, in the controller's log only: the door shows nothing
+	door.EvDuressCleared:  Blue,
 	credentialChanged:     Blue,
 }
 
