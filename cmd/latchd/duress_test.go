@@ -48,8 +48,8 @@ func TestDuressEndToEnd(t *testing.T) {
 	debug := []string{"--sim", "--config", cfgPath, "--log-format", "json", "--log-level", "debug"}
 	d := startDaemon(t, bin, debug)
 	d.send("entry alice 1357")
-	d.send("duress alice 9876")
-	d.send("keys 9876#")
+	d.send("duress alice 86420975")
+	d.send("keys 86420975#")
 	// The duress event is stored by the latch's own writer: it may come
 	// before or after the access_granted of the same attempt (same time).
 	got := map[string]map[string]any{}
@@ -71,6 +71,7 @@ func TestDuressEndToEnd(t *testing.T) {
 	// active from the stored state, before the doors start.
 	d.cmd.Process.Kill()
 	d.wait()
+	first := d
 	d = startDaemon(t, bin, debug)
 	if d.all.find(line("High")) == nil {
 		t.Fatal("after the restart the duress line was not driven active")
@@ -112,6 +113,26 @@ func TestDuressEndToEnd(t *testing.T) {
 	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
 	if err := d.wait(); err != nil {
 		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+	}
+	// The digits are in no log line of either run (the first run's lines
+	// are in first.all), nor on stderr.
+	for _, run := range []*simDaemon{first, d} {
+		if m := run.all.find(func(m map[string]any) bool {
+			b, _ := json.Marshal(m)
+			return strings.Contains(string(b), "86420975")
+		}); m != nil {
+			t.Errorf("a log line holds the duress code: %v", m)
+		}
+		if strings.Contains(run.stderr.String(), "86420975") {
+			t.Error("stderr holds the duress code")
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "data", "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "86420975") {
+		t.Error("the database file holds the duress code's digits")
 	}
 }
 
