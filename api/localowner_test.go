@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -31,10 +31,7 @@ func serveOn(t *testing.T, srv *Server, network string) (*http.Client, string) {
 	case "unix":
 		sock := filepath.Join(t.TempDir(), "api.sock")
 		ln, err = ListenUnix(sock)
-		client.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-		}}
-		base = "http://latchd"
+		client, base = apitest.UnixClient(sock), apitest.Base
 	case "tcp":
 		ln, err = net.Listen("tcp", "127.0.0.1:0")
 		client.Transport = &http.Transport{}
@@ -61,24 +58,7 @@ func serveOn(t *testing.T, srv *Server, network string) (*http.Client, string) {
 // send makes one request and returns its status and body.
 func send(t *testing.T, c *http.Client, method, url, token, body string) (int, string) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return apitest.Call(t, context.Background(), c, method, url, token, body)
 }
 
 type ownerCase struct {

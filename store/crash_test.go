@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/latchd/latch/internal/apitest"
 )
 
 // crashChildEnv, when set to a folder, makes the test binary a child that
@@ -102,15 +103,7 @@ func TestImportCrash(t *testing.T) {
 	runChild := func(dir string, kill int) (int, bool) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		out, stderr := apitest.Start(t, cmd)
 		sc := bufio.NewScanner(out)
 		lines, done := 0, false
 		if kill == 0 {
@@ -126,7 +119,7 @@ func TestImportCrash(t *testing.T) {
 				cmd.Process.Kill() // SIGKILL
 			}
 		}
-		err = cmd.Wait()
+		err := cmd.Wait()
 		if kill < 0 && err != nil {
 			t.Fatalf("child: %v\n%s", err, stderr.String())
 		}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/internal/syncio"
 )
 
@@ -93,15 +93,7 @@ func TestEndToEndSim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := d.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncio.Buffer
-	d.Stderr = &stderr
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdout, stderr := apitest.Start(t, d)
 	var logs syncio.Buffer // every log line, checked for codes at the end
 	started := make(chan struct{})
 	logDone := make(chan struct{})
@@ -152,23 +144,14 @@ func TestEndToEndSim(t *testing.T) {
 	t.Setenv("LATCH_TOKEN", token)
 
 	sock := filepath.Join(dir, "api.sock")
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	client := apitest.UnixClient(sock)
 	call := func(method, path, body string, want int) []byte {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, method, "http://latchd"+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		code, b := apitest.Call(t, ctx, client, method, apitest.Base+path, token, body)
+		if code != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, code, b, want)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != want {
-			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
-		}
-		return b
+		return []byte(b)
 	}
 	var user struct {
 		UserID string `json:"user_id"`

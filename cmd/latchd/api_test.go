@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
 )
@@ -111,22 +111,10 @@ func TestServeAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	overSocket := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
+	overSocket := apitest.UnixClient(sock)
 	get := func(c *http.Client, base, method, path, token string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(`{"name":"ops","role":"viewer"}`))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return apitest.Call(t, context.Background(), c, method, base+path, token, `{"name":"ops","role":"viewer"}`)
 	}
 
 	code, body := get(overSocket, "http://latchd", "GET", "/v1/doors", viewer)

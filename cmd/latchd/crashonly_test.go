@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -68,9 +68,7 @@ func TestDeadLineIsFatal(t *testing.T) {
 					return errors.New("test: still running 10 s after the line died")
 				}
 			}
-			client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, "unix", cfg.API.Socket)
-			}}}
+			client := apitest.UnixClient(cfg.API.Socket)
 			get := func(path string) (int, string) {
 				req, _ := http.NewRequest("GET", "http://latchd"+path, nil)
 				req.Header.Set("Authorization", "Bearer "+token)

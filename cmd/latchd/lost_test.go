@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -53,9 +53,7 @@ func TestDaemonCountsLostEvents(t *testing.T) {
 	}
 	disk := &fullDisk{Store: st, failed: make(chan []store.Event, 64)}
 	d.appender = disk
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", cfg.API.Socket)
-	}}}
+	client := apitest.UnixClient(cfg.API.Socket)
 	var metricsText string
 	var steps func(ctx context.Context, d *daemon) error
 	var lostEv store.Event

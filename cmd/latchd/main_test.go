@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/internal/syncio"
 
 	"github.com/latchd/latch/store"
@@ -554,15 +555,7 @@ func TestDemo(t *testing.T) {
 	// The banner's latchctl lines, run as printed in one shell.
 	sh := exec.Command("sh", "-c", strings.Join(ctl, "\n"))
 	sh.Env = append(os.Environ(), path)
-	out, err := sh.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var shErr syncio.Buffer
-	sh.Stderr = &shErr
-	if err := sh.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out, shErr := apitest.Start(t, sh)
 	defer func() { sh.Process.Kill(); sh.Wait() }()
 	shLines := make(chan string, 100)
 	go func() {
