@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -82,18 +82,12 @@ func TestDuressEndToEnd(t *testing.T) {
 		t.Error("no warning that the duress output is active after the restart")
 	}
 	// Cleared over the API: the line goes inactive, duress_cleared names the token.
-	c := unixClient(filepath.Join(dir, "api.sock"))
+	c := apitest.UnixClient(filepath.Join(dir, "api.sock"))
 	call := func(method string) map[string]any {
-		req, _ := http.NewRequest(method, "http://latch/v1/duress", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
+		code, body := apitest.Call(t, context.Background(), c, method, apitest.Base+"/v1/duress", tok, "")
 		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s /v1/duress: %d %v %v", method, resp.StatusCode, out, err)
+		if err := json.Unmarshal([]byte(body), &out); err != nil || code != http.StatusOK {
+			t.Fatalf("%s /v1/duress: %d %s %v", method, code, body, err)
 		}
 		return out
 	}
@@ -134,12 +128,4 @@ func TestDuressEndToEnd(t *testing.T) {
 	if strings.Contains(string(raw), "86420975") {
 		t.Error("the database file holds the duress code's digits")
 	}
-}
-
-// unixClient is an HTTP client on latchd's API socket.
-func unixClient(sock string) *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
 }
