@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The duress codes of these tests are long and distinctive, so that a
@@ -349,5 +351,49 @@ func TestDuressState(t *testing.T) {
 	}
 	if got := strings.Join(names, ","); got != "duress,duress,duress_cleared" {
 		t.Errorf("events = %s", got)
+	}
+}
+
+// TestCheckFileDuressIndex: CheckFile compares the duress codes with the
+// shared entry-code index both ways, so a lost or stray index entry is
+// reported.
+func TestCheckFileDuressIndex(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "latch.db")
+	s, err := Open(Options{Path: path, KeyFile: filepath.Join(dir, "device.key")})
+	mustDo(t, err)
+	u := mustUser(t, s, "a")
+	mustDo(t, s.SetEntryCode(u.UserID, []byte("1234"), admin))
+	mustDo(t, s.SetDuressCode(u.UserID, []byte("5678"), admin))
+	mustDo(t, s.Close())
+	r, err := CheckFile(path, 0)
+	mustDo(t, err)
+	if !r.OK() {
+		t.Fatalf("a sound database: %v", r.Problems)
+	}
+	// Drop the duress code's index entry, and point another at it.
+	s, err = Open(Options{Path: path, KeyFile: filepath.Join(dir, "device.key")})
+	mustDo(t, err)
+	mustDo(t, s.db.Update(func(tx *bolt.Tx) error {
+		b, err := txBuckets(tx)
+		if err != nil {
+			return err
+		}
+		if err := b.entry.Delete(s.entryMAC(nil, []byte("5678"))); err != nil {
+			return err
+		}
+		return b.entry.Put(s.entryMAC(nil, []byte("9999")), duressOwner([]byte(u.UserID)))
+	}))
+	mustDo(t, s.Close())
+	r, err = CheckFile(path, 0)
+	mustDo(t, err)
+	got := strings.Join(r.Problems, "\n")
+	for _, want := range []string{
+		"entry: the duress code of " + u.UserID + " is missing from the entry-code index",
+		"entry: a duress code of \"" + u.UserID + "\" is not that user's duress code",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems:\n%s\nwant %q", got, want)
+		}
 	}
 }
