@@ -16,13 +16,22 @@ import (
 // with the event writer, before the database closes.
 
 // openDuress requests the duress output line of cfg (when one is set) at
-// its inactive level, then makes the latch, which drives the line active
-// at once when a duress was not cleared before the restart.
+// the level of the stored state — active when a duress was not cleared
+// before the restart, so a restart never pulses it — then makes the
+// latch, which drives it to that state.
 func (s *site) openDuress(cfg *config.Config) error {
 	c := cfg.Controller
 	var out gpio.PinOut
 	if c.DuressOutput != "" {
-		p, err := s.output(c.DuressOutput, !c.DuressActive, "duress output")
+		st, err := s.store.DuressState()
+		if err != nil {
+			return fmt.Errorf("latchd: %w", err)
+		}
+		initial := !c.DuressActive
+		if st.Active {
+			initial = c.DuressActive
+		}
+		p, err := s.output(c.DuressOutput, initial, "duress output")
 		if err != nil {
 			return err
 		}
