@@ -47,6 +47,23 @@ type DuressConfig struct {
 	Stored func(Event)
 	Now    func() time.Time // nil = time.Now
 	Logger zerolog.Logger
+	// After, when set, is called at each signal (EventWriter.Barrier of
+	// the doors' event writer); Run's writer waits for the channel it
+	// returns (at most AfterWait) before it stores that duress event, so
+	// that the event follows the grant it comes with. Without it (the
+	// scenario runner, whose events are stored as they are emitted) the
+	// event is stored at once.
+	After func() <-chan struct{}
+}
+
+// AfterWait bounds the wait for DuressConfig.After's channel: an event
+// writer that is stuck must not hold the duress event back.
+const AfterWait = 2 * time.Second
+
+// pendingDuress is a signalled duress event not stored yet.
+type pendingDuress struct {
+	ev    Event
+	after <-chan struct{} // nil = none
 }
 
 // Duress is the controller's duress latch, shared by its doors
@@ -61,7 +78,7 @@ type Duress struct {
 	mu      sync.Mutex
 	active  bool
 	since   time.Time
-	pending []Event // duress events signalled and not yet stored
+	pending []pendingDuress // duress events signalled and not yet stored
 	kick    chan struct{}
 
 	// wmu serialises the store writes (Run's and Clear's), so that Clear
@@ -127,12 +144,17 @@ func (d *Duress) signal(ev Event) {
 		d.log.Error().Err(err).Msg("duress output write failed")
 	}
 	if len(d.pending) >= maxDuressPending {
-		d.log.Error().Str("door", d.pending[0].Door).Msg("duress event dropped: the store has been failing")
+		d.log.Error().Str("door", d.pending[0].ev.Door).Msg("duress event dropped: the store has been failing")
 		d.pending = d.pending[1:]
 	}
-	d.pending = append(d.pending, ev)
+	async := d.async.Load()
+	p := pendingDuress{ev: ev}
+	if d.cfg.After != nil && async {
+		p.after = d.cfg.After() // only Run's writer waits: never the door
+	}
+	d.pending = append(d.pending, p)
 	d.mu.Unlock()
-	if d.async.Load() {
+	if async {
 		select {
 		case d.kick <- struct{}{}:
 		default:
@@ -173,8 +195,18 @@ func (d *Duress) flushLocked() error {
 			d.mu.Unlock()
 			return nil
 		}
-		ev := d.pending[0]
+		p := d.pending[0]
 		d.mu.Unlock()
+		if p.after != nil {
+			t := time.NewTimer(AfterWait)
+			select {
+			case <-p.after:
+			case <-t.C:
+				d.log.Warn().Str("door", p.ev.Door).Msg("the event writer is late; duress event stored without waiting for it")
+			}
+			t.Stop()
+		}
+		ev := p.ev
 		if err := d.cfg.Store.RecordDuress(ev); err != nil {
 			d.log.Error().Err(err).Str("door", ev.Door).Msg("storing a duress event failed; kept to try again")
 			return err

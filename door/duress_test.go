@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/reader"
@@ -367,5 +368,69 @@ func TestDuressThroughTheLoop(t *testing.T) {
 	stored, _ := st.Events(store.EventQuery{Event: EvDuress, Limit: 10})
 	if len(stored) != 1 || stored[0].UserID != u.UserID || stored[0].Door != "front" || stored[0].Reader != "in" {
 		t.Errorf("stored duress events %+v", stored)
+	}
+}
+
+// TestEventWriterBarrier: a barrier closes once every event emitted before
+// it has been handed to the store, not before.
+func TestEventWriterBarrier(t *testing.T) {
+	st := tempStore(t)
+	w := NewEventWriter(st, nil, zerolog.Nop())
+	if b := w.Barrier(); !closed(b) {
+		t.Error("a barrier with nothing emitted is not closed")
+	}
+	w.Emit(Event{Event: EvAccessGranted, Door: "front"})
+	b := w.Barrier()
+	w.Emit(Event{Event: EvStrikeReleased, Door: "front"})
+	b2 := w.Barrier()
+	if closed(b) {
+		t.Fatal("a barrier closed before its event was written")
+	}
+	w.flush(false)
+	if !closed(b) || !closed(b2) {
+		t.Error("barriers still open after the flush")
+	}
+}
+
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestDuressFollowsItsGrant: with After (latchd's event writer), the
+// latch's writer stores a duress event only after the grant emitted
+// before it, so its seq follows the grant's.
+func TestDuressFollowsItsGrant(t *testing.T) {
+	st := tempStore(t)
+	w := NewEventWriter(st, nil, zerolog.Nop())
+	l, err := NewDuress(DuressConfig{Store: st, After: w.Barrier, Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ldone := make(chan struct{})
+	l.async.Store(true)
+	go func() { l.Run(ctx); close(ldone) }()
+	w.Emit(Event{Time: t0, Event: EvAccessGranted, Door: "front"})
+	l.signal(Event{Time: t0, Event: EvDuress, Door: "front"})
+	// The event writer runs only now: the latch's writer must have waited.
+	wctx, wcancel := context.WithCancel(context.Background())
+	wdone := make(chan struct{})
+	go func() { w.Run(wctx); close(wdone) }()
+	cancel()
+	<-ldone
+	wcancel()
+	<-wdone
+	evs, _ := st.Events(store.EventQuery{Limit: 10})
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Event)
+	}
+	if !slices.Equal(got, []string{EvAccessGranted, EvDuress}) {
+		t.Errorf("stored %v, want the grant first", got)
 	}
 }

@@ -37,7 +37,13 @@ func (s *site) openDuress(cfg *config.Config) error {
 		}
 		out = p
 	}
-	l, err := door.NewDuress(door.DuressConfig{Output: out, Active: c.DuressActive, Store: s.store, Logger: s.log})
+	dc := door.DuressConfig{Output: out, Active: c.DuressActive, Store: s.store, Logger: s.log}
+	if s.ew != nil {
+		// The duress event is stored once the doors' event writer has
+		// stored the grant it comes with, so it follows it in seq order.
+		dc.After = s.ew.Barrier
+	}
+	l, err := door.NewDuress(dc)
 	if err != nil {
 		return fmt.Errorf("latchd: %w", err)
 	}

@@ -50,12 +50,18 @@ func TestDuressEndToEnd(t *testing.T) {
 	d.send("entry alice 1357")
 	d.send("duress alice 86420975")
 	d.send("keys 86420975#")
-	// The duress event is stored by the latch's own writer: it may come
-	// before or after the access_granted of the same attempt (same time).
+	// The duress event is stored by the latch's own writer once the
+	// event writer has stored the grant: it follows the grant.
 	got := map[string]map[string]any{}
-	for len(got) < 2 {
-		m := d.waitFor("access_granted and duress", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "duress" })
+	for _, want := range []string{"access_granted", "duress"} {
+		m := d.waitFor(want, func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "duress" })
+		if m["event"] != want {
+			t.Errorf("%v, want %s first", m, want)
+		}
 		got[fmt.Sprint(m["event"])] = m
+	}
+	if s1, s2 := got["access_granted"]["seq"].(float64), got["duress"]["seq"].(float64); s2 <= s1 {
+		t.Errorf("duress seq %v before the grant's %v", s2, s1)
 	}
 	if g := got["access_granted"]; g["method"] != "entry_code" || g["external_id"] != "alice" {
 		t.Errorf("duress code typed alone: %v, want an entry_code grant", g)
