@@ -83,6 +83,28 @@ func (s *site) waitDuress() {
 	}
 }
 
+// duressPinTaken refuses a reload whose file gives the running duress
+// output's pin (kept until a restart) to a door's relay or a reader's
+// feedback line: the line would be driven as both.
+func (s *site) duressPinTaken(next *config.Config) error {
+	if s.duressPin == "" {
+		return nil
+	}
+	for _, d := range next.Doors {
+		if d.Relay == s.duressPin {
+			return fmt.Errorf("pin %s is still the duress output until a restart, door %s cannot take it as relay", s.duressPin, d.Name)
+		}
+	}
+	for _, r := range next.Readers {
+		for _, l := range r.Feedback.Lines() {
+			if l.Pin == s.duressPin {
+				return fmt.Errorf("pin %s is still the duress output until a restart, reader %s cannot take it as %s", s.duressPin, r.Name, l.Key)
+			}
+		}
+	}
+	return nil
+}
+
 // duressChanged reports whether a reload changes the duress output's
 // keys (they need a restart: the latch and its line are kept).
 func duressChanged(old, next *config.Config) bool {

@@ -302,6 +302,9 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 		old.Controller.EventRetention != next.Controller.EventRetention {
 		ignored = append(ignored, "controller.database/key_file/event_retention")
 	}
+	if err := s.duressPinTaken(next); err != nil {
+		return err // before any door is touched
+	}
 	if duressChanged(old, next) {
 		ignored = append(ignored, "controller.duress_output/duress_output_active")
 	}
