@@ -65,11 +65,14 @@ func toAPIError(err error, what string) *apiError {
 		return e
 	}
 	var nf *store.NotFoundError
+	var oc *store.OwnCodeError // a duress code and the user's own entry or MFA code
 	switch {
 	case errors.As(err, &nf):
 		return notFoundFrom(nf)
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(what)
+	case errors.As(err, &oc):
+		return &apiError{Status: http.StatusConflict, Msg: "api: " + oc.What + " " + oc.Rule}
 	case errors.Is(err, store.ErrConflict):
 		return &apiError{Status: http.StatusConflict, Msg: "api: " + what + " already used by another user"}
 	}

@@ -102,6 +102,8 @@ func FuzzEndpoints(f *testing.F) {
 		{"POST", "/v1/users/" + uid + "/mfa_codes"},
 		{"POST", "/v1/users/" + uid + "/mfa_codes/generate"},
 		{"PUT", "/v1/users/" + uid + "/entry_code"},
+		{"PUT", "/v1/users/" + uid + "/duress_code"},
+		{"DELETE", "/v1/duress"},
 		{"POST", "/v1/users/" + uid + "/cards"},
 		{"PATCH", "/v1/users/" + uid},
 		{"POST", "/v1/users"},

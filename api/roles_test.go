@@ -8,7 +8,8 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-// fixture is a fresh user with one card, an entry code and one MFA code.
+// fixture is a fresh user with one card, an entry code, one MFA code and
+// a duress code.
 type fixture struct {
 	uid, ext string
 	card     string // FORMAT/FC/CN
@@ -35,6 +36,9 @@ func (e *env) fixture(n int) fixture {
 		e.t.Fatal(err)
 	}
 	f.mfaID = info.ID
+	if err := e.st.SetDuressCode(f.uid, []byte(fmt.Sprintf("73%06d", n)), by); err != nil {
+		e.t.Fatal(err)
+	}
 	return f
 }
 
@@ -88,6 +92,12 @@ func endpoints() []endpoint {
 		{"DELETE", pathCard, card(""), nil, creds, 204},
 		{"PUT", pathUser + "/entry_code", u("/entry_code"), func(f fixture) string { return fmt.Sprintf(`{"code":"82%06d"}`, f.n) }, creds, 204},
 		{"DELETE", pathUser + "/entry_code", u("/entry_code"), nil, creds, 204},
+		{"PUT", pathUser + "/duress_code", u("/duress_code"), func(f fixture) string { return fmt.Sprintf(`{"code":"74%06d"}`, f.n) }, creds, 204},
+		{"DELETE", pathUser + "/duress_code", u("/duress_code"), nil, creds, 204},
+		// Clearing the duress output: the system admin and the door
+		// manager (docs/operations.md).
+		{"GET", "/v1/duress", p("/v1/duress"), nil, []string{store.RoleSystemAdmin, store.RoleDoorManager}, 200},
+		{"DELETE", "/v1/duress", p("/v1/duress"), nil, []string{store.RoleSystemAdmin, store.RoleDoorManager}, 200},
 		{"GET", pathMFA, u("/mfa_codes"), nil, creds, 200},
 		{"POST", pathMFA, u("/mfa_codes"), p(`{"code":"5551234"}`), creds, 201},
 		{"POST", pathMFA + "/generate", u("/mfa_codes/generate"), p(`{"length":8}`), creds, 201},

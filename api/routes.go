@@ -59,6 +59,10 @@ func (s *Server) routes() []route {
 
 		{http.MethodPut, pathUser + "/entry_code", store.PermCredentials, "entry code", s.setEntryCode},
 		{http.MethodDelete, pathUser + "/entry_code", store.PermCredentials, "entry code", s.deleteEntryCode},
+		{http.MethodPut, pathUser + "/duress_code", store.PermCredentials, "duress code", s.setDuressCode},
+		{http.MethodDelete, pathUser + "/duress_code", store.PermCredentials, "duress code", s.deleteDuressCode},
+		{http.MethodGet, "/v1/duress", store.PermDuress, "duress", s.getDuress},
+		{http.MethodDelete, "/v1/duress", store.PermDuress, "duress", s.clearDuress},
 
 		{http.MethodGet, pathMFA, store.PermCredentials, "user", s.listMFA},
 		{http.MethodPost, pathMFA, store.PermCredentials, "user", s.addMFA},

@@ -103,6 +103,10 @@ type Options struct {
 	// relay other clients onto the socket from a process running as the
 	// daemon's user or root: they would all be the local owner.
 	LocalOwner bool
+
+	// Duress is the controller's duress latch (GET and DELETE /v1/duress);
+	// nil = the stored state alone, with no output line to drive.
+	Duress DuressLatch
 }
 
 // Server is the management API. It is an http.Handler.
@@ -112,6 +116,7 @@ type Server struct {
 	control func() *door.Controller
 	cfg     Config
 	cfgFunc func() Config
+	duress  DuressLatch
 	metrics *Metrics
 	log     zerolog.Logger
 	now     func() time.Time
@@ -147,6 +152,7 @@ func New(o Options) *Server {
 		control: o.Control,
 		cfg:     o.Config,
 		cfgFunc: o.ConfigFunc,
+		duress:  o.Duress,
 		metrics: o.Metrics,
 		log:     o.Logger.With().Str("component", "api").Logger(),
 		now:     o.Now,
@@ -178,6 +184,9 @@ func New(o Options) *Server {
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
+	}
+	if s.duress == nil {
+		s.duress = storeDuress{o.Store}
 	}
 	if s.tempDir == "" {
 		s.tempDir = os.TempDir()

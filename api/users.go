@@ -29,8 +29,8 @@ func toUserOut(u store.User, creds bool) apitype.User {
 	if creds {
 		cards := toCardsOut(u.Cards)
 		mfa := toMFAsOut(u.MFACodes)
-		has := u.HasEntryCode
-		o.Cards, o.MFACodes, o.HasEntryCode = &cards, &mfa, &has
+		has, duress := u.HasEntryCode, u.HasDuressCode
+		o.Cards, o.MFACodes, o.HasEntryCode, o.HasDuressCode = &cards, &mfa, &has, &duress
 	}
 	return o
 }

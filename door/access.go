@@ -374,7 +374,11 @@ func (s *state) onVerified(o *out, in inVerified) {
 		if in.now.found {
 			r.user = in.now.user
 		}
+		c, u := r.card, r.user
 		s.denyAttempt(o, in.reader, reason)
+		if in.duress {
+			s.duress(o, in.reader, c, &u)
+		}
 		return
 	}
 	if !in.ok {
@@ -393,6 +397,9 @@ func (s *state) onVerified(o *out, in inVerified) {
 	}
 	s.grant(o, in.reader, c, &u, method)
 	s.cardGranted(o, c, &u, false)
+	if in.duress {
+		s.duress(o, in.reader, c, &u)
+	}
 }
 
 func (s *state) submitEntry(o *out, rdr string) {
@@ -438,6 +445,10 @@ func (s *state) onEntry(o *out, in inEntry) {
 	// grant resets the reader's count, so that a code of a suspended or
 	// out-of-schedule user cannot be used to keep guessing.
 	u := in.user
+	if in.duress {
+		// After the decision, whichever it is (docs/operations.md, "Duress codes").
+		defer s.duress(o, in.reader, reader.Card{}, &u)
+	}
 	if reason := s.userReason(&u, now); reason != "" {
 		s.deny(o, in.reader, reader.Card{}, &u, reason)
 		return

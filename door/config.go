@@ -110,6 +110,11 @@ type Config struct {
 	DoubleBadge       bool
 	DoubleBadgeGroups []string
 	DoubleBadgeWindow time.Duration
+	// Duress, when set, is the controller's duress latch (NewDuress; one
+	// for all doors): a duress code typed at the door signals it. nil =
+	// the duress event is emitted as any other event and no output is
+	// driven.
+	Duress *Duress
 }
 
 // Defaults (docs/config.md).

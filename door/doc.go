@@ -7,7 +7,9 @@
 // factor, the attempt and key timeouts, the never-a-downgrade rule), the
 // keypad lockouts, the door modes and their changes, the strike's release
 // and relock, the forced and held-open alarms, the reader feedback
-// patterns, and the names it writes: event names, grant methods, denial
+// patterns, the controller's duress latch (duress.go: a duress code grants
+// as the code it stands in for, then drives the duress output until
+// cleared), and the names it writes: event names, grant methods, denial
 // reasons, causes of a mode change, decision results and the reasons an
 // event is lost, all in names.go and listed by Events, Methods, Reasons,
 // Causes, Results and LostReasons, which the metrics and the console
@@ -24,7 +26,8 @@
 // and returns actions: drive the relay, set feedback lines, emit an event,
 // report a decision (actDecision: result, method or reason, the frame's
 // time) or a bad read to the Observer, log a line, save a lockout counter,
-// or ask the store (actLookupCard, actVerify, actLookupEntry). apply
+// signal the duress latch (actDuress, after the decision), or ask the
+// store (actLookupCard, actVerify, actLookupEntry). apply
 // carries them out in a fixed order — the relay first, then the rest in
 // step's order, the lockout counters last — and answer turns each store
 // query into the input step takes next (inCardAnswer, inVerified,
@@ -51,7 +54,8 @@
 // (Controller: the command API over all doors), strike.go
 // (strike, DPS, REX, debounce), access.go (badges, keys, Card + Code,
 // entry codes, grants and denials), lockouts.go (the counters and their
-// writer), feedback.go (patterns), door.go (Door, Run, apply), stepper.go,
+// writer), feedback.go (patterns), duress.go (the duress latch), door.go
+// (Door, Run, apply), stepper.go,
 // storeapi.go (what the door asks of the store, and answer), events.go
 // (EventWriter), observer.go, names.go, config.go.
 //

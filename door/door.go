@@ -288,6 +288,8 @@ func (d *Door) apply(s *state, in input, now time.Time) {
 			}
 		case actLog:
 			d.logLine(a)
+		case actDuress:
+			d.cfg.Duress.signal(a.ev)
 		default:
 			if q := answer(d.creds, a); q != nil {
 				follow = append(follow, q)

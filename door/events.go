@@ -53,6 +53,47 @@ type EventWriter struct {
 	// lostTotal counts every event lost since the start (Lost).
 	lostTotal uint64
 	wake      chan struct{}
+	// emitted counts Emit calls, handed the events since handed to the
+	// Appender or dropped; barriers wait for handed to reach their mark.
+	emitted, handed uint64
+	barriers        []barrier
+}
+
+// barrier is a Barrier's channel and the emitted count it waits for.
+type barrier struct {
+	mark uint64
+	ch   chan struct{}
+}
+
+// Barrier returns a channel that is closed once every event emitted before
+// the call has been handed to the Appender (stored, or its write failed and
+// it was counted lost) or dropped from a full queue. The duress latch
+// stores its event after it, so that a duress event follows its grant.
+func (w *EventWriter) Barrier() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ch := make(chan struct{})
+	if w.handed >= w.emitted {
+		close(ch)
+		return ch
+	}
+	w.barriers = append(w.barriers, barrier{mark: w.emitted, ch: ch})
+	return ch
+}
+
+// passed counts n events handed on and closes the barriers reached (mu held).
+func (w *EventWriter) passed(n int) {
+	w.handed += uint64(n)
+	kept := w.barriers[:0]
+	for _, b := range w.barriers {
+		if b.mark <= w.handed {
+			close(b.ch)
+		} else {
+			kept = append(kept, b)
+		}
+	}
+	clear(w.barriers[len(kept):])
+	w.barriers = kept
 }
 
 // lostEvents sums up events that were never stored.
@@ -132,7 +173,9 @@ func (w *EventWriter) Emit(ev Event) {
 		w.q[0] = Event{}
 		w.q = w.q[1:]
 		w.dropped++
+		w.passed(1)
 	}
+	w.emitted++
 	w.q = append(w.q, ev)
 	w.mu.Unlock()
 	if full && w.OnLost != nil {
@@ -204,7 +247,11 @@ func (w *EventWriter) flush(final bool) {
 			w.q = nil // let the backing array go
 		}
 		w.mu.Unlock()
-		if err := w.app.AppendEvents(batch); err != nil {
+		err := w.app.AppendEvents(batch)
+		w.mu.Lock()
+		w.passed(n)
+		w.mu.Unlock()
+		if err != nil {
 			w.log.Error().Err(err).Int("events", n).Msg("event write failed; events logged without seq")
 			for i := range batch {
 				batch[i].Seq = 0

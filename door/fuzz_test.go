@@ -27,7 +27,7 @@ func FuzzStep(f *testing.F) {
 	f.Add([]byte{2, 0x00, 0x0b, 0x09, 0x01})
 	f.Add([]byte{0x42, 0x60, 0x0c, 0x5d, 0x11})
 	cards := []uint64{100, 101, 102, 103, 104, 105, 106, 107, 5678, 108, 999}
-	codes := []string{"4321", "1111", "2222", "9999", "5678", "", "12345678901234567"}
+	codes := []string{"4321", "1111", "2222", "9999", "5678", "", "12345678901234567", "9191", "9292"}
 	modes := []schedule.Mode{schedule.Unlocked, schedule.AccessControlled, schedule.CardAndCode, schedule.Locked, schedule.Unknown}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
@@ -43,7 +43,7 @@ func FuzzStep(f *testing.F) {
 		c.MFA.EntryCodeFallback = flags&0x20 == 0
 		withInputs(&c)
 		c.DoubleBadge = flags&0x80 != 0
-		d := newDriver(t, c, testCreds())
+		d := newDriver(t, c, duressCreds()) // testCreds with duress codes 9191 (alice), 9292 (bob)
 		if flags&0x40 != 0 {
 			// Close to the end of group night's window (22:00–24:00).
 			d.wait(time.Date(2026, 6, 1, 23, 58, 0, 0, time.UTC).Sub(d.now))

@@ -36,9 +36,47 @@ type fakeCard struct {
 }
 
 type fakeUser struct {
-	view  UserView
-	mfa   [][]byte
-	entry []byte
+	view   UserView
+	mfa    [][]byte
+	entry  []byte
+	duress []byte
+}
+
+// MatchCardCode is VerifyCardCode, and the user's duress code wherever
+// an MFA or entry code is accepted.
+func (f *fakeCreds) MatchCardCode(k CardKey, userID string, code []byte, fallback bool) (CodeMatch, error) {
+	ok, err := f.VerifyCardCode(k, userID, code, fallback)
+	if err != nil {
+		return store.CodeNone, err
+	}
+	f.mu.Lock()
+	u := f.users[userID]
+	duress := u != nil && len(u.duress) > 0 && subtle.ConstantTimeCompare(u.duress, code) == 1 &&
+		(len(u.mfa) > 0 || fallback && len(u.entry) > 0)
+	f.mu.Unlock()
+	switch {
+	case duress:
+		return store.CodeDuress, nil
+	case ok:
+		return store.CodeValid, nil
+	}
+	return store.CodeNone, nil
+}
+
+// MatchEntryCode is LookupEntryCode, and the duress codes of the users
+// with an entry code (as the store).
+func (f *fakeCreds) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
+	if u, err := f.LookupEntryCode(code); err == nil {
+		return u, store.CodeValid, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.users {
+		if len(u.duress) > 0 && len(u.entry) > 0 && subtle.ConstantTimeCompare(u.duress, code) == 1 {
+			return u.view, store.CodeDuress, nil
+		}
+	}
+	return UserView{}, store.CodeNone, ErrNotFound
 }
 
 func (f *fakeCreds) LookupCard(k CardKey) (UserView, bool, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
+	"github.com/latchd/latch/store"
 )
 
 // recEvents is an Emitter that records.
@@ -493,9 +494,13 @@ func (b brokenCreds) LookupCard(k CardKey) (UserView, bool, error) {
 	return b.fakeCreds.LookupCard(k)
 }
 
-func (brokenCreds) VerifyCardCode(CardKey, string, []byte, bool) (bool, error) { return true, errDisk }
+func (brokenCreds) MatchCardCode(CardKey, string, []byte, bool) (CodeMatch, error) {
+	return store.CodeValid, errDisk
+}
 
-func (brokenCreds) LookupEntryCode([]byte) (UserView, error) { return UserView{}, errDisk }
+func (brokenCreds) MatchEntryCode([]byte) (UserView, CodeMatch, error) {
+	return UserView{}, store.CodeNone, errDisk
+}
 
 // TestStoreErrorsRefuse: a store error during a lookup is logged (without
 // the code) and refused as unknown_card, wrong_code or unknown_code; the

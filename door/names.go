@@ -31,6 +31,11 @@ const (
 	EvLockdownEnded   = "lockdown_ended"
 	EvInputAlarm      = "input_alarm"
 	EvInputNormal     = "input_normal"
+	// EvDuress: a user's duress code was typed (docs/operations.md,
+	// "Duress codes"); written with the duress output's state.
+	EvDuress = "duress"
+	// EvDuressCleared: the duress output was cleared through the API.
+	EvDuressCleared = "duress_cleared"
 )
 
 // Grant methods (access_granted's method).
@@ -89,7 +94,7 @@ const (
 var (
 	events = []string{EvAccessGranted, EvAccessDenied, EvCodeRequested, EvStrikeReleased, EvStrikeLocked,
 		EvKeypadLockout, EvDoorOpened, EvDoorClosed, EvDoorForcedOpen, EvDoorHeldOpen, EvREX, EvModeChanged,
-		EvEventsLost, EvLockdownStarted, EvLockdownEnded, EvInputAlarm, EvInputNormal}
+		EvEventsLost, EvLockdownStarted, EvLockdownEnded, EvInputAlarm, EvInputNormal, EvDuress, EvDuressCleared}
 	methods = []string{MethodCard, MethodEntryCode, MethodCardAndCode, MethodUnlockedMode, MethodRemote}
 	reasons = []string{ReasonBadRead, ReasonUnknownCard, ReasonCardInactive, ReasonUserInactive, ReasonNoAccess,
 		ReasonDoorLocked, ReasonCardRequired, ReasonNoSecondFactor, ReasonCodeTimeout, ReasonBadCode,

@@ -12,13 +12,16 @@ type Credentials interface {
 	// LookupCard returns the card's user and whether the card is active;
 	// ErrNotFound for an unknown card.
 	LookupCard(k CardKey) (u UserView, cardActive bool, err error)
-	// VerifyCardCode checks code, typed after card k badged user userID,
+	// MatchCardCode checks code, typed after card k badged user userID,
 	// against the user's MFA codes, or their entry code when they have none
-	// and entryFallback is set. ErrCardChanged: the card is no longer the
-	// user's or no longer active.
-	VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error)
-	// LookupEntryCode returns the user whose entry code code is; ErrNotFound.
-	LookupEntryCode(code []byte) (UserView, error)
+	// and entryFallback is set (CodeValid), and wherever one of those is
+	// accepted against their duress code too (CodeDuress), in one
+	// constant-time walk. ErrCardChanged: the card is no longer the user's
+	// or no longer active.
+	MatchCardCode(k CardKey, userID string, code []byte, entryFallback bool) (CodeMatch, error)
+	// MatchEntryCode returns the user whose entry code (CodeValid) or
+	// duress code (CodeDuress) code is; ErrNotFound.
+	MatchEntryCode(code []byte) (UserView, CodeMatch, error)
 }
 
 // The store types the door speaks (go doc ./store). They are aliases, so
@@ -35,6 +38,11 @@ type (
 	EventCard = store.EventCard
 	// Lockout is one stored lockout counter.
 	Lockout = store.Lockout
+	// CodeMatch is what a typed code matched (store.CodeNone, CodeValid,
+	// CodeDuress).
+	CodeMatch = store.CodeMatch
+	// DuressState is the duress output's stored state.
+	DuressState = store.DuressState
 )
 
 var (
@@ -53,6 +61,7 @@ var (
 	_ Credentials  = (*store.Store)(nil)
 	_ Appender     = (*store.Store)(nil)
 	_ LockoutStore = (*store.Store)(nil)
+	_ DuressStore  = (*store.Store)(nil)
 )
 
 // answer carries out one of step's store queries (actLookupCard,
@@ -70,17 +79,20 @@ func answer(creds Credentials, a action) input {
 		// The card is looked up again: at '#' the door decides on it as
 		// on a fresh badge.
 		now, lookupErr := lookupCard(creds, a.card)
-		ok, err := creds.VerifyCardCode(a.card, a.userID, a.code, a.fallback)
+		m, err := creds.MatchCardCode(a.card, a.userID, a.code, a.fallback)
 		wipe(a.code)
-		in := inVerified{reader: a.reader, userID: a.userID, at: a.at, ok: ok && err == nil, now: now, lookupErr: lookupErr}
+		ok := m != store.CodeNone && err == nil
+		in := inVerified{reader: a.reader, userID: a.userID, at: a.at, ok: ok, duress: ok && m == store.CodeDuress,
+			now: now, lookupErr: lookupErr}
 		if in.refused = verifyRefusal(err); in.refused == "" {
 			in.err = err
 		}
 		return in
 	case actLookupEntry:
-		u, err := creds.LookupEntryCode(a.code)
+		u, m, err := creds.MatchEntryCode(a.code)
 		wipe(a.code)
-		return inEntry{reader: a.reader, at: a.at, user: u, found: err == nil, err: storeFailure(err)}
+		return inEntry{reader: a.reader, at: a.at, user: u, found: err == nil, duress: err == nil && m == store.CodeDuress,
+			err: storeFailure(err)}
 	}
 	return nil
 }

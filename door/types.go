@@ -80,6 +80,7 @@ type inVerified struct {
 	userID    string
 	at        time.Time
 	ok        bool
+	duress    bool // ok, and the code was the user's duress code
 	refused   string
 	now       cardLookup
 	lookupErr error
@@ -93,6 +94,7 @@ type inEntry struct {
 	at     time.Time
 	user   UserView
 	found  bool
+	duress bool // found, and the code was the user's duress code
 	err    error
 }
 
@@ -200,6 +202,10 @@ type actLookupEntry struct {
 	at     time.Time
 }
 
+// actDuress hands a duress event to the controller's duress latch
+// (Config.Duress), after the step's decision, feedback and events.
+type actDuress struct{ ev Event }
+
 // actLockout hands a changed lockout counter to the lockout store, after
 // the step's other actions (a zero Expires: the counter is gone).
 type actLockout struct{ l Lockout }
@@ -222,6 +228,7 @@ func (actVerify) isAction()      {}
 func (actLookupEntry) isAction() {}
 func (actLog) isAction()         {}
 func (actLockout) isAction()     {}
+func (actDuress) isAction()      {}
 
 // ---- state ----
 

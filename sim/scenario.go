@@ -30,6 +30,7 @@ const (
 	StepOpen     StepKind = "open"     // Door (optional)
 	StepClose    StepKind = "close"    // Door (optional)
 	StepREX      StepKind = "rex"      // Door (optional)
+	StepDuress   StepKind = "duress"   // Name, Code: the user's duress code (docs/operations.md)
 )
 
 // Step is one parsed scenario line. Only the fields its Kind lists are set.
@@ -40,7 +41,7 @@ type Step struct {
 	Path string    // config
 	Time time.Time // clock
 
-	Name      string    // user, card, entry, mfa: the user's external_id
+	Name      string    // user, card, entry, mfa, duress: the user's external_id
 	Groups    []string  // user
 	Start     time.Time // user; zero = unbounded
 	End       time.Time // user; zero = unbounded
@@ -53,7 +54,7 @@ type Step struct {
 	Inactive     bool          // card: "active=false" (an extension of the language, to test card_inactive)
 	Bits         string        // badgeraw: '0'/'1', first bit first
 
-	// Code is an entry or MFA code (entry, mfa) and Keys the keys pressed
+	// Code is an entry, MFA or duress code (entry, mfa, duress) and Keys the keys pressed
 	// (keys). Both are secrets: never log them.
 	Code []byte
 	Keys []byte
@@ -251,7 +252,7 @@ func ParseLine(line string, n int) (st Step, ok bool, err error) {
 		if st.Format, st.FacilityCode, st.CardNumber, err = parseCard(args[1], args[2], args[3]); err != nil {
 			return fail("card: %v", err)
 		}
-	case StepEntry, StepMFA:
+	case StepEntry, StepMFA, StepDuress:
 		if !want(2, 2) {
 			return fail("usage: %s NAME CODE", cmd)
 		}

@@ -33,6 +33,9 @@ type Stepper interface {
 // Outputs are a door's simulated output lines.
 type Outputs struct {
 	Relay gpio.PinOut
+	// Duress is the controller's duress latch (its line is the
+	// controller's, not the door's); nil = none.
+	Duress *door.Duress
 }
 
 // emitFunc adapts a function to door.Emitter.
@@ -75,6 +78,7 @@ func newDoor(cfg *config.Config, name string, st *store.Store, out Outputs, emit
 	// lockdown, toggles) live in the database, so a restart line keeps them.
 	dc.Lockouts = st
 	dc.State = st
+	dc.Duress = out.Duress
 	d, err := door.New(dc, st, emitFunc(emit))
 	if err != nil {
 		return nil, fmt.Errorf("sim: scenario: %w", err)

@@ -89,7 +89,7 @@ func checkNoSecrets(t *testing.T, s *Script, out []byte) {
 	t.Helper()
 	var codes []string
 	for _, st := range s.Steps {
-		if st.Kind == StepEntry || st.Kind == StepMFA {
+		if st.Kind == StepEntry || st.Kind == StepMFA || st.Kind == StepDuress {
 			codes = append(codes, string(st.Code))
 		}
 	}

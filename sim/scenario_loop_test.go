@@ -167,6 +167,8 @@ doors = ["front"]
 		{"user twice", "user a\nuser a\n", "s.scn:3: user \"a\" already exists"},
 		{"card of another user", "user a\nuser b\ncard a h10301 1 1\ncard b h10301 1 1\n", "s.scn:5: card: already used by another user"},
 		{"entry code of another user", "user a\nuser b\nentry a 4711\nentry b 4711\n", "s.scn:5: entry: already used by another user"},
+		{"duress code of another user's entry code", "user a\nuser b\nentry a 4711\nduress b 4711\n", "s.scn:5: duress: already used by another user"},
+		{"duress code the user's entry code", "user a\nentry a 4711\nduress a 4711\n", "s.scn:4: duress: must differ from the user's entry code"},
 		{"keys without keypad", "keys 1234#\n", "s.scn:2: keys: reader \"r1\" has no keypad"},
 		{"no dps", "open\n", "s.scn:2: open: door \"front\" has no door position switch (dps)"},
 		{"no rex", "rex\n", "s.scn:2: rex: door \"front\" has no exit button (rex)"},

@@ -16,7 +16,7 @@ import (
 func (e *engine) buildDoors() error {
 	var ts []door.Target
 	for _, d := range e.doors {
-		step, err := e.newStepper(e.cfg, d.cfg.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
+		step, err := e.newStepper(e.cfg, d.cfg.Name, e.store, Outputs{Relay: d.relay, Duress: e.duress}, e.emit, e.Now, e.log)
 		if err != nil {
 			return err
 		}
@@ -111,6 +111,11 @@ func (e *engine) restart(line int, down time.Duration) error {
 		return e.fail(line, "restart: opening the database: %v", err)
 	}
 	e.store = st
+	// The duress latch comes back from the reopened database, on the same
+	// output line.
+	if err := e.buildDuress(e.cfg); err != nil {
+		return err
+	}
 	if err := e.buildDoors(); err != nil {
 		return err
 	}

@@ -43,6 +43,10 @@ type RunOptions struct {
 	// Stderr gets the door commands a door refuses (an unlock during a
 	// lockdown), as FILE:LINE: message; the script goes on. nil = none.
 	Stderr io.Writer
+	// Lines, when set, is told at the end of the run of the level history
+	// of each simulated output line: every door's relay ("relay DOOR") and
+	// the duress output ("duress_output"), by pin.
+	Lines func(pin, what string, history []readertest.Change)
 }
 
 // RunScript runs s on a virtual clock against a fresh database and writes the
@@ -167,6 +171,9 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 		}
 	}
 	e.stopDoors()
+	if opts.Lines != nil {
+		e.reportLines(opts.Lines)
+	}
 	return e.print()
 }
 
@@ -197,6 +204,10 @@ type engine struct {
 	inputs    map[string]bool // each [[input]]'s level as the last input line set it
 	crashing  bool            // a restart is under way: events of the stopping doors are lost
 	stderr    io.Writer
+	// duress is the controller's duress latch, shared by the doors;
+	// duressOut its output line (nil without [controller] duress_output).
+	duress    *door.Duress
+	duressOut *readertest.OutPin
 }
 
 // Now is the virtual clock.
@@ -225,6 +236,9 @@ type simDoor struct {
 func (e *engine) build(cfg *config.Config) error {
 	e.byDoor = map[string]*simDoor{}
 	e.byName = map[string]*simReader{}
+	if err := e.buildDuress(cfg); err != nil {
+		return err
+	}
 	for _, dc := range cfg.Doors {
 		// The relay starts at its inactive level: the strike locked.
 		d := &simDoor{cfg: dc, relay: readertest.NewOutPin(dc.Relay, !dc.RelayActive, e.Now)}
@@ -247,7 +261,7 @@ func (e *engine) build(cfg *config.Config) error {
 	return nil
 }
 
-// Setup carries out a setup line — user, card, entry or mfa — on st, as
+// Setup carries out a setup line — user, card, entry, mfa or duress — on st, as
 // latchd scenario and latchd --sim both do; users are found by their
 // external_id. Its errors never contain the code. ok is false for any other
 // kind of step (nothing is done).
@@ -262,11 +276,14 @@ func Setup(st *store.Store, s Step) (ok bool, err error) {
 	// refused turns a store refusal into a message without the code.
 	refused := func(err error) error {
 		var ve *store.ValidationError
+		var oc *store.OwnCodeError
 		switch {
 		case err == nil:
 			return nil
 		case errors.As(err, &ve):
 			return fmt.Errorf("%s: %s: %s", s.Kind, ve.Field, ve.Rule)
+		case errors.As(err, &oc):
+			return fmt.Errorf("%s: %s", s.Kind, oc.Rule)
 		case errors.Is(err, store.ErrConflict):
 			return fmt.Errorf("%s: already used by another user", s.Kind)
 		case errors.Is(err, store.ErrNotFound):
@@ -282,7 +299,7 @@ func Setup(st *store.Store, s Step) (ok bool, err error) {
 		_, err := st.CreateUser(store.UserFields{ExternalID: s.Name, FirstName: s.Name, Groups: s.Groups,
 			Start: s.Start, End: s.End, Suspended: s.Suspended}, Actor)
 		return true, refused(err)
-	case StepCard, StepEntry, StepMFA:
+	case StepCard, StepEntry, StepMFA, StepDuress:
 		id, err := user()
 		if err != nil {
 			return true, err
@@ -292,6 +309,8 @@ func Setup(st *store.Store, s Step) (ok bool, err error) {
 			err = st.AddCard(id, store.Card{Format: string(s.Format), FacilityCode: s.FacilityCode, CardNumber: s.CardNumber, Active: !s.Inactive}, Actor)
 		case StepEntry:
 			err = st.SetEntryCode(id, s.Code, Actor)
+		case StepDuress:
+			err = st.SetDuressCode(id, s.Code, Actor)
 		default:
 			_, err = st.AddMFACode(id, s.Code, Actor)
 		}

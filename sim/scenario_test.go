@@ -91,6 +91,8 @@ func TestParseErrors(t *testing.T) {
 		{"entry short", "entry a 123\n", "s.scn:1: entry: the code must be 4–16 ASCII digits 0-9"},
 		{"mfa letters", "mfa a 12ab\n", "s.scn:1: mfa: the code must be 4–16 ASCII digits 0-9"},
 		{"mfa unicode digits", "mfa a ١٢٣٤\n", "s.scn:1: mfa: the code must be"},
+		{"duress short", "duress a 123\n", "s.scn:1: duress: the code must be 4–16 ASCII digits 0-9"},
+		{"duress args", "duress a\n", "s.scn:1: usage: duress NAME CODE"},
 		{"badge args", "badge\n", "s.scn:1: usage: badge [READER] FORMAT FC CN"},
 		{"badgeraw bits", "badgeraw 10201\n", "s.scn:1: badgeraw: bits must be 1–128 characters 0 or 1"},
 		{"keys none", "keys\n", "s.scn:1: usage: keys [READER] KEYS"},
@@ -118,7 +120,7 @@ func TestParseErrors(t *testing.T) {
 
 // TestParseErrorsHideCodes: a malformed line never echoes a code or keys.
 func TestParseErrorsHideCodes(t *testing.T) {
-	for _, src := range []string{"entry a 12345678901234567\n", "mfa a 99x9\n", "keys r1 12345 678\n", "keys 12345 678\n"} {
+	for _, src := range []string{"entry a 12345678901234567\n", "mfa a 99x9\n", "duress a 12345678901234567\n", "keys r1 12345 678\n", "keys 12345 678\n"} {
 		_, err := ParseScript(strings.NewReader(src), "s.scn")
 		if err == nil {
 			t.Fatalf("%q accepted", src)
@@ -144,6 +146,7 @@ func FuzzParseScript(f *testing.F) {
 		"badgeraw r 0101\nwait 5s\nopen\nclose d\nrex\n",
 		"keys # \nkeys r *#  # c\nentry a 0000\nmfa b 1234567890123456\n",
 		"user a start=2026-01-01T00:00:00Z end=2026-01-02T00:00:00Z suspended=true\n",
+		"user a\nduress a 9876\nduress b 12x4\n",
 	} {
 		f.Add(s)
 	}

@@ -13,10 +13,12 @@ import (
 //
 //	[16]    user id
 //	byte    active (0 or 1)
-//	byte    flags: 1 suspended, 2 has start, 4 has end, 8 has entry code
+//	byte    flags: 1 suspended, 2 has start, 4 has end, 8 has entry code,
+//	        16 has duress code
 //	varint  start, end (Unix ns; present only when flagged)
 //	string  external_id (uvarint length + bytes)
 //	uvarint group count, then each group as a string
+//	[32]    the duress code's MAC (present only when flagged)
 //	[32]    the entry code's MAC (present only when flagged)
 //	[32]*   the MFA codes' MACs, to the end of the value
 //
@@ -40,7 +42,8 @@ const (
 	cflagStart     = 2
 	cflagEnd       = 4
 	cflagEntry     = 8
-	cflagAll       = cflagSuspended | cflagStart | cflagEnd | cflagEntry
+	cflagDuress    = 16
+	cflagAll       = cflagSuspended | cflagStart | cflagEnd | cflagEntry | cflagDuress
 )
 
 // cardRec is a decoded card record. Its slices alias the value.
@@ -53,6 +56,7 @@ type cardRec struct {
 	hasEnd     bool
 	externalID []byte
 	groups     []byte // uvarint count, then length-prefixed strings
+	duressMAC  []byte // nil when the user has no duress code
 	entryMAC   []byte // nil when the user has no entry code
 	mfaMACs    []byte // 32 bytes per MFA code
 }
@@ -81,6 +85,13 @@ func parseCard(v []byte) (cardRec, error) {
 		d.bytes()
 	}
 	r.groups = groups[:len(groups)-len(d.b)]
+	if flags&cflagDuress != 0 {
+		if len(d.b) < macSize {
+			d.err = true
+		} else {
+			r.duressMAC, d.b = d.b[:macSize], d.b[macSize:]
+		}
+	}
 	if flags&cflagEntry != 0 {
 		if len(d.b) < macSize {
 			d.err = true
@@ -172,13 +183,16 @@ func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]b
 	}
 	dst = appendString(dst, string(ext))
 	dst = append(dst, groups[:len(groups)-len(d.b)]...)
-	// The code records sort right after the user record: the entry code
-	// ('e') before the MFA codes ('m').
+	// The code records sort right after the user record: the duress code
+	// ('d'), the entry code ('e'), then the MFA codes ('m').
 	for k, v = c.Next(); len(k) > userIDLen && bytes.HasPrefix(k, userID); k, v = c.Next() {
 		if len(v) < macSize {
 			return nil, fmt.Errorf("%w: code of %s", errCorrupt, userID)
 		}
 		switch k[userIDLen] {
+		case tagDuress:
+			flags |= cflagDuress
+			dst = append(dst, v[:macSize]...)
 		case tagEntry:
 			flags |= cflagEntry
 			dst = append(dst, v[:macSize]...)

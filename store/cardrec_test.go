@@ -368,6 +368,7 @@ func TestParseCardRejects(t *testing.T) {
 func FuzzParseCard(f *testing.F) {
 	f.Add(append(bytes.Repeat([]byte{'u'}, userIDLen), 1, 0, 0, 0))
 	f.Add(append(bytes.Repeat([]byte{'u'}, userIDLen), 1, cflagAll, 2, 4, 3, 'e', 'x', 't', 1, 1, 'g'))
+	f.Add(append(append(bytes.Repeat([]byte{'u'}, userIDLen), 1, cflagDuress|cflagEntry, 0, 0), bytes.Repeat([]byte{7}, 2*macSize)...))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		r, err := parseCard(v)
 		if err != nil {
@@ -377,8 +378,9 @@ func FuzzParseCard(f *testing.F) {
 		if err := r.view(&u); err != nil {
 			return
 		}
-		if len(r.mfaMACs)%macSize != 0 || (r.entryMAC != nil && len(r.entryMAC) != macSize) {
-			t.Fatalf("parseCard accepted MACs of %d and %d bytes", len(r.mfaMACs), len(r.entryMAC))
+		if len(r.mfaMACs)%macSize != 0 || (r.entryMAC != nil && len(r.entryMAC) != macSize) ||
+			(r.duressMAC != nil && len(r.duressMAC) != macSize) {
+			t.Fatalf("parseCard accepted MACs of %d, %d and %d bytes", len(r.mfaMACs), len(r.entryMAC), len(r.duressMAC))
 		}
 	})
 }

@@ -159,10 +159,17 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("ucards: %s lists card %x, which is not theirs", k[:userIDLen], k[userIDLen:])
 		}
 	}
-	// The entry-code index (MAC → user) against the users' entry-code
-	// records (user 'e' → MAC …), both ways.
+	// The entry-code index (MAC → user, or user + 'd' for a duress code)
+	// against the users' entry-code and duress-code records (user 'e' or
+	// user 'd' → MAC …), both ways.
 	c = b.entry.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if uid, duress := isDuressOwner(v); duress {
+			if rec := b.users.Get(duressKey(uid)); len(rec) < macSize || !bytes.Equal(rec[:macSize], k) {
+				r.add("entry: a duress code of %q is not that user's duress code", uid)
+			}
+			continue
+		}
 		rec := b.users.Get(entryKey(v))
 		if len(v) != userIDLen || len(rec) < macSize || !bytes.Equal(rec[:macSize], k) {
 			r.add("entry: an entry code of %q is not that user's entry code", v[:min(len(v), userIDLen)])
@@ -170,11 +177,18 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 	}
 	c = b.users.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(k) != userIDLen+1 || k[userIDLen] != tagEntry {
+		if len(k) != userIDLen+1 {
 			continue
 		}
-		if len(v) < macSize || !bytes.Equal(b.entry.Get(v[:macSize]), k[:userIDLen]) {
-			r.add("entry: the entry code of %s is missing from the entry-code index", k[:userIDLen])
+		switch k[userIDLen] {
+		case tagEntry:
+			if len(v) < macSize || !bytes.Equal(b.entry.Get(v[:macSize]), k[:userIDLen]) {
+				r.add("entry: the entry code of %s is missing from the entry-code index", k[:userIDLen])
+			}
+		case tagDuress:
+			if len(v) < macSize || !bytes.Equal(b.entry.Get(v[:macSize]), k) {
+				r.add("entry: the duress code of %s is missing from the entry-code index", k[:userIDLen])
+			}
 		}
 	}
 	return nil

@@ -34,6 +34,13 @@ var (
 	_ func() ([]Token, error)                                          = (*Store)(nil).Tokens
 	_ func(string, Actor) error                                        = (*Store)(nil).RevokeToken
 	_ func(CardKey, string, []byte, bool) (bool, error)                = (*Store)(nil).VerifyCardCode
+	_ func(CardKey, string, []byte, bool) (CodeMatch, error)           = (*Store)(nil).MatchCardCode
+	_ func([]byte) (UserView, CodeMatch, error)                        = (*Store)(nil).MatchEntryCode
+	_ func(string, []byte, Actor) error                                = (*Store)(nil).SetDuressCode
+	_ func(string, Actor) error                                        = (*Store)(nil).DeleteDuressCode
+	_ func() (DuressState, error)                                      = (*Store)(nil).DuressState
+	_ func(Event) error                                                = (*Store)(nil).RecordDuress
+	_ func(Event) (bool, error)                                        = (*Store)(nil).ClearDuress
 	_ func() ([]byte, error)                                           = Event{}.MarshalJSON
 	_ func([]Event) error                                              = (*Store)(nil).AppendEvents
 	_ func(EventQuery) ([]Event, error)                                = (*Store)(nil).Events

@@ -123,6 +123,9 @@ func (s *Store) SetEntryCode(userID string, code []byte, by Actor) error {
 func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, by string) (bool, error) {
 	id := []byte(userID)
 	if owner := b.entry.Get(mac); owner != nil {
+		if uid, duress := isDuressOwner(owner); duress && string(uid) == userID {
+			return false, errEntryIsDuress
+		}
 		if string(owner) != userID {
 			return false, fmt.Errorf("store: entry code: %w", ErrConflict)
 		}
@@ -253,6 +256,9 @@ func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, e
 	}
 	var info MFACodeInfo
 	err := s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
+		if b.duressIs(userID, s.entryMAC(nil, code)) {
+			return nil, errMFAIsDuress
+		}
 		mac := s.mfaMAC(nil, userID, code)
 		var err error
 		info, err = b.addMFA(userID, mac, len(code), now, by.Name, b.findMFA(userID, mac))
@@ -283,8 +289,8 @@ func (s *Store) GenerateMFACode(userID string, length int, by Actor) ([]byte, MF
 		fresh := false
 		err = s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 			mac := s.mfaMAC(nil, userID, code)
-			if b.findMFA(userID, mac) != nil {
-				return nil, nil // the user has this one: draw again
+			if b.findMFA(userID, mac) != nil || b.duressIs(userID, s.entryMAC(nil, code)) {
+				return nil, nil // the user has this one (or it is their duress code): draw again
 			}
 			fresh = true
 			info, err = b.addMFA(userID, mac, len(code), now, by.Name, nil)
@@ -352,6 +358,9 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
 			return nil, notFoundOf(userID, "mfa code", id)
+		}
+		if b.duressIs(userID, s.entryMAC(nil, code)) {
+			return nil, errMFAIsDuress
 		}
 		mac := s.mfaMAC(nil, userID, code)
 		// The user holds this code under another id: answer as any

@@ -188,6 +188,8 @@ const (
 	typeCard  = "card"
 	typeEntry = "entry_code"
 	typeMFA   = "mfa_code"
+	// typeDuress is a user's duress code (docs/operations.md, "Duress codes").
+	typeDuress = "duress_code"
 )
 
 // parseCred checks one credentials row on its own (no database).
@@ -223,7 +225,7 @@ func (h *header) parseCred(rec []string, line int) (credRow, []RowError) {
 		if h.cell(rec, "code") != "" {
 			bad("code", "must be empty for type card")
 		}
-	case typeEntry, typeMFA:
+	case typeEntry, typeMFA, typeDuress:
 		code := h.cell(rec, "code")
 		if err := ValidateCode([]byte(code)); err != nil {
 			bad("code", RuleCode)
@@ -235,7 +237,7 @@ func (h *header) parseCred(rec []string, line int) (credRow, []RowError) {
 			}
 		}
 	default:
-		bad("type", "must be card, entry_code or mfa_code")
+		bad("type", "must be card, entry_code, mfa_code or duress_code")
 	}
 	return r, errs
 }

@@ -5,7 +5,9 @@
 // What the store owns (other layers call it, none keeps a copy):
 //   - the user, card, code and token records and their rules: field limits
 //     (validateFields), codes of 4–16 ASCII digits (ValidateCode), at most
-//     100 MFA codes a user, unique cards, entry codes and external ids; a
+//     100 MFA codes a user, unique cards, entry codes and external ids, one
+//     duress code a user, unique together with the entry codes and never
+//     the user's own entry or MFA code (duress.go); a
 //     card key is checked against the reader format's field limits, which
 //     package reader owns (validateCardKey);
 //   - the card record, the door's copy of its user (cardrec.go), and the
@@ -20,9 +22,11 @@
 //   - the CSV import: pass 1 checks every row (import_check.go), pass 2
 //     writes (import_write.go, bulk.go); nothing is written unless all pass;
 //   - the credential_changed audit event of each administration method,
-//     appended in the method's own transaction.
+//     appended in the method's own transaction;
+//   - the duress output's state, written with the event that changes it
+//     (RecordDuress, ClearDuress).
 //
-// The door calls LookupCard, VerifyCardCode and LookupEntryCode on every
+// The door calls LookupCard, MatchCardCode and MatchEntryCode on every
 // decision (doorpath.go): each is one read transaction that opens only the
 // buckets it needs and decodes before the transaction ends; a badge and its
 // code each read the card's one record.

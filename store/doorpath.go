@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/subtle"
 	"fmt"
 	"runtime/debug"
 
@@ -57,50 +58,88 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 	return u, r.active && err == nil, err
 }
 
-// VerifyCardCode is the door's check of a code typed after card k was
+// CodeMatch is what a code typed at a door matched.
+type CodeMatch uint8
+
+const (
+	// CodeNone: the code matches nothing the door may accept there.
+	CodeNone CodeMatch = iota
+	// CodeValid: the user's MFA code, or entry code.
+	CodeValid
+	// CodeDuress: the user's duress code, typed where their MFA or entry
+	// code would be accepted (docs/operations.md, "Duress codes"). It
+	// grants as CodeValid does.
+	CodeDuress
+)
+
+// VerifyCardCode is MatchCardCode reporting CodeValid only: the code is
+// one of the user's MFA codes or (fallback) their entry code. A duress
+// code is false here: the door asks MatchCardCode.
+func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (bool, error) {
+	m, err := s.MatchCardCode(k, userID, code, entryFallback)
+	return m == CodeValid, err
+}
+
+// MatchCardCode is the door's check of a code typed after card k was
 // badged by userID: the code against the user's MFA codes or, when the
-// user has none and entryFallback is true, against their entry code. It
-// reads only the card's record (one B-tree descent; the record carries
-// the user's code MACs) and compares every stored MAC in constant time.
-// It returns ErrCardChanged when the card is no longer userID's or no
-// longer active, and ErrUserSuspended when the user is suspended (both
-// changed while the code was typed: the door checked them at the badge),
-// and false for an empty or malformed code. The user's start and end are
-// not checked again: they depend on the door's clock.
-func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (_ bool, err error) {
+// user has none and entryFallback is true, against their entry code
+// (CodeValid); wherever one of those would be accepted, also against their
+// duress code (CodeDuress). It reads only the card's record (one B-tree
+// descent; the record carries the user's code MACs) and compares every
+// stored MAC in constant time. Both MACs of the typed code (the MFA and
+// the entry/duress one) are always computed and every stored MAC is
+// compared, so the time does not depend on which code, or kind of code,
+// matched. It returns ErrCardChanged when the card is no longer userID's
+// or no longer active, and ErrUserSuspended when the user is suspended
+// (both changed while the code was typed: the door checked them at the
+// badge), and CodeNone for an empty or malformed code. The user's start
+// and end are not checked again: they depend on the door's clock.
+func (s *Store) MatchCardCode(k CardKey, userID string, code []byte, entryFallback bool) (_ CodeMatch, err error) {
 	if !validUserID(userID) {
-		return false, ErrCardChanged
+		return CodeNone, ErrCardChanged
 	}
 	var tx *bolt.Tx
 	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
 	r, err := s.card(&tx, k, ErrCardChanged)
 	if err != nil {
-		return false, err
+		return CodeNone, err
 	}
 	if string(r.userID) != userID || !r.active {
-		return false, ErrCardChanged
+		return CodeNone, ErrCardChanged
 	}
 	if r.suspended {
-		return false, ErrUserSuspended
+		return CodeNone, ErrUserSuspended
 	}
 	if ValidateCode(code) != nil {
-		return false, nil
+		return CodeNone, nil
 	}
-	var mb [macSize]byte
-	if len(r.mfaMACs) > 0 {
-		ok := false
-		mac := s.mfaMAC(mb[:0], userID, code)
-		for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
-			if hmac.Equal(m[:macSize], mac) {
-				ok = true // keep comparing: the time does not depend on which code matched
-			}
-		}
-		return ok, nil
+	var mb [2 * macSize]byte // both MACs in one buffer (on the stack)
+	mfa := s.mfaMAC(mb[:0], userID, code)
+	ent := s.entryMAC(mb[macSize:macSize], code)
+	mfaOK := 0
+	for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
+		mfaOK |= subtle.ConstantTimeCompare(m[:macSize], mfa) // keep comparing
 	}
-	if entryFallback && r.entryMAC != nil {
-		return hmac.Equal(r.entryMAC, s.entryMAC(mb[:0], code)), nil
+	entryOK, duressOK := 0, 0
+	if r.entryMAC != nil {
+		entryOK = subtle.ConstantTimeCompare(r.entryMAC, ent)
 	}
-	return false, nil
+	if r.duressMAC != nil {
+		duressOK = subtle.ConstantTimeCompare(r.duressMAC, ent)
+	}
+	hasMFA := len(r.mfaMACs) > 0
+	fallback := !hasMFA && entryFallback && r.entryMAC != nil
+	// The user's MFA codes never equal their duress code (SetDuressCode,
+	// AddMFACode), nor their entry code; duress is checked first anyway.
+	switch {
+	case !hasMFA && !fallback:
+		return CodeNone, nil // no code is accepted here: the door never asks
+	case duressOK == 1:
+		return CodeDuress, nil
+	case mfaOK == 1 && hasMFA, entryOK == 1 && fallback:
+		return CodeValid, nil
+	}
+	return CodeNone, nil
 }
 
 // fillView fills u for the user id (which may alias a bbolt value). The
@@ -186,26 +225,56 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 }
 
 // LookupEntryCode returns the user whose entry code is code, or
-// ErrNotFound (also for a malformed code).
+// ErrNotFound (also for a malformed code, and for a duress code: the door
+// asks MatchEntryCode).
 func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
+	u, m, err := s.MatchEntryCode(code)
+	if err == nil && m != CodeValid {
+		return UserView{}, errNoEntryCode
+	}
+	return u, err
+}
+
+// MatchEntryCode returns the user whose entry code (CodeValid) or duress
+// code (CodeDuress) is code, or ErrNotFound (also for a malformed code).
+// A duress code is accepted only where the user's entry code would be: a
+// user without an entry code has none that works typed alone, so their
+// duress code is not found here either. Both are one lookup in the one
+// entry-code index: the time does not depend on which kind matched.
+func (s *Store) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
 	var u UserView
 	if ValidateCode(code) != nil {
-		return u, errNoEntryCode
+		return u, CodeNone, errNoEntryCode
 	}
 	var mb [macSize]byte
 	mac := s.entryMAC(mb[:0], code)
+	m := CodeNone
 	err := s.read(bEntry, func(tx *bolt.Tx) error {
 		root, err := data(tx)
 		if err != nil {
 			return err
 		}
-		id := root.Bucket(bEntry).Get(mac)
-		if id == nil {
+		owner := root.Bucket(bEntry).Get(mac)
+		if owner == nil {
 			return errNoEntryCode
 		}
-		return fillView(root, id, &u)
+		id, duress := isDuressOwner(owner)
+		m = CodeValid
+		if duress {
+			m = CodeDuress
+		}
+		if err := fillView(root, id, &u); err != nil {
+			return err
+		}
+		if !u.HasEntryCode {
+			return errNoEntryCode
+		}
+		return nil
 	})
-	return u, err
+	if err != nil {
+		return UserView{}, CodeNone, err
+	}
+	return u, m, nil
 }
 
 // endRead, deferred by a caller of Begin(false) that stores the

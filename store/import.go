@@ -88,6 +88,7 @@ type importer struct {
 	// Changes, one delta per data bucket (see delta). Records flagged
 	// noop exist only so that duplicates within the file are found.
 	users, ext, email, cards, ucards, entry, uentry, mfa delta
+	uduress                                              delta  // duress code records (user id + 'd'); their MACs go in entry
 	userSeq                                              uint64 // last user sequence used
 
 	// New users (users file). Their records in the users and ucards
@@ -107,7 +108,7 @@ type importer struct {
 }
 
 func (it *importer) deltas() []*delta {
-	return []*delta{&it.users, &it.ext, &it.email, &it.cards, &it.ucards, &it.entry, &it.uentry, &it.mfa}
+	return []*delta{&it.users, &it.ext, &it.email, &it.cards, &it.ucards, &it.entry, &it.uentry, &it.mfa, &it.uduress}
 }
 
 // free releases the deltas' memory: after pass 2 has committed (or

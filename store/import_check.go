@@ -174,6 +174,7 @@ func (it *importer) findDups() {
 		{&it.cards, "cardNumber", "card appears twice in the file (first on line %d)"},
 		{&it.entry, "code", "entry code appears twice in the file (first on line %d)"},
 		{&it.uentry, "code", "user gets a second entry code (first on line %d)"},
+		{&it.uduress, "code", "user gets a second duress code (first on line %d)"},
 		{&it.mfa, "code", "user gets the same MFA code twice (first on line %d)"},
 	} {
 		d.d.sort()
@@ -277,6 +278,8 @@ func (it *importer) checkCred(rec []string, line int) error {
 		it.addEntry(uid, r.code, line, "code", false)
 	case typeMFA:
 		it.addMFA(uid, r.code, line)
+	case typeDuress:
+		it.addDuress(uid, r.code, line)
 	}
 	return nil
 }
@@ -322,11 +325,41 @@ func (it *importer) addEntry(uid string, code []byte, line int, col string, isNe
 			it.entry.add(old[:macSize], nil, line, true)
 		}
 		it.uentry.add(ek, encodeCode(mac, len(code), it.now, it.by.Name), line, false)
+	case string(owner) == uid+string(rune(tagDuress)):
+		it.bad(line, col, "must differ from the user's duress code")
 	case string(owner) != uid:
 		it.bad(line, col, "entry code already used by another user")
 	default:
 		it.entry.addNoop(mac, line)
 		it.uentry.addNoop(entryKey([]byte(uid)), line)
+	}
+}
+
+// addDuress checks and records a duress code for the existing user uid:
+// its MAC in the entry-code index (shared with entry codes, so the two
+// stay unique together) and its code record.
+func (it *importer) addDuress(uid string, code []byte, line int) {
+	mac := it.s.entryMAC(nil, code)
+	dk := duressKey([]byte(uid))
+	switch owner := it.b.entry.Get(mac); {
+	case owner == nil:
+		if it.b.findMFA(uid, it.s.mfaMAC(nil, uid, code)) != nil {
+			it.bad(line, "code", "must differ from the user's MFA codes")
+			return
+		}
+		it.entry.add(mac, dk, line, false)
+		it.sum.CredentialsAdded++
+		if old := it.b.users.Get(dk); len(old) >= macSize {
+			it.entry.add(old[:macSize], nil, line, true)
+		}
+		it.uduress.add(dk, encodeCode(mac, len(code), it.now, it.by.Name), line, false)
+	case string(owner) == uid:
+		it.bad(line, "code", "must differ from the user's entry code")
+	case !bytes.Equal(owner, dk):
+		it.bad(line, "code", "code already used by another user")
+	default:
+		it.entry.addNoop(mac, line)
+		it.uduress.addNoop(dk, line)
 	}
 }
 
@@ -344,6 +377,10 @@ func (it *importer) addMFA(uid string, code []byte, line int) {
 	}
 	if exists {
 		it.mfa.addNoop(key, line)
+		return
+	}
+	if it.b.duressIs(uid, it.s.entryMAC(nil, code)) {
+		it.bad(line, "code", "must differ from the user's duress code")
 		return
 	}
 	// Value: the code's length, and how many codes the user has already

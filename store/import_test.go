@@ -383,6 +383,7 @@ func TestImportBulkEqualsDirect(t *testing.T) {
 func FuzzParseRow(f *testing.F) {
 	f.Add("userId,externalId,email,type,cardFormat,facilityCode,cardNumber,cardNumberHex,code,active", ",e1,,card,h10301,1,2,,,true")
 	f.Add("userId,externalId,email,type,cardFormat,facilityCode,cardNumber,cardNumberHex,code,active", ",e1,,mfa_code,,,,,123456,")
+	f.Add("externalId,type,code", "e1,duress_code,8675309")
 	f.Add("externalId,firstName,lastName,email,startDate,endDate,groups,cardFormat,facilityCode,cardNumber,cardNumberHex,entryCode",
 		"e1,A,B,a@b.c,2026-01-01,2026-02-01,x;y,h10301,1,,0xff,1234")
 	f.Add("externalId,type", "\"a\"\"b\",card")

@@ -16,7 +16,7 @@ type target struct {
 
 func (it *importer) targets() []target {
 	return []target{
-		{bUsers, []*delta{&it.users, &it.uentry, &it.mfa}}, {bExt, []*delta{&it.ext}},
+		{bUsers, []*delta{&it.users, &it.uduress, &it.uentry, &it.mfa}}, {bExt, []*delta{&it.ext}},
 		{bEmail, []*delta{&it.email}}, {bCards, []*delta{&it.cards}},
 		{bUCards, []*delta{&it.ucards}}, {bEntry, []*delta{&it.entry}},
 	}

@@ -44,12 +44,15 @@ const (
 	PermImport       Permission = "import"        // CSV import; the file may change only what the role's other permissions allow
 	PermStatus       Permission = "status"        // health and metrics
 	PermDoorsCommand Permission = "doors.command" // unlock, override, lock down doors
+	// PermDuress: read and clear the duress output (docs/operations.md,
+	// "Duress codes"); the codes themselves are PermCredentials.
+	PermDuress Permission = "duress"
 )
 
 // grants is the role table. A permission not listed for a role is refused.
 var grants = map[string][]Permission{
 	RoleSystemAdmin: {PermUsersRead, PermUsersWrite, PermUsersDelete, PermCredentials,
-		PermDoorsRead, PermGroupsRead, PermTokens, PermEventsRead, PermImport, PermStatus, PermDoorsCommand},
+		PermDoorsRead, PermGroupsRead, PermTokens, PermEventsRead, PermImport, PermStatus, PermDoorsCommand, PermDuress},
 	RoleUserAdmin: {PermUsersRead, PermUsersWrite, PermUsersDelete, PermCredentials,
 		PermGroupsRead, PermEventsRead, PermImport, PermStatus},
 	RoleUserManager: {PermUsersRead, PermUsersWrite, PermCredentials,

@@ -151,6 +151,7 @@ type User struct {
 	UserFields
 	Cards            []Card
 	HasEntryCode     bool
+	HasDuressCode    bool // docs/operations.md, "Duress codes"
 	MFACodes         []MFACodeInfo
 	Created, Updated time.Time
 }

@@ -333,6 +333,7 @@ func (b buckets) loadUser(userID string) (User, error) {
 		u.Cards = append(u.Cards, Card{Format: ck.Format, FacilityCode: ck.FacilityCode, CardNumber: ck.CardNumber, Active: v[cardActiveAt] == 1})
 	}
 	u.HasEntryCode = b.users.Get(entryKey(prefix)) != nil
+	u.HasDuressCode = b.users.Get(duressKey(prefix)) != nil
 	u.MFACodes, err = b.mfaCodes(userID)
 	return u, err
 }
@@ -387,6 +388,9 @@ func (s *Store) DeleteUser(userID string, by Actor) error {
 			if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
 				return nil, err
 			}
+		}
+		if _, err := b.deleteDuress(id); err != nil {
+			return nil, err
 		}
 		// The user record, entry code and MFA codes.
 		var keys [][]byte

@@ -9,20 +9,22 @@ package apitype
 // are present only for roles that may manage credentials; codes themselves
 // never appear.
 type User struct {
-	UserID       string     `json:"user_id"`
-	ExternalID   string     `json:"external_id,omitempty"`
-	FirstName    string     `json:"first_name"`
-	LastName     string     `json:"last_name"`
-	Email        string     `json:"email,omitempty"`
-	Start        string     `json:"start,omitempty"`
-	End          string     `json:"end,omitempty"`
-	Suspended    bool       `json:"suspended"`
-	Groups       []string   `json:"groups"`
-	Cards        *[]Card    `json:"cards,omitempty"`
-	HasEntryCode *bool      `json:"has_entry_code,omitempty"`
-	MFACodes     *[]MFACode `json:"mfa_codes,omitempty"`
-	Created      string     `json:"created"`
-	Updated      string     `json:"updated"`
+	UserID       string   `json:"user_id"`
+	ExternalID   string   `json:"external_id,omitempty"`
+	FirstName    string   `json:"first_name"`
+	LastName     string   `json:"last_name"`
+	Email        string   `json:"email,omitempty"`
+	Start        string   `json:"start,omitempty"`
+	End          string   `json:"end,omitempty"`
+	Suspended    bool     `json:"suspended"`
+	Groups       []string `json:"groups"`
+	Cards        *[]Card  `json:"cards,omitempty"`
+	HasEntryCode *bool    `json:"has_entry_code,omitempty"`
+	// HasDuressCode: the user has a duress code (docs/operations.md).
+	HasDuressCode *bool      `json:"has_duress_code,omitempty"`
+	MFACodes      *[]MFACode `json:"mfa_codes,omitempty"`
+	Created       string     `json:"created"`
+	Updated       string     `json:"updated"`
 }
 
 // UserFields is the body of POST /v1/users and PATCH /v1/users/{id}: a
@@ -268,4 +270,13 @@ type RowError struct {
 	Line   int    `json:"line"`
 	Column string `json:"column,omitempty"`
 	Rule   string `json:"rule"`
+}
+
+// Duress is GET /v1/duress and the reply of DELETE /v1/duress: whether
+// the duress output is active and since when (the first duress since the
+// last clear); Cleared, in the reply of DELETE, whether it was active.
+type Duress struct {
+	Active  bool   `json:"active"`
+	Since   string `json:"since,omitempty"`
+	Cleared bool   `json:"cleared,omitempty"`
 }

@@ -72,7 +72,12 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		}
 		ls = append(ls, listener{tl, tc})
 	}
+	var duress api.DuressLatch
+	if s.duress != nil {
+		duress = s.duress // the controller's latch: DELETE /v1/duress drives its line
+	}
 	srv := api.New(api.Options{
+		Duress:     duress,
 		Store:      st,
 		Doors:      api.DoorStatusFunc(s.doorStatus),
 		Control:    s.controller,

@@ -242,6 +242,7 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	stopEvents := func() {
 		ewcancel()
 		<-ewDone
+		d.site.waitDuress()
 		fcancel()
 		<-followDone
 	}
@@ -258,6 +259,10 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 		d.shutdown()
 		return exitFatal
 	}
+	if err := d.site.openDuress(cfg); err != nil {
+		return startFailed("latchd: cannot start", err)
+	}
+	d.site.runDuress(ewctx)
 	if err := d.site.start(ctx, cfg); err != nil {
 		return startFailed("latchd: cannot start", err)
 	}
@@ -340,6 +345,7 @@ loop:
 // shutdown closes what is left (strikes are already locked) and reports
 // the outputs' final levels (--sim).
 func (d *daemon) shutdown() {
+	d.site.releaseDuress()
 	if err := d.hw.Close(); err != nil {
 		d.log.Error().Err(err).Msg("releasing GPIO")
 	}

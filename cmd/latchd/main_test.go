@@ -172,6 +172,7 @@ type simDaemon struct {
 	stderr   *syncio.Buffer      // all of stderr, for failure messages
 	errDone  chan struct{}       // closed when stderr is read to its end
 	deadline <-chan time.Time
+	all      *loggedLines // every stdout line, also those waitFor passed over
 }
 
 // startSim starts bin --sim on cfgPath with extra environment variables and
@@ -200,7 +201,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 		t.Fatal(err)
 	}
 	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), errLines: make(chan string, 1000),
-		stderr: &syncio.Buffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second)}
+		stderr: &syncio.Buffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second), all: &loggedLines{}}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +212,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 		for sc.Scan() {
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				d.all.add(m)
 				d.lines <- m
 			}
 		}
@@ -664,4 +666,28 @@ func TestLockoutSurvivesReloadAndCrash(t *testing.T) {
 	if err := d.wait(); err != nil {
 		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
 	}
+}
+
+// loggedLines keeps every JSON log line a daemon wrote.
+type loggedLines struct {
+	mu    sync.Mutex
+	lines []map[string]any
+}
+
+func (l *loggedLines) add(m map[string]any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, m)
+}
+
+// find returns the first line logged so far that matches, or nil.
+func (l *loggedLines) find(match func(map[string]any) bool) map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.lines {
+		if match(m) {
+			return m
+		}
+	}
+	return nil
 }

@@ -296,7 +296,8 @@ func simStep(ctx context.Context, cfg *config.Config, db *store.Store, hw *simHW
 		if ok, err := sim.Setup(db, st); ok {
 			return err
 		}
-	case st.Kind == sim.StepUser || st.Kind == sim.StepCard || st.Kind == sim.StepEntry || st.Kind == sim.StepMFA:
+	case st.Kind == sim.StepUser || st.Kind == sim.StepCard || st.Kind == sim.StepEntry || st.Kind == sim.StepMFA ||
+		st.Kind == sim.StepDuress:
 		return fmt.Errorf("%s: not available here (no database)", st.Kind)
 	}
 	switch st.Kind {

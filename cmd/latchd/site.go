@@ -33,6 +33,13 @@ type site struct {
 	cfg     *config.Config        // guarded by mu
 	outputs map[string]heldOutput // by pin name, kept across reloads
 
+	// duress is the controller's duress latch (duress.go), duressPin its
+	// output's pin ("" = none); duressDone closes when its writer ends.
+	duress     *door.Duress
+	duressPin  string
+	duressOut  gpio.PinOut // the line; nil = none
+	duressDone chan struct{}
+
 	// mu guards doors and cfg: the main goroutine changes them, the
 	// watchdog, the crash path and --sim commands read them.
 	mu     sync.Mutex
@@ -158,6 +165,7 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 	c.Lockouts = s.store
 	// So are its override, lockdown and toggles (docs/operations.md).
 	c.State = s.store
+	c.Duress = s.duress
 	d, err := door.New(c, s.store, s.ew)
 	if err != nil {
 		return fmt.Errorf("latchd: %w", err)
@@ -308,6 +316,12 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 		old.Controller.EventRetention != next.Controller.EventRetention {
 		ignored = append(ignored, "controller.database/key_file/event_retention")
 	}
+	if err := s.duressPinTaken(next); err != nil {
+		return err // before any door is touched
+	}
+	if duressChanged(old, next) {
+		ignored = append(ignored, "controller.duress_output/duress_output_active")
+	}
 	if old.API != next.API {
 		ignored = append(ignored, "api")
 	}
@@ -346,7 +360,7 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 	}
 	// Free outputs no longer used by any running or coming door, at their
 	// inactive level.
-	inUse := map[string]bool{}
+	inUse := map[string]bool{s.duressPin: s.duressPin != ""}
 	for _, d := range next.Doors {
 		inUse[d.Relay] = true
 	}

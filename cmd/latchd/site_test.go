@@ -233,3 +233,51 @@ func TestMainPanicLocks(t *testing.T) {
 	})
 	r.checkLockedExit(t, &releasedAt, "panic")
 }
+
+// TestReloadKeepsDuressOutput: a reload keeps the duress output on its
+// pin (its keys need a restart) and refuses a file that hands that pin to
+// a relay, before any door is touched.
+func TestReloadKeepsDuressOutput(t *testing.T) {
+	dir := t.TempDir()
+	parse := func(text string) *config.Config {
+		t.Helper()
+		cfg, err := config.Parse([]byte(text), filepath.Join(dir, "latch.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	base := strings.NewReplacer("RELAY", "high", "FEEDBACK", "low").Replace(siteConfig)
+	withDuress := strings.Replace(base, "[controller]\n", "[controller]\nduress_output = \"GPIO12\"\n", 1)
+	s, hw, _, _, closeStore := simSite(t, parse(withDuress))
+	defer closeStore()
+	defer hw.Close()
+	defer s.stopAll()
+	ctx := context.Background()
+	cfg := parse(withDuress)
+	if err := s.openDuress(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	line := hw.outputs["GPIO12"]
+	if line == nil {
+		t.Fatal("no duress output requested")
+	}
+	// Moved to another pin: kept where it is until a restart.
+	if err := s.reload(ctx, parse(strings.Replace(withDuress, "GPIO12", "GPIO13", 1))); err != nil {
+		t.Fatal(err)
+	}
+	if hw.outputs["GPIO12"] != line || hw.outputs["GPIO13"] != nil {
+		t.Error("the reload moved or released the duress output")
+	}
+	// Its pin given to the relay: refused, the door untouched.
+	taken := strings.Replace(strings.Replace(withDuress, "GPIO12", "GPIO13", 1), `relay        = "GPIO23"`, `relay        = "GPIO12"`, 1)
+	if err := s.reload(ctx, parse(taken)); err == nil || !strings.Contains(err.Error(), "pin GPIO12 is still the duress output") {
+		t.Errorf("reload taking the duress pin: %v", err)
+	}
+	if _, running := s.doorByName("front"); !running {
+		t.Error("the refused reload stopped the door")
+	}
+}

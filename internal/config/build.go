@@ -192,6 +192,11 @@ func (b *builder) build(raw *rawFile) *Config {
 	cfg.Controller.Location = b.zone("controller.time_zone", cfg.Controller.TimeZone)
 	// Bounded so a typo cannot make the database grow without limit.
 	cfg.Controller.EventRetention = b.integer("controller.event_retention", rc.EventRetention, DefaultEventRetention, 1, 100_000_000)
+	cfg.Controller.DuressOutput = b.pin("controller.duress_output", rc.DuressOutput, false, used)
+	cfg.Controller.DuressActive = b.level("controller.duress_output_active", rc.DuressOutputActive, gpio.High)
+	if rc.DuressOutputActive != nil && cfg.Controller.DuressOutput == "" {
+		b.fail("controller.duress_output_active", "only with duress_output")
+	}
 
 	// [api]
 	ra := raw.API

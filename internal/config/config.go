@@ -51,6 +51,11 @@ type Controller struct {
 	TimeZone       string         // IANA name
 	Location       *time.Location // TimeZone loaded
 	EventRetention int
+	// DuressOutput is the pin of the duress output line ("" = none);
+	// DuressActive the level that signals duress (default high).
+	// docs/operations.md, "Duress codes".
+	DuressOutput string
+	DuressActive gpio.Level
 }
 
 // API is the [api] section.

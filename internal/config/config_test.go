@@ -44,7 +44,7 @@ func TestDefaults(t *testing.T) {
 	want := &Config{
 		File: path,
 		Controller: Controller{Name: "latch", Database: "/var/lib/latch/latch.db", KeyFile: "/var/lib/latch/device.key",
-			TimeZone: "Europe/Berlin", Location: berlin, EventRetention: 100000},
+			TimeZone: "Europe/Berlin", Location: berlin, EventRetention: 100000, DuressActive: gpio.High},
 		API: API{Socket: "/run/latch/api.sock", MaxConnections: 256, MaxConnectionsPerPeer: 16,
 			HeaderTimeout: 10 * time.Second, ImportSpoolMax: 1 << 30},
 		Log: Log{Format: "json", Level: "info"},

@@ -17,6 +17,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(site)
 	}
 	f.Add([]byte(minimal))
+	f.Add([]byte("[controller]\nduress_output = \"GPIO23\"\nduress_output_active = \"low\"\n" + minimal))
 	f.Add([]byte("[[door]]\nname=\"a\"\nrelay=\"GPIO1\"\n[[door.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"24:00\"\nmode=\"locked\"\n"))
 	f.Add([]byte("[controller\n"))
 	f.Add([]byte("a.b.c = 1\n[a]\n[[a.b]]\n"))

@@ -34,6 +34,9 @@ type rawController struct {
 	KeyFile        *string `toml:"key_file"`
 	TimeZone       *string `toml:"time_zone"`
 	EventRetention *int64  `toml:"event_retention"`
+
+	DuressOutput       *string `toml:"duress_output"`
+	DuressOutputActive *string `toml:"duress_output_active"`
 }
 
 type rawAPI struct {

@@ -230,6 +230,8 @@ var eventColors = map[string]string{
 	door.EvLockdownEnded:   Blue,
 	door.EvInputAlarm:      Red,
 	door.EvInputNormal:     Blue,
+	door.EvDuress:          Red, // an alarm, in the controller's log only: the door shows nothing
+	door.EvDuressCleared:   Blue,
 	credentialChanged:      Blue,
 }
 
