@@ -60,7 +60,7 @@ var grants = map[string][]Permission{
 	RoleCredentialManager: {PermUsersRead, PermCredentials,
 		PermGroupsRead, PermEventsRead, PermImport, PermStatus},
 	RoleViewer:      {PermUsersRead, PermDoorsRead, PermGroupsRead, PermEventsRead, PermStatus},
-	RoleDoorManager: {PermDoorsRead, PermGroupsRead, PermEventsRead, PermStatus, PermDoorsCommand},
+	RoleDoorManager: {PermDoorsRead, PermGroupsRead, PermEventsRead, PermStatus, PermDoorsCommand, PermDuress},
 }
 
 // Allowed reports whether role has permission p. An unknown role has none.
