@@ -2,7 +2,11 @@
 
 package store
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // newChunk returns an empty delta chunk of capacity chunkSize, mapped
 // outside the Go heap (anonymous mmap) when it can be. An import's deltas
@@ -20,3 +24,22 @@ func newChunk() (c []byte, mapped bool) {
 }
 
 func freeChunk(c []byte) { unix.Munmap(c[:cap(c)]) }
+
+// flushRange starts writing n bytes of f from off to the disk and waits
+// for it, so that the page cache holding them is clean: a memory cgroup's
+// reclaim can drop clean pages at once, dirty ones only after a writeback
+// it does not start itself (cgroup v1).
+func flushRange(f *os.File, off, n int64) {
+	if n <= 0 {
+		return
+	}
+	unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
+}
+
+// mapFile maps the first n bytes of f read-only (shared: its pages are
+// the file's page cache, which the kernel may drop and read again).
+func mapFile(f *os.File, n int64) ([]byte, error) {
+	return unix.Mmap(int(f.Fd()), 0, int(n), unix.PROT_READ, unix.MAP_SHARED)
+}
+
+func unmapFile(b []byte) { unix.Munmap(b) }
