@@ -70,7 +70,7 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 	// database (delta_spill.go), so the import's memory does not grow with
 	// the file; a small import never reaches it and stays in memory.
 	for _, d := range it.deltas() {
-		d.spill = newSpill(filepath.Dir(it.s.db.Path()))
+		d.spill = newSpill(filepath.Dir(it.s.path))
 	}
 	if err := it.beginView(); err != nil {
 		return err

@@ -50,11 +50,7 @@ var (
 func (s *Store) WarmDoorPath(ctx context.Context) (WarmStats, error) {
 	start := time.Now()
 	var st WarmStats
-	path := s.db.Path()
-	if path == "" {
-		return st, nil // closed
-	}
-	f, err := os.Open(path)
+	f, err := os.Open(s.path)
 	if err != nil {
 		return st, err
 	}
@@ -67,7 +63,7 @@ func (s *Store) WarmDoorPath(ctx context.Context) (WarmStats, error) {
 		st.Took = time.Since(start)
 		return st, err
 	}
-	ps := int64(s.db.Info().PageSize)
+	ps := int64(s.pageSize)
 	buf := make([]byte, warmRead)
 	for _, r := range pageRuns(leaves, int(int64(warmRead)/ps)) {
 		if ctx.Err() != nil {
@@ -126,7 +122,7 @@ func (s *Store) warmBranches(f *os.File, st *WarmStats) (leaves []int64, err err
 	if err != nil {
 		return nil, err
 	}
-	ps := int64(s.db.Info().PageSize)
+	ps := int64(s.pageSize)
 	pages := tx.Size() / ps
 	// read returns page id's type and, for a branch, its children.
 	read := func(id int64) (typ uint16, children []int64) {

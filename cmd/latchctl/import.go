@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	latchconfig "github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
@@ -165,7 +166,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if st.Compacted {
-		fmt.Fprintf(stdout, "compacted %s: %.1f MB -> %.1f MB\n", *db, float64(st.Before)/1e6, float64(st.After)/1e6)
+		fmt.Fprintf(stdout, "compacted %s: %.1f MB -> %.1f MB in %v\n", *db, float64(st.Before)/1e6, float64(st.After)/1e6, st.Took.Round(100*time.Millisecond))
 	}
 	return 0
 }
