@@ -143,16 +143,7 @@ func (s *Store) warmBranches(f *os.File, st *WarmStats) (leaves []int64, err err
 			st.Bytes += int64(max(m-n, 0))
 			p = q[:max(m, n)]
 		}
-		for i := range int(binary.LittleEndian.Uint16(p[10:])) {
-			e := pageHeader + i*pageElem
-			if e+pageElem > len(p) {
-				break
-			}
-			if c := int64(binary.LittleEndian.Uint64(p[e+8:])); c >= 2 && c < pages {
-				children = append(children, c)
-			}
-		}
-		return typ, children
+		return typ, branchChildren(p, pages)
 	}
 	for _, name := range [][]byte{bCards, bEntry} {
 		b := root.Bucket(name)
@@ -191,4 +182,24 @@ func (s *Store) warmBranches(f *os.File, st *WarmStats) (leaves []int64, err err
 		}
 	}
 	return leaves, nil
+}
+
+// branchChildren returns the child page ids of branch page p (its bytes,
+// header first) that lie inside a file of pages pages; elements beyond p
+// and ids out of range are skipped (the page may be corrupt or reused).
+func branchChildren(p []byte, pages int64) []int64 {
+	if len(p) < pageHeader || pages <= 2 {
+		return nil
+	}
+	var children []int64
+	for i := range int(binary.LittleEndian.Uint16(p[10:])) {
+		e := pageHeader + i*pageElem
+		if e+pageElem > len(p) {
+			break
+		}
+		if c := binary.LittleEndian.Uint64(p[e+8:]); c >= 2 && c < uint64(pages) {
+			children = append(children, int64(c))
+		}
+	}
+	return children
 }

@@ -70,3 +70,20 @@ func TestPageRuns(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBranchChildren: any bytes as a branch page give children inside the
+// file, never a panic.
+func FuzzBranchChildren(f *testing.F) {
+	p := make([]byte, pageHeader+2*pageElem)
+	p[8], p[10] = pageBranch, 2
+	p[pageHeader+8], p[pageHeader+pageElem+8] = 5, 9
+	f.Add(p, int64(10))
+	f.Add([]byte{1, 2, 3}, int64(3))
+	f.Fuzz(func(t *testing.T, p []byte, pages int64) {
+		for _, c := range branchChildren(p, pages) {
+			if c < 2 || c >= pages {
+				t.Fatalf("child %d outside a file of %d pages", c, pages)
+			}
+		}
+	})
+}
