@@ -190,6 +190,7 @@ func benchDecision(b *testing.B, n int, from string) {
 	keyRead := func(k byte) reader.Read {
 		return reader.Read{Reader: "in", Kind: reader.KindKeys, Keys: []byte{k}}
 	}
+	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		i := 1 + rng.IntN(n-1) // user 0's code 00000000 is its card number 0: refused by design
@@ -241,5 +242,77 @@ func BenchmarkStep(b *testing.B) {
 		}
 		s.step(inDPS{open: true}, now)
 		s.step(inDPS{open: false}, now)
+	}
+}
+
+// nopEvents stores nothing; it numbers the events as a store would.
+type nopEvents struct{ seq uint64 }
+
+func (a *nopEvents) AppendEvents(evs []Event) error {
+	for i := range evs {
+		a.seq++
+		evs[i].Seq = a.seq
+	}
+	return nil
+}
+
+// BenchmarkDecisionAllocs counts the allocations of one decision cycle on
+// the door's own goroutine, without the loop's channel: a Stepper gets a
+// card (access_controlled: lookup, grant, relay) and the door opens and
+// closes (relock); the event writer's queue is then flushed into an
+// appender that stores nothing. path=door answers from the door's test
+// credentials (the door alone), path=store from the real bbolt store
+// (what LookupCard adds), path=events adds the real event log write.
+func BenchmarkDecisionAllocs(b *testing.B) {
+	for _, n := range []int{1000, 1000000} {
+		for _, path := range []string{"door", "store", "events"} {
+			if path == "door" && n != 1000 {
+				continue
+			}
+			b.Run(fmt.Sprintf("users=%d/path=%s", n, path), func(b *testing.B) {
+				var creds Credentials = testCreds()
+				var app Appender = &nopEvents{}
+				k := func(int) reader.Card { return card(100) }
+				if path != "door" {
+					s := storetest.Open(b, benchDB(b, n))
+					creds, k = s, benchCard
+					if path == "events" {
+						app = s
+					}
+				}
+				ew := NewEventWriter(app, nil, zerolog.Nop())
+				c := DefaultConfig()
+				c.Name = "front"
+				c.Relay = readertest.NewOutPin("relay", gpio.Low, nil)
+				c.Debounce = -1
+				c.DefaultMode = schedule.AccessControlled
+				c.Readers = []ReaderConfig{{Name: "in"}}
+				c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
+				d, err := New(c, creds, ew)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st := d.Stepper()
+				st.Start()
+				rng := rand.New(rand.NewPCG(1, 2))
+				cycle := func() {
+					st.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: k(1 + rng.IntN(n-1))})
+					st.DoorSensor(true)
+					st.DoorSensor(false)
+					ew.flush(false)
+				}
+				for range 100 {
+					cycle()
+				}
+				if d.Status().StrikeReleased {
+					b.Fatal("strike still released after the cycle")
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					cycle()
+				}
+			})
+		}
 	}
 }

@@ -237,7 +237,7 @@ func (d *Door) Run(ctx context.Context) (err error) {
 // the observer, logs and store queries, whose answers are stepped in turn
 // after the step's lockout counters are queued.
 func (d *Door) apply(s *state, in input, now time.Time) {
-	acts := s.step(in, now)
+	acts := s.stepInto(s.actBuf[:0], in, now)
 	decided := false
 	for _, a := range acts {
 		switch a := a.(type) {
@@ -296,6 +296,12 @@ func (d *Door) apply(s *state, in input, now time.Time) {
 			}
 		}
 	}
+	// Done with acts: keep its array for the next step (the nested
+	// applies of follow below reuse it), without the events it held.
+	clear(acts)
+	if cap(acts) <= 64 {
+		s.actBuf = acts[:0]
+	}
 	d.publish(s)
 	for _, r := range replies {
 		r.ch <- r.err // buffered: a command's reply channel has room for its answer
@@ -344,7 +350,7 @@ func (d *Door) observe(a actDecision, at, stepNow time.Time) {
 }
 
 func (d *Door) publish(s *state) {
-	st := &Status{
+	st := Status{
 		Door:           d.cfg.Name,
 		Mode:           s.mode,
 		Level:          s.eff.Level,
@@ -367,8 +373,10 @@ func (d *Door) publish(s *state) {
 	if s.lockdown != nil {
 		st.LockdownBy = Actor{Name: s.lockdown.Actor, Role: s.lockdown.Role}
 	}
-	if old := d.status.Load(); old == nil || *old != *st {
-		d.status.Store(st)
+	// A new snapshot only when something changed: most steps change
+	// nothing the status shows, and they allocate nothing here.
+	if old := d.status.Load(); old == nil || *old != st {
+		d.status.Store(&st)
 	}
 }
 

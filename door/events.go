@@ -10,7 +10,8 @@ import (
 )
 
 // Appender stores events; *store.Store implements it. AppendEvents assigns
-// each event's Seq in place.
+// each event's Seq in place. It must not keep evs after it returns: the
+// writer reuses the slice for its next batch.
 type Appender interface {
 	AppendEvents(evs []Event) error
 }
@@ -46,8 +47,14 @@ type EventWriter struct {
 	// Now is the clock of the events_lost event; nil = time.Now.
 	Now func() time.Time
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// q[head:] are the queued events. The backing array is kept from one
+	// flush to the next (head goes back to 0 when the queue empties), so
+	// a steady trickle of events allocates nothing; it is let go only when
+	// a backlog grew it past keepQueue.
 	q       []Event
+	head    int
+	batch   []Event // flush's buffer, reused; only flush touches it
 	dropped uint64
 	lost    lostEvents // lost and not yet said so in a stored events_lost
 	// lostTotal counts every event lost since the start (Lost).
@@ -95,6 +102,11 @@ func (w *EventWriter) passed(n int) {
 	clear(w.barriers[len(kept):])
 	w.barriers = kept
 }
+
+// keepQueue is the largest queue capacity (in events) the writer keeps
+// once the queue is empty; a larger backing array (a backlog while the disk
+// was slow) is let go.
+const keepQueue = 1024
 
 // lostEvents sums up events that were never stored.
 type lostEvents struct {
@@ -166,16 +178,27 @@ func NewEventWriter(app Appender, stored func(Event), log zerolog.Logger) *Event
 // Emit queues ev. It never blocks on I/O.
 func (w *EventWriter) Emit(ev Event) {
 	w.mu.Lock()
-	full := w.MaxQueue > 0 && len(w.q) >= w.MaxQueue
+	full := w.MaxQueue > 0 && len(w.q)-w.head >= w.MaxQueue
 	if full {
-		w.lost.add(w.q[0])
+		w.lost.add(w.q[w.head])
 		w.lostTotal++
-		w.q[0] = Event{}
-		w.q = w.q[1:]
+		w.q[w.head] = Event{}
+		w.head++
 		w.dropped++
 		w.passed(1)
 	}
 	w.emitted++
+	if w.head > 0 && len(w.q) == cap(w.q) {
+		// Full array with dropped or written events at its front: move
+		// the queue down instead of growing (amortised: at least half of
+		// it is free when head is past the middle, else append doubles).
+		if w.head >= len(w.q)/2 {
+			n := copy(w.q, w.q[w.head:])
+			clear(w.q[n:])
+			w.q = w.q[:n]
+			w.head = 0
+		}
+	}
 	w.q = append(w.q, ev)
 	w.mu.Unlock()
 	if full && w.OnLost != nil {
@@ -198,7 +221,7 @@ func (w *EventWriter) Dropped() uint64 {
 func (w *EventWriter) Pending() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.q)
+	return len(w.q) - w.head
 }
 
 // Run writes queued events until ctx ends, then writes what is still queued
@@ -228,23 +251,29 @@ func (w *EventWriter) Lost() uint64 {
 func (w *EventWriter) flush(final bool) {
 	for {
 		w.mu.Lock()
-		n := min(len(w.q), max(w.MaxBatch, 1))
+		n := min(len(w.q)-w.head, max(w.MaxBatch, 1))
 		lost := w.lost
 		if n == 0 && (!final || lost.count == 0) {
 			w.mu.Unlock()
 			return
 		}
 		w.lost = lostEvents{}
-		batch := make([]Event, 0, n+1)
+		batch := w.batch[:0]
+		if cap(batch) < n+1 {
+			batch = make([]Event, 0, max(w.MaxBatch, 1)+1)
+		}
 		if lost.count > 0 {
 			// Said first: the lost events happened before this batch's.
 			batch = append(batch, lost.event(w.now()))
 		}
-		batch = append(batch, w.q[:n]...)
-		clear(w.q[:n])
-		w.q = w.q[n:]
-		if len(w.q) == 0 {
-			w.q = nil // let the backing array go
+		batch = append(batch, w.q[w.head:w.head+n]...)
+		clear(w.q[w.head : w.head+n])
+		w.head += n
+		if w.head == len(w.q) {
+			w.q, w.head = w.q[:0], 0
+			if cap(w.q) > keepQueue {
+				w.q = nil // a backlog's array: let it go
+			}
 		}
 		w.mu.Unlock()
 		err := w.app.AppendEvents(batch)
@@ -277,6 +306,14 @@ func (w *EventWriter) flush(final bool) {
 				}
 				w.stored(ev)
 			}
+		}
+		// The batch's events are handed on by value: drop their references
+		// and keep the buffer (a large one only if batches are large).
+		clear(batch)
+		if cap(batch) <= 2*(max(w.MaxBatch, 1)+1) {
+			w.batch = batch[:0]
+		} else {
+			w.batch = nil
 		}
 	}
 }

@@ -111,7 +111,7 @@ func TestEventWriterBounded(t *testing.T) {
 		t.Errorf("pending %d dropped %d", w.Pending(), w.Dropped())
 	}
 	// The oldest were dropped: what is left is events 15–24, in order.
-	for i, e := range w.q {
+	for i, e := range w.q[w.head:] {
 		if e.Seq != uint64(15+i) {
 			t.Fatalf("queued event %d is #%d, want #%d", i, e.Seq, 15+i)
 		}
@@ -141,4 +141,65 @@ func TestRelayDoesNotWaitForEvents(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		synctest.Wait()
 	})
+}
+
+// nopAppender stores nothing and numbers the events.
+type nopAppender struct{ seq uint64 }
+
+func (a *nopAppender) AppendEvents(evs []Event) error {
+	for i := range evs {
+		a.seq++
+		evs[i].Seq = a.seq
+	}
+	return nil
+}
+
+// TestEventWriterSteadyStateAllocs: once warmed up, queueing an event and
+// flushing it allocates nothing in the writer (the queue's and the batch's
+// arrays are kept), in a trickle and in batches; a backlog's large array is
+// let go when the queue empties.
+func TestEventWriterSteadyStateAllocs(t *testing.T) {
+	w := NewEventWriter(&nopAppender{}, func(Event) {}, zerolog.Nop())
+	ev := Event{Event: EvAccessGranted, Door: "front", Reader: "in", UserID: "u0000000000000001"}
+	for _, per := range []int{1, 3, 300} {
+		for range 3 { // warm up: the arrays reach their size
+			for range per {
+				w.Emit(ev)
+			}
+			w.flush(false)
+		}
+		if a := testing.AllocsPerRun(100, func() {
+			for range per {
+				w.Emit(ev)
+			}
+			w.flush(false)
+		}); a != 0 {
+			t.Errorf("%d events per flush: %.1f allocs per round, want 0", per, a)
+		}
+	}
+	for range 5000 {
+		w.Emit(ev)
+	}
+	w.flush(false)
+	if w.Pending() != 0 || cap(w.q) != 0 {
+		t.Errorf("after a 5000-event backlog: pending %d, queue capacity %d kept, want 0 and 0", w.Pending(), cap(w.q))
+	}
+}
+
+// TestEventWriterDropsWrapAround: at MaxQueue the oldest go, and the kept
+// array is reused (moved down) without losing order.
+func TestEventWriterDropsWrapAround(t *testing.T) {
+	w := NewEventWriter(&nopAppender{}, nil, zerolog.Nop())
+	w.MaxQueue = 8
+	for i := range 100 {
+		w.Emit(Event{Event: EvREX, Count: uint64(i)})
+	}
+	if w.Pending() != 8 || w.Dropped() != 92 || cap(w.q) > 32 {
+		t.Fatalf("pending %d dropped %d cap %d, want 8, 92, ≤ 32", w.Pending(), w.Dropped(), cap(w.q))
+	}
+	for i, e := range w.q[w.head:] {
+		if e.Count != uint64(92+i) {
+			t.Fatalf("queued event %d is #%d, want #%d", i, e.Count, 92+i)
+		}
+	}
 }

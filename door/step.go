@@ -6,9 +6,13 @@ import "time"
 // now and returns what Run is to do. No I/O, no goroutines, no clock but
 // now; the store is asked through actions whose answers are inputs.
 // Unknown readers and keys are ignored.
-func (s *state) step(in input, now time.Time) []action {
+func (s *state) step(in input, now time.Time) []action { return s.stepInto(nil, in, now) }
+
+// stepInto is step appending the actions to buf (Door.apply hands in its
+// kept buffer, so a step allocates no action slice).
+func (s *state) stepInto(buf []action, in input, now time.Time) []action {
 	if c, ok := in.(inCommand); ok && (s.stopped || !s.started) {
-		return []action{actReply{ch: c.reply, err: ErrNotRunning}}
+		return append(buf, actReply{ch: c.reply, err: ErrNotRunning})
 	}
 	if s.stopped {
 		return nil
@@ -17,7 +21,7 @@ func (s *state) step(in input, now time.Time) []action {
 		// Nothing but start is meaningful before start.
 		return nil
 	}
-	o := &out{s: s, now: now}
+	o := &out{s: s, now: now, acts: buf}
 	if f, ok := in.(framed); ok {
 		o.at = f.frameAt()
 	}

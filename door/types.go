@@ -293,6 +293,9 @@ type state struct {
 	cardFails      map[CardKey]*failures
 	readerFails    map[string]*failures
 	lastFailuresGC time.Time
+
+	// actBuf is Door.apply's action buffer, kept between steps.
+	actBuf []action
 }
 
 func newState(c *config) *state {

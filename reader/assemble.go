@@ -78,6 +78,13 @@ const (
 	// largest interval is at most 1.3/0.7 ≈ 1.9 times the smallest, so 3
 	// leaves margin and keeps end-of-frame latency under 4 intervals.
 	DefaultGapFactor = 3
+	// A frame as long as the longest the reader is configured for
+	// (AssemblerConfig.Longest) cannot become valid with one more bit, so
+	// it ends after LimitGapHalves/2 = 1.5 of its largest interval instead
+	// of GapFactor: the next bit of a longer frame would come 1 interval
+	// after the last, and a 26-bit frame at 2 ms is granted 53 ms after its
+	// first edge instead of 56 (docs/formats.md "End of frame").
+	LimitGapHalves = 3
 )
 
 // AssemblerConfig tunes an Assembler. Zero values take the defaults.
@@ -85,6 +92,11 @@ type AssemblerConfig struct {
 	MaxFrameGap time.Duration // default DefaultMaxFrameGap
 	Glitch      time.Duration // default DefaultGlitch
 	GapFactor   int           // default DefaultGapFactor
+	// Longest is the length in bits of the longest frame the reader can
+	// use (its longest card format or keypad frame). A frame that reaches
+	// it ends after 1.5 intervals (LimitGapHalves). 0 = unknown: every
+	// frame waits GapFactor intervals.
+	Longest int
 }
 
 func (c AssemblerConfig) withDefaults() AssemblerConfig {
@@ -108,7 +120,8 @@ func (c AssemblerConfig) withDefaults() AssemblerConfig {
 //
 // The end of a frame is a silence longer than GapFactor times the largest
 // interval seen inside the frame, capped by MaxFrameGap; a frame with one
-// bit waits MaxFrameGap. An edge closer than Glitch to the previous
+// bit waits MaxFrameGap. A frame of Longest bits or more waits 1.5 of its
+// largest interval (capped too), since no further bit can make it usable. An edge closer than Glitch to the previous
 // accepted edge is dropped as a glitch. A gap in sequence numbers marks
 // the open frame and the next one as overflowed, because the lost edges
 // may belong to either.
@@ -140,7 +153,11 @@ func (a *Assembler) silence() time.Duration {
 	if a.cur.Interval > a.cfg.MaxFrameGap/time.Duration(a.cfg.GapFactor) {
 		return a.cfg.MaxFrameGap
 	}
-	return time.Duration(a.cfg.GapFactor) * a.cur.Interval
+	s := time.Duration(a.cfg.GapFactor) * a.cur.Interval
+	if a.cfg.Longest > 0 && a.cur.N >= a.cfg.Longest {
+		s = min(s, a.cur.Interval*LimitGapHalves/2)
+	}
+	return s
 }
 
 // Deadline reports when the open frame is complete if no further edge

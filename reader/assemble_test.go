@@ -101,6 +101,24 @@ func TestAssembler(t *testing.T) {
 			[]want{{Bits: long[:128], N: 130, Bad: BadLength, End: 129*ms + 3*ms}}},
 		{"gap factor 4, max 40ms", AssemblerConfig{GapFactor: 4, MaxFrameGap: 40 * ms}, edges("1010", 0, 5*ms, 1),
 			[]want{{Bits: "1010", N: 4, End: 15*ms + 20*ms}}},
+		// Longest: a frame of the longest usable length ends after 1.5
+		// intervals; shorter frames still wait 3.
+		{"longest 26: 26-bit frame 1.5 intervals", AssemblerConfig{Longest: 26}, edges(card26, 0, 2*ms, 1),
+			[]want{{Bits: card26, N: 26, End: 50*ms + 3*ms}}},
+		{"longest 26: 4-bit key 3 intervals", AssemblerConfig{Longest: 26}, edges("1010", 0, 2*ms, 1),
+			[]want{{Bits: "1010", N: 4, End: 6*ms + 6*ms}}},
+		{"longest 34: 26-bit frame 3 intervals", AssemblerConfig{Longest: 34}, edges(card26, 0, 2*ms, 1),
+			[]want{{Bits: card26, N: 26, End: 50*ms + 6*ms}}},
+		// A longer frame than any format is not cut at the longest length:
+		// its next bit comes 1 interval later, inside the 1.5.
+		{"longest 26: 34-bit frame not split", AssemblerConfig{Longest: 26}, edges(card26+"01100110", 0, 2*ms, 1),
+			[]want{{Bits: card26 + "01100110", N: 34, End: 66*ms + 3*ms}}},
+		// ±30 % jitter inside the frame: 1.5 × the largest (2.6 ms) holds the
+		// 26th bit's frame open past a last interval of 1.4 ms.
+		{"longest 26: jittered frame whole", AssemblerConfig{Longest: 26}, cat(edges(card26[:13], 0, 2600*us, 1), edges(card26[13:], 12*2600*us+1400*us, 1400*us, 14)),
+			[]want{{Bits: card26, N: 26, End: 12*2600*us + 13*1400*us + 3900*us}}},
+		{"longest 26: 20ms reader capped", AssemblerConfig{Longest: 26, MaxFrameGap: 25 * ms}, edges(card26, 0, 20*ms, 1),
+			[]want{{Bits: card26, N: 26, End: 25*20*ms + 25*ms}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := run(NewAssembler(tc.cfg), tc.in)

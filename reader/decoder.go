@@ -92,7 +92,11 @@ func NewDecoder(cfg Config, opts ...Option) (*Decoder, error) {
 	if cfg.MaxFrameGap < 0 || cfg.GapFactor < 0 || cfg.Glitch < 0 {
 		return nil, errors.New(prefix + "max_frame_gap, gap factor and glitch must not be negative")
 	}
-	d.asm = NewAssembler(AssemblerConfig{MaxFrameGap: cfg.MaxFrameGap, GapFactor: cfg.GapFactor, Glitch: cfg.Glitch})
+	longest := d.keypad.Len()
+	for n := range d.byLen {
+		longest = max(longest, n)
+	}
+	d.asm = NewAssembler(AssemblerConfig{MaxFrameGap: cfg.MaxFrameGap, GapFactor: cfg.GapFactor, Glitch: cfg.Glitch, Longest: longest})
 	return d, nil
 }
 

@@ -96,7 +96,7 @@ func TestDecoderEdges(t *testing.T) {
 	}
 	reads = append(reads, d.Flush(dl)...)
 	want := []Read{
-		{Reader: "front-in", Kind: KindCard, Card: Card{Format: H10301, FacilityCode: 212, CardNumber: 7041, Bits: card26}, At: epoch.Add(56 * time.Millisecond)},
+		{Reader: "front-in", Kind: KindCard, Card: Card{Format: H10301, FacilityCode: 212, CardNumber: 7041, Bits: card26}, At: epoch.Add(53 * time.Millisecond)},
 		{Reader: "front-in", Kind: KindKeys, Keys: []byte("5"), At: epoch.Add(106 * time.Millisecond)},
 	}
 	if diff := cmp.Diff(want, reads); diff != "" {

@@ -6,7 +6,9 @@
 //   - Assembler: pure, clock-free frame assembly from timestamped edges
 //     (line, kernel timestamp, sequence number). A frame ends after a
 //     silence of GapFactor (3) times the largest bit interval seen inside
-//     it, capped by max_frame_gap (30 ms); edges closer than 200 µs to the
+//     it (1.5 times once the frame is as long as the reader's longest
+//     format or keypad frame: no further bit can make it usable), capped
+//     by max_frame_gap (30 ms); edges closer than 200 µs to the
 //     previous one are glitches; a sequence-number gap makes the frame a
 //     bad read (overflow); fewer than 4 or more than 128 bits is a bad read
 //     (length).

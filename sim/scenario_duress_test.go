@@ -75,7 +75,7 @@ func TestDuressScenarioShowsNothing(t *testing.T) {
 	if d := cmp.Diff(normalEvs, shown); d != "" {
 		t.Errorf("the doors show a difference (-normal +duress):\n%s", d)
 	}
-	want := []string{"2026-03-02T08:00:09.136Z front front-in alice", "2026-03-02T08:00:23.160Z side side-in bob"}
+	want := []string{"2026-03-02T08:00:09.130Z front front-in alice", "2026-03-02T08:00:23.154Z side side-in bob"}
 	if !cmp.Equal(duress, want) {
 		t.Errorf("duress events %q, want %q", duress, want)
 	}
@@ -89,7 +89,7 @@ func TestDuressScenarioShowsNothing(t *testing.T) {
 	}
 	out := duressLines["duress_output GPIO21"]
 	if len(out) != 2 || out[0].Level != gpio.Low || out[1].Level != gpio.High ||
-		out[1].At.UTC().Format("15:04:05.000") != "08:00:09.136" {
+		out[1].At.UTC().Format("15:04:05.000") != "08:00:09.130" {
 		t.Errorf("duress output %v: want low, then high from the first duress grant on", out)
 	}
 	if h := normalLines["duress_output GPIO21"]; len(h) != 1 || h[0].Level != gpio.Low {

@@ -307,15 +307,20 @@ func ValidateCode(code []byte) error {
 	return nil
 }
 
+// knownFormats is reader.Formats(), built once.
+var knownFormats = reader.Formats()
+
 // cardSpec returns the reader's definition of a stored card format: a
 // fixed format by name, or "raw" (the whole serial number of a raw frame;
 // the reader takes raw frames of MinRawBits–MaxRawBits bits, so a raw card
 // number is any 0–2^64−1).
 func cardSpec(format string) (reader.FormatSpec, bool) {
+	// knownFormats, not reader.Formats(): that builds a slice on every
+	// call, and the door's lookups come here on every badge.
 	if format == string(reader.Raw) {
 		return reader.FormatSpec{Format: reader.Raw, Bits: reader.MaxRawBits}, true
 	}
-	for _, f := range reader.Formats() {
+	for _, f := range knownFormats {
 		if string(f.Format) == format {
 			return f, true
 		}

@@ -23,14 +23,23 @@ type delta struct {
 	mapped  []bool // chunk i is to be given to freeChunk
 	recs    []uint32
 	offHeap bool
+
+	// spill, when set, bounds the memory d holds while records are added:
+	// past spillRun bytes the records in memory are sorted and written to
+	// a temporary file as one sorted run, and sort merges the runs into a
+	// file that d then reads through a read-only mapping (delta_spill.go).
+	spill *spill
 }
 
-// free releases the chunks; d is empty afterwards.
+// free releases the chunks and any spill files; d is empty afterwards.
 func (d *delta) free() {
 	for i, c := range d.chunks {
 		if d.mapped[i] {
 			freeChunk(c)
 		}
+	}
+	if d.spill != nil {
+		d.spill.free()
 	}
 	*d = delta{}
 }
@@ -56,6 +65,9 @@ func (d *delta) addNoop(key []byte, line int) { d.addFlags(key, nil, line, flagN
 
 func (d *delta) addFlags(key, val []byte, line int, flags byte) {
 	n := recHdr + len(key) + len(val)
+	if d.spill != nil && len(d.chunks) > 0 && len(d.chunks[len(d.chunks)-1])+n > chunkSize && len(d.chunks) >= spillRun/chunkSize {
+		d.spillRun()
+	}
 	if len(d.chunks) == 0 || len(d.chunks[len(d.chunks)-1])+n > chunkSize {
 		c, mapped := make([]byte, 0, chunkSize), false
 		if d.offHeap {
@@ -100,7 +112,17 @@ func (d *delta) line(i int) int { return int(binary.BigEndian.Uint32(d.rec(d.rec
 func (d *delta) len() int { return len(d.recs) }
 
 // sort orders the records by key, keeping file order among equal keys.
+// Call it once, after the last add.
 func (d *delta) sort() {
+	if d.spill != nil && len(d.spill.runs) > 0 {
+		d.mergeRuns()
+		return
+	}
+	d.sortMem()
+}
+
+// sortMem sorts the records held in memory.
+func (d *delta) sortMem() {
 	// References grow in insertion order, so they break ties stably.
 	slices.SortFunc(d.recs, func(a, b uint32) int {
 		ra, rb := d.rec(a), d.rec(b)

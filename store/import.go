@@ -67,7 +67,7 @@ func (e *ImportError) Error() string {
 // ImportError (the rest are counted).
 var (
 	bulkThreshold = 20000
-	mergeChunk    = 100000
+	mergeChunk    = 50000
 	maxRowErrors  = 1000
 	viewRefresh   = 50000 // pass-1 rows per read transaction
 )

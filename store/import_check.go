@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -64,6 +65,12 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 		for _, d := range it.deltas() {
 			d.offHeap = true
 		}
+	}
+	// Every delta spills past spillRun bytes to files next to the
+	// database (delta_spill.go), so the import's memory does not grow with
+	// the file; a small import never reaches it and stays in memory.
+	for _, d := range it.deltas() {
+		d.spill = newSpill(filepath.Dir(it.s.path))
 	}
 	if err := it.beginView(); err != nil {
 		return err
@@ -123,6 +130,11 @@ func (it *importer) check(f io.Reader, total int64, progress func(ImportProgress
 	it.sum.Rows = rows
 	progress(ImportProgress{Rows: rows, Bytes: cr.n, TotalBytes: total, Pass: 1})
 	it.findDups()
+	for _, d := range it.deltas() {
+		if err := d.spillErr(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -99,6 +99,11 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[*subscriber]struct{}
+
+	// The file's path and page size, kept at Open: bbolt's Path and Info
+	// race with its Close.
+	path     string
+	pageSize int
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -209,6 +214,7 @@ func (s *Store) open(opts Options) error {
 		return fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
 	s.db = db
+	s.path, s.pageSize = opts.Path, db.Info().PageSize
 	if err := convertCards1(db, opts.OnMigrate, func(n int) {
 		s.log.Info().Int("cards", n).Msg("store: migrated the card records to schema 2")
 	}); err != nil {

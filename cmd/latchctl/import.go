@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	latchconfig "github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/store"
@@ -21,13 +22,15 @@ const (
 	defaultKey = "/var/lib/latch/device.key"
 	// A progress bar is worth drawing from this size on (about 20,000 rows).
 	progressMinBytes = 1 << 20
-	// importMemoryLimit is the Go heap's soft limit while importing a
-	// credentials file, so that a million rows stay under the 256 MiB target
-	// (docs/store.md, "Measurements") with room for the mapped database pages; the
-	// GOMEMLIMIT environment variable overrides it. A users file keeps its
-	// pending records outside the Go heap (about 140 bytes per new user, see
-	// docs/store.md), so a heap limit would not bound it; none is set for it.
-	importMemoryLimit = 120 << 20
+	// importMemoryLimit is the Go heap's soft limit while importing, so
+	// that a million rows of either kind of file complete inside a 64 MiB
+	// memory cgroup (docs/store.md, "Import memory in a memory cgroup"):
+	// the import's pending changes are spilled to files, and what stays on
+	// the heap is a bounded working set (bbolt's transaction of mergeChunk
+	// records, the CSV reader), which the collector would otherwise let
+	// grow to twice its size. The GOMEMLIMIT environment variable
+	// overrides it.
+	importMemoryLimit = 32 << 20
 )
 
 const importUsage = "usage: latchctl import [--db PATH] [--key PATH] [--config PATH] FILE\n\n" +
@@ -93,7 +96,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 			retention = cfg.Controller.EventRetention
 		}
 	}
-	if os.Getenv("GOMEMLIMIT") == "" && head.Credentials {
+	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(importMemoryLimit)
 	}
 	fi, err := os.Stat(file)
@@ -150,8 +153,27 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "imported %s: %d rows, %d users created, %d users updated, %d credentials added\n",
 		file, sum.Rows, sum.UsersCreated, sum.UsersUpdated, sum.CredentialsAdded)
+	// A large import leaves the old generation's pages free: give them
+	// back (docs/store.md, "Database size"). The import is committed; a
+	// failed compaction leaves the database as the import left it.
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(stderr, "latchctl import: %v\n", err)
+		return 1
+	}
+	st, err := store.CompactFile(*db, compactMinFree)
+	if err != nil {
+		fmt.Fprintf(stderr, "latchctl import: the import is complete, but compacting the database failed: %v\n", err)
+		return 1
+	}
+	if st.Compacted {
+		fmt.Fprintf(stdout, "compacted %s: %.1f MB -> %.1f MB in %v\n", *db, float64(st.Before)/1e6, float64(st.After)/1e6, st.Took.Round(100*time.Millisecond))
+	}
 	return 0
 }
+
+// compactMinFree: latchctl import compacts the database when at least this
+// share of the file is free pages.
+const compactMinFree = 0.2
 
 // readHeader reads the CSV file's header as store.ImportFile does (a
 // "type" column makes a credentials file), with its limit on a row's length.

@@ -266,6 +266,17 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	if err := d.site.start(ctx, cfg); err != nil {
 		return startFailed("latchd: cannot start", err)
 	}
+	// The doors decide from now on; the door's buckets are read once in
+	// the background so that the first badges after a boot find their
+	// pages cached (docs/store.md, "First badge after boot").
+	d.site.guard("warm", func() {
+		st, err := d.store.WarmDoorPath(ctx)
+		if err != nil {
+			d.log.Warn().Err(err).Msg("reading the card records ahead failed; badges still work")
+			return
+		}
+		d.log.Debug().Int("branch_pages", st.BranchPages).Int("leaf_pages", st.LeafPages).Int64("bytes", st.Bytes).Dur("took", st.Took).Msg("card records read ahead")
+	})
 	stop, err := serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
 	if err != nil {
 		return startFailed("latchd: cannot serve the API", err)

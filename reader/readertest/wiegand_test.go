@@ -317,3 +317,61 @@ func BenchmarkEndOfFrameLatency(b *testing.B) {
 		b.Run(fmt.Sprintf("reader=%v/jitter=%.1f", tc.iv, tc.jitter), func(b *testing.B) { benchLatency(b, tc.iv, tc.jitter) })
 	}
 }
+
+// TestRobustnessLongest runs the same timing range through a reader whose
+// only format is h10301 (26 bits is its longest frame, so each card ends
+// after 1.5 intervals, docs/formats.md "End of frame"), with a key-less mix
+// of cards 30 ms apart, glitches and a 40 ms stall inside the third card:
+// every card comes out once, whole and right.
+func TestRobustnessLongest(t *testing.T) {
+	cfg := reader.Config{Name: "sim", Formats: []string{"h10301"}}
+	s := reader.FormatSpec{Format: reader.H10301}
+	n := 0
+	for _, width := range []time.Duration{20 * us, 50 * us, 100 * us, 200 * us} {
+		for _, iv := range []time.Duration{200 * us, 300 * us, 500 * us, ms, 2 * ms, 5 * ms, 10 * ms, 20 * ms} {
+			for _, jitter := range []float64{0, 0.3} {
+				minIv := time.Duration(float64(iv) * (1 - jitter))
+				if minIv <= width || minIv < reader.DefaultGlitch {
+					continue
+				}
+				for _, glitch := range []int{0, 7} {
+					n++
+					seed := uint64(n)
+					rng := rand.New(rand.NewPCG(seed, 11))
+					w, err := NewWiegandReader(WiegandConfig{PulseWidth: width, Interval: iv, Jitter: jitter, GlitchEvery: glitch, Seed: seed})
+					if err != nil {
+						t.Fatal(err)
+					}
+					var want []reader.Read
+					for i := range 5 {
+						if i > 0 {
+							w.Wait(30 * ms)
+						}
+						fc, cn := rng.Uint32N(256), rng.Uint64N(65536)
+						if err := w.SendCard(s, fc, cn); err != nil {
+							t.Fatal(err)
+						}
+						bits, _ := s.Encode(fc, cn)
+						want = append(want, reader.Read{Reader: "sim", Kind: reader.KindCard, Card: reader.Card{Format: s.Format, FacilityCode: fc, CardNumber: cn, Bits: bits}})
+					}
+					f := w.Frames()[2]
+					mid := (f.First + f.Last) / 2
+					dec, err := reader.NewDecoder(cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					outs, st := Run(LineConfig{Stalls: []Stall{{mid - 20*ms, mid + 20*ms}}}, dec, w.Edges())
+					if st.Dropped != 0 {
+						t.Fatalf("w%v/iv%v/j%.1f/g%d: queue dropped %d edges", width, iv, jitter, glitch, st.Dropped)
+					}
+					if d := cmp.Diff(want, reads(outs)); d != "" {
+						t.Errorf("w%v/iv%v/j%.1f/g%d: reads (-want +got):\n%s", width, iv, jitter, glitch, d)
+					}
+				}
+			}
+		}
+	}
+	if n < 60 {
+		t.Fatalf("only %d combinations ran", n)
+	}
+}
