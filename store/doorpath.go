@@ -54,6 +54,9 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 		return u, false, err
 	}
 	err = r.view(&u)
+	if err == nil {
+		u.UserID = s.pubID(u.UserID)
+	}
 	return u, r.active && err == nil, err
 }
 
@@ -67,10 +70,12 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 // changed while the code was typed: the door checked them at the badge),
 // and false for an empty or malformed code. The user's start and end are
 // not checked again: they depend on the door's clock.
-func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallback bool) (_ bool, err error) {
-	if !validUserID(userID) {
+func (s *Store) VerifyCardCode(k CardKey, pub string, code []byte, entryFallback bool) (_ bool, err error) {
+	var kb [userIDLen]byte
+	if !s.ids.keyOf(&kb, pub) {
 		return false, ErrCardChanged
 	}
+	userID := string(kb[:])
 	var tx *bolt.Tx
 	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
 	r, err := s.card(&tx, k, ErrCardChanged)
@@ -132,13 +137,14 @@ func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
 // the user has none and entryFallback is true, against their entry code.
 // Every stored MAC is compared in constant time. It is false for an empty
 // or malformed code; ErrNotFound for an unknown user.
-func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback bool) (bool, error) {
-	if !validUserID(userID) {
-		return false, errNoUser
+func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) (bool, error) {
+	userID, err := s.userKey(pub)
+	if err != nil {
+		return false, err
 	}
 	valid := ValidateCode(code) == nil
 	var ok bool
-	err := s.read(bUsers, func(tx *bolt.Tx) error {
+	err = s.read(bUsers, func(tx *bolt.Tx) error {
 		root, err := data(tx)
 		if err != nil {
 			return err
@@ -169,7 +175,7 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 			return nil // MFA codes exist only for existing users
 		}
 		if users.Get(id) == nil {
-			return notFound("user", userID)
+			return notFound("user", pub)
 		}
 		if !valid || !entryFallback {
 			return nil
@@ -205,6 +211,7 @@ func (s *Store) LookupEntryCode(code []byte) (UserView, error) {
 		}
 		return fillView(root, id, &u)
 	})
+	u.UserID = s.pubID(u.UserID)
 	return u, err
 }
 
