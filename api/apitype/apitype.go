@@ -186,10 +186,13 @@ type DoorList struct {
 // Error is the body of every error reply. Field and Rule name the broken
 // rule of a 400; Rows lists every bad row of a refused CSV import.
 type Error struct {
-	Error string     `json:"error"`
-	Field string     `json:"field,omitempty"`
-	Rule  string     `json:"rule,omitempty"`
-	Rows  []RowError `json:"rows,omitempty"`
+	// Message is the error again, on the Verkada-compatible paths
+	// (docs/verkada.md), whose clients read it.
+	Message string     `json:"message,omitempty"`
+	Error   string     `json:"error"`
+	Field   string     `json:"field,omitempty"`
+	Rule    string     `json:"rule,omitempty"`
+	Rows    []RowError `json:"rows,omitempty"`
 }
 
 // RowError is one bad row of a CSV import.
