@@ -100,12 +100,16 @@ type Token struct {
 	Role    string `json:"role"`
 	Created string `json:"created,omitempty"`
 	Token   string `json:"token,omitempty"`
+	// VerkadaKey marks a token usable as a Verkada API key (docs/verkada.md).
+	VerkadaKey bool `json:"verkada_key,omitempty"`
 }
 
 // NewToken is the body of POST /v1/tokens.
 type NewToken struct {
 	Name string `json:"name"`
 	Role string `json:"role"`
+	// VerkadaKey makes the token usable as a Verkada API key too.
+	VerkadaKey bool `json:"verkada_key,omitempty"`
 }
 
 // TokenList is GET /v1/tokens.
