@@ -91,6 +91,10 @@ func endpoints() []endpoint {
 		{"DELETE", "/access/v1/credentials/mfa_code", func(f fixture) string {
 			return "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&code=" + f.mfaCode
 		}, nil, creds, 200},
+		{"POST", "/core/v1/user", p("/core/v1/user"), func(f fixture) string {
+			return fmt.Sprintf(`{"external_id":"core-%d","first_name":"C","email":"c%d@example.com","department":"ops"}`, f.n, f.n)
+		}, uwrite, 200},
+		{"DELETE", "/core/v1/user", func(f fixture) string { return "/core/v1/user?user_id=" + f.uid }, p("{}"), []string{store.RoleSystemAdmin, store.RoleUserAdmin}, 200},
 		{"GET", "/access/v1/access_users", p("/access/v1/access_users?org_id=x"), p("{}"), all, 200},
 		{"GET", "/access/v1/access_users/user", func(f fixture) string { return "/access/v1/access_users/user?user_id=" + f.uid }, p("{}"), all, 200},
 		{"PUT", "/access/v1/access_users/user/entry_code", func(f fixture) string {

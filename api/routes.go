@@ -71,6 +71,8 @@ func (s *Server) routes() []route {
 
 		// The rest of the Verkada-compatible API (api/verkada_*.go); POST
 		// /token is served apart: its key authenticates it.
+		{http.MethodPost, "/core/v1/user", store.PermUsersWrite, "external_id", s.verkadaCreateUser},
+		{http.MethodDelete, "/core/v1/user", store.PermUsersDelete, "user", s.verkadaDeleteUser},
 		{http.MethodGet, "/access/v1/access_users", store.PermUsersRead, "user", s.verkadaListUsers},
 		{http.MethodGet, "/access/v1/access_users/user", store.PermUsersRead, "user", s.verkadaGetUser},
 		{http.MethodPut, "/access/v1/access_users/user/entry_code", store.PermCredentials, "entry code", s.verkadaSetEntryCode},

@@ -28,7 +28,7 @@ const msgExpired = "API token expired"
 
 // isVerkadaPath reports whether p is one of the Verkada-compatible paths.
 func isVerkadaPath(p string) bool {
-	return p == verkadaTokenPath || strings.HasPrefix(p, "/access/v1/") || strings.HasPrefix(p, "/events/v1/")
+	return p == verkadaTokenPath || strings.HasPrefix(p, "/access/v1/") || strings.HasPrefix(p, "/events/v1/") || strings.HasPrefix(p, "/core/v1/")
 }
 
 // authFailed counts a failed authentication against r's client and

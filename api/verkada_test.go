@@ -291,6 +291,21 @@ func TestVerkadaContract(t *testing.T) {
 		t.Errorf("doors filtered = %v", d)
 	}
 
+	// Add- and Remove-VerkadaCommandUser; a duplicate external_id is the store's conflict.
+	nu := c.must(200, "POST", "/core/v1/user", `{"email":"grace@example.com","first_name":"Grace","last_name":"Hopper","external_id":"grace","department":"navy"}`)
+	if id, _ := nu["user_id"].(string); !clientUUID.MatchString(id) || nu["external_id"] != "grace" {
+		t.Errorf("created user = %v", nu)
+	}
+	if code, _ := c.call("POST", "/core/v1/user", `{"first_name":"G2","external_id":"grace"}`); code != 409 {
+		t.Errorf("a second user with external_id grace: %d", code)
+	}
+	if out := c.must(200, "DELETE", "/core/v1/user?external_id=grace", ""); len(out) != 0 {
+		t.Errorf("DELETE user: %v", out)
+	}
+	if code, _ := c.call("GET", "/access/v1/access_users/user?user_id="+nu["user_id"].(string), ""); code != 404 {
+		t.Errorf("a deleted user: %d", code)
+	}
+
 	// The session expires after 30 minutes; the client asks for a new one
 	// exactly when the body is this.
 	e.clock.Add(30 * time.Minute)

@@ -589,3 +589,46 @@ func (s *Server) verkadaListDoors(w http.ResponseWriter, r *http.Request, c call
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// verkadaNewUser is the body of POST /core/v1/user (Verkada's Create
+// User). latch keeps the fields it has; the others Verkada's client may
+// send are accepted and not kept (docs/verkada.md).
+type verkadaNewUser struct {
+	Email         string `json:"email"`
+	FirstName     string `json:"first_name"`
+	LastName      string `json:"last_name"`
+	ExternalID    string `json:"external_id"`
+	MiddleName    string `json:"middle_name"`
+	CompanyName   string `json:"company_name"`
+	Department    string `json:"department"`
+	DepartmentID  string `json:"department_id"`
+	EmployeeID    string `json:"employee_id"`
+	EmployeeType  string `json:"employee_type"`
+	EmployeeTitle string `json:"employee_title"`
+	Phone         string `json:"phone"`
+}
+
+func (s *Server) verkadaCreateUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in verkadaNewUser
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
+		return err
+	}
+	u, err := s.st.CreateUser(store.UserFields{ExternalID: in.ExternalID, FirstName: in.FirstName, LastName: in.LastName, Email: in.Email}, c.actor())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.toVerkadaUser(u, c))
+	return nil
+}
+
+func (s *Server) verkadaDeleteUser(w http.ResponseWriter, r *http.Request, c caller) error {
+	uid, err := s.verkadaUser(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteUser(uid, c.actor()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
