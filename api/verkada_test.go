@@ -191,7 +191,9 @@ func TestVerkadaContract(t *testing.T) {
 	}
 
 	// Set-VerkadaAccessUserStartDate / EndDate: Unix seconds as a string.
-	u = c.must(200, "PUT", "/access/v1/access_users/user/start_date?user_id="+uid, `{"start_date":"1767225600"}`)
+	if u := c.must(200, "PUT", "/access/v1/access_users/user/start_date?user_id="+uid, `{"start_date":"1767225600"}`); u["start_date"] != "1767225600" || u["end_date"] != nil {
+		t.Errorf("start_date = %v, end_date %v", u["start_date"], u["end_date"])
+	}
 	u = c.must(200, "PUT", "/access/v1/access_users/user/end_date?external_id=ada", `{"end_date":"1893456000"}`)
 	if u["start_date"] != "1767225600" || u["end_date"] != "1893456000" {
 		t.Errorf("dates = %v, %v", u["start_date"], u["end_date"])
@@ -507,4 +509,31 @@ func TestVerkadaKeyExchange(t *testing.T) {
 	if code, out := c.call("GET", "/access/v1/access_users", ""); code != 401 || out["message"] == msgExpired {
 		t.Errorf("a revoked key's session: %d %v", code, out)
 	}
+}
+
+// FuzzVerkadaParams: the Verkada query parsers (card_id, Unix seconds,
+// booleans, lists) never panic; a card_id that parses is the one its card
+// writes, and a time that parses is within Unix seconds 0–253402300799.
+func FuzzVerkadaParams(f *testing.F) {
+	for _, s := range []string{"10000000001200000000000000012345", "99000000000018446744073709551615", "1709294400.5", "True", "a,,b", "1e400", "-0", "NaN", "+Inf"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if k, ok := parseCardID(s); ok && cardIDOf(k) != s {
+			t.Fatalf("parseCardID(%q) = %v, whose id is %q", s, k, cardIDOf(k))
+		}
+		if tm, err := unixParam(s, "start_time"); err == nil && (tm.Unix() < 0 || tm.Unix() > 253402300799) {
+			t.Fatalf("unixParam(%q) = %v", s, tm)
+		} else if err != nil {
+			checkDecodeErr(t, err)
+		}
+		if _, err := vBool(map[string][]string{"b": {s}}, "b", false); err != nil {
+			checkDecodeErr(t, err)
+		}
+		for _, v := range vList(map[string][]string{"l": {s}}, "l") {
+			if v == "" || strings.Contains(v, ",") {
+				t.Fatalf("vList(%q) has %q", s, v)
+			}
+		}
+	})
 }
