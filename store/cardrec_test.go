@@ -375,7 +375,7 @@ func FuzzParseCard(f *testing.F) {
 			return
 		}
 		var u UserView
-		if err := r.view(&u); err != nil {
+		if err := r.view(&u, (&idCodec{}).pubBytes); err != nil {
 			return
 		}
 		if len(r.mfaMACs)%macSize != 0 || (r.entryMAC != nil && len(r.entryMAC) != macSize) {

@@ -53,10 +53,7 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 	if err != nil {
 		return u, false, err
 	}
-	err = r.view(&u)
-	if err == nil {
-		u.UserID = s.pubID(u.UserID)
-	}
+	err = r.view(&u, s.ids.pubBytes)
 	return u, r.active && err == nil, err
 }
 
@@ -75,14 +72,13 @@ func (s *Store) VerifyCardCode(k CardKey, pub string, code []byte, entryFallback
 	if !s.ids.keyOf(&kb, pub) {
 		return false, ErrCardChanged
 	}
-	userID := string(kb[:])
 	var tx *bolt.Tx
 	defer endRead(&tx, bCards, &err, debug.SetPanicOnFault(true))
 	r, err := s.card(&tx, k, ErrCardChanged)
 	if err != nil {
 		return false, err
 	}
-	if string(r.userID) != userID || !r.active {
+	if !bytes.Equal(r.userID, kb[:]) || !r.active {
 		return false, ErrCardChanged
 	}
 	if r.suspended {
@@ -94,7 +90,7 @@ func (s *Store) VerifyCardCode(k CardKey, pub string, code []byte, entryFallback
 	var mb [macSize]byte
 	if len(r.mfaMACs) > 0 {
 		ok := false
-		mac := s.mfaMAC(mb[:0], userID, code)
+		mac := s.mac(mb[:0], mfaTag, kb[:], sep, code) // mfaMAC of the record key
 		for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
 			if hmac.Equal(m[:macSize], mac) {
 				ok = true // keep comparing: the time does not depend on which code matched

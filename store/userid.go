@@ -116,6 +116,22 @@ func (c *idCodec) pub(key string) string {
 	return string(c.appendPub(buf[:0], []byte(key)))
 }
 
+// pubBytes is pub for a record key in bytes (a card record's), without
+// making a string of the key first: the door's LookupCard allocates only
+// the UUID.
+func (c *idCodec) pubBytes(key []byte) string {
+	if len(key) != userIDLen || key[0] != 'u' {
+		return string(key)
+	}
+	for _, ch := range key[1:] {
+		if unhex(ch) > 15 || ('A' <= ch && ch <= 'F') {
+			return string(key)
+		}
+	}
+	var buf [uuidLen]byte
+	return string(c.appendPub(buf[:0], key))
+}
+
 // parseUUID reads a UUID version 4 string (hex digits in either case)
 // into its 60 and 62 free bits.
 func parseUUID(s string) (a, b uint64, ok bool) {
