@@ -112,6 +112,14 @@ func (s *Server) verkadaEvents(w http.ResponseWriter, r *http.Request, c caller)
 		}
 	}
 	users := vList(q, "user_id")
+	// The latch events the types come from: the store skips the others
+	// unread; the exact type is checked below.
+	var names []string
+	for _, m := range verkadaEventMap {
+		if slices.Contains(types, m.typ) && !slices.Contains(names, m.event) {
+			names = append(names, m.event)
+		}
+	}
 	size := verkadaPageDefault
 	if v, err := vOne(q, "page_size"); err != nil {
 		return err
@@ -135,15 +143,14 @@ func (s *Server) verkadaEvents(w http.ResponseWriter, r *http.Request, c caller)
 	site := s.site()
 	out := apitype.VerkadaEvents{Events: []apitype.VerkadaEvent{}}
 	for {
-		evs, err := s.st.Events(store.EventQuery{After: after, Limit: 1000})
+		evs, err := s.st.Events(store.EventQuery{After: after, Limit: 1000, From: from, To: to, AnyUser: users, AnyEvent: names})
 		if err != nil {
 			return err
 		}
 		for _, e := range evs {
 			after = e.Seq
 			typ, ok := verkadaTypeOf(e)
-			if !ok || (!from.IsZero() && e.Time.Before(from)) || (!to.IsZero() && e.Time.After(to)) ||
-				(len(types) > 0 && !slices.Contains(types, typ)) || (len(users) > 0 && !slices.Contains(users, e.UserID)) {
+			if !ok || (len(types) > 0 && !slices.Contains(types, typ)) || (len(users) > 0 && !slices.Contains(users, e.UserID)) {
 				continue
 			}
 			out.Events = append(out.Events, toVerkadaEvent(e, typ, site))
