@@ -187,6 +187,9 @@ func New(o Options) *Server {
 	}
 	// The Verkada key exchange authenticates by its key (api/verkada_auth.go).
 	s.mux.Handle("POST "+verkadaTokenPath, http.HandlerFunc(s.verkadaToken))
+	for _, p := range verkadaPrefixes {
+		s.mux.Handle(p, http.HandlerFunc(verkadaNotServed))
+	}
 	return s
 }
 

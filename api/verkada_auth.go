@@ -26,9 +26,25 @@ const verkadaTokenPath = "/token"
 // it, byte for byte.
 const msgExpired = "API token expired"
 
+// verkadaPrefixes are the path prefixes of Verkada's API that latch
+// serves a part of (and verkadaTokenPath).
+var verkadaPrefixes = []string{"/access/", "/events/", "/core/", verkadaTokenPath}
+
 // isVerkadaPath reports whether p is one of the Verkada-compatible paths.
 func isVerkadaPath(p string) bool {
-	return p == verkadaTokenPath || strings.HasPrefix(p, "/access/v1/") || strings.HasPrefix(p, "/events/v1/") || strings.HasPrefix(p, "/core/v1/")
+	for _, x := range verkadaPrefixes {
+		if p == x || (strings.HasSuffix(x, "/") && strings.HasPrefix(p, x)) {
+			return true
+		}
+	}
+	return false
+}
+
+// verkadaNotServed answers a Verkada path or method latch does not serve
+// in Verkada's error shape, so that a client reports it instead of
+// failing to read a text reply.
+func verkadaNotServed(w http.ResponseWriter, r *http.Request) {
+	writeAPIError(w, &apiError{Status: http.StatusNotFound, Msg: "api: latch does not serve " + r.Method + " " + printable(r.URL.Path) + " (docs/verkada.md lists the Verkada paths it serves)"})
 }
 
 // authFailed counts a failed authentication against r's client and

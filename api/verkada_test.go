@@ -537,3 +537,53 @@ func FuzzVerkadaParams(f *testing.F) {
 		}
 	})
 }
+
+// TestVerkadaListUsersPages: every user in one reply, past the store's
+// page of 1,000, as one JSON document.
+func TestVerkadaListUsersPages(t *testing.T) {
+	e := newEnv(t, nil)
+	var csv strings.Builder
+	csv.WriteString("externalId,firstName,lastName,email,startDate,endDate,groups\n")
+	for i := 0; i < 2345; i++ {
+		fmt.Fprintf(&csv, "m-%d,F%d,L,,,,staff\n", i, i)
+	}
+	body := csv.String()
+	if _, err := e.st.Import(func() (io.Reader, error) { return strings.NewReader(body), nil }, int64(len(body)), store.Actor{Name: "test"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := newVerkadaClient(t, e, store.RoleViewer)
+	members := c.must(200, "GET", "/access/v1/access_users", "")["access_members"].([]any)
+	if len(members) != 2345 {
+		t.Fatalf("%d members, want 2345", len(members))
+	}
+	seen := map[any]bool{}
+	for _, m := range members {
+		seen[m.(map[string]any)["user_id"]] = true
+	}
+	if len(seen) != 2345 {
+		t.Errorf("%d distinct user ids", len(seen))
+	}
+	g := c.must(200, "GET", "/access/v1/access_groups/group?group_id="+NameUUID("group", "latch", "staff"), "")
+	if ids := g["user_ids"].([]any); len(ids) != 2345 {
+		t.Errorf("staff has %d users, want 2345", len(ids))
+	}
+}
+
+// TestVerkadaNotServed: a Verkada path or method latch does not serve is a
+// JSON 404 with a message, after no authentication.
+func TestVerkadaNotServed(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, r := range []struct{ method, path string }{
+		{"POST", "/access/v1/door/user_unlock"}, {"POST", "/access/v1/doors"},
+		{"GET", "/token"}, {"GET", "/core/v1/user"}, {"GET", "/events/v1/access/x"},
+	} {
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader("{}"))
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		var out map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		if rec.Code != 404 || out["message"] == nil {
+			t.Errorf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Body)
+		}
+	}
+}

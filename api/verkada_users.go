@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -199,36 +200,61 @@ func (s *Server) verkadaUserOrEmail(q url.Values) (store.User, error) {
 	}
 }
 
-// allUsers is every user, in the store's order.
-func (s *Server) allUsers() ([]store.User, error) {
-	var out []store.User
+// eachUser calls fn with every user, a page of the store's at a time.
+func (s *Server) eachUser(fn func(store.User) error) error {
 	after := ""
 	for {
 		users, next, err := s.st.ListUsers(store.ListQuery{After: after, Limit: 1000})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, users...)
+		for _, u := range users {
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
 		if next == "" {
-			return out, nil
+			return nil
 		}
 		after = next
 	}
 }
 
+// verkadaListUsers answers every user in one reply, as Verkada does. The
+// reply is written a page of users at a time, so that a large database
+// does not sit in memory twice; a store error after the first page cuts
+// the reply short (its status is sent) and is logged.
 func (s *Server) verkadaListUsers(w http.ResponseWriter, r *http.Request, c caller) error {
-	users, err := s.allUsers()
+	users, next, err := s.st.ListUsers(store.ListQuery{Limit: 1000})
 	if err != nil {
 		return err
 	}
-	out := apitype.VerkadaMembers{AccessMembers: make([]apitype.VerkadaMember, 0, len(users))}
-	for _, u := range users {
-		out.AccessMembers = append(out.AccessMembers, apitype.VerkadaMember{
-			UserID: u.UserID, ExternalID: u.ExternalID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-			FullName: strings.TrimSpace(u.FirstName + " " + u.LastName),
-		})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, `{"access_members":[`)
+	n := 0
+	for {
+		for _, u := range users {
+			b, _ := json.Marshal(apitype.VerkadaMember{
+				UserID: u.UserID, ExternalID: u.ExternalID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+				FullName: strings.TrimSpace(u.FirstName + " " + u.LastName),
+			})
+			if n > 0 {
+				io.WriteString(w, ",")
+			}
+			w.Write(b)
+			n++
+		}
+		if next == "" {
+			break
+		}
+		if users, next, err = s.st.ListUsers(store.ListQuery{After: next, Limit: 1000}); err != nil {
+			s.log.Error().Err(err).Msg("verkada list users: reply cut short")
+			return nil
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	io.WriteString(w, "]}\n")
 	return nil
 }
 
@@ -507,15 +533,15 @@ func (s *Server) verkadaGetGroup(w http.ResponseWriter, r *http.Request, c calle
 	if err != nil {
 		return err
 	}
-	users, err := s.allUsers()
-	if err != nil {
-		return err
-	}
 	out := apitype.VerkadaGroup{GroupID: NameUUID("group", s.site(), g.Name), Name: g.Name, UserIDs: []string{}}
-	for _, u := range users {
+	err = s.eachUser(func(u store.User) error {
 		if slices.Contains(u.Groups, g.Name) {
 			out.UserIDs = append(out.UserIDs, u.UserID)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
