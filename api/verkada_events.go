@@ -18,9 +18,11 @@ import (
 // or a denial, by whether a card was read — to an event type. verkada tells
 // Verkada's own names from those latch adds where Verkada has none. The
 // events of no door (credential_changed, events_lost) are not access
-// events and are not served here: verkadaSkipped lists them, and
-// TestVerkadaEventMapCoversEvents checks that every name of door.Events
-// is one or the other.
+// events and are not served here: verkadaSkipped lists them. Any other
+// event of door.Events — one the door gained after this table — is served
+// as "door_" and its latch name (verkadaFallback), so that a new event is
+// never dropped; TestVerkadaEventMapCoversEvents checks that every row
+// names an event of door.Events.
 var verkadaEventMap = []verkadaEventRow{
 	{door.EvAccessGranted, 1, "door_keycard_entered_accepted", true},
 	{door.EvAccessGranted, 0, "door_code_entered_accepted", true},
@@ -49,20 +51,48 @@ type verkadaEventRow struct {
 // verkadaSkipped are the events GET /events/v1/access leaves out.
 var verkadaSkipped = []string{"credential_changed", door.EvEventsLost}
 
+// verkadaFallback is the event type of a door event the table has no row
+// for: "door_" and its name (the name alone when it starts so).
+func verkadaFallback(event string) string {
+	if strings.HasPrefix(event, "door_") {
+		return event
+	}
+	return "door_" + event
+}
+
 // verkadaTypeOf is the event type of e, false for an event not served.
 func verkadaTypeOf(e store.Event) (string, bool) {
+	mapped := false
 	for _, m := range verkadaEventMap {
-		if m.event == e.Event && (m.card < 0 || (m.card == 1) == (e.Card != nil)) {
-			return m.typ, true
+		if m.event == e.Event {
+			mapped = true
+			if m.card < 0 || (m.card == 1) == (e.Card != nil) {
+				return m.typ, true
+			}
 		}
 	}
-	return "", false
+	if mapped || slices.Contains(verkadaSkipped, e.Event) || !slices.Contains(door.Events(), e.Event) {
+		return "", false
+	}
+	return verkadaFallback(e.Event), true
 }
+
+// verkadaEventTypes lists every event type served, with the latch event
+// each comes from: the table's rows, then the fallbacks.
+var verkadaEventTypes = func() []verkadaEventRow {
+	rows := slices.Clone(verkadaEventMap)
+	for _, ev := range door.Events() {
+		if !slices.Contains(verkadaSkipped, ev) && !slices.ContainsFunc(verkadaEventMap, func(m verkadaEventRow) bool { return m.event == ev }) {
+			rows = append(rows, verkadaEventRow{event: ev, card: -1, typ: verkadaFallback(ev)})
+		}
+	}
+	return rows
+}()
 
 // ruleEventType lists the event types.
 var ruleEventType = func() string {
 	var names []string
-	for _, m := range verkadaEventMap {
+	for _, m := range verkadaEventTypes {
 		names = append(names, m.typ)
 	}
 	return "must be among " + strings.Join(names, ", ")
@@ -107,7 +137,7 @@ func (s *Server) verkadaEvents(w http.ResponseWriter, r *http.Request, c caller)
 	}
 	types := vList(q, "event_type")
 	for _, t := range types {
-		if !slices.ContainsFunc(verkadaEventMap, func(m verkadaEventRow) bool { return m.typ == t }) {
+		if !slices.ContainsFunc(verkadaEventTypes, func(m verkadaEventRow) bool { return m.typ == t }) {
 			return badField("event_type", ruleEventType)
 		}
 	}
@@ -115,7 +145,7 @@ func (s *Server) verkadaEvents(w http.ResponseWriter, r *http.Request, c caller)
 	// The latch events the types come from: the store skips the others
 	// unread; the exact type is checked below.
 	var names []string
-	for _, m := range verkadaEventMap {
+	for _, m := range verkadaEventTypes {
 		if slices.Contains(types, m.typ) && !slices.Contains(names, m.event) {
 			names = append(names, m.event)
 		}

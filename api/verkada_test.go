@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -413,21 +414,39 @@ func TestVerkadaEvents(t *testing.T) {
 	}
 }
 
-// TestVerkadaEventMapCoversEvents: every door event is mapped onto an
-// event type or deliberately left out.
+// TestVerkadaEventMapCoversEvents: every row of the table names a door
+// event, every door event that is not left out has an event type (its
+// row's, or the fallback), and no two latch events share a type.
 func TestVerkadaEventMapCoversEvents(t *testing.T) {
+	for _, m := range verkadaEventMap {
+		if !slices.Contains(door.Events(), m.event) {
+			t.Errorf("row %s → %s: not an event of door.Events", m.event, m.typ)
+		}
+	}
+	owner := map[string]string{}
+	for _, m := range verkadaEventTypes {
+		if o, ok := owner[m.typ]; ok && o != m.event {
+			t.Errorf("type %s comes from %s and %s", m.typ, o, m.event)
+		}
+		owner[m.typ] = m.event
+	}
 	for _, ev := range door.Events() {
-		mapped := false
-		for _, m := range verkadaEventMap {
-			mapped = mapped || m.event == ev
+		skipped := slices.Contains(verkadaSkipped, ev)
+		e := store.Event{Event: ev}
+		_, served := verkadaTypeOf(e)
+		if !served {
+			e.Card = &store.EventCard{}
+			_, served = verkadaTypeOf(e)
 		}
-		skipped := false
-		for _, s := range verkadaSkipped {
-			skipped = skipped || s == ev
+		if served == skipped {
+			t.Errorf("event %s: served %v, skipped %v; want exactly one", ev, served, skipped)
 		}
-		if mapped == skipped {
-			t.Errorf("event %s: mapped %v, skipped %v; want exactly one", ev, mapped, skipped)
-		}
+	}
+	if typ, ok := verkadaTypeOf(store.Event{Event: "not_an_event"}); ok {
+		t.Errorf("an unknown event is served as %s", typ)
+	}
+	if verkadaFallback("lockdown_started") != "door_lockdown_started" || verkadaFallback("door_x") != "door_x" {
+		t.Error("verkadaFallback")
 	}
 }
 
