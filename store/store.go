@@ -215,8 +215,22 @@ func (s *Store) open(opts Options) error {
 		return fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
 	s.db = db
-	if err := convertCards1(db, opts.OnMigrate, func(n int) {
+	// OnMigrate counts the records rewritten by both conversions.
+	cards := 0
+	var cardProgress, eventProgress func(int)
+	if opts.OnMigrate != nil {
+		cardProgress = func(n int) { cards = n; opts.OnMigrate(n) }
+		eventProgress = func(n int) { opts.OnMigrate(cards + n) }
+	}
+	if err := convertCards1(db, cardProgress, func(n int) {
 		s.log.Info().Int("cards", n).Msg("store: migrated the card records to schema 2")
+	}); err != nil {
+		db.Close()
+		s.db = nil
+		return err
+	}
+	if err := convertEvents2(db, eventProgress, func(n int) {
+		s.log.Info().Int("events", n).Msg("store: migrated the events' user ids to schema 3")
 	}); err != nil {
 		db.Close()
 		s.db = nil

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -263,32 +265,50 @@ func putIDKey(meta *bolt.Bucket) error {
 }
 
 // migrateUserIDs3 is the schema 2 → 3 step: user ids become UUIDs. It
-// makes the id key and rewrites, in the one transaction of the step, the
-// user id of every stored event from the record key to the UUID. Nothing
-// else stores a user id as text: the other buckets hold record keys,
-// which stay (see the top of this file).
+// makes the id key (when convertEvents2 has not) and rewrites the user
+// id of every stored event still named by its record key to the UUID
+// (none, unless convertEvents2 failed). Nothing else stores a user id as
+// text: the other buckets hold record keys, which stay (see the top of
+// this file).
 func migrateUserIDs3(tx *bolt.Tx) error {
+	_, _, err := rewriteEventIDs(tx, nil, math.MaxInt)
+	return err
+}
+
+// rewriteEventIDs makes the id key when there is none and rewrites the
+// user ids of the events from key from on (nil: the first) that are
+// record keys into UUIDs, at most max of them. It returns how many it
+// rewrote and the key to go on from (nil at the end). An event whose text
+// has no "user_id":"u is not decoded.
+func rewriteEventIDs(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 	meta := tx.Bucket(bMeta)
 	if meta.Get(kIDKey) == nil {
 		if err := putIDKey(meta); err != nil {
-			return err
+			return 0, nil, err
 		}
 	}
 	c, err := loadIDKey(meta, false)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	evb := tx.Bucket(bEvents)
 	if evb == nil {
-		return nil
+		return 0, nil, nil
 	}
 	type kv struct{ k, v []byte }
 	var out []kv
 	cur := evb.Cursor()
-	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+	k, v := cur.First()
+	if from != nil {
+		k, v = cur.Seek(from)
+	}
+	for ; k != nil && len(out) < max; k, v = cur.Next() {
+		if !bytes.Contains(v, []byte(`"user_id":"u`)) {
+			continue
+		}
 		var e Event
 		if err := json.Unmarshal(v, &e); err != nil {
-			return fmt.Errorf("event %x: %w", k, err)
+			return 0, nil, fmt.Errorf("event %x: %w", k, err)
 		}
 		if !validUserID(e.UserID) {
 			continue
@@ -296,14 +316,63 @@ func migrateUserIDs3(tx *bolt.Tx) error {
 		e.UserID = c.pub(e.UserID)
 		nv, err := json.Marshal(e)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
-		out = append(out, kv{append([]byte(nil), k...), nv})
+		out = append(out, kv{bytes.Clone(k), nv})
+	}
+	var next []byte
+	if k != nil {
+		next = bytes.Clone(k)
 	}
 	for _, r := range out {
 		if err := evb.Put(r.k, r.v); err != nil {
-			return err
+			return 0, nil, err
 		}
+	}
+	return len(out), next, nil
+}
+
+// convertEvents2 rewrites the events' user ids (rewriteEventIDs) when the
+// schema is 1 or 2, migrateChunk events per transaction, before the
+// migration step runs: one transaction over a 100,000-event log held all
+// of it in memory. progress (may be nil) is called after each transaction
+// with the total so far, log once at the end when anything was rewritten.
+// A crash midway leaves some events rewritten and the schema as it was;
+// the next open goes on (a rewritten event no longer names a record key).
+func convertEvents2(db *bolt.DB, progress, log func(n int)) error {
+	old := false
+	db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bMeta); meta != nil {
+			v := meta.Get(kSchema)
+			old = len(v) == 4 && (binary.BigEndian.Uint32(v) == 1 || binary.BigEndian.Uint32(v) == 2)
+		}
+		return nil
+	})
+	if !old {
+		return nil
+	}
+	var from []byte
+	total := 0
+	for {
+		var next []byte
+		err := db.Update(func(tx *bolt.Tx) error {
+			n, nx, err := rewriteEventIDs(tx, from, migrateChunk)
+			total, next = total+n, nx
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: open: migrate the events' user ids: %w", err)
+		}
+		if progress != nil && total > 0 {
+			progress(total)
+		}
+		if next == nil {
+			break
+		}
+		from = next
+	}
+	if total > 0 {
+		log(total)
 	}
 	return nil
 }

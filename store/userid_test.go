@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,5 +216,59 @@ func TestIDKeyMissing(t *testing.T) {
 	db.Close()
 	if _, err := Open(Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key")}); err == nil || !strings.Contains(err.Error(), "id key") {
 		t.Fatalf("Open without the id key: %v", err)
+	}
+}
+
+// TestOpenSchema2Chunks: the events' user ids are migrated a chunk per
+// transaction before the step, counted in OnMigrate, and a migration cut
+// short after one chunk goes on at the next open.
+func TestOpenSchema2Chunks(t *testing.T) {
+	old := migrateChunk
+	migrateChunk = 2
+	defer func() { migrateChunk = old }()
+	dir := copyFixture(t, "schema2")
+	// Cut short: one chunk written, the schema still 2.
+	db, err := bolt.Open(filepath.Join(dir, "latch.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		n, next, err := rewriteEventIDs(tx, nil, 2)
+		if n != 2 || next == nil {
+			t.Errorf("one chunk rewrote %d, next %x", n, next)
+		}
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress []int
+	var logs strings.Builder
+	s := openAt(t, dir, func(o *Options) {
+		o.OnMigrate = func(n int) { progress = append(progress, n) }
+		o.Logger = o.Logger.Output(&logs)
+	})
+	if len(progress) < 2 || !slices.IsSorted(progress) {
+		t.Errorf("OnMigrate calls %v, want one per chunk of 2, counting up", progress)
+	}
+	if !strings.Contains(logs.String(), "migrated the events' user ids") {
+		t.Errorf("log %q", logs.String())
+	}
+	evs, err := s.Events(EventQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range evs {
+		if e.UserID != "" {
+			n++
+			if !ValidUUID(e.UserID) {
+				t.Errorf("event %d names %q", e.Seq, e.UserID)
+			}
+		}
+	}
+	if n == 0 || progress[len(progress)-1] != n-2 {
+		t.Errorf("%d events name users; OnMigrate ended at %v (2 were done before)", n, progress)
 	}
 }
