@@ -1,9 +1,11 @@
 package api
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchd/latch/store"
 )
@@ -51,3 +53,44 @@ func BenchmarkVerkadaAddDelete(b *testing.B) {
 }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// BenchmarkVerkadaEventsFullLog measures the worst GET /events/v1/access:
+// a log of 100,000 events (the default retention) and a filter that only
+// the last event, or none, passes, so the page reads the whole log.
+// Verkada's clients wait 5 s for an answer.
+func BenchmarkVerkadaEventsFullLog(b *testing.B) {
+	e := newEnv(b, nil)
+	uid := e.newUser("bench")
+	t0 := e.clock.Now()
+	evs := make([]store.Event, 0, 1000)
+	for i := 0; i < 100000; i++ {
+		evs = append(evs, store.Event{Time: t0.Add(time.Duration(i) * time.Second), Event: "access_granted", Door: "front",
+			Reader: "front-in", UserID: uid, ExternalID: "bench", Method: "card", Card: &store.EventCard{Format: "h10301", FacilityCode: 1, CardNumber: 1}})
+		if len(evs) == cap(evs) {
+			if err := e.st.AppendEvents(evs); err != nil {
+				b.Fatal(err)
+			}
+			evs = evs[:0]
+		}
+	}
+	other := e.newUser("nobody")
+	tok := "Bearer " + e.tokens[store.RoleViewer]
+	for _, c := range []struct{ name, query, want string }{
+		{"last-second", fmt.Sprintf("start_time=%d", t0.Unix()+99999), `"event_id"`},
+		{"user-without-events", "user_id=" + other, `"events":[]`},
+		{"type-without-events", "event_type=door_forced_open", `"events":[]`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "/events/v1/access?page_size=200&"+c.query, nil)
+				req.Header.Set("Authorization", tok)
+				rec := httptest.NewRecorder()
+				e.srv.ServeHTTP(rec, req)
+				if rec.Code != 200 || !strings.Contains(rec.Body.String(), c.want) {
+					b.Fatal(rec.Code, rec.Body.String())
+				}
+			}
+		})
+	}
+}

@@ -91,11 +91,11 @@ func TestBadParams(t *testing.T) {
 		status       int
 		field        string
 	}{
-		{"unknown user", "GET", "/v1/users/u00000000000fffff", "", 404, ""},
-		{"unknown user mfa add", "POST", "/v1/users/u00000000000fffff/mfa_codes", `{"code":"1234"}`, 404, ""},
-		{"unknown user generate", "POST", "/v1/users/u00000000000fffff/mfa_codes/generate", ``, 404, ""},
-		{"unknown user entry", "PUT", "/v1/users/u00000000000fffff/entry_code", `{"code":"1234"}`, 404, ""},
-		{"unknown user cards", "POST", "/v1/users/u00000000000fffff/cards", `{"format":"h10301","facility_code":1,"card_number":9}`, 404, ""},
+		{"unknown user", "GET", "/v1/users/3f2b8c1e-1111-4111-8111-111111111111", "", 404, ""},
+		{"unknown user mfa add", "POST", "/v1/users/3f2b8c1e-1111-4111-8111-111111111111/mfa_codes", `{"code":"1234"}`, 404, ""},
+		{"unknown user generate", "POST", "/v1/users/3f2b8c1e-1111-4111-8111-111111111111/mfa_codes/generate", ``, 404, ""},
+		{"unknown user entry", "PUT", "/v1/users/3f2b8c1e-1111-4111-8111-111111111111/entry_code", `{"code":"1234"}`, 404, ""},
+		{"unknown user cards", "POST", "/v1/users/3f2b8c1e-1111-4111-8111-111111111111/cards", `{"format":"h10301","facility_code":1,"card_number":9}`, 404, ""},
 		{"unknown mfa id", "DELETE", "/v1/users/" + f.uid + "/mfa_codes/zzz", "", 404, ""},
 		{"unknown card", "DELETE", "/v1/users/" + f.uid + "/cards/h10301/1/999", "", 404, ""},
 		{"entry code conflict", "PUT", "/v1/users/" + g.uid + "/entry_code", `{"code":"81000001"}`, 409, ""},
@@ -111,8 +111,8 @@ func TestBadParams(t *testing.T) {
 		{"verkada delete no id", "DELETE", "/access/v1/credentials/mfa_code?code=930001", "", 400, "user_id"},
 		{"verkada delete empty user_id", "DELETE", "/access/v1/credentials/mfa_code?user_id=&code=930001", "", 400, "user_id"},
 		{"verkada user_id twice", "POST", "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&user_id=" + g.uid, `{"code":"1234"}`, 400, "user_id"},
-		{"verkada unknown user_id", "POST", "/access/v1/credentials/mfa_code?user_id=u00000000000fffff", `{"code":"1234"}`, 404, ""},
-		{"verkada delete unknown user_id", "DELETE", "/access/v1/credentials/mfa_code?user_id=u00000000000fffff&code=1234", "", 404, ""},
+		{"verkada unknown user_id", "POST", "/access/v1/credentials/mfa_code?user_id=3f2b8c1e-1111-4111-8111-111111111111", `{"code":"1234"}`, 404, ""},
+		{"verkada delete unknown user_id", "DELETE", "/access/v1/credentials/mfa_code?user_id=3f2b8c1e-1111-4111-8111-111111111111&code=1234", "", 404, ""},
 		{"verkada code twice", "DELETE", "/access/v1/credentials/mfa_code?external_id=fx-1&code=1234&code=5678", "", 400, "code"},
 		{"generate length 3", "POST", "/v1/users/" + f.uid + "/mfa_codes/generate", `{"length":3}`, 400, "length"},
 		{"generate length 17", "POST", "/v1/users/" + f.uid + "/mfa_codes/generate", `{"length":17}`, 400, "length"},

@@ -88,11 +88,20 @@ func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) e
 		return err
 	}
 	if in.DoorID == "" {
-		return badField("door_id", "is required: the door's name")
+		return badField("door_id", "is required: the door's name or its Verkada id")
+	}
+	// A Verkada client sends the door_id GET /access/v1/doors gave it (the
+	// door's NameUUID); latch's own callers send the name.
+	name := in.DoorID
+	for _, dn := range ctl.Doors() {
+		if NameUUID("door", s.site(), dn) == in.DoorID {
+			name = dn
+			break
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
 	defer cancel()
-	d, err := ctl.Unlock(ctx, in.DoorID, 0, c.cmdActor())
+	d, err := ctl.Unlock(ctx, name, 0, c.cmdActor())
 	if err != nil {
 		return commandError(err)
 	}

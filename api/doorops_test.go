@@ -72,6 +72,12 @@ func TestDoorCommands(t *testing.T) {
 	if au != (apitype.AdminUnlockReply{DoorID: "back", Duration: 10}) {
 		t.Errorf("admin_unlock reply %+v", au)
 	}
+	// A Verkada client names the door by the id GET /access/v1/doors gives.
+	vid := NameUUID("door", "latch", "back")
+	e.must(200, "POST", "/access/v1/door/admin_unlock", `{"door_id":"`+vid+`"}`, &au)
+	if au != (apitype.AdminUnlockReply{DoorID: vid, Duration: 10}) {
+		t.Errorf("admin_unlock by Verkada id: reply %+v", au)
+	}
 	var view apitype.DoorState
 	e.must(200, "PUT", "/v1/doors/front/override", `{"mode":"unlocked","for":"2h"}`, &view)
 	if view.Mode != "unlocked" || view.Level != "override" || view.Override == nil || view.Override.Until != "2026-03-02T11:00:00Z" ||
@@ -149,6 +155,7 @@ func TestDoorCommands(t *testing.T) {
 	want := []string{
 		"front access_granted remote " + by,
 		"back access_granted remote " + by,
+		"back access_granted remote " + by, // by its Verkada id
 		"front mode_changed override " + by,
 		"front lockdown_started  " + by,
 		"front mode_changed lockdown " + by,

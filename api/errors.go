@@ -96,6 +96,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeAPIError(w http.ResponseWriter, e *apiError) {
 	body := apitype.Error{Error: e.Msg, Field: e.Field, Rule: e.Rule}
+	if rec, ok := w.(*recorder); ok && rec.verkada {
+		body.Message = e.Msg
+	}
 	for _, r := range e.Rows {
 		body.Rows = append(body.Rows, apitype.RowError{Line: r.Line, Column: r.Column, Rule: r.Rule})
 	}

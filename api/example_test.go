@@ -39,5 +39,5 @@ func Example() {
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output:
 	// 200 {"code":"024680"}
-	// 400 {"error":"api: code: must be a JSON string of 4–16 ASCII digits, not a number","field":"code","rule":"must be a JSON string of 4–16 ASCII digits, not a number"}
+	// 400 {"message":"api: code: must be a JSON string of 4–16 ASCII digits, not a number","error":"api: code: must be a JSON string of 4–16 ASCII digits, not a number","field":"code","rule":"must be a JSON string of 4–16 ASCII digits, not a number"}
 }

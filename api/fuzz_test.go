@@ -96,8 +96,26 @@ func FuzzEndpoints(f *testing.F) {
 	}
 	f.Add(`{"code":"5678"}`, "١٢٣٤")
 	f.Add(`{"length":4}`, "%zz")
+	// Verkada-shaped bodies and query strings (docs/verkada.md).
+	f.Add(`{"type":"HID","active":true,"card_number":"12345","facility_code":"12"}`, "override=True&page_size=200")
+	f.Add(`{"type":"hid 37-bit","card_number_hex":"ff","active":"False"}`, "start_time=1709294400.25&end_time=1e3")
+	f.Add(`{"start_date":"1767225600"}`, "event_type=door_opened,,x&user_id=a,b&page_token=p1")
+	f.Add(`{"end_date":""}`, "card_id=10000000001200000000000000012345&org_id=x+y")
+	f.Add(`{"entry_code":"135790"}`, "override=tRuE&group_id=%00")
+	f.Add(`{"user_id":null,"external_id":"fuzz"}`, "door_ids=,,&page_size=-1&page_token=1")
 	e := newEnv(f, nil)
 	uid := e.newUser("fuzz")
+	vk := []struct{ method, path string }{
+		{"GET", "/access/v1/access_users"}, {"GET", "/access/v1/access_users/user"},
+		{"PUT", "/access/v1/access_users/user/entry_code"}, {"DELETE", "/access/v1/access_users/user/entry_code"},
+		{"PUT", "/access/v1/access_users/user/start_date"}, {"PUT", "/access/v1/access_users/user/end_date"},
+		{"POST", "/access/v1/credentials/card"}, {"PUT", "/access/v1/credentials/card/activate"},
+		{"PUT", "/access/v1/credentials/card/deactivate"}, {"DELETE", "/access/v1/credentials/card"},
+		{"GET", "/access/v1/access_groups"}, {"GET", "/access/v1/access_groups/group"},
+		{"PUT", "/access/v1/access_groups/group/user"}, {"DELETE", "/access/v1/access_groups/group/user"},
+		{"GET", "/access/v1/doors"}, {"GET", "/events/v1/access"}, {"POST", "/core/v1/user"},
+	}
+	staff := NameUUID("group", "latch", "staff")
 	paths := []struct{ method, path string }{
 		{"POST", "/v1/users/" + uid + "/mfa_codes"},
 		{"POST", "/v1/users/" + uid + "/mfa_codes/generate"},
@@ -108,6 +126,10 @@ func FuzzEndpoints(f *testing.F) {
 		{"PATCH", "/v1/users/" + uid},
 		{"POST", "/v1/users"},
 		{"POST", "/access/v1/credentials/mfa_code?external_id=fuzz"},
+		{"POST", "/access/v1/credentials/card?user_id=" + uid},
+		{"PUT", "/access/v1/access_users/user/entry_code?override=True&user_id=" + uid},
+		{"PUT", "/access/v1/access_users/user/start_date?external_id=fuzz"},
+		{"PUT", "/access/v1/access_groups/group/user?group_id=" + staff},
 	}
 	f.Fuzz(func(t *testing.T, body, q string) {
 		for _, p := range paths {
@@ -124,6 +146,21 @@ func FuzzEndpoints(f *testing.F) {
 		e.srv.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("DELETE ?code=%q: %d %s", q, rec.Code, rec.Body)
+		}
+		// Every Verkada path with the fuzzed query (alone, and after a
+		// real user and group) and body: never a 500, every error with a
+		// message.
+		for _, p := range vk {
+			for _, raw := range []string{q, "user_id=" + uid + "&group_id=" + staff + "&" + q} {
+				req := httptest.NewRequest(p.method, p.path, strings.NewReader(body))
+				req.URL.RawQuery = raw
+				req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleSystemAdmin])
+				rec := httptest.NewRecorder()
+				e.srv.ServeHTTP(rec, req)
+				if rec.Code >= 500 || (rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"message":`)) {
+					t.Fatalf("%s %s?%s %q: %d %s", p.method, p.path, raw, body, rec.Code, rec.Body)
+				}
+			}
 		}
 	})
 }

@@ -121,7 +121,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) er
 	}
 	out := make([]apitype.Token, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, apitype.Token{Name: t.Name, Role: t.Role, Created: fmtTime(t.Created)})
+		out = append(out, apitype.Token{Name: t.Name, Role: t.Role, Created: fmtTime(t.Created), VerkadaKey: t.VerkadaKey})
 	}
 	writeJSON(w, http.StatusOK, apitype.TokenList{Tokens: out})
 	return nil
@@ -132,14 +132,18 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c caller) e
 	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
-	secret, err := s.st.CreateToken(in.Name, in.Role, c.actor())
+	create := s.st.CreateToken
+	if in.VerkadaKey {
+		create = s.st.CreateVerkadaKey
+	}
+	secret, err := create(in.Name, in.Role, c.actor())
 	if err != nil {
 		return err
 	}
 	// The store writes the credential_changed event; the log keeps it too
 	// (never the secret).
 	s.log.Info().Str("name", in.Name).Str("role", in.Role).Str("by", c.Name).Msg("token created")
-	writeJSON(w, http.StatusCreated, apitype.Token{Name: in.Name, Role: in.Role, Token: secret})
+	writeJSON(w, http.StatusCreated, apitype.Token{Name: in.Name, Role: in.Role, Token: secret, VerkadaKey: in.VerkadaKey})
 	return nil
 }
 

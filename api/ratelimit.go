@@ -26,6 +26,9 @@ import (
 // behind that address. A failure from a client whose bucket is empty is a
 // 429 (with Retry-After) instead of a 401, and is not counted again.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (store.Token, bool) {
+	if tok, done, ok := s.verkadaSession(w, r); done {
+		return tok, ok
+	}
 	secret, ok := bearer(r)
 	if ok {
 		tok, err := s.st.VerifyToken(secret)

@@ -107,6 +107,39 @@ func endpoints() []endpoint {
 		{"DELETE", "/access/v1/credentials/mfa_code", func(f fixture) string {
 			return "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&code=" + f.mfaCode
 		}, nil, creds, 200},
+		{"POST", "/core/v1/user", p("/core/v1/user"), func(f fixture) string {
+			return fmt.Sprintf(`{"external_id":"core-%d","first_name":"C","email":"c%d@example.com","department":"ops"}`, f.n, f.n)
+		}, uwrite, 200},
+		{"DELETE", "/core/v1/user", func(f fixture) string { return "/core/v1/user?user_id=" + f.uid }, p("{}"), []string{store.RoleSystemAdmin, store.RoleUserAdmin}, 200},
+		{"GET", "/access/v1/access_users", p("/access/v1/access_users?org_id=x"), p("{}"), readers, 200},
+		{"GET", "/access/v1/access_users/user", func(f fixture) string { return "/access/v1/access_users/user?user_id=" + f.uid }, p("{}"), readers, 200},
+		{"PUT", "/access/v1/access_users/user/entry_code", func(f fixture) string {
+			return "/access/v1/access_users/user/entry_code?override=True&external_id=" + f.ext
+		}, func(f fixture) string { return fmt.Sprintf(`{"entry_code":"83%06d"}`, f.n) }, creds, 200},
+		{"DELETE", "/access/v1/access_users/user/entry_code", func(f fixture) string { return "/access/v1/access_users/user/entry_code?user_id=" + f.uid }, p("{}"), creds, 200},
+		{"PUT", "/access/v1/access_users/user/start_date", func(f fixture) string { return "/access/v1/access_users/user/start_date?user_id=" + f.uid }, p(`{"start_date":"1767225600"}`), uwrite, 200},
+		{"PUT", "/access/v1/access_users/user/end_date", func(f fixture) string { return "/access/v1/access_users/user/end_date?user_id=" + f.uid }, p(`{"end_date":"1893456000"}`), uwrite, 200},
+		{"POST", "/access/v1/credentials/card", func(f fixture) string { return "/access/v1/credentials/card?user_id=" + f.uid }, func(f fixture) string {
+			return fmt.Sprintf(`{"type":"HID","card_number":"%d","facility_code":"3","active":true}`, f.n)
+		}, creds, 200},
+		{"PUT", "/access/v1/credentials/card/activate", func(f fixture) string {
+			return "/access/v1/credentials/card/activate?user_id=" + f.uid + "&card_id=" + fixtureCardID(f)
+		}, p("{}"), creds, 200},
+		{"PUT", "/access/v1/credentials/card/deactivate", func(f fixture) string {
+			return "/access/v1/credentials/card/deactivate?user_id=" + f.uid + "&card_id=" + fixtureCardID(f)
+		}, p("{}"), creds, 200},
+		{"DELETE", "/access/v1/credentials/card", func(f fixture) string {
+			return "/access/v1/credentials/card?user_id=" + f.uid + "&card_id=" + fixtureCardID(f)
+		}, p("{}"), creds, 200},
+		{"GET", "/access/v1/access_groups", p("/access/v1/access_groups"), p("{}"), all, 200},
+		{"GET", "/access/v1/access_groups/group", p("/access/v1/access_groups/group?group_id=" + NameUUID("group", "latch", "staff")), p("{}"), all, 200},
+		{"PUT", "/access/v1/access_groups/group/user", p("/access/v1/access_groups/group/user?group_id=" + NameUUID("group", "latch", "staff")),
+			func(f fixture) string { return `{"user_id":"` + f.uid + `"}` }, uwrite, 200},
+		{"DELETE", "/access/v1/access_groups/group/user", func(f fixture) string {
+			return "/access/v1/access_groups/group/user?group_id=" + NameUUID("group", "latch", "cleaners") + "&external_id=" + f.ext
+		}, p("{}"), uwrite, 200},
+		{"GET", "/access/v1/doors", p("/access/v1/doors?door_ids=" + NameUUID("door", "latch", "front")), p("{}"), doorsRead, 200},
+		{"GET", "/events/v1/access", p("/events/v1/access?page_size=200&start_time=0.5"), p("{}"), all, 200},
 		{"GET", "/v1/groups", p("/v1/groups"), nil, all, 200},
 		{"GET", "/v1/doors", p("/v1/doors"), nil, doorsRead, 200},
 		{"GET", "/v1/doors/{name}", p("/v1/doors/front"), nil, doorsRead, 200},
@@ -181,6 +214,11 @@ func TestRoleTable(t *testing.T) {
 			t.Errorf("route %s %s is not in the role table test", r.Method, r.Path)
 		}
 	}
+}
+
+// fixtureCardID is the Verkada card_id of the fixture's card.
+func fixtureCardID(f fixture) string {
+	return cardIDOf(store.CardKey{Format: "h10301", FacilityCode: 1, CardNumber: uint64(f.n)})
 }
 
 func contains(xs []string, x string) bool {

@@ -73,6 +73,27 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/access/v1/credentials/mfa_code", store.PermCredentials, "user", s.verkadaAddMFA},
 		{http.MethodDelete, "/access/v1/credentials/mfa_code", store.PermCredentials, "mfa code", s.verkadaDeleteMFA},
 
+		// The rest of the Verkada-compatible API (api/verkada_*.go); POST
+		// /token is served apart: its key authenticates it.
+		{http.MethodPost, "/core/v1/user", store.PermUsersWrite, "external_id", s.verkadaCreateUser},
+		{http.MethodDelete, "/core/v1/user", store.PermUsersDelete, "user", s.verkadaDeleteUser},
+		{http.MethodGet, "/access/v1/access_users", store.PermUsersRead, "user", s.verkadaListUsers},
+		{http.MethodGet, "/access/v1/access_users/user", store.PermUsersRead, "user", s.verkadaGetUser},
+		{http.MethodPut, "/access/v1/access_users/user/entry_code", store.PermCredentials, "entry code", s.verkadaSetEntryCode},
+		{http.MethodDelete, "/access/v1/access_users/user/entry_code", store.PermCredentials, "entry code", s.verkadaDeleteEntryCode},
+		{http.MethodPut, "/access/v1/access_users/user/start_date", store.PermUsersWrite, "user", s.verkadaSetDate("start_date")},
+		{http.MethodPut, "/access/v1/access_users/user/end_date", store.PermUsersWrite, "user", s.verkadaSetDate("end_date")},
+		{http.MethodPost, "/access/v1/credentials/card", store.PermCredentials, "card", s.verkadaAddCard},
+		{http.MethodPut, "/access/v1/credentials/card/activate", store.PermCredentials, "card", s.verkadaSetCardActive(true)},
+		{http.MethodPut, "/access/v1/credentials/card/deactivate", store.PermCredentials, "card", s.verkadaSetCardActive(false)},
+		{http.MethodDelete, "/access/v1/credentials/card", store.PermCredentials, "card", s.verkadaDeleteCard},
+		{http.MethodGet, "/access/v1/access_groups", store.PermGroupsRead, "access group", s.verkadaListGroups},
+		{http.MethodGet, "/access/v1/access_groups/group", store.PermGroupsRead, "access group", s.verkadaGetGroup},
+		{http.MethodPut, "/access/v1/access_groups/group/user", store.PermUsersWrite, "user", s.verkadaGroupUser(true)},
+		{http.MethodDelete, "/access/v1/access_groups/group/user", store.PermUsersWrite, "user", s.verkadaGroupUser(false)},
+		{http.MethodGet, "/access/v1/doors", store.PermDoorsRead, "door", s.verkadaListDoors},
+		{http.MethodGet, "/events/v1/access", store.PermEventsRead, "event", s.verkadaEvents},
+
 		{http.MethodGet, "/v1/groups", store.PermGroupsRead, "group", s.listGroups},
 		{http.MethodGet, "/v1/doors", store.PermDoorsRead, "door", s.listDoors},
 		{http.MethodGet, "/v1/doors/{name}", store.PermDoorsRead, "door", s.getDoor},

@@ -201,6 +201,11 @@ func New(o Options) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
 	}
+	// The Verkada key exchange authenticates by its key (api/verkada_auth.go).
+	s.mux.Handle("POST "+verkadaTokenPath, http.HandlerFunc(s.verkadaToken))
+	for _, p := range verkadaPrefixes {
+		s.mux.Handle(p, http.HandlerFunc(verkadaNotServed))
+	}
 	return s
 }
 
@@ -222,7 +227,7 @@ func (s *Server) config() Config {
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK, verkada: isVerkadaPath(r.URL.Path)}
 	start := s.now()
 	s.mux.ServeHTTP(rec, r)
 	// Access log: never the query string (credential paths carry codes in
@@ -298,6 +303,9 @@ type recorder struct {
 	bytes  int64
 	wrote  bool
 	token  string // the caller's token name, for the log
+	// verkada marks a request on the Verkada-compatible paths: its errors
+	// carry "message" too (api/verkada.go).
+	verkada bool
 }
 
 func (r *recorder) WriteHeader(code int) {

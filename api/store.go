@@ -51,4 +51,8 @@ type (
 type Config struct {
 	Groups []Group
 	Doors  []Door
+	// Site names the controller (or its site, in a fleet): the
+	// Verkada-compatible paths derive group and door ids from it
+	// (NameUUID). "" = "latch".
+	Site string
 }

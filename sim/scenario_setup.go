@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -137,6 +138,7 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 		EventRetention: cfg.Controller.EventRetention,
 		Logger:         opts.Log,
 		Now:            e.Now,
+		IDKey:          scenarioIDKey[:],
 	}
 	st, err := store.Open(e.storeOpts)
 	if err != nil {
@@ -318,3 +320,8 @@ func Setup(st *store.Store, s Step) (ok bool, err error) {
 	}
 	return false, nil
 }
+
+// scenarioIDKey is the id key of a scenario's store, so that its users'
+// ids (UUIDs, see docs/store.md "User ids") are the same on every run and
+// the recorded outputs can name them.
+var scenarioIDKey = sha256.Sum256([]byte("latch scenario user ids"))

@@ -106,9 +106,10 @@ func parseCard(v []byte) (cardRec, error) {
 	return r, nil
 }
 
-// view fills u from the record (allocating the id, external id and groups).
-func (r *cardRec) view(u *UserView) error {
-	u.UserID = string(r.userID)
+// view fills u from the record (allocating the id, external id and
+// groups); id makes the user id from the record key (userid.go).
+func (r *cardRec) view(u *UserView, id func(key []byte) string) error {
+	u.UserID = id(r.userID)
 	u.ExternalID = string(r.externalID)
 	u.Suspended = r.suspended
 	if r.hasStart {

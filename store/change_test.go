@@ -15,21 +15,22 @@ import (
 func TestChangeKeepsCardCopies(t *testing.T) {
 	s := openTest(t)
 	u := mustUser(t, s, "e-1")
-	id := []byte(u.UserID)
+	key := recKey(t, s, u.UserID)
+	id := []byte(key)
 	if err := s.AddCard(u.UserID, Card{Format: "h10301", FacilityCode: 1, CardNumber: 2, Active: true}, admin); err != nil {
 		t.Fatal(err)
 	}
 	codes := [][]byte{[]byte("1234"), []byte("5678")}
-	entry, mfa := s.entryMAC(nil, codes[0]), s.mfaMAC(nil, u.UserID, codes[1])
+	entry, mfa := s.entryMAC(nil, codes[0]), s.mfaMAC(nil, key, codes[1])
 	setFields := func(f func(*userRec)) func(buckets, time.Time) error {
 		return func(b buckets, now time.Time) error {
-			old, err := b.getUser(u.UserID)
+			old, err := b.getUser(key)
 			if err != nil {
 				return err
 			}
 			r := old
 			f(&r)
-			return b.putUser(u.UserID, &r, &old)
+			return b.putUser(key, &r, &old)
 		}
 	}
 	for _, w := range []struct {
@@ -47,12 +48,12 @@ func TestChangeKeepsCardCopies(t *testing.T) {
 			return b.users.Put(entryKey(id), encodeCode(entry, 4, now, "t"))
 		}},
 		{"mfa code record", func(b buckets, now time.Time) error {
-			return b.users.Put(mfaKey(u.UserID, 7), encodeCode(mfa, 4, now, "t"))
+			return b.users.Put(mfaKey(key, 7), encodeCode(mfa, 4, now, "t"))
 		}},
 		{"another card", func(b buckets, now time.Time) error {
-			return b.putCard(u.UserID, CardKey{Format: "raw", CardNumber: 77}, true)
+			return b.putCard(key, CardKey{Format: "raw", CardNumber: 77}, true)
 		}},
-		{"mfa code deleted", func(b buckets, now time.Time) error { return b.users.Delete(mfaKey(u.UserID, 7)) }},
+		{"mfa code deleted", func(b buckets, now time.Time) error { return b.users.Delete(mfaKey(key, 7)) }},
 		{"user record: suspended", setFields(func(r *userRec) { r.Suspended = true })},
 	} {
 		err := s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {

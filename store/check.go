@@ -117,6 +117,12 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 	if err != nil {
 		return err
 	}
+	// Problems name users by their ids (userid.go), as the API does.
+	ids, err := loadIDKey(tx.Bucket(bMeta), false)
+	if err != nil {
+		r.add("%v", err)
+	}
+	uname := func(key []byte) string { return ids.pub(string(key)) }
 	c := b.users.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if len(k) == userIDLen {
@@ -142,10 +148,10 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			continue
 		}
 		if !bytes.Equal(v, want) {
-			r.add("card %s of %s: its copy of the user's view or codes is stale", name, rec.userID)
+			r.add("card %s of %s: its copy of the user's view or codes is stale", name, uname(rec.userID))
 		}
 		if b.ucards.Get(append(bytes.Clone(rec.userID), k...)) == nil {
-			r.add("card %s of %s: missing from the user's cards (ucards)", name, rec.userID)
+			r.add("card %s of %s: missing from the user's cards (ucards)", name, uname(rec.userID))
 		}
 	}
 	c = b.ucards.Cursor()
@@ -156,7 +162,7 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 		}
 		v := b.cards.Get(k[userIDLen:])
 		if len(v) < userIDLen || !bytes.Equal(v[:userIDLen], k[:userIDLen]) {
-			r.add("ucards: %s lists card %x, which is not theirs", k[:userIDLen], k[userIDLen:])
+			r.add("ucards: %s lists card %x, which is not theirs", uname(k[:userIDLen]), k[userIDLen:])
 		}
 	}
 	// The entry-code index (MAC → user, or user + 'd' for a duress code)
@@ -172,7 +178,7 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 		}
 		rec := b.users.Get(entryKey(v))
 		if len(v) != userIDLen || len(rec) < macSize || !bytes.Equal(rec[:macSize], k) {
-			r.add("entry: an entry code of %q is not that user's entry code", v[:min(len(v), userIDLen)])
+			r.add("entry: an entry code of %q is not that user's entry code", uname(v[:min(len(v), userIDLen)]))
 		}
 	}
 	c = b.users.Cursor()
@@ -183,11 +189,11 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 		switch k[userIDLen] {
 		case tagEntry:
 			if len(v) < macSize || !bytes.Equal(b.entry.Get(v[:macSize]), k[:userIDLen]) {
-				r.add("entry: the entry code of %s is missing from the entry-code index", k[:userIDLen])
+				r.add("entry: the entry code of %s is missing from the entry-code index", uname(k[:userIDLen]))
 			}
 		case tagDuress:
 			if len(v) < macSize || !bytes.Equal(b.entry.Get(v[:macSize]), k) {
-				r.add("entry: the duress code of %s is missing from the entry-code index", k[:userIDLen])
+				r.add("entry: the duress code of %s is missing from the entry-code index", uname(k[:userIDLen]))
 			}
 		}
 	}

@@ -29,6 +29,10 @@ func activeByte(a bool) byte {
 // AddCard gives a user a card. ErrConflict when another user has it;
 // adding a card the user already has sets its active flag.
 func (s *Store) AddCard(userID string, c Card, by Actor) error {
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	k := c.Key()
 	if err := validateCardKey(k); err != nil {
 		return err
@@ -67,6 +71,10 @@ func (b buckets) ownedCard(userID string, k CardKey) ([]byte, error) {
 
 // SetCardActive activates or deactivates one of a user's cards.
 func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) error {
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key, err := b.ownedCard(userID, k)
 		if err != nil {
@@ -85,6 +93,10 @@ func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) e
 
 // DeleteCard removes one of a user's cards.
 func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key, err := b.ownedCard(userID, k)
 		if err != nil {
@@ -105,6 +117,10 @@ func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
 // SetEntryCode sets (or replaces) a user's entry code. ErrConflict when
 // another user has it; the error never says who.
 func (s *Store) SetEntryCode(userID string, code []byte, by Actor) error {
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	if err := ValidateCode(code); err != nil {
 		return err
 	}
@@ -150,6 +166,10 @@ func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, 
 
 // DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
 func (s *Store) DeleteEntryCode(userID string, by Actor) error {
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		id := []byte(userID)
 		old := b.users.Get(entryKey(id))
@@ -254,8 +274,12 @@ func (s *Store) AddMFACode(userID string, code []byte, by Actor) (MFACodeInfo, e
 	if err := ValidateCode(code); err != nil {
 		return MFACodeInfo{}, err
 	}
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return MFACodeInfo{}, err
+	}
 	var info MFACodeInfo
-	err := s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
+	err = s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		if b.duressIs(userID, s.entryMAC(nil, code)) {
 			return nil, errMFAIsDuress
 		}
@@ -279,6 +303,10 @@ func (s *Store) GenerateMFACode(userID string, length int, by Actor) ([]byte, MF
 	}
 	if length < minCode || length > maxCode {
 		return nil, MFACodeInfo{}, invalid("length", "must be 4–16")
+	}
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return nil, MFACodeInfo{}, err
 	}
 	for attempt := 0; attempt < 8; attempt++ {
 		code, err := randomDigits(length)
@@ -329,8 +357,12 @@ func randomDigits(n int) ([]byte, error) {
 
 // MFACodes lists a user's MFA codes (never their digits).
 func (s *Store) MFACodes(userID string) ([]MFACodeInfo, error) {
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return nil, err
+	}
 	var out []MFACodeInfo
-	err := s.view(func(tx *bolt.Tx, b buckets) error {
+	err = s.view(func(tx *bolt.Tx, b buckets) error {
 		if _, err := b.getUser(userID); err != nil {
 			return err
 		}
@@ -338,7 +370,7 @@ func (s *Store) MFACodes(userID string) ([]MFACodeInfo, error) {
 		out, err = b.mfaCodes(userID)
 		return err
 	})
-	return out, err
+	return out, s.pubErr(err)
 }
 
 // ReplaceMFACode replaces the digits of the user's MFA code id, keeping
@@ -353,8 +385,12 @@ func (s *Store) ReplaceMFACode(userID, id string, code []byte, by Actor) (MFACod
 	if !ok {
 		return MFACodeInfo{}, notFoundOf(userID, "mfa code", "")
 	}
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return MFACodeInfo{}, err
+	}
 	var info MFACodeInfo
-	err := s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
+	err = s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
 			return nil, notFoundOf(userID, "mfa code", id)
@@ -386,6 +422,10 @@ func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 	if !ok {
 		return notFoundOf(userID, "mfa code", "")
 	}
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		key := mfaKey(userID, seq)
 		if b.users.Get(key) == nil {
@@ -403,6 +443,10 @@ func (s *Store) DeleteMFACode(userID, id string, by Actor) error {
 // code; a *ValidationError for a malformed one.
 func (s *Store) DeleteMFACodeByValue(userID string, code []byte, by Actor) error {
 	if err := ValidateCode(code); err != nil {
+		return err
+	}
+	userID, err := s.userKey(userID)
+	if err != nil {
 		return err
 	}
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {

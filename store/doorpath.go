@@ -54,7 +54,7 @@ func (s *Store) LookupCard(k CardKey) (u UserView, cardActive bool, err error) {
 	if err != nil {
 		return u, false, err
 	}
-	err = r.view(&u)
+	err = r.view(&u, s.ids.pubBytes)
 	return u, r.active && err == nil, err
 }
 
@@ -94,8 +94,9 @@ func (s *Store) VerifyCardCode(k CardKey, userID string, code []byte, entryFallb
 // (both changed while the code was typed: the door checked them at the
 // badge), and CodeNone for an empty or malformed code. The user's start
 // and end are not checked again: they depend on the door's clock.
-func (s *Store) MatchCardCode(k CardKey, userID string, code []byte, entryFallback bool) (_ CodeMatch, err error) {
-	if !validUserID(userID) {
+func (s *Store) MatchCardCode(k CardKey, pub string, code []byte, entryFallback bool) (_ CodeMatch, err error) {
+	var kb [userIDLen]byte
+	if !s.ids.keyOf(&kb, pub) {
 		return CodeNone, ErrCardChanged
 	}
 	var tx *bolt.Tx
@@ -104,7 +105,7 @@ func (s *Store) MatchCardCode(k CardKey, userID string, code []byte, entryFallba
 	if err != nil {
 		return CodeNone, err
 	}
-	if string(r.userID) != userID || !r.active {
+	if !bytes.Equal(r.userID, kb[:]) || !r.active {
 		return CodeNone, ErrCardChanged
 	}
 	if r.suspended {
@@ -113,8 +114,8 @@ func (s *Store) MatchCardCode(k CardKey, userID string, code []byte, entryFallba
 	if ValidateCode(code) != nil {
 		return CodeNone, nil
 	}
-	var mb [2 * macSize]byte // both MACs in one buffer (on the stack)
-	mfa := s.mfaMAC(mb[:0], userID, code)
+	var mb [2 * macSize]byte                       // both MACs in one buffer (on the stack)
+	mfa := s.mac(mb[:0], mfaTag, kb[:], sep, code) // mfaMAC of the record key
 	ent := s.entryMAC(mb[macSize:macSize], code)
 	mfaOK := 0
 	for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
@@ -171,13 +172,14 @@ func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
 // the user has none and entryFallback is true, against their entry code.
 // Every stored MAC is compared in constant time. It is false for an empty
 // or malformed code; ErrNotFound for an unknown user.
-func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback bool) (bool, error) {
-	if !validUserID(userID) {
-		return false, errNoUser
+func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) (bool, error) {
+	userID, err := s.userKey(pub)
+	if err != nil {
+		return false, err
 	}
 	valid := ValidateCode(code) == nil
 	var ok bool
-	err := s.read(bUsers, func(tx *bolt.Tx) error {
+	err = s.read(bUsers, func(tx *bolt.Tx) error {
 		root, err := data(tx)
 		if err != nil {
 			return err
@@ -208,7 +210,7 @@ func (s *Store) VerifySecondFactor(userID string, code []byte, entryFallback boo
 			return nil // MFA codes exist only for existing users
 		}
 		if users.Get(id) == nil {
-			return notFound("user", userID)
+			return notFound("user", pub)
 		}
 		if !valid || !entryFallback {
 			return nil
@@ -274,6 +276,7 @@ func (s *Store) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
 	if err != nil {
 		return UserView{}, CodeNone, err
 	}
+	u.UserID = s.pubID(u.UserID)
 	return u, m, nil
 }
 

@@ -80,6 +80,10 @@ func (s *Store) SetDuressCode(userID string, code []byte, by Actor) error {
 	if err := ValidateCode(code); err != nil {
 		return err
 	}
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	mac := s.entryMAC(nil, code)
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		if b.findMFA(userID, s.mfaMAC(nil, userID, code)) != nil {
@@ -129,6 +133,10 @@ func (b buckets) setDuress(userID string, mac []byte, length int, now time.Time,
 // DeleteDuressCode removes a user's duress code; ErrNotFound when there is
 // none.
 func (s *Store) DeleteDuressCode(userID string, by Actor) error {
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
 		found, err := b.deleteDuress([]byte(userID))
 		if err != nil {

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -173,6 +175,56 @@ type EventQuery struct {
 	After               uint64 // return events with Seq > After
 	Limit               int    // 0 = 100
 	Door, UserID, Event string // optional filters
+	// From and To, when set, keep only events at or after From and at
+	// or before To. An event outside them is skipped from its stored
+	// time alone, without decoding the rest (eventTime): a narrow window
+	// of a long log reads fast.
+	From, To time.Time
+	// AnyUser and AnyEvent, when not empty, keep only events of one of
+	// these user ids and of one of these event names. An event whose
+	// stored text does not hold any of them is skipped without decoding.
+	AnyUser, AnyEvent []string
+}
+
+// rawPatterns are the texts "field":"val" of vals, for rawHas.
+func rawPatterns(field string, vals []string) [][]byte {
+	out := make([][]byte, len(vals))
+	for i, x := range vals {
+		out[i] = []byte(`"` + field + `":"` + x + `"`)
+	}
+	return out
+}
+
+// rawHas reports whether the stored event v may have a field equal to one
+// of the values of pats (rawPatterns): whether its text holds one of them
+// (json.Marshal writes a string so when it has nothing to escape, and user
+// ids and event names have nothing). It is a prefilter: a match is decoded
+// and checked.
+func rawHas(v []byte, pats [][]byte) bool {
+	for _, p := range pats {
+		if bytes.Contains(v, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// eventTime reads the time at the start of a stored event, as
+// MarshalJSON writes it ({"time":"TimeFormat", …}); ok is false for a
+// value that does not start so (the caller decodes it whole then).
+func eventTime(v []byte) (time.Time, bool) {
+	const p = `{"time":"`
+	n := len(p) + len(TimeFormat)
+	if len(v) <= n || string(v[:len(p)]) != p || v[n] != '"' {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(TimeFormat, string(v[len(p):n]))
+	return t, err == nil
+}
+
+// outside reports whether t is outside q's From–To window.
+func (q *EventQuery) outside(t time.Time) bool {
+	return (!q.From.IsZero() && t.Before(q.From)) || (!q.To.IsZero() && t.After(q.To))
 }
 
 // Events returns up to q.Limit events with Seq > q.After matching the
@@ -191,13 +243,24 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bEvents).Cursor()
+		window := !q.From.IsZero() || !q.To.IsZero()
+		userPats, eventPats := rawPatterns("user_id", q.AnyUser), rawPatterns("event", q.AnyEvent)
 		for k, v := c.Seek(be64(q.After + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			if window {
+				if t, ok := eventTime(v); ok && q.outside(t) {
+					continue
+				}
+			}
+			if (len(userPats) > 0 && !rawHas(v, userPats)) || (len(eventPats) > 0 && !rawHas(v, eventPats)) {
+				continue
+			}
 			var e Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("store: event %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if (q.Door != "" && e.Door != q.Door) || (q.UserID != "" && e.UserID != q.UserID) ||
-				(q.Event != "" && e.Event != q.Event) {
+				(q.Event != "" && e.Event != q.Event) || (window && q.outside(e.Time)) ||
+				(len(q.AnyUser) > 0 && !slices.Contains(q.AnyUser, e.UserID)) || (len(q.AnyEvent) > 0 && !slices.Contains(q.AnyEvent, e.Event)) {
 				continue
 			}
 			out = append(out, e)

@@ -104,3 +104,69 @@ func TestSubscribe(t *testing.T) {
 		t.Errorf("published %+v", e)
 	}
 }
+
+// TestEventsWindow: From and To keep the events of a window, both ends
+// inclusive, and eventTime reads the time MarshalJSON writes first.
+func TestEventsWindow(t *testing.T) {
+	s := openAt(t, t.TempDir(), nil)
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	var evs []Event
+	for i := 0; i < 10; i++ {
+		evs = append(evs, Event{Time: t0.Add(time.Duration(i) * time.Second), Event: "door_opened", Door: "front"})
+	}
+	if err := s.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(EventQuery{From: t0.Add(3 * time.Second), To: t0.Add(5 * time.Second)})
+	if err != nil || len(got) != 3 || !got[0].Time.Equal(t0.Add(3*time.Second)) || !got[2].Time.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("window 3–5 s: %+v, %v", got, err)
+	}
+	if got, _ := s.Events(EventQuery{From: t0.Add(8 * time.Second), Limit: 1}); len(got) != 1 || !got[0].Time.Equal(t0.Add(8*time.Second)) {
+		t.Errorf("from 8 s, one: %+v", got)
+	}
+	b, _ := json.Marshal(evs[4])
+	if tm, ok := eventTime(b); !ok || !tm.Equal(t0.Add(4*time.Second)) {
+		t.Errorf("eventTime(%s) = %v, %v", b, tm, ok)
+	}
+	for _, bad := range []string{``, `{"seq":1,"time":"2026-03-02T08:00:00.000Z"}`, `{"time":"2026-03-02T08:00:00Z"}`, `{"time":"2026-13-02T08:00:00.000Z"}`} {
+		if _, ok := eventTime([]byte(bad)); ok {
+			t.Errorf("eventTime(%s) ok", bad)
+		}
+	}
+}
+
+// TestEventsAnyUserEvent: AnyUser and AnyEvent keep the events of any of
+// the users and names, and nothing else (the raw prefilter decides only
+// what is decoded).
+func TestEventsAnyUserEvent(t *testing.T) {
+	s := openAt(t, t.TempDir(), nil)
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	evs := []Event{
+		{Time: t0, Event: "access_granted", UserID: "a", ExternalID: "b"},
+		{Time: t0, Event: "access_denied", UserID: "b"},
+		{Time: t0, Event: "door_opened", Door: "access_granted"},
+		{Time: t0, Event: "access_granted", UserID: "c"},
+	}
+	if err := s.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	count := func(q EventQuery) int {
+		got, err := s.Events(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	if n := count(EventQuery{AnyUser: []string{"b"}}); n != 1 {
+		t.Errorf("user b: %d events, want 1 (not the one whose external id is b)", n)
+	}
+	if n := count(EventQuery{AnyUser: []string{"a", "c"}}); n != 2 {
+		t.Errorf("users a, c: %d", n)
+	}
+	if n := count(EventQuery{AnyEvent: []string{"access_granted"}}); n != 2 {
+		t.Errorf("access_granted: %d, want 2 (not the door named so)", n)
+	}
+	if n := count(EventQuery{AnyEvent: []string{"access_granted", "access_denied"}, AnyUser: []string{"b", "c"}}); n != 2 {
+		t.Errorf("both filters: %d", n)
+	}
+}

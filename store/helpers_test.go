@@ -117,3 +117,14 @@ func mustUser(t testing.TB, s *Store, ext string) User {
 	}
 	return u
 }
+
+// recKey returns the record key of user id pub (userid.go), for tests that
+// write records behind the store's methods.
+func recKey(t testing.TB, s *Store, pub string) string {
+	t.Helper()
+	k, err := s.userKey(pub)
+	if err != nil {
+		t.Fatalf("record key of %q: %v", pub, err)
+	}
+	return k
+}

@@ -245,8 +245,9 @@ func (it *importer) tooManyMFA() {
 func (it *importer) resolve(r *credRow, line int) (string, bool) {
 	switch r.refCol {
 	case "userId":
-		if validUserID(r.ref) && it.b.users.Get([]byte(r.ref)) != nil {
-			return r.ref, true
+		var key [userIDLen]byte
+		if it.s.ids.keyOf(&key, r.ref) && it.b.users.Get(key[:]) != nil {
+			return string(key[:]), true
 		}
 	case "externalId":
 		if id := it.b.ext.Get([]byte(r.ref)); id != nil {

@@ -180,7 +180,7 @@ func TestImportRules(t *testing.T) {
 			",ea,,pin,,,,,1234,\n" +
 			",,,mfa_code,,,,,1234,\n" +
 			",nobody,,mfa_code,,,,,1234,\n" +
-			"u00000000000fff0,,,mfa_code,,,,,1234,\n" +
+			"3f2b8c1e-1111-4111-8111-111111111111,,,mfa_code,,,,,1234,\n" +
 			",,dup@x.org,mfa_code,,,,,1234,\n" +
 			",,none@x.org,mfa_code,,,,,1234,\n",
 			[]RowError{{2, "type", "must be card"}, {3, "userId", "one of userId"}, {4, "externalId", "no such user"},

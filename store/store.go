@@ -34,6 +34,11 @@ type Options struct {
 	// extends systemd's start timeout with it: a large database takes a
 	// while on a Pi).
 	OnMigrate func(done int)
+	// IDKey, when set (32 bytes), is the id key a new database gets
+	// instead of a random one (userid.go): the scenario runner sets it so
+	// that a scenario names the same user ids on every run. An existing
+	// database keeps its own.
+	IDKey []byte
 }
 
 const (
@@ -42,7 +47,7 @@ const (
 	keySize          = 32
 	// schemaVersion is the layout this code reads and writes. See
 	// migrations for how older layouts are brought up to date.
-	schemaVersion = 2
+	schemaVersion = 3
 )
 
 // Top-level buckets and meta keys.
@@ -89,6 +94,7 @@ type Store struct {
 	key       []byte
 	macs      sync.Pool // *hmac hash.Hash keyed with key
 	log       zerolog.Logger
+	ids       idCodec // user ids from record keys (userid.go)
 	now       func() time.Time
 	retention int
 
@@ -215,14 +221,33 @@ func (s *Store) open(opts Options) error {
 	}
 	s.db = db
 	s.path, s.pageSize = opts.Path, db.Info().PageSize
-	if err := convertCards1(db, opts.OnMigrate, func(n int) {
+	// OnMigrate counts the records rewritten by both conversions.
+	cards := 0
+	var cardProgress, eventProgress func(int)
+	if opts.OnMigrate != nil {
+		cardProgress = func(n int) { cards = n; opts.OnMigrate(n) }
+		eventProgress = func(n int) { opts.OnMigrate(cards + n) }
+	}
+	if err := convertCards1(db, cardProgress, func(n int) {
 		s.log.Info().Int("cards", n).Msg("store: migrated the card records to schema 2")
 	}); err != nil {
 		db.Close()
 		s.db = nil
 		return err
 	}
-	if err := s.init(opts.KeyFile); err != nil {
+	if err := convertEvents2(db, eventProgress, func(n int) {
+		s.log.Info().Int("events", n).Msg("store: migrated the events' user ids to schema 3")
+	}); err != nil {
+		db.Close()
+		s.db = nil
+		return err
+	}
+	if opts.IDKey != nil && len(opts.IDKey) != 32 {
+		db.Close()
+		s.db = nil
+		return errors.New("store: open: IDKey must be 32 bytes")
+	}
+	if err := s.init(opts.KeyFile, opts.IDKey); err != nil {
 		db.Close()
 		s.db = nil
 		return err
@@ -248,10 +273,11 @@ func (s *Store) Close() error {
 // migrations[v] upgrades a database at schema version v to v+1 inside
 // one transaction.
 var migrations = map[uint32]func(tx *bolt.Tx) error{
-	1: migrateCards2, // cards carry the user's door view and code MACs
+	1: migrateCards2,   // cards carry the user's door view and code MACs
+	2: migrateUserIDs3, // user ids become UUIDs (userid.go)
 }
 
-func (s *Store) init(keyFile string) error {
+func (s *Store) init(keyFile string, idKey []byte) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		fresh := tx.Bucket(bMeta) == nil
 		for _, name := range [][]byte{bMeta, bEvents, bTokens, bTokHash} {
@@ -268,6 +294,16 @@ func (s *Store) init(keyFile string) error {
 		if err := migrate(tx, schemaVersion, migrations); err != nil {
 			return err
 		}
+		if fresh && idKey != nil {
+			if err := meta.Put(kIDKey, idKey); err != nil {
+				return err
+			}
+		}
+		ids, err := loadIDKey(meta, fresh)
+		if err != nil {
+			return err
+		}
+		s.ids = ids
 		// A crash during a large import leaves a half-built generation.
 		if v := meta.Get(kStaging); v != nil {
 			if err := tx.DeleteBucket(genName(binary.BigEndian.Uint64(v))); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {

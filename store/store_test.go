@@ -82,7 +82,7 @@ func TestUserCRUD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !validUserID(u.UserID) {
+	if !ValidUUID(u.UserID) {
 		t.Errorf("user id %q is not well-formed", u.UserID)
 	}
 	if diff := cmp.Diff(f, u.UserFields); diff != "" {
@@ -333,7 +333,7 @@ func TestMFACodes(t *testing.T) {
 	}
 	verify(c, "5555", true, true)
 	verify(c, "5555", false, false)
-	if _, err := s.VerifySecondFactor("u000000000000fff", []byte("1111"), true); !errors.Is(err, ErrNotFound) {
+	if _, err := s.VerifySecondFactor("3f2b8c1e-1111-4111-8111-111111111111", []byte("1111"), true); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown user: %v", err)
 	}
 	// Delete one of several.

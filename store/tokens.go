@@ -21,6 +21,12 @@ const tokenPrefix = "latch_"
 // credential_changed event (action token_created, by who) is written in the
 // same transaction.
 func (s *Store) CreateToken(name, role string, by Actor) (string, error) {
+	return s.createToken(name, role, by, false)
+}
+
+// createToken is CreateToken; verkada marks the token usable as a Verkada
+// API key (verkada.go).
+func (s *Store) createToken(name, role string, by Actor, verkada bool) (string, error) {
 	if err := CheckToken(name, role); err != nil {
 		return "", err
 	}
@@ -44,6 +50,9 @@ func (s *Store) CreateToken(name, role string, by Actor) (string, error) {
 			return err
 		}
 		if err := tx.Bucket(bTokHash).Put(sum[:], []byte(name)); err != nil {
+			return err
+		}
+		if err := markVerkadaKey(tx, name, verkada); err != nil {
 			return err
 		}
 		return s.appendEventsTx(tx, evs)
@@ -88,6 +97,7 @@ func (s *Store) VerifyToken(secret string) (Token, error) {
 		if subtle.ConstantTimeCompare(h, sum[:]) != 1 {
 			return errNoToken
 		}
+		tok.VerkadaKey = isVerkadaKey(tx, tok.Name)
 		t = tok
 		return nil
 	})
@@ -103,6 +113,7 @@ func (s *Store) Tokens() ([]Token, error) {
 			if err != nil {
 				return err
 			}
+			t.VerkadaKey = isVerkadaKey(tx, t.Name)
 			out = append(out, t)
 			return nil
 		})
@@ -129,6 +140,9 @@ func (s *Store) RevokeToken(name string, by Actor) error {
 			return err
 		}
 		if err := tb.Delete([]byte(name)); err != nil {
+			return err
+		}
+		if err := markVerkadaKey(tx, name, false); err != nil {
 			return err
 		}
 		evs = []Event{tokenEvent(s.now(), by, "token_revoked", name, tok.Role)}

@@ -167,4 +167,7 @@ type ListQuery struct {
 type Token struct {
 	Name, Role string
 	Created    time.Time
+	// VerkadaKey marks a token usable as a Verkada API key: POST /token
+	// exchanges it for 30-minute session tokens (verkada.go).
+	VerkadaKey bool
 }

@@ -153,20 +153,22 @@ func (s *Store) update(fn func(tx *bolt.Tx, b buckets) ([]Event, error)) error {
 				return err
 			}
 		}
+		s.pubEvents(evs) // audit events name users by their ids, not record keys
 		return s.appendEventsTx(tx, evs)
 	})
 }
 
-// changeUser runs fn through change for the existing user userID, with
-// its record; a *NotFoundError when there is none.
+// changeUser runs fn through change for the existing user with record
+// key userID, with its record; a *NotFoundError (naming the user id) when
+// there is none.
 func (s *Store) changeUser(userID string, fn func(b buckets, r userRec, now time.Time) ([]Event, error)) error {
-	return s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
+	return s.pubErr(s.change(func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error) {
 		r, err := b.getUser(userID)
 		if err != nil {
 			return nil, err
 		}
 		return fn(b, r, now)
-	})
+	}))
 }
 
 // change runs fn through update and publishes its events after the commit.
@@ -259,7 +261,7 @@ func normFields(f UserFields) UserFields {
 	return f
 }
 
-// CreateUser creates a user with a new user id.
+// CreateUser creates a user with a new user id (a UUID, userid.go).
 func (s *Store) CreateUser(f UserFields, by Actor) (User, error) {
 	f = normFields(f)
 	if err := validateFields(&f); err != nil {
@@ -281,18 +283,23 @@ func (s *Store) CreateUser(f UserFields, by Actor) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	return s.User(id)
+	return s.User(s.pubID(id))
 }
 
 // User returns a user and its credentials (codes only as metadata).
 func (s *Store) User(userID string) (User, error) {
+	key, err := s.userKey(userID)
+	if err != nil {
+		return User{}, err
+	}
 	var u User
-	err := s.view(func(tx *bolt.Tx, b buckets) error {
+	err = s.view(func(tx *bolt.Tx, b buckets) error {
 		var err error
-		u, err = b.loadUser(userID)
+		u, err = b.loadUser(key)
 		return err
 	})
-	return u, err
+	u.UserID = s.pubID(u.UserID)
+	return u, s.pubErr(err)
 }
 
 // UserByExternalID returns the user with that external id.
@@ -310,7 +317,8 @@ func (s *Store) UserByExternalID(externalID string) (User, error) {
 		u, err = b.loadUser(string(id))
 		return err
 	})
-	return u, err
+	u.UserID = s.pubID(u.UserID)
+	return u, s.pubErr(err)
 }
 
 func (b buckets) loadUser(userID string) (User, error) {
@@ -339,12 +347,16 @@ func (b buckets) loadUser(userID string) (User, error) {
 }
 
 // UpdateUser replaces a user's fields.
-func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) {
+func (s *Store) UpdateUser(pub string, f UserFields, by Actor) (User, error) {
+	userID, err := s.userKey(pub)
+	if err != nil {
+		return User{}, err
+	}
 	f = normFields(f)
 	if err := validateFields(&f); err != nil {
 		return User{}, err
 	}
-	err := s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
+	err = s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
 		r := userRec{UserFields: f, Created: old.Created, Updated: now}
 		if err := b.putUser(userID, &r, &old); err != nil {
 			return nil, err
@@ -354,11 +366,15 @@ func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) 
 	if err != nil {
 		return User{}, err
 	}
-	return s.User(userID)
+	return s.User(pub)
 }
 
 // DeleteUser deletes a user and all its credentials.
-func (s *Store) DeleteUser(userID string, by Actor) error {
+func (s *Store) DeleteUser(pub string, by Actor) error {
+	userID, err := s.userKey(pub)
+	if err != nil {
+		return err
+	}
 	return s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
 		id := []byte(userID)
 		if old.ExternalID != "" {
@@ -412,9 +428,17 @@ const (
 	maxPage     = 1000
 )
 
-// ListUsers returns users ordered by user id, after q.After, and the id to
-// pass as After for the next page ("" when there is none).
+// ListUsers returns users in the order they were created, after the user
+// q.After, and the user id to pass as After for the next page ("" when
+// there is none).
 func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
+	if q.After != "" {
+		key, err := s.userKey(q.After)
+		if err != nil {
+			return nil, "", err
+		}
+		q.After = key
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = defaultPage
@@ -464,5 +488,11 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 		}
 		return nil
 	})
+	for i := range users {
+		users[i].UserID = s.pubID(users[i].UserID)
+	}
+	if next != "" {
+		next = s.pubID(next)
+	}
 	return users, next, err
 }

@@ -102,12 +102,16 @@ type Token struct {
 	Role    string `json:"role"`
 	Created string `json:"created,omitempty"`
 	Token   string `json:"token,omitempty"`
+	// VerkadaKey marks a token usable as a Verkada API key (docs/verkada.md).
+	VerkadaKey bool `json:"verkada_key,omitempty"`
 }
 
 // NewToken is the body of POST /v1/tokens.
 type NewToken struct {
 	Name string `json:"name"`
 	Role string `json:"role"`
+	// VerkadaKey makes the token usable as a Verkada API key too.
+	VerkadaKey bool `json:"verkada_key,omitempty"`
 }
 
 // TokenList is GET /v1/tokens.
@@ -259,10 +263,13 @@ type DoorList struct {
 // Error is the body of every error reply. Field and Rule name the broken
 // rule of a 400; Rows lists every bad row of a refused CSV import.
 type Error struct {
-	Error string     `json:"error"`
-	Field string     `json:"field,omitempty"`
-	Rule  string     `json:"rule,omitempty"`
-	Rows  []RowError `json:"rows,omitempty"`
+	// Message is the error again, on the Verkada-compatible paths
+	// (docs/verkada.md), whose clients read it.
+	Message string     `json:"message,omitempty"`
+	Error   string     `json:"error"`
+	Field   string     `json:"field,omitempty"`
+	Rule    string     `json:"rule,omitempty"`
+	Rows    []RowError `json:"rows,omitempty"`
 }
 
 // RowError is one bad row of a CSV import.

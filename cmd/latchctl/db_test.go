@@ -57,7 +57,7 @@ func TestDBCommand(t *testing.T) {
 		t.Errorf("repair while held: %d %s", code, errs)
 	}
 	st.Close()
-	if code, out, errs := ctl("check", "--db", path); code != 0 || !strings.Contains(out, "ok (schema 2, 1 users, 1 cards)") {
+	if code, out, errs := ctl("check", "--db", path); code != 0 || !strings.Contains(out, "ok (schema 3, 1 users, 1 cards)") {
 		t.Fatalf("check: %d %q %s", code, out, errs)
 	}
 	// A stale copy: the card record claims the user is suspended.

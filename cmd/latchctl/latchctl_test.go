@@ -160,7 +160,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 	}{
 		{"bad code", "-", []string{"mfa", "add", u.UserID, "--code", "12a4"}, "must be 4–16 ASCII digits", 1},
 		{"no code or generate", "-", []string{"mfa", "add", u.UserID}, "exactly one of --code", 1},
-		{"unknown user", "-", []string{"mfa", "list", "u00000000000fff0"}, "user not found", 1},
+		{"unknown user", "-", []string{"mfa", "list", "3f2b8c1e-1111-4111-8111-111111111111"}, "user not found", 1},
 		{"unknown external id", "-", []string{"mfa", "list", "ext:nobody"}, "no user with external_id", 1},
 		{"wrong role", viewer, []string{"mfa", "list", u.UserID}, "use a token whose role may do this", 1},
 		{"bad token", "latch_nope", []string{"users", "list"}, "set LATCH_TOKEN to a valid token", 1},

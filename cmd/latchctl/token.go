@@ -16,7 +16,7 @@ import (
 )
 
 var tokenUsage = `usage:
-  latchctl token create --name NAME --role ROLE [--config PATH | --db PATH --key PATH]
+  latchctl token create --name NAME --role ROLE [--verkada-key] [--config PATH | --db PATH --key PATH]
   latchctl token list   [--config PATH | --db PATH --key PATH]
   latchctl token revoke NAME [--config PATH | --db PATH --key PATH]
 ROLE: ` + strings.Join(store.Roles, ", ") + `.
@@ -24,7 +24,9 @@ These work on the database directly, as the daemon's owner. While latchd runs (a
 the database), they go through its Unix socket instead, which accepts token management
 from the daemon's own user or root without a token; with --socket PATH (or --url) and no
 --config/--db/--key they go to that running latchd at once. create prints the token alone on
-stdout, once: capture it, e.g. export LATCH_TOKEN=$(latchctl token create …).`
+stdout, once: capture it, e.g. export LATCH_TOKEN=$(latchctl token create …).
+--verkada-key makes the token usable as a Verkada API key too (the x-api-key of POST /token,
+docs/verkada.md); list marks such tokens in its VERKADA column.`
 
 // Defaults from docs/config.md, used when neither flags nor config name them.
 const (
@@ -42,6 +44,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
 	tname := fs.String("name", "", "token name, e.g. integrator-1")
 	role := fs.String("role", "", "token role")
+	vkey := fs.Bool("verkada-key", false, "create: the token is usable as a Verkada API key too")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
@@ -77,7 +80,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, name, err)
 		}
 		c.ownerOK = true
-		return tokenViaAPI(c, action, *tname, *role, stdout, stderr)
+		return tokenViaAPI(c, action, *tname, *role, *vkey, stdout, stderr)
 	}
 	explicit := set["config"]
 	cfg, err := loadConfig(c.config, explicit)
@@ -100,7 +103,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
 	if err == nil {
 		defer st.Close()
-		return tokenDirect(st, action, *tname, *role, stdout, stderr)
+		return tokenDirect(st, action, *tname, *role, *vkey, stdout, stderr)
 	}
 	if !errors.Is(err, store.ErrInUse) {
 		return fail(stderr, name, fmt.Errorf("%w (run as the daemon's user; or pass --db and --key)", err))
@@ -110,13 +113,17 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, name, err)
 	}
 	c.ownerOK = true
-	return tokenViaAPI(c, action, *tname, *role, stdout, stderr)
+	return tokenViaAPI(c, action, *tname, *role, *vkey, stdout, stderr)
 }
 
-func tokenDirect(st *store.Store, action, name, role string, stdout, stderr io.Writer) int {
+func tokenDirect(st *store.Store, action, name, role string, vkey bool, stdout, stderr io.Writer) int {
 	switch action {
 	case "create":
-		secret, err := st.CreateToken(name, role, store.Actor{Name: "latchctl", Role: "local"})
+		create := st.CreateToken
+		if vkey {
+			create = st.CreateVerkadaKey
+		}
+		secret, err := create(name, role, store.Actor{Name: "latchctl", Role: "local"})
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				err = fmt.Errorf("a token named %q exists; pick another name or revoke it first", name)
@@ -143,18 +150,22 @@ func tokenDirect(st *store.Store, action, name, role string, stdout, stderr io.W
 }
 
 func printTokens(w io.Writer, ts []store.Token) {
-	tw := newTable(w, "NAME\tROLE\tCREATED")
+	tw := newTable(w, "NAME\tROLE\tCREATED\tVERKADA")
 	for _, t := range ts {
 		created := ""
 		if !t.Created.IsZero() {
 			created = t.Created.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Role, created)
+		vk := ""
+		if t.VerkadaKey {
+			vk = "key"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Role, created, vk)
 	}
 	tw.Flush()
 }
 
-func tokenViaAPI(c *conn, action, name, role string, stdout, stderr io.Writer) int {
+func tokenViaAPI(c *conn, action, name, role string, vkey bool, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	fail := func(stderr io.Writer, name string, err error) int {
@@ -170,7 +181,7 @@ func tokenViaAPI(c *conn, action, name, role string, stdout, stderr io.Writer) i
 	switch action {
 	case "create":
 		var out apitype.Token
-		if err := c.do(ctx, http.MethodPost, "/v1/tokens", apitype.NewToken{Name: name, Role: role}, &out); err != nil {
+		if err := c.do(ctx, http.MethodPost, "/v1/tokens", apitype.NewToken{Name: name, Role: role, VerkadaKey: vkey}, &out); err != nil {
 			return fail(stderr, "token create", err)
 		}
 		fmt.Fprintln(stdout, out.Token)
@@ -182,7 +193,7 @@ func tokenViaAPI(c *conn, action, name, role string, stdout, stderr io.Writer) i
 		var ts []store.Token
 		for _, t := range out.Tokens {
 			tm, _ := time.Parse(time.RFC3339, t.Created)
-			ts = append(ts, store.Token{Name: t.Name, Role: t.Role, Created: tm})
+			ts = append(ts, store.Token{Name: t.Name, Role: t.Role, Created: tm, VerkadaKey: t.VerkadaKey})
 		}
 		printTokens(stdout, ts)
 	case "revoke":

@@ -150,7 +150,7 @@ var weekdayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 // apiConfig is the part of the config the API serves read-only: groups and
 // doors as the file has them.
 func apiConfig(c *config.Config) api.Config {
-	var out api.Config
+	out := api.Config{Site: c.Controller.Name}
 	for _, g := range c.Groups {
 		out.Groups = append(out.Groups, api.Group{Name: g.Name, Doors: g.Doors, Schedule: apiWindows(g.Schedule)})
 	}
