@@ -50,6 +50,13 @@ type Event struct {
 	First string            `json:"first,omitempty"`
 	Last  string            `json:"last,omitempty"`
 	Kinds map[string]uint64 `json:"kinds,omitempty"`
+	// Destination, FirstSeq and LastSeq describe a delivery_dropped
+	// event: the outbox destination ("mqtt", "webhook:soc") that will
+	// never receive Count events, the first and last of them by seq
+	// (Reason says why).
+	Destination string `json:"destination,omitempty"`
+	FirstSeq    uint64 `json:"first_seq,omitempty"`
+	LastSeq     uint64 `json:"last_seq,omitempty"`
 }
 
 // TimeFormat is how an event's time is written: RFC 3339, UTC, ms.

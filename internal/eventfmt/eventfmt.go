@@ -211,20 +211,21 @@ func EventColor(ev string) string {
 // TestEveryDoorEventColoured ranges over them, so a new event gets a
 // colour chosen for it) and for the store's audit event.
 var eventColors = map[string]string{
-	door.EvAccessGranted:  Green,
-	door.EvAccessDenied:   Red,
-	door.EvDoorForcedOpen: Red,
-	door.EvDoorHeldOpen:   Red,
-	door.EvCodeRequested:  Yellow,
-	door.EvKeypadLockout:  Yellow,
-	door.EvModeChanged:    Blue,
-	door.EvStrikeReleased: Cyan,
-	door.EvStrikeLocked:   Cyan,
-	door.EvDoorOpened:     Cyan,
-	door.EvDoorClosed:     Cyan,
-	door.EvREX:            Cyan,
-	door.EvEventsLost:     Cyan,
-	credentialChanged:     Blue,
+	door.EvAccessGranted:   Green,
+	door.EvAccessDenied:    Red,
+	door.EvDoorForcedOpen:  Red,
+	door.EvDoorHeldOpen:    Red,
+	door.EvCodeRequested:   Yellow,
+	door.EvKeypadLockout:   Yellow,
+	door.EvModeChanged:     Blue,
+	door.EvStrikeReleased:  Cyan,
+	door.EvStrikeLocked:    Cyan,
+	door.EvDoorOpened:      Cyan,
+	door.EvDoorClosed:      Cyan,
+	door.EvREX:             Cyan,
+	door.EvEventsLost:      Cyan,
+	door.EvDeliveryDropped: Yellow,
+	credentialChanged:      Blue,
 }
 
 // credentialChanged is the store's audit event (docs/events.md).
