@@ -41,6 +41,13 @@ type Dropper interface {
 	TakeDropped() []uint64
 }
 
+// A Backoffer is a Destination with its own wait after its n-th Deliver
+// error in a row (n from 1; a webhook: 1 s doubling to 10 min, with
+// jitter); other destinations wait Options.Backoff.
+type Backoffer interface {
+	Backoff(n int) time.Duration
+}
+
 // Log is what the outbox reads and where it keeps its cursors;
 // *store.Store implements it.
 type Log interface {
@@ -90,8 +97,8 @@ type Stat struct {
 
 // Outbox runs its destinations.
 type Outbox struct {
-	log   Log
-	opts  Options
+	log    Log
+	opts   Options
 	dests  []*dest
 	inited bool
 	mu     sync.Mutex // guards the counters of dests
@@ -234,6 +241,10 @@ func (o *Outbox) wakeAll() {
 func (o *Outbox) run(ctx context.Context, d *dest) {
 	name := d.d.Name()
 	log := o.opts.Log.With().Str("destination", name).Logger()
+	backoff := o.opts.Backoff
+	if b, ok := d.d.(Backoffer); ok {
+		backoff = b.Backoff
+	}
 	fails := 0
 	o.mu.Lock()
 	cursor := d.cursor
@@ -243,7 +254,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 		if err != nil {
 			log.Error().Err(err).Msg("reading the event log")
 			fails++
-			if !o.wait(ctx, o.opts.Backoff(fails)) {
+			if !o.wait(ctx, backoff(fails)) {
 				return
 			}
 			continue
@@ -302,7 +313,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			o.mu.Lock()
 			d.failures++
 			o.mu.Unlock()
-			wait := o.opts.Backoff(fails)
+			wait := backoff(fails)
 			log.Warn().Err(derr).Uint64("acked", acked).Dur("retry_in", wait).Msg("delivery failed")
 			if !o.wait(ctx, wait) {
 				return
