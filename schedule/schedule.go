@@ -119,6 +119,11 @@ type Window struct {
 	Days       []time.Weekday
 	Start, End TimeOfDay
 	Mode       Mode
+	// FirstPersonIn gates an unlocked window: the door keeps the mode it
+	// would have without the window until a member of FirstPersonGroups
+	// (empty: anyone) is granted there (docs/operations.md).
+	FirstPersonIn     bool
+	FirstPersonGroups []string
 }
 
 func (w Window) String() string {
@@ -491,6 +496,9 @@ func validateWindows(ws []Window, withMode, keypad bool, noKeypad string) []erro
 		} else if w.Mode != Unknown {
 			add("mode", "an access schedule has no mode")
 		}
+		if w.FirstPersonIn && w.Mode != Unlocked {
+			add("first_person_in", "first_person_in needs mode = \"unlocked\"")
+		}
 		if len(errs) > n {
 			continue
 		}
@@ -717,4 +725,21 @@ func (a *Access) Allows(t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// WindowAt is the weekly window in force at t and the instant it ends;
+// ok is false outside every window, while t is not plausible, or while a
+// dated exception decides the mode.
+func (s *Schedule) WindowAt(t time.Time) (w Window, end time.Time, ok bool) {
+	if _, src := s.ModeSource(t); src != SourceWeekly {
+		return Window{}, time.Time{}, false
+	}
+	lt := t.In(s.loc)
+	d := Date{lt.Year(), lt.Month(), lt.Day()}
+	for _, w := range s.windows {
+		if w.on(lt.Weekday()) && covers(s.loc, d, w.Start, w.End, t) {
+			return w, resolve(s.loc, d, w.End), true
+		}
+	}
+	return Window{}, time.Time{}, false
 }
