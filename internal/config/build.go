@@ -330,6 +330,9 @@ func (b *builder) build(raw *rawFile) *Config {
 		}
 		cfg.Groups = append(cfg.Groups, g)
 	}
+
+	// [mqtt] and [[webhook]] (integrations.go)
+	b.integrations(raw, cfg)
 	return cfg
 }
 
