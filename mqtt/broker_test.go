@@ -70,6 +70,25 @@ func startBrokerAt(t *testing.T, addr string) *broker {
 	return b
 }
 
+// startBrokerQuiet is a broker without the recorder (the benchmarks);
+// it returns its address.
+func startBrokerQuiet(tb testing.TB) string {
+	tb.Helper()
+	srv := mochi.New(&mochi.Options{InlineClient: false, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		tb.Fatal(err)
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(tcp); err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	return tcp.Address()
+}
+
 func (b *broker) url() string { return "tcp://" + b.addr }
 
 // waitFor waits until cond holds for the messages so far.

@@ -77,13 +77,23 @@ type Options struct {
 	Backoff func(n int) time.Duration
 	// After is the clock of the waits; nil = time.After.
 	After func(time.Duration) <-chan time.Time
-	// Now stamps delivery_dropped events; nil = time.Now.
+	// Now stamps delivery_dropped events and times SaveEvery; nil =
+	// time.Now.
 	Now func() time.Time
-	Log zerolog.Logger
+	// SaveEvery bounds how often a destination that is catching up on a
+	// backlog writes its cursor to the database (default 1 s): each write
+	// is a disk sync that the event writer waits behind. A destination
+	// that has caught up, a failed delivery and the end of Run always
+	// write it. A crash repeats at most what was acknowledged since.
+	SaveEvery time.Duration
+	Log       zerolog.Logger
 }
 
-// DefaultBatch is Options.Batch's default.
-const DefaultBatch = 100
+// Defaults of Options.
+const (
+	DefaultBatch     = 100
+	DefaultSaveEvery = time.Second
+)
 
 // Stat is one destination's figures (the metrics).
 type Stat struct {
@@ -127,6 +137,9 @@ func New(log Log, opts Options) *Outbox {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SaveEvery <= 0 {
+		opts.SaveEvery = DefaultSaveEvery
 	}
 	opts.Log = opts.Log.With().Str("component", "outbox").Logger()
 	return &Outbox{log: log, opts: opts}
@@ -249,6 +262,19 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 	o.mu.Lock()
 	cursor := d.cursor
 	o.mu.Unlock()
+	saved, lastSave := cursor, o.opts.Now()
+	save := func() {
+		if cursor == saved {
+			return
+		}
+		if err := o.log.SetCursor(name, cursor); err != nil {
+			// The destination has them; a restart may deliver them again.
+			log.Error().Err(err).Msg("saving the cursor")
+			return
+		}
+		saved, lastSave = cursor, o.opts.Now()
+	}
+	defer save()
 	for ctx.Err() == nil {
 		batch, err := o.log.Events(store.EventQuery{After: cursor, Limit: o.opts.Batch})
 		if err != nil {
@@ -260,6 +286,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			continue
 		}
 		if len(batch) == 0 {
+			save()
 			select {
 			case <-ctx.Done():
 				return
@@ -273,9 +300,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			o.dropped(d, door.DropRetention, cursor+1, first-1, first-1-cursor)
 			log.Warn().Uint64("first_seq", cursor+1).Uint64("last_seq", first-1).Msg("events removed by retention before this destination acknowledged them")
 			cursor = first - 1
-			if err := o.log.SetCursor(name, cursor); err != nil {
-				log.Error().Err(err).Msg("saving the cursor")
-			}
+			save()
 		}
 		acked, derr := d.d.Deliver(ctx, batch)
 		if dr, ok := d.d.(Dropper); ok {
@@ -300,12 +325,14 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			d.cursor = acked
 			d.delivered += n
 			o.mu.Unlock()
-			if err := o.log.SetCursor(name, acked); err != nil {
-				// The destination has them; a restart may deliver them again.
-				log.Error().Err(err).Msg("saving the cursor")
+			// Caught up (a short batch), or long enough since the last
+			// write: write the cursor.
+			if len(batch) < o.opts.Batch || o.opts.Now().Sub(lastSave) >= o.opts.SaveEvery {
+				save()
 			}
 		}
 		if derr != nil {
+			save()
 			if ctx.Err() != nil {
 				return
 			}

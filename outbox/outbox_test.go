@@ -372,3 +372,29 @@ func TestDefaultBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestCursorWritesBounded: while a destination works through a backlog,
+// its cursor is written at most every SaveEvery (here the clock stands
+// still: only once it has caught up).
+func TestCursorWritesBounded(t *testing.T) {
+	st := storetest.Temp(t)
+	r := newRecorder("r")
+	fixed := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ob := New(st, Options{Batch: 2, Now: func() time.Time { return fixed }})
+	ob.Add(r)
+	start(t, ob)
+	appendN(t, st, 6)
+	b := r.next(t)
+	if len(b) != 2 {
+		t.Fatalf("batch %v", seqs(b))
+	}
+	r.ackAll(b)
+	b = r.next(t) // the first ack is handled by now
+	if c, _, _ := st.Cursor("r"); c != 0 {
+		t.Errorf("cursor written at %d in the middle of a backlog, before SaveEvery", c)
+	}
+	r.ackAll(b)
+	b = r.next(t)
+	r.ackAll(b)
+	waitCursor(t, st, "r", 6) // caught up: written
+}
