@@ -158,15 +158,16 @@ const (
 // Name, Relay and Readers.
 func DefaultConfig() Config {
 	return Config{
-		RelayActive:      gpio.High,
-		Debounce:         DefaultDebounce,
-		UnlockTime:       DefaultUnlockTime,
-		RexUnlockTime:    DefaultRexUnlockTime,
-		RelockOnOpen:     true,
-		HeldOpenTime:     DefaultHeldOpenTime,
-		DefaultMode:      schedule.AccessControlled,
-		ClockUnknownMode: schedule.Locked,
-		SecondFactor:     SecondFactorAlways,
+		RelayActive:       gpio.High,
+		Debounce:          DefaultDebounce,
+		UnlockTime:        DefaultUnlockTime,
+		RexUnlockTime:     DefaultRexUnlockTime,
+		RelockOnOpen:      true,
+		HeldOpenTime:      DefaultHeldOpenTime,
+		DefaultMode:       schedule.AccessControlled,
+		ClockUnknownMode:  schedule.Locked,
+		SecondFactor:      SecondFactorAlways,
+		DoubleBadgeWindow: DefaultDoubleBadgeWindow,
 		MFA: MFAConfig{
 			EntryCodeFallback: true,
 			CodeTimeout:       DefaultCodeTimeout,

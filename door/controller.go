@@ -14,6 +14,8 @@ import (
 // *Stepper (the scenario runner, latchd --sim), which carries a command
 // out before the call returns.
 type Target interface {
+	// Preset gives an input's level as read before the door starts.
+	Preset(name string, active bool)
 	deliver(in input)
 	door() *Door
 }
@@ -250,7 +252,7 @@ func (c *Controller) Preset(name string, active bool) error {
 		return &UnknownError{What: "input", Name: name}
 	}
 	for _, t := range ts {
-		t.door().Preset(name, active)
+		t.Preset(name, active)
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ type StateStore interface {
 	LoadDoorState(door string) (store.DoorState, error)
 }
 
+// Mode is schedule.Mode: a door mode, as the command API takes it.
+type Mode = schedule.Mode
+
 // DoorState is store.DoorState.
 type DoorState = store.DoorState
 
@@ -368,16 +371,15 @@ func (s *state) inputChanged(o *out, in *inputState) {
 		}
 		return
 	case InputLockdown:
-		was := s.lockedDown()
+		// One lockdown_started/ended per source: this input's edge, even
+		// when a command (or another input) holds the door locked down too.
 		s.inputLevel(in, active)
-		if now := s.lockedDown(); now != was {
-			ev := EvLockdownEnded
-			if now {
-				ev = EvLockdownStarted
-				s.dblUntil = time.Time{}
-			}
-			o.emit(Event{Event: ev, Actor: in.cfg.Name, Input: in.cfg.Name, Mode: string(s.mode), State: s.changedState()})
+		ev := EvLockdownEnded
+		if active {
+			ev = EvLockdownStarted
+			s.dblUntil = time.Time{} // a lockdown ends a double-badge toggle
 		}
+		o.emit(Event{Event: ev, Actor: in.cfg.Name, Input: in.cfg.Name, Mode: string(s.mode), State: s.changedState()})
 	default:
 		s.inputLevel(in, active)
 	}

@@ -73,3 +73,7 @@ func (st *Stepper) Input(name string, active bool) { st.apply(inInput{name: name
 func (st *Stepper) deliver(in input) { st.apply(in) }
 
 func (st *Stepper) door() *Door { return st.d }
+
+// Preset gives an input's level as read before the door starts (as
+// Door.Preset); call it before Start.
+func (st *Stepper) Preset(name string, active bool) { st.s.presetInput(name, active) }

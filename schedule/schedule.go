@@ -257,6 +257,10 @@ type WindowText struct {
 	Days       []string
 	Start, End *string
 	Mode       *string // a door's window; an access (group) window has none
+	// FirstPersonIn and FirstPersonGroups gate a door's unlocked window
+	// (see Window).
+	FirstPersonIn     *bool    `toml:"first_person_in"`
+	FirstPersonGroups []string `toml:"first_person_groups"`
 }
 
 // ExceptionText is a dated exception as a config file writes it; nil is a
@@ -332,6 +336,20 @@ func (t WindowText) Parse(i int, withMode bool) (Window, error) {
 		add(e)
 	} else if t.Mode != nil {
 		add(required(kind, i, "mode", "an access schedule has no mode"))
+	}
+	if t.FirstPersonIn != nil {
+		w.FirstPersonIn = *t.FirstPersonIn
+		if !withMode {
+			add(required(kind, i, "first_person_in", "an access schedule has no first_person_in"))
+		} else if w.FirstPersonIn && w.Mode != Unlocked && t.Mode != nil && e == nil {
+			add(required(kind, i, "first_person_in", "first_person_in needs mode = \"unlocked\""))
+		}
+	}
+	if t.FirstPersonGroups != nil {
+		w.FirstPersonGroups = append([]string(nil), t.FirstPersonGroups...)
+		if !w.FirstPersonIn {
+			add(required(kind, i, "first_person_groups", "only with first_person_in = true"))
+		}
 	}
 	return w, errors.Join(errs...)
 }

@@ -46,7 +46,12 @@ func (d *daemon) startIntegrations(cfg *config.Config, metrics *api.Metrics) err
 		}
 		opts := mqtt.Options{Controller: cfg.Controller.Name, SWVersion: ver, Doors: doors, Log: d.log}
 		if cfg.MQTT.Commands {
-			opts.Commander = mqtt.DoorCommands(func() (mqtt.DoorController, error) { return d.site.controller() })
+			opts.Commander = mqtt.DoorCommands(func() (mqtt.DoorController, error) {
+				if ctl := d.site.controller(); ctl != nil { // the doors running now: a reload replaces them
+					return ctl, nil
+				}
+				return nil, door.ErrNotRunning
+			})
 		}
 		c, err := mqtt.New(*cfg.MQTT, opts)
 		if err != nil {
@@ -113,21 +118,6 @@ func integrationsChanged(old, next *config.Config) bool {
 	return !slices.EqualFunc(old.Webhooks, next.Webhooks, func(a, b webhook.Config) bool {
 		return a.Name == b.Name && a.URL == b.URL && a.SecretFile == b.SecretFile && a.Timeout == b.Timeout && slices.Equal(a.Events, b.Events)
 	})
-}
-
-// controller is the door command API over the doors running now (a
-// reload replaces them), in config order.
-func (s *site) controller() (*door.Controller, error) {
-	cfg := s.config()
-	s.mu.Lock()
-	var ts []door.Target
-	for _, dc := range cfg.Doors {
-		if run, ok := s.doors[dc.Name]; ok {
-			ts = append(ts, run.d)
-		}
-	}
-	s.mu.Unlock()
-	return door.NewController(ts...)
 }
 
 // buildVersion is latchd's version for Home Assistant's device and the
