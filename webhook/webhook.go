@@ -257,6 +257,16 @@ func (w *Webhook) Backoff(n int) time.Duration {
 	return min(j, MaxBackoff)
 }
 
+// where is the receiver's URL for an error: scheme, host and path, never
+// the query.
+func (w *Webhook) where() string {
+	u, err := url.Parse(w.cfg.URL)
+	if err != nil {
+		return "the receiver"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
 // statusError is a receiver's answer that is not a 2xx.
 type statusError struct{ code int }
 
@@ -281,7 +291,13 @@ func (w *Webhook) post(ctx context.Context, e store.Event) error {
 	req.Header.Set(HeaderSignature, Sign(w.secret, ts, body))
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return err // *url.Error: the method, the URL (net/http strips a password) and why; never a header
+		// Not net/http's *url.Error as it is: it shows the whole URL, and
+		// a receiver's URL may carry a token in its query.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("POST %s: %w", w.where(), err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	resp.Body.Close()

@@ -173,6 +173,14 @@ func TestFailuresAreNotAcks(t *testing.T) {
 	if _, err := w.Deliver(context.Background(), batch); err == nil {
 		t.Error("a refused connection acknowledged")
 	}
+	// A token in the receiver's query never reaches an error (the log).
+	wq, err := New(Config{Name: "soc", URL: srv.URL + "/hook?token=q-secret", SecretFile: secretFile(t)}, Options{Controller: "hq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wq.Deliver(context.Background(), batch); err == nil || strings.Contains(err.Error(), "q-secret") || !strings.Contains(err.Error(), "/hook") {
+		t.Errorf("error %v: want one naming the receiver without its query", err)
+	}
 }
 
 // TestTLSVerified: a receiver whose certificate the system does not trust
