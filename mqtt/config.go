@@ -40,6 +40,9 @@ func CheckURL(raw string) error {
 	if u.User != nil {
 		return errors.New("must not hold a user or password (use username and password_file)")
 	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must not have a ?query or #fragment")
+	}
 	switch u.Scheme {
 	case "tcp", "ssl":
 		if u.Port() == "" {

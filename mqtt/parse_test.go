@@ -56,7 +56,7 @@ func TestCheckURL(t *testing.T) {
 			t.Errorf("CheckURL(%q) = %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"tcp://127.0.0.1", "mqtt://x:1883", "http://x/", "tcp://u:p@x:1883", "x:1883", "", "tcp://x:1883/path"} {
+	for _, bad := range []string{"tcp://127.0.0.1", "mqtt://x:1883", "http://x/", "tcp://u:p@x:1883", "x:1883", "", "tcp://x:1883/path", "ws://x:8080/mqtt?token=1"} {
 		if err := CheckURL(bad); err == nil {
 			t.Errorf("CheckURL(%q) accepted", bad)
 		}
