@@ -1,7 +1,9 @@
 // Package api is latch's management HTTP/JSON API: users, cards, entry codes
 // and MFA codes with role-based access, the two Verkada-shaped MFA endpoints,
-// read-only groups and doors, events (paged and live), CSV import, health and
-// Prometheus metrics.
+// read-only groups, doors and their views, door commands (unlock, override,
+// lockdown, Verkada's admin_unlock: doorops.go, which only parses bodies and
+// maps the errors of door.Controller, Options.Control), events (paged and
+// live), CSV import, health and Prometheus metrics.
 //
 // New builds a *Server (an http.Handler) from a Store (the narrow method set
 // of *store.Store the API needs), a DoorStatus provider, the configured groups

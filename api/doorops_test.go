@@ -20,7 +20,6 @@ import (
 func withDoors() func(*Options) {
 	return func(o *Options) {
 		var doors []door.Target
-		var steps []*door.Stepper
 		loc, _ := time.LoadLocation("Europe/Berlin")
 		for _, name := range []string{"front", "back"} {
 			c := door.DefaultConfig()
@@ -35,7 +34,6 @@ func withDoors() func(*Options) {
 			}
 			st := d.Stepper()
 			st.Start()
-			steps = append(steps, st)
 			doors = append(doors, st)
 		}
 		ctl, err := door.NewController(doors...)

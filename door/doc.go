@@ -44,7 +44,11 @@
 // # Files
 //
 // types.go (inputs, actions, state), step.go (the transition, deadlines,
-// the timer), modes.go (schedule, override, fail-secure mode), strike.go
+// the timer), modes.go (schedule, fail-secure mode), precedence.go (Resolve:
+// the one decision between the levels of docs/operations.md), ops.go
+// (emergency and lockdown inputs, lockdown, overrides, remote unlock,
+// double badge, first person in, and their persistence), controller.go
+// (Controller: the command API over all doors), strike.go
 // (strike, DPS, REX, debounce), access.go (badges, keys, Card + Code,
 // entry codes, grants and denials), lockouts.go (the counters and their
 // writer), feedback.go (patterns), door.go (Door, Run, apply), stepper.go,

@@ -137,15 +137,6 @@ func (d *Door) DoorSensor(open bool) { d.send(inDPS{open: open}) }
 // ExitButton reports the raw request-to-exit level: pressed or released.
 func (d *Door) ExitButton(pressed bool) { d.send(inREX{pressed: pressed}) }
 
-func (d *Door) hasKeypad() bool {
-	for _, r := range d.cfg.readers {
-		if r.Keypad {
-			return true
-		}
-	}
-	return false
-}
-
 func (d *Door) send(v input) {
 	select {
 	case d.in <- v:

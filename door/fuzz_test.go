@@ -41,6 +41,8 @@ func FuzzStep(f *testing.F) {
 			c.SecondFactor = SecondFactorEntryOnly
 		}
 		c.MFA.EntryCodeFallback = flags&0x20 == 0
+		withInputs(&c)
+		c.DoubleBadge = flags&0x80 != 0
 		d := newDriver(t, c, testCreds())
 		if flags&0x40 != 0 {
 			// Close to the end of group night's window (22:00–24:00).
@@ -51,13 +53,14 @@ func FuzzStep(f *testing.F) {
 			released = r
 		}
 		readers := []string{"in", "out", "nowhere"}
-		var dpsOpen, rexOn bool
+		var dpsOpen, rexOn, panicOn bool
 		for i := 1; i < len(data); i++ {
 			b := data[i]
 			rdr := readers[int(b>>4)%len(readers)]
 			arg := int(b >> 4)
 			d.reset()
 			stopped := d.s.stopped
+			lockdownBefore := d.s.eff.Level == LevelLockdown
 			lockedBefore := map[CardKey]bool{}
 			for k, f := range d.s.cardFails {
 				lockedBefore[k] = d.now.Before(f.lockedUntil)
@@ -82,7 +85,21 @@ func FuzzStep(f *testing.F) {
 			case 7:
 				d.wait(time.Duration(arg) * 20 * time.Second)
 			case 8:
-				d.step(overrideCmd(d, modes[arg%len(modes)]))
+				// Operating the door: overrides, lockdown, the fire alarm
+				// and the panic button, a remote unlock.
+				switch arg {
+				case 10, 11:
+					d.step(inCommand{cmd: cmdLockdown{on: arg == 10}, reply: make(chan error, 1)})
+				case 12, 13:
+					d.step(inInput{name: "fire", active: arg == 12})
+				case 14:
+					d.step(inCommand{cmd: cmdUnlock{d: 3 * time.Second}, reply: make(chan error, 1)})
+				case 15:
+					panicOn = !panicOn
+					d.step(inInput{name: "panic", active: panicOn})
+				default:
+					d.step(overrideCmd(d, modes[arg%len(modes)]))
+				}
 			case 9:
 				d.step(inTick{})
 			case 10:
@@ -117,6 +134,14 @@ func FuzzStep(f *testing.F) {
 					}
 				}
 			}
+			for _, e := range d.events {
+				if e.Event == EvAccessGranted && lockdownBefore && d.s.eff.Level == LevelLockdown {
+					t.Fatalf("input %d (%#x): granted during a lockdown: %+v", i, b, e)
+				}
+			}
+			if len(d.s.emergency) > 0 && !d.s.stopped && !d.s.released {
+				t.Fatalf("input %d (%#x): the fire alarm is active and the strike is locked", i, b)
+			}
 			// The relay is released only by a reason in the same step.
 			var granted, rexUnlock, toUnlocked bool
 			for _, e := range d.events {
@@ -128,7 +153,7 @@ func FuzzStep(f *testing.F) {
 				case e.Event == EvModeChanged && e.To == string(schedule.Unlocked):
 					toUnlocked = true
 				}
-				if e.Event == EvAccessGranted && e.Mode == string(schedule.CardAndCode) && e.Method != MethodCardAndCode &&
+				if e.Event == EvAccessGranted && e.Mode == string(schedule.CardAndCode) && e.Method != MethodCardAndCode && e.Method != MethodRemote &&
 					!(e.Reader == "out" && c.SecondFactor == SecondFactorEntryOnly) {
 					t.Fatalf("card_and_code downgraded: %+v", e)
 				}

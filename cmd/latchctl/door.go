@@ -10,9 +10,14 @@ import (
 )
 
 const doorUsage = `usage:
-  latchctl door status [--json]`
+  latchctl door status [--json]
+` + doorOpsUsage
 
 func runDoor(args []string, stdout, stderr io.Writer) int {
+	switch args[0] {
+	case "unlock", "override", "lockdown":
+		return runDoorOp(args, stdout, stderr)
+	}
 	if args[0] != "status" {
 		fmt.Fprintln(stderr, doorUsage)
 		return 2

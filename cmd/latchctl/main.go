@@ -29,7 +29,7 @@ type command struct {
 var commands = []command{
 	{name: "cards", summary: "list, add, activate, deactivate, delete a user's cards", usage: cardsUsage, needsArgs: true, run: runCards},
 	{name: "db", summary: "check the database file, or repair its card records (latchd stopped)", usage: dbUsage, needsArgs: true, run: runDB},
-	{name: "door", summary: "door status: each door's mode now and its next change", usage: doorUsage, needsArgs: true, run: runDoor},
+	{name: "door", summary: "door status, unlock, override, lockdown (each door's mode now and its next change)", usage: doorUsage, needsArgs: true, run: runDoor},
 	{name: "entry", summary: "set or delete a user's entry code", usage: entryUsage, needsArgs: true, run: runEntry},
 	{name: "events", summary: "print stored events, or follow them live (--follow)", usage: eventsUsage, run: runEvents},
 	{name: "import", summary: "import a users or credentials CSV file into the database (latchd stopped)", usage: importUsage, run: runImport},

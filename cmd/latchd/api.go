@@ -128,8 +128,9 @@ func (s *site) doorStatus() []api.DoorStatus {
 	for name, run := range s.doors {
 		st := run.d.Status()
 		mode := string(st.Mode)
-		if !st.ClockPlausible && st.Level >= door.LevelException {
-			mode = "unknown" // the fail-secure mode, until the wall clock is set
+		if st.Level == 0 || (!st.ClockPlausible && st.Level >= door.LevelException) {
+			// Not started yet, or the fail-secure mode until the wall clock is set.
+			mode = "unknown"
 		}
 		hasDPS := s.cfg != nil && slices.ContainsFunc(s.cfg.Doors, func(d config.Door) bool { return d.Name == name && d.DPS != "" })
 		out = append(out, api.DoorStatus{Name: name, Mode: mode, NextChange: st.Next, NextMode: string(st.NextMode), State: st, HasDPS: hasDPS})

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
@@ -129,6 +131,16 @@ func TestServeAPI(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 
+	// The door's loop starts on its own goroutine: wait until it has
+	// reported (a deadline bounds a hung door; nothing sleeps).
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		if ds := s.doorStatus(); len(ds) == 1 && ds[0].State.Level != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the door never started")
+		}
+	}
 	code, body := get(overSocket, "http://latchd", "GET", "/v1/doors", viewer)
 	if code != 200 {
 		t.Fatalf("GET /v1/doors: %d %s", code, body)
@@ -145,6 +157,8 @@ func TestServeAPI(t *testing.T) {
 	want := map[string]any{
 		"name": "front", "time_zone": "Europe/Berlin", "default_mode": "access_controlled", "second_factor": "always",
 		"readers": []any{"front-in"}, "mode": "card_and_code",
+		// The door view (docs/operations.md): what decides the mode, the strike, the door (no DPS).
+		"level": "schedule", "strike": "locked", "door": "unknown",
 		"schedule": []any{map[string]any{"days": []any{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}, "start": "00:00", "end": "24:00", "mode": "card_and_code"}},
 		"exceptions": []any{
 			map[string]any{"date": "2099-12-25", "mode": "locked"},

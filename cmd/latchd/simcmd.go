@@ -90,6 +90,11 @@ const simHelp = `commands (docs/scenarios.md):
   user     NAME [groups=a;b] [start=RFC3339] [end=RFC3339] [suspended=true]
   card     NAME FORMAT FC CN [active=false]
   entry    NAME CODE  |  mfa NAME CODE
+  unlock   DOOR [DURATION]           remote unlock (docs/operations.md)
+  override DOOR MODE for DURATION | override DOOR MODE until TIME | override DOOR clear
+  lockdown all | DOOR...  |  lockdown release all | DOOR...
+  input    NAME on|off               drive an [[input]] (fire alarm, panic button)
+  restart  [DOWNTIME]                stop every door and start again
   help | quit
 `
 
@@ -150,6 +155,9 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	d.extra = func(ctx context.Context, d *daemon) error {
 		return simCommands(ctx, hw, stdin, stderr, func(s sim.Step) error {
+			if handled, err := simOp(ctx, d.site, hw, s); handled {
+				return err
+			}
 			return simStep(ctx, d.site.config(), d.store, hw, s)
 		})
 	}

@@ -23,7 +23,7 @@ import (
 )
 
 // latchd wiring-test: the installer's check of a new site. It opens every
-// reader's D0/D1 lines and every door's DPS and REX inputs as the daemon
+// reader's D0/D1 lines, every door's DPS and REX inputs and every [[input]] as the daemon
 // does (same hardware layer, same decoders), prints each card, key, bad
 // read and input change as it arrives, and a summary that names the lines
 // that never showed anything. It never requests a relay or a reader's
@@ -177,8 +177,26 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			stops = append(stops, stop)
 		}
 	}
+	for _, in := range cfg.Inputs {
+		line := rep.add(fmt.Sprintf("input %s (%s)", in.Name, in.Pin))
+		active := in.Active
+		stop, err := hw.Input(ctx, in.Pin, "wiring-test input "+in.Name, pullTo(!active), func(l gpio.Level) {
+			state := "inactive"
+			if l == active {
+				state = "active"
+			}
+			rep.level(line, fmt.Sprintf("%s (%s; active is %s)", state, l, active))
+		})
+		if err != nil {
+			return fail(err)
+		}
+		stops = append(stops, stop)
+	}
 	if simhw != nil {
 		if err := simCommands(ctx, simhw, stdin, stderr, func(s sim.Step) error {
+			if s.Kind == sim.StepInput {
+				return simInputLine(cfg, simhw, s)
+			}
 			return simStep(ctx, cfg, nil, simhw, s)
 		}); err != nil {
 			fmt.Fprintln(stderr, "latchd wiring-test:", err)

@@ -225,6 +225,12 @@ var eventColors = map[string]string{
 	door.EvREX:             Cyan,
 	door.EvEventsLost:      Cyan,
 	door.EvDeliveryDropped: Yellow,
+	// Operating doors (docs/operations.md): a lockdown and an alarm input
+	// are alarms; their ends are news.
+	door.EvLockdownStarted: Red,
+	door.EvLockdownEnded:   Blue,
+	door.EvInputAlarm:      Red,
+	door.EvInputNormal:     Blue,
 	credentialChanged:      Blue,
 }
 

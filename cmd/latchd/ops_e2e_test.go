@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/latchd/latch/store"
+)
+
+// TestOperateDoorsE2E runs the built latchd --sim: the fire alarm input
+// releases the door (mode_changed cause emergency) and lets go; a lockdown
+// from the console; an unlock during it is refused on stderr; latchd is
+// stopped and started again on the same database and comes back locked
+// down; the API's DELETE /v1/lockdown (an access_door_manager token)
+// releases it, with the token as actor.
+func TestOperateDoorsE2E(t *testing.T) {
+	bin := buildLatchd(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	cfg := simConfig + `
+[[input]]
+name   = "fire"
+pin    = "GPIO20"
+action = "emergency_release"
+`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := st.CreateToken("guard", store.RoleDoorManager, store.Actor{Name: "test"})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d := startSim(t, bin, cfgPath)
+	d.send("input fire on")
+	em := d.waitFor("emergency", func(m map[string]any) bool { return m["event"] == "mode_changed" && m["cause"] == "emergency" })
+	if em["to"] != "unlocked" || em["input"] != "fire" {
+		t.Errorf("emergency: %v", em)
+	}
+	d.send("input fire off")
+	d.waitFor("emergency over", func(m map[string]any) bool {
+		return m["event"] == "mode_changed" && m["cause"] == "emergency" && m["to"] == "access_controlled"
+	})
+	d.send("lockdown all")
+	ld := d.waitFor("lockdown_started", event("lockdown_started"))
+	if ld["actor"] != "scenario" {
+		t.Errorf("lockdown_started: %v", ld)
+	}
+	d.send("unlock front")
+	for line := range d.errLines {
+		if strings.Contains(line, "unlock refused: door is in lockdown") {
+			break
+		}
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.wait(); err != nil {
+		t.Fatalf("latchd: %v", err)
+	}
+
+	d = startSim(t, bin, cfgPath)
+	defer func() {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		d.wait()
+	}()
+	start := d.waitFor("start", func(m map[string]any) bool { return m["event"] == "mode_changed" && m["cause"] == "start" })
+	if start["to"] != "locked" {
+		t.Fatalf("after the restart: %v, want locked (the lockdown survived)", start)
+	}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(dir, "api.sock"))
+	}}}
+	req, _ := http.NewRequest("DELETE", "http://latchd/v1/lockdown", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("DELETE /v1/lockdown: %d", resp.StatusCode)
+	}
+	end := d.waitFor("lockdown_ended", event("lockdown_ended"))
+	if end["actor"] != "guard" || end["role"] != store.RoleDoorManager {
+		t.Errorf("lockdown_ended: %v, want the token as actor", end)
+	}
+}

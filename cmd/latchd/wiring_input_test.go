@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+)
+
+// TestWiringTestInputs: the wiring test watches every [[input]] and shows
+// its level at the start and each change, and the summary names it.
+func TestWiringTestInputs(t *testing.T) {
+	old := wiringSignals
+	wiringSignals = func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
+	defer func() { wiringSignals = old }()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "latch.toml")
+	cfg := simConfig + "[[input]]\nname = \"fire\"\npin = \"GPIO20\"\naction = \"emergency_release\"\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := run([]string{"wiring-test", "--sim", "--config", cfgPath}, strings.NewReader("input fire on\ninput fire off\nquit\n"), &out, &errb)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+		}
+		for _, want := range []string{
+			"input fire (GPIO20): inactive (High; active is Low), at the start",
+			"input fire (GPIO20): active (Low; active is Low)\n",
+			"input fire (GPIO20): 2 changes",
+		} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("stdout lacks %q:\n%s", want, out.String())
+			}
+		}
+	})
+}

@@ -1,0 +1,92 @@
+package door
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/latchd/latch/internal/benchlat"
+	"github.com/latchd/latch/reader/readertest"
+	"github.com/latchd/latch/schedule"
+	"github.com/latchd/latch/store/storetest"
+)
+
+// blockedAppender never finishes a write: a disk that hangs.
+type blockedAppender struct{ release chan struct{} }
+
+func (a blockedAppender) AppendEvents([]Event) error { <-a.release; return nil }
+
+// BenchmarkInputToRelay measures a fire alarm's edge (an emergency_release
+// input going active, given to Door.Input as the GPIO watch does) to the
+// relay command, through the door's loop, with 1 M users in the real bbolt
+// store that also keeps the door's state and lockouts. The input's debounce
+// is off (Debounce -1), so the figure is the door's own latency; a site adds
+// its debounce (default 50 ms) on purpose. store=blocked runs with an event
+// log whose writes never finish: the relay must not wait on the store.
+// Reports p50-ns and p99-ns.
+func BenchmarkInputToRelay(b *testing.B) {
+	for _, mode := range []string{"ok", "blocked"} {
+		b.Run(fmt.Sprintf("users=1000000/store=%s", mode), func(b *testing.B) {
+			benchInput(b, 1000000, mode == "blocked")
+		})
+	}
+}
+
+func benchInput(b *testing.B, n int, blocked bool) {
+	s := storetest.Open(b, benchDB(b, n))
+	for i := range n {
+		s.LookupCard(cardKey(benchCard(i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var ew *EventWriter
+	if blocked {
+		ba := blockedAppender{release: make(chan struct{})}
+		defer close(ba.release)
+		ew = NewEventWriter(ba, nil, zerolog.Nop())
+	} else {
+		ew = NewEventWriter(s, nil, zerolog.Nop())
+	}
+	go ew.Run(ctx)
+
+	relay := readertest.NewOutPin("relay", gpio.Low, nil)
+	writes := make(chan readertest.Change, 16)
+	relay.Notify(writes)
+	c := DefaultConfig()
+	c.Name = "front"
+	c.Relay = relay
+	c.Debounce = -1
+	c.DefaultMode = schedule.AccessControlled
+	c.Readers = []ReaderConfig{{Name: "in"}}
+	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
+	c.Inputs = []InputConfig{{Name: "fire", Action: InputEmergencyRelease}}
+	c.State, c.Lockouts = s, s
+	d, err := New(c, s, ew)
+	if err != nil {
+		b.Fatal(err)
+	}
+	handled := make(chan struct{}, 64)
+	d.processed = func() { handled <- struct{}{} }
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitRelay(b, writes, gpio.Low) // New
+	waitRelay(b, writes, gpio.Low) // start
+	lat := make([]time.Duration, 0, 4096)
+	b.ResetTimer()
+	for b.Loop() {
+		at := time.Now()
+		d.Input("fire", true)
+		lat = append(lat, waitRelay(b, writes, gpio.High).Sub(at))
+		<-handled
+		d.Input("fire", false)
+		waitRelay(b, writes, gpio.Low)
+		<-handled
+	}
+	b.StopTimer()
+	benchlat.Report(b, lat)
+}
