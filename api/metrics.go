@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/outbox"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
 )
@@ -38,6 +39,7 @@ type Metrics struct {
 	latency        map[string]*histogram // by result
 	lost           map[string]uint64     // events not stored, by reason (ObserveEventsLost)
 	deadLines      func() []string       // SetDeadLines; nil = none
+	outbox         func() []outbox.Stat  // SetOutbox; nil = no destinations
 }
 
 // latencyBuckets are the decision-latency histogram's upper bounds in
@@ -168,6 +170,14 @@ func (m *Metrics) SetDeadLines(f func() []string) {
 	m.mu.Unlock()
 }
 
+// SetOutbox tells the metrics where to ask for the outbox destinations'
+// figures (latch_outbox_*).
+func (m *Metrics) SetOutbox(f func() []outbox.Stat) {
+	m.mu.Lock()
+	m.outbox = f
+	m.mu.Unlock()
+}
+
 // DeadLines returns the dead lines, sorted; none when SetDeadLines was not called.
 func (m *Metrics) DeadLines() []string {
 	m.mu.Lock()
@@ -289,10 +299,45 @@ func (m *Metrics) WriteText(w io.Writer, eventsDropped uint64) error {
 		fmt.Fprintf(bw, "latch_events_dropped_total{reason=%q} %d\n", r, lost[r])
 	}
 
+	m.mu.Lock()
+	obf := m.outbox
+	m.mu.Unlock()
+	if obf != nil {
+		writeOutbox(bw, obf())
+	}
+
 	fmt.Fprintln(bw, "# HELP latch_line_dead Hardware lines whose capture or watch failed (latchd exits and systemd restarts it).")
 	fmt.Fprintln(bw, "# TYPE latch_line_dead gauge")
 	for _, l := range m.DeadLines() {
 		fmt.Fprintf(bw, "latch_line_dead{line=%q} 1\n", l)
 	}
 	return bw.Flush()
+}
+
+// writeOutbox writes each outbox destination's figures. Destination names
+// come from the configuration ("mqtt", "webhook:<name>"), never from a
+// request.
+func writeOutbox(w io.Writer, stats []outbox.Stat) {
+	fmt.Fprintln(w, "# HELP latch_outbox_delivered_total Events a destination acknowledged (MQTT PUBACK, webhook 2xx), repeats after a restart included.")
+	fmt.Fprintln(w, "# TYPE latch_outbox_delivered_total counter")
+	for _, s := range stats {
+		fmt.Fprintf(w, "latch_outbox_delivered_total{destination=%q} %d\n", s.Name, s.Delivered)
+	}
+	fmt.Fprintln(w, "# HELP latch_outbox_backlog Events in the log after a destination's cursor, not yet acknowledged.")
+	fmt.Fprintln(w, "# TYPE latch_outbox_backlog gauge")
+	for _, s := range stats {
+		fmt.Fprintf(w, "latch_outbox_backlog{destination=%q} %d\n", s.Name, s.Backlog)
+	}
+	fmt.Fprintln(w, "# HELP latch_outbox_dropped_total Events a destination will never receive: removed by retention first, or given up on (a webhook after 24 h).")
+	fmt.Fprintln(w, "# TYPE latch_outbox_dropped_total counter")
+	for _, s := range stats {
+		for _, r := range door.DropReasons() {
+			fmt.Fprintf(w, "latch_outbox_dropped_total{destination=%q,reason=%q} %d\n", s.Name, r, s.Dropped[r])
+		}
+	}
+	fmt.Fprintln(w, "# HELP latch_outbox_failures_total Deliveries that failed and are retried (broker down, receiver not 2xx).")
+	fmt.Fprintln(w, "# TYPE latch_outbox_failures_total counter")
+	for _, s := range stats {
+		fmt.Fprintf(w, "latch_outbox_failures_total{destination=%q} %d\n", s.Name, s.Failures)
+	}
 }

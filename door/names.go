@@ -36,6 +36,10 @@ const (
 	EvDuress = "duress"
 	// EvDuressCleared: the duress output was cleared through the API.
 	EvDuressCleared = "duress_cleared"
+	// EvDeliveryDropped stands for events that an outbox destination (MQTT,
+	// a webhook) will never receive: written by package outbox
+	// (docs/integrations.md).
+	EvDeliveryDropped = "delivery_dropped"
 )
 
 // Grant methods (access_granted's method).
@@ -91,10 +95,22 @@ const (
 	LostQueueFull   = "queue_full"   // dropped from a full queue (MaxQueue)
 )
 
+// Reasons an outbox destination never received an event
+// (delivery_dropped's reason, the outbox metrics' labels).
+const (
+	// DropRetention: retention removed the event from the log before the
+	// destination acknowledged it.
+	DropRetention = "retention"
+	// DropExpired: the destination refused or failed it until it gave up
+	// (a webhook, 24 h).
+	DropExpired = "expired"
+)
+
 var (
 	events = []string{EvAccessGranted, EvAccessDenied, EvCodeRequested, EvStrikeReleased, EvStrikeLocked,
 		EvKeypadLockout, EvDoorOpened, EvDoorClosed, EvDoorForcedOpen, EvDoorHeldOpen, EvREX, EvModeChanged,
-		EvEventsLost, EvLockdownStarted, EvLockdownEnded, EvInputAlarm, EvInputNormal, EvDuress, EvDuressCleared}
+		EvEventsLost, EvLockdownStarted, EvLockdownEnded, EvInputAlarm, EvInputNormal, EvDuress, EvDuressCleared,
+		EvDeliveryDropped}
 	methods = []string{MethodCard, MethodEntryCode, MethodCardAndCode, MethodUnlockedMode, MethodRemote}
 	reasons = []string{ReasonBadRead, ReasonUnknownCard, ReasonCardInactive, ReasonUserInactive, ReasonNoAccess,
 		ReasonDoorLocked, ReasonCardRequired, ReasonNoSecondFactor, ReasonCodeTimeout, ReasonBadCode,
@@ -103,6 +119,7 @@ var (
 		CauseDoubleBadge, CauseFirstPersonIn}
 	results     = []string{ResultGranted, ResultDenied}
 	lostReasons = []string{LostWriteFailed, LostQueueFull}
+	dropReasons = []string{DropRetention, DropExpired}
 )
 
 // Events lists every event the door package writes (the door's and the
@@ -123,3 +140,7 @@ func Results() []string { return slices.Clone(results) }
 
 // LostReasons lists the reasons an event is lost (EventWriter.OnLost).
 func LostReasons() []string { return slices.Clone(lostReasons) }
+
+// DropReasons lists the reasons a destination never received an event
+// (delivery_dropped).
+func DropReasons() []string { return slices.Clone(dropReasons) }

@@ -18,7 +18,7 @@ import (
 func TestNamesListed(t *testing.T) {
 	lists := map[string][]string{
 		"Ev": Events(), "Method": Methods(), "Reason": Reasons(), "Cause": Causes(),
-		"Result": Results(), "Lost": LostReasons(),
+		"Result": Results(), "Lost": LostReasons(), "Drop": DropReasons(),
 	}
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "names.go", nil, 0)

@@ -61,6 +61,13 @@ type Event struct {
 	// event: AppendEvents stores it in the same transaction as the event
 	// (doorstate.go). Never marshalled.
 	State *DoorState `json:"-"`
+	// Destination, FirstSeq and LastSeq describe a delivery_dropped
+	// event: the outbox destination ("mqtt", "webhook:soc") that will
+	// never receive Count events, the first and last of them by seq
+	// (Reason says why).
+	Destination string `json:"destination,omitempty"`
+	FirstSeq    uint64 `json:"first_seq,omitempty"`
+	LastSeq     uint64 `json:"last_seq,omitempty"`
 }
 
 // TimeFormat is how an event's time is written: RFC 3339, UTC, ms.
@@ -241,6 +248,9 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 	if q.After == math.MaxUint64 {
 		return nil, nil
 	}
+	if q.Door == "" && q.UserID == "" && q.Event == "" {
+		return s.eventsAfter(q.After, limit)
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bEvents).Cursor()
 		window := !q.From.IsZero() || !q.To.IsZero()
@@ -268,6 +278,42 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 		return nil
 	})
 	return out, err
+}
+
+// eventsAfter is Events without filters: the read transaction only copies
+// the records, and they are decoded after it ends, so that a reader of
+// many events (the outbox, a stream's replay) holds bbolt's read lock for
+// as short as it can: a writer that must grow the file waits for every
+// reader, and the door's lookups wait behind that writer.
+func (s *Store) eventsAfter(after uint64, limit int) ([]Event, error) {
+	type rec struct {
+		seq uint64
+		v   []byte
+	}
+	var recs []rec
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bEvents).Cursor()
+		var buf []byte
+		for k, v := c.Seek(be64(after + 1)); k != nil && len(recs) < limit; k, v = c.Next() {
+			start := len(buf)
+			buf = append(buf, v...)
+			recs = append(recs, rec{binary.BigEndian.Uint64(k), buf[start:len(buf):len(buf)]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Event, len(recs))
+	for i, r := range recs {
+		if err := json.Unmarshal(r.v, &out[i]); err != nil {
+			return nil, fmt.Errorf("store: event %d: %w", r.seq, err)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // EventsDropped returns how many events retention has dropped.

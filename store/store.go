@@ -56,6 +56,7 @@ var (
 	bEvents  = []byte("events")
 	bTokens  = []byte("tokens")  // name → token record
 	bTokHash = []byte("tokhash") // sha256(secret) → name
+	bCursors = []byte("cursors") // outbox destination name → uint64 BE: last event seq it acknowledged (cursors.go)
 
 	kSchema    = []byte("schema")     // uint32 BE
 	kGen       = []byte("gen")        // uint64 BE: the live data generation
@@ -280,7 +281,7 @@ var migrations = map[uint32]func(tx *bolt.Tx) error{
 func (s *Store) init(keyFile string, idKey []byte) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		fresh := tx.Bucket(bMeta) == nil
-		for _, name := range [][]byte{bMeta, bEvents, bTokens, bTokHash} {
+		for _, name := range [][]byte{bMeta, bEvents, bTokens, bTokHash, bCursors} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("store: open: %w", err)
 			}

@@ -157,6 +157,9 @@ type daemon struct {
 	closer     io.Closer
 	closeAfter func(time.Duration) <-chan time.Time
 	closeOnce  sync.Once
+
+	// integ is the outbox and its destinations (integrations.go); nil = none.
+	integ *integrations
 }
 
 // closeWait bounds closing the database on the way out. bbolt's Close
@@ -263,6 +266,11 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 		return startFailed("latchd: cannot start", err)
 	}
 	d.site.runDuress(ewctx)
+	// The outbox starts before the doors: a new destination's cursor is
+	// put at the end of the log before their first event.
+	if err := d.startIntegrations(cfg, metrics); err != nil {
+		return startFailed("latchd: cannot start the integrations", err)
+	}
 	if err := d.site.start(ctx, cfg); err != nil {
 		return startFailed("latchd: cannot start", err)
 	}
@@ -357,6 +365,7 @@ loop:
 // the outputs' final levels (--sim).
 func (d *daemon) shutdown() {
 	d.site.releaseDuress()
+	d.stopIntegrations() // before the store closes: the outbox reads it
 	if err := d.hw.Close(); err != nil {
 		d.log.Error().Err(err).Msg("releasing GPIO")
 	}
@@ -416,6 +425,9 @@ func (d *daemon) reload(ctx context.Context) {
 			d.log.Error().Err(err).Msg("reload refused; running config kept")
 		}
 		return
+	}
+	if integrationsChanged(d.site.config(), next) {
+		d.log.Warn().Msg("reload: [mqtt] and [[webhook]] changes need a restart; the running ones are kept")
 	}
 	if err := d.site.reload(ctx, next); err != nil {
 		d.fatal <- fmt.Errorf("latchd: reload: %w", err)

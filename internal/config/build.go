@@ -387,6 +387,9 @@ func (b *builder) build(raw *rawFile) *Config {
 		}
 		cfg.Inputs = append(cfg.Inputs, in)
 	}
+
+	// [mqtt] and [[webhook]] (integrations.go)
+	b.integrations(raw, cfg)
 	return cfg
 }
 

@@ -15,7 +15,9 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/mqtt"
 	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/webhook"
 )
 
 // Config is a loaded, checked configuration with every default filled in.
@@ -29,6 +31,10 @@ type Config struct {
 	Doors      []Door
 	Groups     []Group
 	Inputs     []Input
+	// MQTT is the [mqtt] section; nil when the file has none.
+	MQTT *mqtt.Config
+	// Webhooks are the [[webhook]] sections.
+	Webhooks []webhook.Config
 }
 
 // Input is one [[input]] (docs/operations.md): a line whose active level

@@ -1,6 +1,9 @@
 // Package config loads latch's TOML configuration file (docs/config.md): the
 // controller, its API socket, logging, the MFA rules, the readers, the doors
-// with their schedules and exceptions, and the access groups.
+// with their schedules and exceptions, the access groups, and the
+// integrations ([mqtt] into mqtt.Config, [[webhook]] into webhook.Config,
+// their URL, topic and event rules asked of those packages, their secret
+// files checked by internal/secretfile).
 //
 // Load checks the file and returns either a complete Config with every
 // default filled in and every relative path resolved against the file's

@@ -22,6 +22,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("[controller\n"))
 	f.Add([]byte("a.b.c = 1\n[a]\n[[a.b]]\n"))
 	f.Add([]byte("[[reader]]\nkeys = { star = 10, hash = { x = 1 } }\n"))
+	f.Add([]byte("[mqtt]\nurl = \"ssl://b:8883\"\nusername = \"u\"\npassword_file = \"pw\"\ntls_ca = \"ca.pem\"\ntopic_prefix = \"a/b\"\ndiscovery_prefix = \"\"\ncommands = true\n"))
+	f.Add([]byte("[[webhook]]\nname = \"soc\"\nurl = \"http://127.0.0.1:1/h\"\nsecret_file = \"s\"\nevents = [\"rex\"]\ntimeout = \"1s\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data, "f.toml")
 		if err == nil {

@@ -17,6 +17,8 @@ type rawFile struct {
 	Door       []rawDoor      `toml:"door"`
 	Group      []rawGroup     `toml:"group"`
 	Input      []rawInput     `toml:"input"`
+	MQTT       *rawMQTT       `toml:"mqtt"`
+	Webhook    []rawWebhook   `toml:"webhook"`
 }
 
 // rawInput is an [[input]] (docs/operations.md).
@@ -126,4 +128,23 @@ type rawGroup struct {
 	Name     *string          `toml:"name"`
 	Doors    []string         `toml:"doors"`
 	Schedule []rawGroupWindow `toml:"schedule"`
+}
+
+type rawMQTT struct {
+	URL             *string `toml:"url"`
+	Username        *string `toml:"username"`
+	PasswordFile    *string `toml:"password_file"`
+	TLSCA           *string `toml:"tls_ca"`
+	ClientID        *string `toml:"client_id"`
+	TopicPrefix     *string `toml:"topic_prefix"`
+	DiscoveryPrefix *string `toml:"discovery_prefix"`
+	Commands        *bool   `toml:"commands"`
+}
+
+type rawWebhook struct {
+	Name       *string  `toml:"name"`
+	URL        *string  `toml:"url"`
+	SecretFile *string  `toml:"secret_file"`
+	Events     []string `toml:"events"`
+	Timeout    *string  `toml:"timeout"`
 }

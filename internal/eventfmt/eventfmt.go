@@ -211,19 +211,20 @@ func EventColor(ev string) string {
 // TestEveryDoorEventColoured ranges over them, so a new event gets a
 // colour chosen for it) and for the store's audit event.
 var eventColors = map[string]string{
-	door.EvAccessGranted:  Green,
-	door.EvAccessDenied:   Red,
-	door.EvDoorForcedOpen: Red,
-	door.EvDoorHeldOpen:   Red,
-	door.EvCodeRequested:  Yellow,
-	door.EvKeypadLockout:  Yellow,
-	door.EvModeChanged:    Blue,
-	door.EvStrikeReleased: Cyan,
-	door.EvStrikeLocked:   Cyan,
-	door.EvDoorOpened:     Cyan,
-	door.EvDoorClosed:     Cyan,
-	door.EvREX:            Cyan,
-	door.EvEventsLost:     Cyan,
+	door.EvAccessGranted:   Green,
+	door.EvAccessDenied:    Red,
+	door.EvDoorForcedOpen:  Red,
+	door.EvDoorHeldOpen:    Red,
+	door.EvCodeRequested:   Yellow,
+	door.EvKeypadLockout:   Yellow,
+	door.EvModeChanged:     Blue,
+	door.EvStrikeReleased:  Cyan,
+	door.EvStrikeLocked:    Cyan,
+	door.EvDoorOpened:      Cyan,
+	door.EvDoorClosed:      Cyan,
+	door.EvREX:             Cyan,
+	door.EvEventsLost:      Cyan,
+	door.EvDeliveryDropped: Yellow,
 	// Operating doors (docs/operations.md): a lockdown and an alarm input
 	// are alarms; their ends are news.
 	door.EvLockdownStarted: Red,

@@ -1,0 +1,381 @@
+package mqtt
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"periph.io/x/conn/v3/gpio"
+
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/outbox"
+	"github.com/latchd/latch/reader"
+	"github.com/latchd/latch/reader/readertest"
+	"github.com/latchd/latch/schedule"
+	"github.com/latchd/latch/store"
+	"github.com/latchd/latch/webhook"
+)
+
+// The outbox benchmarks (docs/integrations.md, "Performance"): how many
+// events a second the outbox delivers to MQTT (Debian's mosquitto on
+// loopback, QoS 1, one PUBACK awaited per event) and to a webhook (a
+// receiver process on loopback, one signed POST per event); and the
+// door's decision p99 while both drain a backlog, against the same door
+// with the outbox stopped. The receivers run in processes of their own,
+// as they do in a real installation, so that what is measured is
+// latchd's own work.
+
+// benchStore is a store with retention for the whole backlog.
+func benchStore(b *testing.B, retention int) *store.Store {
+	dir := b.TempDir()
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "latch.db"), KeyFile: filepath.Join(dir, "device.key"), EventRetention: retention})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+// backlog appends n events as the doors write them.
+func backlog(b *testing.B, st *store.Store, n int) {
+	now := time.Now()
+	for n > 0 {
+		k := min(n, 1000)
+		evs := make([]store.Event, k)
+		for i := range evs {
+			evs[i] = store.Event{Time: now, Event: door.EvAccessDenied, Door: "front", Reader: "in", Reason: door.ReasonUnknownCard,
+				Card: &store.EventCard{Format: "h10301", FacilityCode: 9, CardNumber: uint64(i)}}
+		}
+		if err := st.AppendEvents(evs); err != nil {
+			b.Fatal(err)
+		}
+		n -= k
+	}
+}
+
+// receiverEnv makes the test binary a webhook receiver (TestMain): the
+// benchmark of the decision latency keeps the receivers' work out of the
+// process it measures, as a real receiver is another machine.
+const receiverEnv = "LATCH_BENCH_RECEIVER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(receiverEnv) == "1" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			os.Exit(1)
+		}
+		fmt.Println(l.Addr().String())
+		http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// receiverURL is a webhook receiver on loopback: in a process of its own
+// (separate), else an httptest server in this one.
+func receiverURL(b *testing.B, separate bool) string {
+	if !separate {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		b.Cleanup(srv.Close)
+		return srv.URL
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), receiverEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
+// brokerAddr is an MQTT broker on loopback: Debian's mosquitto in a
+// process of its own when separate and installed, else mochi in this one.
+func brokerAddr(b *testing.B, separate bool) string {
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		bin, err = exec.LookPath("/usr/sbin/mosquitto")
+	}
+	if !separate || err != nil {
+		if separate {
+			b.Log("mosquitto not installed: the broker runs in this process")
+		}
+		return startBrokerQuiet(b)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	conf := filepath.Join(b.TempDir(), "mosquitto.conf")
+	_, port, _ := net.SplitHostPort(addr)
+	os.WriteFile(conf, []byte("listener "+port+" 127.0.0.1\nallow_anonymous true\nuser root\n"), 0o644)
+	cmd := exec.Command(bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("mosquitto does not listen: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // a real process starting
+	}
+}
+
+func benchWebhook(b *testing.B, separate bool) *webhook.Webhook {
+	p := filepath.Join(b.TempDir(), "secret")
+	os.WriteFile(p, []byte("bench-secret"), 0o600)
+	w, err := webhook.New(webhook.Config{Name: "bench", URL: receiverURL(b, separate), SecretFile: p}, webhook.Options{Controller: "hq"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+func benchMQTT(b *testing.B, separate bool) *Client {
+	br := brokerAddr(b, separate)
+	c, err := New(Config{URL: "tcp://" + br, DiscoveryPrefix: DefaultDiscoveryPrefix},
+		Options{Controller: "hq", Log: zerolog.Nop(), Doors: []DoorInfo{{Name: "front"}}, ReconnectBackoff: func(int) time.Duration { return 10 * time.Millisecond }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.Stop(sctx)
+		scancel()
+		cancel()
+	})
+	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
+	defer acancel()
+	if err := c.cm.AwaitConnection(actx); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkOutboxThroughput: b.N stored events delivered through the
+// outbox to one destination; events/s is the sustained rate.
+func BenchmarkOutboxThroughput(b *testing.B) {
+	for _, dest := range []string{"mqtt", "webhook"} {
+		b.Run("dest="+dest, func(b *testing.B) {
+			st := benchStore(b, max(b.N+10, 100000))
+			var d outbox.Destination
+			if dest == "mqtt" {
+				d = benchMQTT(b, true)
+			} else {
+				d = benchWebhook(b, true)
+			}
+			ob := outbox.New(st, outbox.Options{Log: zerolog.Nop()})
+			ob.Add(d)
+			if err := ob.Init(); err != nil {
+				b.Fatal(err)
+			}
+			backlog(b, st, b.N)
+			_, last, _ := st.EventBounds()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.ResetTimer()
+			start := time.Now()
+			done := make(chan struct{})
+			go func() { defer close(done); ob.Run(ctx) }()
+			for ob.Stats()[0].Cursor < last {
+				time.Sleep(time.Millisecond) // polling the outbox's figures; the work is in its goroutines
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			cancel()
+			<-done
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+		})
+	}
+}
+
+// latencies records the door's own decision latencies (door.Observer)
+// into the phase's slice.
+type latencies struct {
+	mu  sync.Mutex
+	cur *[]time.Duration
+}
+
+func (l *latencies) ObserveDecision(d time.Duration, result, _ string) {
+	if result != door.ResultGranted {
+		return
+	}
+	l.mu.Lock()
+	*l.cur = append(*l.cur, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) ObserveBadRead(string) {}
+
+func (l *latencies) into(p *[]time.Duration) {
+	l.mu.Lock()
+	l.cur = p
+	l.mu.Unlock()
+}
+
+// BenchmarkDecisionWhileDelivering: card grants on a door (1,000 users,
+// the real store and event writer), one every 5 ms, in alternating phases
+// of 200 decisions: the outbox stopped ("idle"), then delivering a
+// backlog of 200,000 events to MQTT and a webhook at once. Alternating phases share
+// whatever else the machine is doing. p99-ns-idle and p99-ns-delivering
+// are the door's own decision latency (frame complete → relay command,
+// its Observer figure); p99-ratio is delivering/idle (the target is at
+// most 1.10); <dest>-events/s is each destination's rate during the
+// delivering phases.
+func BenchmarkDecisionWhileDelivering(b *testing.B) {
+	const users = 1000
+	const pending = 200000
+	const phase = 200
+	const pace = 5 * time.Millisecond
+	st := benchStore(b, pending+1000000)
+	by := store.Actor{Name: "bench"}
+	for i := range users {
+		u, err := st.CreateUser(store.UserFields{ExternalID: fmt.Sprintf("emp%d", i), Groups: []string{"staff"}}, by)
+		if err == nil {
+			err = st.AddCard(u.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: uint64(i + 1), Active: true}, by)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ob := outbox.New(st, outbox.Options{Log: zerolog.Nop()})
+	ob.Add(benchMQTT(b, true))
+	ob.Add(benchWebhook(b, true))
+	if err := ob.Init(); err != nil {
+		b.Fatal(err)
+	}
+	backlog(b, st, pending)
+
+	ew := door.NewEventWriter(st, nil, zerolog.Nop())
+	go ew.Run(ctx)
+	relay := readertest.NewOutPin("relay", gpio.Low, nil)
+	writes := make(chan readertest.Change, 16)
+	relay.Notify(writes)
+	var idle, busy []time.Duration
+	obs := &latencies{cur: &idle}
+	c := door.DefaultConfig()
+	c.Name, c.Relay, c.Debounce, c.DefaultMode, c.Observer = "front", relay, -1, schedule.AccessControlled, obs
+	c.Readers = []door.ReaderConfig{{Name: "in"}}
+	c.Groups = []door.Group{{Name: "staff", Doors: []string{"front"}}}
+	d, err := door.New(c, st, ew)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ddone := make(chan struct{})
+	go func() { d.Run(ctx); close(ddone) }()
+	defer func() { cancel(); <-ddone }()
+	waitLevel(b, writes, gpio.Low)
+	waitLevel(b, writes, gpio.Low)
+
+	var stopOB func()
+	var busyTime time.Duration
+	var phaseStart time.Time
+	startOB := func() {
+		octx, ocancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); ob.Run(octx) }()
+		phaseStart = time.Now()
+		stopOB = func() { ocancel(); <-done; busyTime += time.Since(phaseStart); stopOB = nil }
+	}
+	// Decisions come every pace: a busy door decides every few seconds,
+	// and back to back the door's own events would fill the disk.
+	tick := time.NewTicker(pace)
+	defer tick.Stop()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		<-tick.C
+		if i%phase == 0 {
+			if (i/phase)%2 == 1 {
+				obs.into(&busy)
+				startOB()
+			} else if stopOB != nil {
+				stopOB()
+				obs.into(&idle)
+			}
+		}
+		i++
+		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: reader.Card{Format: reader.H10301, FacilityCode: 1, CardNumber: uint64(1 + i%users)}, At: time.Now()})
+		waitLevel(b, writes, gpio.High)
+		d.DoorSensor(true) // relock on open
+		waitLevel(b, writes, gpio.Low)
+		d.DoorSensor(false)
+	}
+	b.StopTimer()
+	if stopOB != nil {
+		stopOB()
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	slices.Sort(idle)
+	slices.Sort(busy)
+	if len(idle) == 0 || len(busy) == 0 {
+		b.Logf("run at least %d decisions for both phases", 2*phase)
+		return
+	}
+	pi, pb := idle[len(idle)*99/100], busy[len(busy)*99/100]
+	b.ReportMetric(float64(pi.Nanoseconds()), "p99-ns-idle")
+	b.ReportMetric(float64(pb.Nanoseconds()), "p99-ns-delivering")
+	b.ReportMetric(float64(pb)/float64(pi), "p99-ratio")
+	b.ReportMetric(float64(idle[len(idle)/2].Nanoseconds()), "p50-ns-idle")
+	b.ReportMetric(float64(busy[len(busy)/2].Nanoseconds()), "p50-ns-delivering")
+	for _, s := range ob.Stats() {
+		b.ReportMetric(float64(s.Delivered)/busyTime.Seconds(), s.Name+"-events/s")
+		if s.Backlog == 0 {
+			b.Logf("%s drained its backlog before the decisions ended: raise pending", s.Name)
+		}
+	}
+}
+
+func waitLevel(b *testing.B, ch <-chan readertest.Change, want gpio.Level) {
+	for {
+		select {
+		case c := <-ch:
+			if c.Level == want {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			b.Fatalf("relay never went %v", want)
+		}
+	}
+}
