@@ -1,0 +1,106 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestAdmins(t *testing.T) {
+	dir := t.TempDir()
+	s := openAt(t, dir, nil)
+	pw := []byte("correct horse 7391")
+	if err := s.CreateAdmin("ops", RoleViewer, pw, admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAdmin("ops", RoleViewer, pw, admin); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second create: %v, want ErrConflict", err)
+	}
+	for _, c := range []struct {
+		name, role string
+		pw         []byte
+		field      string
+	}{
+		{"", RoleViewer, pw, "name"},
+		{"a b", RoleViewer, pw, "name"},
+		{"x", "root", pw, "role"},
+		{"x", RoleViewer, []byte("short"), "password"},
+		{"x", RoleViewer, bytes.Repeat([]byte("a"), 257), "password"},
+		{"x", RoleViewer, []byte("\xff\xfe0123456789"), "password"},
+	} {
+		var ve *ValidationError
+		if err := s.CreateAdmin(c.name, c.role, c.pw, admin); !errors.As(err, &ve) || ve.Field != c.field {
+			t.Errorf("CreateAdmin(%q, %q): %v, want a %s rule", c.name, c.role, err, c.field)
+		}
+	}
+	a, err := s.VerifyAdmin("ops", pw)
+	if err != nil || a.Name != "ops" || a.Role != RoleViewer {
+		t.Fatalf("VerifyAdmin: %+v %v", a, err)
+	}
+	for _, c := range []struct{ name, pw string }{{"ops", "wrong horse 7391"}, {"nobody", string(pw)}, {"", ""}} {
+		if _, err := s.VerifyAdmin(c.name, []byte(c.pw)); err != ErrBadPassword {
+			t.Errorf("VerifyAdmin(%q): %v, want ErrBadPassword", c.name, err)
+		}
+	}
+	pw2 := []byte("another long one 55")
+	if err := s.SetAdminPassword("ops", pw2, admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyAdmin("ops", pw); err != ErrBadPassword {
+		t.Errorf("old password still works: %v", err)
+	}
+	if _, err := s.VerifyAdmin("ops", pw2); err != nil {
+		t.Errorf("new password: %v", err)
+	}
+	if err := s.SetAdminPassword("nobody", pw2, admin); !errors.Is(err, ErrNotFound) {
+		t.Errorf("passwd of nobody: %v", err)
+	}
+	list, err := s.Admins()
+	if err != nil || len(list) != 1 || list[0].Name != "ops" {
+		t.Fatalf("Admins: %+v %v", list, err)
+	}
+	evs, err := s.Events(EventQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range evs {
+		if e.Account != "" {
+			actions = append(actions, e.Action+" "+e.Account+":"+e.AccountRole+" by "+e.Actor)
+		}
+	}
+	want := []string{"admin_created ops:viewer by alice", "admin_password_changed ops:viewer by alice"}
+	if len(actions) != 2 || actions[0] != want[0] || actions[1] != want[1] {
+		t.Errorf("audit: %q, want %q", actions, want)
+	}
+	if err := s.DeleteAdmin("ops", admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAdmin("ops", admin); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if _, err := s.VerifyAdmin("ops", pw2); err != ErrBadPassword {
+		t.Errorf("deleted account signs in: %v", err)
+	}
+	// No password in the file, in any form but the hash.
+	s.db.Sync()
+	raw, err := os.ReadFile(filepath.Join(dir, "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][]byte{pw, pw2} {
+		if bytes.Contains(raw, p) {
+			t.Errorf("the database file holds the password %q", p)
+		}
+	}
+}
+
+func TestAdminRecordCorrupt(t *testing.T) {
+	for _, v := range [][]byte{nil, {1}, bytes.Repeat([]byte{1}, adminRecLen), append([]byte{2}, make([]byte, adminRecLen)...)} {
+		if _, err := decodeAdmin("x", v); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("decodeAdmin(%x): %v, want ErrCorrupt", v, err)
+		}
+	}
+}
