@@ -104,3 +104,32 @@ func TestAdminRecordCorrupt(t *testing.T) {
 		}
 	}
 }
+
+func TestUsersByCardNumber(t *testing.T) {
+	s := openTest(t)
+	a := mustUser(t, s, "a").UserID
+	b := mustUser(t, s, "b").UserID
+	for _, c := range []struct {
+		u  string
+		fc uint32
+		n  uint64
+	}{{a, 1, 4242}, {a, 2, 4242}, {b, 3, 4242}, {b, 3, 999}} {
+		if err := s.AddCard(c.u, Card{Format: "h10301", FacilityCode: c.fc, CardNumber: c.n, Active: true}, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	us, err := s.UsersByCardNumber(4242, 10)
+	if err != nil || len(us) != 2 {
+		t.Fatalf("4242: %d users, %v", len(us), err)
+	}
+	us, _ = s.UsersByCardNumber(999, 10)
+	if len(us) != 1 || us[0].UserID != b {
+		t.Errorf("999: %+v", us)
+	}
+	if us, _ = s.UsersByCardNumber(4242, 1); len(us) != 1 {
+		t.Errorf("limit 1: %d", len(us))
+	}
+	if us, _ = s.UsersByCardNumber(7, 10); len(us) != 0 {
+		t.Errorf("7: %d", len(us))
+	}
+}
