@@ -133,3 +133,46 @@ func TestUsersByCardNumber(t *testing.T) {
 		t.Errorf("7: %d", len(us))
 	}
 }
+
+func TestEventsBefore(t *testing.T) {
+	s := openTest(t)
+	var evs []Event
+	for i := range 25 {
+		door := "front"
+		if i%5 == 0 {
+			door = "back"
+		}
+		evs = append(evs, Event{Event: "access_denied", Door: door, Reason: "unknown_card"})
+	}
+	if err := s.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	before := uint64(0)
+	for range 10 {
+		page, next, err := s.EventsBefore(EventPageQuery{Before: before, Limit: 4, Door: "back"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			seqs = append(seqs, e.Seq)
+		}
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	if len(seqs) != 5 {
+		t.Fatalf("back events: %v, want 5", seqs)
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] >= seqs[i-1] {
+			t.Fatalf("not newest first: %v", seqs)
+		}
+	}
+	// A filter that matches nothing still ends: the scan bound pages on.
+	page, next, err := s.EventsBefore(EventPageQuery{Limit: 4, Scan: 10, Reason: "nothing"})
+	if err != nil || len(page) != 0 || next == 0 {
+		t.Errorf("bounded scan: %d events, next %d, %v", len(page), next, err)
+	}
+}
