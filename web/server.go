@@ -90,7 +90,7 @@ func New(o Options) (*Server, error) {
 		s.loc = func() *time.Location { return time.UTC }
 	}
 	s.ss = sessions{now: s.now, m: map[[32]byte]*session{}}
-	s.peers = api.NewFailLimiter(signInBurst, signInRefill, s.now)
+	s.peers = api.NewFailLimiter(2*signInBurst, signInRefill, s.now) // a peer may hold a few names
 	s.names = api.NewFailLimiter(signInBurst, signInRefill, s.now)
 	if err := s.parse(); err != nil {
 		return nil, err
