@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/latchd/latch/internal/syncio"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// TestAdminPageInChromium drives Debian's chromium through the admin
+// page's MFA flow against the built latchd --sim (docs/web.md): sign in,
+// find the user, add a code by typing and one by Generate, each shown
+// once, the list without digits; badge and type it → granted; delete it →
+// denied; a viewer's controls; a forged POST refused; the Korean page.
+// Screenshots go to $LATCH_SCREENSHOTS (make test: bin/screenshots), else
+// a temporary folder; the test prints which.
+func TestAdminPageInChromium(t *testing.T) {
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("needs Debian's chromium (.ci/run installs it)")
+	}
+	bin := buildLatchd(t)
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := strings.Replace(string(demoConfig), "[log]", fmt.Sprintf("[api]\nsocket = %q\nlisten = %q\n\n[log]", filepath.Join(dir, "api.sock"), addr), 1)
+	cfg = strings.Replace(cfg, `format = "console"`, `format = "json"`, 1)
+	cfgPath := filepath.Join(dir, "latch.toml")
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	ctl := filepath.Join(filepath.Dir(bin), "latchctl")
+	for _, a := range [][]string{{"root", "access_system_admin"}, {"view", "viewer"}} {
+		c := exec.Command(ctl, "admin", "create", "--config", cfgPath, "--name", a[0], "--role", a[1])
+		c.Stdin = strings.NewReader("browser test password\n")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("admin create: %v: %s", err, out)
+		}
+	}
+	shots := os.Getenv("LATCH_SCREENSHOTS")
+	if shots == "" {
+		shots, _ = os.MkdirTemp("", "latch-screenshots-")
+	}
+	os.MkdirAll(shots, 0o755)
+	t.Logf("screenshots in %s", shots)
+
+	cmd := exec.Command(bin, "--sim", "--config", cfgPath)
+	stdin, _ := cmd.StdinPipe()
+	var logs syncio.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			io.WriteString(stdin, "quit\n")
+			stdin.Close()
+			cmd.Wait()
+		}
+	}
+	defer stop()
+	send := func(line string) { io.WriteString(stdin, line+"\n") }
+	// waitLog polls the log for s (after `from` bytes) with a deadline.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	waitLog := func(from int, s string) bool {
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); {
+			if strings.Contains(logs.String()[from:], s) {
+				return true
+			}
+			<-tick.C
+		}
+		return false
+	}
+	if !waitLog(0, `"api serving"`) {
+		t.Fatalf("latchd did not start:\n%s", logs.String())
+	}
+	send("user alice groups=staff")
+	send("card alice h10301 1 1001")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(filepath.Join(dir, "chromium")), chromedp.WindowSize(1200, 900))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelT()
+	base := "http://" + addr
+	do := func(what string, acts ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, acts...); err != nil {
+			t.Fatalf("%s: %v\nlog:\n%s", what, err, logs.String())
+		}
+	}
+	get := func(what string, a chromedp.Action[string]) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, a)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			b, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, name+".png"), b, 0o644)
+		})
+	}
+	do("sign in", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#name"), shot("signin"),
+		chromedp.SendKeys("#name", "root"), chromedp.SendKeys("#password", "browser test password"),
+		chromedp.Click("#signin"), chromedp.WaitVisible("#q"))
+	do("find alice", chromedp.SendKeys("#q", "alice\n"), chromedp.WaitVisible(`//tbody//a[contains(@href,"/users/")]`), shot("users"),
+		chromedp.Click(`//tbody//a[contains(@href,"/users/")]`), chromedp.WaitVisible("#add-mfa"), shot("user"))
+	userURL := get("user url", chromedp.Location())
+	typed := "4829137"
+	do("type a code", chromedp.Click("#add-mfa"), chromedp.WaitVisible("#code"), shot("mfa-new"),
+		chromedp.SendKeys("#code", typed), chromedp.Click("#save"), chromedp.WaitVisible("#code-once"), shot("mfa-shown"))
+	if text := get("shown", chromedp.Text("#code-once")); text != typed {
+		t.Fatalf("shown once: %q, want the typed code", text)
+	}
+	do("generate one", chromedp.Click("#done"), chromedp.WaitVisible("#add-mfa"), chromedp.Click("#add-mfa"),
+		chromedp.WaitVisible("#length"), chromedp.SetValue("#length", "8"), chromedp.Click("#generate"),
+		chromedp.WaitVisible("#code-once"))
+	generated := get("generated", chromedp.Text("#code-once"))
+	if len(generated) != 8 || strings.Trim(generated, "0123456789") != "" {
+		t.Fatalf("generated %q, want 8 digits", generated)
+	}
+	do("the list", chromedp.Click("#done"), chromedp.WaitVisible("#mfa"), shot("user-mfa-list"))
+	html := get("list html", chromedp.OuterHTML("html"))
+	if strings.Contains(html, typed) || strings.Contains(html, generated) || strings.Count(html, "/edit") < 2 {
+		t.Fatalf("the list shows digits, or not both codes")
+	}
+	// The typed code at the door: granted.
+	from := len(logs.String())
+	send("badge h10301 1 1001")
+	send("keys " + typed + "#")
+	if !waitLog(from, `"access_granted"`) {
+		t.Fatalf("badge + typed code not granted:\n%s", logs.String()[from:])
+	}
+	// Delete it (confirmed), then the next attempt is denied.
+	do("delete", chromedp.Click(`//tr[td[2][text()="7"]]//a[contains(@href,"/delete")]`), chromedp.WaitVisible("#confirm-delete"),
+		shot("mfa-delete"), chromedp.Click("#confirm-delete"), chromedp.WaitVisible("#mfa"))
+	from = len(logs.String())
+	send("badge h10301 1 1001")
+	send("keys " + typed + "#")
+	if !waitLog(from, `"access_denied"`) {
+		t.Fatalf("deleted code not denied:\n%s", logs.String()[from:])
+	}
+	// A forged POST without the CSRF token, from the page itself: refused.
+	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch(location.pathname + "/mfa", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "action=save&code=97531864"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || status != 403 {
+		t.Errorf("forged POST: %d %v, want 403", status, err)
+	}
+	do("doors, events, import", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("h1"), shot("doors"),
+		chromedp.Navigate(base+"/events"), chromedp.WaitVisible("#live"), shot("events"),
+		chromedp.Navigate(base+"/import"), chromedp.WaitVisible("#file"), shot("import"))
+	do("phone width", chromedp.EmulateViewport(360, 740), chromedp.Navigate(userURL), chromedp.WaitVisible("#add-mfa"), shot("user-360"),
+		chromedp.EmulateViewport(1200, 900))
+	// Korean, by the switch every page has.
+	do("korean", chromedp.Navigate(userURL), chromedp.WaitVisible("#add-mfa"), chromedp.Click("a.lang"), chromedp.WaitVisible("#add-mfa"), shot("user-ko"))
+	if text := get("ko add", chromedp.Text("#add-mfa")); text != "MFA 코드 추가" {
+		t.Errorf("Korean Add MFA code: %q", text)
+	}
+	do("korean form", chromedp.Click("#add-mfa"), chromedp.WaitVisible("#generate"), shot("mfa-new-ko"))
+	if text := get("ko generate", chromedp.Text("#generate")); text != "생성" {
+		t.Errorf("Korean Generate: %q", text)
+	}
+	// A viewer sees no credential or user controls.
+	do("viewer", chromedp.Click("a.lang"), chromedp.WaitVisible("#generate"), chromedp.Click(`//form[@action="/signout"]//button`), chromedp.WaitVisible("#name"),
+		chromedp.SendKeys("#name", "view"), chromedp.SendKeys("#password", "browser test password"), chromedp.Click("#signin"),
+		chromedp.WaitVisible("#q"), chromedp.Navigate(userURL), chromedp.WaitVisible("h1"), shot("user-viewer"))
+	html = get("viewer html", chromedp.OuterHTML("html"))
+	for _, c := range []string{`id="add-mfa"`, `id="save-profile"`, `id="suspend"`, `id="add-card"`, `href="/import"`} {
+		if strings.Contains(html, c) {
+			t.Errorf("a viewer sees %s", c)
+		}
+	}
+	if !strings.Contains(html, `href="/doors"`) || !strings.Contains(html, `href="/events"`) {
+		t.Error("a viewer lacks Doors or Events")
+	}
+	stop()
+	// The digits appear nowhere after their one showing: not in the log
+	// (events included) or the database file.
+	db, _ := os.ReadFile(filepath.Join(dir, "demo.db"))
+	for _, code := range []string{typed, generated} {
+		if strings.Contains(logs.String(), code) {
+			t.Errorf("the log holds the code %s", code)
+		}
+		if bytes.Contains(db, []byte(code)) {
+			t.Errorf("the database holds the code %s", code)
+		}
+	}
+}
