@@ -57,7 +57,6 @@ func eventFilter(v url.Values) store.EventPageQuery {
 	return f
 }
 
-
 func matches(f store.EventPageQuery, e store.Event) bool {
 	return (f.Door == "" || e.Door == f.Door) && (f.UserID == "" || e.UserID == f.UserID) &&
 		(f.Event == "" || e.Event == f.Event) && (f.Reason == "" || e.Reason == f.Reason)
