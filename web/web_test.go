@@ -21,14 +21,16 @@ const testPassword = "a long test password"
 
 // fixture is a store, the API and the page on one httptest server.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	st  *store.Store
 	srv *httptest.Server
 	uid string
 	now time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
+
+func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: storetest.Temp(t), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	a := api.New(api.Options{Store: f.st, Config: api.Config{Groups: []api.Group{{Name: "staff", Doors: []string{"front"}}},
