@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"strings"
 	"errors"
 	"os"
 	"path/filepath"
@@ -174,5 +175,24 @@ func TestEventsBefore(t *testing.T) {
 	page, next, err := s.EventsBefore(EventPageQuery{Limit: 4, Scan: 10, Reason: "nothing"})
 	if err != nil || len(page) != 0 || next == 0 {
 		t.Errorf("bounded scan: %d events, next %d, %v", len(page), next, err)
+	}
+}
+
+func TestMayMatch(t *testing.T) {
+	rec := encodeUser(&userRec{UserFields: UserFields{ExternalID: "E-1001", FirstName: "Min", LastName: "KIM", Email: "min@example.com"}})
+	for _, c := range []struct {
+		q    string
+		want bool
+	}{{"kim", true}, {"e-10", true}, {"example.com", true}, {"min@", true}, {"park", false}, {"e-1002", false}, {"김", true}} {
+		if got := mayMatch(rec, c.q); got != c.want {
+			t.Errorf("mayMatch(%q) = %v", c.q, got)
+		}
+	}
+	// The two letters whose lower case is ASCII.
+	for _, name := range []string{"\u212aim", "\u0130lker"} {
+		q := strings.ToLower(name) // "kim", "ilker": all ASCII
+		if !mayMatch(encodeUser(&userRec{UserFields: UserFields{FirstName: name}}), q) {
+			t.Errorf("%q: the search %q, which its lower case holds, was skipped", name, q)
+		}
 	}
 }

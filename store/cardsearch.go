@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -40,4 +42,53 @@ func (s *Store) UsersByCardNumber(number uint64, limit int) ([]User, error) {
 		return nil
 	})
 	return out, err
+}
+
+// mayMatch reports whether the user record rec could match the lowered
+// search: false only when it certainly does not. An ASCII search is looked
+// for in the record's bytes, ASCII letters folded, without decoding or
+// allocating: every field is stored as its bytes, so a field holding the
+// search holds it in the record too. Two non-ASCII letters lower-case to
+// ASCII ones (U+212A Kelvin sign → k, U+0130 İ → i): a record holding
+// either may match a search with that letter.
+func mayMatch(rec []byte, search string) bool {
+	for i := 0; i < len(search); i++ {
+		if search[i] >= 0x80 {
+			return true
+		}
+	}
+	if strings.ContainsRune(search, 'k') && bytes.Contains(rec, kelvin) ||
+		strings.ContainsRune(search, 'i') && bytes.Contains(rec, dotI) {
+		return true
+	}
+	n := len(search)
+	if n == 0 {
+		return true
+	}
+	first := search[0]
+	for i := 0; i+n <= len(rec); i++ {
+		if lowerASCII(rec[i]) != first {
+			continue
+		}
+		j := 1
+		for j < n && lowerASCII(rec[i+j]) == search[j] {
+			j++
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	kelvin = []byte("\u212a")
+	dotI   = []byte("\u0130")
+)
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
