@@ -3,16 +3,20 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -25,8 +29,10 @@ ROLE: ` + strings.Join(store.Roles, ", ") + `.
 Accounts of people who sign in to the admin page (docs/web.md). create and passwd read
 the password twice from the terminal without echo, or one line from standard input when
 it is not a terminal; never from an argument. The password ` + store.PasswordRule + `.
-These work on the database directly, as the daemon's owner: stop latchd first
-(systemctl stop latchd), which holds the database while it runs.`
+These work on the database directly, as the daemon's owner. While latchd runs (and holds
+the database), they go through its Unix socket instead, which accepts account management
+from the daemon's own user or root without a token (as token management); with --socket
+PATH (or --url) and no --config/--db/--key they go to that running latchd at once.`
 
 func runAdmin(args []string, stdout, stderr io.Writer) int {
 	action, name, fs, c := actionFlags("admin", args, stderr)
@@ -61,6 +67,26 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var pw []byte
+	if action == "create" || action == "passwd" {
+		if pw, err = readPassword(stderr); err != nil {
+			return fail(stderr, name, err)
+		}
+		defer clear(pw)
+		if err := store.CheckPassword(pw); err != nil {
+			return fail(stderr, name, err)
+		}
+	}
+	viaAPI := func() int {
+		if err := c.setup(fs); err != nil {
+			return fail(stderr, name, err)
+		}
+		c.ownerOK = true
+		return adminViaAPI(c, action, *aname, *role, pw, stdout, stderr)
+	}
+	if (set["socket"] || set["url"]) && !set["db"] && !set["key"] && !set["config"] {
+		return viaAPI()
+	}
 	cfg, err := loadConfig(c.config, set["config"])
 	if err != nil {
 		return fail(stderr, name, err)
@@ -76,22 +102,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 			*p.v = p.def
 		}
 	}
-	var pw []byte
-	if action == "create" || action == "passwd" {
-		if pw, err = readPassword(stderr); err != nil {
-			return fail(stderr, name, err)
-		}
-		defer clear(pw)
-		if err := store.CheckPassword(pw); err != nil {
-			return fail(stderr, name, err)
-		}
-	}
 	st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
+	if errors.Is(err, store.ErrInUse) {
+		return viaAPI() // latchd holds the database: ask it over its socket
+	}
 	if err != nil {
-		if errors.Is(err, store.ErrInUse) {
-			err = fmt.Errorf("%w: stop latchd first (systemctl stop latchd)", err)
-		}
-		return fail(stderr, name, err)
+		return fail(stderr, name, fmt.Errorf("%w (run as the daemon's user; or pass --db and --key)", err))
 	}
 	defer st.Close()
 	by := store.Actor{Name: "latchctl", Role: "local"}
@@ -164,4 +180,46 @@ func readPassword(stderr io.Writer) ([]byte, error) {
 		return nil, errors.New("no password on standard input: pipe one line, or type it at a terminal")
 	}
 	return line, nil
+}
+
+func adminViaAPI(c *conn, action, name, role string, pw []byte, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := "admin " + action
+	failed := func(err error) int {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && c.url == "" {
+			err = fmt.Errorf("latchd refused: only latchd's own user or root may manage accounts without a token; run e.g. sudo -u latch latchctl %s …, or set LATCH_TOKEN to an access_system_admin token", cmd)
+		}
+		return fail(stderr, cmd, err)
+	}
+	path := "/v1/admins/" + url.PathEscape(name)
+	switch action {
+	case "create":
+		if err := c.do(ctx, http.MethodPost, "/v1/admins", apitype.NewAdmin{Name: name, Role: role, Password: string(pw)}, nil); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(stderr, "created %s (%s)\n", name, role)
+	case "list":
+		var out apitype.AdminList
+		if err := c.do(ctx, http.MethodGet, "/v1/admins", nil, &out); err != nil {
+			return failed(err)
+		}
+		tw := newTable(stdout, "NAME\tROLE\tCREATED")
+		for _, a := range out.Admins {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, a.Role, a.Created)
+		}
+		tw.Flush()
+	case "passwd":
+		if err := c.do(ctx, http.MethodPut, path+"/password", apitype.Password{Password: string(pw)}, nil); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(stderr, "changed the password of %s\n", name)
+	case "delete":
+		if err := c.do(ctx, http.MethodDelete, path, nil, nil); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(stderr, "deleted %s\n", name)
+	}
+	return 0
 }

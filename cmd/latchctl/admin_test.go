@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/store"
 )
 
@@ -67,5 +70,60 @@ func TestAdminCommands(t *testing.T) {
 	}
 	if code, out, _ := runIn("", "admin", "list", "--config", cfg); code != 0 || strings.Contains(out, "kim") {
 		t.Errorf("kim still listed: %q", out)
+	}
+}
+
+// TestAdminWhileDaemonRuns: latchd holds the database, so admin commands
+// go over the socket as the local owner; the password travels in the body.
+func TestAdminWhileDaemonRuns(t *testing.T) {
+	if !api.PeerCredSupported {
+		t.Skip("peer credentials are Linux-only")
+	}
+	old := openTimeout
+	openTimeout = 10 * time.Millisecond
+	defer func() { openTimeout = old }()
+	dir := t.TempDir()
+	db, key, sock := filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key"), filepath.Join(dir, "api.sock")
+	st, err := store.Open(store.Options{Path: db, KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ln, err := api.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- api.New(api.Options{Store: st, LocalOwner: true}).Serve(ctx, ln) }()
+	defer func() { cancel(); <-served }()
+	defer func() { stdin = os.Stdin }()
+	runIn := func(in string, args ...string) (int, string, string) {
+		stdin = strings.NewReader(in)
+		var out, errs bytes.Buffer
+		code := run(args, &out, &errs)
+		return code, out.String(), errs.String()
+	}
+	flags := []string{"--db", db, "--key", key, "--socket", sock}
+	if code, _, errs := runIn("socket password 1\n", append([]string{"admin", "create", "--name", "ops", "--role", "viewer"}, flags...)...); code != 0 {
+		t.Fatalf("admin create via socket: %d %s", code, errs)
+	}
+	if _, err := st.VerifyAdmin("ops", []byte("socket password 1")); err != nil {
+		t.Fatalf("created account: %v", err)
+	}
+	if code, out, errs := runIn("", append([]string{"admin", "list"}, flags...)...); code != 0 || !strings.Contains(out, "ops") {
+		t.Errorf("admin list via socket: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runIn("socket password 2\n", append([]string{"admin", "passwd", "ops"}, flags...)...); code != 0 {
+		t.Errorf("passwd via socket: %s", errs)
+	}
+	if _, err := st.VerifyAdmin("ops", []byte("socket password 2")); err != nil {
+		t.Errorf("new password: %v", err)
+	}
+	if code, _, errs := runIn("", append([]string{"admin", "delete", "ops"}, flags...)...); code != 0 {
+		t.Errorf("delete via socket: %s", errs)
+	}
+	if code, _, errs := runIn("", append([]string{"admin", "delete", "ops"}, flags...)...); code == 0 || !strings.Contains(errs, "not found") {
+		t.Errorf("second delete: %d %q", code, errs)
 	}
 }
