@@ -2,10 +2,10 @@ package store
 
 import (
 	"bytes"
-	"strings"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
