@@ -15,8 +15,7 @@ import (
 )
 
 // BenchmarkPages100k: each page's time to first byte … last byte with
-// 100,000 users (target: under 50 ms, docs/web.md), p50 and p99, and the
-// first page's weight with its CSS and script.
+// 100,000 users (target: under 50 ms, docs/web.md), p50 and p99.
 //
 //	go test -run '^$' -bench BenchmarkPages100k -benchtime 200x ./web/
 func BenchmarkPages100k(b *testing.B) {
@@ -35,12 +34,6 @@ func BenchmarkPages100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	weight := 0
-	for _, p := range []string{"/users", "/static/app.css", "/static/app.js"} {
-		_, body := c.getB(b, p)
-		weight += len(body)
-	}
-	b.ReportMetric(float64(weight), "first-page-bytes")
 	for _, p := range []string{"/users", "/users?q=E-099999", "/users?q=nobody-matches", "/users?q=77777", "/users/" + u.UserID, "/users/" + u.UserID + "/mfa/new", "/events", "/doors"} {
 		b.Run(strings.NewReplacer("/", "_", "?", "_", "=", "_").Replace(p), func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)

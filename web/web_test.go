@@ -460,3 +460,22 @@ func TestCatalogs(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstPageWeight: the first page a browser loads (the Users page with
+// its style sheet and script) stays under 150 KB.
+func TestFirstPageWeight(t *testing.T) {
+	f := newFixture(t)
+	c := f.signIn("a-access-system-admin")
+	weight := 0
+	for _, p := range []string{"/users", "/static/app.css", "/static/app.js"} {
+		code, body := c.get(p)
+		if code != 200 {
+			t.Fatalf("%s: %d", p, code)
+		}
+		weight += len(body)
+	}
+	t.Logf("first page: %d bytes", weight)
+	if weight >= 150<<10 {
+		t.Errorf("first page weighs %d bytes, over 150 KB", weight)
+	}
+}
