@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchd/latch/door"
@@ -13,11 +14,12 @@ import (
 )
 
 // eventRow is an event as the page shows it: its time in its door's zone
-// (the controller's when it has no door), with the zone named.
+// (the controller's when it has no door), with the zone named, and its
+// other fields as key=value (never a code: events hold none).
 type eventRow struct {
-	Seq                                          uint64 `json:"seq"`
-	Time                                         string `json:"time"`
-	Event, Door, User, Method, Reason, Mode, Who string
+	Seq                       uint64 `json:"seq"`
+	Time                      string `json:"time"`
+	Event, Door, User, Detail string
 }
 
 func (s *Server) row(e store.Event) eventRow {
@@ -31,16 +33,30 @@ func (s *Server) row(e store.Event) eventRow {
 	if user == "" {
 		user = e.UserID
 	}
-	mode := e.Mode
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("reason", e.Reason)
+	add("method", e.Method)
+	if e.Card != nil {
+		add("card", fmt.Sprintf("%s/%d/%d", e.Card.Format, e.Card.FacilityCode, e.Card.CardNumber))
+	}
+	add("reader", e.Reader)
+	add("mode", e.Mode)
 	if e.To != "" {
-		mode = e.From + " → " + e.To
+		add("from", e.From)
+		add("to", e.To)
 	}
-	who := e.Actor
-	if e.Action != "" {
-		who = e.Action + " · " + e.Actor
-	}
-	return eventRow{Seq: e.Seq, Time: fmtIn(e.Time, loc), Event: e.Event, Door: e.Door, User: user,
-		Method: e.Method, Reason: e.Reason, Mode: mode, Who: who}
+	add("cause", e.Cause)
+	add("duration", e.Duration)
+	add("action", e.Action)
+	add("token", e.TokenName)
+	add("account", e.Account)
+	add("by", e.Actor)
+	return eventRow{Seq: e.Seq, Time: fmtIn(e.Time, loc), Event: e.Event, Door: e.Door, User: user, Detail: strings.Join(parts, " ")}
 }
 
 type eventsData struct {

@@ -16,7 +16,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/latchd/latch/internal/syncio"
+	"github.com/latchd/latch/store"
 )
+
+// accountOf is the browser test's account name for a role.
+func accountOf(role string) string { return "a-" + strings.ReplaceAll(role, "_", "-") }
 
 const chromium = "/usr/bin/chromium"
 
@@ -44,8 +48,8 @@ func TestAdminPageInChromium(t *testing.T) {
 	cfgPath := filepath.Join(dir, "latch.toml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	ctl := filepath.Join(filepath.Dir(bin), "latchctl")
-	for _, a := range [][]string{{"root", "access_system_admin"}, {"view", "viewer"}} {
-		c := exec.Command(ctl, "admin", "create", "--config", cfgPath, "--name", a[0], "--role", a[1])
+	for _, role := range store.Roles {
+		c := exec.Command(ctl, "admin", "create", "--config", cfgPath, "--name", accountOf(role), "--role", role)
 		c.Stdin = strings.NewReader("browser test password\n")
 		if out, err := c.CombinedOutput(); err != nil {
 			t.Fatalf("admin create: %v: %s", err, out)
@@ -129,7 +133,7 @@ func TestAdminPageInChromium(t *testing.T) {
 		})
 	}
 	do("sign in", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#name"), shot("signin"),
-		chromedp.SendKeys("#name", "root"), chromedp.SendKeys("#password", "browser test password"),
+		chromedp.SendKeys("#name", accountOf(store.RoleSystemAdmin)), chromedp.SendKeys("#password", "browser test password"),
 		chromedp.Click("#signin"), chromedp.WaitVisible("#q"))
 	do("find alice", chromedp.SendKeys("#q", "alice\n"), chromedp.WaitVisible(`//tbody//a[contains(@href,"/users/")]`), shot("users"),
 		chromedp.Click(`//tbody//a[contains(@href,"/users/")]`), chromedp.WaitVisible("#add-mfa"), shot("user"))
@@ -162,20 +166,42 @@ func TestAdminPageInChromium(t *testing.T) {
 	// Delete it (confirmed), then the next attempt is denied.
 	do("delete", chromedp.Click(`//tr[td[2][text()="7"]]//a[contains(@href,"/delete")]`), chromedp.WaitVisible("#confirm-delete"),
 		shot("mfa-delete"), chromedp.Click("#confirm-delete"), chromedp.WaitVisible("#mfa"))
+	// The next attempt is denied, and the Events page shows it live.
+	do("events live", chromedp.Navigate(base+"/events"), chromedp.WaitVisible("#live"))
 	from = len(logs.String())
 	send("badge h10301 1 1001")
 	send("keys " + typed + "#")
 	if !waitLog(from, `"access_denied"`) {
 		t.Fatalf("deleted code not denied:\n%s", logs.String()[from:])
 	}
-	// A forged POST without the CSRF token, from the page itself: refused.
+	do("live row", chromedp.WaitVisible(`//table[@id="events"]//tr[contains(@class,"new")]/td[2][text()="access_denied"]`), shot("events"))
+	html = get("events html", chromedp.OuterHTML("html"))
+	if strings.Contains(html, typed) || strings.Contains(html, generated) {
+		t.Error("the Events page shows a code")
+	}
+	// A forged POST without the CSRF token, from the user's page itself
+	// (same origin, the session cookie sent): refused.
+	do("user page", chromedp.Navigate(userURL), chromedp.WaitVisible("#add-mfa"))
 	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch(location.pathname + "/mfa", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "action=save&code=97531864"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
 	if err != nil || status != 403 {
 		t.Errorf("forged POST: %d %v, want 403", status, err)
 	}
-	do("doors, events, import", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("h1"), shot("doors"),
-		chromedp.Navigate(base+"/events"), chromedp.WaitVisible("#live"), shot("events"),
+	do("doors, events, import", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("//h1"), shot("doors"),
 		chromedp.Navigate(base+"/import"), chromedp.WaitVisible("#file"), shot("import"))
+	// Import: a file with a bad row is refused whole, its rows in a table;
+	// a good one is written.
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("externalId,firstName,lastName,email,groups\nbob,Bob,Lee,bob@example.com,staff\ncho,Cho,Min,cho@example.com,nosuchgroup\n"), 0o600)
+	do("import refused", chromedp.SetUploadFiles("#file", []string{bad}), chromedp.Click("#upload"),
+		chromedp.WaitVisible("#badrows"), shot("import-refused"))
+	if cell := get("bad row", chromedp.Text(`//table[@id="badrows"]//tr[1]/td[1]`)); cell != "3" {
+		t.Errorf("bad row line: %q, want 3", cell)
+	}
+	good := filepath.Join(dir, "good.csv")
+	os.WriteFile(good, []byte("externalId,firstName,lastName,email,groups\nbob,Bob,Lee,bob@example.com,staff\n"), 0o600)
+	do("import", chromedp.Navigate(base+"/import"), chromedp.WaitVisible("#file"), chromedp.SetUploadFiles("#file", []string{good}),
+		chromedp.Click("#upload"), chromedp.WaitVisible("#import-done"), shot("import-done"),
+		chromedp.Navigate(base+"/users?q=bob"), chromedp.WaitVisible(`//tbody//a[contains(@href,"/users/")]`))
 	do("phone width", chromedp.EmulateViewport(360, 740), chromedp.Navigate(userURL), chromedp.WaitVisible("#add-mfa"), shot("user-360"),
 		chromedp.EmulateViewport(1200, 900))
 	// Korean, by the switch every page has.
@@ -187,18 +213,27 @@ func TestAdminPageInChromium(t *testing.T) {
 	if text := get("ko generate", chromedp.Text("#generate")); text != "생성" {
 		t.Errorf("Korean Generate: %q", text)
 	}
-	// A viewer sees no credential or user controls.
-	do("viewer", chromedp.Click("a.lang"), chromedp.WaitVisible("#generate"), chromedp.Click(`//form[@action="/signout"]//button`), chromedp.WaitVisible("#name"),
-		chromedp.SendKeys("#name", "view"), chromedp.SendKeys("#password", "browser test password"), chromedp.Click("#signin"),
-		chromedp.WaitVisible("#q"), chromedp.Navigate(userURL), chromedp.WaitVisible("h1"), shot("user-viewer"))
-	html = get("viewer html", chromedp.OuterHTML("html"))
-	for _, c := range []string{`id="add-mfa"`, `id="save-profile"`, `id="suspend"`, `id="add-card"`, `href="/import"`} {
-		if strings.Contains(html, c) {
-			t.Errorf("a viewer sees %s", c)
-		}
+	// Each role sees the controls its permissions allow (store.Allowed),
+	// and no others.
+	controls := []struct {
+		mark string
+		perm store.Permission
+	}{
+		{`id="add-mfa"`, store.PermCredentials}, {`id="add-card"`, store.PermCredentials}, {`id="set-entry"`, store.PermCredentials},
+		{`id="save-profile"`, store.PermUsersWrite}, {`id="suspend"`, store.PermUsersWrite},
+		{`href="/doors"`, store.PermDoorsRead}, {`href="/events"`, store.PermEventsRead}, {`href="/import"`, store.PermImport},
 	}
-	if !strings.Contains(html, `href="/doors"`) || !strings.Contains(html, `href="/events"`) {
-		t.Error("a viewer lacks Doors or Events")
+	do("back to English", chromedp.Click("a.lang"), chromedp.WaitVisible("#generate"))
+	for _, role := range store.Roles {
+		do("sign in as "+role, chromedp.Click(`//form[@action="/signout"]//button`), chromedp.WaitVisible("#name"),
+			chromedp.SendKeys("#name", accountOf(role)), chromedp.SendKeys("#password", "browser test password"), chromedp.Click("#signin"),
+			chromedp.WaitVisible("#q"), chromedp.Navigate(userURL), chromedp.WaitVisible("//h1"), shot("user-"+role))
+		html = get(role+" html", chromedp.OuterHTML("html"))
+		for _, c := range controls {
+			if strings.Contains(html, c.mark) != store.Allowed(role, c.perm) {
+				t.Errorf("%s: %s shown %v, but the role's %s is %v", role, c.mark, !store.Allowed(role, c.perm), c.perm, store.Allowed(role, c.perm))
+			}
+		}
 	}
 	stop()
 	// The digits appear nowhere after their one showing: not in the log

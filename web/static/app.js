@@ -36,7 +36,7 @@ document.addEventListener("DOMContentLoaded", function () {
       var empty = body.querySelector("tr.empty");
       if (empty) { empty.remove(); }
       var tr = document.createElement("tr");
-      [e.time, e.Event, e.Door, e.User, [e.Method, e.Reason, e.Mode, e.Who].join(" ")].forEach(function (v) {
+      [e.time, e.Event, e.Door, e.User, e.Detail].forEach(function (v) {
         var td = document.createElement("td");
         td.textContent = v || "";
         tr.appendChild(td);
