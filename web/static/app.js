@@ -36,9 +36,10 @@ document.addEventListener("DOMContentLoaded", function () {
       var empty = body.querySelector("tr.empty");
       if (empty) { empty.remove(); }
       var tr = document.createElement("tr");
-      [e.time, e.Event, e.Door, e.User, e.Detail].forEach(function (v) {
+      [e.time, e.Event, e.Door, e.User, e.Detail].forEach(function (v, i) {
         var td = document.createElement("td");
         td.textContent = v || "";
+        if (i === 4) { td.className = "detail"; }
         tr.appendChild(td);
       });
       tr.className = "new";
