@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/latchd/latch/api/apitype"
 )
@@ -31,6 +32,11 @@ func (s *Server) doorsOut() []apitype.DoorState {
 		}
 		if st, ok := status[d.Name]; ok {
 			o.Mode, o.NextChange, o.NextMode = st.Mode, fmtTime(st.NextChange), st.NextMode
+			loc, err := time.LoadLocation(d.TimeZone)
+			if err != nil {
+				loc = time.UTC
+			}
+			doorView(&o, st, loc)
 		}
 		out = append(out, o)
 	}

@@ -40,9 +40,15 @@ func (e *env) fixture(n int) fixture {
 }
 
 var (
-	all    = []string{store.RoleSystemAdmin, store.RoleUserAdmin, store.RoleUserManager, store.RoleCredentialManager, store.RoleViewer}
-	creds  = []string{store.RoleSystemAdmin, store.RoleUserAdmin, store.RoleUserManager, store.RoleCredentialManager}
-	uwrite = []string{store.RoleSystemAdmin, store.RoleUserAdmin, store.RoleUserManager}
+	all = []string{store.RoleSystemAdmin, store.RoleUserAdmin, store.RoleUserManager, store.RoleCredentialManager,
+		store.RoleDoorManager, store.RoleViewer}
+	// readers are the roles that read users (every role but the door manager).
+	readers = []string{store.RoleSystemAdmin, store.RoleUserAdmin, store.RoleUserManager, store.RoleCredentialManager, store.RoleViewer}
+	// doorsRead and doorsCmd: who reads doors, who commands them.
+	doorsRead = []string{store.RoleSystemAdmin, store.RoleDoorManager, store.RoleViewer}
+	doorsCmd  = []string{store.RoleSystemAdmin, store.RoleDoorManager}
+	creds     = []string{store.RoleSystemAdmin, store.RoleUserAdmin, store.RoleUserManager, store.RoleCredentialManager}
+	uwrite    = []string{store.RoleSystemAdmin, store.RoleUserAdmin, store.RoleUserManager}
 )
 
 // endpoint is one row of the role table test: the route, a request built on
@@ -67,9 +73,9 @@ func endpoints() []endpoint {
 	return []endpoint{
 		{"GET", "/v1/health", p("/v1/health"), nil, all, 200},
 		{"GET", "/metrics", p("/metrics"), nil, all, 200},
-		{"GET", "/v1/users", p("/v1/users?limit=5&search=fx"), nil, all, 200},
+		{"GET", "/v1/users", p("/v1/users?limit=5&search=fx"), nil, readers, 200},
 		{"POST", "/v1/users", p("/v1/users"), func(f fixture) string { return fmt.Sprintf(`{"external_id":"new-%d","first_name":"N"}`, f.n) }, uwrite, 201},
-		{"GET", pathUser, u(""), nil, all, 200},
+		{"GET", pathUser, u(""), nil, readers, 200},
 		{"PATCH", pathUser, u(""), p(`{"last_name":"Byron"}`), uwrite, 200},
 		{"DELETE", pathUser, u(""), nil, []string{store.RoleSystemAdmin, store.RoleUserAdmin}, 204},
 		{"POST", pathUser + "/suspend", u("/suspend"), nil, uwrite, 200},
@@ -93,8 +99,15 @@ func endpoints() []endpoint {
 			return "/access/v1/credentials/mfa_code?user_id=" + f.uid + "&code=" + f.mfaCode
 		}, nil, creds, 200},
 		{"GET", "/v1/groups", p("/v1/groups"), nil, all, 200},
-		{"GET", "/v1/doors", p("/v1/doors"), nil, []string{store.RoleSystemAdmin, store.RoleViewer}, 200},
-		{"GET", "/v1/doors/{name}", p("/v1/doors/front"), nil, []string{store.RoleSystemAdmin, store.RoleViewer}, 200},
+		{"GET", "/v1/doors", p("/v1/doors"), nil, doorsRead, 200},
+		{"GET", "/v1/doors/{name}", p("/v1/doors/front"), nil, doorsRead, 200},
+		{"POST", "/v1/doors/{name}/unlock", p("/v1/doors/front/unlock"), p(`{"duration":"3s"}`), doorsCmd, 200},
+		{"POST", "/access/v1/door/admin_unlock", p("/access/v1/door/admin_unlock"), p(`{"door_id":"front"}`), doorsCmd, 200},
+		{"PUT", "/v1/doors/{name}/override", p("/v1/doors/front/override"), p(`{"mode":"locked","for":"1h"}`), doorsCmd, 200},
+		{"DELETE", "/v1/doors/{name}/override", p("/v1/doors/front/override"), nil, doorsCmd, 200},
+		{"POST", "/v1/lockdown", p("/v1/lockdown"), p(`{"doors":["back"]}`), doorsCmd, 200},
+		{"GET", "/v1/lockdown", p("/v1/lockdown"), nil, doorsRead, 200},
+		{"DELETE", "/v1/lockdown", p("/v1/lockdown"), p(`{"doors":["back"]}`), doorsCmd, 200},
 		{"GET", "/v1/events", p("/v1/events?limit=10"), nil, all, 200},
 		{"GET", "/v1/events/stream", p("/v1/events/stream"), nil, all, 200},
 		{"POST", "/v1/import", p("/v1/import"), func(f fixture) string {
@@ -116,7 +129,7 @@ func endpoints() []endpoint {
 // checks the exact status: the role table of docs/api.md, as store.Allowed
 // (store/roles.go) grants it; TestPermissionsMatchDocs pins the table itself.
 func TestRoleTable(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, withDoors())
 	// The stream would run until its request ends: end it at once.
 	covered := map[string]bool{}
 	n := 0

@@ -72,6 +72,13 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/v1/groups", store.PermGroupsRead, "group", s.listGroups},
 		{http.MethodGet, "/v1/doors", store.PermDoorsRead, "door", s.listDoors},
 		{http.MethodGet, "/v1/doors/{name}", store.PermDoorsRead, "door", s.getDoor},
+		{http.MethodPost, "/v1/doors/{name}/unlock", store.PermDoorsCommand, "door", s.unlockDoor},
+		{http.MethodPut, "/v1/doors/{name}/override", store.PermDoorsCommand, "door", s.putOverride},
+		{http.MethodDelete, "/v1/doors/{name}/override", store.PermDoorsCommand, "door", s.deleteOverride},
+		{http.MethodPost, "/v1/lockdown", store.PermDoorsCommand, "door", s.lockdown(true)},
+		{http.MethodDelete, "/v1/lockdown", store.PermDoorsCommand, "door", s.lockdown(false)},
+		{http.MethodGet, "/v1/lockdown", store.PermDoorsRead, "door", s.getLockdown},
+		{http.MethodPost, "/access/v1/door/admin_unlock", store.PermDoorsCommand, "door", s.adminUnlock},
 
 		{http.MethodGet, "/v1/events", store.PermEventsRead, "event", s.listEvents},
 		{http.MethodGet, "/v1/events/stream", store.PermEventsRead, "event", s.streamEvents},

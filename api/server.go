@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/store"
 )
 
@@ -51,6 +52,10 @@ const (
 type Options struct {
 	Store *store.Store // required
 	Doors DoorStatuser // nil: every door reports mode "unknown"
+	// Control, when set, is the command API over the running doors (a
+	// daemon that reloads its config passes the current one); nil, or a
+	// nil result, makes door commands 503.
+	Control func() *door.Controller
 	// Config is the configured groups and doors, served read-only.
 	Config Config
 	// ConfigFunc, when set, is called for the configured groups and doors
@@ -104,6 +109,7 @@ type Options struct {
 type Server struct {
 	st      *store.Store
 	doors   DoorStatuser
+	control func() *door.Controller
 	cfg     Config
 	cfgFunc func() Config
 	metrics *Metrics
@@ -140,6 +146,7 @@ func New(o Options) *Server {
 	s := &Server{
 		st:      o.Store,
 		doors:   o.Doors,
+		control: o.Control,
 		cfg:     o.Config,
 		cfgFunc: o.ConfigFunc,
 		metrics: o.Metrics,

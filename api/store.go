@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/door"
 )
 
 // DoorStatus is one door's state as the door loop sees it.
@@ -16,6 +17,12 @@ type DoorStatus struct {
 	// never does. NextMode is the mode from then on.
 	NextChange time.Time
 	NextMode   string
+	// State is the door loop's own view (level, override, lockdown,
+	// strike, door position); zero when the door is not running.
+	State door.Status
+	// HasDPS says the door has a door position switch (else its
+	// position is "unknown").
+	HasDPS bool
 }
 
 // DoorStatuser reports every door's status. cmd/latchd adapts the door

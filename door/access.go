@@ -55,6 +55,14 @@ func (s *state) grant(o *out, rdr string, c reader.Card, u *UserView, method str
 	s.feedback(o, rdr, &patGrant)
 }
 
+// lockedReason is why a locked door refuses: lockdown, or door_locked.
+func (s *state) lockedReason() string {
+	if s.eff.Level == LevelLockdown {
+		return ReasonLockdown
+	}
+	return ReasonDoorLocked
+}
+
 // denyAttempt refuses the Card + Code attempt pending at rdr and ends it.
 func (s *state) denyAttempt(o *out, rdr, reason string) {
 	r := s.readers[rdr]
@@ -126,7 +134,7 @@ func (s *state) cardReason(rdr string, k CardKey, c cardLookup, now time.Time) s
 	mode := s.readerMode(rdr)
 	switch {
 	case mode == schedule.Locked:
-		return ReasonDoorLocked
+		return s.lockedReason()
 	case !c.found:
 		return ReasonUnknownCard
 	case !c.active:
@@ -199,6 +207,7 @@ func (s *state) onCardAnswer(o *out, in inCardAnswer) {
 			method = MethodUnlockedMode
 		}
 		s.grant(o, in.reader, in.card, u, method)
+		s.cardGranted(o, in.card, u, true)
 		if s.cfg.readers[in.reader].Keypad {
 			// Keys typed by habit after a card grant are not an entry code:
 			// they are ignored up to '#' or the code timeout.
@@ -290,7 +299,7 @@ func (s *state) submitCardCode(o *out, rdr string) {
 	r := s.readers[rdr]
 	switch {
 	case s.mode == schedule.Locked:
-		s.denyAttempt(o, rdr, ReasonDoorLocked)
+		s.denyAttempt(o, rdr, s.lockedReason())
 	case s.cardLocked(cardKey(r.card), o.now):
 		// Locked out (by wrong codes on another reader of this door, say)
 		// since the badge: the store is not asked, nothing is counted.
@@ -383,13 +392,14 @@ func (s *state) onVerified(o *out, in inVerified) {
 		method = MethodUnlockedMode
 	}
 	s.grant(o, in.reader, c, &u, method)
+	s.cardGranted(o, c, &u, false)
 }
 
 func (s *state) submitEntry(o *out, rdr string) {
 	r := s.readers[rdr]
 	switch mode := s.readerMode(rdr); {
 	case mode == schedule.Locked:
-		s.deny(o, rdr, reader.Card{}, nil, ReasonDoorLocked)
+		s.deny(o, rdr, reader.Card{}, nil, s.lockedReason())
 	case mode == schedule.CardAndCode:
 		s.deny(o, rdr, reader.Card{}, nil, ReasonCardRequired)
 	case len(r.buf) == 0:
@@ -439,8 +449,9 @@ func (s *state) onEntry(o *out, in inEntry) {
 	case schedule.AccessControlled:
 		s.resetReader(o, in.reader)
 		s.grant(o, in.reader, reader.Card{}, &u, MethodEntryCode)
+		s.firstPerson(o, &u)
 	case schedule.Locked:
-		s.deny(o, in.reader, reader.Card{}, &u, ReasonDoorLocked)
+		s.deny(o, in.reader, reader.Card{}, &u, s.lockedReason())
 	default:
 		s.deny(o, in.reader, reader.Card{}, &u, ReasonCardRequired)
 	}

@@ -96,6 +96,20 @@ type Config struct {
 	// Lockouts, when set, keeps the lockout counters across reloads,
 	// restarts and crashes (*store.Store implements it); nil = in memory.
 	Lockouts LockoutStore
+	// State, when set, gives back the door's operating state (override,
+	// lockdown, double-badge toggle, first-person-in opening) when it
+	// starts (*store.Store implements it); the state is saved with the
+	// events that change it (docs/operations.md). nil = in memory.
+	State StateStore
+
+	// Inputs are the [[input]]s that act on this door (docs/operations.md).
+	Inputs []InputConfig
+	// DoubleBadge: a member of DoubleBadgeGroups (empty: anyone granted)
+	// who badges the same card twice within DoubleBadgeWindow toggles the
+	// door to unlocked, and back (docs/operations.md).
+	DoubleBadge       bool
+	DoubleBadgeGroups []string
+	DoubleBadgeWindow time.Duration
 }
 
 // Defaults (docs/config.md).
@@ -109,6 +123,8 @@ const (
 	DefaultMaxAttempts   = 3
 	DefaultLockoutWindow = 5 * time.Minute
 	DefaultLockoutTime   = 60 * time.Second
+	// DefaultDoubleBadgeWindow is double_badge_window's default.
+	DefaultDoubleBadgeWindow = 5 * time.Second
 )
 
 // Limit is the range a duration setting may take, Min to Max inclusive.
@@ -128,6 +144,8 @@ var (
 	KeyTimeoutLimit    = Limit{time.Second, 5 * time.Minute}
 	LockoutWindowLimit = Limit{time.Second, 24 * time.Hour}
 	LockoutTimeLimit   = Limit{time.Second, 24 * time.Hour}
+	// Two badges more than 30 s apart are no gesture.
+	DoubleBadgeWindowLimit = Limit{time.Second, 30 * time.Second}
 )
 
 // MaxCodeAttemptsMin and MaxCodeAttemptsMax bound mfa.max_code_attempts.
@@ -140,15 +158,16 @@ const (
 // Name, Relay and Readers.
 func DefaultConfig() Config {
 	return Config{
-		RelayActive:      gpio.High,
-		Debounce:         DefaultDebounce,
-		UnlockTime:       DefaultUnlockTime,
-		RexUnlockTime:    DefaultRexUnlockTime,
-		RelockOnOpen:     true,
-		HeldOpenTime:     DefaultHeldOpenTime,
-		DefaultMode:      schedule.AccessControlled,
-		ClockUnknownMode: schedule.Locked,
-		SecondFactor:     SecondFactorAlways,
+		RelayActive:       gpio.High,
+		Debounce:          DefaultDebounce,
+		UnlockTime:        DefaultUnlockTime,
+		RexUnlockTime:     DefaultRexUnlockTime,
+		RelockOnOpen:      true,
+		HeldOpenTime:      DefaultHeldOpenTime,
+		DefaultMode:       schedule.AccessControlled,
+		ClockUnknownMode:  schedule.Locked,
+		SecondFactor:      SecondFactorAlways,
+		DoubleBadgeWindow: DefaultDoubleBadgeWindow,
 		MFA: MFAConfig{
 			EntryCodeFallback: true,
 			CodeTimeout:       DefaultCodeTimeout,
@@ -227,6 +246,7 @@ func resolveConfig(c Config) (*config, error) {
 	defDur(&c.MFA.KeyTimeout, DefaultKeyTimeout)
 	defDur(&c.MFA.LockoutWindow, DefaultLockoutWindow)
 	defDur(&c.MFA.LockoutTime, DefaultLockoutTime)
+	defDur(&c.DoubleBadgeWindow, DefaultDoubleBadgeWindow)
 	if c.MFA.MaxCodeAttempts == 0 {
 		c.MFA.MaxCodeAttempts = DefaultMaxAttempts
 	}
@@ -261,6 +281,25 @@ func resolveConfig(c Config) (*config, error) {
 	case SecondFactorAlways, SecondFactorEntryOnly:
 	default:
 		return nil, fail("second_factor %q: must be \"always\" or \"entry_only\"", c.SecondFactor)
+	}
+	seenInput := map[string]bool{}
+	for _, in := range c.Inputs {
+		switch {
+		case in.Name == "":
+			return nil, fail("input: name must not be empty")
+		case seenInput[in.Name]:
+			return nil, fail("input %q: named twice", in.Name)
+		}
+		seenInput[in.Name] = true
+		switch in.Action {
+		case InputEmergencyRelease, InputLockdown, InputAlarm:
+		default:
+			return nil, fail("input %q: action %q: must be %q, %q or %q", in.Name, in.Action,
+				InputEmergencyRelease, InputLockdown, InputAlarm)
+		}
+	}
+	if c.DoubleBadgeWindow < 0 {
+		return nil, fail("double_badge_window %s: must not be negative", c.DoubleBadgeWindow)
 	}
 	rc := &config{readers: map[string]*readerCfg{}, groups: map[string]*schedule.Access{}}
 	for _, r := range c.Readers {

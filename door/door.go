@@ -21,10 +21,27 @@ type Emitter interface {
 
 // Status is a door's state as other goroutines may see it.
 type Status struct {
-	Door           string
-	Mode           schedule.Mode // the effective mode now
-	Override       schedule.Mode // set by Override; "" = none
-	ClockPlausible bool          // false: Mode is the fail-secure mode
+	Door string
+	Mode schedule.Mode // the effective mode now
+	// Level is the precedence level Mode comes from, LevelEnd when that
+	// level ends on its own (zero: it does not, or not known).
+	Level    Level
+	LevelEnd time.Time
+	// Override is the override's mode ("" = none), OverrideUntil its end,
+	// OverrideBy who set it.
+	Override      schedule.Mode
+	OverrideUntil time.Time
+	OverrideBy    Actor
+	// Lockdown: the door is locked down (by a command, LockdownBy, or an
+	// input); Emergency: an emergency_release input holds it unlocked.
+	Lockdown   bool
+	LockdownBy Actor
+	Emergency  bool
+	// DoubleBadge: toggled unlocked by a double badge; FirstPersonIn: the
+	// first-person-in window in force was opened.
+	DoubleBadge    bool
+	FirstPersonIn  bool
+	ClockPlausible bool // false: Mode is the fail-secure mode
 	// Next is when the schedule changes the mode next, NextMode what to;
 	// zero when no change is known (clock not set, or none within 8 days).
 	// An override holds regardless of Next.
@@ -60,6 +77,10 @@ type Door struct {
 	// them at the end of each step).
 	lockouts *lockoutWriter
 	async    bool
+
+	// presets are the inputs' levels as read before the door starts
+	// (Preset); Stepper puts them into the new state.
+	presets map[string]bool
 }
 
 // inputBuffer is how many inputs may queue before Submit waits: a burst of
@@ -115,22 +136,6 @@ func (d *Door) DoorSensor(open bool) { d.send(inDPS{open: open}) }
 
 // ExitButton reports the raw request-to-exit level: pressed or released.
 func (d *Door) ExitButton(pressed bool) { d.send(inREX{pressed: pressed}) }
-
-// Override holds the door in mode m regardless of its schedule until it is
-// cleared with schedule.Unknown. The change is a mode_changed event with
-// cause "override".
-func (d *Door) Override(m schedule.Mode) error {
-	if m != schedule.Unknown {
-		if _, err := schedule.ParseMode(string(m)); err != nil {
-			return fmt.Errorf("door: override: %w", err)
-		}
-		if m == schedule.CardAndCode && !d.hasKeypad() {
-			return fmt.Errorf("door: override: card_and_code needs a reader with a keypad on door %s", d.cfg.Name)
-		}
-	}
-	d.send(inOverride{mode: m})
-	return nil
-}
 
 func (d *Door) hasKeypad() bool {
 	for _, r := range d.cfg.readers {
@@ -262,12 +267,16 @@ func (d *Door) apply(s *state, in input, now time.Time) {
 	}
 	var follow []input
 	var lockouts []Lockout
+	var replies []actReply
 	for _, a := range acts {
 		switch a := a.(type) {
 		case actRelay:
 			continue
 		case actLockout:
 			lockouts = append(lockouts, a.l)
+			continue
+		case actReply:
+			replies = append(replies, a)
 			continue
 		}
 		if d.trace != nil {
@@ -295,6 +304,9 @@ func (d *Door) apply(s *state, in input, now time.Time) {
 		}
 	}
 	d.publish(s)
+	for _, r := range replies {
+		r.ch <- r.err // buffered: a command's reply channel has room for its answer
+	}
 	if d.trace != nil {
 		for _, l := range lockouts {
 			d.trace(actLockout{l})
@@ -342,12 +354,25 @@ func (d *Door) publish(s *state) {
 	st := &Status{
 		Door:           d.cfg.Name,
 		Mode:           s.mode,
-		Override:       s.override,
+		Level:          s.eff.Level,
+		LevelEnd:       s.levelEnd(),
+		Override:       s.ovrMode,
+		OverrideUntil:  s.ovrUntil,
+		Lockdown:       s.lockedDown(),
+		Emergency:      len(s.emergency) > 0,
+		DoubleBadge:    !s.dblUntil.IsZero(),
+		FirstPersonIn:  !s.fpiUntil.IsZero(),
 		ClockPlausible: s.schedMode != schedule.Unknown,
 		Next:           s.nextChange,
 		NextMode:       s.nextMode,
 		StrikeReleased: s.released,
 		DoorOpen:       s.open,
+	}
+	if s.ovr != nil {
+		st.OverrideBy = Actor{Name: s.ovr.Actor, Role: s.ovr.Role}
+	}
+	if s.lockdown != nil {
+		st.LockdownBy = Actor{Name: s.lockdown.Actor, Role: s.lockdown.Role}
 	}
 	if old := d.status.Load(); old == nil || *old != *st {
 		d.status.Store(st)
@@ -384,3 +409,24 @@ func (d *Door) setFeedback(rdr string, g, r, b bool) {
 		d.log.Error().Err(err).Str("reader", rdr).Msg("feedback write failed")
 	}
 }
+
+// Preset gives an input's level as read before the door starts (a
+// restart inside an emergency comes back released, never locked first and
+// released after a debounce). Call it before Run or Stepper; later levels
+// go through Input.
+func (d *Door) Preset(name string, active bool) {
+	if d.presets == nil {
+		d.presets = map[string]bool{}
+	}
+	d.presets[name] = active
+}
+
+// Input reports an [[input]]'s raw (not debounced) level: active or not.
+// Inputs the door does not list are ignored. The Controller calls it for
+// every door an input names.
+func (d *Door) Input(name string, active bool) { d.send(inInput{name: name, active: active}) }
+
+// deliver queues a command for Run.
+func (d *Door) deliver(in input) { d.send(in) }
+
+func (d *Door) door() *Door { return d }

@@ -82,7 +82,7 @@ func FuzzStep(f *testing.F) {
 			case 7:
 				d.wait(time.Duration(arg) * 20 * time.Second)
 			case 8:
-				d.step(inOverride{mode: modes[arg%len(modes)]})
+				d.step(overrideCmd(d, modes[arg%len(modes)]))
 			case 9:
 				d.step(inTick{})
 			case 10:

@@ -310,24 +310,29 @@ func TestLoopStatusNext(t *testing.T) {
 		})
 		wg.Wait()
 		st := l.d.Status()
-		want := Status{Door: "front", Mode: schedule.AccessControlled, ClockPlausible: true,
+		want := Status{Door: "front", Mode: schedule.AccessControlled, Level: LevelDefault, ClockPlausible: true,
 			Next: time.Date(2026, 6, 1, 6, 0, 0, 0, time.UTC), NextMode: schedule.CardAndCode}
-		if !st.Next.Equal(want.Next) {
-			t.Errorf("Next = %v, want %v", st.Next, want.Next)
+		if !st.Next.Equal(want.Next) || !st.LevelEnd.Equal(want.Next) {
+			t.Errorf("Next = %v, LevelEnd = %v, want %v", st.Next, st.LevelEnd, want.Next)
 		}
-		st.Next = want.Next
+		st.Next, st.LevelEnd = want.Next, time.Time{}
 		if st != want {
 			t.Errorf("status = %+v, want %+v", st, want)
 		}
-		if err := l.d.Override(schedule.Locked); err != nil {
+		ctl, err := NewController(l.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ctl.Override(t.Context(), "front", Override{Mode: schedule.Locked, For: time.Hour}, Actor{Name: "t"}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		if st := l.d.Status(); st.Mode != schedule.Locked || st.Override != schedule.Locked {
+		if st := l.d.Status(); st.Mode != schedule.Locked || st.Override != schedule.Locked || st.Level != LevelOverride {
 			t.Errorf("after override: %+v", st)
 		}
-		if err := l.d.Override("open"); err == nil {
-			t.Error("bad override accepted")
+		var ve *ValueError
+		if _, err := ctl.Override(t.Context(), "front", Override{Mode: "open", For: time.Hour}, Actor{}); !errors.As(err, &ve) || ve.Field != "mode" {
+			t.Errorf("bad override: %v, want a ValueError on mode", err)
 		}
 	})
 }

@@ -8,15 +8,16 @@ import (
 	"github.com/latchd/latch/schedule"
 )
 
-// Door modes: the schedule's mode, an override, the fail-secure mode while
-// the wall clock is not plausible, and the mode as it applies at one
-// reader (docs/door.md).
+// Door modes: the schedule's mode, the fail-secure mode while the wall
+// clock is not plausible, and the mode as it applies at one reader
+// (docs/door.md); the levels above the schedule are ops.go's, and Resolve
+// (precedence.go) decides between them.
 
-// evalMode reads the schedule at now (start: the mode_changed of start).
-func (s *state) evalMode(o *out, start bool) {
+// evalMode reads the schedule at now and applies the precedence (the
+// first evaluation is the start's mode_changed).
+func (s *state) evalMode(o *out) {
 	now := o.now
 	m, src := s.cfg.sched.ModeSource(now)
-	prevSrc := s.schedSrc
 	s.schedMode, s.schedSrc = m, src
 	s.nextChange, s.nextMode = time.Time{}, schedule.Unknown
 	if m == schedule.Unknown {
@@ -35,14 +36,13 @@ func (s *state) evalMode(o *out, start bool) {
 			}
 		}
 	}
-	cause := CauseSchedule
-	if src == schedule.SourceException || prevSrc == schedule.SourceException {
-		cause = CauseException
+	w, _, inWindow := s.cfg.sched.WindowAt(now)
+	s.fpiWindow = inWindow && w.FirstPersonIn
+	s.fpiGroups = w.FirstPersonGroups
+	if !s.fpiUntil.IsZero() && (!s.fpiWindow || !now.Before(s.fpiUntil)) {
+		s.fpiUntil = time.Time{} // the opened window is over: the next one starts gated
 	}
-	if start {
-		cause = CauseStart
-	}
-	s.applyMode(o, cause)
+	s.applyModeWith(o, false, "", Actor{}, "")
 }
 
 // clockPoll is how often the door looks again while the clock is not set.
@@ -53,25 +53,12 @@ const clockPoll = time.Second
 // monotonic clock.
 const scheduleRecheck = time.Minute
 
-func (s *state) effectiveMode() schedule.Mode {
-	switch {
-	case s.override != schedule.Unknown:
-		return s.override
-	case s.schedMode == schedule.Unknown:
-		return s.cfg.ClockUnknownMode
-	default:
-		return s.schedMode
-	}
-}
-
-func (s *state) applyMode(o *out, cause string) {
-	m := s.effectiveMode()
-	if m == s.mode && cause != CauseStart {
-		return
-	}
-	from := s.mode
+// setMode makes ev's mode (a mode_changed) the door's, emits ev, and
+// holds or lets go of the strike for the unlocked mode.
+func (s *state) setMode(o *out, ev Event) {
+	m := schedule.Mode(ev.To)
 	s.mode = m
-	o.emit(Event{Event: EvModeChanged, From: string(from), To: string(m), Cause: cause, Mode: string(m)})
+	o.emit(ev)
 	switch {
 	case m == schedule.Unlocked && !s.heldByMode:
 		s.heldByMode = true

@@ -26,6 +26,11 @@ const (
 	// EvEventsLost stands for events that were never stored: written by
 	// the EventWriter with the first batch that is stored again.
 	EvEventsLost = "events_lost"
+	// Operations (docs/operations.md).
+	EvLockdownStarted = "lockdown_started"
+	EvLockdownEnded   = "lockdown_ended"
+	EvInputAlarm      = "input_alarm"
+	EvInputNormal     = "input_normal"
 )
 
 // Grant methods (access_granted's method).
@@ -34,6 +39,7 @@ const (
 	MethodEntryCode    = "entry_code"
 	MethodCardAndCode  = "card_and_code"
 	MethodUnlockedMode = "unlocked_mode"
+	MethodRemote       = "remote" // an unlock command (docs/operations.md)
 )
 
 // Denial reasons (access_denied's reason).
@@ -52,6 +58,7 @@ const (
 	ReasonCodeAbandoned  = "code_abandoned"
 	ReasonLockedOut      = "locked_out"
 	ReasonUnknownCode    = "unknown_code"
+	ReasonLockdown       = "lockdown" // the door is locked down (docs/operations.md)
 )
 
 // Causes of a mode change (mode_changed's cause).
@@ -60,6 +67,11 @@ const (
 	CauseException = "exception"
 	CauseOverride  = "override"
 	CauseStart     = "start"
+	// The levels of docs/operations.md's precedence.
+	CauseEmergency     = "emergency"
+	CauseLockdown      = "lockdown"
+	CauseDoubleBadge   = "double_badge"
+	CauseFirstPersonIn = "first_person_in"
 )
 
 // Decision results passed to Observer.ObserveDecision.
@@ -77,12 +89,13 @@ const (
 var (
 	events = []string{EvAccessGranted, EvAccessDenied, EvCodeRequested, EvStrikeReleased, EvStrikeLocked,
 		EvKeypadLockout, EvDoorOpened, EvDoorClosed, EvDoorForcedOpen, EvDoorHeldOpen, EvREX, EvModeChanged,
-		EvEventsLost}
-	methods = []string{MethodCard, MethodEntryCode, MethodCardAndCode, MethodUnlockedMode}
+		EvEventsLost, EvLockdownStarted, EvLockdownEnded, EvInputAlarm, EvInputNormal}
+	methods = []string{MethodCard, MethodEntryCode, MethodCardAndCode, MethodUnlockedMode, MethodRemote}
 	reasons = []string{ReasonBadRead, ReasonUnknownCard, ReasonCardInactive, ReasonUserInactive, ReasonNoAccess,
 		ReasonDoorLocked, ReasonCardRequired, ReasonNoSecondFactor, ReasonCodeTimeout, ReasonBadCode,
-		ReasonWrongCode, ReasonCodeAbandoned, ReasonLockedOut, ReasonUnknownCode}
-	causes      = []string{CauseSchedule, CauseException, CauseOverride, CauseStart}
+		ReasonWrongCode, ReasonCodeAbandoned, ReasonLockedOut, ReasonUnknownCode, ReasonLockdown}
+	causes = []string{CauseSchedule, CauseException, CauseOverride, CauseStart, CauseEmergency, CauseLockdown,
+		CauseDoubleBadge, CauseFirstPersonIn}
 	results     = []string{ResultGranted, ResultDenied}
 	lostReasons = []string{LostWriteFailed, LostQueueFull}
 )

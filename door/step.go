@@ -7,6 +7,9 @@ import "time"
 // now; the store is asked through actions whose answers are inputs.
 // Unknown readers and keys are ignored.
 func (s *state) step(in input, now time.Time) []action {
+	if c, ok := in.(inCommand); ok && (s.stopped || !s.started) {
+		return []action{actReply{ch: c.reply, err: ErrNotRunning}}
+	}
 	if s.stopped {
 		return nil
 	}
@@ -22,8 +25,9 @@ func (s *state) step(in input, now time.Time) []action {
 	case inStart:
 		if !s.started {
 			s.started = true
+			s.expireAtStart(now)
 			o.do(actRelay{release: false})
-			s.evalMode(o, true)
+			s.evalMode(o)
 		}
 	case inStop:
 		s.stopped = true
@@ -60,11 +64,10 @@ func (s *state) step(in input, now time.Time) []action {
 		if s.rex.raw(in.pressed, now, s.cfg.Debounce) && s.rex.stable {
 			s.onREX(o)
 		}
-	case inOverride:
-		if in.mode != s.override {
-			s.override = in.mode
-			s.applyMode(o, CauseOverride)
-		}
+	case inCommand:
+		s.onCommand(o, in)
+	case inInput:
+		s.onInput(o, in)
 	}
 	return o.acts
 }
@@ -84,6 +87,7 @@ func (s *state) nextDeadline() time.Time {
 	min(s.modeCheckAt)
 	min(s.dps.at)
 	min(s.rex.at)
+	s.opsDeadline(min)
 	if s.released && !s.heldByMode {
 		min(s.relockAt)
 	}
@@ -110,8 +114,9 @@ func (s *state) tick(o *out) {
 		s.onREX(o)
 	}
 	if !s.modeCheckAt.IsZero() && !now.Before(s.modeCheckAt) {
-		s.evalMode(o, false)
+		s.evalMode(o)
 	}
+	s.opsTick(o)
 	if s.released && !s.heldByMode && !now.Before(s.relockAt) {
 		s.lockStrike(o)
 	}

@@ -22,7 +22,7 @@ func bad(rdr string) op {
 }
 func dps(open bool) op            { return func(d *driver) { d.step(inDPS{open: open}) } }
 func rex(pressed bool) op         { return func(d *driver) { d.step(inREX{pressed: pressed}) } }
-func override(m schedule.Mode) op { return func(d *driver) { d.step(inOverride{mode: m}) } }
+func override(m schedule.Mode) op { return func(d *driver) { d.step(overrideCmd(d, m)) } }
 func times(n int, o op) op {
 	return func(d *driver) {
 		for range n {

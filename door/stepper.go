@@ -18,11 +18,23 @@ type Stepper struct {
 }
 
 // Stepper returns a stepper for d, with the lockout counters of the
-// door's LockoutStore. Call Start first.
+// door's LockoutStore, the operating state of its StateStore and the
+// input levels given to Preset. Call Start first.
 func (d *Door) Stepper() *Stepper {
 	s := newState(d.cfg)
 	if d.lockouts != nil {
 		d.lockouts.load(s, d.now())
+	}
+	if d.cfg.State != nil {
+		ds, err := d.cfg.State.LoadDoorState(d.cfg.Name)
+		if err != nil {
+			logStateErr(d.log, err)
+		} else {
+			s.loadState(ds)
+		}
+	}
+	for name, active := range d.presets {
+		s.presetInput(name, active)
 	}
 	return &Stepper{d: d, s: s}
 }
@@ -53,3 +65,15 @@ func (st *Stepper) Stop() {
 
 // apply steps one input at the door's clock and carries it out.
 func (st *Stepper) apply(in input) { st.d.apply(st.s, in, st.d.now()) }
+
+// Input reports an [[input]]'s raw level (as Door.Input).
+func (st *Stepper) Input(name string, active bool) { st.apply(inInput{name: name, active: active}) }
+
+// deliver steps a command at once: its reply is ready when it returns.
+func (st *Stepper) deliver(in input) { st.apply(in) }
+
+func (st *Stepper) door() *Door { return st.d }
+
+// Preset gives an input's level as read before the door starts (as
+// Door.Preset); call it before Start.
+func (st *Stepper) Preset(name string, active bool) { st.s.presetInput(name, active) }

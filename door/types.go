@@ -15,7 +15,8 @@ const maxCodeDigits = 16
 // ---- inputs ----
 
 // input is what the door's state steps on. Inputs come from the door's
-// users (Submit, DoorSensor, ExitButton, Override), from its timer
+// users (Submit, DoorSensor, ExitButton, the Controller's commands and
+// inputs: ops.go), from its timer
 // (inTick), and from the store's answers to step's queries (answer). An
 // input that comes of a reader's frame carries the frame's completion time
 // at (zero when unknown), and so do the store's answers to it: the
@@ -101,9 +102,6 @@ type inDPS struct{ open bool }
 // inREX is a raw exit button level.
 type inREX struct{ pressed bool }
 
-// inOverride sets (or with schedule.Unknown clears) a mode override.
-type inOverride struct{ mode schedule.Mode }
-
 func (inStart) isInput()      {}
 func (inStop) isInput()       {}
 func (inTick) isInput()       {}
@@ -115,7 +113,6 @@ func (inVerified) isInput()   {}
 func (inEntry) isInput()      {}
 func (inDPS) isInput()        {}
 func (inREX) isInput()        {}
-func (inOverride) isInput()   {}
 
 // framed is an input that comes of a reader's frame, directly or as the
 // store's answer to a query it caused: frameAt is the frame's completion
@@ -267,10 +264,10 @@ type state struct {
 	started bool
 	stopped bool
 
-	schedMode   schedule.Mode // Unknown while the clock is not plausible
-	schedSrc    schedule.Source
-	override    schedule.Mode
-	mode        schedule.Mode // effective mode
+	schedMode schedule.Mode // Unknown while the clock is not plausible
+	schedSrc  schedule.Source
+	mode      schedule.Mode // effective mode (ops.eff.Mode once started)
+	ops
 	modeCheckAt time.Time
 	nextChange  time.Time     // next schedule change; zero = none known
 	nextMode    schedule.Mode // the mode at nextChange
@@ -301,6 +298,7 @@ func newState(c *config) *state {
 	for name := range c.readers {
 		s.readers[name] = &readerState{}
 	}
+	s.initOps()
 	return s
 }
 

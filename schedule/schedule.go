@@ -119,6 +119,11 @@ type Window struct {
 	Days       []time.Weekday
 	Start, End TimeOfDay
 	Mode       Mode
+	// FirstPersonIn gates an unlocked window: the door keeps the mode it
+	// would have without the window until a member of FirstPersonGroups
+	// (empty: anyone) is granted there (docs/operations.md).
+	FirstPersonIn     bool
+	FirstPersonGroups []string
 }
 
 func (w Window) String() string {
@@ -252,6 +257,10 @@ type WindowText struct {
 	Days       []string
 	Start, End *string
 	Mode       *string // a door's window; an access (group) window has none
+	// FirstPersonIn and FirstPersonGroups gate a door's unlocked window
+	// (see Window).
+	FirstPersonIn     *bool    `toml:"first_person_in"`
+	FirstPersonGroups []string `toml:"first_person_groups"`
 }
 
 // ExceptionText is a dated exception as a config file writes it; nil is a
@@ -327,6 +336,20 @@ func (t WindowText) Parse(i int, withMode bool) (Window, error) {
 		add(e)
 	} else if t.Mode != nil {
 		add(required(kind, i, "mode", "an access schedule has no mode"))
+	}
+	if t.FirstPersonIn != nil {
+		w.FirstPersonIn = *t.FirstPersonIn
+		if !withMode {
+			add(required(kind, i, "first_person_in", "an access schedule has no first_person_in"))
+		} else if w.FirstPersonIn && w.Mode != Unlocked && t.Mode != nil && e == nil {
+			add(required(kind, i, "first_person_in", "first_person_in needs mode = \"unlocked\""))
+		}
+	}
+	if t.FirstPersonGroups != nil {
+		w.FirstPersonGroups = append([]string(nil), t.FirstPersonGroups...)
+		if !w.FirstPersonIn {
+			add(required(kind, i, "first_person_groups", "only with first_person_in = true"))
+		}
 	}
 	return w, errors.Join(errs...)
 }
@@ -490,6 +513,9 @@ func validateWindows(ws []Window, withMode, keypad bool, noKeypad string) []erro
 			}
 		} else if w.Mode != Unknown {
 			add("mode", "an access schedule has no mode")
+		}
+		if w.FirstPersonIn && w.Mode != Unlocked {
+			add("first_person_in", "first_person_in needs mode = \"unlocked\"")
 		}
 		if len(errs) > n {
 			continue
@@ -717,4 +743,21 @@ func (a *Access) Allows(t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// WindowAt is the weekly window in force at t and the instant it ends;
+// ok is false outside every window, while t is not plausible, or while a
+// dated exception decides the mode.
+func (s *Schedule) WindowAt(t time.Time) (w Window, end time.Time, ok bool) {
+	if _, src := s.ModeSource(t); src != SourceWeekly {
+		return Window{}, time.Time{}, false
+	}
+	lt := t.In(s.loc)
+	d := Date{lt.Year(), lt.Month(), lt.Day()}
+	for _, w := range s.windows {
+		if w.on(lt.Weekday()) && covers(s.loc, d, w.Start, w.End, t) {
+			return w, resolve(s.loc, d, w.End), true
+		}
+	}
+	return Window{}, time.Time{}, false
 }

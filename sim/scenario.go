@@ -59,7 +59,9 @@ type Step struct {
 	Keys []byte
 
 	Wait time.Duration // wait
-	Door string        // open, close, rex; "" = the only (first) door
+	Door string        // open, close, rex; "" = the only (first) door; unlock, override: the door
+
+	OpFields // unlock, override, lockdown, input, restart (scenario_ops.go)
 }
 
 // ScriptError is a malformed scenario line (ParseScript, ParseLine) or one
@@ -303,7 +305,13 @@ func ParseLine(line string, n int) (st Step, ok bool, err error) {
 			st.Door = args[0]
 		}
 	default:
-		return fail("unknown command %q: use config, clock, user, card, entry, mfa, badge, badgeraw, keys, wait, open, close or rex", truncate(cmd))
+		if handled, msg := parseOp(&st, args); handled {
+			if msg != "" {
+				return fail("%s", msg)
+			}
+			break
+		}
+		return fail("unknown command %q: use config, clock, user, card, entry, mfa, badge, badgeraw, keys, wait, open, close, rex, unlock, override, lockdown, input or restart", truncate(cmd))
 	}
 	if st.Reader != "" {
 		if msg := checkName("reader name", st.Reader); msg != "" {

@@ -26,6 +26,8 @@ type Stepper interface {
 	Tick()
 	Stop()
 	Halt() error
+	// Target is the door as the command API (door.Controller) drives it.
+	Target() door.Target
 }
 
 // Outputs are a door's simulated output lines.
@@ -45,6 +47,8 @@ type steppedDoor struct {
 }
 
 func (s steppedDoor) Halt() error { return s.d.Halt() }
+
+func (s steppedDoor) Target() door.Target { return s.Stepper }
 
 // stepperFunc builds door name of cfg as a Stepper on the scenario's clock
 // and outputs, its events going to emit.
@@ -67,6 +71,10 @@ func newDoor(cfg *config.Config, name string, st *store.Store, out Outputs, emit
 	dc := cfg.DoorConfig(name, out.Relay, nil)
 	dc.Now = now
 	dc.Logger = log
+	// As in latchd: lockout counters and the operating state (override,
+	// lockdown, toggles) live in the database, so a restart line keeps them.
+	dc.Lockouts = st
+	dc.State = st
 	d, err := door.New(dc, st, emitFunc(emit))
 	if err != nil {
 		return nil, fmt.Errorf("sim: scenario: %w", err)

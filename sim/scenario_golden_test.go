@@ -38,6 +38,13 @@ func TestScenarios(t *testing.T) {
 // (rewritten instead with -update).
 func eachScenario(t *testing.T, run func(t *testing.T, s *Script) []byte) {
 	t.Helper()
+	eachScenarioNorm(t, run, nil)
+}
+
+// eachScenarioNorm is eachScenario comparing norm(golden) with norm(out)
+// (nil: as they are).
+func eachScenarioNorm(t *testing.T, run func(t *testing.T, s *Script) []byte, norm func([]byte) []byte) {
+	t.Helper()
 	files, err := filepath.Glob("../testdata/scenarios/*.scn")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scenarios: %v", err)
@@ -65,6 +72,9 @@ func eachScenario(t *testing.T, run func(t *testing.T, s *Script) []byte) {
 			want, err := os.ReadFile(golden)
 			if err != nil {
 				t.Fatalf("%v (run go test ./sim -run TestScenarios -update)", err)
+			}
+			if norm != nil {
+				want, out = norm(want), norm(out)
 			}
 			if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(string(out), "\n")); d != "" {
 				t.Errorf("%s (-want +got):\n%s", golden, d)

@@ -61,6 +61,9 @@ func (e *engine) halt() {
 // emit stores a door event at once (the scenario has no disk to wait for and
 // wants the store's sequence numbers in order).
 func (e *engine) emit(ev store.Event) {
+	if e.crashing {
+		return // lost in the crash
+	}
 	if err := e.store.AppendEvents([]store.Event{ev}); err != nil {
 		e.log.Error().Err(err).Str("event", ev.Event).Msg("scenario: storing an event failed")
 	}
@@ -258,6 +261,9 @@ func (e *engine) do(st Step) error {
 		d.door.ExitButton(false)
 		e.clk.Settle()
 		return e.advance(e.Now().Add(d.cfg.Debounce))
+	}
+	if handled, err := e.doOp(st); handled {
+		return err
 	}
 	return e.fail(st.Line, "%s may only come before every other command", st.Kind)
 }

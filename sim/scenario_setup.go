@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/reader/readertest"
@@ -39,6 +40,9 @@ type RunOptions struct {
 	Dir string
 	// Now is the start time when the script has no clock line; nil = time.Now.
 	Now func() time.Time
+	// Stderr gets the door commands a door refuses (an unlock during a
+	// lockdown), as FILE:LINE: message; the script goes on. nil = none.
+	Stderr io.Writer
 }
 
 // RunScript runs s on a virtual clock against a fresh database and writes the
@@ -121,19 +125,22 @@ func runScript(s *Script, opts RunOptions, drv driver) (err error) {
 		}
 		defer os.RemoveAll(dir)
 	}
-	e := &engine{clk: drv.clock(start), epoch: start, out: opts.Out, log: opts.Log, file: s.File, newStepper: drv.stepper}
-	st, err := store.Open(store.Options{
+	e := &engine{clk: drv.clock(start), epoch: start, out: opts.Out, log: opts.Log, file: s.File, newStepper: drv.stepper,
+		stderr: opts.Stderr, cfg: cfg, inputs: map[string]bool{}}
+	e.storeOpts = store.Options{
 		Path:           filepath.Join(dir, "latch.db"),
 		KeyFile:        filepath.Join(dir, "device.key"),
 		EventRetention: cfg.Controller.EventRetention,
 		Logger:         opts.Log,
 		Now:            e.Now,
-	})
+	}
+	st, err := store.Open(e.storeOpts)
 	if err != nil {
 		return fmt.Errorf("sim: scenario: %w", err)
 	}
 	defer func() {
-		if cerr := st.Close(); cerr != nil && err == nil {
+		// The store of the last restart.
+		if cerr := e.store.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("sim: scenario: %w", cerr)
 		}
 	}()
@@ -182,6 +189,14 @@ type engine struct {
 
 	printed uint64 // highest event seq written to out
 	stopped bool   // the doors were stopped
+
+	// Operating doors (scenario_ops_run.go).
+	cfg       *config.Config
+	storeOpts store.Options
+	ctl       *door.Controller
+	inputs    map[string]bool // each [[input]]'s level as the last input line set it
+	crashing  bool            // a restart is under way: events of the stopping doors are lost
+	stderr    io.Writer
 }
 
 // Now is the virtual clock.
@@ -213,13 +228,11 @@ func (e *engine) build(cfg *config.Config) error {
 	for _, dc := range cfg.Doors {
 		// The relay starts at its inactive level: the strike locked.
 		d := &simDoor{cfg: dc, relay: readertest.NewOutPin(dc.Relay, !dc.RelayActive, e.Now)}
-		step, err := e.newStepper(cfg, dc.Name, e.store, Outputs{Relay: d.relay}, e.emit, e.Now, e.log)
-		if err != nil {
-			return err
-		}
-		d.door = step
 		e.doors = append(e.doors, d)
 		e.byDoor[dc.Name] = d
+	}
+	if err := e.buildDoors(); err != nil {
+		return err
 	}
 	for _, rc := range cfg.Readers {
 		dec, err := reader.NewDecoder(rc.Config, reader.WithEpoch(e.epoch), reader.WithLogger(e.log))

@@ -55,6 +55,15 @@ type Event struct {
 	First string            `json:"first,omitempty"`
 	Last  string            `json:"last,omitempty"`
 	Kinds map[string]uint64 `json:"kinds,omitempty"`
+	// Input is the [[input]] an input_alarm or input_normal event (or a
+	// mode change or lockdown it caused) comes of; Until is the end of an
+	// override (mode_changed cause override; TimeFormat).
+	Input string `json:"input,omitempty"`
+	Until string `json:"until,omitempty"`
+	// State, when set, is the door's whole operating state after this
+	// event: AppendEvents stores it in the same transaction as the event
+	// (doorstate.go). Never marshalled.
+	State *DoorState `json:"-"`
 }
 
 // TimeFormat is how an event's time is written: RFC 3339, UTC, ms.
@@ -127,6 +136,11 @@ func (s *Store) appendEventsTx(tx *bolt.Tx, evs []Event) error {
 		}
 		if err := b.Put(be64(seq), v); err != nil {
 			return err
+		}
+		if st := evs[i].State; st != nil {
+			if err := putDoorStateTx(tx, evs[i].Door, st); err != nil {
+				return err
+			}
 		}
 	}
 	last := b.Sequence()

@@ -14,10 +14,13 @@ const (
 	RoleUserManager       = "access_user_manager"
 	RoleCredentialManager = "access_credential_manager"
 	RoleViewer            = "viewer"
+	// RoleDoorManager reads doors, groups and events and commands doors:
+	// unlock, override, lockdown (docs/operations.md).
+	RoleDoorManager = "access_door_manager"
 )
 
 // Roles lists every role, most powerful first.
-var Roles = []string{RoleSystemAdmin, RoleUserAdmin, RoleUserManager, RoleCredentialManager, RoleViewer}
+var Roles = []string{RoleSystemAdmin, RoleUserAdmin, RoleUserManager, RoleCredentialManager, RoleDoorManager, RoleViewer}
 
 // RoleRule is the rule a token's role must meet.
 var RoleRule = "must be one of " + strings.Join(Roles, ", ")
@@ -30,29 +33,31 @@ type Permission string
 
 // Permissions, one per column of the role table in docs/api.md.
 const (
-	PermUsersRead   Permission = "users.read"   // list and read users
-	PermUsersWrite  Permission = "users.write"  // create, update (incl. groups), suspend
-	PermUsersDelete Permission = "users.delete" // delete users
-	PermCredentials Permission = "credentials"  // cards, entry codes, MFA codes: read and change
-	PermDoorsRead   Permission = "doors.read"   // doors, their modes and schedules
-	PermGroupsRead  Permission = "groups.read"  // access groups (names are needed to assign them)
-	PermTokens      Permission = "tokens"       // list, create, revoke API tokens
-	PermEventsRead  Permission = "events.read"  // events, the live stream
-	PermImport      Permission = "import"       // CSV import; the file may change only what the role's other permissions allow
-	PermStatus      Permission = "status"       // health and metrics
+	PermUsersRead    Permission = "users.read"    // list and read users
+	PermUsersWrite   Permission = "users.write"   // create, update (incl. groups), suspend
+	PermUsersDelete  Permission = "users.delete"  // delete users
+	PermCredentials  Permission = "credentials"   // cards, entry codes, MFA codes: read and change
+	PermDoorsRead    Permission = "doors.read"    // doors, their modes and schedules
+	PermGroupsRead   Permission = "groups.read"   // access groups (names are needed to assign them)
+	PermTokens       Permission = "tokens"        // list, create, revoke API tokens
+	PermEventsRead   Permission = "events.read"   // events, the live stream
+	PermImport       Permission = "import"        // CSV import; the file may change only what the role's other permissions allow
+	PermStatus       Permission = "status"        // health and metrics
+	PermDoorsCommand Permission = "doors.command" // unlock, override, lock down doors
 )
 
 // grants is the role table. A permission not listed for a role is refused.
 var grants = map[string][]Permission{
 	RoleSystemAdmin: {PermUsersRead, PermUsersWrite, PermUsersDelete, PermCredentials,
-		PermDoorsRead, PermGroupsRead, PermTokens, PermEventsRead, PermImport, PermStatus},
+		PermDoorsRead, PermGroupsRead, PermTokens, PermEventsRead, PermImport, PermStatus, PermDoorsCommand},
 	RoleUserAdmin: {PermUsersRead, PermUsersWrite, PermUsersDelete, PermCredentials,
 		PermGroupsRead, PermEventsRead, PermImport, PermStatus},
 	RoleUserManager: {PermUsersRead, PermUsersWrite, PermCredentials,
 		PermGroupsRead, PermEventsRead, PermImport, PermStatus},
 	RoleCredentialManager: {PermUsersRead, PermCredentials,
 		PermGroupsRead, PermEventsRead, PermImport, PermStatus},
-	RoleViewer: {PermUsersRead, PermDoorsRead, PermGroupsRead, PermEventsRead, PermStatus},
+	RoleViewer:      {PermUsersRead, PermDoorsRead, PermGroupsRead, PermEventsRead, PermStatus},
+	RoleDoorManager: {PermDoorsRead, PermGroupsRead, PermEventsRead, PermStatus, PermDoorsCommand},
 }
 
 // Allowed reports whether role has permission p. An unknown role has none.

@@ -10,13 +10,14 @@ import (
 // ("Tokens and roles"), so a change to grants is a visible change here.
 func TestPermissionsMatchDocs(t *testing.T) {
 	want := map[string]string{
-		RoleSystemAdmin:       "credentials doors.read events.read groups.read import status tokens users.delete users.read users.write",
+		RoleSystemAdmin:       "credentials doors.command doors.read events.read groups.read import status tokens users.delete users.read users.write",
 		RoleUserAdmin:         "credentials events.read groups.read import status users.delete users.read users.write",
 		RoleUserManager:       "credentials events.read groups.read import status users.read users.write",
 		RoleCredentialManager: "credentials events.read groups.read import status users.read",
 		RoleViewer:            "doors.read events.read groups.read status users.read",
+		RoleDoorManager:       "doors.command doors.read events.read groups.read status",
 	}
-	perms := []Permission{PermCredentials, PermDoorsRead, PermEventsRead, PermGroupsRead, PermImport, PermStatus, PermTokens, PermUsersDelete, PermUsersRead, PermUsersWrite}
+	perms := []Permission{PermCredentials, PermDoorsCommand, PermDoorsRead, PermEventsRead, PermGroupsRead, PermImport, PermStatus, PermTokens, PermUsersDelete, PermUsersRead, PermUsersWrite}
 	if len(want) != len(Roles) {
 		t.Errorf("%d roles, the docs table has %d", len(Roles), len(want))
 	}

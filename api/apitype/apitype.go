@@ -176,6 +176,77 @@ type DoorState struct {
 	Mode       string `json:"mode"`
 	NextChange string `json:"next_change,omitempty"`
 	NextMode   string `json:"next_mode,omitempty"`
+	// Level is the precedence level the mode comes from (emergency,
+	// lockdown, override, double_badge, exception, schedule, default),
+	// LevelEnd when it ends on its own (RFC 3339, UTC; absent: it does
+	// not). Override and Lockdown are set while there is one; Emergency
+	// while an emergency_release input holds the door.
+	Level     string        `json:"level,omitempty"`
+	LevelEnd  string        `json:"level_end,omitempty"`
+	Override  *DoorOverride `json:"override,omitempty"`
+	Lockdown  *DoorLockdown `json:"lockdown,omitempty"`
+	Emergency bool          `json:"emergency,omitempty"`
+	Strike    string        `json:"strike,omitempty"` // locked, released
+	Position  string        `json:"door,omitempty"`   // open, closed, unknown (no door position switch)
+}
+
+// DoorOverride is a door's override in the door view.
+type DoorOverride struct {
+	Mode  string `json:"mode"`
+	Until string `json:"until"`
+	// UntilLocal is Until in the door's time zone (RFC 3339 with offset).
+	UntilLocal string `json:"until_local"`
+	Actor      string `json:"actor,omitempty"`
+	Role       string `json:"role,omitempty"`
+}
+
+// DoorLockdown is a door's lockdown in the door view: Actor is who
+// commanded it ("" when only a lockdown input holds it).
+type DoorLockdown struct {
+	Actor string `json:"actor,omitempty"`
+	Role  string `json:"role,omitempty"`
+}
+
+// UnlockRequest is POST /v1/doors/{name}/unlock; Duration is a Go
+// duration (1s–60s), empty for the door's unlock_time.
+type UnlockRequest struct {
+	Duration string `json:"duration,omitempty"`
+}
+
+// UnlockReply is the answer to an unlock.
+type UnlockReply struct {
+	Door     string `json:"door"`
+	Duration string `json:"duration"`
+}
+
+// OverrideRequest is PUT /v1/doors/{name}/override: Mode for For (a Go
+// duration, 1m–168h) or until Until (RFC 3339), one of the two.
+type OverrideRequest struct {
+	Mode  string `json:"mode"`
+	For   string `json:"for,omitempty"`
+	Until string `json:"until,omitempty"`
+}
+
+// LockdownRequest is POST and DELETE /v1/lockdown; no doors = all.
+type LockdownRequest struct {
+	Doors []string `json:"doors,omitempty"`
+}
+
+// LockdownReply lists doors: those acted on (POST, DELETE) or those in
+// lockdown (GET).
+type LockdownReply struct {
+	Doors []string `json:"doors"`
+}
+
+// AdminUnlockRequest is Verkada's POST /access/v1/door/admin_unlock.
+type AdminUnlockRequest struct {
+	DoorID string `json:"door_id"`
+}
+
+// AdminUnlockReply answers it: the door and the seconds it is unlocked.
+type AdminUnlockReply struct {
+	DoorID   string `json:"door_id"`
+	Duration int    `json:"duration"`
 }
 
 // DoorList is GET /v1/doors.

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
@@ -84,6 +85,7 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	srv := api.New(api.Options{
 		Store:      st,
 		Doors:      api.DoorStatusFunc(s.doorStatus),
+		Control:    s.controller,
 		ConfigFunc: func() api.Config { return apiConfig(s.config()) },
 		Metrics:    m,
 		Logger:     log,
@@ -155,10 +157,11 @@ func (s *site) doorStatus() []api.DoorStatus {
 	for name, run := range s.doors {
 		st := run.d.Status()
 		mode := string(st.Mode)
-		if !st.ClockPlausible && st.Override == "" {
+		if !st.ClockPlausible && st.Level >= door.LevelException {
 			mode = "unknown" // the fail-secure mode, until the wall clock is set
 		}
-		out = append(out, api.DoorStatus{Name: name, Mode: mode, NextChange: st.Next, NextMode: string(st.NextMode)})
+		hasDPS := s.cfg != nil && slices.ContainsFunc(s.cfg.Doors, func(d config.Door) bool { return d.Name == name && d.DPS != "" })
+		out = append(out, api.DoorStatus{Name: name, Mode: mode, NextChange: st.Next, NextMode: string(st.NextMode), State: st, HasDPS: hasDPS})
 	}
 	slices.SortFunc(out, func(a, b api.DoorStatus) int { return strings.Compare(a.Name, b.Name) })
 	return out

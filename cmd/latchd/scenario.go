@@ -54,7 +54,7 @@ func scenarioCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitFatal
 	}
-	if err := sim.RunScript(script, sim.RunOptions{Config: o.config, Out: stdout, Log: log}); err != nil {
+	if err := sim.RunScript(script, sim.RunOptions{Config: o.config, Out: stdout, Log: log, Stderr: stderr}); err != nil {
 		// FILE:LINE: message for a line that could not be carried out;
 		// config: FILE:LINE: key: rule for a config the script names.
 		fmt.Fprintln(stderr, err)

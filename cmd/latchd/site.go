@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 	"periph.io/x/conn/v3/gpio"
@@ -34,8 +35,12 @@ type site struct {
 
 	// mu guards doors and cfg: the main goroutine changes them, the
 	// watchdog, the crash path and --sim commands read them.
-	mu    sync.Mutex
-	doors map[string]*doorRun
+	mu     sync.Mutex
+	doors  map[string]*doorRun
+	inputs map[string]*inputRun // the [[input]] watches (inputs.go); guarded by mu
+
+	// ctl is the command API over the running doors (inputs.go).
+	ctl atomic.Pointer[door.Controller]
 }
 
 // config is the running config.
@@ -63,7 +68,8 @@ type doorRun struct {
 }
 
 func newSite(log zerolog.Logger, hw hardware, st *store.Store, ew *door.EventWriter, fatal chan<- error) *site {
-	return &site{log: log, hw: hw, store: st, ew: ew, fatal: fatal, doors: map[string]*doorRun{}, outputs: map[string]heldOutput{}}
+	return &site{log: log, hw: hw, store: st, ew: ew, fatal: fatal, doors: map[string]*doorRun{}, outputs: map[string]heldOutput{},
+		inputs: map[string]*inputRun{}}
 }
 
 // guard runs f in a goroutine; a panic becomes a fatal error (crash-only:
@@ -111,12 +117,16 @@ func (s *site) start(ctx context.Context, cfg *config.Config) error {
 	s.mu.Lock()
 	s.cfg = cfg
 	s.mu.Unlock()
+	if err := s.startInputs(ctx, cfg); err != nil {
+		return err
+	}
 	for _, d := range cfg.Doors {
 		if err := s.startDoor(ctx, cfg, d.Name); err != nil {
 			s.stopAll()
 			return err
 		}
 	}
+	s.rebuildController()
 	return nil
 }
 
@@ -146,6 +156,8 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 	// Lockout counters live in the database: a reload that restarts the
 	// door, a restart and a crash keep them.
 	c.Lockouts = s.store
+	// So are its override, lockdown and toggles (docs/operations.md).
+	c.State = s.store
 	d, err := door.New(c, s.store, s.ew)
 	if err != nil {
 		return fmt.Errorf("latchd: %w", err)
@@ -153,6 +165,7 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 	dctx, cancel := context.WithCancel(ctx)
 	run := &doorRun{name: name, d: d, relay: relay, cancel: cancel, done: make(chan struct{})}
 	s.mu.Lock()
+	s.presetInputs(d, c)
 	s.doors[name] = run
 	s.mu.Unlock()
 	s.guard("door "+name, func() {
@@ -250,6 +263,7 @@ func (s *site) names() []string {
 }
 
 func (s *site) stopAll() {
+	s.stopInputs()
 	for _, name := range s.names() {
 		s.stopDoor(name)
 	}
@@ -301,6 +315,10 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 		ignored = append(ignored, "log")
 	}
 	var kept, restarted, stopped, started []string
+	sameInputs := inputsUnchanged(old, next)
+	if !sameInputs {
+		s.stopInputs()
+	}
 	for _, d := range old.Doors {
 		if config.DoorUnchanged(old, next, d.Name) {
 			kept = append(kept, d.Name)
@@ -346,6 +364,14 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 		}
 	}
 	var errs []error
+	s.mu.Lock()
+	s.cfg = next // the inputs' doors are the new config's
+	s.mu.Unlock()
+	if !sameInputs {
+		if err := s.startInputs(ctx, next); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, d := range next.Doors {
 		if _, running := s.doorByName(d.Name); running {
 			continue
@@ -358,9 +384,7 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 			started = append(started, d.Name)
 		}
 	}
-	s.mu.Lock()
-	s.cfg = next
-	s.mu.Unlock()
+	s.rebuildController()
 	ev := s.log.Info().Strs("kept", kept).Strs("restarted", restarted).Strs("started", started).Strs("stopped", stopped)
 	if len(ignored) > 0 {
 		ev = ev.Strs("needs_restart", ignored)

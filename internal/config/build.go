@@ -330,6 +330,58 @@ func (b *builder) build(raw *rawFile) *Config {
 		}
 		cfg.Groups = append(cfg.Groups, g)
 	}
+
+	// Group names a door rule refers to.
+	for i, d := range cfg.Doors {
+		key := idx("door", i)
+		for _, g := range d.DoubleBadgeGroups {
+			if _, ok := groupNames[g]; !ok {
+				b.fail(key+".double_badge_groups", "group %q does not exist (no [[group]] has that name)", g)
+			}
+		}
+		for j, w := range d.Schedule {
+			for _, g := range w.FirstPersonGroups {
+				if _, ok := groupNames[g]; !ok {
+					b.fail(fmt.Sprintf("%s.schedule[%d].first_person_groups", key, j), "group %q does not exist (no [[group]] has that name)", g)
+				}
+			}
+		}
+	}
+
+	// [[input]]
+	inputNames := map[string]string{}
+	for i := range raw.Input {
+		key := idx("input", i)
+		ri := &raw.Input[i]
+		in := Input{Line: b.pos.lineOf(key)}
+		in.Name = b.name(key+".name", ri.Name)
+		b.unique(key+".name", "input", in.Name, inputNames)
+		in.Pin = b.pin(key+".pin", ri.Pin, true, used)
+		in.Active = b.level(key+".active", ri.Active, gpio.Low)
+		if ri.Action == nil {
+			b.fail(key+".action", "is required: %q, %q or %q", door.InputEmergencyRelease, door.InputLockdown, door.InputAlarm)
+		} else {
+			in.Action = b.oneOf(key+".action", *ri.Action, door.InputEmergencyRelease, door.InputLockdown, door.InputAlarm)
+		}
+		if ri.Doors == nil {
+			for _, d := range cfg.Doors {
+				in.Doors = append(in.Doors, d.Name)
+			}
+		} else if len(ri.Doors) == 0 {
+			b.fail(key+".doors", "must name at least one door (leave doors out for every door)")
+		}
+		seen := map[string]bool{}
+		for _, dn := range ri.Doors {
+			if _, ok := doorIndex[dn]; !ok {
+				b.fail(key+".doors", "door %q does not exist (no [[door]] has that name)", dn)
+			} else if seen[dn] {
+				b.fail(key+".doors", "door %q is listed twice", dn)
+			}
+			seen[dn] = true
+			in.Doors = append(in.Doors, dn)
+		}
+		cfg.Inputs = append(cfg.Inputs, in)
+	}
 	return cfg
 }
 
@@ -404,6 +456,16 @@ func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]
 	d.DefaultMode = b.mode(key+".default_mode", rd.DefaultMode, d.DefaultMode)
 	d.ClockUnknownMode = b.mode(key+".clock_unknown_mode", rd.ClockUnknown, d.ClockUnknownMode)
 	d.SecondFactor = b.oneOf(key+".second_factor", str(rd.SecondFactor, d.SecondFactor), door.SecondFactorAlways, door.SecondFactorEntryOnly)
+	d.DoubleBadge = boolean(rd.DoubleBadge, false)
+	d.DoubleBadgeWindow = b.duration(key+".double_badge_window", rd.DoubleBadgeWindow, d.DoubleBadgeWindow, door.DoubleBadgeWindowLimit)
+	d.DoubleBadgeGroups = append([]string(nil), rd.DoubleBadgeGroups...)
+	if !d.DoubleBadge && (rd.DoubleBadgeGroups != nil || rd.DoubleBadgeWindow != nil) {
+		key2 := key + ".double_badge_groups"
+		if rd.DoubleBadgeGroups == nil {
+			key2 = key + ".double_badge_window"
+		}
+		b.fail(key2, "only with double_badge = true")
+	}
 
 	ok := true
 	for j, rw := range rd.Schedule {

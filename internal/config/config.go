@@ -28,6 +28,19 @@ type Config struct {
 	Readers    []Reader
 	Doors      []Door
 	Groups     []Group
+	Inputs     []Input
+}
+
+// Input is one [[input]] (docs/operations.md): a line whose active level
+// releases doors (emergency_release), locks them down (lockdown), or is
+// only recorded (alarm).
+type Input struct {
+	Name   string
+	Pin    string
+	Active gpio.Level // the level that means active
+	Action string     // door.InputEmergencyRelease, door.InputLockdown, door.InputAlarm
+	Doors  []string   // every door when the file leaves doors out
+	Line   int
 }
 
 // Controller is the [controller] section.

@@ -56,7 +56,8 @@ func TestDefaults(t *testing.T) {
 		Doors: []Door{{Config: door.Config{Name: "front", Location: berlin, RelayActive: gpio.High,
 			Debounce: 50 * time.Millisecond, UnlockTime: 10 * time.Second,
 			RexUnlockTime: 3 * time.Second, RelockOnOpen: true, HeldOpenTime: 60 * time.Second,
-			DefaultMode: schedule.AccessControlled, ClockUnknownMode: schedule.Locked, SecondFactor: "always"},
+			DefaultMode: schedule.AccessControlled, ClockUnknownMode: schedule.Locked, SecondFactor: "always",
+			DoubleBadgeWindow: 5 * time.Second},
 			TimeZone: "Europe/Berlin", Relay: "GPIO23", DPSOpen: gpio.High, REXActive: gpio.Low, Line: 2}},
 	}
 	if d := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(time.Location{}), cmpopts.IgnoreFields(door.Config{}, "Logger"), cmp.Comparer(func(a, b *time.Location) bool {

@@ -32,7 +32,20 @@ func (c *Config) DoorConfig(name string, relay gpio.PinOut, feedback map[string]
 		dc.Groups = append(dc.Groups, g.Group)
 	}
 	dc.MFA = c.MFA
+	dc.Inputs = c.doorInputs(name)
 	return dc
+}
+
+// doorInputs are the [[input]]s that act on door name; an alarm input is
+// reported by the first door it names (one event per edge).
+func (c *Config) doorInputs(name string) []door.InputConfig {
+	var out []door.InputConfig
+	for _, in := range c.Inputs {
+		if slices.Contains(in.Doors, name) {
+			out = append(out, door.InputConfig{Name: in.Name, Action: in.Action, Report: in.Doors[0] == name})
+		}
+	}
+	return out
 }
 
 func (c *Config) door(name string) Door {
@@ -50,6 +63,7 @@ type doorView struct {
 	Readers []Reader
 	Groups  []door.Group
 	MFA     door.MFAConfig
+	Inputs  []door.InputConfig
 }
 
 func (c *Config) view(name string) (v doorView, ok bool) {
@@ -72,6 +86,7 @@ func (c *Config) view(name string) (v doorView, ok bool) {
 		}
 	}
 	v.MFA = c.MFA
+	v.Inputs = c.doorInputs(name)
 	return v, true
 }
 

@@ -16,6 +16,16 @@ type rawFile struct {
 	Reader     []rawReader    `toml:"reader"`
 	Door       []rawDoor      `toml:"door"`
 	Group      []rawGroup     `toml:"group"`
+	Input      []rawInput     `toml:"input"`
+}
+
+// rawInput is an [[input]] (docs/operations.md).
+type rawInput struct {
+	Name   *string  `toml:"name"`
+	Pin    *string  `toml:"pin"`
+	Active *string  `toml:"active"`
+	Action *string  `toml:"action"`
+	Doors  []string `toml:"doors"`
 }
 
 type rawController struct {
@@ -92,6 +102,10 @@ type rawDoor struct {
 	DefaultMode   *string `toml:"default_mode"`
 	ClockUnknown  *string `toml:"clock_unknown_mode"`
 	SecondFactor  *string `toml:"second_factor"`
+	// Double badge (docs/operations.md).
+	DoubleBadge       *bool    `toml:"double_badge"`
+	DoubleBadgeGroups []string `toml:"double_badge_groups"`
+	DoubleBadgeWindow *string  `toml:"double_badge_window"`
 	// A door's windows and exceptions decode into the schedule package's
 	// spelling of them (keys matched by name: days, start, end, mode, date).
 	Schedule  []schedule.WindowText    `toml:"schedule"`

@@ -1,0 +1,242 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/door"
+)
+
+// Door commands (docs/operations.md, "API"): every one goes through the
+// door package's Controller, which owns their rules and limits; this file
+// maps its errors to statuses and its results to apitype's shapes.
+
+// commandTimeout bounds the wait for a door to answer a command (a door
+// loop answers within a step; this only guards a stuck one).
+const commandTimeout = 5 * time.Second
+
+func (s *Server) controller() (*door.Controller, error) {
+	if s.control != nil {
+		if c := s.control(); c != nil {
+			return c, nil
+		}
+	}
+	return nil, &apiError{Status: http.StatusServiceUnavailable, Msg: "api: door commands are not available (no doors running)"}
+}
+
+// cmdActor is the caller as a door command's actor.
+func (c caller) cmdActor() door.Actor { return door.Actor{Name: c.Name, Role: c.Role} }
+
+// commandError maps the Controller's errors.
+func commandError(err error) error {
+	var ue *door.UnknownError
+	var ve *door.ValueError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ue):
+		return &apiError{Status: http.StatusNotFound, Msg: "api: " + ue.What + " not found: " + printable(ue.Name)}
+	case errors.As(err, &ve):
+		return badField(ve.Field, ve.Rule)
+	case errors.Is(err, door.ErrLockdown):
+		return &apiError{Status: http.StatusConflict, Msg: door.ErrLockdown.Error()}
+	case errors.Is(err, door.ErrNotRunning), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusServiceUnavailable, Msg: "api: the door did not answer: " + err.Error()}
+	}
+	return err
+}
+
+// ruleDuration is the rule of a duration field.
+const ruleDuration = "must be a Go duration such as 5s, 90m or 2h"
+
+func (s *Server) unlockDoor(w http.ResponseWriter, r *http.Request, c caller) error {
+	ctl, err := s.controller()
+	if err != nil {
+		return err
+	}
+	var in apitype.UnlockRequest
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
+		return err
+	}
+	var d time.Duration
+	if in.Duration != "" {
+		if d, err = time.ParseDuration(in.Duration); err != nil || d <= 0 {
+			return badField("duration", ruleDuration+", 1s–60s")
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
+	defer cancel()
+	name := r.PathValue("name")
+	d, err = ctl.Unlock(ctx, name, d, c.cmdActor())
+	if err != nil {
+		return commandError(err)
+	}
+	writeJSON(w, http.StatusOK, apitype.UnlockReply{Door: name, Duration: d.String()})
+	return nil
+}
+
+func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) error {
+	ctl, err := s.controller()
+	if err != nil {
+		return err
+	}
+	var in apitype.AdminUnlockRequest
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
+		return err
+	}
+	if in.DoorID == "" {
+		return badField("door_id", "is required: the door's name")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
+	defer cancel()
+	d, err := ctl.Unlock(ctx, in.DoorID, 0, c.cmdActor())
+	if err != nil {
+		return commandError(err)
+	}
+	writeJSON(w, http.StatusOK, apitype.AdminUnlockReply{DoorID: in.DoorID, Duration: int(d / time.Second)})
+	return nil
+}
+
+func (s *Server) putOverride(w http.ResponseWriter, r *http.Request, c caller) error {
+	ctl, err := s.controller()
+	if err != nil {
+		return err
+	}
+	var in apitype.OverrideRequest
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
+		return err
+	}
+	o, err := parseOverride(in)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
+	defer cancel()
+	name := r.PathValue("name")
+	if _, err := ctl.Override(ctx, name, o, c.cmdActor()); err != nil {
+		return commandError(err)
+	}
+	return s.writeDoor(w, name)
+}
+
+// parseOverride reads an override body's fields (their ranges are the
+// Controller's).
+func parseOverride(in apitype.OverrideRequest) (door.Override, error) {
+	o := door.Override{}
+	if in.Mode == "" {
+		return o, badField("mode", "is required: locked, unlocked, access_controlled or card_and_code")
+	}
+	o.Mode = door.Mode(in.Mode)
+	if in.For != "" {
+		d, err := time.ParseDuration(in.For)
+		if err != nil || d <= 0 {
+			return o, badField("for", ruleDuration+", 1m–168h")
+		}
+		o.For = d
+	}
+	if in.Until != "" {
+		t, err := time.Parse(time.RFC3339, in.Until)
+		if err != nil {
+			return o, badField("until", "must be an RFC 3339 time such as 2026-12-24T18:00:00+01:00")
+		}
+		o.Until = t
+	}
+	return o, nil
+}
+
+func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, c caller) error {
+	ctl, err := s.controller()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
+	defer cancel()
+	name := r.PathValue("name")
+	if _, err := ctl.ClearOverride(ctx, name, c.cmdActor()); err != nil {
+		return commandError(err)
+	}
+	return s.writeDoor(w, name)
+}
+
+func (s *Server) writeDoor(w http.ResponseWriter, name string) error {
+	for _, d := range s.doorsOut() {
+		if d.Name == name {
+			writeJSON(w, http.StatusOK, d)
+			return nil
+		}
+	}
+	return notFound("door")
+}
+
+func (s *Server) lockdown(on bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		ctl, err := s.controller()
+		if err != nil {
+			return err
+		}
+		var in apitype.LockdownRequest
+		if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
+			return err
+		}
+		for _, d := range in.Doors {
+			if d == "" {
+				return badField("doors", "door names must not be empty")
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
+		defer cancel()
+		var names []string
+		if on {
+			names, err = ctl.Lockdown(ctx, in.Doors, c.cmdActor())
+		} else {
+			names, err = ctl.ReleaseLockdown(ctx, in.Doors, c.cmdActor())
+		}
+		if err != nil {
+			return commandError(err)
+		}
+		writeJSON(w, http.StatusOK, apitype.LockdownReply{Doors: names})
+		return nil
+	}
+}
+
+func (s *Server) getLockdown(w http.ResponseWriter, r *http.Request, c caller) error {
+	ctl, err := s.controller()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitype.LockdownReply{Doors: ctl.LockedDown()})
+	return nil
+}
+
+// doorView fills the operating part of a door's view from the loop's status.
+func doorView(o *apitype.DoorState, st DoorStatus, loc *time.Location) {
+	ds := st.State
+	if ds.Level == 0 {
+		return // not running
+	}
+	o.Level = ds.Level.String()
+	o.LevelEnd = fmtTime(ds.LevelEnd)
+	if ds.Override != "" {
+		o.Override = &apitype.DoorOverride{Mode: string(ds.Override), Until: fmtTime(ds.OverrideUntil),
+			UntilLocal: ds.OverrideUntil.In(loc).Format(time.RFC3339), Actor: ds.OverrideBy.Name, Role: ds.OverrideBy.Role}
+	}
+	if ds.Lockdown {
+		o.Lockdown = &apitype.DoorLockdown{Actor: ds.LockdownBy.Name, Role: ds.LockdownBy.Role}
+	}
+	o.Emergency = ds.Emergency
+	o.Strike = "locked"
+	if ds.StrikeReleased {
+		o.Strike = "released"
+	}
+	switch {
+	case !st.HasDPS:
+		o.Position = "unknown"
+	case ds.DoorOpen:
+		o.Position = "open"
+	default:
+		o.Position = "closed"
+	}
+}
