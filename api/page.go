@@ -17,12 +17,20 @@ import (
 // account rides in a context key only Call sets.
 
 // MountPage serves h for every path that is not the API's (/v1/…,
-// /access/v1/…, /metrics). Call it before serving.
+// /access/v1/… and any other path a route serves). Call it before serving.
 func (s *Server) MountPage(h http.Handler) { s.page = h }
 
-// isAPIPath reports whether p belongs to the API rather than the page.
-func isAPIPath(p string) bool {
-	return strings.HasPrefix(p, "/v1/") || p == "/v1" || strings.HasPrefix(p, "/access/v1/") || p == "/metrics"
+// isAPIPath reports whether r belongs to the API rather than the page:
+// under /v1/ or /access/v1/ (so an unknown API path is the API's 404 or
+// 405), or matched by one of its routes (/metrics, and any route outside
+// those prefixes).
+func (s *Server) isAPIPath(r *http.Request) bool {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/v1/") || p == "/v1" || strings.HasPrefix(p, "/access/v1/") {
+		return true
+	}
+	_, pattern := s.mux.Handler(r)
+	return pattern != ""
 }
 
 // accountKey is the context key of an in-process caller (Call).

@@ -217,7 +217,7 @@ func (s *Server) config() Config {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	start := s.now()
-	if s.page != nil && !isAPIPath(r.URL.Path) {
+	if s.page != nil && !s.isAPIPath(r) {
 		s.page.ServeHTTP(rec, r)
 	} else {
 		s.mux.ServeHTTP(rec, r)

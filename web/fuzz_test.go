@@ -17,7 +17,9 @@ import (
 // echoed back outside the one page that shows it.
 func FuzzFormBodies(f *testing.F) {
 	st := storetest.Temp(f)
-	a := api.New(api.Options{Store: st, Config: api.Config{Groups: []api.Group{{Name: "staff"}}}})
+	o := api.Options{Store: st, Config: api.Config{Groups: []api.Group{{Name: "staff"}}}}
+	withDoor(f, &o)
+	a := api.New(o)
 	p, err := New(Options{Store: st, API: a})
 	if err != nil {
 		f.Fatal(err)
@@ -38,14 +40,14 @@ func FuzzFormBodies(f *testing.F) {
 		}
 	}
 	for _, s := range []string{"action=generate&length=7", "action=save&code=12345", "code=%ff%fe", "format=h10301&facility_code=1&card_number=99999999999999999999",
-		"card_hex=0xzz", "start=2026-13-01&end=x", "groups=nope&groups=staff", "first_name=" + strings.Repeat("a", 300), "email=a%00b", ""} {
+		"card_hex=0xzz", "start=2026-13-01&end=x", "mode=unlocked&for=2h", "mode=locked&until=2026-12-24T18:00", "mode=x&for=-1s", "until=yesterday", "groups=nope&groups=staff", "first_name=" + strings.Repeat("a", 300), "email=a%00b", ""} {
 		for i := range posts {
 			f.Add(uint8(i), s)
 		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		rt := posts[int(which)%len(posts)]
-		path := strings.NewReplacer("{user_id}", u.UserID, "{id}", "m1").Replace(rt.Path)
+		path := strings.NewReplacer("{user_id}", u.UserID, "{id}", "m1", "{name}", "front", "{$}", "").Replace(rt.Path)
 		v, _ := url.ParseQuery(body)
 		if v == nil {
 			v = url.Values{}

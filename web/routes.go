@@ -35,11 +35,13 @@ func (s *Server) Routes() []Route {
 const (
 	pUser = "/users/{user_id}"
 	pMFA  = pUser + "/mfa/{id}"
+	pDoor = "/doors/{name}" // "*" for every door (lockdown, release)
 )
 
 func (s *Server) routes() []route {
 	return []route{
 		{http.MethodPost, "/signout", "", s.signOut},
+		{http.MethodGet, "/{$}", "", s.landing},
 
 		{http.MethodGet, "/users", store.PermUsersRead, s.users},
 		{http.MethodPost, "/users", store.PermUsersWrite, s.createUser},
@@ -63,6 +65,16 @@ func (s *Server) routes() []route {
 		{http.MethodPost, pMFA + "/delete", store.PermCredentials, s.mfaDelete},
 
 		{http.MethodGet, "/doors", store.PermDoorsRead, s.doors},
+		{http.MethodGet, pDoor + "/unlock", store.PermDoorsCommand, s.doorConfirm("unlock")},
+		{http.MethodPost, pDoor + "/unlock", store.PermDoorsCommand, s.doorRun("unlock")},
+		{http.MethodGet, pDoor + "/override", store.PermDoorsCommand, s.doorConfirm("override")},
+		{http.MethodPost, pDoor + "/override", store.PermDoorsCommand, s.doorRun("override")},
+		{http.MethodGet, pDoor + "/clear", store.PermDoorsCommand, s.doorConfirm("clear")},
+		{http.MethodPost, pDoor + "/clear", store.PermDoorsCommand, s.doorRun("clear")},
+		{http.MethodGet, pDoor + "/lockdown", store.PermDoorsCommand, s.doorConfirm("lockdown")},
+		{http.MethodPost, pDoor + "/lockdown", store.PermDoorsCommand, s.doorRun("lockdown")},
+		{http.MethodGet, pDoor + "/release", store.PermDoorsCommand, s.doorConfirm("release")},
+		{http.MethodPost, pDoor + "/release", store.PermDoorsCommand, s.doorRun("release")},
 
 		{http.MethodGet, "/events", store.PermEventsRead, s.events},
 		{http.MethodGet, "/events/stream", store.PermEventsRead, s.eventStream},
@@ -71,4 +83,19 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/import", store.PermImport, s.importUpload},
 		{http.MethodGet, "/import/status", store.PermImport, s.importStatus},
 	}
+}
+
+// landing sends an account to the first page its role may see.
+func (s *Server) landing(w http.ResponseWriter, r *http.Request, q *req) {
+	to := "/events"
+	for _, p := range []struct {
+		perm store.Permission
+		path string
+	}{{store.PermUsersRead, "/users"}, {store.PermDoorsRead, "/doors"}} {
+		if q.can(p.perm) {
+			to = p.path
+			break
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }

@@ -108,10 +108,6 @@ func New(o Options) (*Server, error) {
 	s.mux.HandleFunc("POST /signin", s.signIn)
 	s.mux.HandleFunc("GET /lang", s.setLang)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" && r.Method == http.MethodGet {
-			http.Redirect(w, r, "/users", http.StatusSeeOther)
-			return
-		}
 		p := s.newPage(w, r, nil)
 		w.WriteHeader(http.StatusNotFound)
 		s.render(w, "error", p.with("", map[string]string{"Message": p.T("err.notfound")}))

@@ -22,7 +22,7 @@ func (s *Server) showSignIn(w http.ResponseWriter, r *http.Request, status int, 
 	p := s.newPage(w, r, nil)
 	p.CSRF = tok
 	p.Form.Set("name", r.PostFormValue("name"))
-	p.Form.Set("next", localPath(r.FormValue("next"), "/users"))
+	p.Form.Set("next", localPath(r.FormValue("next"), "/"))
 	if errKey != "" {
 		p.Errs["_"] = p.T(errKey)
 	}
@@ -79,7 +79,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	s.setCookie(w, cookieName, id, int(AbsoluteTimeout.Seconds()))
 	s.setCookie(w, preCookie, "", -1)
 	s.log.Info().Str("account", a.Name).Str("role", a.Role).Str("peer", peer).Msg("signed in")
-	http.Redirect(w, r, localPath(r.PostFormValue("next"), "/users"), http.StatusSeeOther)
+	http.Redirect(w, r, localPath(r.PostFormValue("next"), "/"), http.StatusSeeOther)
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, q *req) {

@@ -12,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/store"
 	"github.com/latchd/latch/store/storetest"
 )
@@ -33,9 +37,12 @@ func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
 func newFixtureTB(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: storetest.Temp(t), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	a := api.New(api.Options{Store: f.st, Config: api.Config{Groups: []api.Group{{Name: "staff", Doors: []string{"front"}}},
-		Doors: []api.Door{{Name: "front", TimeZone: "Asia/Seoul", DefaultMode: "access_controlled", SecondFactor: "none", Readers: []string{}}}}})
-	p, err := New(Options{Store: f.st, API: a, Now: func() time.Time { return f.now }})
+	now := func() time.Time { return f.now }
+	o := api.Options{Store: f.st, Now: now, Config: api.Config{Groups: []api.Group{{Name: "staff", Doors: []string{"front"}}},
+		Doors: []api.Door{{Name: "front", TimeZone: "Asia/Seoul", DefaultMode: "access_controlled", SecondFactor: "none", Readers: []string{}}}}}
+	withDoor(t, &o)
+	a := api.New(o)
+	p, err := New(Options{Store: f.st, API: a, Now: now, DoorZone: func(string) *time.Location { return seoul }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +61,38 @@ func newFixtureTB(t testing.TB) *fixture {
 	f.uid = u.UserID
 	return f
 }
+
+var seoul, _ = time.LoadLocation("Asia/Seoul")
+
+// withDoor runs door "front" on a stepper at o's clock, storing its events
+// at once, and gives the API its Controller and status.
+func withDoor(t testing.TB, o *api.Options) {
+	c := door.DefaultConfig()
+	c.Name = "front"
+	c.Location = seoul
+	c.Relay = readertest.NewOutPin("front-relay", gpio.Low, nil)
+	c.Now = o.Now
+	c.State = o.Store
+	d, err := door.New(c, o.Store, emitStore{o.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := d.Stepper()
+	st.Start()
+	ctl, err := door.NewController(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Control = func() *door.Controller { return ctl }
+	o.Doors = api.DoorStatusFunc(func() []api.DoorStatus {
+		s, _ := ctl.Status("front")
+		return []api.DoorStatus{{Name: "front", Mode: string(s.Mode), NextChange: s.Next, NextMode: string(s.NextMode), State: s}}
+	})
+}
+
+type emitStore struct{ s *store.Store }
+
+func (e emitStore) Emit(ev door.Event) { _ = e.s.AppendEvents([]door.Event{ev}) }
 
 // client is a browser: a cookie jar, no redirects followed.
 type client struct {
@@ -106,7 +145,7 @@ func (f *fixture) signIn(name string) *client {
 	c.get("/signin")
 	if code, body, loc := c.post("/signin", url.Values{"name": {name}, "password": {testPassword}}); code != http.StatusSeeOther {
 		f.t.Fatalf("sign in %s: %d %s", name, code, body)
-	} else if loc != "/users" {
+	} else if loc != "/" {
 		f.t.Fatalf("sign in goes to %q", loc)
 	}
 	c.get("/users") // the session's CSRF token
@@ -381,7 +420,7 @@ func TestRoleTable(t *testing.T) {
 			if rt.Path == "/signout" {
 				continue
 			}
-			path := strings.NewReplacer("{user_id}", f.uid, "{id}", "m1").Replace(rt.Path)
+			path := strings.NewReplacer("{user_id}", f.uid, "{id}", "m1", "{name}", "front", "{$}", "").Replace(rt.Path)
 			var code int
 			if rt.Method == http.MethodGet {
 				ctx, cancel := context.WithCancel(context.Background())
@@ -477,5 +516,82 @@ func TestFirstPageWeight(t *testing.T) {
 	t.Logf("first page: %d bytes", weight)
 	if weight >= 150<<10 {
 		t.Errorf("first page weighs %d bytes, over 150 KB", weight)
+	}
+}
+
+// TestDoorForms: a door manager overrides, locks down and releases
+// through the page; the API's refusals come back in its words.
+func TestDoorForms(t *testing.T) {
+	f := newFixture(t)
+	c := f.signIn("a-access-door-manager")
+	code, body := c.get("/doors")
+	if code != 200 || !strings.Contains(body, `id="unlock-front"`) || !strings.Contains(body, `id="lockdown-all"`) {
+		t.Fatalf("doors: %d, no commands", code)
+	}
+	if code, body = c.get("/doors/front/unlock"); code != 200 || !strings.Contains(body, `id="confirm"`) {
+		t.Fatalf("unlock confirmation: %d", code)
+	}
+	if code, _, loc := c.post("/doors/front/unlock", nil); code != http.StatusSeeOther || loc != "/doors?ok=unlock" {
+		t.Fatalf("unlock: %d %q", code, loc)
+	}
+	code, body, _ = c.post("/doors/front/override", url.Values{"mode": {"unlocked"}, "for": {"-2h"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, "1m–168h") {
+		t.Errorf("bad duration: %d", code)
+	}
+	if code, _, _ = c.post("/doors/front/override", url.Values{"mode": {"unlocked"}, "until": {"2026-03-01T23:30"}}); code != http.StatusSeeOther {
+		t.Fatalf("override: %d", code)
+	}
+	_, body = c.get("/doors")
+	if !strings.Contains(body, "override") || !strings.Contains(body, "2026-03-01 23:30:00 Asia/Seoul") || !strings.Contains(body, `id="clear-front"`) {
+		t.Errorf("doors after override: no level, local end or End override button")
+	}
+	if code, _, _ = c.post("/doors/*/lockdown", nil); code != http.StatusSeeOther {
+		t.Fatalf("lockdown: %d", code)
+	}
+	if code, body, _ = c.post("/doors/front/unlock", nil); code != http.StatusConflict || !strings.Contains(body, "lockdown") {
+		t.Errorf("unlock during lockdown: %d, want 409 in words", code)
+	}
+	if code, _, _ = c.post("/doors/front/release", nil); code != http.StatusSeeOther {
+		t.Errorf("release: %d", code)
+	}
+	evs, _ := f.st.Events(store.EventQuery{Limit: 1000})
+	var by []string
+	for _, e := range evs {
+		if e.Event == "mode_changed" && e.Actor != "" {
+			by = append(by, e.Cause+" "+e.Actor)
+		}
+	}
+	if len(by) == 0 || !strings.Contains(strings.Join(by, ","), "web/a-access-door-manager") {
+		t.Errorf("mode changes by the page's account: %q", by)
+	}
+	// The start page of a role without users.read is Doors.
+	if code, _ := c.get("/"); code != http.StatusSeeOther {
+		t.Errorf("/: %d", code)
+	}
+	resp, _ := c.c.Get(f.srv.URL + "/")
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/doors" {
+		t.Errorf("a door manager starts at %q, want /doors", loc)
+	}
+	// A viewer sees the doors, not the commands.
+	v := f.signIn("a-viewer")
+	if _, body = v.get("/doors"); strings.Contains(body, `id="unlock-front"`) || !strings.Contains(body, "front") {
+		t.Error("a viewer sees Unlock")
+	}
+}
+
+// TestPathsShared: the API keeps its paths on the page's listener.
+func TestPathsShared(t *testing.T) {
+	f := newFixture(t)
+	for path, want := range map[string]string{"/v1/users": `"error"`, "/v1/nothing": "404 page not found", "/metrics": `"error"`, "/users": "/signin"} {
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(f.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b)+resp.Header.Get("Location"), want) {
+			t.Errorf("%s: %d %q, want %q", path, resp.StatusCode, b, want)
+		}
 	}
 }

@@ -186,7 +186,15 @@ func TestAdminPageInChromium(t *testing.T) {
 	if err != nil || status != 403 {
 		t.Errorf("forged POST: %d %v, want 403", status, err)
 	}
-	do("doors, events, import", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("//h1"), shot("doors"),
+	// Doors: Unlock, confirmed, releases the strike with the account as actor.
+	from = len(logs.String())
+	do("unlock", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("#unlock-front"), shot("doors"),
+		chromedp.Click("#unlock-front"), chromedp.WaitVisible("#confirm"), shot("door-unlock"),
+		chromedp.Click("#confirm"), chromedp.WaitVisible("#unlock-front"))
+	if !waitLog(from, `"strike_released"`) {
+		t.Fatalf("Unlock did not release the strike:\n%s", logs.String()[from:])
+	}
+	do("override form", chromedp.Navigate(base+"/doors/front/override"), chromedp.WaitVisible("#mode"), shot("door-override"),
 		chromedp.Navigate(base+"/import"), chromedp.WaitVisible("#file"), shot("import"))
 	// Import: a file with a bad row is refused whole, its rows in a table;
 	// a good one is written.
@@ -222,12 +230,13 @@ func TestAdminPageInChromium(t *testing.T) {
 		{`id="add-mfa"`, store.PermCredentials}, {`id="add-card"`, store.PermCredentials}, {`id="set-entry"`, store.PermCredentials},
 		{`id="save-profile"`, store.PermUsersWrite}, {`id="suspend"`, store.PermUsersWrite},
 		{`href="/doors"`, store.PermDoorsRead}, {`href="/events"`, store.PermEventsRead}, {`href="/import"`, store.PermImport},
+		{`href="/users"`, store.PermUsersRead},
 	}
 	do("back to English", chromedp.Click("a.lang"), chromedp.WaitVisible("#generate"))
 	for _, role := range store.Roles {
 		do("sign in as "+role, chromedp.Click(`//form[@action="/signout"]//button`), chromedp.WaitVisible("#name"),
 			chromedp.SendKeys("#name", accountOf(role)), chromedp.SendKeys("#password", "browser test password"), chromedp.Click("#signin"),
-			chromedp.WaitVisible("#q"), chromedp.Navigate(userURL), chromedp.WaitVisible("//h1"), shot("user-"+role))
+			chromedp.WaitVisible(`//form[@action="/signout"]//button`), chromedp.Navigate(userURL), chromedp.WaitVisible("//h1"), shot("user-"+role))
 		html = get(role+" html", chromedp.OuterHTML("html"))
 		for _, c := range controls {
 			if strings.Contains(html, c.mark) != store.Allowed(role, c.perm) {
