@@ -75,6 +75,9 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.showSignIn(w, r, http.StatusUnauthorized, "err.signin")
 		return
 	}
+	if old, err := r.Cookie(cookieName); err == nil {
+		s.ss.end(old.Value) // a new id at every sign-in: a session id planted before it is worth nothing
+	}
 	id, _ := s.ss.create(a.Name)
 	s.setCookie(w, cookieName, id, int(AbsoluteTimeout.Seconds()))
 	s.setCookie(w, preCookie, "", -1)

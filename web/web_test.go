@@ -251,6 +251,28 @@ func TestSessionCookieAndTimeouts(t *testing.T) {
 	if code, _ := c.get("/users"); code != http.StatusSeeOther {
 		t.Errorf("after sign-out: %d", code)
 	}
+	// Signing in again gives a new id and ends the old one.
+	c = f.signIn("a-viewer")
+	u, _ := url.Parse(f.srv.URL)
+	sessionID := func() string {
+		for _, k := range c.c.Jar.Cookies(u) {
+			if k.Name == cookieName {
+				return k.Value
+			}
+		}
+		return ""
+	}
+	oldID := sessionID()
+	c.get("/signin")
+	c.post("/signin", url.Values{"name": {"a-viewer"}, "password": {testPassword}})
+	if newID := sessionID(); newID == oldID || newID == "" {
+		t.Error("the session id did not change at sign-in")
+	}
+	stale := f.client()
+	stale.c.Jar.SetCookies(u, []*http.Cookie{{Name: cookieName, Value: oldID}})
+	if code, _ := stale.get("/users"); code != http.StatusSeeOther {
+		t.Errorf("the id from before the sign-in still works: %d", code)
+	}
 	// A deleted account's session ends at once.
 	c = f.signIn("a-viewer")
 	f.st.DeleteAdmin("a-viewer", store.Actor{Name: "test"})
