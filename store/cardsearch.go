@@ -65,20 +65,43 @@ func mayMatch(rec []byte, search string) bool {
 	if n == 0 {
 		return true
 	}
+	// Candidates by the first letter in either case (bytes.IndexByte is
+	// the fast, vectorised scan), then the rest compared folded.
 	first := search[0]
-	for i := 0; i+n <= len(rec); i++ {
-		if lowerASCII(rec[i]) != first {
-			continue
+	for _, c := range [2]byte{first, upperASCII(first)} {
+		for b := rec; ; {
+			i := bytes.IndexByte(b, c)
+			if i < 0 || i+n > len(b) {
+				break
+			}
+			if foldEqual(b[i+1:i+n], search[1:]) {
+				return true
+			}
+			b = b[i+1:]
 		}
-		j := 1
-		for j < n && lowerASCII(rec[i+j]) == search[j] {
-			j++
-		}
-		if j == n {
-			return true
+		if upperASCII(first) == first {
+			break // not a letter: one case only
 		}
 	}
 	return false
+}
+
+// foldEqual reports whether b equals the lower-case ASCII s, ASCII letters
+// of b folded.
+func foldEqual(b []byte, s string) bool {
+	for j := range len(s) {
+		if lowerASCII(b[j]) != s[j] {
+			return false
+		}
+	}
+	return true
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
 
 var (
