@@ -133,14 +133,15 @@ func TestAdminPageInChromium(t *testing.T) {
 		})
 	}
 	do("sign in", chromedp.Navigate(base+"/"), chromedp.WaitVisible("#name"), shot("signin"),
-		chromedp.SendKeys("#name", accountOf(store.RoleSystemAdmin)), chromedp.SendKeys("#password", "browser test password"),
-		chromedp.Click("#signin"), chromedp.WaitVisible("#q"))
+		// By keyboard: the name, Tab to the password, Enter.
+		chromedp.SendKeys("#name", accountOf(store.RoleSystemAdmin)), chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("browser test password"), chromedp.KeyEvent("\r"), chromedp.WaitVisible("#q"))
 	do("find alice", chromedp.SendKeys("#q", "alice\n"), chromedp.WaitVisible(`//tbody//a[contains(@href,"/users/")]`), shot("users"),
 		chromedp.Click(`//tbody//a[contains(@href,"/users/")]`), chromedp.WaitVisible("#add-mfa"), shot("user"))
 	userURL := get("user url", chromedp.Location())
 	typed := "4829137"
 	do("type a code", chromedp.Click("#add-mfa"), chromedp.WaitVisible("#code"), shot("mfa-new"),
-		chromedp.SendKeys("#code", typed), chromedp.Click("#save"), chromedp.WaitVisible("#code-once"), shot("mfa-shown"))
+		chromedp.SendKeys("#code", typed+"\r"), chromedp.WaitVisible("#code-once"), shot("mfa-shown")) // Enter saves
 	if text := get("shown", chromedp.Text("#code-once")); text != typed {
 		t.Fatalf("shown once: %q, want the typed code", text)
 	}

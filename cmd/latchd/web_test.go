@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +18,7 @@ import (
 
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/internal/syncio"
+	"github.com/latchd/latch/store"
 )
 
 // TestPageServedOnlyLoopbackOrTLS: on a loopback listener the admin page
@@ -56,5 +62,46 @@ func TestPageServedOnlyLoopbackOrTLS(t *testing.T) {
 				t.Error("no CSP on the page")
 			}
 		})
+	}
+}
+
+// TestPageUnderTLS: under TLS the page is served, its session cookie
+// Secure.
+func TestPageUnderTLS(t *testing.T) {
+	dir := t.TempDir()
+	addr, _, _, cert, st, stop := serveTLSAPI(t, dir, "", zerolog.Nop())
+	defer stop()
+	if err := st.CreateAdmin("kim", store.RoleViewer, []byte("a long tls password"), store.Actor{Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	base := "https://" + addr
+	resp, err := c.Get(base + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(b)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("sign-in form over TLS: %d", resp.StatusCode)
+	}
+	resp, err = c.PostForm(base+"/signin", url.Values{"name": {"kim"}, "password": {"a long tls password"}, "_csrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session string
+	for _, h := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(h, "latch_session=") {
+			session = h
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(session, "Secure") || !strings.Contains(session, "HttpOnly") {
+		t.Errorf("sign-in over TLS: %d, cookie %q", resp.StatusCode, session)
 	}
 }
