@@ -130,6 +130,9 @@ func (s *Server) eventStream(w http.ResponseWriter, r *http.Request, q *req) {
 		case <-r.Context().Done():
 			return
 		case <-keep.C:
+			if !s.ss.alive(q.id) {
+				return // the session ended (signed out, timed out): so does its stream
+			}
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case e, ok := <-ch:
 			if !ok {

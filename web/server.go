@@ -217,7 +217,10 @@ func (s *Server) wrap(rt route) http.Handler {
 			tok := r.Header.Get("X-CSRF-Token")
 			if tok == "" {
 				if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-					if err := r.ParseMultipartForm(1 << 20); err != nil {
+					// All in memory (the body is bounded above): an
+					// uploaded CSV may carry codes and must not touch the
+					// disk, where a larger limit would spool it.
+					if err := r.ParseMultipartForm(limit); err != nil {
 						s.refuse(w, r, &q, http.StatusBadRequest, "err.form")
 						return
 					}

@@ -97,6 +97,16 @@ func (ss *sessions) get(id string) (*session, bool) {
 	return &cp, true
 }
 
+// alive reports whether id's session is live, without marking it seen: a
+// live stream left open does not keep its session from going idle.
+func (ss *sessions) alive(id string) bool {
+	now := ss.now()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[hashID(id)]
+	return ok && !ss.expiredLocked(s, now)
+}
+
 func (ss *sessions) end(id string) {
 	ss.mu.Lock()
 	delete(ss.m, hashID(id))

@@ -25,11 +25,12 @@ const testPassword = "a long test password"
 
 // fixture is a store, the API and the page on one httptest server.
 type fixture struct {
-	t   testing.TB
-	st  *store.Store
-	srv *httptest.Server
-	uid string
-	now time.Time
+	t    testing.TB
+	page *Server
+	st   *store.Store
+	srv  *httptest.Server
+	uid  string
+	now  time.Time
 }
 
 func newFixture(t *testing.T) *fixture { return newFixtureTB(t) }
@@ -47,6 +48,7 @@ func newFixtureTB(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	a.MountPage(p)
+	f.page = p
 	f.srv = httptest.NewServer(a)
 	t.Cleanup(f.srv.Close)
 	for _, r := range store.Roles {
@@ -250,6 +252,25 @@ func TestSessionCookieAndTimeouts(t *testing.T) {
 	}
 	if code, _ := c.get("/users"); code != http.StatusSeeOther {
 		t.Errorf("after sign-out: %d", code)
+	}
+	// A live stream does not keep a session from going idle.
+	c = f.signIn("a-viewer")
+	u0, _ := url.Parse(f.srv.URL)
+	var sid string
+	for _, k := range c.c.Jar.Cookies(u0) {
+		if k.Name == cookieName {
+			sid = k.Value
+		}
+	}
+	p := f.page
+	if !p.ss.alive(sid) {
+		t.Fatal("a fresh session is not alive")
+	}
+	f.now = f.now.Add(IdleTimeout - time.Minute)
+	p.ss.alive(sid) // what the stream's keep-alive asks
+	f.now = f.now.Add(2 * time.Minute)
+	if p.ss.alive(sid) {
+		t.Error("asking alive kept the session from going idle")
 	}
 	// Signing in again gives a new id and ends the old one.
 	c = f.signIn("a-viewer")
