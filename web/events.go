@@ -73,6 +73,20 @@ func eventFilter(v url.Values) store.EventPageQuery {
 	return f
 }
 
+// resolveUser lets the user filter be an external id: one that is not a
+// user id but is a user's external id filters by that user.
+func (s *Server) resolveUser(f *store.EventPageQuery) {
+	if f.UserID == "" {
+		return
+	}
+	if _, err := s.st.User(f.UserID); err == nil {
+		return
+	}
+	if u, err := s.st.UserByExternalID(f.UserID); err == nil {
+		f.UserID = u.UserID
+	}
+}
+
 func matches(f store.EventPageQuery, e store.Event) bool {
 	return (f.Door == "" || e.Door == f.Door) && (f.UserID == "" || e.UserID == f.UserID) &&
 		(f.Event == "" || e.Event == f.Event) && (f.Reason == "" || e.Reason == f.Reason)
@@ -83,6 +97,7 @@ func matches(f store.EventPageQuery, e store.Event) bool {
 func (s *Server) events(w http.ResponseWriter, r *http.Request, q *req) {
 	p := s.newPage(w, r, q)
 	f := eventFilter(r.URL.Query())
+	s.resolveUser(&f)
 	evs, next, err := s.st.EventsBefore(f)
 	if err != nil {
 		s.log.Error().Err(err).Msg("events")
@@ -117,6 +132,7 @@ func (s *Server) eventStream(w http.ResponseWriter, r *http.Request, q *req) {
 		return
 	}
 	f := eventFilter(r.URL.Query())
+	s.resolveUser(&f)
 	ch, cancel := s.st.Subscribe(256)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")

@@ -61,8 +61,8 @@ var en = map[string]string{
 	"ok.unlock": "Door unlocked.", "ok.override": "Override set.", "ok.clear": "Override ended.", "ok.lockdown": "Lockdown set.", "ok.release": "Lockdown released.",
 	"mode.emergency": "emergency",
 
-	"events.title": "Events", "events.live": "live", "events.door": "Door", "events.user": "User ID", "events.event": "Event",
-	"events.reason": "Reason", "events.any": "any", "events.filter": "Filter", "events.time": "Time", "events.detail": "Detail",
+	"events.title": "Events", "events.live": "live", "events.door": "Door", "events.user": "User ID or external ID", "events.event": "Event",
+	"events.usercol": "User", "events.reason": "Reason", "events.any": "any", "events.filter": "Filter", "events.time": "Time", "events.detail": "Detail",
 	"events.none": "No events.", "events.older": "Older events →",
 	"import.title": "Import", "import.help": "Upload a users or credentials CSV file (docs/store.md lists the columns). Every row is checked first; nothing is written unless all rows pass.",
 	"import.file": "CSV file", "import.submit": "Upload and import", "import.running": "Importing…", "import.pass": "pass",
@@ -136,8 +136,8 @@ var ko = map[string]string{
 	"ok.unlock": "출입문을 열었습니다.", "ok.override": "모드를 지정했습니다.", "ok.clear": "지정을 해제했습니다.", "ok.lockdown": "봉쇄했습니다.", "ok.release": "봉쇄를 해제했습니다.",
 	"mode.emergency": "비상",
 
-	"events.title": "이벤트", "events.live": "실시간", "events.door": "출입문", "events.user": "사용자 ID", "events.event": "이벤트",
-	"events.reason": "사유", "events.any": "전체", "events.filter": "필터", "events.time": "시각", "events.detail": "세부 정보",
+	"events.title": "이벤트", "events.live": "실시간", "events.door": "출입문", "events.user": "사용자 ID 또는 외부 ID", "events.event": "이벤트",
+	"events.usercol": "사용자", "events.reason": "사유", "events.any": "전체", "events.filter": "필터", "events.time": "시각", "events.detail": "세부 정보",
 	"events.none": "이벤트가 없습니다.", "events.older": "이전 이벤트 →",
 	"import.title": "가져오기", "import.help": "사용자 또는 자격 증명 CSV 파일을 올리세요 (열 목록은 docs/store.md). 모든 행을 먼저 검사하며, 모두 통과해야만 기록합니다.",
 	"import.file": "CSV 파일", "import.submit": "올리고 가져오기", "import.running": "가져오는 중…", "import.pass": "단계",

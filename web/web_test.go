@@ -450,6 +450,11 @@ func TestUserForms(t *testing.T) {
 	if code, _, _ = c.post(base+"/entry/delete", nil); code != http.StatusSeeOther {
 		t.Errorf("entry delete: %d", code)
 	}
+	// Events filtered by the user's external id: their changes, no one else's.
+	_, body = c.get("/events?user=E-1")
+	if !strings.Contains(body, "entry_code_deleted") || strings.Contains(body, "E-2") {
+		t.Error("events by external id: missing the user's change, or another user's shown")
+	}
 }
 
 // TestRoleTable: every page action against every role — refused (403)
