@@ -117,7 +117,10 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 // localPath is p when it is a path on this site, else def: never another
 // host ("//evil", "/\evil", "https:…").
 func localPath(p, def string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	// Browsers drop tabs and newlines from a URL ("/\t/evil" is "//evil"),
+	// so no control character at all.
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return def
 	}
 	return p

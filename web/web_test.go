@@ -643,3 +643,12 @@ func TestPathsShared(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalPath(t *testing.T) {
+	for p, want := range map[string]string{"/users?q=a": "/users?q=a", "//evil.example": "/", "/\\evil.example": "/",
+		"/\t/evil.example": "/", "https://evil.example": "/", "": "/", "users": "/", "/a\nb": "/"} {
+		if got := localPath(p, "/"); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", p, got, want)
+		}
+	}
+}
