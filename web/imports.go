@@ -22,6 +22,7 @@ type importJob struct {
 	rows     []store.RowError
 	more     int
 	errMsg   string
+	finished chan struct{} // closed when the import has ended
 }
 
 func (s *Server) importForm(w http.ResponseWriter, r *http.Request, q *req) {
@@ -64,13 +65,14 @@ func (s *Server) importUpload(w http.ResponseWriter, r *http.Request, q *req) {
 			return
 		}
 	}
-	job := &importJob{name: hdr.Filename}
+	job := &importJob{name: hdr.Filename, finished: make(chan struct{})}
 	s.jobs[q.account.Name] = job
 	s.jobsMu.Unlock()
 	opts := s.api.ImportOptions(q.account.Role)
 	opts.Progress = func(pr store.ImportProgress) { job.mu.Lock(); job.progress = pr; job.mu.Unlock() }
 	by := store.Actor{Name: api.PageName(q.account.Name), Role: q.account.Role}
 	go func() {
+		defer close(job.finished)
 		defer clear(data)
 		sum, err := s.st.ImportWith(func() (io.Reader, error) { return bytes.NewReader(data), nil }, int64(len(data)), by, opts)
 		job.mu.Lock()

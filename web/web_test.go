@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -98,9 +100,10 @@ func (e emitStore) Emit(ev door.Event) { _ = e.s.AppendEvents([]door.Event{ev}) 
 
 // client is a browser: a cookie jar, no redirects followed.
 type client struct {
-	f    *fixture
-	c    *http.Client
-	csrf string
+	f       *fixture
+	account string
+	c       *http.Client
+	csrf    string
 }
 
 func (f *fixture) client() *client {
@@ -151,6 +154,7 @@ func (f *fixture) signIn(name string) *client {
 		f.t.Fatalf("sign in goes to %q", loc)
 	}
 	c.get("/users") // the session's CSRF token
+	c.account = name
 	return c
 }
 
@@ -650,5 +654,58 @@ func TestLocalPath(t *testing.T) {
 		if got := localPath(p, "/"); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", p, got, want)
 		}
+	}
+}
+
+// upload posts a CSV to /import as a browser's form does, then waits for
+// the import to end and returns its status page.
+func (c *client) upload(name, csv string) (int, string) {
+	c.f.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	mw.WriteField("_csrf", c.csrf)
+	fw, _ := mw.CreateFormFile("file", name)
+	io.WriteString(fw, csv)
+	mw.Close()
+	resp, err := c.c.Post(c.f.srv.URL+"/import", mw.FormDataContentType(), &b)
+	if err != nil {
+		c.f.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return resp.StatusCode, ""
+	}
+	c.f.page.jobsMu.Lock()
+	job := c.f.page.jobs[c.account]
+	c.f.page.jobsMu.Unlock()
+	<-job.finished
+	_, body := c.get("/import/status")
+	return http.StatusSeeOther, body
+}
+
+// TestImportForm: a good users file is written; a bad row refuses the
+// whole file, shown as line, column, rule; a role may import only what its
+// other permissions allow (the API's rule).
+func TestImportForm(t *testing.T) {
+	f := newFixture(t)
+	c := f.signIn("a-access-user-manager")
+	_, body := c.upload("users.csv", "externalId,firstName,lastName,email,groups\nE-7,Ha,Na,ha@example.com,staff\n")
+	if !strings.Contains(body, `id="import-done"`) {
+		t.Fatalf("good file not imported: %s", body)
+	}
+	if _, err := f.st.UserByExternalID("E-7"); err != nil {
+		t.Errorf("imported user: %v", err)
+	}
+	_, body = c.upload("bad.csv", "externalId,firstName,lastName,email,groups\nE-8,A,B,,staff\nE-9,C,D,,nosuch\n")
+	if !strings.Contains(body, `id="badrows"`) || !strings.Contains(body, "<td>3</td><td>groups</td>") {
+		t.Fatalf("bad file: no bad-row table naming line 3, groups: %s", body)
+	}
+	if _, err := f.st.UserByExternalID("E-8"); err == nil {
+		t.Error("a refused file wrote its good row")
+	}
+	cm := f.signIn("a-access-credential-manager")
+	_, body = cm.upload("users.csv", "externalId,firstName,lastName,email,groups\nE-10,X,Y,,\n")
+	if !strings.Contains(body, "may not import a users file") {
+		t.Errorf("a credential manager's users file: %s", body)
 	}
 }
