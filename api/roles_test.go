@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/latchd/latch/store"
@@ -158,6 +159,12 @@ func endpoints() []endpoint {
 		{"GET", "/v1/tokens", p("/v1/tokens"), nil, []string{store.RoleSystemAdmin}, 200},
 		{"POST", "/v1/tokens", p("/v1/tokens"), func(f fixture) string { return fmt.Sprintf(`{"name":"t%d","role":"viewer"}`, f.n) }, []string{store.RoleSystemAdmin}, 201},
 		{"DELETE", "/v1/tokens/{name}", p("/v1/tokens/tok-viewer-spare"), nil, []string{store.RoleSystemAdmin}, 204},
+		{"GET", "/v1/admins", p("/v1/admins"), nil, []string{store.RoleSystemAdmin}, 200},
+		{"POST", "/v1/admins", p("/v1/admins"), func(f fixture) string {
+			return fmt.Sprintf(`{"name":"adm%d","role":"viewer","password":"a long password"}`, f.n)
+		}, []string{store.RoleSystemAdmin}, 201},
+		{"PUT", "/v1/admins/{name}/password", p("/v1/admins/adm-spare/password"), func(fixture) string { return `{"password":"another long one"}` }, []string{store.RoleSystemAdmin}, 204},
+		{"DELETE", "/v1/admins/{name}", p("/v1/admins/adm-spare"), nil, []string{store.RoleSystemAdmin}, 204},
 	}
 }
 
@@ -179,6 +186,12 @@ func TestRoleTable(t *testing.T) {
 			}
 			t.Run(ep.method+" "+ep.pattern+"/"+name, func(t *testing.T) {
 				f := e.fixture(n)
+				if strings.HasPrefix(ep.pattern, "/v1/admins/{name}") {
+					if err := e.st.CreateAdmin("adm-spare", store.RoleViewer, []byte("a long password"), store.Actor{Name: "test"}); err != nil {
+						t.Fatal(err)
+					}
+					defer e.st.DeleteAdmin("adm-spare", store.Actor{Name: "test"})
+				}
 				if ep.pattern == "/v1/tokens/{name}" {
 					if _, err := e.st.CreateToken("tok-viewer-spare", store.RoleViewer, store.Actor{Name: "test"}); err != nil {
 						t.Fatal(err)

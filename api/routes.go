@@ -113,5 +113,10 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/v1/tokens", store.PermTokens, "token", s.listTokens},
 		{http.MethodPost, "/v1/tokens", store.PermTokens, "token name", s.createToken},
 		{http.MethodDelete, "/v1/tokens/{name}", store.PermTokens, "token", s.revokeToken},
+
+		{http.MethodGet, "/v1/admins", store.PermTokens, "admin", s.listAdmins},
+		{http.MethodPost, "/v1/admins", store.PermTokens, "admin name", s.createAdmin},
+		{http.MethodPut, "/v1/admins/{name}/password", store.PermTokens, "admin", s.setAdminPassword},
+		{http.MethodDelete, "/v1/admins/{name}", store.PermTokens, "admin", s.deleteAdmin},
 	}
 }

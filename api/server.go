@@ -142,6 +142,8 @@ type Server struct {
 	// importing is held while a CSV import is spooled and written: one at
 	// a time, so concurrent uploads cannot fill the database's disk.
 	importing sync.Mutex
+	// page serves what is not the API's paths (MountPage, api/page.go).
+	page http.Handler
 }
 
 // New returns a Server for o.
@@ -229,7 +231,11 @@ func (s *Server) config() Config {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK, verkada: isVerkadaPath(r.URL.Path)}
 	start := s.now()
-	s.mux.ServeHTTP(rec, r)
+	if s.page != nil && !s.isAPIPath(r) {
+		s.page.ServeHTTP(rec, r)
+	} else {
+		s.mux.ServeHTTP(rec, r)
+	}
 	// Access log: never the query string (credential paths carry codes in
 	// it), never a body, never the token.
 	s.log.Info().
@@ -356,7 +362,10 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.run(w, r, rt, caller{store.Token{Name: localOwnerName, Role: store.RoleSystemAdmin}})
 			return
 		}
-		tok, ok := s.authenticate(w, r) // api/ratelimit.go
+		tok, ok := pageCaller(r) // the admin page's account (api/page.go)
+		if !ok {
+			tok, ok = s.authenticate(w, r) // api/ratelimit.go
+		}
 		if !ok {
 			return
 		}

@@ -341,13 +341,17 @@ func CardLimits(format string) (facility uint32, card uint64, ok bool) {
 }
 
 // RuleFormat is the rule a card's format follows.
-var RuleFormat = func() string {
+var RuleFormat = "must be one of " + strings.Join(CardFormats(), ", ")
+
+// CardFormats lists the formats a stored card may have: the reader's
+// fixed formats, then raw.
+func CardFormats() []string {
 	names := make([]string, 0, 8)
 	for _, f := range reader.Formats() {
 		names = append(names, string(f.Format))
 	}
-	return "must be one of " + strings.Join(append(names, string(reader.Raw)), ", ")
-}()
+	return append(names, string(reader.Raw))
+}
 
 // ruleFormat is RuleFormat (the name the CSV code uses).
 var ruleFormat = RuleFormat

@@ -136,14 +136,9 @@ func (h *header) cardCells(rec []string, line int, errs *[]RowError) (k CardKey,
 		dec = v
 	}
 	if numHex != "" {
-		s := strings.TrimPrefix(strings.TrimPrefix(numHex, "0x"), "0X")
-		b, err := hex.DecodeString(strings.Repeat("0", len(s)%2) + s)
-		okHex = err == nil && len(s) > 0 && len(b) <= 8
+		hx, okHex = CardNumberHex(numHex)
 		if !okHex {
-			bad("cardNumberHex", "must be 1–16 hex digits, optionally after 0x")
-		}
-		for _, c := range b {
-			hx = hx<<8 | uint64(c)
+			bad("cardNumberHex", RuleCardNumberHex)
 		}
 	}
 	switch {
@@ -330,4 +325,22 @@ func parseDate(s string, end bool) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("must be YYYY-MM-DD or RFC 3339")
 	}
 	return t.UTC(), nil
+}
+
+// RuleCardNumberHex is the rule for a card number given in hex.
+const RuleCardNumberHex = "must be 1–16 hex digits, optionally after 0x"
+
+// CardNumberHex reads a card number given in hex (the CSV's cardNumberHex,
+// the admin page's hex field): 1–16 hex digits, optionally after 0x.
+func CardNumberHex(numHex string) (uint64, bool) {
+	s := strings.TrimPrefix(strings.TrimPrefix(numHex, "0x"), "0X")
+	b, err := hex.DecodeString(strings.Repeat("0", len(s)%2) + s)
+	if err != nil || len(s) == 0 || len(b) > 8 {
+		return 0, false
+	}
+	var hx uint64
+	for _, c := range b {
+		hx = hx<<8 | uint64(c)
+	}
+	return hx, true
 }

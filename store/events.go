@@ -44,6 +44,11 @@ type Event struct {
 	// token_revoked credential_changed is about (its name, never its secret).
 	TokenName string `json:"token_name,omitempty"`
 	TokenRole string `json:"token_role,omitempty"`
+	// Account and AccountRole are the admin account (docs/web.md) an
+	// admin_created, admin_password_changed or admin_deleted
+	// credential_changed is about.
+	Account     string `json:"account,omitempty"`
+	AccountRole string `json:"account_role,omitempty"`
 	// Count, First, Last and Kinds describe the events an events_lost
 	// event stands for: how many were never stored (their write failed, or
 	// the writer's queue overflowed), the times of the first and last of

@@ -465,6 +465,9 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 				continue // a code record
 			}
 			if search != "" {
+				if !mayMatch(v, search) {
+					continue // a cheap test first: most records of a search do not match
+				}
 				r, err := decodeUser(v)
 				if err != nil {
 					return fmt.Errorf("%w: user %s", err, k)

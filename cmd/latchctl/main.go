@@ -27,6 +27,7 @@ type command struct {
 
 // commands lists every subcommand, in name order (the order usage prints).
 var commands = []command{
+	{name: "admin", summary: "create, list, delete admin-page accounts, change their passwords", usage: adminUsage, needsArgs: true, run: runAdmin},
 	{name: "cards", summary: "list, add, activate, deactivate, delete a user's cards", usage: cardsUsage, needsArgs: true, run: runCards},
 	{name: "db", summary: "check the database file, or repair its card records (latchd stopped)", usage: dbUsage, needsArgs: true, run: runDB},
 	{name: "door", summary: "door status, unlock, override, lockdown (each door's mode now and its next change)", usage: doorUsage, needsArgs: true, run: runDoor},

@@ -19,6 +19,7 @@ import (
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
+	"github.com/latchd/latch/web"
 )
 
 // serveAPI serves the management API (docs/api.md) on the
@@ -51,6 +52,7 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		tc *tls.Config
 	}
 	ls := []listener{{ln: ul}}
+	pageOK, pageTLS := false, false
 	if cfg.API.Listen != "" {
 		var tc *tls.Config
 		if cfg.API.TLSCert != "" {
@@ -71,6 +73,14 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 				Msg("the API listens beyond this machine without TLS: tokens and codes cross the network in clear; set [api] tls_cert and tls_key")
 		}
 		ls = append(ls, listener{tl, tc})
+		// The admin page (docs/web.md) is refused on an address beyond
+		// this machine without TLS: its password and session cookie would
+		// cross the network in clear.
+		pageOK, pageTLS = tc != nil || loopback(tl.Addr()), tc != nil
+		if !pageOK {
+			log.Error().Str("component", "web").Str("listen", cfg.API.Listen).
+				Msg("the admin page is not served: it listens beyond this machine without TLS; set [api] tls_cert and tls_key, or listen on 127.0.0.1")
+		}
 	}
 	var duress api.DuressLatch
 	if s.duress != nil {
@@ -93,6 +103,25 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		MaxConnsPerPeer: cfg.API.MaxConnectionsPerPeer,
 		HeaderTimeout:   cfg.API.HeaderTimeout,
 	})
+	if pageOK {
+		page, err := web.New(web.Options{Store: st, API: srv, Logger: log, TLS: pageTLS, Now: time.Now,
+			Location: func() *time.Location { return s.config().Controller.Location },
+			DoorZone: func(door string) *time.Location {
+				for _, d := range s.config().Doors {
+					if d.Name == door {
+						return d.Location
+					}
+				}
+				return nil
+			}})
+		if err != nil {
+			for _, l := range ls {
+				l.ln.Close()
+			}
+			return nil, fmt.Errorf("latchd: %w", err)
+		}
+		srv.MountPage(page)
+	}
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
+)
+
+var adminUsage = `usage:
+  latchctl admin create --name NAME --role ROLE [--config PATH | --db PATH --key PATH]
+  latchctl admin list   [--config PATH | --db PATH --key PATH]
+  latchctl admin passwd NAME [--config PATH | --db PATH --key PATH]
+  latchctl admin delete NAME [--config PATH | --db PATH --key PATH]
+ROLE: ` + strings.Join(store.Roles, ", ") + `.
+Accounts of people who sign in to the admin page (docs/web.md). create and passwd read
+the password twice from the terminal without echo, or one line from standard input when
+it is not a terminal; never from an argument. The password ` + store.PasswordRule + `.
+These work on the database directly, as the daemon's owner. While latchd runs (and holds
+the database), they go through its Unix socket instead, which accepts account management
+from the daemon's own user or root without a token (as token management); with --socket
+PATH (or --url) and no --config/--db/--key they go to that running latchd at once.`
+
+func runAdmin(args []string, stdout, stderr io.Writer) int {
+	action, name, fs, c := actionFlags("admin", args, stderr)
+	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
+	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
+	aname := fs.String("name", "", "account name, e.g. kim")
+	role := fs.String("role", "", "account role")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return 2
+	}
+	switch action {
+	case "create":
+		if len(pos) != 0 {
+			return fail(stderr, name, usageError("takes --name and --role, no arguments", adminUsage))
+		}
+		if err := store.CheckAdmin(*aname, *role); err != nil {
+			return fail(stderr, name, fmt.Errorf("%w\n%s", err, adminUsage))
+		}
+	case "list":
+		if len(pos) != 0 {
+			return fail(stderr, name, errors.New("takes no arguments"))
+		}
+	case "passwd", "delete":
+		if len(pos) != 1 {
+			return fail(stderr, name, errors.New("needs the account's NAME (latchctl admin list)"))
+		}
+		*aname = pos[0]
+	default:
+		fmt.Fprintf(stderr, "latchctl admin: unknown action %q\n%s\n", action, adminUsage)
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var pw []byte
+	if action == "create" || action == "passwd" {
+		if pw, err = readPassword(stderr); err != nil {
+			return fail(stderr, name, err)
+		}
+		defer clear(pw)
+		if err := store.CheckPassword(pw); err != nil {
+			return fail(stderr, name, err)
+		}
+	}
+	viaAPI := func() int {
+		if err := c.setup(fs); err != nil {
+			return fail(stderr, name, err)
+		}
+		c.ownerOK = true
+		return adminViaAPI(c, action, *aname, *role, pw, stdout, stderr)
+	}
+	if (set["socket"] || set["url"]) && !set["db"] && !set["key"] && !set["config"] {
+		return viaAPI()
+	}
+	cfg, err := loadConfig(c.config, set["config"])
+	if err != nil {
+		return fail(stderr, name, err)
+	}
+	for _, p := range []struct {
+		v        *string
+		cfg, def string
+	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.Controller.KeyFile, defaultKeyFile}} {
+		if *p.v == "" {
+			*p.v = p.cfg
+		}
+		if *p.v == "" {
+			*p.v = p.def
+		}
+	}
+	st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
+	if errors.Is(err, store.ErrInUse) {
+		return viaAPI() // latchd holds the database: ask it over its socket
+	}
+	if err != nil {
+		return fail(stderr, name, fmt.Errorf("%w (run as the daemon's user; or pass --db and --key)", err))
+	}
+	defer st.Close()
+	by := store.Actor{Name: "latchctl", Role: "local"}
+	switch action {
+	case "create":
+		if err := st.CreateAdmin(*aname, *role, pw, by); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				err = fmt.Errorf("an account named %q exists; pick another name, or change its password with latchctl admin passwd", *aname)
+			}
+			return fail(stderr, name, err)
+		}
+		fmt.Fprintf(stderr, "created %s (%s)\n", *aname, *role)
+	case "list":
+		as, err := st.Admins()
+		if err != nil {
+			return fail(stderr, name, err)
+		}
+		tw := newTable(stdout, "NAME\tROLE\tCREATED")
+		for _, a := range as {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, a.Role, a.Created.UTC().Format(time.RFC3339))
+		}
+		tw.Flush()
+	case "passwd", "delete":
+		do, done := st.SetAdminPassword, "changed the password of"
+		if action == "delete" {
+			do, done = func(n string, _ []byte, by store.Actor) error { return st.DeleteAdmin(n, by) }, "deleted"
+		}
+		if err := do(*aname, pw, by); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				err = fmt.Errorf("no account named %q (latchctl admin list)", *aname)
+			}
+			return fail(stderr, name, err)
+		}
+		fmt.Fprintf(stderr, "%s %s\n", done, *aname)
+	}
+	return 0
+}
+
+// readPassword reads a new password: twice from a terminal without echo
+// (prompting on stderr; the two must match), or the first line of standard
+// input when that is not a terminal.
+func readPassword(stderr io.Writer) ([]byte, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "password (not shown): ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return nil, fmt.Errorf("reading the password from the terminal: %w", err)
+		}
+		fmt.Fprint(stderr, "again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		defer clear(b)
+		if err != nil {
+			clear(a)
+			return nil, fmt.Errorf("reading the password from the terminal: %w", err)
+		}
+		if !bytes.Equal(a, b) {
+			clear(a)
+			return nil, errors.New("the two passwords differ; nothing changed")
+		}
+		return a, nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadBytes('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	line = bytes.TrimRight(line, "\r\n")
+	if len(line) == 0 {
+		return nil, errors.New("no password on standard input: pipe one line, or type it at a terminal")
+	}
+	return line, nil
+}
+
+func adminViaAPI(c *conn, action, name, role string, pw []byte, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := "admin " + action
+	failed := func(err error) int {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && c.url == "" {
+			err = fmt.Errorf("latchd refused: only latchd's own user or root may manage accounts without a token; run e.g. sudo -u latch latchctl %s …, or set LATCH_TOKEN to an access_system_admin token", cmd)
+		}
+		return fail(stderr, cmd, err)
+	}
+	path := "/v1/admins/" + url.PathEscape(name)
+	switch action {
+	case "create":
+		if err := c.do(ctx, http.MethodPost, "/v1/admins", apitype.NewAdmin{Name: name, Role: role, Password: string(pw)}, nil); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(stderr, "created %s (%s)\n", name, role)
+	case "list":
+		var out apitype.AdminList
+		if err := c.do(ctx, http.MethodGet, "/v1/admins", nil, &out); err != nil {
+			return failed(err)
+		}
+		tw := newTable(stdout, "NAME\tROLE\tCREATED")
+		for _, a := range out.Admins {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, a.Role, a.Created)
+		}
+		tw.Flush()
+	case "passwd":
+		if err := c.do(ctx, http.MethodPut, path+"/password", apitype.Password{Password: string(pw)}, nil); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(stderr, "changed the password of %s\n", name)
+	case "delete":
+		if err := c.do(ctx, http.MethodDelete, path, nil, nil); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(stderr, "deleted %s\n", name)
+	}
+	return 0
+}
