@@ -172,7 +172,7 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if uid, duress := isDuressOwner(v); duress {
 			if rec := b.users.Get(duressKey(uid)); len(rec) < macSize || !bytes.Equal(rec[:macSize], k) {
-				r.add("entry: a duress code of %q is not that user's duress code", uid)
+				r.add("entry: a duress code of %q is not that user's duress code", uname(uid))
 			}
 			continue
 		}

@@ -382,7 +382,11 @@ func TestCheckFileDuressIndex(t *testing.T) {
 		if err := b.entry.Delete(s.entryMAC(nil, []byte("5678"))); err != nil {
 			return err
 		}
-		return b.entry.Put(s.entryMAC(nil, []byte("9999")), duressOwner([]byte(u.UserID)))
+		key, err := s.userKey(u.UserID)
+		if err != nil {
+			return err
+		}
+		return b.entry.Put(s.entryMAC(nil, []byte("9999")), duressOwner([]byte(key)))
 	}))
 	mustDo(t, s.Close())
 	r, err = CheckFile(path, 0)

@@ -253,7 +253,8 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 	if q.After == math.MaxUint64 {
 		return nil, nil
 	}
-	if q.Door == "" && q.UserID == "" && q.Event == "" {
+	if q.Door == "" && q.UserID == "" && q.Event == "" && q.From.IsZero() && q.To.IsZero() &&
+		len(q.AnyUser) == 0 && len(q.AnyEvent) == 0 {
 		return s.eventsAfter(q.After, limit)
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
