@@ -27,8 +27,10 @@ const verkadaTokenPath = "/token"
 const msgExpired = "API token expired"
 
 // verkadaPrefixes are the path prefixes of Verkada's API that latch
-// serves a part of (and verkadaTokenPath).
-var verkadaPrefixes = []string{"/access/", "/events/", "/core/", verkadaTokenPath}
+// serves a part of (and verkadaTokenPath). They end in "/v1/": a shorter
+// prefix ("/events/") would be a subtree of the mux that redirects the admin
+// page's own /events to /events/.
+var verkadaPrefixes = []string{"/access/v1/", "/events/v1/", "/core/v1/", verkadaTokenPath}
 
 // isVerkadaPath reports whether p is one of the Verkada-compatible paths.
 func isVerkadaPath(p string) bool {
