@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/latchd/latch/internal/version"
 	"github.com/latchd/latch/store"
 )
 
@@ -34,7 +35,9 @@ func TestHealthNamesDeadLines(t *testing.T) {
 	dead = []string{"reader front-in", "dps front"}
 	mu.Unlock()
 	code, body := get()
-	want := map[string]any{"status": "failing", "time": "2026-03-02T09:00:00.000Z", "doors": 2.0, "dead_lines": []any{"dps front", "reader front-in"}}
+	v := version.Get()
+	want := map[string]any{"status": "failing", "time": "2026-03-02T09:00:00.000Z", "doors": 2.0, "dead_lines": []any{"dps front", "reader front-in"},
+		"version": map[string]any{"version": v.Version, "commit": v.Commit, "date": v.Date, "go": v.Go}}
 	if code != 503 || !cmp.Equal(body, want) {
 		t.Errorf("dead lines: %d %s", code, cmp.Diff(want, body))
 	}

@@ -305,6 +305,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("latchctl "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setActionUsage(fs)
 	return fs
 }
 

@@ -136,7 +136,7 @@ func buildLatchd(t *testing.T) string {
 
 // goBuild builds the command in pkg into dir.
 func goBuild(dir, pkg string) error {
-	args := []string{"build", "-o", dir + "/"}
+	args := []string{"build", "-o", dir + "/", "-ldflags", testLdflags}
 	env := "CGO_ENABLED=0"
 	if raceBuild {
 		// The daemon under test is checked for data races as well: a race
@@ -171,6 +171,7 @@ type simDaemon struct {
 	stderr   *syncio.Buffer      // all of stderr, for failure messages
 	errDone  chan struct{}       // closed when stderr is read to its end
 	deadline <-chan time.Time
+	started  map[string]any // the "latchd started" line
 }
 
 // startSim starts bin --sim on cfgPath with extra environment variables and
@@ -226,7 +227,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 			}
 		}
 	}()
-	d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
+	d.started = d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
 	return d
 }
 
