@@ -119,7 +119,7 @@ func escape(s string) string {
 	return strings.ReplaceAll(s, "-", `\-`)
 }
 
-// escapeLine also protects a leading '.' or '\'' (a control line).
+// escapeLine also protects a leading '.' or '\” (a control line).
 func escapeLine(s string) string {
 	s = escape(s)
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
