@@ -192,6 +192,10 @@ func (e *apiError) Error() string {
 		return msg + "\n  use a token whose role may do this (latchctl token list shows roles)"
 	case http.StatusTooManyRequests:
 		return msg
+	case http.StatusNotFound:
+		if h := notFoundHint(msg); h != "" {
+			msg += "\n  " + h
+		}
 	}
 	for _, r := range e.Body.Rows {
 		msg += fmt.Sprintf("\n  line %d, column %s: %s", r.Line, r.Column, r.Rule)
@@ -334,7 +338,7 @@ func usageError(what, usage string) error { return errors.New(what + "\n" + usag
 
 // fail prints err for the command name and returns exit status 1.
 func fail(stderr io.Writer, name string, err error) int {
-	fmt.Fprintf(stderr, "latchctl %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "latchctl %s: %s\n", name, forPeople(err.Error()))
 	return 1
 }
 

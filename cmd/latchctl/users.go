@@ -35,8 +35,8 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	limit := fs.Int("limit", 0, "users per page (1–1000; default 100)")
 	after := fs.String("after", "", "list users after this user_id (the previous page's next)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	fs.String("first", "", "first name")
-	fs.String("last", "", "last name")
+	first := fs.String("first", "", "first name (required by create)")
+	last := fs.String("last", "", "last name (required by create)")
 	fs.String("external-id", "", "external id (unique)")
 	fs.String("email", "", "email address")
 	groups := fs.String("groups", "", "access groups, comma-separated")
@@ -46,6 +46,9 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
+	}
+	if action == "create" && (strings.TrimSpace(*first) == "" || strings.TrimSpace(*last) == "") {
+		return fail(stderr, name, usageError("--first and --last are required", usersUsage))
 	}
 	ctx, cancel, err := c.connect(fs)
 	if err != nil {
