@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	latchconfig "github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/plural"
 	"github.com/latchd/latch/store"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -148,8 +149,8 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "latchctl import: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "imported %s: %d rows, %d users created, %d users updated, %d credentials added\n",
-		file, sum.Rows, sum.UsersCreated, sum.UsersUpdated, sum.CredentialsAdded)
+	fmt.Fprintf(stdout, "imported %s: %s, %s created, %s updated, %s added\n",
+		file, plural.S(sum.Rows, "row"), plural.S(sum.UsersCreated, "user"), plural.S(sum.UsersUpdated, "user"), plural.S(sum.CredentialsAdded, "credential"))
 	return 0
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/plural"
 	"github.com/latchd/latch/internal/version"
 )
 
@@ -127,6 +128,6 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d doors, %d readers, %d groups)\n", args[0], len(cfg.Doors), len(cfg.Readers), len(cfg.Groups))
+	fmt.Fprintf(stdout, "%s: ok (%s, %s, %s)\n", args[0], plural.S(len(cfg.Doors), "door"), plural.S(len(cfg.Readers), "reader"), plural.S(len(cfg.Groups), "group"))
 	return 0
 }

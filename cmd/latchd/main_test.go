@@ -32,7 +32,7 @@ func TestCheckConfig(t *testing.T) {
 		code     int
 		out, err string
 	}{
-		{[]string{"check-config", "../../deploy/latch.toml"}, 0, "../../deploy/latch.toml: ok (1 doors, 1 readers, 1 groups)", ""},
+		{[]string{"check-config", "../../deploy/latch.toml"}, 0, "../../deploy/latch.toml: ok (1 door, 1 reader, 1 group)", ""},
 		{[]string{"check-config", bad}, 1, "", bad + ":4: door[0].unlock_time: 1m30s is outside 1s–1m0s"},
 		{[]string{"check-config", filepath.Join(t.TempDir(), "missing.toml")}, 1, "", "no such file"},
 		{[]string{"check-config"}, 2, "", "usage: latchd check-config FILE"},

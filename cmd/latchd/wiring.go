@@ -18,6 +18,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/plural"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/sim"
 )
@@ -286,13 +287,13 @@ func (w *wiringReport) summary() {
 	for _, l := range w.lines {
 		var s string
 		if l.input {
-			s = fmt.Sprintf("%d changes", l.change)
+			s = plural.S(l.change, "change")
 			if l.change == 0 {
 				s += ": never changed, check the wiring and the configured pin"
 				quiet++
 			}
 		} else {
-			s = fmt.Sprintf("%d cards, %d keys, %d bad reads", l.cards, l.keys, l.bad)
+			s = plural.S(l.cards, "card") + ", " + plural.S(l.keys, "key") + ", " + plural.S(l.bad, "bad read")
 			switch {
 			case l.cards+l.keys+l.bad == 0:
 				s += ": nothing received, check D0/D1, the reader's power and ground"

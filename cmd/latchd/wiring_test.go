@@ -44,7 +44,7 @@ func testWiringTest(t *testing.T) {
 		"door front dps (GPIO24): open (High; dps_open is High)\n",
 		"door front rex (GPIO25): pressed (Low; rex_active is Low)\n",
 		"door front rex (GPIO25): released (High; rex_active is Low)\n",
-		"summary:\n  " + rd + "1 cards, 5 keys, 1 bad reads\n  door front dps (GPIO24): 2 changes\n  door front rex (GPIO25): 2 changes\nevery line showed something.\n",
+		"summary:\n  " + rd + "1 card, 5 keys, 1 bad read\n  door front dps (GPIO24): 2 changes\n  door front rex (GPIO25): 2 changes\nevery line showed something.\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -82,7 +82,7 @@ func testWiringTest(t *testing.T) {
 		}
 	}
 	out, _, _ = run1("badgeraw 10101\n")
-	if !strings.Contains(out, rd+"0 cards, 0 keys, 1 bad reads: only bad reads, check the configured formats") {
+	if !strings.Contains(out, rd+"0 cards, 0 keys, 1 bad read: only bad reads, check the configured formats") {
 		t.Errorf("only bad reads:\n%s", out)
 	}
 	out, _, _ = run1("")
