@@ -86,7 +86,7 @@ func TestDBCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "card h10301/1/7 of "+u.UserID+": its copy of the user's view or codes is stale") || !strings.Contains(out, "1 problem (") {
 		t.Errorf("check of a stale record: %d %q", code, out)
 	}
-	if code, out, errs := ctl("repair", "--db", path, "--key", keyPath); code != 0 || !strings.Contains(out, "1 card records written again") {
+	if code, out, errs := ctl("repair", "--db", path, "--key", keyPath); code != 0 || !strings.Contains(out, "1 card record written again") {
 		t.Errorf("repair: %d %q %s", code, out, errs)
 	}
 	if code, out, _ := ctl("check", "--db", path); code != 0 {
