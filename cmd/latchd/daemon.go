@@ -64,6 +64,9 @@ func startLog(o options, cfg *config.Config, cfgErr error, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, err)
 		return log, nil, exitUsage
 	}
+	for _, is := range cfg.Warnings {
+		log.Warn().Str("file", is.File).Int("line", is.Line).Str("key", is.Key).Str("rule", is.Rule).Msg("config warning")
+	}
 	return log, w, exitOK
 }
 

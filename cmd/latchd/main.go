@@ -128,6 +128,9 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "warning: "+w.String())
+	}
 	fmt.Fprintf(stdout, "%s: ok (%s, %s, %s)\n", args[0], plural.S(len(cfg.Doors), "door"), plural.S(len(cfg.Readers), "reader"), plural.S(len(cfg.Groups), "group"))
 	return 0
 }

@@ -27,12 +27,22 @@ func TestCheckConfig(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("[[door]]\nname = \"front\"\nrelay = \"GPIO23\"\nunlock_time = \"90s\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	empty := filepath.Join(t.TempDir(), "empty.toml")
+	if err := os.WriteFile(empty, []byte("# nothing yet\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	offHeader := filepath.Join(t.TempDir(), "off.toml")
+	if err := os.WriteFile(offHeader, []byte("[[door]]\nname = \"front\"\nrelay = \"GPIO40\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args     []string
 		code     int
 		out, err string
 	}{
 		{[]string{"check-config", "../../deploy/latch.toml"}, 0, "../../deploy/latch.toml: ok (1 door, 1 reader, 1 group)", ""},
+		{[]string{"check-config", empty}, 0, "ok (0 doors, 0 readers, 0 groups)", "warning: " + empty + ": the file is empty"},
+		{[]string{"check-config", offHeader}, 0, "ok (1 door", "warning: " + offHeader + ":3: door[0].relay: GPIO40 is not on the Pi's 40-pin header"},
 		{[]string{"check-config", bad}, 1, "", bad + ":4: door[0].unlock_time: 1m30s is outside 1s–1m0s"},
 		{[]string{"check-config", filepath.Join(t.TempDir(), "missing.toml")}, 1, "", "no such file"},
 		{[]string{"check-config"}, 2, "", "usage: latchd check-config FILE"},
