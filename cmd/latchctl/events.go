@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchd/latch/api/apitype"
@@ -106,8 +107,18 @@ func runEvents(args []string, stdout, stderr io.Writer) int {
 				return fail(stderr, "events", err)
 			}
 		}
-		if page.Next != 0 && len(page.Events) > 0 {
-			fmt.Fprintf(stderr, "more: latchctl events --after %d\n", page.Next)
+		if page.Next != 0 && len(page.Events) > 0 && more(ctx, c, q, page.Next) {
+			// The next page's command keeps this one's filters.
+			cmd := "latchctl events"
+			for _, f := range []struct{ flag, v string }{{"--door", *door}, {"--user", *user}, {"--event", *event}} {
+				if f.v != "" {
+					cmd += " " + f.flag + " " + shellQuote(f.v)
+				}
+			}
+			if *limit != 0 {
+				cmd += " --limit " + strconv.Itoa(*limit)
+			}
+			fmt.Fprintf(stderr, "more: %s --after %d\n", cmd, page.Next)
 		}
 		return 0
 	}
@@ -115,6 +126,32 @@ func runEvents(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	return followEvents(ctx, c, q, p, stderr)
+}
+
+// more reports whether an event after seq passes q's filters: a page that
+// ends exactly at the last event gets no "more:" hint to an empty page.
+func more(ctx context.Context, c *conn, q url.Values, seq uint64) bool {
+	probe := url.Values{}
+	for k, v := range q {
+		probe[k] = v
+	}
+	probe.Set("after", strconv.FormatUint(seq, 10))
+	probe.Set("limit", "1")
+	var page apitype.EventPage[json.RawMessage]
+	if err := c.do(ctx, http.MethodGet, "/v1/events?"+probe.Encode(), nil, &page); err != nil {
+		return true // cannot tell: say there may be more
+	}
+	return len(page.Events) > 0
+}
+
+// shellQuote quotes s for a shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-.:/@+,", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // followEvents streams NDJSON until ctx ends or latchd closes the stream.

@@ -5,8 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/latchd/latch/store"
 )
 
 // TestHelpEverywhere: every command answers help COMMAND, COMMAND --help
@@ -155,5 +159,42 @@ func TestForPeople(t *testing.T) {
 		if got := forPeople(in); got != want {
 			t.Errorf("forPeople(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestPagingHints: the "more:" line keeps the filters and the limit, and a
+// page that ends at the last match has none.
+func TestPagingHints(t *testing.T) {
+	e := newCtlEnv(t)
+	var evs []store.Event
+	for i := range 3 {
+		evs = append(evs, store.Event{Time: time.Date(2026, 3, 2, 9, 0, i, 0, time.UTC), Event: "rex", Door: "side door"})
+	}
+	if err := e.st.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := e.run("events", "--door", "side door", "--limit", "2")
+	m := regexp.MustCompile(`^more: latchctl events --door 'side door' --limit 2 --after (\d+)\n$`).FindStringSubmatch(errs)
+	if code != 0 || m == nil {
+		t.Fatalf("first page: exit %d, stderr %q", code, errs)
+	}
+	if code, out, errs := e.run("events", "--door", "side door", "--limit", "2", "--after", m[1]); code != 0 || strings.Count(out, "\n") != 1 || errs != "" {
+		t.Errorf("last page: exit %d, stdout %q, stderr %q; want one event and no hint", code, out, errs)
+	}
+	// A full page that is also the last: no hint.
+	if code, out, errs := e.run("events", "--door", "side door", "--limit", "3"); code != 0 || strings.Count(out, "\n") != 3 || errs != "" {
+		t.Errorf("exactly full: exit %d, stdout %q, stderr %q; want three events and no hint", code, out, errs)
+	}
+
+	for _, n := range []string{"Ann", "Anna", "Annette"} {
+		e.ok("users", "create", "--first", n, "--last", "X")
+	}
+	code, _, errs = e.run("users", "list", "--search", "ann", "--limit", "2")
+	m = regexp.MustCompile(`^more: latchctl users list --search ann --limit 2 --after (\S+)\n$`).FindStringSubmatch(errs)
+	if code != 0 || m == nil {
+		t.Fatalf("users first page: exit %d, stderr %q", code, errs)
+	}
+	if code, _, errs := e.run("users", "list", "--search", "ann", "--limit", "2", "--after", m[1]); code != 0 || errs != "" {
+		t.Errorf("users last page: exit %d, stderr %q; want no hint", code, errs)
 	}
 }

@@ -116,7 +116,16 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 		tw.Flush()
 		if page.Next != "" {
-			fmt.Fprintf(stderr, "more: latchctl users list --after %s\n", page.Next)
+			// The next page's command keeps this one's filters; the store
+			// sets Next only when another user matches.
+			more := "latchctl users list"
+			if *search != "" {
+				more += " --search " + shellQuote(*search)
+			}
+			if *limit != 0 {
+				more += " --limit " + strconv.Itoa(*limit)
+			}
+			fmt.Fprintf(stderr, "more: %s --after %s\n", more, page.Next)
 		}
 		return 0
 	case "show":
