@@ -198,3 +198,18 @@ func TestPagingHints(t *testing.T) {
 		t.Errorf("users last page: exit %d, stderr %q; want no hint", code, errs)
 	}
 }
+
+// TestDoorTime: door status shows a change in the door's zone, with it.
+func TestDoorTime(t *testing.T) {
+	for _, tc := range []struct{ in, zone, want string }{
+		{"2026-03-02T18:00:00Z", "Europe/Berlin", "2026-03-02 19:00 CET (Europe/Berlin)"},
+		{"2026-07-02T18:00:00Z", "Europe/Berlin", "2026-07-02 20:00 CEST (Europe/Berlin)"},
+		{"2026-03-02T18:00:00Z", "UTC", "2026-03-02 18:00 UTC"},
+		{"2026-03-02T18:00:00Z", "", "2026-03-02T18:00:00Z"},
+		{"not a time", "UTC", "not a time"},
+	} {
+		if got := doorTime(tc.in, tc.zone); got != tc.want {
+			t.Errorf("doorTime(%q, %q) = %q, want %q", tc.in, tc.zone, got, tc.want)
+		}
+	}
+}

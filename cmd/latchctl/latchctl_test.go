@@ -233,7 +233,7 @@ func TestEventsAndDoorStatus(t *testing.T) {
 	}
 	last := all[len(all)-1].Seq
 	out = e.ok("door", "status")
-	if !regexp.MustCompile(`front\s+card_and_code\s+2026-03-02T18:00:00Z\s+access_controlled`).MatchString(out) {
+	if !regexp.MustCompile(`front\s+card_and_code\s+2026-03-02 18:00 UTC\s+access_controlled`).MatchString(out) {
 		t.Errorf("door status: %q", out)
 	}
 
