@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/latchd/latch/internal/config"
 )
 
 // testLdflags stamp the test builds of latchd and latchctl the way the
@@ -35,5 +37,23 @@ func TestVersion(t *testing.T) {
 	d := startSim(t, bin, cfgPath)
 	if got := d.started; got["version"] != "0.0.0-test" || got["commit"] != "0123456789abcdef" || got["built"] != "2026-12-01T00:00:00Z" {
 		t.Errorf("latchd started = %v, want version, commit and built", got)
+	}
+}
+
+// TestProductionConfig: the configs latchd --sim warns about.
+func TestProductionConfig(t *testing.T) {
+	for _, tc := range []struct {
+		file, db string
+		want     bool
+	}{
+		{defaultConfigPath, "/srv/x.db", true},
+		{"/home/pi/test.toml", "/var/lib/latch/latch.db", true},
+		{"/home/pi/test.toml", "/home/pi/data/latch.db", false},
+	} {
+		cfg := &config.Config{File: tc.file}
+		cfg.Controller.Database = tc.db
+		if got := productionConfig(cfg); got != tc.want {
+			t.Errorf("%s with %s: %v, want %v", tc.file, tc.db, got, tc.want)
+		}
 	}
 }
