@@ -213,3 +213,16 @@ func TestDoorTime(t *testing.T) {
 		}
 	}
 }
+
+// TestUserDates: --start and --end take a date alone as a CSV import
+// does (store.ParseDate): midnight UTC, and the end of the day for --end.
+func TestUserDates(t *testing.T) {
+	e := newCtlEnv(t)
+	out := e.ok("users", "create", "--first", "D", "--last", "E", "--start", "2026-03-01", "--end", "2026-03-31")
+	if !strings.Contains(out, `"start": "2026-03-01T00:00:00Z"`) || !strings.Contains(out, `"end": "2026-04-01T00:00:00Z"`) {
+		t.Errorf("dates: %s", out)
+	}
+	if code, _, errs := e.run("users", "create", "--first", "D", "--last", "E", "--start", "March 1"); code != 1 || !strings.Contains(errs, `--start "March 1": must be YYYY-MM-DD or RFC 3339`) {
+		t.Errorf("bad date: exit %d, %q", code, errs)
+	}
+}
