@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	suggest_ "github.com/latchd/latch/internal/suggest"
 )
 
 // usageLine is one "latchctl CMD …" line of a usage text, split into words.
@@ -153,50 +155,11 @@ func setActionUsage(fs *flag.FlagSet) {
 	}
 }
 
-// suggest returns the candidates closest to s: those it is a prefix of, or
-// within two edits of it. Nil when none is close.
-func suggest(s string, candidates []string) []string {
-	var out []string
-	for _, c := range candidates {
-		if s != "" && (strings.HasPrefix(c, s) || editDistance(s, c) <= 2) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+// suggest returns the candidates close to s (internal/suggest).
+func suggest(s string, candidates []string) []string { return suggest_.Close(s, candidates) }
 
 // didYouMean is the hint after an unknown word: ` (did you mean "list"?)`.
-func didYouMean(s string, candidates []string) string {
-	m := suggest(s, candidates)
-	if len(m) == 0 {
-		return ""
-	}
-	q := make([]string, len(m))
-	for i, x := range m {
-		q[i] = fmt.Sprintf("%q", x)
-	}
-	return "; did you mean " + strings.Join(q, " or ") + "?"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func didYouMean(s string, candidates []string) string { return suggest_.Hint(s, candidates) }
 
 // isHelp reports a -h, -help or --help among args (before a "--").
 func isHelp(args []string) bool {

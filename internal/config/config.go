@@ -250,9 +250,9 @@ func decodeIssue(file string, de *toml.DecodeError) Issue {
 	rule := strings.TrimPrefix(msg, "toml: ")
 	switch {
 	case rule == "unknown field":
-		rule = "unknown key"
+		rule = unknownKeyRule("unknown key", de.Key())
 	case rule == "missing table":
-		rule = "unknown table"
+		rule = unknownKeyRule("unknown table", de.Key())
 	case mismatchRE.MatchString(msg):
 		m := mismatchRE.FindStringSubmatch(msg)
 		rule = fmt.Sprintf("wrong type: must be %s, not %s", tomlTypeName(m[2]), m[1])

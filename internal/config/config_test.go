@@ -123,7 +123,9 @@ func TestErrors(t *testing.T) {
 	}{
 		{"syntax", "[controller\n", []string{"t.toml:1: ", "close table"}},
 		{"unknown key", "[controller]\nname = \"x\"\nbogus = 1\n", []string{"t.toml:3: controller.bogus: unknown key"}},
-		{"unknown table", "[controllr]\nname = \"x\"\n", []string{"t.toml:1: controllr: unknown table"}},
+		{"unknown table", "[controllr]\nname = \"x\"\n", []string{"t.toml:1: controllr: unknown table; did you mean \"controller\"?"}},
+		{"misspelt key", "[controller]\ntime_zon = \"UTC\"\n", []string{`t.toml:2: controller.time_zon: unknown key; did you mean "time_zone"?`}},
+		{"misspelt door key", door + "unlock_tme = \"5s\"\n", []string{`t.toml:4: door[0].unlock_tme: unknown key; did you mean "unlock_time"?`}},
 		{"unknown key in door", door + "colour = \"red\"\n", []string{"t.toml:4: door[0].colour: unknown key"}},
 		{"unknown key in the second door", door + "[[door]]\nname = \"back\"\nrelay = \"GPIO24\"\n[[door.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"09:00\"\nmode=\"locked\"\n[[door.schedule]]\nstart=\"10:00\"\nweekday=1\n",
 			[]string{"t.toml:14: door[1].schedule[1].weekday: unknown key"}},
