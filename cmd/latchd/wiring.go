@@ -86,8 +86,10 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var hw hardware
 	var simhw *simHW
 	if *simMode {
-		// The simulated lines' changes (--leds) show on stderr.
-		simhw = newSimHW(log.Level(zerolog.DebugLevel))
+		// The simulated lines' changes (--leds) are debug lines: not for
+		// the person at the terminal (the report says what is driven), but
+		// for the tests, which set wiringSimLog.
+		simhw = newSimHW(zerolog.New(zerolog.ConsoleWriter{Out: wiringSimLog, NoColor: true}).Level(zerolog.DebugLevel))
 		for _, d := range cfg.Doors {
 			if d.DPS != "" {
 				simhw.setInitial(d.DPS, !d.DPSOpen) // closed
@@ -309,6 +311,10 @@ func (w *wiringReport) summary() {
 		fmt.Fprintln(w.out, "every line showed something.")
 	}
 }
+
+// wiringSimLog receives the simulated lines' debug lines of wiring-test
+// --sim (the outputs --leds drives); tests read it.
+var wiringSimLog io.Writer = io.Discard
 
 // ledOn is how long --leds keeps each feedback line on.
 const ledOn = time.Second

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -91,14 +92,20 @@ func testWiringTest(t *testing.T) {
 	}
 	// --leds: each feedback line on for a second, at the active level,
 	// then off; never the relay.
+	var simLog bytes.Buffer
+	wiringSimLog = &simLog
+	defer func() { wiringSimLog = io.Discard }()
 	out, errs, code = run1("quit\n", "--leds")
+	if strings.Contains(errs, "DBG") || strings.Contains(errs, "output changed") {
+		t.Errorf("--leds printed debug lines on stderr:\n%s", errs)
+	}
 	if code != 0 || !strings.Contains(out, "the strike relays are not touched") ||
 		!strings.Contains(out, "reader front-in: green LED (GPIO22) on for 1s at Low (feedback_active): is it lit?") ||
 		!strings.Contains(out, "   2.000s  reader front-in: beeper (GPIO6) on for 1s at Low (feedback_active): is it sounding?") {
 		t.Errorf("--leds: exit %d\n%s", code, out)
 	}
 	var changes []string
-	for _, line := range strings.Split(errs, "\n") {
+	for _, line := range strings.Split(simLog.String(), "\n") {
 		if _, rest, ok := strings.Cut(line, "output changed "); ok {
 			changes = append(changes, rest)
 		}
