@@ -17,7 +17,7 @@ VFLAGS    := -X github.com/latchd/latch/internal/version.version=$(VERSION) \
              -X github.com/latchd/latch/internal/version.commit=$(COMMIT) \
              -X github.com/latchd/latch/internal/version.date=$(DATE)
 
-.PHONY: help build test run bench fuzz cross lint fmt-check vet race qemu deb lintian clean
+.PHONY: help build test run bench fuzz cross lint fmt-check vet race qemu deb lintian hil clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ run: build ## build bin/, then start a simulated door with demo users (embedded 
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-test: lint race cross qemu lintian ## the single test command: gofmt, vet, staticcheck, race tests, ARM builds, ARM scenario and ABI test under qemu, the .deb through lintian
+test: lint race cross qemu lintian hil ## the single test command: gofmt, vet, staticcheck, race tests, ARM builds, ARM scenario and ABI test under qemu, the .deb through lintian, the GPIO code on a real kernel (gpio-sim)
 
 fmt-check: ## fail when a file is not gofmt-formatted
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -54,6 +54,9 @@ deb: cross ## latch_<version>_armhf.deb, _arm64.deb and _amd64.deb into bin/deb/
 	GO=$(GO) scripts/deb.sh armhf $(BIN)/arm6 $(BIN)/deb $(VERSION)
 	GO=$(GO) scripts/deb.sh arm64 $(BIN)/arm64 $(BIN)/deb $(VERSION)
 	GO=$(GO) scripts/deb.sh amd64 $(BIN)/amd64 $(BIN)/deb $(VERSION)
+
+hil: ## the GPIO code and daemon wiring against the kernel's gpio-sim in a qemu VM (docs/hil.md; the kernel is built once and cached)
+	GO=$(GO) scripts/hil/run.sh
 
 lintian: deb ## lintian on the amd64 .deb: no error and no warning (deploy/deb/lintian-overrides says why each override)
 	scripts/lintian.sh $(BIN)/deb/latch_$(VERSION)_amd64.deb

@@ -160,6 +160,17 @@ func TestHILDaemon(t *testing.T) {
 		t.Helper()
 		d := startDaemon(t, self, []string{"--config", cfgPath, "--log-format", "json"}, hilDaemonEnv+"=1")
 		d.deadline = time.After(2 * time.Minute) // the VM is slow
+		// gpio-sim has one pull per line, which the input requests' bias
+		// sets too: latchd pulls the door switch to "open" (a cut wire
+		// reads open) and the exit button to "released". Put the contacts
+		// back: the door is closed. (The opening the bias made and this
+		// closing come long before the grant's strike_locked, after which
+		// the events are counted.)
+		for l, high := range map[string]bool{"GPIO5": false, "GPIO6": true} {
+			if err := c.Set(l, high); err != nil {
+				t.Fatal(err)
+			}
+		}
 		relay.check(t, phase)
 		return d
 	}
@@ -222,7 +233,9 @@ func TestHILDaemon(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d.waitFor("door_forced_open", event("door_forced_open"))
+	// An opening is door_opened, then door_forced_open when no grant
+	// allowed it.
+	d.waitFor("the forced opening", event("door_forced_open"))
 	if err := c.Set("GPIO5", false); err != nil {
 		t.Fatal(err)
 	}
@@ -244,16 +257,17 @@ func TestHILDaemon(t *testing.T) {
 	if err := c.Set("GPIO5", true); err != nil {
 		t.Fatal(err)
 	}
-	d.waitFor("door_opened", func(m map[string]any) bool {
+	// (Not forced: the exit button just pressed allows the opening.)
+	d.waitFor("the second opening", func(m map[string]any) bool {
 		n[fmt.Sprint(m["event"])]++
-		return m["event"] == "door_forced_open" || m["event"] == "door_opened"
+		return m["event"] == "door_opened"
 	})
 	if err := c.Set("GPIO5", false); err != nil {
 		t.Fatal(err)
 	}
 	d.waitFor("door_closed", event("door_closed"))
-	if n["rex"] != 1 || n["door_forced_open"]+n["door_opened"] != 1 {
-		t.Errorf("events after the first forced opening: %v; want one rex and one more opening (bounces debounced)", n)
+	if n["rex"] != 1 || n["door_opened"] != 1 || n["door_forced_open"] != 0 || n["door_closed"] != 1 {
+		t.Errorf("events after the first forced opening: %v; want one closing, one rex and one more opening (bounces debounced)", n)
 	}
 	relay.check(t, "door switch and exit button")
 
