@@ -226,3 +226,16 @@ func TestUserDates(t *testing.T) {
 		t.Errorf("bad date: exit %d, %q", code, errs)
 	}
 }
+
+// FuzzComplete: __complete and the door time never panic on any words.
+func FuzzComplete(f *testing.F) {
+	f.Add("users", "create", "--fi")
+	f.Add("help", "mfa", "")
+	f.Add("2026-03-02T18:00:00Z", "Europe/Berlin", "")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		var out bytes.Buffer
+		complete([]string{a, b, c}, &out)
+		complete([]string{a}, &out)
+		_ = doorTime(a, b)
+	})
+}
