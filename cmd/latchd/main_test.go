@@ -569,10 +569,14 @@ func TestDemo(t *testing.T) {
 	}
 	var shErr syncio.Buffer
 	sh.Stderr = &shErr
+	// Its own process group: latchctl events --follow (the banner's last
+	// line) reconnects by itself and outlives latchd; the whole group is
+	// killed at the end, as Ctrl-C would end it.
+	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := sh.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { sh.Process.Kill(); sh.Wait() }()
+	defer func() { syscall.Kill(-sh.Process.Pid, syscall.SIGKILL); sh.Wait() }()
 	shLines := make(chan string, 100)
 	go func() {
 		defer close(shLines)
