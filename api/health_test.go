@@ -2,11 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/latchd/latch/internal/version"
 	"github.com/latchd/latch/store"
 )
 
@@ -34,8 +36,30 @@ func TestHealthNamesDeadLines(t *testing.T) {
 	dead = []string{"reader front-in", "dps front"}
 	mu.Unlock()
 	code, body := get()
-	want := map[string]any{"status": "failing", "time": "2026-03-02T09:00:00.000Z", "doors": 2.0, "dead_lines": []any{"dps front", "reader front-in"}}
+	v := version.Get()
+	want := map[string]any{"status": "failing", "time": "2026-03-02T09:00:00.000Z", "doors": 2.0, "dead_lines": []any{"dps front", "reader front-in"},
+		"version": map[string]any{"version": v.Version, "commit": v.Commit, "date": v.Date, "go": v.Go}}
 	if code != 503 || !cmp.Equal(body, want) {
 		t.Errorf("dead lines: %d %s", code, cmp.Diff(want, body))
+	}
+}
+
+// TestAccessLogDurationUnit: the access log's duration names its unit.
+func TestAccessLogDurationUnit(t *testing.T) {
+	e := newEnv(t, nil)
+	e.do(store.RoleViewer, "GET", "/v1/health", "")
+	var found bool
+	for _, line := range strings.Split(e.log.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["message"] != "request" {
+			continue
+		}
+		found = true
+		if _, ok := m["duration_ms"].(float64); !ok || m["duration"] != nil {
+			t.Errorf("access log %s: want a duration_ms number and no bare duration", line)
+		}
+	}
+	if !found {
+		t.Fatalf("no access log line in:\n%s", e.log.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/internal/version"
 	"github.com/latchd/latch/store"
 )
 
@@ -15,16 +16,18 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request, c caller) error 
 	if _, err := s.st.EventsDropped(); err != nil {
 		return fmt.Errorf("api: health: %w", err)
 	}
-	body := map[string]any{
-		"status": "ok",
-		"time":   s.now().UTC().Format("2006-01-02T15:04:05.000Z"),
-		"doors":  len(s.config().Doors),
+	v := version.Get()
+	body := apitype.Health{
+		Status:  "ok",
+		Time:    s.now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		Doors:   len(s.config().Doors),
+		Version: apitype.Version{Version: v.Version, Commit: v.Commit, Date: v.Date, Go: v.Go},
 	}
 	// A dead reader or input line (latchd is about to exit and restart):
 	// 503, naming each line, so that a monitor sees why.
 	if dead := s.metrics.DeadLines(); len(dead) > 0 {
-		body["status"] = "failing"
-		body["dead_lines"] = dead
+		body.Status = "failing"
+		body.DeadLines = dead
 		writeJSON(w, http.StatusServiceUnavailable, body)
 		return nil
 	}

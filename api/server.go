@@ -243,7 +243,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Str("path", printable(r.URL.Path)).
 		Int("status", rec.status).
 		Int64("bytes", rec.bytes).
-		Dur("duration", s.now().Sub(start)).
+		// The unit in the name: a bare number (zerolog's Dur) reads as
+		// seconds to a person and as nothing to a log tool.
+		Float64("duration_ms", float64(s.now().Sub(start).Microseconds())/1000).
 		Str("peer", peerOf(r)).
 		Str("token", rec.token).
 		Msg("request")

@@ -344,3 +344,10 @@ func CardNumberHex(numHex string) (uint64, bool) {
 	}
 	return hx, true
 }
+
+// ParseDate is the CSV's startDate/endDate rule, for the other ways of
+// setting a user's dates (latchctl users create --start/--end): RFC 3339,
+// or a date alone (YYYY-MM-DD), which is midnight UTC; as an end (end set)
+// a date alone is the end of that day, midnight UTC of the next. "" is the
+// zero time (unbounded).
+func ParseDate(s string, end bool) (time.Time, error) { return parseDate(s, end) }

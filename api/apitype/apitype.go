@@ -287,3 +287,21 @@ type Duress struct {
 	Since   string `json:"since,omitempty"`
 	Cleared bool   `json:"cleared,omitempty"`
 }
+
+// Health is the reply of GET /v1/health: 200 with status "ok", or 503 with
+// status "failing" and the dead lines (latchd is about to exit and restart).
+type Health struct {
+	Status    string   `json:"status"`
+	Time      string   `json:"time"`
+	Doors     int      `json:"doors"`
+	DeadLines []string `json:"dead_lines,omitempty"`
+	Version   Version  `json:"version"`
+}
+
+// Version is the build identity of the latchd that answers (latchd --version).
+type Version struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Date    string `json:"date"`
+	Go      string `json:"go"`
+}

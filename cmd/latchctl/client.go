@@ -87,8 +87,15 @@ type conn struct {
 
 // addConnFlags registers --config, --socket, --url and --token on fs.
 func addConnFlags(fs *flag.FlagSet) *conn {
-	c := &conn{}
+	c := addConnFlagsBut(fs)
 	fs.StringVar(&c.config, "config", defaultConfig, "latchd's config file, for [api].socket")
+	return c
+}
+
+// addConnFlagsBut registers the connection flags but --config, for a
+// command with a --config of its own (import); it sets c.config itself.
+func addConnFlagsBut(fs *flag.FlagSet) *conn {
+	c := &conn{config: defaultConfig}
 	fs.StringVar(&c.socket, "socket", "", "API Unix socket (default: [api].socket of the config, else "+defaultSocket+")")
 	fs.StringVar(&c.url, "url", "", "API base URL over TCP, e.g. https://10.0.0.5:8700 (instead of the socket)")
 	fs.StringVar(&c.ca, "ca", "", "with an https --url: PEM file of the certificate (or its CA) latchd serves, trusted besides the system's (default: $LATCH_CA)")
@@ -192,6 +199,10 @@ func (e *apiError) Error() string {
 		return msg + "\n  use a token whose role may do this (latchctl token list shows roles)"
 	case http.StatusTooManyRequests:
 		return msg
+	case http.StatusNotFound:
+		if h := notFoundHint(msg); h != "" {
+			msg += "\n  " + h
+		}
 	}
 	for _, r := range e.Body.Rows {
 		msg += fmt.Sprintf("\n  line %d, column %s: %s", r.Line, r.Column, r.Rule)
@@ -239,6 +250,9 @@ func (c *conn) send(ctx context.Context, method, path string, in any, contentTyp
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if sz, ok := in.(interface{ Size() int64 }); ok {
+		req.ContentLength = sz.Size() // a file upload: latchd checks the size first
 	}
 	if c.token == "" && !c.ownerOK {
 		return nil, errors.New("no API token: set LATCH_TOKEN_FILE (or pass --token-file FILE, or set LATCH_TOKEN); create one on the Pi with: latchctl token create --name NAME --role ROLE")
@@ -305,6 +319,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("latchctl "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setActionUsage(fs)
 	return fs
 }
 
@@ -333,7 +348,7 @@ func usageError(what, usage string) error { return errors.New(what + "\n" + usag
 
 // fail prints err for the command name and returns exit status 1.
 func fail(stderr io.Writer, name string, err error) int {
-	fmt.Fprintf(stderr, "latchctl %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "latchctl %s: %s\n", name, forPeople(err.Error()))
 	return 1
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchd/latch/internal/plural"
 	"github.com/latchd/latch/store"
 )
 
@@ -82,7 +83,7 @@ func runDB(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, name, err)
 		}
-		fmt.Fprintf(stdout, "%s: %d card records written again\n", *db, n)
+		fmt.Fprintf(stdout, "%s: %s written again\n", *db, plural.S(n, "card record"))
 		return 0
 	}
 	if child, ok := os.LookupEnv(checkChildEnv); !ok {
@@ -101,10 +102,10 @@ func runDB(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "… and %d more\n", r.More)
 	}
 	if !r.OK() {
-		fmt.Fprintf(stdout, "%s: %d problems (schema %d, %d users, %d cards)\n", *db, len(r.Problems)+r.More, r.Schema, r.Users, r.Cards)
+		fmt.Fprintf(stdout, "%s: %s (schema %d, %s, %s)\n", *db, plural.S(len(r.Problems)+r.More, "problem"), r.Schema, plural.S(r.Users, "user"), plural.S(r.Cards, "card"))
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (schema %d, %d users, %d cards)\n", *db, r.Schema, r.Users, r.Cards)
+	fmt.Fprintf(stdout, "%s: ok (schema %d, %s, %s)\n", *db, r.Schema, plural.S(r.Users, "user"), plural.S(r.Cards, "card"))
 	return 0
 }
 

@@ -57,7 +57,7 @@ func TestDBCommand(t *testing.T) {
 		t.Errorf("repair while held: %d %s", code, errs)
 	}
 	st.Close()
-	if code, out, errs := ctl("check", "--db", path); code != 0 || !strings.Contains(out, "ok (schema 3, 1 users, 1 cards)") {
+	if code, out, errs := ctl("check", "--db", path); code != 0 || !strings.Contains(out, "ok (schema 3, 1 user, 1 card)") {
 		t.Fatalf("check: %d %q %s", code, out, errs)
 	}
 	// A stale copy: the card record claims the user is suspended.
@@ -83,10 +83,10 @@ func TestDBCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ := ctl("check", "--db", path)
-	if code != 1 || !strings.Contains(out, "card h10301/1/7 of "+u.UserID+": its copy of the user's view or codes is stale") || !strings.Contains(out, "1 problems") {
+	if code != 1 || !strings.Contains(out, "card h10301/1/7 of "+u.UserID+": its copy of the user's view or codes is stale") || !strings.Contains(out, "1 problem (") {
 		t.Errorf("check of a stale record: %d %q", code, out)
 	}
-	if code, out, errs := ctl("repair", "--db", path, "--key", keyPath); code != 0 || !strings.Contains(out, "1 card records written again") {
+	if code, out, errs := ctl("repair", "--db", path, "--key", keyPath); code != 0 || !strings.Contains(out, "1 card record written again") {
 		t.Errorf("repair: %d %q %s", code, out, errs)
 	}
 	if code, out, _ := ctl("check", "--db", path); code != 0 {

@@ -50,6 +50,8 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 		next, nextMode := d.NextChange, d.NextMode
 		if next == "" {
 			next, nextMode = "-", "-"
+		} else {
+			next = doorTime(next, d.TimeZone)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Mode, next, nextMode)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/latchd/latch/api/apitype"
 )
@@ -145,18 +144,4 @@ func describeDoor(d apitype.DoorState) string {
 		s += "; strike " + d.Strike
 	}
 	return s
-}
-
-// doorTime shows an RFC 3339 time in the door's zone, with the zone:
-// "2026-12-24 18:00:00 CET (Europe/Berlin)".
-func doorTime(v, zone string) string {
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return v
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "" {
-		return t.UTC().Format("2006-01-02 15:04:05 MST")
-	}
-	return t.In(loc).Format("2006-01-02 15:04:05 MST") + " (" + zone + ")"
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchd/latch/api/apitype"
@@ -23,7 +25,9 @@ const eventsUsage = `usage:
   latchctl events [--after SEQ] [--limit N] [--door D] [--user USER_ID] [--event NAME] [--json]
   latchctl events --follow [--after SEQ] [--door D] [--user USER_ID] [--event NAME] [--json]
 Without --follow it prints one page (oldest first, after SEQ). --follow streams new
-events until interrupted; with --after it first replays what came after SEQ.`
+events until interrupted; with --after it first replays what came after SEQ. When
+latchd restarts or the connection drops, --follow connects again by itself and
+goes on after the last seq it printed.`
 
 // eventPrinter prints event JSON objects as console log lines (drawn by
 // internal/eventfmt, exactly as latchd --log-format console draws them) or
@@ -106,8 +110,18 @@ func runEvents(args []string, stdout, stderr io.Writer) int {
 				return fail(stderr, "events", err)
 			}
 		}
-		if page.Next != 0 && len(page.Events) > 0 {
-			fmt.Fprintf(stderr, "more: latchctl events --after %d\n", page.Next)
+		if page.Next != 0 && len(page.Events) > 0 && more(ctx, c, q, page.Next) {
+			// The next page's command keeps this one's filters.
+			cmd := "latchctl events"
+			for _, f := range []struct{ flag, v string }{{"--door", *door}, {"--user", *user}, {"--event", *event}} {
+				if f.v != "" {
+					cmd += " " + f.flag + " " + shellQuote(f.v)
+				}
+			}
+			if *limit != 0 {
+				cmd += " --limit " + strconv.Itoa(*limit)
+			}
+			fmt.Fprintf(stderr, "more: %s --after %d\n", cmd, page.Next)
 		}
 		return 0
 	}
@@ -117,15 +131,104 @@ func runEvents(args []string, stdout, stderr io.Writer) int {
 	return followEvents(ctx, c, q, p, stderr)
 }
 
-// followEvents streams NDJSON until ctx ends or latchd closes the stream.
+// more reports whether an event after seq passes q's filters: a page that
+// ends exactly at the last event gets no "more:" hint to an empty page.
+func more(ctx context.Context, c *conn, q url.Values, seq uint64) bool {
+	probe := url.Values{}
+	for k, v := range q {
+		probe[k] = v
+	}
+	probe.Set("after", strconv.FormatUint(seq, 10))
+	probe.Set("limit", "1")
+	var page apitype.EventPage[json.RawMessage]
+	if err := c.do(ctx, http.MethodGet, "/v1/events?"+probe.Encode(), nil, &page); err != nil {
+		return true // cannot tell: say there may be more
+	}
+	return len(page.Events) > 0
+}
+
+// shellQuote quotes s for a shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-.:/@+,", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// reconnectWait is the first wait before --follow connects again after
+// the stream ended; it doubles up to reconnectMax. Tests shorten it.
+var (
+	reconnectWait = time.Second
+	reconnectMax  = 10 * time.Second
+)
+
+// followEvents streams NDJSON until ctx ends. When latchd closes the
+// stream or cannot be reached (a restart, a lost network), it connects
+// again by itself, with after = the last seq it printed, so that no event
+// is missed or printed twice. An answer that will not change by retrying
+// (a 4xx: a bad token, a refused filter) ends it; a 5xx (latchd starting,
+// failing) is retried.
 func followEvents(ctx context.Context, c *conn, q url.Values, p *eventPrinter, stderr io.Writer) int {
 	q.Set("format", "ndjson")
-	resp, err := c.send(ctx, http.MethodGet, "/v1/events/stream?"+q.Encode(), nil, "")
-	if err != nil {
+	wait := reconnectWait
+	for first := true; ; first = false {
+		last, printed, err := followOnce(ctx, c, q, p)
 		if ctx.Err() != nil {
 			return 0
 		}
-		return fail(stderr, "events", err)
+		var ae *apiError
+		// The first connection failing is a wrong socket or URL, or
+		// latchd not running: say so at once, as without --follow.
+		if errors.As(err, &ae) && ae.Status < 500 || errors.Is(err, errFatalStream) || first && errors.As(err, new(noStream)) {
+			return fail(stderr, "events", err)
+		}
+		if last > 0 {
+			q.Set("after", strconv.FormatUint(last, 10))
+		}
+		if printed {
+			wait = reconnectWait
+		}
+		why := "latchd closed the stream"
+		if err != nil {
+			why = err.Error()
+		}
+		since := "from now (no event seen yet: events in between are not replayed)"
+		if a := q.Get("after"); a != "" {
+			since = "after seq " + a
+		}
+		fmt.Fprintf(stderr, "latchctl events: %s; reconnecting in %v, %s\n", forPeople(why), wait, since)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0
+		case <-t.C:
+		}
+		wait = min(2*wait, reconnectMax)
+	}
+}
+
+// errFatalStream marks a stream error that retrying cannot fix.
+var errFatalStream = errors.New("latchd refused the stream")
+
+// noStream is a connection that failed before the stream began.
+type noStream struct{ err error }
+
+func (e noStream) Error() string { return e.err.Error() }
+func (e noStream) Unwrap() error { return e.err }
+
+// followOnce reads one stream to its end. It returns the last seq printed
+// (0: none), whether it printed any event, and why it ended.
+func followOnce(ctx context.Context, c *conn, q url.Values, p *eventPrinter) (last uint64, printed bool, err error) {
+	resp, err := c.send(ctx, http.MethodGet, "/v1/events/stream?"+q.Encode(), nil, "")
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return 0, false, err
+		}
+		return 0, false, noStream{err}
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
@@ -137,18 +240,19 @@ func followEvents(ctx context.Context, c *conn, q url.Values, p *eventPrinter, s
 		}
 		var probe apitype.Error
 		if json.Unmarshal(line, &probe) == nil && probe.Error != "" {
-			return fail(stderr, "events", fmt.Errorf("%s", probe.Error))
+			return last, printed, fmt.Errorf("%w: %s", errFatalStream, probe.Error)
 		}
-		if _, err := p.print(line); err != nil {
-			return fail(stderr, "events", err)
+		seq, err := p.print(line)
+		if err != nil {
+			return last, printed, fmt.Errorf("%w: %v", errFatalStream, err)
 		}
-	}
-	if ctx.Err() != nil {
-		return 0
+		printed = true
+		if seq > last {
+			last = seq
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return fail(stderr, "events", fmt.Errorf("stream ended: %w", err))
+		return last, printed, fmt.Errorf("stream ended: %w", err)
 	}
-	fmt.Fprintln(stderr, "latchctl events: latchd closed the stream (restarting?); run again with --after the last seq")
-	return 1
+	return last, printed, nil
 }

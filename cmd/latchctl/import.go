@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"slices"
 	"time"
 
+	"github.com/latchd/latch/api/apitype"
+
 	latchconfig "github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/plural"
 	"github.com/latchd/latch/store"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -33,10 +38,12 @@ const (
 	importMemoryLimit = 32 << 20
 )
 
-const importUsage = "usage: latchctl import [--db PATH] [--key PATH] [--config PATH] FILE\n\n" +
+const importUsage = "usage: latchctl import [--db PATH] [--key PATH] [--config PATH] [--socket PATH | --url URL] [--token-file FILE] FILE\n\n" +
 	"Imports a users or credentials CSV file (see docs/store.md) directly into the\n" +
 	"database. Every row is checked first; nothing is written unless all pass.\n" +
-	"latchd must not be running: use the API's CSV import while it is."
+	"While latchd runs (it holds the database), the file goes through its API\n" +
+	"instead: the socket of the config's [api] (or --socket / --url), with a token\n" +
+	"from --token-file, $LATCH_TOKEN_FILE or $LATCH_TOKEN whose role may import."
 
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
@@ -45,6 +52,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	key := fs.String("key", defaultKey, "device key file `PATH`")
 	config := fs.String("config", "", "config file `PATH` (database and key_file from [controller]; the groups a users file may assign, read from "+defaultConfig+" when not given)")
 	noProgress := fs.Bool("no-progress", false, "never draw a progress bar")
+	c := addConnFlagsBut(fs) // for the import through a running latchd
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, importUsage)
 		fs.PrintDefaults()
@@ -106,8 +114,12 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	s, err := store.Open(store.Options{Path: *db, KeyFile: *key, EventRetention: retention})
 	if errors.Is(err, store.ErrInUse) {
-		fmt.Fprintf(stderr, "latchctl import: %v: stop latchd first, or import through its API\n", err)
-		return 1
+		// latchd runs and holds the database: the same import, through
+		// its API (its config's socket, a token with the import permission).
+		if cfgPath != "" {
+			c.config = cfgPath
+		}
+		return importViaAPI(c, fs, file, fi.Size(), !*noProgress, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "latchctl import: %v\n", err)
@@ -151,8 +163,8 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "latchctl import: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "imported %s: %d rows, %d users created, %d users updated, %d credentials added\n",
-		file, sum.Rows, sum.UsersCreated, sum.UsersUpdated, sum.CredentialsAdded)
+	fmt.Fprintf(stdout, "imported %s: %s, %s created, %s updated, %s added\n",
+		file, plural.S(sum.Rows, "row"), plural.S(sum.UsersCreated, "user"), plural.S(sum.UsersUpdated, "user"), plural.S(sum.CredentialsAdded, "credential"))
 	// A large import leaves the old generation's pages free: give them
 	// back (docs/store.md, "Database size"). The import is committed; a
 	// failed compaction leaves the database as the import left it.
@@ -174,6 +186,53 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 // compactMinFree: latchctl import compacts the database when at least this
 // share of the file is free pages.
 const compactMinFree = 0.2
+
+// importViaAPI sends file to a running latchd's POST /v1/import, with a
+// progress bar over the upload on a terminal; latchd checks every row
+// before it writes any, as the direct import does.
+func importViaAPI(c *conn, fs *flag.FlagSet, file string, size int64, bar bool, stdout, stderr io.Writer) int {
+	if err := c.setup(fs); err != nil {
+		return fail(stderr, "import", err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return fail(stderr, "import", err)
+	}
+	defer f.Close()
+	fmt.Fprintln(stderr, "latchctl import: latchd is running (it holds the database): importing through its API")
+	var body io.Reader = f
+	if tf, ok := stderr.(*os.File); ok && bar && term.IsTerminal(int(tf.Fd())) && size >= progressMinBytes {
+		pb := progressbar.NewOptions64(size,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("uploading"),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionOnCompletion(func() { fmt.Fprint(stderr, "latchd is checking and writing the rows…") }),
+		)
+		r := progressbar.NewReader(f, pb)
+		body = &r
+		defer pb.Finish()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	var out apitype.ImportResult
+	if err := c.do(ctx, http.MethodPost, "/v1/import", sizedReader{body, size}, &out); err != nil {
+		return fail(stderr, "import", err)
+	}
+	fmt.Fprintf(stdout, "imported %s: %s, %s created, %s updated, %s added\n",
+		file, plural.S(out.Rows, "row"), plural.S(out.UsersCreated, "user"), plural.S(out.UsersUpdated, "user"), plural.S(out.CredentialsAdded, "credential"))
+	return 0
+}
+
+// sizedReader is a request body whose length is known (Size): latchd
+// refuses a too-large import before reading it.
+type sizedReader struct {
+	io.Reader
+	n int64
+}
+
+func (r sizedReader) Size() int64 { return r.n }
 
 // readHeader reads the CSV file's header as store.ImportFile does (a
 // "type" column makes a credentials file), with its limit on a row's length.

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/store"
 )
 
@@ -29,9 +32,9 @@ func TestImportCommand(t *testing.T) {
 		{"no file", []string{"import", "--db", db, "--key", key}, 2, "", "usage: latchctl import", nil},
 		{"config missing", []string{"import", "--config", filepath.Join(dir, "nope.toml"), users}, 1, "", "config: ", nil},
 		{"config", []string{"import", "--config", cfgPath, cfgUsers}, 0,
-			"imported " + cfgUsers + ": 1 rows, 1 users created, 0 users updated, 0 credentials added\n", "", nil},
+			"imported " + cfgUsers + ": 1 row, 1 user created, 0 users updated, 0 credentials added\n", "", nil},
 		{"users", []string{"import", "--db", db, "--key", key, users}, 0,
-			"imported " + users + ": 2 rows, 2 users created, 0 users updated, 1 credentials added\n", "", nil},
+			"imported " + users + ": 2 rows, 2 users created, 0 users updated, 1 credential added\n", "", nil},
 		{"again", []string{"import", "--db", db, "--key", key, users}, 0,
 			"imported " + users + ": 2 rows, 0 users created, 0 users updated, 0 credentials added\n", "", nil},
 		{"bad rows", []string{"import", "--db", db, "--key", key, bad}, 1, "",
@@ -53,10 +56,45 @@ func TestImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	tok, err := s.CreateToken("importer", store.RoleSystemAdmin, store.Actor{Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LATCH_TOKEN", tok)
+	// latchd is not answering on the socket: say so.
 	var out, errs strings.Builder
-	if code := run([]string{"import", "--db", db, "--key", key, users}, &out, &errs); code != 1 ||
-		!strings.Contains(errs.String(), "database in use by another process") || !strings.Contains(errs.String(), "stop latchd first") {
-		t.Errorf("locked: exit %d, stderr %q", code, errs.String())
+	if code := run([]string{"import", "--db", db, "--key", key, "--socket", filepath.Join(dir, "none.sock"), users}, &out, &errs); code != 1 ||
+		!strings.Contains(errs.String(), "importing through its API") || !strings.Contains(errs.String(), "is latchd running?") {
+		t.Errorf("locked, no latchd: exit %d, stderr %q", code, errs.String())
+	}
+	// latchd (here: its API on the holder's store) answers on the
+	// config's socket: the file goes through it.
+	sock := filepath.Join(dir, "api.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: api.New(api.Options{Store: s})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	live := filepath.Join(dir, "live.toml")
+	os.WriteFile(live, []byte("[controller]\ndatabase = \"latch.db\"\nkey_file = \"device.key\"\n[api]\nsocket = \"api.sock\"\n"), 0o600)
+	more := filepath.Join(dir, "more.csv")
+	os.WriteFile(more, []byte("externalId,firstName\ne3,Grace\n"), 0o600)
+	out.Reset()
+	errs.Reset()
+	if code := run([]string{"import", "--config", live, more}, &out, &errs); code != 0 ||
+		out.String() != "imported "+more+": 1 row, 1 user created, 0 users updated, 0 credentials added\n" {
+		t.Errorf("through latchd: exit %d, stdout %q, stderr %q", code, out.String(), errs.String())
+	}
+	if u, err := s.UserByExternalID("e3"); err != nil || u.FirstName != "Grace" {
+		t.Errorf("user e3 after the import through latchd: %+v, %v", u, err)
+	}
+	// A bad row through latchd: its line, nothing written.
+	out.Reset()
+	errs.Reset()
+	if code := run([]string{"import", "--config", live, bad}, &out, &errs); code != 1 || !strings.Contains(errs.String(), "line 2") {
+		t.Errorf("bad rows through latchd: exit %d, stderr %q", code, errs.String())
 	}
 }
 

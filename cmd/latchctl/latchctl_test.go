@@ -145,7 +145,7 @@ func TestCredentialCommands(t *testing.T) {
 
 func TestErrorsSayWhatToDo(t *testing.T) {
 	e := newCtlEnv(t)
-	uid := strings.TrimSpace(e.ok("users", "create", "--first", "B", "--external-id", "b"))
+	uid := strings.TrimSpace(e.ok("users", "create", "--first", "B", "--last", "C", "--external-id", "b"))
 	var u struct {
 		UserID string `json:"user_id"`
 	}
@@ -160,7 +160,10 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 	}{
 		{"bad code", "-", []string{"mfa", "add", u.UserID, "--code", "12a4"}, "must be 4–16 ASCII digits", 1},
 		{"no code or generate", "-", []string{"mfa", "add", u.UserID}, "exactly one of --code", 1},
-		{"unknown user", "-", []string{"mfa", "list", "3f2b8c1e-1111-4111-8111-111111111111"}, "user not found", 1},
+		{"unknown user", "-", []string{"mfa", "list", "3f2b8c1e-1111-4111-8111-111111111111"}, "user not found: 3f2b8c1e-1111-4111-8111-111111111111\n  USER is a user_id (latchctl users list shows them), or ext:EXTERNAL_ID", 1},
+		{"unknown mfa id", "-", []string{"mfa", "delete", u.UserID, "99"}, "latchctl mfa list USER shows the ids", 1},
+		{"no store prefix", "-", []string{"mfa", "delete", u.UserID, "99"}, "latchctl mfa delete: mfa code not found\n", 1},
+		{"names required", "-", []string{"users", "create", "--first", "A"}, "--first and --last are required", 1},
 		{"unknown external id", "-", []string{"mfa", "list", "ext:nobody"}, "no user with external_id", 1},
 		{"wrong role", viewer, []string{"mfa", "list", u.UserID}, "use a token whose role may do this", 1},
 		{"bad token", "latch_nope", []string{"users", "list"}, "set LATCH_TOKEN to a valid token", 1},
@@ -230,7 +233,7 @@ func TestEventsAndDoorStatus(t *testing.T) {
 	}
 	last := all[len(all)-1].Seq
 	out = e.ok("door", "status")
-	if !regexp.MustCompile(`front\s+card_and_code\s+2026-03-02T18:00:00Z\s+access_controlled`).MatchString(out) {
+	if !regexp.MustCompile(`front\s+card_and_code\s+2026-03-02 18:00 UTC\s+access_controlled`).MatchString(out) {
 		t.Errorf("door status: %q", out)
 	}
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/latchd/latch/internal/version"
 )
 
 // command is one latchctl subcommand.
@@ -29,6 +31,7 @@ type command struct {
 var commands = []command{
 	{name: "admin", summary: "create, list, delete admin-page accounts, change their passwords", usage: adminUsage, needsArgs: true, run: runAdmin},
 	{name: "cards", summary: "list, add, activate, deactivate, delete a user's cards", usage: cardsUsage, needsArgs: true, run: runCards},
+	{name: "completion", summary: "print a bash, zsh or fish completion script", usage: completionUsage, needsArgs: true, run: runCompletion},
 	{name: "db", summary: "check the database file, or repair its card records (latchd stopped)", usage: dbUsage, needsArgs: true, run: runDB},
 	{name: "door", summary: "door status, unlock, override, lockdown (each door's mode now and its next change)", usage: doorUsage, needsArgs: true, run: runDoor},
 	{name: "duress", summary: "set or delete a user's duress code; show or clear the duress output", usage: duressUsage, needsArgs: true, run: runDuress},
@@ -41,8 +44,17 @@ var commands = []command{
 	{name: "wiegand", summary: "encode or decode Wiegand frames (cards and keypad keys)", usage: wiegandUsage, needsArgs: true, run: runWiegand},
 }
 
-func lookup(name string) (command, bool) {
-	for _, c := range commands {
+// registry is commands, for the code the commands' own run functions reach
+// (their help, help.go): referring to commands from there would make its
+// initialisation depend on itself.
+var registry []command
+
+func init() { registry = commands }
+
+func lookup(name string) (command, bool) { return find(name) }
+
+func find(name string) (command, bool) {
+	for _, c := range registry {
 		if c.name == name {
 			return c, true
 		}
@@ -52,9 +64,10 @@ func lookup(name string) (command, bool) {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: latchctl COMMAND [ARGS]\n\ncommands:")
-	for _, c := range commands {
+	for _, c := range registry {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\nlatchctl help COMMAND [ACTION] (or latchctl COMMAND [ACTION] --help) prints a command's usage and flags;\nlatchctl --version prints the version.")
 }
 
 func main() {
@@ -62,21 +75,41 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return 2
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		return help(args[1:], stdout)
+	case "__complete":
+		complete(args[1:], stdout)
+		return 0
+	case "--man":
+		if err := writeMan(stdout); err != nil {
+			return fail(stderr, "--man", err)
 		}
+		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintln(stdout, version.Get().String("latchctl"))
 		return 0
 	}
 	c, ok := lookup(args[0])
 	if !ok {
-		fmt.Fprintf(stderr, "latchctl: unknown command %q\n", args[0])
+		fmt.Fprintf(stderr, "latchctl: unknown command %q%s\n", args[0], didYouMean(args[0], commandNames()))
 		usage(stderr)
 		return 2
 	}
+	if len(args) > 1 && (args[1] == "help" || isHelp(args[1:])) {
+		return help(args, stdout)
+	}
 	if c.needsArgs && len(args) == 1 {
 		fmt.Fprintln(stderr, strings.TrimSuffix(c.usage, "\n"))
+		return 2
+	}
+	if acts := actionsOf(c); len(acts) > 0 && !strings.HasPrefix(args[1], "-") && !contains(acts, args[1]) {
+		fmt.Fprintf(stderr, "latchctl %s: unknown action %q%s\n%s\n", c.name, args[1], didYouMean(args[1], acts), strings.TrimSuffix(c.usage, "\n"))
 		return 2
 	}
 	return c.run(args[1:], stdout, stderr)

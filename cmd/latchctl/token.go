@@ -54,6 +54,12 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		if len(pos) != 0 {
 			return fail(stderr, name, usageError("takes --name and --role, no arguments", tokenUsage))
 		}
+		if *tname == "" {
+			return fail(stderr, name, usageError("--name is required", tokenUsage))
+		}
+		if *role == "" {
+			return fail(stderr, name, usageError("--role is required (ROLE: "+strings.Join(store.Roles, ", ")+")", tokenUsage))
+		}
 		if err := store.CheckToken(*tname, *role); err != nil {
 			return fail(stderr, name, fmt.Errorf("%w\n%s", err, tokenUsage))
 		}
@@ -126,7 +132,7 @@ func tokenDirect(st *store.Store, action, name, role string, vkey bool, stdout, 
 		secret, err := create(name, role, store.Actor{Name: "latchctl", Role: "local"})
 		if err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				err = fmt.Errorf("a token named %q exists; pick another name or revoke it first", name)
+				err = tokenExists(name)
 			}
 			return fail(stderr, "token create", err)
 		}
@@ -147,6 +153,11 @@ func tokenDirect(st *store.Store, action, name, role string, vkey bool, stdout, 
 		fmt.Fprintf(stderr, "revoked %s\n", name)
 	}
 	return 0
+}
+
+// tokenExists is the message for a token name already taken.
+func tokenExists(name string) error {
+	return fmt.Errorf("a token with that name exists (%q): choose another --name, or revoke it first (latchctl token revoke %s)", name, name)
 }
 
 func printTokens(w io.Writer, ts []store.Token) {
@@ -182,6 +193,9 @@ func tokenViaAPI(c *conn, action, name, role string, vkey bool, stdout, stderr i
 	case "create":
 		var out apitype.Token
 		if err := c.do(ctx, http.MethodPost, "/v1/tokens", apitype.NewToken{Name: name, Role: role, VerkadaKey: vkey}, &out); err != nil {
+			if isConflict(err) {
+				err = tokenExists(name)
+			}
 			return fail(stderr, "token create", err)
 		}
 		fmt.Fprintln(stdout, out.Token)

@@ -39,8 +39,10 @@ func TestTokenDirect(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"token", "create", "--name", "ops", "--role", "viewer", "--config", cfg}, "exists"},
-		{[]string{"token", "create", "--name", "x", "--role", "root", "--config", cfg}, "role: must be one of"},
+		{[]string{"token", "create", "--name", "ops", "--role", "viewer", "--config", cfg}, "a token with that name exists"},
+		{[]string{"token", "create", "--name", "x", "--config", cfg}, "--role is required (ROLE: access_system_admin"},
+		{[]string{"token", "create", "--role", "viewer", "--config", cfg}, "--name is required"},
+		{[]string{"token", "create", "--name", "x", "--role", "root", "--config", cfg}, "latchctl token create: role: must be one of"},
 		{[]string{"token", "create", "--name", "a b", "--role", "viewer", "--config", cfg}, "name: must be"},
 		{[]string{"token", "revoke", "nobody", "--config", cfg}, "no token named"},
 	} {

@@ -10,8 +10,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/latchd/latch/api/apitype"
+	"github.com/latchd/latch/store"
 )
 
 const usersUsage = `usage:
@@ -20,7 +22,8 @@ const usersUsage = `usage:
   latchctl users create --first NAME --last NAME [--external-id ID] [--email E] [--groups a,b] [--start T] [--end T] [--suspended]
   latchctl users update USER [--first …] [--last …] [--external-id …] [--email …] [--groups …] [--start T] [--end T]
   latchctl users suspend|unsuspend|delete USER
-USER is a user_id, or ext:EXTERNAL_ID. T is an RFC 3339 time; "" clears it.
+USER is a user_id, or ext:EXTERNAL_ID. T is an RFC 3339 time, or a date YYYY-MM-DD (midnight
+UTC; as --end, the end of that day in UTC, as in a CSV import); "" clears it.
 Connection: --socket PATH | --url URL, token from --token-file FILE or $LATCH_TOKEN_FILE (mode 600),
 or $LATCH_TOKEN (--token shows in ps to every local user).`
 
@@ -35,17 +38,20 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	limit := fs.Int("limit", 0, "users per page (1–1000; default 100)")
 	after := fs.String("after", "", "list users after this user_id (the previous page's next)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	fs.String("first", "", "first name")
-	fs.String("last", "", "last name")
+	first := fs.String("first", "", "first name (required by create)")
+	last := fs.String("last", "", "last name (required by create)")
 	fs.String("external-id", "", "external id (unique)")
 	fs.String("email", "", "email address")
 	groups := fs.String("groups", "", "access groups, comma-separated")
-	fs.String("start", "", "RFC 3339 time from which the user's credentials work")
-	fs.String("end", "", "RFC 3339 time after which they stop working")
+	fs.String("start", "", "RFC 3339 time, or YYYY-MM-DD (midnight UTC), from which the user's credentials work")
+	fs.String("end", "", "RFC 3339 time, or YYYY-MM-DD (the end of that day, UTC), after which they stop working")
 	suspended := fs.Bool("suspended", false, "create the user suspended")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
+	}
+	if action == "create" && (strings.TrimSpace(*first) == "" || strings.TrimSpace(*last) == "") {
+		return fail(stderr, name, usageError("--first and --last are required", usersUsage))
 	}
 	ctx, cancel, err := c.connect(fs)
 	if err != nil {
@@ -57,9 +63,19 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 	var body apitype.UserFields
 	text := map[string]**string{"first": &body.FirstName, "last": &body.LastName, "external-id": &body.ExternalID,
 		"email": &body.Email, "start": &body.Start, "end": &body.End}
+	var dateErr error
 	fs.Visit(func(f *flag.Flag) {
 		if p, ok := text[f.Name]; ok {
 			v := f.Value.String()
+			if (f.Name == "start" || f.Name == "end") && v != "" {
+				// A date alone reads as in a CSV import (store.ParseDate):
+				// midnight UTC; as --end, the end of that day.
+				t, err := store.ParseDate(v, f.Name == "end")
+				if err != nil {
+					dateErr = fmt.Errorf("--%s %q: %w", f.Name, v, err)
+				}
+				v = t.Format(time.RFC3339)
+			}
 			*p = &v
 		}
 		switch f.Name {
@@ -76,6 +92,9 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 	})
 
+	if dateErr != nil {
+		return fail(stderr, name, dateErr)
+	}
 	needUser := func() (string, error) {
 		if len(pos) != 1 {
 			return "", usageError("needs exactly one USER (a user_id or ext:EXTERNAL_ID)", usersUsage)
@@ -113,7 +132,16 @@ func runUsers(args []string, stdout, stderr io.Writer) int {
 		}
 		tw.Flush()
 		if page.Next != "" {
-			fmt.Fprintf(stderr, "more: latchctl users list --after %s\n", page.Next)
+			// The next page's command keeps this one's filters; the store
+			// sets Next only when another user matches.
+			more := "latchctl users list"
+			if *search != "" {
+				more += " --search " + shellQuote(*search)
+			}
+			if *limit != 0 {
+				more += " --limit " + strconv.Itoa(*limit)
+			}
+			fmt.Fprintf(stderr, "more: %s --after %s\n", more, page.Next)
 		}
 		return 0
 	case "show":

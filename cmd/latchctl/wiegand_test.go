@@ -47,7 +47,7 @@ func TestWiegandCommand(t *testing.T) {
 		{name: "decode pin", args: []string{"decode", "--keypad", "26bit_pin", "00000000000000100110100100"}, json: map[string]any{"keys": "1234#"}},
 		{name: "decode not bits", args: []string{"decode", "01x1"}, code: 1, stderr: "character 3 is 'x'"},
 		{name: "decode usage", args: []string{"decode"}, code: 2, stderr: "usage:"},
-		{name: "unknown subcommand", args: []string{"frob"}, code: 2, stderr: "unknown subcommand"},
+		{name: "unknown action", args: []string{"frob"}, code: 2, stderr: "unknown action"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

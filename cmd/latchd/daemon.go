@@ -19,6 +19,7 @@ import (
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/version"
 	"github.com/latchd/latch/store"
 )
 
@@ -62,6 +63,9 @@ func startLog(o options, cfg *config.Config, cfgErr error, stdout, stderr io.Wri
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return log, nil, exitUsage
+	}
+	for _, is := range cfg.Warnings {
+		log.Warn().Str("file", is.File).Int("line", is.Line).Str("key", is.Key).Str("rule", is.Rule).Msg("config warning")
 	}
 	return log, w, exitOK
 }
@@ -290,7 +294,9 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 		return startFailed("latchd: cannot serve the API", err)
 	}
 	stopAPI = stop
-	d.log.Info().Int("doors", len(cfg.Doors)).Int("readers", len(cfg.Readers)).Str("config", cfg.File).Msg("latchd started")
+	v := version.Get()
+	d.log.Info().Int("doors", len(cfg.Doors)).Int("readers", len(cfg.Readers)).Str("config", cfg.File).
+		Str("version", v.Version).Str("commit", v.Commit).Str("built", v.Date).Msg("latchd started")
 	if err := d.notify.Notify("READY=1"); err != nil {
 		d.log.Warn().Err(err).Msg("sd_notify")
 	}

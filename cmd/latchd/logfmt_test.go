@@ -54,6 +54,11 @@ func TestConsoleWriter(t *testing.T) {
 			t.Errorf("%q shows %q", got, secret)
 		}
 	}
+	// A refused reload's config key is shown: "key" is not a secret name.
+	refused := `{"level":"error","time":"2026-03-02T08:00:00Z","message":"reload refused; running config kept","file":"latch.toml","line":12,"key":"door[1].unlock_time","rule":"must be 1s–60s"}`
+	if got := write(refused, false); !strings.Contains(got, "key=door[1].unlock_time") || !strings.Contains(got, "line=12") {
+		t.Errorf("refused reload: %q, want its key and line", got)
+	}
 	if got := write("hello\n", false); got != "hello\n" {
 		t.Errorf("not JSON: got %q, want it as it is", got)
 	}

@@ -2,6 +2,7 @@
 //
 //	latchd [--config FILE] [--log-format json|console] [--log-level LEVEL]   run on the Pi's GPIO
 //	latchd --sim [--config FILE] …                                           simulated hardware, commands on stdin
+//	latchd --version                                                         print version, commit, build date
 //	latchd check-config FILE                                                 check a config file, exit 0 or 1
 //	latchd scenario [--config FILE] SCRIPT                                   run a scenario on a virtual clock
 package main
@@ -18,6 +19,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/plural"
+	"github.com/latchd/latch/internal/version"
 )
 
 // defaultConfigPath is where the config lives on a Pi (config.md).
@@ -43,6 +46,7 @@ func usage(w io.Writer) {
   latchd [--config FILE] [--log-format json|console] [--log-level LEVEL]
   latchd --sim [--config FILE] [--log-format …] [--log-level …]
   latchd check-config FILE
+  latchd --version
   latchd scenario [--config FILE] SCRIPT
   latchd wiring-test [--config FILE] [--for DURATION] [--show-keys] [--sim]
 
@@ -77,6 +81,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return scenarioCmd(args[1:], stdout, stderr)
 		case "wiring-test":
 			return wiringCmd(args[1:], stdin, stdout, stderr)
+		case "--man":
+			if err := writeMan(stdout); err != nil {
+				fmt.Fprintln(stderr, "latchd:", err)
+				return exitFatal
+			}
+			return 0
+		case "version", "-version", "--version":
+			fmt.Fprintln(stdout, version.Get().String("latchd"))
+			return 0
 		case "help", "-h", "-help", "--help":
 			var o options
 			fs := newFlagSet("latchd", &o, stdout)
@@ -115,6 +128,9 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d doors, %d readers, %d groups)\n", args[0], len(cfg.Doors), len(cfg.Readers), len(cfg.Groups))
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "warning: "+w.String())
+	}
+	fmt.Fprintf(stdout, "%s: ok (%s, %s, %s)\n", args[0], plural.S(len(cfg.Doors), "door"), plural.S(len(cfg.Readers), "reader"), plural.S(len(cfg.Groups), "group"))
 	return 0
 }

@@ -28,12 +28,22 @@ func TestCheckConfig(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("[[door]]\nname = \"front\"\nrelay = \"GPIO23\"\nunlock_time = \"90s\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	empty := filepath.Join(t.TempDir(), "empty.toml")
+	if err := os.WriteFile(empty, []byte("# nothing yet\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	offHeader := filepath.Join(t.TempDir(), "off.toml")
+	if err := os.WriteFile(offHeader, []byte("[[door]]\nname = \"front\"\nrelay = \"GPIO40\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args     []string
 		code     int
 		out, err string
 	}{
-		{[]string{"check-config", "../../deploy/latch.toml"}, 0, "../../deploy/latch.toml: ok (1 doors, 1 readers, 1 groups)", ""},
+		{[]string{"check-config", "../../deploy/latch.toml"}, 0, "../../deploy/latch.toml: ok (1 door, 1 reader, 1 group)", ""},
+		{[]string{"check-config", empty}, 0, "ok (0 doors, 0 readers, 0 groups)", "warning: " + empty + ": the file is empty"},
+		{[]string{"check-config", offHeader}, 0, "ok (1 door", "warning: " + offHeader + ":3: door[0].relay: GPIO40 is not on the Pi's 40-pin header"},
 		{[]string{"check-config", bad}, 1, "", bad + ":4: door[0].unlock_time: 1m30s is outside 1s–1m0s"},
 		{[]string{"check-config", filepath.Join(t.TempDir(), "missing.toml")}, 1, "", "no such file"},
 		{[]string{"check-config"}, 2, "", "usage: latchd check-config FILE"},
@@ -137,7 +147,7 @@ func buildLatchd(t *testing.T) string {
 
 // goBuild builds the command in pkg into dir.
 func goBuild(dir, pkg string) error {
-	args := []string{"build", "-o", dir + "/"}
+	args := []string{"build", "-o", dir + "/", "-ldflags", testLdflags}
 	env := "CGO_ENABLED=0"
 	if raceBuild {
 		// The daemon under test is checked for data races as well: a race
@@ -172,7 +182,8 @@ type simDaemon struct {
 	stderr   *syncio.Buffer      // all of stderr, for failure messages
 	errDone  chan struct{}       // closed when stderr is read to its end
 	deadline <-chan time.Time
-	all      *loggedLines // every stdout line, also those waitFor passed over
+	all      *loggedLines   // every stdout line, also those waitFor passed over
+	started  map[string]any // the "latchd started" line
 }
 
 // startSim starts bin --sim on cfgPath with extra environment variables and
@@ -229,7 +240,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 			}
 		}
 	}()
-	d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
+	d.started = d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
 	return d
 }
 
@@ -555,8 +566,12 @@ func TestDemo(t *testing.T) {
 	// The banner's latchctl lines, run as printed in one shell.
 	sh := exec.Command("sh", "-c", strings.Join(ctl, "\n"))
 	sh.Env = append(os.Environ(), path)
+	// Its own process group: latchctl events --follow (the banner's last
+	// line) reconnects by itself and outlives latchd; the whole group is
+	// killed at the end, as Ctrl-C would end it.
+	sh.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, shErr := apitest.Start(t, sh)
-	defer func() { sh.Process.Kill(); sh.Wait() }()
+	defer func() { syscall.Kill(-sh.Process.Pid, syscall.SIGKILL); sh.Wait() }()
 	shLines := make(chan string, 100)
 	go func() {
 		defer close(shLines)

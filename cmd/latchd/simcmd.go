@@ -98,6 +98,13 @@ const simHelp = `commands (docs/scenarios.md):
   help | quit
 `
 
+// productionConfig reports a config that looks like the Pi's own: the
+// installed file, or a database in /var/lib. latchd --sim on it writes the
+// site's real database, which is rarely what was meant.
+func productionConfig(cfg *config.Config) bool {
+	return cfg.File == defaultConfigPath || strings.HasPrefix(cfg.Controller.Database, "/var/lib/")
+}
+
 // runSim is latchd --sim: the daemon on simulated hardware, commands on stdin.
 func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 	demo := o.config == ""
@@ -146,6 +153,9 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, demoBanner)
 		fmt.Fprintf(stderr, demoAPIBanner, cfg.API.Socket, ctl)
 	} else {
+		if productionConfig(cfg) {
+			fmt.Fprintf(stderr, "latchd --sim: WARNING: %s is a production config: the simulation writes its database %s (events, lockout counters, and whatever you change through the API). Copy the config and point [controller] database and key_file elsewhere to keep them apart.\n", cfg.File, cfg.Controller.Database)
+		}
 		fmt.Fprintf(stderr, "latchd --sim on %s: type help for the commands.\n", cfg.File)
 		fmt.Fprintf(stderr, "management API on the socket %s (%s … --socket %[1]s)\n", cfg.API.Socket, ctl)
 	}

@@ -18,6 +18,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/plural"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/sim"
 )
@@ -85,8 +86,10 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var hw hardware
 	var simhw *simHW
 	if *simMode {
-		// The simulated lines' changes (--leds) show on stderr.
-		simhw = newSimHW(log.Level(zerolog.DebugLevel))
+		// The simulated lines' changes (--leds) are debug lines: not for
+		// the person at the terminal (the report says what is driven), but
+		// for the tests, which set wiringSimLog.
+		simhw = newSimHW(zerolog.New(zerolog.ConsoleWriter{Out: wiringSimLog, NoColor: true}).Level(zerolog.DebugLevel))
 		for _, d := range cfg.Doors {
 			if d.DPS != "" {
 				simhw.setInitial(d.DPS, !d.DPSOpen) // closed
@@ -304,13 +307,13 @@ func (w *wiringReport) summary() {
 	for _, l := range w.lines {
 		var s string
 		if l.input {
-			s = fmt.Sprintf("%d changes", l.change)
+			s = plural.S(l.change, "change")
 			if l.change == 0 {
 				s += ": never changed, check the wiring and the configured pin"
 				quiet++
 			}
 		} else {
-			s = fmt.Sprintf("%d cards, %d keys, %d bad reads", l.cards, l.keys, l.bad)
+			s = plural.S(l.cards, "card") + ", " + plural.S(l.keys, "key") + ", " + plural.S(l.bad, "bad read")
 			switch {
 			case l.cards+l.keys+l.bad == 0:
 				s += ": nothing received, check D0/D1, the reader's power and ground"
@@ -326,6 +329,10 @@ func (w *wiringReport) summary() {
 		fmt.Fprintln(w.out, "every line showed something.")
 	}
 }
+
+// wiringSimLog receives the simulated lines' debug lines of wiring-test
+// --sim (the outputs --leds drives); tests read it.
+var wiringSimLog io.Writer = io.Discard
 
 // ledOn is how long --leds keeps each feedback line on.
 const ledOn = time.Second

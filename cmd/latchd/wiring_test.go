@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -44,7 +45,7 @@ func testWiringTest(t *testing.T) {
 		"door front dps (GPIO24): open (High; dps_open is High)\n",
 		"door front rex (GPIO25): pressed (Low; rex_active is Low)\n",
 		"door front rex (GPIO25): released (High; rex_active is Low)\n",
-		"summary:\n  " + rd + "1 cards, 5 keys, 1 bad reads\n  door front dps (GPIO24): 2 changes\n  door front rex (GPIO25): 2 changes\nevery line showed something.\n",
+		"summary:\n  " + rd + "1 card, 5 keys, 1 bad read\n  door front dps (GPIO24): 2 changes\n  door front rex (GPIO25): 2 changes\nevery line showed something.\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -82,7 +83,7 @@ func testWiringTest(t *testing.T) {
 		}
 	}
 	out, _, _ = run1("badgeraw 10101\n")
-	if !strings.Contains(out, rd+"0 cards, 0 keys, 1 bad reads: only bad reads, check the configured formats") {
+	if !strings.Contains(out, rd+"0 cards, 0 keys, 1 bad read: only bad reads, check the configured formats") {
 		t.Errorf("only bad reads:\n%s", out)
 	}
 	out, _, _ = run1("")
@@ -91,14 +92,20 @@ func testWiringTest(t *testing.T) {
 	}
 	// --leds: each feedback line on for a second, at the active level,
 	// then off; never the relay.
+	var simLog bytes.Buffer
+	wiringSimLog = &simLog
+	defer func() { wiringSimLog = io.Discard }()
 	out, errs, code = run1("quit\n", "--leds")
+	if strings.Contains(errs, "DBG") || strings.Contains(errs, "output changed") {
+		t.Errorf("--leds printed debug lines on stderr:\n%s", errs)
+	}
 	if code != 0 || !strings.Contains(out, "the strike relays are not touched") ||
 		!strings.Contains(out, "reader front-in: green LED (GPIO22) on for 1s at Low (feedback_active): is it lit?") ||
 		!strings.Contains(out, "   2.000s  reader front-in: beeper (GPIO6) on for 1s at Low (feedback_active): is it sounding?") {
 		t.Errorf("--leds: exit %d\n%s", code, out)
 	}
 	var changes []string
-	for _, line := range strings.Split(errs, "\n") {
+	for _, line := range strings.Split(simLog.String(), "\n") {
 		if _, rest, ok := strings.Cut(line, "output changed "); ok {
 			changes = append(changes, rest)
 		}

@@ -20,10 +20,15 @@ import (
 
 // builder turns the raw file into a Config, collecting every issue.
 type builder struct {
-	file   string
-	dir    string
-	pos    positions
-	issues []Issue
+	file     string
+	dir      string
+	pos      positions
+	issues   []Issue
+	warnings []Issue
+}
+
+func (b *builder) warn(key, format string, args ...any) {
+	b.warnings = append(b.warnings, Issue{File: b.file, Line: b.pos.lineOf(key), Key: key, Rule: fmt.Sprintf(format, args...)})
 }
 
 func (b *builder) fail(key, format string, args ...any) {
@@ -127,6 +132,10 @@ func (b *builder) name(key string, p *string) string {
 // has 54 lines, GPIO0–GPIO53 (BCM2835 datasheet §6); only 0–27 reach the header.
 var pinRE = regexp.MustCompile(`^GPIO([0-9]|[1-4][0-9]|5[0-3])$`)
 
+// headerMaxGPIO is the highest BCM line on the Raspberry Pi's 40-pin header
+// (docs/wiring.md): GPIO28–GPIO53 exist on the chip but are not wired out.
+const headerMaxGPIO = 27
+
 // pin checks a pin name and that no other key uses it.
 func (b *builder) pin(key string, p *string, required bool, used map[string]string) string {
 	if p == nil || *p == "" {
@@ -139,8 +148,18 @@ func (b *builder) pin(key string, p *string, required bool, used map[string]stri
 		b.fail(key, "%q is not a pin name: GPIO0–GPIO53 as periph names them (e.g. \"GPIO17\")", *p)
 		return *p
 	}
+	if n, _ := strconv.Atoi(strings.TrimPrefix(*p, "GPIO")); n > headerMaxGPIO {
+		b.warn(key, "%s is not on the Pi's 40-pin header (GPIO0–GPIO%d are): check the pin", *p, headerMaxGPIO)
+	}
 	if other, ok := used[*p]; ok {
-		b.fail(key, "pin %s is already used by %s (line %d)", *p, other, b.pos.lineOf(other))
+		// Report it on the later of the two lines, naming the earlier:
+		// sections are checked doors first, so the key checked second
+		// may stand first in the file.
+		first, second := other, key
+		if b.pos.lineOf(key) < b.pos.lineOf(other) {
+			first, second = key, other
+		}
+		b.fail(second, "pin %s is already used by %s (line %d)", *p, first, b.pos.lineOf(first))
 		return *p
 	}
 	used[*p] = key

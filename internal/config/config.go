@@ -35,6 +35,10 @@ type Config struct {
 	MQTT *mqtt.Config
 	// Webhooks are the [[webhook]] sections.
 	Webhooks []webhook.Config
+	// Warnings are what loads but is probably a mistake (an empty file, a
+	// pin that is not on the 40-pin header), in file order. check-config
+	// prints them and latchd logs them; neither refuses the file.
+	Warnings []Issue
 }
 
 // Input is one [[input]] (docs/operations.md): a line whose active level
@@ -187,8 +191,27 @@ func Parse(data []byte, path string) (*Config, error) {
 		sortIssues(b.issues)
 		return nil, &Error{Issues: b.issues}
 	}
+	switch {
+	case len(bytes.TrimSpace(stripComments(data))) == 0:
+		b.warn("", "the file is empty: every key takes its default and there is no door to run (deploy/latch.toml is an example)")
+	case len(cfg.Doors) == 0:
+		b.warn("", "no [[door]]: latchd would run no door")
+	}
+	sortIssues(b.warnings)
+	cfg.Warnings = b.warnings
 	cfg.File = path
 	return cfg, nil
+}
+
+// stripComments blanks every line that holds only a TOML comment.
+func stripComments(data []byte) []byte {
+	var out []byte
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			out = append(out, t...)
+		}
+	}
+	return out
 }
 
 // decodeIssues turns go-toml's errors into issues with a readable rule.
@@ -251,9 +274,9 @@ func decodeIssue(file string, de *toml.DecodeError) Issue {
 	rule := strings.TrimPrefix(msg, "toml: ")
 	switch {
 	case rule == "unknown field":
-		rule = "unknown key"
+		rule = unknownKeyRule("unknown key", de.Key())
 	case rule == "missing table":
-		rule = "unknown table"
+		rule = unknownKeyRule("unknown table", de.Key())
 	case mismatchRE.MatchString(msg):
 		m := mismatchRE.FindStringSubmatch(msg)
 		rule = fmt.Sprintf("wrong type: must be %s, not %s", tomlTypeName(m[2]), m[1])

@@ -124,7 +124,9 @@ func TestErrors(t *testing.T) {
 	}{
 		{"syntax", "[controller\n", []string{"t.toml:1: ", "close table"}},
 		{"unknown key", "[controller]\nname = \"x\"\nbogus = 1\n", []string{"t.toml:3: controller.bogus: unknown key"}},
-		{"unknown table", "[controllr]\nname = \"x\"\n", []string{"t.toml:1: controllr: unknown table"}},
+		{"unknown table", "[controllr]\nname = \"x\"\n", []string{"t.toml:1: controllr: unknown table; did you mean \"controller\"?"}},
+		{"misspelt key", "[controller]\ntime_zon = \"UTC\"\n", []string{`t.toml:2: controller.time_zon: unknown key; did you mean "time_zone"?`}},
+		{"misspelt door key", door + "unlock_tme = \"5s\"\n", []string{`t.toml:4: door[0].unlock_tme: unknown key; did you mean "unlock_time"?`}},
 		{"unknown key in door", door + "colour = \"red\"\n", []string{"t.toml:4: door[0].colour: unknown key"}},
 		{"unknown key in the second door", door + "[[door]]\nname = \"back\"\nrelay = \"GPIO24\"\n[[door.schedule]]\ndays=[\"mon\"]\nstart=\"08:00\"\nend=\"09:00\"\nmode=\"locked\"\n[[door.schedule]]\nstart=\"10:00\"\nweekday=1\n",
 			[]string{"t.toml:14: door[1].schedule[1].weekday: unknown key"}},
@@ -164,6 +166,9 @@ func TestErrors(t *testing.T) {
 		{"bad name", "[[door]]\nname = \"front door\"\nrelay = \"GPIO23\"\n", []string{`t.toml:2: door[0].name: "front door" is not a name`}},
 		{"bad pin", "[[door]]\nname = \"front\"\nrelay = \"GPIO99\"\n", []string{`t.toml:3: door[0].relay: "GPIO99" is not a pin name`}},
 		{"pin twice", door + rdr("led_red = \"GPIO23\"\n"), []string{"t.toml:9: reader[0].led_red: pin GPIO23 is already used by door[0].relay (line 3)"}},
+		// Doors are checked before readers: a reader first in the file and a
+		// door after it still get the error on the door's (the second) line.
+		{"pin twice, reader first", rdr("") + "[[door]]\nname = \"front\"\nrelay = \"GPIO17\"\n", []string{"t.toml:8: door[0].relay: pin GPIO17 is already used by reader[0].d0 (line 4)"}},
 		{"d0 equals d1", door + "[[reader]]\nname=\"r\"\ndoor=\"front\"\nd0=\"GPIO17\"\nd1=\"GPIO17\"\n", []string{"t.toml:8: reader[0].d1: pin GPIO17 is already used by reader[0].d0 (line 7)"}},
 		{"reader without door", door + "[[reader]]\nname = \"r1\"\ndoor = \"back\"\nd0 = \"GPIO17\"\nd1 = \"GPIO27\"\n",
 			[]string{`t.toml:6: reader[0].door: door "back" does not exist`}},

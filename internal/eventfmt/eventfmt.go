@@ -32,9 +32,12 @@ const (
 // TimeLayout is how a line's time is shown, in Style.Loc.
 const TimeLayout = "2006-01-02 15:04:05.000"
 
-// secretKeys are field names that could hold a code, typed keys or a token.
+// secretKeys are field names that could hold a code, typed keys or a token:
+// a list of names, not a pattern. "key" is not one: it is the config key of
+// a refused reload ("door[1].unlock_time"), which the reader needs; typed
+// keypad keys are logged as "keys".
 var secretKeys = map[string]bool{
-	"code": true, "codes": true, "keys": true, "key": true, "token": true, "secret": true,
+	"code": true, "codes": true, "keys": true, "token": true, "secret": true,
 	"pin": true, "password": true, "authorization": true,
 }
 

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchd/latch/internal/config"
+)
+
+// testLdflags stamp the test builds of latchd and latchctl the way the
+// Makefile does, so that the tests see the ldflags path of internal/version.
+const testLdflags = "-X github.com/latchd/latch/internal/version.version=0.0.0-test" +
+	" -X github.com/latchd/latch/internal/version.commit=0123456789abcdef" +
+	" -X github.com/latchd/latch/internal/version.date=2026-12-01T00:00:00Z"
+
+// TestVersion: both binaries print the version, commit and build date set
+// by -ldflags, and "latchd started" logs them.
+func TestVersion(t *testing.T) {
+	bin := buildLatchd(t)
+	for _, exe := range []string{bin, filepath.Join(filepath.Dir(bin), "latchctl")} {
+		out, err := exec.Command(exe, "--version").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s --version: %v\n%s", exe, err, out)
+		}
+		want := filepath.Base(exe) + " 0.0.0-test (commit 0123456789abcdef, built 2026-12-01T00:00:00Z, go"
+		if !strings.HasPrefix(string(out), want) {
+			t.Errorf("%s --version = %q, want prefix %q", exe, out, want)
+		}
+	}
+	cfgPath := filepath.Join(t.TempDir(), "latch.toml")
+	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startSim(t, bin, cfgPath)
+	if got := d.started; got["version"] != "0.0.0-test" || got["commit"] != "0123456789abcdef" || got["built"] != "2026-12-01T00:00:00Z" {
+		t.Errorf("latchd started = %v, want version, commit and built", got)
+	}
+}
+
+// TestProductionConfig: the configs latchd --sim warns about.
+func TestProductionConfig(t *testing.T) {
+	for _, tc := range []struct {
+		file, db string
+		want     bool
+	}{
+		{defaultConfigPath, "/srv/x.db", true},
+		{"/home/pi/test.toml", "/var/lib/latch/latch.db", true},
+		{"/home/pi/test.toml", "/home/pi/data/latch.db", false},
+	} {
+		cfg := &config.Config{File: tc.file}
+		cfg.Controller.Database = tc.db
+		if got := productionConfig(cfg); got != tc.want {
+			t.Errorf("%s with %s: %v, want %v", tc.file, tc.db, got, tc.want)
+		}
+	}
+}
