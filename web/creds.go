@@ -77,6 +77,21 @@ func (s *Server) deleteEntry(w http.ResponseWriter, r *http.Request, q *req) {
 	s.done(w, r, q, s.call(r.Context(), q, http.MethodDelete, userPath(r)+"/entry_code", nil, nil), "entryremoved")
 }
 
+// setDuress sets or replaces the user's duress code (docs/operations.md,
+// "Duress codes"): the API's PUT, so its rules, refusals and audit. A
+// refusal of the code is shown at the duress field, not the entry code's.
+func (s *Server) setDuress(w http.ResponseWriter, r *http.Request, q *req) {
+	err := s.call(r.Context(), q, http.MethodPut, userPath(r)+"/duress_code", codeBody(r), nil)
+	if ae, ok := err.(*apiErr); ok && ae.E.Field == "code" {
+		ae.E.Field = "duress_code"
+	}
+	s.done(w, r, q, err, "duressset")
+}
+
+func (s *Server) deleteDuress(w http.ResponseWriter, r *http.Request, q *req) {
+	s.done(w, r, q, s.call(r.Context(), q, http.MethodDelete, userPath(r)+"/duress_code", nil, nil), "duressremoved")
+}
+
 type mfaData struct {
 	U      store.User
 	ID     string // the code being edited

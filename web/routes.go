@@ -56,6 +56,8 @@ func (s *Server) routes() []route {
 		{http.MethodPost, pUser + "/cards/delete", store.PermCredentials, s.cardAction("delete")},
 		{http.MethodPost, pUser + "/entry", store.PermCredentials, s.setEntry},
 		{http.MethodPost, pUser + "/entry/delete", store.PermCredentials, s.deleteEntry},
+		{http.MethodPost, pUser + "/duress", store.PermCredentials, s.setDuress},
+		{http.MethodPost, pUser + "/duress/delete", store.PermCredentials, s.deleteDuress},
 
 		{http.MethodGet, pUser + "/mfa/new", store.PermCredentials, s.mfaNew},
 		{http.MethodPost, pUser + "/mfa", store.PermCredentials, s.mfaAdd},

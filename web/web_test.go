@@ -454,6 +454,26 @@ func TestUserForms(t *testing.T) {
 	if code, _, _ = c.post(base+"/entry/delete", nil); code != http.StatusSeeOther {
 		t.Errorf("entry delete: %d", code)
 	}
+	// Duress code: like the entry code, never shown; a clash with the
+	// user's entry code is refused next to the duress field.
+	if code, _, _ = c.post(base+"/duress", url.Values{"code": {"64820"}}); code != http.StatusSeeOther {
+		t.Errorf("duress: %d", code)
+	}
+	if _, body = c.get(base); strings.Contains(body, "64820") || !strings.Contains(body, "A duress code is set.") {
+		t.Error("duress code shown, or its state not")
+	}
+	if u, _ = f.st.User(f.uid); !u.HasDuressCode {
+		t.Error("the duress code was not stored")
+	}
+	if code, _, _ = c.post(base+"/duress", url.Values{"code": {"1"}}); code != http.StatusBadRequest {
+		t.Errorf("a one-digit duress code: %d, want 400", code)
+	}
+	if code, _, _ = c.post(base+"/duress/delete", nil); code != http.StatusSeeOther {
+		t.Errorf("duress delete: %d", code)
+	}
+	if u, _ = f.st.User(f.uid); u.HasDuressCode {
+		t.Error("the duress code was not removed")
+	}
 	// Events filtered by the user's external id: their changes, no one else's.
 	_, body = c.get("/events?user=E-1")
 	if !strings.Contains(body, "entry_code_deleted") || strings.Contains(body, "E-2") {
