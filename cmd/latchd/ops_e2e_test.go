@@ -74,7 +74,13 @@ action = "emergency_release"
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		d.wait()
 	}()
-	start := d.waitFor("start", func(m map[string]any) bool { return m["event"] == "mode_changed" && m["cause"] == "start" })
+	// The door's start may come before "latchd started", which startSim
+	// waited for: look among the lines already read first.
+	isStart := func(m map[string]any) bool { return m["event"] == "mode_changed" && m["cause"] == "start" }
+	start := d.all.find(isStart)
+	if start == nil {
+		start = d.waitFor("start", isStart)
+	}
 	if start["to"] != "locked" {
 		t.Fatalf("after the restart: %v, want locked (the lockdown survived)", start)
 	}
