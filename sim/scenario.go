@@ -33,6 +33,25 @@ const (
 	StepDuress   StepKind = "duress"   // Name, Code: the user's duress code (docs/operations.md)
 )
 
+// Commands is every command of the language, in the order docs/scenarios.md
+// gives them: the parser's refusal of an unknown command and latchd --sim's
+// help name them from this list (TestCommandsAreParsed keeps it whole).
+func Commands() []StepKind {
+	return []StepKind{StepConfig, StepClock, StepUser, StepCard, StepEntry, StepMFA, StepDuress,
+		StepBadge, StepBadgeRaw, StepKeys, StepWait, StepOpen, StepClose, StepREX,
+		StepUnlock, StepOverride, StepLockdown, StepInput, StepRestart}
+}
+
+// commandList is Commands for a message: "config, clock, … or restart".
+func commandList() string {
+	cs := Commands()
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = string(c)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
 // Step is one parsed scenario line. Only the fields its Kind lists are set.
 type Step struct {
 	Line int
@@ -312,7 +331,7 @@ func ParseLine(line string, n int) (st Step, ok bool, err error) {
 			}
 			break
 		}
-		return fail("unknown command %q: use config, clock, user, card, entry, mfa, badge, badgeraw, keys, wait, open, close, rex, unlock, override, lockdown, input or restart", truncate(cmd))
+		return fail("unknown command %q: use %s", truncate(cmd), commandList())
 	}
 	if st.Reader != "" {
 		if msg := checkName("reader name", st.Reader); msg != "" {

@@ -169,3 +169,19 @@ func FuzzParseScript(f *testing.F) {
 		}
 	})
 }
+
+// TestCommandsAreParsed: every command Commands lists is one the parser
+// knows (a bare line is at most a usage error, never "unknown command"),
+// and a made-up one is refused with the whole list.
+func TestCommandsAreParsed(t *testing.T) {
+	for _, c := range Commands() {
+		_, _, err := ParseLine(string(c), 1)
+		if err != nil && strings.Contains(err.Error(), "unknown command") {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+	_, _, err := ParseLine("teleport front", 1)
+	if err == nil || !strings.Contains(err.Error(), "duress") || !strings.Contains(err.Error(), "or restart") {
+		t.Errorf("unknown command: %v", err)
+	}
+}

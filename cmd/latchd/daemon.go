@@ -19,6 +19,7 @@ import (
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/eventfmt"
 	"github.com/latchd/latch/internal/version"
 	"github.com/latchd/latch/store"
 )
@@ -32,6 +33,11 @@ const (
 
 // logSetup builds the logger: the flags win over the config's [log].
 func logSetup(o options, cfg *config.Config, out *os.File) (zerolog.Logger, io.Writer, error) {
+	return logSetupTo(o, cfg, out, eventfmt.ColorFor(out))
+}
+
+// logSetupTo is logSetup writing to w, coloured when color is set.
+func logSetupTo(o options, cfg *config.Config, w io.Writer, color bool) (zerolog.Logger, io.Writer, error) {
 	format, level := "json", "info"
 	if cfg != nil {
 		format, level = cfg.Log.Format, cfg.Log.Level
@@ -42,7 +48,7 @@ func logSetup(o options, cfg *config.Config, out *os.File) (zerolog.Logger, io.W
 	if o.logLevel != "" {
 		level = o.logLevel
 	}
-	return newLogger(out, format, level)
+	return newLogger(w, color, format, level)
 }
 
 // startLog begins both runs (the Pi's and --sim) once the configuration
@@ -55,11 +61,20 @@ func startLog(o options, cfg *config.Config, cfgErr error, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, cfgErr)
 		return log, nil, exitFatal
 	}
-	out, _ := stdout.(*os.File)
-	if out == nil {
-		out = os.Stdout
+	var log0 zerolog.Logger
+	var w0 io.Writer
+	var err error
+	if t, ok := stdout.(*simTerm); ok {
+		// The simulator's line editor: the log is drawn above its prompt.
+		log0, w0, err = logSetupTo(o, cfg, t, eventfmt.ColorFor(t.logFile()))
+	} else {
+		out, _ := stdout.(*os.File)
+		if out == nil {
+			out = os.Stdout
+		}
+		log0, w0, err = logSetup(o, cfg, out)
 	}
-	log, w, err := logSetup(o, cfg, out)
+	log, w = log0, w0
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return log, nil, exitUsage

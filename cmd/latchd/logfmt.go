@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -55,7 +54,7 @@ func (w *consoleWriter) Write(p []byte) (int, error) {
 // console format. level is a zerolog level name.
 // The returned writer is the logger's output, for lines written whole
 // (events).
-func newLogger(out *os.File, format, level string) (zerolog.Logger, io.Writer, error) {
+func newLogger(out io.Writer, color bool, format, level string) (zerolog.Logger, io.Writer, error) {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		return zerolog.Logger{}, nil, fmt.Errorf("latchd: log level %q: use trace, debug, info, warn or error", level)
@@ -65,7 +64,7 @@ func newLogger(out *os.File, format, level string) (zerolog.Logger, io.Writer, e
 	case "json":
 		w = &syncio.Writer{W: out}
 	case "console":
-		w = newConsoleWriter(out, eventfmt.ColorFor(out))
+		w = newConsoleWriter(out, color)
 	default:
 		return zerolog.Logger{}, nil, fmt.Errorf("latchd: log format %q: use json or console", format)
 	}

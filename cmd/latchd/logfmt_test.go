@@ -78,10 +78,10 @@ func TestConsoleWriterZerolog(t *testing.T) {
 }
 
 func TestNewLoggerErrors(t *testing.T) {
-	if _, _, err := newLogger(nil, "xml", "info"); err == nil || !strings.Contains(err.Error(), "log format \"xml\"") {
+	if _, _, err := newLogger(nil, false, "xml", "info"); err == nil || !strings.Contains(err.Error(), "log format \"xml\"") {
 		t.Errorf("format: %v", err)
 	}
-	if _, _, err := newLogger(nil, "json", "loud"); err == nil || !strings.Contains(err.Error(), "log level \"loud\"") {
+	if _, _, err := newLogger(nil, false, "json", "loud"); err == nil || !strings.Contains(err.Error(), "log level \"loud\"") {
 		t.Errorf("level: %v", err)
 	}
 }

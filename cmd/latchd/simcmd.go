@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/sim"
 	"github.com/latchd/latch/store"
+	"golang.org/x/term"
 )
 
 //go:embed demo.toml
@@ -89,7 +89,7 @@ const simHelp = `commands (docs/scenarios.md):
   open | close | rex [DOOR]          door position switch, exit button
   user     NAME [groups=a;b] [start=RFC3339] [end=RFC3339] [suspended=true]
   card     NAME FORMAT FC CN [active=false]
-  entry    NAME CODE  |  mfa NAME CODE
+  entry    NAME CODE  |  mfa NAME CODE  |  duress NAME CODE
   unlock   DOOR [DURATION]           remote unlock (docs/operations.md)
   override DOOR MODE for DURATION | override DOOR MODE until TIME | override DOOR clear
   lockdown all | DOOR...  |  lockdown release all | DOOR...
@@ -123,6 +123,24 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	} else {
 		cfg, err = config.Load(o.config)
+	}
+	// On a terminal, the line editor (simterm.go): the replies, and the log
+	// when it goes to the same terminal, are drawn above its prompt.
+	next := scanLines(stdin)
+	if err == nil {
+		st, terr := openSimTerm(stdin, stderr)
+		if terr != nil {
+			fmt.Fprintln(stderr, "latchd --sim: the terminal:", terr)
+			return exitFatal
+		}
+		if st != nil {
+			defer st.restore()
+			next = readLines(st.t)
+			if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				stdout = st
+			}
+			stderr = st
+		}
 	}
 	log, w, code := startLog(o, cfg, err, stdout, stderr)
 	if code != exitOK {
@@ -164,7 +182,7 @@ func runSim(o options, stdin io.Reader, stdout, stderr io.Writer) int {
 		d.cfgPath = cfg.File
 	}
 	d.extra = func(ctx context.Context, d *daemon) error {
-		return simCommands(ctx, hw, stdin, stderr, func(s sim.Step) error {
+		return simCommands(ctx, hw, next, stderr, func(s sim.Step) error {
 			if handled, err := simOp(ctx, d.site, hw, s); handled {
 				return err
 			}
@@ -212,21 +230,28 @@ func seedDemo(st *store.Store) error {
 // the exit status 1.
 const debugEnv = "LATCHD_DEBUG"
 
-// simCommands reads scenario commands from stdin on the real clock until
-// quit, end of input or ctx ends, and hands each to step.
-func simCommands(ctx context.Context, hw *simHW, stdin io.Reader, stderr io.Writer, step func(sim.Step) error) error {
+// simCommands reads scenario commands from next (a line of stdin, or of
+// the line editor: simterm.go) on the real clock until quit, end of input
+// or ctx ends, and hands each to step.
+func simCommands(ctx context.Context, hw *simHW, next func() (string, error), stderr io.Writer, step func(sim.Step) error) error {
 	lines := make(chan string)
 	readErr := make(chan error, 1)
 	go func() {
-		sc := bufio.NewScanner(stdin)
-		for sc.Scan() {
+		for {
+			line, err := next()
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				readErr <- err
+				return
+			}
 			select {
-			case lines <- sc.Text():
+			case lines <- line:
 			case <-ctx.Done():
 				return
 			}
 		}
-		readErr <- sc.Err()
 	}()
 	n := 0
 	for {

@@ -196,7 +196,7 @@ func wiringCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		stops = append(stops, stop)
 	}
 	if simhw != nil {
-		if err := simCommands(ctx, simhw, stdin, stderr, func(s sim.Step) error {
+		if err := simCommands(ctx, simhw, scanLines(stdin), stderr, func(s sim.Step) error {
 			if s.Kind == sim.StepInput {
 				return simInputLine(cfg, simhw, s)
 			}
