@@ -9,7 +9,7 @@ import (
 )
 
 // Duress codes and the duress output (docs/operations.md, "Duress codes";
-// docs/api.md, "Duress"). A user's duress code is managed like their entry
+// docs/operations.md, "The duress output"). A user's duress code is managed like their entry
 // code (PUT and DELETE …/duress_code, permission credentials); the duress
 // output's state is read and cleared with GET and DELETE /v1/duress
 // (permission duress).

@@ -1,6 +1,6 @@
 // Package mqtt publishes latch to an MQTT broker for Home Assistant and
 // other home-automation systems, as an outbox.Destination
-// (docs/integrations.md, "MQTT and Home Assistant").
+// (docs/integrations.md, "MQTT reference").
 //
 // What the package owns (config asks it, none keeps a copy):
 //   - the topic layout under topic_prefix: status (availability, with a

@@ -83,7 +83,7 @@ const (
 	// it ends after LimitGapHalves/2 = 1.5 of its largest interval instead
 	// of GapFactor: the next bit of a longer frame would come 1 interval
 	// after the last, and a 26-bit frame at 2 ms is granted 53 ms after its
-	// first edge instead of 56 (docs/formats.md "End of frame").
+	// first edge instead of 56 (docs/formats.md, "Frames on the wire").
 	LimitGapHalves = 3
 )
 

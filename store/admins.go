@@ -170,10 +170,33 @@ func (s *Store) CreateAdmin(name, role string, password []byte, by Actor) error 
 }
 
 // SetAdminPassword replaces an account's password (a new salt and hash).
+// The argon2id work is done before the write transaction, so no writer
+// (the event writer among them) waits on it.
 func (s *Store) SetAdminPassword(name string, password []byte, by Actor) error {
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
+	rec, err := newAdminRec(password, "", time.Time{})
+	if err != nil {
+		return err
+	}
+	return s.changeAdmin(name, by, "admin_password_changed", func(b *bolt.Bucket, old adminRec) error {
+		rec.role, rec.created = old.role, old.created
+		return b.Put([]byte(name), encodeAdmin(rec))
+	})
+}
+
+// DeleteAdmin deletes an account; ErrNotFound when there is none.
+func (s *Store) DeleteAdmin(name string, by Actor) error {
+	return s.changeAdmin(name, by, "admin_deleted", func(b *bolt.Bucket, _ adminRec) error {
+		return b.Delete([]byte(name))
+	})
+}
+
+// changeAdmin runs change on the existing account name in one write
+// transaction with its credential_changed event (action); ErrNotFound when
+// there is no such account.
+func (s *Store) changeAdmin(name string, by Actor, action string, change func(b *bolt.Bucket, old adminRec) error) error {
 	var evs []Event
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAdmins)
@@ -188,43 +211,10 @@ func (s *Store) SetAdminPassword(name string, password []byte, by Actor) error {
 		if err != nil {
 			return err
 		}
-		rec, err := newAdminRec(password, old.role, old.created)
-		if err != nil {
+		if err := change(b, old); err != nil {
 			return err
 		}
-		if err := b.Put([]byte(name), encodeAdmin(rec)); err != nil {
-			return err
-		}
-		evs = []Event{adminEvent(s.now(), by, "admin_password_changed", name, old.role)}
-		return s.appendEventsTx(tx, evs)
-	})
-	if err != nil {
-		return err
-	}
-	s.publish(evs)
-	return nil
-}
-
-// DeleteAdmin deletes an account; ErrNotFound when there is none.
-func (s *Store) DeleteAdmin(name string, by Actor) error {
-	var evs []Event
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bAdmins)
-		var v []byte
-		if b != nil {
-			v = b.Get([]byte(name))
-		}
-		if v == nil {
-			return notFound("admin", name)
-		}
-		rec, err := decodeAdmin(name, v)
-		if err != nil {
-			return err
-		}
-		if err := b.Delete([]byte(name)); err != nil {
-			return err
-		}
-		evs = []Event{adminEvent(s.now(), by, "admin_deleted", name, rec.role)}
+		evs = []Event{adminEvent(s.now(), by, action, name, old.role)}
 		return s.appendEventsTx(tx, evs)
 	})
 	if err != nil {

@@ -284,7 +284,7 @@ func validUserID(id string) bool {
 	return true
 }
 
-// Code rules (docs/api.md, "Codes").
+// Code rules (docs/store.md, "Data model").
 const (
 	minCode = 4
 	maxCode = 16

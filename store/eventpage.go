@@ -17,6 +17,13 @@ type EventPageQuery struct {
 	Door, UserID, Event, Reason string // optional filters
 }
 
+// Matches reports whether e passes q's filters (an empty one passes all):
+// the page's history and its live stream filter alike.
+func (q EventPageQuery) Matches(e Event) bool {
+	return (q.Door == "" || e.Door == q.Door) && (q.UserID == "" || e.UserID == q.UserID) &&
+		(q.Event == "" || e.Event == q.Event) && (q.Reason == "" || e.Reason == q.Reason)
+}
+
 // EventsBefore returns up to q.Limit events matching the filters, newest
 // first, and the Before of the next older page (0 when the log's start was
 // reached). It reads at most q.Scan events, so a filter that matches
@@ -59,8 +66,7 @@ func (s *Store) EventsBefore(q EventPageQuery) ([]Event, uint64, error) {
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("store: event %d: %w", seq, err)
 			}
-			if (q.Door != "" && e.Door != q.Door) || (q.UserID != "" && e.UserID != q.UserID) ||
-				(q.Event != "" && e.Event != q.Event) || (q.Reason != "" && e.Reason != q.Reason) {
+			if !q.Matches(e) {
 				continue
 			}
 			out = append(out, e)

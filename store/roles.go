@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The roles an API token may have (docs/api.md, "Roles"). This file owns
+// The roles an API token may have (docs/api.md, "Tokens and roles"). This file owns
 // them, the permissions each grants and the token name rule; the API and
 // latchctl ask it.
 const (

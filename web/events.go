@@ -87,11 +87,6 @@ func (s *Server) resolveUser(f *store.EventPageQuery) {
 	}
 }
 
-func matches(f store.EventPageQuery, e store.Event) bool {
-	return (f.Door == "" || e.Door == f.Door) && (f.UserID == "" || e.UserID == f.UserID) &&
-		(f.Event == "" || e.Event == f.Event) && (f.Reason == "" || e.Reason == f.Reason)
-}
-
 // events shows a page of events newest first, with filters and a link to
 // the older page; the script adds live ones from eventStream.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, q *req) {
@@ -154,7 +149,7 @@ func (s *Server) eventStream(w http.ResponseWriter, r *http.Request, q *req) {
 			if !ok {
 				return // dropped for being slow; the browser reconnects
 			}
-			if !matches(f, e) {
+			if !f.Matches(e) {
 				continue
 			}
 			b, _ := json.Marshal(s.row(e))

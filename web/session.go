@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Session limits (docs/web.md, "Sessions").
+// Session limits (docs/web.md, "Signing in, sessions, and what the server refuses").
 const (
 	IdleTimeout     = 30 * time.Minute
 	AbsoluteTimeout = 12 * time.Hour

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -65,8 +64,6 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "latchctl admin: unknown action %q\n%s\n", action, adminUsage)
 		return 2
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var pw []byte
 	if action == "create" || action == "passwd" {
 		if pw, err = readPassword(stderr); err != nil {
@@ -77,37 +74,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, name, err)
 		}
 	}
-	viaAPI := func() int {
-		if err := c.setup(fs); err != nil {
-			return fail(stderr, name, err)
-		}
-		c.ownerOK = true
-		return adminViaAPI(c, action, *aname, *role, pw, stdout, stderr)
-	}
-	if (set["socket"] || set["url"]) && !set["db"] && !set["key"] && !set["config"] {
-		return viaAPI()
-	}
-	cfg, err := loadConfig(c.config, set["config"])
+	st, via, err := ownerStore(fs, c, db, key)
 	if err != nil {
 		return fail(stderr, name, err)
 	}
-	for _, p := range []struct {
-		v        *string
-		cfg, def string
-	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.Controller.KeyFile, defaultKeyFile}} {
-		if *p.v == "" {
-			*p.v = p.cfg
-		}
-		if *p.v == "" {
-			*p.v = p.def
-		}
-	}
-	st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
-	if errors.Is(err, store.ErrInUse) {
-		return viaAPI() // latchd holds the database: ask it over its socket
-	}
-	if err != nil {
-		return fail(stderr, name, fmt.Errorf("%w (run as the daemon's user; or pass --db and --key)", err))
+	if via {
+		return adminViaAPI(c, action, *aname, *role, pw, stdout, stderr)
 	}
 	defer st.Close()
 	by := store.Actor{Name: "latchctl", Role: "local"}

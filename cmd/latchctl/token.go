@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,49 +76,15 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	// --socket or --url without a database flag: straight to a running
-	// latchd (e.g. the --sim demo, whose database is in a temporary folder).
-	if (set["socket"] || set["url"]) && !set["db"] && !set["key"] && !set["config"] {
-		if err := c.setup(fs); err != nil {
-			return fail(stderr, name, err)
-		}
-		c.ownerOK = true
-		return tokenViaAPI(c, action, *tname, *role, *vkey, stdout, stderr)
-	}
-	explicit := set["config"]
-	cfg, err := loadConfig(c.config, explicit)
+	st, via, err := ownerStore(fs, c, db, key)
 	if err != nil {
 		return fail(stderr, name, err)
 	}
-	if *db == "" {
-		*db = cfg.Controller.Database
+	if via {
+		return tokenViaAPI(c, action, *tname, *role, *vkey, stdout, stderr)
 	}
-	if *db == "" {
-		*db = defaultDatabase
-	}
-	if *key == "" {
-		*key = cfg.Controller.KeyFile
-	}
-	if *key == "" {
-		*key = defaultKeyFile
-	}
-
-	st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
-	if err == nil {
-		defer st.Close()
-		return tokenDirect(st, action, *tname, *role, *vkey, stdout, stderr)
-	}
-	if !errors.Is(err, store.ErrInUse) {
-		return fail(stderr, name, fmt.Errorf("%w (run as the daemon's user; or pass --db and --key)", err))
-	}
-	// latchd holds the database: ask it over its socket.
-	if err := c.setup(fs); err != nil {
-		return fail(stderr, name, err)
-	}
-	c.ownerOK = true
-	return tokenViaAPI(c, action, *tname, *role, *vkey, stdout, stderr)
+	defer st.Close()
+	return tokenDirect(st, action, *tname, *role, *vkey, stdout, stderr)
 }
 
 func tokenDirect(st *store.Store, action, name, role string, vkey bool, stdout, stderr io.Writer) int {

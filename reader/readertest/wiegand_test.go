@@ -320,7 +320,7 @@ func BenchmarkEndOfFrameLatency(b *testing.B) {
 
 // TestRobustnessLongest runs the same timing range through a reader whose
 // only format is h10301 (26 bits is its longest frame, so each card ends
-// after 1.5 intervals, docs/formats.md "End of frame"), with a key-less mix
+// after 1.5 intervals, docs/formats.md, "Frames on the wire"), with a key-less mix
 // of cards 30 ms apart, glitches and a 40 ms stall inside the third card:
 // every card comes out once, whole and right.
 func TestRobustnessLongest(t *testing.T) {
