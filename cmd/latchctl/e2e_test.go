@@ -88,34 +88,10 @@ func TestEndToEndSim(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	d := exec.CommandContext(ctx, bin, "--sim", "--config", cfg)
-	simIn, err := d.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr := apitest.Start(t, d)
-	var logs syncio.Buffer // every log line, checked for codes at the end
-	started := make(chan struct{})
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		sc := bufio.NewScanner(stdout)
-		once := false
-		for sc.Scan() {
-			logs.Write(append(sc.Bytes(), '\n'))
-			if !once && strings.Contains(sc.Text(), `"latchd started"`) {
-				once = true
-				close(started)
-			}
-		}
-	}()
+	sim := startE2ESim(t, ctx, bin, cfg)
+	simIn, logs, stderr := sim.in, &sim.logs, sim.stderr
 	defer func() {
-		io.WriteString(simIn, "quit\n")
-		simIn.Close()
-		<-logDone
-		if err := d.Wait(); err != nil {
-			t.Errorf("latchd exit: %v\nstderr: %s", err, stderr.String())
-		}
+		sim.stop(t)
 		if strings.Contains(logs.String(), "8642") {
 			t.Errorf("the MFA code appears in latchd's log")
 		}
@@ -125,14 +101,9 @@ func TestEndToEndSim(t *testing.T) {
 			t.Errorf("the MFA code appears on latchd's stderr:\n%s", stderr.String())
 		}
 	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatalf("latchd did not start\nstdout: %s\nstderr: %s", logs.String(), stderr.String())
-	}
 
 	if strings.Contains(logs.String(), "management API not built into this binary") {
-		t.Fatal("latchd does not serve the API yet: wire package api into cmd/latchd (docs/api.md, \"For the daemon\")")
+		t.Fatal("latchd does not serve the API yet: wire package api into cmd/latchd (docs/api.md, \"In the daemon (cmd/latchd)\")")
 	}
 	// A token, made by latchctl while latchd holds the database (over the
 	// socket, as the daemon's own user).
@@ -208,5 +179,58 @@ func TestEndToEndSim(t *testing.T) {
 	// No MFA code and no entry code left: refused at the badge.
 	if ev := next(); ev["event"] != "access_denied" || ev["reason"] != "no_second_factor" {
 		t.Fatalf("after the code was deleted: %v, want access_denied no_second_factor", ev)
+	}
+}
+
+// e2eSim is a latchd --sim the end-to-end tests drive: its standard
+// input, every log line (stdout) and its standard error.
+type e2eSim struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	logs   syncio.Buffer
+	stderr *syncio.Buffer
+	done   chan struct{} // closed when stdout is read to its end
+}
+
+// startE2ESim starts bin --sim --config cfg and waits for "latchd started".
+func startE2ESim(t *testing.T, ctx context.Context, bin, cfg string) *e2eSim {
+	t.Helper()
+	s := &e2eSim{cmd: exec.CommandContext(ctx, bin, "--sim", "--config", cfg), done: make(chan struct{})}
+	var err error
+	if s.in, err = s.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr := apitest.Start(t, s.cmd)
+	s.stderr = stderr
+	started := make(chan struct{})
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(stdout)
+		once := false
+		for sc.Scan() {
+			s.logs.Write(append(sc.Bytes(), '\n'))
+			if !once && strings.Contains(sc.Text(), `"latchd started"`) {
+				once = true
+				close(started)
+			}
+		}
+	}()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatalf("latchd did not start\nstdout: %s\nstderr: %s", s.logs.String(), stderr.String())
+	}
+	return s
+}
+
+// stop types quit, reads the log to its end and waits for latchd; a failed
+// exit fails the test.
+func (s *e2eSim) stop(t *testing.T) {
+	t.Helper()
+	io.WriteString(s.in, "quit\n")
+	s.in.Close()
+	<-s.done
+	if err := s.cmd.Wait(); err != nil {
+		t.Errorf("latchd exit: %v\nstderr: %s", err, s.stderr.String())
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,14 +8,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchd/latch/internal/apitest"
-	"github.com/latchd/latch/internal/syncio"
 )
 
 // TestVerkadaEndToEnd runs latchd --sim and drives it as a Verkada
@@ -38,45 +35,17 @@ func TestVerkadaEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	d := exec.CommandContext(ctx, bin, "--sim", "--config", cfg)
-	simIn, err := d.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr := apitest.Start(t, d)
-	var logs syncio.Buffer
-	started, logDone := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(logDone)
-		sc := bufio.NewScanner(stdout)
-		once := false
-		for sc.Scan() {
-			logs.Write(append(sc.Bytes(), '\n'))
-			if !once && strings.Contains(sc.Text(), `"latchd started"`) {
-				once = true
-				close(started)
-			}
-		}
-	}()
+	sim := startE2ESim(t, ctx, bin, cfg)
+	simIn, logs, stderr := sim.in, &sim.logs, sim.stderr
 	var key, session string
 	defer func() {
-		io.WriteString(simIn, "quit\n")
-		simIn.Close()
-		<-logDone
-		if err := d.Wait(); err != nil {
-			t.Errorf("latchd exit: %v\nstderr: %s", err, stderr.String())
-		}
+		sim.stop(t)
 		for _, secret := range []string{"8642", key, session} {
 			if secret != "" && (strings.Contains(logs.String(), secret) || strings.Contains(stderr.String(), secret)) {
 				t.Errorf("a secret (%d bytes) appears in latchd's output", len(secret))
 			}
 		}
 	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatalf("latchd did not start\nstdout: %s\nstderr: %s", logs.String(), stderr.String())
-	}
 
 	// The key: a token marked as a Verkada API key, made by latchctl
 	// over the socket while latchd holds the database.
