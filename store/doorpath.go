@@ -114,8 +114,8 @@ func (s *Store) MatchCardCode(k CardKey, pub string, code []byte, entryFallback 
 	if ValidateCode(code) != nil {
 		return CodeNone, nil
 	}
-	var mb [2 * macSize]byte                       // both MACs in one buffer (on the stack)
-	mfa := s.mac(mb[:0], mfaTag, kb[:], sep, code) // mfaMAC of the record key
+	var mb [2 * macSize]byte // both MACs in one buffer
+	mfa := s.mfaMAC(mb[:0], string(kb[:]), code)
 	ent := s.entryMAC(mb[macSize:macSize], code)
 	mfaOK := 0
 	for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
@@ -193,7 +193,7 @@ func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) 
 		any := false
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(v) < macSize {
-				return fmt.Errorf("%w: mfa code of %s", errCorrupt, userID)
+				return fmt.Errorf("%w: mfa code of %s", errCorrupt, keyName(userID))
 			}
 			any = true
 			if !valid {
@@ -217,7 +217,7 @@ func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) 
 		}
 		if v := users.Get(entryKey(id)); v != nil {
 			if len(v) < macSize {
-				return fmt.Errorf("%w: entry code of %s", errCorrupt, userID)
+				return fmt.Errorf("%w: entry code of %s", errCorrupt, keyName(userID))
 			}
 			ok = hmac.Equal(v[:macSize], s.entryMAC(mb[:0], code))
 		}

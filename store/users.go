@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"maps"
 	"slices"
@@ -195,11 +196,41 @@ func audit(now time.Time, by Actor, action, userID, externalID string) Event {
 	}
 }
 
+// emailHashLen is how much of SHA-256(lower(email)) the email index keys
+// by (schema 4; until then the lowered email and a 0 byte): a lookup by
+// email reads every user under the hash and compares their emails, so a
+// collision costs a record read, never a wrong answer.
+const emailHashLen = 8
+
+// emailKey is user userID's key in the email index.
 func emailKey(email, userID string) []byte {
-	k := make([]byte, 0, len(email)+1+len(userID))
-	k = append(k, strings.ToLower(email)...)
-	k = append(k, 0)
-	return append(k, userID...)
+	return append(emailPrefix(email), userID...)
+}
+
+// emailPrefix is the start of the email index's keys of every user with
+// this email (in any case).
+func emailPrefix(email string) []byte {
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return append(make([]byte, 0, emailHashLen+userIDLen), sum[:emailHashLen]...)
+}
+
+// usersByEmail returns the record keys of the users whose email is email
+// (compared lowered, as the index is), at most max of them.
+func (b buckets) usersByEmail(email string, max int) ([]string, error) {
+	want := strings.ToLower(email)
+	prefix := emailPrefix(email)
+	var out []string
+	c := b.email.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < max; k, _ = c.Next() {
+		r, err := b.getUser(string(k[len(prefix):]))
+		if err != nil {
+			return nil, fmt.Errorf("%w: the email index names a user that does not decode", errCorrupt)
+		}
+		if strings.ToLower(r.Email) == want {
+			out = append(out, string(k[len(prefix):]))
+		}
+	}
+	return out, nil
 }
 
 func (b buckets) getUser(userID string) (userRec, error) {
@@ -212,7 +243,7 @@ func (b buckets) getUser(userID string) (userRec, error) {
 	}
 	r, err := decodeUser(v)
 	if err != nil {
-		return r, fmt.Errorf("%w: user %s", err, userID)
+		return r, fmt.Errorf("%w: user %s", err, keyName(userID))
 	}
 	return r, nil
 }
@@ -332,11 +363,11 @@ func (b buckets) loadUser(userID string) (User, error) {
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		ck, ok := decodeCardKey(k[len(prefix):])
 		if !ok {
-			return User{}, fmt.Errorf("%w: card index of %s", errCorrupt, userID)
+			return User{}, fmt.Errorf("%w: card index of %s", errCorrupt, keyName(userID))
 		}
 		v := b.cards.Get(k[len(prefix):])
 		if len(v) < cardMin {
-			return User{}, fmt.Errorf("%w: card of %s", errCorrupt, userID)
+			return User{}, fmt.Errorf("%w: card of %s", errCorrupt, keyName(userID))
 		}
 		u.Cards = append(u.Cards, Card{Format: ck.Format, FacilityCode: ck.FacilityCode, CardNumber: ck.CardNumber, Active: v[cardActiveAt] == 1})
 	}
@@ -470,7 +501,7 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 				}
 				r, err := decodeUser(v)
 				if err != nil {
-					return fmt.Errorf("%w: user %s", err, k)
+					return fmt.Errorf("%w: user %s", err, keyName(k))
 				}
 				if !strings.Contains(strings.ToLower(r.ExternalID), search) &&
 					!strings.Contains(strings.ToLower(r.FirstName), search) &&
