@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -299,6 +300,9 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 	}
 	if old.Log != next.Log {
 		ignored = append(ignored, "log")
+	}
+	if !reflect.DeepEqual(old.Fleet, next.Fleet) {
+		ignored = append(ignored, "fleet")
 	}
 	var kept, restarted, stopped, started []string
 	for _, d := range old.Doors {

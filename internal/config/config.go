@@ -28,6 +28,7 @@ type Config struct {
 	Readers    []Reader
 	Doors      []Door
 	Groups     []Group
+	Fleet      *Fleet // nil without [fleet]
 }
 
 // Controller is the [controller] section.

@@ -16,6 +16,7 @@ type rawFile struct {
 	Reader     []rawReader    `toml:"reader"`
 	Door       []rawDoor      `toml:"door"`
 	Group      []rawGroup     `toml:"group"`
+	Fleet      *rawFleet      `toml:"fleet"`
 }
 
 type rawController struct {
@@ -109,4 +110,16 @@ type rawGroup struct {
 	Name     *string          `toml:"name"`
 	Doors    []string         `toml:"doors"`
 	Schedule []rawGroupWindow `toml:"schedule"`
+}
+
+type rawFleet struct {
+	URL          *string `toml:"url"`
+	Site         *string `toml:"site"`
+	Controller   *string `toml:"controller"`
+	CredsFile    *string `toml:"creds_file"`
+	User         *string `toml:"user"`
+	PasswordFile *string `toml:"password_file"`
+	TLSCA        *string `toml:"tls_ca"`
+	SiteKeyFile  *string `toml:"site_key_file"`
+	EventMaxAge  *string `toml:"event_max_age"`
 }

@@ -1,0 +1,26 @@
+// Package fleet makes a latchd a member of a site of many controllers whose
+// backbone is NATS with JetStream (docs/fleet.md).
+//
+// It owns:
+//   - the names of the site's buckets, subjects and keys (names.go): the
+//     creds bucket latch_<site>_creds with its user.<id>, card.<format>.<fc>.<cn>,
+//     code.<mac-hex> and ext.<hex> keys, the state bucket latch_<site>_state
+//     (key_id), and the subjects built from them;
+//   - the wire form of a user document in the creds bucket (doc.go's
+//     UserDoc, JSON), and its decoder, which every message read from NATS
+//     goes through and which never panics (FuzzDecodeUserDoc);
+//   - the site key's fingerprint (KeyID) and the rule that a member with
+//     another key does not sync;
+//   - sync: a controller's replica applies the creds bucket in revision
+//     order through store.Store.ApplyReplica, which records the revision in
+//     the same bbolt transaction, and rebuilds through
+//     store.Store.RebuildReplica when the bucket's history is gone;
+//   - writes: Writer is the store's store.Remote in fleet mode; it turns the
+//     documents a store change computed into compare-and-set writes on the
+//     creds bucket and create-only index keys, and returns once the local
+//     replica applied them.
+//
+// What a fleet member is (controller: it has doors; manager: it has none)
+// is internal/config's Fleet.Role. The store keeps owning its records and
+// their invariants: this package never writes bbolt itself.
+package fleet
