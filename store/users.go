@@ -359,45 +359,8 @@ func (s *Store) UpdateUser(userID string, f UserFields, by Actor) (User, error) 
 // DeleteUser deletes a user and all its credentials.
 func (s *Store) DeleteUser(userID string, by Actor) error {
 	return s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
-		id := []byte(userID)
-		if old.ExternalID != "" {
-			if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {
-				return nil, err
-			}
-		}
-		if old.Email != "" {
-			if err := b.email.Delete(emailKey(old.Email, userID)); err != nil {
-				return nil, err
-			}
-		}
-		var cardKeys [][]byte
-		c := b.ucards.Cursor()
-		for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
-			cardKeys = append(cardKeys, bytes.Clone(k))
-		}
-		for _, k := range cardKeys {
-			if err := b.cards.Delete(k[len(id):]); err != nil {
-				return nil, err
-			}
-			if err := b.ucards.Delete(k); err != nil {
-				return nil, err
-			}
-		}
-		if v := b.users.Get(entryKey(id)); v != nil {
-			if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
-				return nil, err
-			}
-		}
-		// The user record, entry code and MFA codes.
-		var keys [][]byte
-		c = b.users.Cursor()
-		for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
-			if err := b.users.Delete(k); err != nil {
-				return nil, err
-			}
+		if err := b.removeUser(userID, old); err != nil {
+			return nil, err
 		}
 		return []Event{audit(now, by, "user_deleted", userID, old.ExternalID)}, nil
 	})
@@ -461,4 +424,50 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 		return nil
 	})
 	return users, next, err
+}
+
+// removeUser deletes every record of the user: its record, entry and MFA
+// codes, cards and index entries (old is its record).
+func (b buckets) removeUser(userID string, old userRec) error {
+	id := []byte(userID)
+	if old.ExternalID != "" {
+		if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {
+			return err
+		}
+	}
+	if old.Email != "" {
+		if err := b.email.Delete(emailKey(old.Email, userID)); err != nil {
+			return err
+		}
+	}
+	var cardKeys [][]byte
+	c := b.ucards.Cursor()
+	for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
+		cardKeys = append(cardKeys, bytes.Clone(k))
+	}
+	for _, k := range cardKeys {
+		if err := b.cards.Delete(k[len(id):]); err != nil {
+			return err
+		}
+		if err := b.ucards.Delete(k); err != nil {
+			return err
+		}
+	}
+	if v := b.users.Get(entryKey(id)); v != nil {
+		if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
+			return err
+		}
+	}
+	// The user record, entry code and MFA codes.
+	var keys [][]byte
+	c = b.users.Cursor()
+	for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.users.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
