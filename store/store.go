@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -99,6 +100,9 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[*subscriber]struct{}
+
+	// remote, when set, is where changes go (a fleet member: remote.go).
+	remote atomic.Pointer[remoteBox]
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that

@@ -171,6 +171,9 @@ func (s *Store) changeUser(userID string, fn func(b buckets, r userRec, now time
 
 // change runs fn through update and publishes its events after the commit.
 func (s *Store) change(fn func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error)) error {
+	if r := s.remoteOf(); r != nil {
+		return s.changeRemote(r, fn)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var evs []Event
