@@ -40,6 +40,7 @@ type Member struct {
 	log   zerolog.Logger
 	nc    *nats.Conn
 	js    jetstream.JetStream
+	creds jetstream.KeyValue // bound by the sync; nil before
 
 	mu        sync.Mutex
 	applied   uint64        // last revision the replica applied (as the store recorded it)

@@ -123,6 +123,7 @@ func (m *Member) syncOnce(ctx context.Context) error {
 		return err
 	}
 	m.setErr(nil)
+	m.setCreds(creds)
 	return m.follow(ctx, creds)
 }
 
