@@ -56,7 +56,9 @@ func (w *writer) put(id string) uint64 {
 	return rev
 }
 
-func card(n uint64) store.CardKey { return store.CardKey{Format: "h10301", FacilityCode: 1, CardNumber: n} }
+func card(n uint64) store.CardKey {
+	return store.CardKey{Format: "h10301", FacilityCode: 1, CardNumber: n}
+}
 
 // setup runs a server, a manager (which makes the buckets) and a writer.
 func setup(t *testing.T) (*site, *writer, string) {
@@ -92,7 +94,10 @@ func TestSyncFollowsAndResumes(t *testing.T) {
 	if err := w.kv.Delete(context.Background(), UserKey(b.UserID)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the delete", func() bool { _, _, err := st.LookupCard(card(2)); return errors.Is(err, store.ErrNotFound) && c.Sync().CaughtUp })
+	waitFor(t, "the delete", func() bool {
+		_, _, err := st.LookupCard(card(2))
+		return errors.Is(err, store.ErrNotFound) && c.Sync().CaughtUp
+	})
 	if _, active, _ := st.LookupCard(card(1)); active {
 		t.Error("a's card still active")
 	}

@@ -52,7 +52,9 @@ var ErrUnavailable = errors.New("store: the site cannot take changes now")
 // applied it yet.
 type UnavailableError struct{ Cause string }
 
-func (e *UnavailableError) Error() string { return "store: the site cannot take changes now: " + e.Cause }
+func (e *UnavailableError) Error() string {
+	return "store: the site cannot take changes now: " + e.Cause
+}
 
 // Is makes errors.Is(err, ErrUnavailable) true.
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
@@ -73,7 +75,6 @@ func (s *Store) remoteOf() Remote {
 	}
 	return nil
 }
-
 
 // errPreview rolls a preview transaction back.
 var errPreview = errors.New("store: preview")
