@@ -99,7 +99,13 @@ func (m *Member) options() ([]nats.Option, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectJitter(500*time.Millisecond, time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		// Replies and watches on this member's own inboxes, which the
+		// site's NATS account lets it subscribe to (docs/fleet.md).
+		nats.CustomInboxPrefix(InboxPrefix(m.cfg.Site, m.cfg.Controller)),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() {
+				return // our own Close
+			}
 			m.log.Warn().AnErr("error", err).Msg("fleet: disconnected from NATS; doors go on from the replica")
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {

@@ -85,3 +85,7 @@ func userIDOf(key string) string {
 	}
 	return ""
 }
+
+// InboxPrefix is the prefix of a member's reply subjects: _INBOX_<site>_<controller>.
+// The site's NATS account lets each member subscribe to its own only.
+func InboxPrefix(site, controller string) string { return "_INBOX_" + site + "_" + controller }

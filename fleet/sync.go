@@ -53,6 +53,9 @@ func (m *Member) buckets(ctx context.Context) (creds, state jetstream.KeyValue, 
 func (m *Member) checkKey(ctx context.Context, state jetstream.KeyValue) error {
 	for range 3 {
 		e, err := state.Get(ctx, KeyKeyID)
+		if errors.Is(err, jetstream.ErrKeyNotFound) && !m.cfg.Manager {
+			return errors.New("fleet: the site has no key_id yet; a manager writes it when it first connects")
+		}
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			if _, err := state.Create(ctx, KeyKeyID, []byte(m.keyID)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 				return fmt.Errorf("fleet: write key_id: %w", err)

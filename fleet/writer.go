@@ -21,7 +21,7 @@ import (
 
 // Bounds of one write.
 var (
-	writeTimeout = 5 * time.Second  // NATS operations of one Write
+	writeTimeout = 5 * time.Second  // the NATS operations of one user's document
 	applyTimeout = 10 * time.Second // the replica applying what was written
 	// claimGrace is how long a uniqueness key is its writer's before its
 	// document holds the credential: far beyond writeTimeout, within which
@@ -70,11 +70,12 @@ func (m *Member) Write(changes []store.RemoteChange, base uint64) error {
 		}
 		return unavailable("the site's buckets: %s", why)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
 	var top uint64
 	for _, ch := range changes {
+		// Each user has its own bound: an import writes thousands.
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		rev, err := m.writeUser(ctx, kv, ch, base)
+		cancel()
 		if err != nil {
 			return err
 		}
