@@ -36,7 +36,6 @@ type natsProc struct {
 	cmd  *exec.Cmd
 }
 
-
 // startNATS writes the deploy file with this test's port, storage and
 // passwords (each member's is "pw-" + its name) and starts the server.
 func startNATS(t *testing.T, dir string) *natsProc {
