@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -258,21 +260,14 @@ func (b buckets) putReplicaUser(u *ReplicaUser) error {
 	return nil
 }
 
-// userIDSeq returns the sequence an id of newUserID was made from.
+// userIDSeq returns the sequence an id "u" + 15 hex digits was made from
+// (newUserID); false for any other form of id.
 func userIDSeq(id string) (uint64, bool) {
-	if !validUserID(id) {
+	if len(id) != 16 || id[0] != 'u' {
 		return 0, false
 	}
-	var v uint64
-	for i := 1; i < len(id); i++ {
-		c := id[i]
-		d := uint64(c - '0')
-		if c >= 'a' {
-			d = uint64(c-'a') + 10
-		}
-		v = v<<4 | d
-	}
-	return v, true
+	v, err := strconv.ParseUint(id[1:], 16, 64)
+	return v, err == nil && strings.ToLower(id) == id
 }
 
 // ReplicaUser returns the whole document of a user, codes as their MACs:
