@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
 )
 
@@ -51,6 +52,10 @@ const (
 type Options struct {
 	Store *store.Store // required
 	Doors DoorStatuser // nil: every door reports mode "unknown"
+	// SiteDoors, on a fleet manager, lists the doors of the site's
+	// controllers (docs/fleet.md); GET /v1/doors serves them after the
+	// local ones. An error is a 503 naming it.
+	SiteDoors func(ctx context.Context) ([]apitype.DoorState, error)
 	// Config is the configured groups and doors, served read-only.
 	Config Config
 	// ConfigFunc, when set, is called for the configured groups and doors
@@ -104,6 +109,7 @@ type Options struct {
 type Server struct {
 	st      *store.Store
 	doors   DoorStatuser
+	site    func(ctx context.Context) ([]apitype.DoorState, error)
 	cfg     Config
 	cfgFunc func() Config
 	metrics *Metrics
@@ -138,6 +144,7 @@ func New(o Options) *Server {
 	s := &Server{
 		st:      o.Store,
 		doors:   o.Doors,
+		site:    o.SiteDoors,
 		cfg:     o.Config,
 		cfgFunc: o.ConfigFunc,
 		metrics: o.Metrics,

@@ -29,6 +29,9 @@ type Config struct {
 	Store                         *store.Store
 	Logger                        zerolog.Logger
 	Now                           func() time.Time // nil = time.Now
+	// Doors reports this controller's doors for its status (nil: none).
+	Doors   func() []DoorReport
+	Version string // latchd's version, in the status
 }
 
 // Member is one latchd's membership in its site: the connection, the
@@ -161,10 +164,14 @@ func (m *Member) Start(ctx context.Context) error {
 	}
 	m.nc, m.js = nc, js
 	ctx, m.cancel = context.WithCancel(ctx)
-	m.wg.Add(1)
+	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
 		m.syncLoop(ctx)
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.statusLoop(ctx)
 	}()
 	return nil
 }

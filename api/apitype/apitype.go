@@ -176,6 +176,10 @@ type DoorState struct {
 	Mode       string `json:"mode"`
 	NextChange string `json:"next_change,omitempty"`
 	NextMode   string `json:"next_mode,omitempty"`
+	// Controller and Online: on a fleet manager, the controller that owns
+	// the door and whether its status is current (docs/fleet.md).
+	Controller string `json:"controller,omitempty"`
+	Online     *bool  `json:"online,omitempty"`
 }
 
 // DoorList is GET /v1/doors.

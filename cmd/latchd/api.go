@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
@@ -71,7 +72,12 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		}
 		ls = append(ls, listener{tl, tc})
 	}
+	var siteDoors func(context.Context) ([]apitype.DoorState, error)
+	if s.member != nil && cfg.FleetRole() == config.RoleManager {
+		siteDoors = s.member.SiteDoors // a manager serves the site's doors (docs/fleet.md)
+	}
 	srv := api.New(api.Options{
+		SiteDoors:  siteDoors,
 		Store:      st,
 		Doors:      api.DoorStatusFunc(s.doorStatus),
 		ConfigFunc: func() api.Config { return apiConfig(s.config()) },

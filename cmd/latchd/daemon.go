@@ -269,7 +269,7 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 	if err := d.site.start(ctx, cfg); err != nil {
 		return startFailed("latchd: cannot start", err)
 	}
-	member, err := startFleet(ctx, cfg, d.store, d.log)
+	member, err := startFleet(ctx, cfg, d.store, d.site, d.log)
 	if err != nil {
 		return startFailed("latchd: cannot join the site", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/rs/zerolog"
 
@@ -16,7 +17,7 @@ import (
 // sync starts. It returns at once whether NATS answers or not; the doors
 // were started before it and decide from the replica throughout. nil
 // without [fleet].
-func startFleet(ctx context.Context, cfg *config.Config, st *store.Store, log zerolog.Logger) (*fleet.Member, error) {
+func startFleet(ctx context.Context, cfg *config.Config, st *store.Store, s *site, log zerolog.Logger) (*fleet.Member, error) {
 	f := cfg.Fleet
 	if f == nil {
 		return nil, nil
@@ -29,14 +30,38 @@ func startFleet(ctx context.Context, cfg *config.Config, st *store.Store, log ze
 		URLs: f.URLs, Site: f.Site, Controller: f.Controller,
 		CredsFile: f.CredsFile, User: f.User, PasswordFile: f.PasswordFile, TLSCA: f.TLSCA,
 		SiteKey: key, Manager: cfg.FleetRole() == config.RoleManager, Store: st, Logger: log,
+		Doors: func() []fleet.DoorReport {
+			var out []fleet.DoorReport
+			for _, d := range s.doorStatus() {
+				out = append(out, fleet.DoorReport{Name: d.Name, Mode: d.Mode})
+			}
+			return out
+		},
+		Version: buildVersion(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
 	}
 	st.SetRemote(m)
+	s.member = m
 	if err := m.Start(ctx); err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
 	}
 	log.Info().Str("site", f.Site).Str("controller", f.Controller).Str("role", cfg.FleetRole()).Msg("fleet: member started; doors decide from the local replica")
 	return m, nil
+}
+
+// buildVersion is latchd's module version and VCS revision, for its status.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v
 }

@@ -266,6 +266,20 @@ func TestFleetEndToEnd(t *testing.T) {
 		c.granted(1001, 20*time.Second)
 	}
 
+	// Status: the manager lists every door of the site, with its
+	// controller, mode and whether it is online; latchctl prints it.
+	pollUntil(t, "the site's doors on the manager", 20*time.Second, func() bool {
+		code, body := call("GET", "/v1/doors", "")
+		return code == 200 && strings.Count(body, `"online":true`) == 3 &&
+			strings.Contains(body, `"controller":"ctl1"`) && strings.Contains(body, `"controller":"ctl3"`)
+	})
+	ctl := exec.Command(filepath.Join(filepath.Dir(bin), "latchctl"), "fleet", "status", "--socket", mgr.sock)
+	ctl.Env = append(os.Environ(), "LATCH_TOKEN="+token)
+	out, err := ctl.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ctl2") || !strings.Contains(string(out), "front") || !strings.Contains(string(out), "yes") {
+		t.Errorf("latchctl fleet status: %v\n%s", err, out)
+	}
+
 	// Security: a controller may not write the creds bucket, nor hear
 	// another controller's commands.
 	checkControllerPermissions(t, ns.url())

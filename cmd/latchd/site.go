@@ -13,6 +13,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/fleet"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
@@ -21,11 +22,13 @@ import (
 // site is the running configuration: one door loop per [[door]], with its
 // readers' capture and its DPS/REX inputs, all on one hardware.
 type site struct {
-	log   zerolog.Logger
-	hw    hardware
-	store *store.Store
-	ew    *door.EventWriter
-	obs   door.Observer // every door's observer (the API's metrics); nil = none
+	// member is this latchd's membership in its site ([fleet]); nil without.
+	member *fleet.Member
+	log    zerolog.Logger
+	hw     hardware
+	store  *store.Store
+	ew     *door.EventWriter
+	obs    door.Observer // every door's observer (the API's metrics); nil = none
 	// fatal receives a panic or an unrecoverable error of any goroutine the
 	// site started; the daemon then drives every strike locked and exits.
 	fatal chan<- error
