@@ -158,20 +158,20 @@ func (m *Member) follow(ctx context.Context, creds jetstream.KeyValue) error {
 	first, last := bs.StreamInfo().State.FirstSeq, bs.StreamInfo().State.LastSeq
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var w jetstream.KeyWatcher
+	var w *follower
 	if needsRebuild(rev, first, last) {
-		w, err = creds.WatchAll(ctx)
+		w, err = m.followBucket(ctx, m.names.Creds(), 0, last == 0 || bs.StreamInfo().State.Msgs == 0)
 		if err != nil {
-			return fmt.Errorf("fleet: watch: %w", err)
+			return err
 		}
 		defer w.Stop()
 		if err := m.rebuild(ctx, w); err != nil {
 			return err
 		}
 	} else {
-		w, err = creds.WatchAll(ctx, jetstream.IncludeHistory(), jetstream.ResumeFromRevision(rev+1))
+		w, err = m.followBucket(ctx, m.names.Creds(), rev+1, rev >= last)
 		if err != nil {
-			return fmt.Errorf("fleet: watch: %w", err)
+			return err
 		}
 		defer w.Stop()
 	}
@@ -180,7 +180,7 @@ func (m *Member) follow(ctx context.Context, creds jetstream.KeyValue) error {
 
 // rebuild reads the bucket's current values up to the watcher's end of
 // initial values into a new generation and switches to it.
-func (m *Member) rebuild(ctx context.Context, w jetstream.KeyWatcher) error {
+func (m *Member) rebuild(ctx context.Context, w *follower) error {
 	m.log.Info().Msg("fleet: rebuilding the replica from the site's current values")
 	rb, err := m.cfg.Store.BeginRebuild()
 	if err != nil {
@@ -195,7 +195,7 @@ func (m *Member) rebuild(ctx context.Context, w jetstream.KeyWatcher) error {
 	var top uint64
 	n := 0
 	for {
-		var e jetstream.KeyValueEntry
+		var e *kvEntry
 		var ok bool
 		select {
 		case <-ctx.Done():
@@ -239,7 +239,7 @@ func (m *Member) rebuild(ctx context.Context, w jetstream.KeyWatcher) error {
 	return nil
 }
 
-func (m *Member) reject(e jetstream.KeyValueEntry, err error) {
+func (m *Member) reject(e *kvEntry, err error) {
 	m.log.Warn().Str("key", e.Key()).Uint64("revision", e.Revision()).Err(err).Msg("fleet: a user document does not decode; skipped")
 	m.mu.Lock()
 	m.rejected++
@@ -248,10 +248,10 @@ func (m *Member) reject(e jetstream.KeyValueEntry, err error) {
 
 // apply applies the watcher's entries in batches: it takes what has
 // arrived, up to applyBatch, and applies it in one store transaction.
-func (m *Member) apply(ctx context.Context, w jetstream.KeyWatcher) error {
+func (m *Member) apply(ctx context.Context, w *follower) error {
 	batch := make([]store.ReplicaChange, 0, applyBatch)
 	for {
-		var e jetstream.KeyValueEntry
+		var e *kvEntry
 		var ok bool
 		select {
 		case <-ctx.Done():
@@ -305,7 +305,7 @@ func (m *Member) apply(ctx context.Context, w jetstream.KeyWatcher) error {
 
 // change turns an entry into a replica change; false for keys that are
 // not users (the uniqueness keys) and for documents that do not decode.
-func (m *Member) change(e jetstream.KeyValueEntry) (store.ReplicaChange, bool) {
+func (m *Member) change(e *kvEntry) (store.ReplicaChange, bool) {
 	id := userIDOf(e.Key())
 	if id == "" {
 		return store.ReplicaChange{}, false
