@@ -33,8 +33,8 @@ func (e *kvEntry) Value() []byte                   { return e.value }
 // follower delivers a bucket's entries on a channel; a nil entry marks
 // the first time the consumer had nothing pending (caught up).
 type follower struct {
-	ch   chan *kvEntry
-	cc   jetstream.ConsumeContext
+	ch chan *kvEntry
+	cc jetstream.ConsumeContext
 }
 
 func (f *follower) Updates() <-chan *kvEntry { return f.ch }
