@@ -355,7 +355,11 @@ func TestFleetEndToEnd(t *testing.T) {
 	os.Remove(filepath.Join(ctls[1].dir, "data", "latch.db"))
 	os.WriteFile(filepath.Join(ctls[1].dir, "site.key"), other, 0o600)
 	ctls[1].start()
-	ctls[1].waitLog("the refusal", 20*time.Second, msg("site key is not the site's"))
+	// Its status says so (the log line may come before "latchd started",
+	// which startSim reads; TestSyncWrongKey counts that line).
+	pollUntil(t, "ctl2's status of the refusal", 30*time.Second, func() bool {
+		return statusOf(t, ns.url(), "ctl2")["key_state"] == "mismatch"
+	})
 	if ctls[1].seen(msg("replica rebuilt")) {
 		t.Error("a member with another key synced")
 	}
@@ -393,4 +397,28 @@ func checkControllerPermissions(t *testing.T, url string) {
 			t.Error("ctl1 may subscribe to ctl2's commands")
 		}
 	}
+}
+
+// statusOf reads a member's status from the status bucket, as the manager.
+func statusOf(t *testing.T, url, name string) map[string]any {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.UserInfo("mgr", "pw-mgr"), nats.CustomInboxPrefix("_INBOX_hq_mgr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, "latch_hq_status")
+	if err != nil {
+		return nil
+	}
+	e, err := kv.Get(ctx, name)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	json.Unmarshal(e.Value(), &m)
+	return m
 }
