@@ -128,7 +128,6 @@ func BenchmarkCatchUp(b *testing.B) {
 				v, _ := strconv.ParseFloat(strings.TrimSpace(string(raw)), 64)
 				b.ReportMetric(v/(1<<20), "peak-MiB")
 			}
-			}
 		}
 	}
 }
