@@ -11,14 +11,17 @@
 //     goes through and which never panics (FuzzDecodeUserDoc);
 //   - the site key's fingerprint (KeyID) and the rule that a member with
 //     another key does not sync;
-//   - sync: a controller's replica applies the creds bucket in revision
-//     order through store.Store.ApplyReplica, which records the revision in
-//     the same bbolt transaction, and rebuilds through
-//     store.Store.RebuildReplica when the bucket's history is gone;
+//   - sync: a member's replica applies the creds bucket in revision order
+//     (an ordered pull consumer, follow.go) through store.Store.ApplyReplica,
+//     which records the revision in the same bbolt transaction, and
+//     rebuilds through store.Store.BeginRebuild when the bucket's history
+//     is gone;
 //   - writes: Writer is the store's store.Remote in fleet mode; it turns the
 //     documents a store change computed into compare-and-set writes on the
 //     creds bucket and create-only index keys, and returns once the local
-//     replica applied them.
+//     replica applied them;
+//   - status: each member's key in latch_<site>_status (DecodeStatus) and a
+//     manager's view of the site's doors (SiteDoors).
 //
 // What a fleet member is (controller: it has doors; manager: it has none)
 // is internal/config's Fleet.Role. The store keeps owning its records and
