@@ -5,9 +5,10 @@
 //   - the names of the site's buckets, subjects and keys (names.go): the
 //     creds bucket latch_<site>_creds with its user.<id>, card.<format>.<fc>.<cn>,
 //     code.<mac-hex> and ext.<hex> keys, the state bucket latch_<site>_state
-//     (key_id), and the subjects built from them;
-//   - the wire form of a user document in the creds bucket (doc.go's
-//     UserDoc, JSON), and its decoder, which every message read from NATS
+//     (key_id), the status bucket latch_<site>_status, and each member's
+//     reply inbox prefix;
+//   - the wire form of a user document in the creds bucket (userdoc.go,
+//     JSON, EncodeUserDoc), and its decoder DecodeUserDoc, which every message read from NATS
 //     goes through and which never panics (FuzzDecodeUserDoc);
 //   - the site key's fingerprint (KeyID) and the rule that a member with
 //     another key does not sync;
@@ -16,7 +17,7 @@
 //     which records the revision in the same bbolt transaction, and
 //     rebuilds through store.Store.BeginRebuild when the bucket's history
 //     is gone;
-//   - writes: Writer is the store's store.Remote in fleet mode; it turns the
+//   - writes: Member is the store's store.Remote in fleet mode (writer.go); it turns the
 //     documents a store change computed into compare-and-set writes on the
 //     creds bucket and create-only index keys, and returns once the local
 //     replica applied them;
@@ -24,6 +25,6 @@
 //     manager's view of the site's doors (SiteDoors).
 //
 // What a fleet member is (controller: it has doors; manager: it has none)
-// is internal/config's Fleet.Role. The store keeps owning its records and
+// is internal/config's Config.FleetRole. The store keeps owning its records and
 // their invariants: this package never writes bbolt itself.
 package fleet
