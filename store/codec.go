@@ -236,6 +236,10 @@ func decodeCardKey(b []byte) (CardKey, bool) {
 // easier: the key is what stops that, and a code has at most 10^16 values.
 const macSize = 16
 
+// MACSize is the length of a stored code MAC (a fleet's user documents
+// carry them: docs/fleet.md).
+const MACSize = macSize
+
 type codeRec struct {
 	MAC       []byte
 	Length    int
