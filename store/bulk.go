@@ -175,9 +175,15 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 	// orderKey is where record i of d goes among the old keys. MFA changes
 	// are keyed user id + MAC but written under user id + tagMFA + a
 	// sequence above every old one: after all of that user's old records.
+	// A card of the ucards delta (user id + card key) is the user's
+	// record user id + tagCard + card key (userval.go).
 	orderKey := func(d *delta, i int) []byte {
 		k := d.key(i)
-		if d != &it.mfa {
+		switch d {
+		case &it.ucards:
+			return cardRecKey(k)
+		case &it.mfa:
+		default:
 			return k
 		}
 		copy(mfaOrder[:], k[:userIDLen])
@@ -197,11 +203,16 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 			// new generation's users bucket (the value is used only for
 			// its user id and active byte), which is the old one when
 			// the import leaves the users unchanged (the switch moves it).
+			// The users bucket is read and written by record (userval.go).
 			put := dst.Put
+			var c kvCursor = src.Cursor()
+			if bytes.Equal(t.name, bUsers) {
+				put, c = recs{dst}.Put, recs{src}.Cursor()
+			}
 			if bytes.Equal(t.name, bCards) {
-				users := tx.Bucket(genName(newGen)).Bucket(bUsers)
-				if users == nil {
-					users = tx.Bucket(genName(oldGen)).Bucket(bUsers)
+				users := recs{tx.Bucket(genName(newGen)).Bucket(bUsers)}
+				if users.Bucket == nil {
+					users = recs{tx.Bucket(genName(oldGen)).Bucket(bUsers)}
 				}
 				put = func(k, v []byte) error {
 					if len(v) <= cardActiveAt {
@@ -219,7 +230,6 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 					return err
 				}
 			}
-			c := src.Cursor()
 			var k, v []byte
 			switch {
 			case srcDone:
@@ -295,8 +305,8 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 	}
 }
 
-// appendNew writes the new users' records (newFeed) after everything
-// merge wrote to the new generation's users and ucards buckets,
+// appendNew writes the new users' records and cards (newFeed) after
+// everything merge wrote to the new generation's users bucket,
 // mergeChunk records per transaction.
 func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
 	f, err := it.newFeed()
@@ -307,14 +317,10 @@ func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
 	for {
 		var end bool
 		err := it.s.db.Update(func(tx *bolt.Tx) error {
-			root := tx.Bucket(genName(newGen))
-			users, ucards := root.Bucket(bUsers), root.Bucket(bUCards)
+			users := recs{tx.Bucket(genName(newGen)).Bucket(bUsers)}
 			users.FillPercent = fillAppend
-			if ucards != nil {
-				ucards.FillPercent = fillAppend
-			}
 			var err error
-			end, err = f.write(users, ucards, mergeChunk)
+			end, err = f.write(users, ucards{r: users}, mergeChunk)
 			return err
 		})
 		if err != nil {
@@ -327,4 +333,11 @@ func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
 			return nil
 		}
 	}
+}
+
+// kvCursor is a bbolt cursor or a recCursor (userval.go): what merge walks.
+type kvCursor interface {
+	First() ([]byte, []byte)
+	Seek([]byte) ([]byte, []byte)
+	Next() ([]byte, []byte)
 }

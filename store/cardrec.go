@@ -140,7 +140,7 @@ func (r *cardRec) view(u *UserView, id func(key []byte) string) error {
 // deriveCard appends to dst the card record for a card of userID with the
 // given active flag, made from the users bucket: the user record and the
 // code records that follow it.
-func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]byte, error) {
+func deriveCard(dst []byte, users recs, userID []byte, active bool) ([]byte, error) {
 	c := users.Cursor()
 	k, v := c.Seek(userID)
 	if len(userID) != userIDLen || k == nil || !bytes.Equal(k, userID) {
@@ -184,9 +184,12 @@ func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]b
 	}
 	dst = appendString(dst, string(ext))
 	dst = append(dst, groups[:len(groups)-len(d.b)]...)
-	// The code records sort right after the user record: the duress code
-	// ('d'), the entry code ('e'), then the MFA codes ('m').
+	// The code records sort after the user record and its cards: the
+	// duress code ('d'), the entry code ('e'), then the MFA codes ('m').
 	for k, v = c.Next(); len(k) > userIDLen && bytes.HasPrefix(k, userID); k, v = c.Next() {
+		if k[userIDLen] == tagCard {
+			continue // the user's cards ('c') sort before the codes
+		}
 		if len(v) < macSize {
 			return nil, fmt.Errorf("%w: code of %s", errCorrupt, keyName(userID))
 		}
@@ -217,7 +220,7 @@ func (b buckets) refreshCards(userID []byte) error {
 		if len(old) <= cardActiveAt || !bytes.Equal(old[:userIDLen], userID) {
 			return fmt.Errorf("%w: card index of %s", errCorrupt, keyName(userID))
 		}
-		v, err := deriveCard(nil, b.users.Bucket, userID, old[cardActiveAt] == 1)
+		v, err := deriveCard(nil, b.users.recs, userID, old[cardActiveAt] == 1)
 		if err != nil {
 			return err
 		}
@@ -287,7 +290,7 @@ func rederiveCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 		if len(v) <= cardActiveAt || v[cardActiveAt] > 1 {
 			return 0, nil, fmt.Errorf("%w: card %x: no user id and active byte", errCorrupt, k)
 		}
-		want, err := deriveCard(nil, b.users.Bucket, v[:userIDLen], v[cardActiveAt] == 1)
+		want, err := deriveCard(nil, b.users.recs, v[:userIDLen], v[cardActiveAt] == 1)
 		if err != nil {
 			return 0, nil, fmt.Errorf("card %x: %w", k, err)
 		}

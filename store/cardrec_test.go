@@ -424,9 +424,11 @@ func openSchema1(t *testing.T, interrupted bool) {
 		t.Errorf("log %q, want the events' migration of %d", logs.String(), events)
 	}
 	total := events + records
-	// One call per transaction, counting up to the total.
+	// One call per transaction, counting up to the total (a transaction
+	// converts migrateChunk users with their records, or migrateChunk
+	// records of another bucket).
 	if len(progress) == 0 || progress[len(progress)-1] != total || !slices.IsSorted(progress) ||
-		len(progress) < (total+migrateChunk-1)/migrateChunk {
+		len(progress) < (total/5+migrateChunk-1)/migrateChunk {
 		t.Errorf("OnMigrate calls %v with chunks of %d, want them counting up to %d", progress, migrateChunk, total)
 	}
 	if want := fmt.Sprintf(`"records":%d`, records); !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "migrated the records to schema 4") {

@@ -131,8 +131,8 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 	}
 	// The user records, and the email and external id indexes against
 	// them, both ways.
-	c := b.users.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	uc := b.users.Cursor()
+	for k, v := uc.First(); k != nil; k, v = uc.Next() {
 		if len(k) != userIDLen {
 			continue
 		}
@@ -149,7 +149,10 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("ext: the external id of %s is missing from the external id index", uname(k))
 		}
 	}
-	c = b.email.Cursor()
+	if err := uc.Err(); err != nil {
+		r.add("users: %v", err)
+	}
+	c := b.email.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if len(k) != emailHashLen+userIDLen {
 			r.add("email: a key of %d bytes", len(k))
@@ -181,7 +184,7 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("card %s: %v", name, err)
 			continue
 		}
-		want, err := deriveCard(nil, b.users.Bucket, rec.userID, rec.active)
+		want, err := deriveCard(nil, b.users.recs, rec.userID, rec.active)
 		if err != nil {
 			r.add("card %s: %v", name, err)
 			continue
@@ -193,8 +196,8 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("card %s of %s: missing from the user's cards (ucards)", name, uname(rec.userID))
 		}
 	}
-	c = b.ucards.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+	cc := b.ucards.Cursor()
+	for k, _ := cc.First(); k != nil; k, _ = cc.Next() {
 		if len(k) <= userIDLen {
 			r.add("ucards: a key of %d bytes", len(k))
 			continue
@@ -220,8 +223,8 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("entry: an entry code of %q is not that user's entry code", uname(v[:min(len(v), userIDLen)]))
 		}
 	}
-	c = b.users.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	uc = b.users.Cursor()
+	for k, v := uc.First(); k != nil; k, v = uc.Next() {
 		if len(k) != userIDLen+1 {
 			continue
 		}

@@ -148,7 +148,7 @@ func (s *Store) MatchCardCode(k CardKey, pub string, code []byte, entryFallback 
 // allocates.
 func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
 	// One descent: the user record, then its code records (entry, MFA).
-	c := root.Bucket(bUsers).Cursor()
+	c := recs{root.Bucket(bUsers)}.Cursor()
 	k, rec := c.Seek(id)
 	if len(id) != userIDLen || k == nil || !bytes.Equal(k, id) {
 		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
@@ -185,7 +185,7 @@ func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) 
 			return err
 		}
 		id := []byte(userID)
-		users := root.Bucket(bUsers)
+		users := recs{root.Bucket(bUsers)}
 		var mb [macSize]byte
 		var mac []byte
 		prefix := mfaPrefix(userID)

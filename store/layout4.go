@@ -25,6 +25,9 @@ import (
 //   - A user record stores updated as its distance from created (recV2).
 //   - The email index is keyed by 8 bytes of SHA-256 of the lowered email
 //     and the record key (emailKey), not the email itself.
+//   - A user's records (the user record, its codes, and its cards, which
+//     were the ucards bucket) are one value of the users bucket
+//     (userval.go).
 //   - Every card record is derived again from the converted users.
 //
 // A million users cannot be converted in one bbolt transaction (every
@@ -63,41 +66,15 @@ func legacyToKey(b []byte) ([]byte, error) {
 	return []byte(newUserID(seq)), nil
 }
 
-// layout4Buckets are the data buckets converted in order (email and cards
-// apart: see convertGen).
+// layout4Buckets are the data buckets converted record by record (users,
+// email and cards apart: see convertGen).
 var layout4Buckets = []convBucket{
-	{bUsers, func(k, v []byte) ([]byte, []byte, error) {
-		nk, err := legacyToKey(k)
-		if err != nil {
-			return nil, nil, err
-		}
-		nk = append(nk, k[legacyLen:]...)
-		if len(k) == legacyLen { // the user record
-			r, err := decodeUserV(v, recV1)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%w: user %s", err, k)
-			}
-			return nk, encodeUser(&r), nil
-		}
-		// A code record: MAC (32) and the rest.
-		if len(v) < 32+9 {
-			return nil, nil, fmt.Errorf("%w: a code record of %s", errCorrupt, k[:legacyLen])
-		}
-		return nk, append(slices.Clone(v[:macSize]), v[32:]...), nil
-	}},
 	{bExt, func(k, v []byte) ([]byte, []byte, error) {
 		nv, err := legacyToKey(v)
 		if err != nil || len(v) != legacyLen {
 			return nil, nil, fmt.Errorf("%w: ext: external id %q", errCorrupt, k)
 		}
 		return slices.Clone(k), nv, nil
-	}},
-	{bUCards, func(k, v []byte) ([]byte, []byte, error) {
-		nk, err := legacyToKey(k)
-		if err != nil {
-			return nil, nil, err
-		}
-		return append(nk, k[legacyLen:]...), []byte{}, nil
 	}},
 	{bEntry, func(k, v []byte) ([]byte, []byte, error) {
 		if len(k) != 32 {
@@ -109,6 +86,84 @@ var layout4Buckets = []convBucket{
 		}
 		return slices.Clone(k[:macSize]), append(nv, v[legacyLen:]...), nil
 	}},
+}
+
+// convertUserRec converts one record of a schema 1–3 users bucket (key k
+// from the user id on) into a sub-record of the user's value.
+func convertUserRec(k, v []byte) (sub, error) {
+	if len(k) == legacyLen { // the user record
+		r, err := decodeUserV(v, recV1)
+		if err != nil {
+			return sub{}, fmt.Errorf("%w: user %s", err, k)
+		}
+		return sub{suffix: []byte{}, val: encodeUser(&r)}, nil
+	}
+	// A code record: MAC (32) and the rest.
+	if len(v) < 32+9 {
+		return sub{}, fmt.Errorf("%w: a code record of %s", errCorrupt, k[:legacyLen])
+	}
+	return sub{suffix: slices.Clone(k[legacyLen:]), val: append(slices.Clone(v[:macSize]), v[32:]...)}, nil
+}
+
+// convertUsers writes into dst (the new generation) the values of up to n
+// users of src (the old one) after user after (nil: from the first): each
+// user's records of the users bucket and cards of the ucards bucket, as
+// one value. It returns how many records it converted and the last user
+// (nil at the end).
+func convertUsers(src, dst *bolt.Bucket, after []byte, n int) (int, []byte, error) {
+	users, uc, out := src.Bucket(bUsers), src.Bucket(bUCards), dst.Bucket(bUsers)
+	if users == nil || out == nil {
+		return 0, nil, fmt.Errorf("%w: a users bucket is missing", ErrCorrupt)
+	}
+	if after == nil {
+		if err := out.SetSequence(users.Sequence()); err != nil {
+			return 0, nil, err
+		}
+	}
+	out.FillPercent = fillAppend
+	c := users.Cursor()
+	k, v := c.First()
+	if after != nil {
+		k, v = c.Seek(after)
+		for k != nil && bytes.HasPrefix(k, after) {
+			k, v = c.Next()
+		}
+	}
+	recs, done := 0, 0
+	var last []byte
+	for ; k != nil && done < n; done++ {
+		if len(k) < legacyLen {
+			return 0, nil, fmt.Errorf("%w: a record key of %d bytes", errCorrupt, len(k))
+		}
+		last = bytes.Clone(k[:legacyLen])
+		uid, err := legacyToKey(last)
+		if err != nil {
+			return 0, nil, err
+		}
+		var subs []sub
+		for ; k != nil && bytes.HasPrefix(k, last); k, v = c.Next() {
+			s, err := convertUserRec(k, v)
+			if err != nil {
+				return 0, nil, err
+			}
+			subs = append(subs, s)
+		}
+		if uc != nil {
+			cc := uc.Cursor()
+			for ck, _ := cc.Seek(last); ck != nil && bytes.HasPrefix(ck, last); ck, _ = cc.Next() {
+				subs = append(subs, sub{suffix: append([]byte{tagCard}, ck[legacyLen:]...), val: []byte{}})
+			}
+		}
+		slices.SortFunc(subs, func(a, b sub) int { return bytes.Compare(a.suffix, b.suffix) })
+		if err := out.Put(uid, encodeSubs(subs)); err != nil {
+			return 0, nil, err
+		}
+		recs += len(subs)
+	}
+	if k == nil {
+		last = nil
+	}
+	return recs, last, nil
 }
 
 // convertLayout4 converts the live generation to schema 4 when the schema
@@ -324,6 +379,30 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 		k, _ = c.Prev()
 		return out, bytes.Clone(k), nil
 	}
+	var after []byte
+	for {
+		err := run(func(tx *bolt.Tx) error {
+			src, dst, err := gens(tx)
+			if err != nil {
+				return err
+			}
+			n, last, err := convertUsers(src, dst, after, chunk)
+			if err != nil {
+				return err
+			}
+			if done != nil && n > 0 {
+				done(n)
+			}
+			after = last
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("users: %w", err)
+		}
+		if after == nil {
+			break
+		}
+	}
 	for _, cb := range layout4Buckets {
 		if err := copyChunks(cb.name, func(tx *bolt.Tx, src *bolt.Bucket, after []byte, n int) ([][2][]byte, []byte, error) {
 			return scan(src, after, n, cb.conv)
@@ -395,7 +474,7 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 		if err != nil {
 			return nil, nil, err
 		}
-		users := dst.Bucket(bUsers)
+		users := recs{dst.Bucket(bUsers)}
 		return scan(src, after, n, func(k, v []byte) ([]byte, []byte, error) {
 			if len(v) <= legacyLen || v[legacyLen] > 1 {
 				return nil, nil, fmt.Errorf("%w: card %x: no user id and active byte", errCorrupt, k)

@@ -26,7 +26,7 @@ func legacyRecords(t *testing.T, path string) int {
 	n := 0
 	db.View(func(tx *bolt.Tx) error {
 		root := tx.Bucket(genName(binary.BigEndian.Uint64(tx.Bucket(bMeta).Get(kGen))))
-		for _, name := range dataBuckets {
+		for _, name := range [][]byte{bUsers, bExt, bEmail, bCards, bUCards, bEntry} { // the schema 1–3 buckets
 			if b := root.Bucket(name); b != nil {
 				n += b.Stats().KeyN
 			}
@@ -67,7 +67,7 @@ func interruptLayout4(t *testing.T, path string) {
 	}
 	db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bMeta).Get(kStaging) == nil || tx.Bucket(genName(gen+1)).Bucket(bUsers).Stats().KeyN != 2 {
-			t.Error("the cut-short conversion left no staging generation with 2 users records")
+			t.Error("the cut-short conversion left no staging generation with 2 users")
 		}
 		return nil
 	})
@@ -194,12 +194,33 @@ func checkSchema3(t *testing.T, s *Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if b.root.Bucket(bUCards) != nil {
+			t.Error("the ucards bucket is left")
+		}
+		// One value per user, holding its records and cards.
+		n := 0
+		b.users.recs.Bucket.ForEach(func(k, v []byte) error {
+			n++
+			if subs, err := decodeSubs(nil, v); len(k) != userIDLen || err != nil || len(subs[0].suffix) != 0 {
+				t.Errorf("users: %x → %x is not a user's value: %v", k, v, err)
+			}
+			return nil
+		})
+		if n != 4 {
+			t.Errorf("users: %d values, want 4", n)
+		}
+		cards := 0
+		c := b.ucards.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			cards++
+		}
+		if cards != 4 {
+			t.Errorf("%d cards in the users' values, want 4", cards)
+		}
 		sizes := map[string]func(k, v []byte) bool{
-			"users":  func(k, v []byte) bool { return len(k) == userIDLen || len(k) > userIDLen && len(v) >= macSize+9 },
-			"ext":    func(k, v []byte) bool { return len(v) == userIDLen },
-			"email":  func(k, v []byte) bool { return len(k) == emailHashLen+userIDLen },
-			"ucards": func(k, v []byte) bool { return len(k) > userIDLen },
-			"entry":  func(k, v []byte) bool { return len(k) == macSize && (len(v) == userIDLen || len(v) == userIDLen+1) },
+			"ext":   func(k, v []byte) bool { return len(v) == userIDLen },
+			"email": func(k, v []byte) bool { return len(k) == emailHashLen+userIDLen },
+			"entry": func(k, v []byte) bool { return len(k) == macSize && (len(v) == userIDLen || len(v) == userIDLen+1) },
 		}
 		for name, ok := range sizes {
 			b.root.Bucket([]byte(name)).ForEach(func(k, v []byte) error {

@@ -77,14 +77,14 @@ var (
 
 // Data buckets, nested in the live generation bucket "data-<gen>".
 var (
-	bUsers  = []byte("users")  // user_id → user record
+	bUsers  = []byte("users")  // user_id → the user's records as one value (userval.go)
 	bExt    = []byte("ext")    // external_id → user_id
 	bEmail  = []byte("email")  // SHA-256(lower(email))[:8] user_id → nil (emailKey)
 	bCards  = []byte("cards")  // card key → card record (user_id, active, the user's door view and code MACs; cardrec.go)
-	bUCards = []byte("ucards") // user_id + card key → nil
+	bUCards = []byte("ucards") // user_id + card key → nil: the users' card sub-records since schema 4 (userval.go), a bucket before
 	bEntry  = []byte("entry")  // HMAC(key, "entry\0"+code) → user_id
 
-	dataBuckets = [][]byte{bUsers, bExt, bEmail, bCards, bUCards, bEntry}
+	dataBuckets = [][]byte{bUsers, bExt, bEmail, bCards, bEntry}
 )
 
 // Records in the users bucket. A user's entry code and MFA codes sit right

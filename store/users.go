@@ -17,32 +17,58 @@ import (
 // belongs to (noteBucket); in a transaction run by update, every noted
 // user's card records are derived again before it commits.
 type buckets struct {
-	root, meta                *bolt.Bucket
-	users, cards              noteBucket
-	ext, email, ucards, entry *bolt.Bucket
+	root, meta        *bolt.Bucket
+	users             noteRecs
+	cards             noteBucket
+	ucards            ucards // the users' card sub-records (userval.go)
+	ext, email, entry *bolt.Bucket
 }
 
 func openBuckets(root *bolt.Bucket) (buckets, error) {
+	users := recs{root.Bucket(bUsers)}
 	b := buckets{
-		root: root, users: noteBucket{Bucket: root.Bucket(bUsers)}, ext: root.Bucket(bExt), email: root.Bucket(bEmail),
-		cards: noteBucket{Bucket: root.Bucket(bCards), byValue: true}, ucards: root.Bucket(bUCards), entry: root.Bucket(bEntry),
+		root: root, users: noteRecs{recs: users}, ext: root.Bucket(bExt), email: root.Bucket(bEmail),
+		cards: noteBucket{Bucket: root.Bucket(bCards), byValue: true}, ucards: ucards{r: users}, entry: root.Bucket(bEntry),
 	}
-	if b.users.Bucket == nil || b.ext == nil || b.email == nil || b.cards.Bucket == nil || b.ucards == nil || b.entry == nil {
+	if users.Bucket == nil || b.ext == nil || b.email == nil || b.cards.Bucket == nil || b.entry == nil {
 		return b, fmt.Errorf("%w: a data bucket is missing", ErrCorrupt)
 	}
 	return b, nil
+}
+
+// noteRecs is the users bucket of a transaction (by record, userval.go).
+// Put and Delete note in touched (when set) the user the record belongs
+// to: the key's first userIDLen bytes (the user record, its codes and its
+// cards all start so).
+type noteRecs struct {
+	recs
+	touched touched
+}
+
+func (n noteRecs) Put(k, v []byte) error {
+	n.note(k)
+	return n.recs.Put(k, v)
+}
+
+func (n noteRecs) Delete(k []byte) error {
+	n.note(k)
+	return n.recs.Delete(k)
+}
+
+func (n noteRecs) note(k []byte) {
+	if n.touched != nil && len(k) >= userIDLen {
+		n.touched[string(k[:userIDLen])] = struct{}{}
+	}
 }
 
 // touched is the set of users whose records or cards a write transaction
 // wrote.
 type touched map[string]struct{}
 
-// noteBucket is the users or cards bucket of a transaction. Put and Delete
-// note in touched (when set) the user the record belongs to: in users, the
-// key's first userIDLen bytes (the user id: the user record, its entry
-// code and MFA codes all start so); in cards (byValue), the value's (a
-// card record starts with its user's id). A deleted card is not noted: it
-// has no record left to derive.
+// noteBucket is the cards bucket of a transaction. Put and Delete note in
+// touched (when set) the user the record belongs to: in cards (byValue),
+// the value's (a card record starts with its user's id). A deleted card is
+// not noted: it has no record left to derive.
 type noteBucket struct {
 	*bolt.Bucket
 	touched touched
@@ -81,6 +107,8 @@ func (b buckets) named(name []byte) interface {
 		return b.users
 	case bytes.Equal(name, bCards):
 		return b.cards
+	case bytes.Equal(name, bUCards):
+		return b.ucards
 	}
 	return b.root.Bucket(name)
 }
@@ -517,9 +545,6 @@ func (b buckets) removeUser(userID string, old userRec) error {
 		if err := b.cards.Delete(k[len(id):]); err != nil {
 			return err
 		}
-		if err := b.ucards.Delete(k); err != nil {
-			return err
-		}
 	}
 	if v := b.users.Get(entryKey(id)); v != nil {
 		if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
@@ -529,16 +554,11 @@ func (b buckets) removeUser(userID string, old userRec) error {
 	if _, err := b.deleteDuress(id); err != nil {
 		return err
 	}
-	// The user record, entry code and MFA codes.
-	var keys [][]byte
-	c = b.users.Cursor()
-	for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		if err := b.users.Delete(k); err != nil {
-			return err
-		}
+	// The user record, its codes and cards: the user's one value
+	// (userval.go).
+	b.users.note(id)
+	if err := b.users.recs.Bucket.Delete(id); err != nil {
+		return err
 	}
 	return nil
 }
