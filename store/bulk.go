@@ -196,6 +196,7 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 	for {
 		finished := false
 		err := it.s.db.Update(func(tx *bolt.Tx) error {
+			flush := func() error { return nil }
 			src := tx.Bucket(genName(oldGen)).Bucket(t.name)
 			dst := tx.Bucket(genName(newGen)).Bucket(t.name)
 			dst.FillPercent = fillAppend
@@ -207,7 +208,9 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 			put := dst.Put
 			var c kvCursor = src.Cursor()
 			if bytes.Equal(t.name, bUsers) {
-				put, c = recs{dst}.Put, recs{src}.Cursor()
+				w := &recWriter{r: recs{dst}} // flushed before the commit, below
+				flush = w.Flush
+				put, c = w.Put, recs{src}.Cursor()
 			}
 			if bytes.Equal(t.name, bCards) {
 				users := recs{tx.Bucket(genName(newGen)).Bucket(bUsers)}
@@ -293,7 +296,7 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 			} else {
 				resume = bytes.Clone(k)
 			}
-			return nil
+			return flush()
 		})
 		if err != nil {
 			return err
@@ -319,9 +322,12 @@ func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
 		err := it.s.db.Update(func(tx *bolt.Tx) error {
 			users := recs{tx.Bucket(genName(newGen)).Bucket(bUsers)}
 			users.FillPercent = fillAppend
+			w := &recWriter{r: users}
 			var err error
-			end, err = f.write(users, ucards{r: users}, mergeChunk)
-			return err
+			if end, err = f.write(w, cardWriter{w}, mergeChunk); err != nil {
+				return err
+			}
+			return w.Flush()
 		})
 		if err != nil {
 			return err

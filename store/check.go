@@ -166,9 +166,14 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 	}
 	c = b.ext.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		u, err := decodeUser(b.users.Get(v))
+		uid, ok := extUser(v)
+		if !ok {
+			r.add("ext: external id %q names no user id", k)
+			continue
+		}
+		u, err := decodeUser(b.users.Get(uid))
 		if err != nil || u.ExternalID != string(k) {
-			r.add("ext: external id %q names %s, whose external id it is not", k, uname(v))
+			r.add("ext: external id %q names %s, whose external id it is not", k, uname(uid))
 		}
 	}
 	c = b.cards.Cursor()

@@ -465,7 +465,7 @@ func (it *importer) checkUser(rec []string, line int) error {
 		it.newRows[it.row/64] |= 1 << (it.row % 64)
 		it.newUsers++
 		it.newRecs++
-		it.ext.add([]byte(r.f.ExternalID), []byte(uid), line, false)
+		it.ext.add([]byte(r.f.ExternalID), extVal(uid), line, false)
 		if r.f.Email != "" {
 			it.email.add(emailKey(r.f.Email, uid), nil, line, false)
 		}

@@ -24,7 +24,8 @@ import (
 //     in the card records and as the entry index's key.
 //   - A user record stores updated as its distance from created (recV2).
 //   - The email index is keyed by 8 bytes of SHA-256 of the lowered email
-//     and the record key (emailKey), not the email itself.
+//     and the record key (emailKey), not the email itself; the external id
+//     index's value is the record key's sequence as a uvarint (extIndex).
 //   - A user's records (the user record, its codes, and its cards, which
 //     were the ucards bucket) are one value of the users bucket
 //     (userval.go).
@@ -74,7 +75,7 @@ var layout4Buckets = []convBucket{
 		if err != nil || len(v) != legacyLen {
 			return nil, nil, fmt.Errorf("%w: ext: external id %q", errCorrupt, k)
 		}
-		return slices.Clone(k), nv, nil
+		return slices.Clone(k), extVal(string(nv)), nil
 	}},
 	{bEntry, func(k, v []byte) ([]byte, []byte, error) {
 		if len(k) != 32 {

@@ -218,7 +218,7 @@ func checkSchema3(t *testing.T, s *Store) {
 			t.Errorf("%d cards in the users' values, want 4", cards)
 		}
 		sizes := map[string]func(k, v []byte) bool{
-			"ext":   func(k, v []byte) bool { return len(v) == userIDLen },
+			"ext":   func(k, v []byte) bool { _, ok := extUser(v); return ok },
 			"email": func(k, v []byte) bool { return len(k) == emailHashLen+userIDLen },
 			"entry": func(k, v []byte) bool { return len(k) == macSize && (len(v) == userIDLen || len(v) == userIDLen+1) },
 		}
@@ -246,6 +246,7 @@ func TestCheckIndexes(t *testing.T) {
 		{"email entry stray", func(b buckets, id string) error { return b.email.Put(emailKey("z@example.com", id), nil) }, "email: an entry of"},
 		{"ext entry missing", func(b buckets, id string) error { return b.ext.Delete([]byte("a")) }, "ext: the external id of"},
 		{"ext entry stray", func(b buckets, id string) error { return b.ext.Put([]byte("zz"), []byte(id)) }, "ext: external id"},
+		{"ext entry no user", func(b buckets, id string) error { return b.ext.Bucket.Put([]byte("zz"), []byte{0}) }, "names no user id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openTest(t)

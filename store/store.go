@@ -78,7 +78,7 @@ var (
 // Data buckets, nested in the live generation bucket "data-<gen>".
 var (
 	bUsers  = []byte("users")  // user_id → the user's records as one value (userval.go)
-	bExt    = []byte("ext")    // external_id → user_id
+	bExt    = []byte("ext")    // external_id → uvarint of the user_id's sequence (extIndex)
 	bEmail  = []byte("email")  // SHA-256(lower(email))[:8] user_id → nil (emailKey)
 	bCards  = []byte("cards")  // card key → card record (user_id, active, the user's door view and code MACs; cardrec.go)
 	bUCards = []byte("ucards") // user_id + card key → nil: the users' card sub-records since schema 4 (userval.go), a bucket before

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -21,16 +22,53 @@ type buckets struct {
 	users             noteRecs
 	cards             noteBucket
 	ucards            ucards // the users' card sub-records (userval.go)
-	ext, email, entry *bolt.Bucket
+	ext               extIndex
+	email, entry      *bolt.Bucket
 }
+
+// extIndex is the external id index: external id → the user's record
+// key, stored as the uvarint of its sequence (schema 4: 3 bytes for a
+// million users, not 8). Get and Put take and give the record key.
+type extIndex struct{ *bolt.Bucket }
+
+// extVal is the ext index's value naming user userID.
+func extVal(userID string) []byte {
+	seq, _ := keySeq(userID)
+	return binary.AppendUvarint(nil, seq)
+}
+
+// extUser returns the record key an ext index value names.
+func extUser(v []byte) ([]byte, bool) {
+	seq, n := binary.Uvarint(v)
+	if n <= 0 || n != len(v) || seq == 0 || seq > maxUserSeq {
+		return nil, false
+	}
+	return []byte(newUserID(seq)), true
+}
+
+// Get returns the record key of the user with external id ext: nil when
+// there is none, empty (no user's) when the value does not decode.
+func (x extIndex) Get(ext []byte) []byte {
+	v := x.Bucket.Get(ext)
+	if v == nil {
+		return nil
+	}
+	if id, ok := extUser(v); ok {
+		return id
+	}
+	return []byte{}
+}
+
+// Put records that ext is the external id of user userID.
+func (x extIndex) Put(ext, userID []byte) error { return x.Bucket.Put(ext, extVal(string(userID))) }
 
 func openBuckets(root *bolt.Bucket) (buckets, error) {
 	users := recs{root.Bucket(bUsers)}
 	b := buckets{
-		root: root, users: noteRecs{recs: users}, ext: root.Bucket(bExt), email: root.Bucket(bEmail),
+		root: root, users: noteRecs{recs: users}, ext: extIndex{root.Bucket(bExt)}, email: root.Bucket(bEmail),
 		cards: noteBucket{Bucket: root.Bucket(bCards), byValue: true}, ucards: ucards{r: users}, entry: root.Bucket(bEntry),
 	}
-	if users.Bucket == nil || b.ext == nil || b.email == nil || b.cards.Bucket == nil || b.entry == nil {
+	if users.Bucket == nil || b.ext.Bucket == nil || b.email == nil || b.cards.Bucket == nil || b.entry == nil {
 		return b, fmt.Errorf("%w: a data bucket is missing", ErrCorrupt)
 	}
 	return b, nil

@@ -351,3 +351,62 @@ func (c *ucardsCursor) Seek(seek []byte) ([]byte, []byte) {
 	}
 	return c.skip(c.c.Seek(cardRecKey(seek)))
 }
+
+// recWriter writes records into the users bucket in key order, as the
+// import's merge does, and each user's value once: Put gathers a user's
+// records, and the value is written when a record of another user comes
+// or at Flush, which the caller must call before its transaction commits.
+type recWriter struct {
+	r    recs
+	uid  []byte
+	subs []sub
+}
+
+// Put adds record k. Records come in key order, a user's value is read
+// only when its first record comes (it may hold records already).
+func (w *recWriter) Put(k, v []byte) error {
+	uid, suffix, ok := split(k)
+	if !ok {
+		return fmt.Errorf("store: a record key of %d bytes", len(k))
+	}
+	if !bytes.Equal(uid, w.uid) {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		subs, err := w.r.subsOf(uid)
+		if err != nil {
+			return err
+		}
+		w.uid, w.subs = bytes.Clone(uid), subs
+	}
+	i, found := slices.BinarySearchFunc(w.subs, suffix, func(s sub, x []byte) int { return bytes.Compare(s.suffix, x) })
+	if found {
+		w.subs[i].val = v
+	} else {
+		w.subs = slices.Insert(w.subs, i, sub{suffix: bytes.Clone(suffix), val: v})
+	}
+	return nil
+}
+
+// Flush writes the value of the user being gathered.
+func (w *recWriter) Flush() error {
+	if w.uid == nil {
+		return nil
+	}
+	err := w.r.Bucket.Put(w.uid, encodeSubs(w.subs))
+	w.uid, w.subs = nil, nil
+	return err
+}
+
+// cardWriter is a recWriter's view as the ucards bucket (key user id +
+// card key).
+type cardWriter struct{ w *recWriter }
+
+// Put adds the card of ucards key k.
+func (c cardWriter) Put(k, _ []byte) error {
+	rk := cardRecKey(k)
+	if rk == nil {
+		return fmt.Errorf("store: a card index key of %d bytes", len(k))
+	}
+	return c.w.Put(rk, []byte{})
+}
