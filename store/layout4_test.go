@@ -275,3 +275,39 @@ func TestCheckIndexes(t *testing.T) {
 func textOpener(text string) func() (io.Reader, error) {
 	return func() (io.Reader, error) { return strings.NewReader(text), nil }
 }
+
+// FuzzDecodeSubs: a user's value (userval.go) from any bytes decodes or
+// fails with ErrCorrupt, never panics, and what decodes encodes back to a
+// value that decodes to the same sub-records.
+func FuzzDecodeSubs(f *testing.F) {
+	u := userRec{UserFields: UserFields{ExternalID: "e1", FirstName: "F", Groups: []string{"g"}}}
+	f.Add(encodeSubs([]sub{{suffix: []byte{}, val: encodeUser(&u)}}))
+	f.Add(encodeSubs([]sub{
+		{suffix: []byte{}, val: encodeUser(&u)},
+		{suffix: append([]byte{tagCard}, appendCardKey(nil, CardKey{"h10301", 12, 3456})...), val: []byte{}},
+		{suffix: []byte{tagDuress}, val: bytes.Repeat([]byte{1}, macSize+9)},
+		{suffix: []byte{tagEntry}, val: bytes.Repeat([]byte{2}, macSize+9)},
+		{suffix: binary.BigEndian.AppendUint64([]byte{tagMFA}, 300), val: bytes.Repeat([]byte{3}, macSize+12)},
+		{suffix: []byte("zz"), val: []byte("other")},
+	}))
+	f.Add([]byte{tagCard, 200, 1})
+	f.Add([]byte{subOther, 0, 0})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		subs, err := decodeSubs(nil, v)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("decodeSubs: %v, not ErrCorrupt", err)
+			}
+			return
+		}
+		again, err := decodeSubs(nil, encodeSubs(subs))
+		if err != nil || len(again) != len(subs) {
+			t.Fatalf("re-encoded: %d sub-records, %v; was %d", len(again), err, len(subs))
+		}
+		for i := range subs {
+			if !bytes.Equal(again[i].suffix, subs[i].suffix) || !bytes.Equal(again[i].val, subs[i].val) {
+				t.Fatalf("sub-record %d: %x → %x, was %x → %x", i, again[i].suffix, again[i].val, subs[i].suffix, subs[i].val)
+			}
+		}
+	})
+}
