@@ -147,23 +147,33 @@ func (s *Store) MatchCardCode(k CardKey, pub string, code []byte, entryFallback 
 // fast paths open only the buckets they need: opening a bbolt bucket
 // allocates.
 func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
-	// One descent: the user record, then its code records (entry, MFA).
-	c := recs{root.Bucket(bUsers)}.Cursor()
-	k, rec := c.Seek(id)
-	if len(id) != userIDLen || k == nil || !bytes.Equal(k, id) {
+	// One descent: the user's value, its user record, then its codes
+	// (userval.go), walked without decoding the rest.
+	v := root.Bucket(bUsers).Get(id)
+	if len(id) != userIDLen || v == nil {
 		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
 	}
-	if err := decodeView(string(id), rec, u); err != nil {
-		return err
-	}
-	for k, _ = c.Next(); len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
-		switch k[userIDLen] {
+	var err error
+	user := false
+	werr := walkSubs(v, func(s *rawSub) bool {
+		switch s.kind {
+		case subUser:
+			user, err = true, decodeView(string(id), s.val, u)
 		case tagEntry:
 			u.HasEntryCode = true
 		case tagMFA:
 			u.HasMFA = true
-			return nil
+			return false
 		}
+		return err == nil
+	})
+	switch {
+	case werr != nil:
+		return werr
+	case err != nil:
+		return err
+	case !user:
+		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
 	}
 	return nil
 }

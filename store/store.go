@@ -493,6 +493,7 @@ func data(tx *bolt.Tx) (*bolt.Bucket, error) {
 type macer struct {
 	h   hash.Hash
 	sum [sha256.Size]byte
+	key [legacyLen]byte // mfaMAC's record key text
 }
 
 // mac returns HMAC-SHA-256 under the device key of the concatenated parts,
@@ -518,8 +519,15 @@ var (
 // schema 1–3 text form ("u" and 15 hex digits, appendLegacyKey), so that
 // the codes stored before schema 4 still verify.
 func (s *Store) mfaMAC(dst []byte, userID string, code []byte) []byte {
-	var lk [legacyLen]byte
-	return s.mac(dst, mfaTag, appendLegacyKey(lk[:0], userID), sep, code)
+	m := s.macs.Get().(*macer)
+	m.h.Reset()
+	m.h.Write(mfaTag)
+	m.h.Write(appendLegacyKey(m.key[:0], userID))
+	m.h.Write(sep)
+	m.h.Write(code)
+	dst = append(dst, m.h.Sum(m.sum[:0])[:macSize]...)
+	s.macs.Put(m)
+	return dst
 }
 
 func (s *Store) entryMAC(dst []byte, code []byte) []byte {

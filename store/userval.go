@@ -43,41 +43,79 @@ const (
 // (both alias the value decoded, or are fresh).
 type sub struct{ suffix, val []byte }
 
-// decodeSubs decodes a user's value into dst.
-func decodeSubs(dst []sub, v []byte) ([]sub, error) {
+// rawSub is one sub-record as stored: its kind and fields, aliasing the
+// value.
+type rawSub struct {
+	kind   byte
+	format []byte // 'c'
+	fc, cn uint64 // 'c'
+	seq    uint64 // 'm'
+	other  []byte // subOther: the key after the user id
+	val    []byte
+}
+
+// walkSubs calls fn with each sub-record of a user's value in order,
+// without allocating, until fn returns false.
+func walkSubs(v []byte, fn func(s *rawSub) bool) error {
 	d := decoder{b: v}
+	var s rawSub
 	for len(d.b) > 0 && !d.err {
-		var s sub
-		switch kind := d.byte(); kind {
-		case subUser:
-			s.suffix = []byte{}
+		s = rawSub{kind: d.byte()}
+		switch s.kind {
+		case subUser, tagDuress, tagEntry:
 		case tagCard:
-			f := d.bytes()
-			fc, cn := d.uvarint(), d.uvarint()
-			if len(f) > 255 || fc > 0xffffffff {
-				return nil, fmt.Errorf("%w: a card sub-record", errCorrupt)
+			s.format = d.bytes()
+			s.fc, s.cn = d.uvarint(), d.uvarint()
+			if len(s.format) > 255 || s.fc > 0xffffffff {
+				d.err = true
 			}
-			s.suffix = appendCardKey([]byte{tagCard}, CardKey{Format: string(f), FacilityCode: uint32(fc), CardNumber: cn})
-			s.val = []byte{}
-			dst = append(dst, s)
-			continue
-		case tagDuress, tagEntry:
-			s.suffix = []byte{kind}
 		case tagMFA:
-			s.suffix = binary.BigEndian.AppendUint64([]byte{tagMFA}, d.uvarint())
+			s.seq = d.uvarint()
 		case subOther:
-			s.suffix = d.bytes()
-			if len(s.suffix) == 0 {
+			if s.other = d.bytes(); len(s.other) == 0 {
 				d.err = true
 			}
 		default:
 			d.err = true
 		}
-		s.val = d.bytes()
-		dst = append(dst, s)
+		if s.kind != tagCard {
+			s.val = d.bytes()
+		}
+		if d.err {
+			break
+		}
+		if !fn(&s) {
+			return nil
+		}
 	}
 	if d.err {
-		return nil, fmt.Errorf("%w: a user's records", errCorrupt)
+		return fmt.Errorf("%w: a user's records", errCorrupt)
+	}
+	return nil
+}
+
+// decodeSubs decodes a user's value into dst.
+func decodeSubs(dst []sub, v []byte) ([]sub, error) {
+	err := walkSubs(v, func(r *rawSub) bool {
+		s := sub{val: r.val}
+		switch r.kind {
+		case subUser:
+			s.suffix = []byte{}
+		case tagCard:
+			s.suffix = appendCardKey([]byte{tagCard}, CardKey{Format: string(r.format), FacilityCode: uint32(r.fc), CardNumber: r.cn})
+			s.val = []byte{}
+		case tagDuress, tagEntry:
+			s.suffix = []byte{r.kind}
+		case tagMFA:
+			s.suffix = binary.BigEndian.AppendUint64([]byte{tagMFA}, r.seq)
+		case subOther:
+			s.suffix = r.other
+		}
+		dst = append(dst, s)
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return dst, nil
 }
