@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -412,7 +413,7 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 		}
 	}
 	// The email index: new keys, which sort otherwise, collected and
-	// sorted first (16 bytes a user).
+	// sorted first (16 bytes a user, in one array).
 	var keys []byte
 	if err := run(func(tx *bolt.Tx) error {
 		src, _, err := gens(tx)
@@ -438,16 +439,11 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 	}); err != nil {
 		return fmt.Errorf("email: %w", err)
 	}
-	const ek = emailHashLen + userIDLen
-	sorted := make([][]byte, 0, len(keys)/ek)
-	for i := 0; i < len(keys); i += ek {
-		sorted = append(sorted, keys[i:i+ek:i+ek])
-	}
-	slices.SortFunc(sorted, bytes.Compare)
-	for len(sorted) > 0 {
-		n := min(chunk, len(sorted))
-		part := sorted[:n]
-		sorted = sorted[n:]
+	sort.Sort(emailKeys(keys)) // in place: no slice per key
+	for len(keys) > 0 {
+		n := min(chunk, len(keys)/emailKeyLen)
+		part := keys[:n*emailKeyLen]
+		keys = keys[n*emailKeyLen:]
 		if err := run(func(tx *bolt.Tx) error {
 			_, dst, err := gens(tx)
 			if err != nil {
@@ -455,13 +451,13 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 			}
 			eb := dst.Bucket(bEmail)
 			eb.FillPercent = fillAppend
-			for _, k := range part {
-				if err := eb.Put(k, nil); err != nil {
+			for i := 0; i < len(part); i += emailKeyLen {
+				if err := eb.Put(part[i:i+emailKeyLen], nil); err != nil {
 					return err
 				}
 			}
 			if done != nil {
-				done(len(part))
+				done(n)
 			}
 			return nil
 		}); err != nil {
@@ -491,4 +487,23 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 			return slices.Clone(k), rec, nil
 		})
 	})
+}
+
+// emailKeyLen is the length of an email index key.
+const emailKeyLen = emailHashLen + userIDLen
+
+// emailKeys sorts email index keys held one after the other in one array.
+type emailKeys []byte
+
+func (e emailKeys) Len() int { return len(e) / emailKeyLen }
+
+func (e emailKeys) Less(i, j int) bool {
+	return bytes.Compare(e[i*emailKeyLen:(i+1)*emailKeyLen], e[j*emailKeyLen:(j+1)*emailKeyLen]) < 0
+}
+
+func (e emailKeys) Swap(i, j int) {
+	var t [emailKeyLen]byte
+	copy(t[:], e[i*emailKeyLen:])
+	copy(e[i*emailKeyLen:(i+1)*emailKeyLen], e[j*emailKeyLen:(j+1)*emailKeyLen])
+	copy(e[j*emailKeyLen:], t[:])
 }

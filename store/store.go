@@ -220,15 +220,22 @@ func (s *Store) open(opts Options) error {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{
-		Timeout:      timeout,
-		FreelistType: bolt.FreelistMapType,
-	})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return fmt.Errorf("%w: %s", ErrInUse, opts.Path)
+	openDB := func() (*bolt.DB, error) {
+		db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{
+			Timeout:      timeout,
+			FreelistType: bolt.FreelistMapType,
+		})
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s", ErrInUse, opts.Path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+		}
+		return db, nil
 	}
+	db, err := openDB()
 	if err != nil {
-		return fmt.Errorf("store: open %s: %w", opts.Path, err)
+		return err
 	}
 	s.db = db
 	s.path, s.pageSize = opts.Path, db.Info().PageSize
@@ -246,12 +253,30 @@ func (s *Store) open(opts Options) error {
 		s.db = nil
 		return err
 	}
+	converted := false
 	if err := convertLayout4(db, layoutProgress, func(n int) {
+		converted = true
 		s.log.Info().Int("records", n).Msg("store: migrated the records to schema 4")
 	}); err != nil {
 		db.Close()
 		s.db = nil
 		return err
+	}
+	if converted {
+		// The old generation's pages are free now (about half the file):
+		// give them back, as latchctl import does (docs/store.md, "Database
+		// size"). A compaction that fails leaves the file as it is.
+		db.Close()
+		s.db = nil
+		if cs, err := CompactFile(opts.Path, 0.2); err != nil {
+			s.log.Warn().Err(err).Msg("store: compacting the database after the migration failed; it keeps its free pages")
+		} else if cs.Compacted {
+			s.log.Info().Int64("before", cs.Before).Int64("after", cs.After).Dur("took", cs.Took).Msg("store: compacted the database after the migration")
+		}
+		if db, err = openDB(); err != nil {
+			return err
+		}
+		s.db = db
 	}
 	if opts.IDKey != nil && len(opts.IDKey) != 32 {
 		db.Close()
