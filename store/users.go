@@ -18,12 +18,12 @@ import (
 // belongs to (noteBucket); in a transaction run by update, every noted
 // user's card records are derived again before it commits.
 type buckets struct {
-	root, meta        *bolt.Bucket
-	users             noteRecs
-	cards             noteBucket
-	ucards            ucards // the users' card sub-records (userval.go)
-	ext               extIndex
-	email, entry      *bolt.Bucket
+	root, meta   *bolt.Bucket
+	users        noteRecs
+	cards        noteBucket
+	ucards       ucards // the users' card sub-records (userval.go)
+	ext          extIndex
+	email, entry *bolt.Bucket
 }
 
 // extIndex is the external id index: external id → the user's record
