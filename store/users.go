@@ -308,6 +308,9 @@ func (b buckets) getUser(userID string) (userRec, error) {
 	}
 	v := b.users.Get([]byte(userID))
 	if v == nil {
+		if _, err := b.users.subsOf([]byte(userID)); err != nil {
+			return userRec{}, err // a value that does not decode
+		}
 		return userRec{}, notFound("user", userID)
 	}
 	r, err := decodeUser(v)
