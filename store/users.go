@@ -513,19 +513,25 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 	var users []User
 	next := ""
 	err := s.view(func(tx *bolt.Tx, b buckets) error {
-		c := b.users.Cursor()
-		var k, v []byte
+		// One value a user, its user record first (userval.go): read
+		// without decoding the rest.
+		c := b.users.recs.Bucket.Cursor()
+		var k, val []byte
 		if q.After == "" {
-			k, v = c.First()
+			k, val = c.First()
 		} else {
-			k, v = c.Seek([]byte(q.After))
+			k, val = c.Seek([]byte(q.After))
 			if k != nil && string(k) == q.After {
-				k, v = c.Next()
+				k, val = c.Next()
 			}
 		}
-		for ; k != nil; k, v = c.Next() {
-			if len(k) != userIDLen {
-				continue // a code record
+		for ; k != nil; k, val = c.Next() {
+			v, err := userRecOf(val)
+			if err != nil {
+				return fmt.Errorf("%w (user %s)", err, keyName(k))
+			}
+			if v == nil {
+				continue // no user record: the value is reported by db check
 			}
 			if search != "" {
 				if !mayMatch(v, search) {

@@ -94,6 +94,19 @@ func walkSubs(v []byte, fn func(s *rawSub) bool) error {
 	return nil
 }
 
+// userRecOf returns the user record in a user's value, its first
+// sub-record (nil when the value has none).
+func userRecOf(v []byte) ([]byte, error) {
+	var rec []byte
+	err := walkSubs(v, func(s *rawSub) bool {
+		if s.kind == subUser {
+			rec = s.val
+		}
+		return false
+	})
+	return rec, err
+}
+
 // decodeSubs decodes a user's value into dst.
 func decodeSubs(dst []sub, v []byte) ([]sub, error) {
 	err := walkSubs(v, func(r *rawSub) bool {
