@@ -24,7 +24,7 @@ import (
 //   - A stored MAC is its first 16 bytes (macSize): in the code records,
 //     in the card records and as the entry index's key.
 //   - A user record stores updated as its distance from created (recV2).
-//   - The email index is keyed by 8 bytes of SHA-256 of the lowered email
+//   - The email index is keyed by 4 bytes of SHA-256 of the lowered email
 //     and the record key (emailKey), not the email itself; the external id
 //     index's value is the record key's sequence as a uvarint (extIndex).
 //   - A user's records (the user record, its codes, and its cards, which

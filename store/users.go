@@ -269,7 +269,7 @@ func audit(now time.Time, by Actor, action, userID, externalID string) Event {
 // by (schema 4; until then the lowered email and a 0 byte): a lookup by
 // email reads every user under the hash and compares their emails, so a
 // collision costs a record read, never a wrong answer.
-const emailHashLen = 8
+const emailHashLen = 4
 
 // emailKey is user userID's key in the email index.
 func emailKey(email, userID string) []byte {
