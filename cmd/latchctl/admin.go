@@ -123,19 +123,15 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 // input when that is not a terminal.
 func readPassword(stderr io.Writer) ([]byte, error) {
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(stderr, "password (not shown): ")
-		a, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(stderr)
+		a, err := readNoEcho(f, "password (not shown): ", "password", stderr)
 		if err != nil {
-			return nil, fmt.Errorf("reading the password from the terminal: %w", err)
+			return nil, err
 		}
-		fmt.Fprint(stderr, "again: ")
-		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(stderr)
+		b, err := readNoEcho(f, "again: ", "password", stderr)
 		defer clear(b)
 		if err != nil {
 			clear(a)
-			return nil, fmt.Errorf("reading the password from the terminal: %w", err)
+			return nil, err
 		}
 		if !bytes.Equal(a, b) {
 			clear(a)

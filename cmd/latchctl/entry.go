@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,26 +39,35 @@ func runEntry(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, name, err)
 		}
-		p, err := c.userPath(ctx, pos[0])
-		if err != nil {
+		if err := putUserCode(ctx, c, "entry", pos[0], true, code, stdout); err != nil {
 			return fail(stderr, name, err)
 		}
-		if err := c.do(ctx, http.MethodPut, p+"/entry_code", apitype.Code{Code: string(code)}, nil); err != nil {
-			return fail(stderr, name, err)
-		}
-		fmt.Fprintf(stdout, "entry code set for %s\n", pos[0])
 	case "delete":
-		p, err := c.userPath(ctx, pos[0])
-		if err != nil {
+		if err := putUserCode(ctx, c, "entry", pos[0], false, nil, stdout); err != nil {
 			return fail(stderr, name, err)
 		}
-		if err := c.do(ctx, http.MethodDelete, p+"/entry_code", nil, nil); err != nil {
-			return fail(stderr, name, err)
-		}
-		fmt.Fprintf(stdout, "entry code deleted for %s\n", pos[0])
 	default:
 		fmt.Fprintf(stderr, "latchctl entry: unknown action %q\n%s\n", action, entryUsage)
 		return 2
 	}
 	return 0
+}
+
+// putUserCode sets (set, to code) or deletes the user's code of kind
+// "entry" or "duress" (PUT or DELETE /v1/users/ID/KIND_code) and says
+// which it did on stdout.
+func putUserCode(ctx context.Context, c *conn, kind, user string, set bool, code []byte, stdout io.Writer) error {
+	p, err := c.userPath(ctx, user)
+	if err != nil {
+		return err
+	}
+	method, done, body := http.MethodDelete, "deleted", any(nil)
+	if set {
+		method, done, body = http.MethodPut, "set", apitype.Code{Code: string(code)}
+	}
+	if err := c.do(ctx, method, p+"/"+kind+"_code", body, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s code %s for %s\n", kind, done, user)
+	return nil
 }

@@ -32,17 +32,7 @@ func ownerStore(fs *flag.FlagSet, c *conn, db, key *string) (st *store.Store, vi
 	if err != nil {
 		return nil, false, err
 	}
-	for _, p := range []struct {
-		v        *string
-		cfg, def string
-	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.Controller.KeyFile, defaultKeyFile}} {
-		if *p.v == "" {
-			*p.v = p.cfg
-		}
-		if *p.v == "" {
-			*p.v = p.def
-		}
-	}
+	cfg.dbPaths(db, key)
 	st, err = store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
 	if errors.Is(err, store.ErrInUse) {
 		return viaAPI() // latchd holds the database: ask it over its socket
