@@ -150,22 +150,38 @@ func (s *Server) withCode(r *http.Request, f func(code []byte) error) error {
 	return f(b)
 }
 
-func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
-	if err != nil {
-		return err
+// putCode is the handler of PUT /v1/users/{id}/KIND_code for a user's
+// entry or duress code: the body's code, checked, given to set; 204.
+func (s *Server) putCode(set func(userID string, code []byte, by store.Actor) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		id, err := userID(r)
+		if err != nil {
+			return err
+		}
+		return s.withCode(r, func(b []byte) error {
+			return noContent(w, set(id, b, c.actor()))
+		})
 	}
-	return s.withCode(r, func(b []byte) error {
-		return noContent(w, s.st.SetEntryCode(id, b, c.actor()))
-	})
+}
+
+// deleteCode is the handler of DELETE /v1/users/{id}/KIND_code: del
+// removes the code; 204.
+func deleteCode(del func(userID string, by store.Actor) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		id, err := userID(r)
+		if err != nil {
+			return err
+		}
+		return noContent(w, del(id, c.actor()))
+	}
+}
+
+func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
+	return s.putCode(s.st.SetEntryCode)(w, r, c)
 }
 
 func (s *Server) deleteEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
-	if err != nil {
-		return err
-	}
-	return noContent(w, s.st.DeleteEntryCode(id, c.actor()))
+	return deleteCode(s.st.DeleteEntryCode)(w, r, c)
 }
 
 func (s *Server) listMFA(w http.ResponseWriter, r *http.Request, c caller) error {

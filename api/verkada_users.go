@@ -337,11 +337,7 @@ func (s *Server) verkadaDeleteEntryCode(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteEntryCode(uid, c.actor()); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
+	return verkadaOK(w, s.st.DeleteEntryCode(uid, c.actor()))
 }
 
 // verkadaSetDate is PUT …/user/start_date or /end_date: {"start_date":
@@ -488,11 +484,7 @@ func (s *Server) verkadaDeleteCard(w http.ResponseWriter, r *http.Request, c cal
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteCard(uid, k, c.actor()); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
+	return verkadaOK(w, s.st.DeleteCard(uid, k, c.actor()))
 }
 
 // groupByID is the configured group whose NameUUID is id.
@@ -651,9 +643,5 @@ func (s *Server) verkadaDeleteUser(w http.ResponseWriter, r *http.Request, c cal
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteUser(uid, c.actor()); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
+	return verkadaOK(w, s.st.DeleteUser(uid, c.actor()))
 }
