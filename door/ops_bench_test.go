@@ -12,7 +12,6 @@ import (
 	"github.com/latchd/latch/internal/benchlat"
 	"github.com/latchd/latch/reader/readertest"
 	"github.com/latchd/latch/schedule"
-	"github.com/latchd/latch/store/storetest"
 )
 
 // blockedAppender never finishes a write: a disk that hangs.
@@ -37,10 +36,7 @@ func BenchmarkInputToRelay(b *testing.B) {
 }
 
 func benchInput(b *testing.B, n int, blocked bool) {
-	s := storetest.Open(b, benchDB(b, n))
-	for i := range n {
-		s.LookupCard(cardKey(benchCard(i)))
-	}
+	s := warmStore(b, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var ew *EventWriter
