@@ -78,32 +78,15 @@ func TestRobustness(t *testing.T) {
 	n := 0
 	jittered := 0 // runs with an interval over 25 ms
 	for _, wc := range timingRange() {
-		name := fmt.Sprintf("w%v/iv%v/j%.1f/g%d", wc.PulseWidth, wc.Interval, wc.Jitter, wc.GlitchEvery)
-		t.Run(name, func(t *testing.T) {
+		t.Run(timingName(wc), func(t *testing.T) {
 			n++
-			seed := uint64(n)
-			rng := rand.New(rand.NewPCG(seed, 9))
-			wc.Seed = seed
-			w, err := NewWiegandReader(wc)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w, rng := seededReader(t, wc, uint64(n), 9)
 			want := sendMix(t, w, rng, 30*ms)
 			if longest := maxInterval(w.Edges(), w.Frames()); longest > 25*ms {
 				jittered++ // a frame a 25 ms cap would split
 			}
 			// Stall the consumer 40 ms inside the 48-bit frame.
-			f48 := w.Frames()[4]
-			mid := (f48.First + f48.Last) / 2
-			dec, err := reader.NewDecoder(robustCfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			outs, st := Run(LineConfig{Stalls: []Stall{{mid - 20*ms, mid + 20*ms}}}, dec, w.Edges())
-			if st.Dropped != 0 {
-				t.Fatalf("queue dropped %d edges", st.Dropped)
-			}
-			if d := cmp.Diff(want, reads(outs)); d != "" {
+			if d := cmp.Diff(want, decodeStalled(t, robustCfg, w, 4)); d != "" {
 				t.Errorf("reads (-want +got):\n%s", d)
 			}
 		})
@@ -137,6 +120,42 @@ func timingRange() []WiegandConfig {
 		}
 	}
 	return out
+}
+
+// timingName names a combination of timingRange in a subtest.
+func timingName(wc WiegandConfig) string {
+	return fmt.Sprintf("w%v/iv%v/j%.1f/g%d", wc.PulseWidth, wc.Interval, wc.Jitter, wc.GlitchEvery)
+}
+
+// seededReader is the simulated reader of one timing combination, seeded
+// with seed, and the random source of what the test sends through it
+// (stream keeps the tests' sources apart).
+func seededReader(t *testing.T, wc WiegandConfig, seed, stream uint64) (*WiegandReader, *rand.Rand) {
+	t.Helper()
+	wc.Seed = seed
+	w, err := NewWiegandReader(wc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, rand.New(rand.NewPCG(seed, stream))
+}
+
+// decodeStalled runs w's edges through the simulated kernel queue and a
+// decoder of cfg, the consumer stalled for 40 ms in the middle of the
+// frame'th frame, and returns the reads; a dropped edge fails the test.
+func decodeStalled(t *testing.T, cfg reader.Config, w *WiegandReader, frame int) []reader.Read {
+	t.Helper()
+	f := w.Frames()[frame]
+	mid := (f.First + f.Last) / 2
+	dec, err := reader.NewDecoder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, st := Run(LineConfig{Stalls: []Stall{{mid - 20*ms, mid + 20*ms}}}, dec, w.Edges())
+	if st.Dropped != 0 {
+		t.Fatalf("queue dropped %d edges", st.Dropped)
+	}
+	return reads(outs)
 }
 
 // maxInterval is the longest interval between two real edges of one frame.
@@ -342,39 +361,25 @@ func TestRobustnessLongest(t *testing.T) {
 	s := reader.FormatSpec{Format: reader.H10301}
 	n := 0
 	for _, wc := range timingRange() {
-		n++
-		seed := uint64(n)
-		rng := rand.New(rand.NewPCG(seed, 11))
-		wc.Seed = seed
-		w, err := NewWiegandReader(wc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []reader.Read
-		for i := range 5 {
-			if i > 0 {
-				w.Wait(30 * ms)
+		t.Run(timingName(wc), func(t *testing.T) {
+			n++
+			w, rng := seededReader(t, wc, uint64(n), 11)
+			var want []reader.Read
+			for i := range 5 {
+				if i > 0 {
+					w.Wait(30 * ms)
+				}
+				fc, cn := rng.Uint32N(256), rng.Uint64N(65536)
+				if err := w.SendCard(s, fc, cn); err != nil {
+					t.Fatal(err)
+				}
+				bits, _ := s.Encode(fc, cn)
+				want = append(want, reader.Read{Reader: "sim", Kind: reader.KindCard, Card: reader.Card{Format: s.Format, FacilityCode: fc, CardNumber: cn, Bits: bits}})
 			}
-			fc, cn := rng.Uint32N(256), rng.Uint64N(65536)
-			if err := w.SendCard(s, fc, cn); err != nil {
-				t.Fatal(err)
+			if d := cmp.Diff(want, decodeStalled(t, cfg, w, 2)); d != "" {
+				t.Errorf("reads (-want +got):\n%s", d)
 			}
-			bits, _ := s.Encode(fc, cn)
-			want = append(want, reader.Read{Reader: "sim", Kind: reader.KindCard, Card: reader.Card{Format: s.Format, FacilityCode: fc, CardNumber: cn, Bits: bits}})
-		}
-		f := w.Frames()[2]
-		mid := (f.First + f.Last) / 2
-		dec, err := reader.NewDecoder(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		outs, st := Run(LineConfig{Stalls: []Stall{{mid - 20*ms, mid + 20*ms}}}, dec, w.Edges())
-		if st.Dropped != 0 {
-			t.Fatalf("w%v/iv%v/j%.1f/g%d: queue dropped %d edges", wc.PulseWidth, wc.Interval, wc.Jitter, wc.GlitchEvery, st.Dropped)
-		}
-		if d := cmp.Diff(want, reads(outs)); d != "" {
-			t.Errorf("w%v/iv%v/j%.1f/g%d: reads (-want +got):\n%s", wc.PulseWidth, wc.Interval, wc.Jitter, wc.GlitchEvery, d)
-		}
+		})
 	}
 	if n < 60 {
 		t.Fatalf("only %d combinations ran", n)
