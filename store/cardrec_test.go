@@ -424,21 +424,7 @@ func openSchema1(t *testing.T, interrupted bool) {
 	if interrupted {
 		// A migration that stopped after one chunk: two cards converted,
 		// the schema still 1.
-		db, err := bolt.Open(filepath.Join(dir, "latch.db"), 0o600, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = db.Update(func(tx *bolt.Tx) error {
-			n, next, err := rederiveCards(tx, nil, 2)
-			if n != 2 || next == nil {
-				t.Errorf("rederiveCards converted %d, next %x", n, next)
-			}
-			return err
-		})
-		db.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		migrateOneChunk(t, dir, rederiveCards)
 	}
 	var logs bytes.Buffer
 	var progress []int

@@ -53,6 +53,45 @@ func openAt(t testing.TB, dir string, mod func(*Options)) *Store {
 
 func openTest(t testing.TB) *Store { return openAt(t, t.TempDir(), nil) }
 
+// bothImportPaths runs f as two subtests, bulk=false and bulk=true: the
+// import's small-file path, and its bulk path (bulkThreshold 0) that
+// every import of a larger file takes.
+func bothImportPaths(t *testing.T, f func(t *testing.T)) {
+	for _, bulk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
+			if bulk {
+				old := bulkThreshold
+				bulkThreshold = 0
+				t.Cleanup(func() { bulkThreshold = old })
+			}
+			f(t)
+		})
+	}
+}
+
+// migrateOneChunk runs one chunk of two records of a migration step on the
+// closed database in dir, as a migration cut short after its first
+// transaction leaves it; the step must report two records done and more
+// to come.
+func migrateOneChunk(t *testing.T, dir string, step func(tx *bolt.Tx, from []byte, max int) (int, []byte, error)) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dir, "latch.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		n, next, err := step(tx, nil, 2)
+		if n != 2 || next == nil {
+			t.Errorf("one chunk did %d records, next %x", n, next)
+		}
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func checkDB(t testing.TB, s *Store) {
 	t.Helper()
 	if s.db == nil {
