@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -405,22 +404,7 @@ func TestOpenSchema1(t *testing.T) {
 }
 
 func openSchema1(t *testing.T, interrupted bool) {
-	dir := t.TempDir()
-	for _, name := range []string{"latch.db", "device.key"} {
-		in, err := os.Open(filepath.Join("testdata", "schema1", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		in.Close()
-		out.Close()
-	}
+	dir := copyFixture(t, "schema1")
 	if interrupted {
 		// A migration that stopped after one chunk: two cards converted,
 		// the schema still 1.
