@@ -44,13 +44,21 @@ func (s *Server) doorsOut() []apitype.DoorState {
 }
 
 func (s *Server) listDoors(w http.ResponseWriter, r *http.Request, c caller) error {
-	writeJSON(w, http.StatusOK, apitype.DoorList{Doors: s.doorsOut()})
+	doors, err := s.allDoors(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitype.DoorList{Doors: doors})
 	return nil
 }
 
 func (s *Server) getDoor(w http.ResponseWriter, r *http.Request, c caller) error {
 	name := r.PathValue("name")
-	for _, d := range s.doorsOut() {
+	doors, err := s.allDoors(r)
+	if err != nil {
+		return err
+	}
+	for _, d := range doors {
 		if d.Name == name {
 			writeJSON(w, http.StatusOK, d)
 			return nil

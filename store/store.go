@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,6 +40,13 @@ type Options struct {
 	// that a scenario names the same user ids on every run. An existing
 	// database keeps its own.
 	IDKey []byte
+	// SiteIDs makes the id key one derived from the key (a fleet member,
+	// whose key is the site key): every member of a site then gives a
+	// user the same UUID (docs/fleet.md, "User ids on a site"). It
+	// replaces the database's own id key, so a stand-alone database that
+	// joins a site names its old users differently until the first sync
+	// replaces them.
+	SiteIDs bool
 }
 
 const (
@@ -111,6 +119,8 @@ type Store struct {
 	// race with its Close.
 	path     string
 	pageSize int
+	// remote, when set, is where changes go (a fleet member: remote.go).
+	remote atomic.Pointer[remoteBox]
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -248,7 +258,7 @@ func (s *Store) open(opts Options) error {
 		s.db = nil
 		return errors.New("store: open: IDKey must be 32 bytes")
 	}
-	if err := s.init(opts.KeyFile, opts.IDKey); err != nil {
+	if err := s.init(opts.KeyFile, opts.IDKey, opts.SiteIDs); err != nil {
 		db.Close()
 		s.db = nil
 		return err
@@ -278,7 +288,7 @@ var migrations = map[uint32]func(tx *bolt.Tx) error{
 	2: migrateUserIDs3, // user ids become UUIDs (userid.go)
 }
 
-func (s *Store) init(keyFile string, idKey []byte) error {
+func (s *Store) init(keyFile string, idKey []byte, siteIDs bool) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		fresh := tx.Bucket(bMeta) == nil
 		for _, name := range [][]byte{bMeta, bEvents, bTokens, bTokHash, bCursors} {
@@ -336,6 +346,11 @@ func (s *Store) init(keyFile string, idKey []byte) error {
 			return err
 		}
 		s.key = key
+		if siteIDs {
+			if err := s.useSiteIDs(meta); err != nil {
+				return err
+			}
+		}
 		check := keyCheck(key)
 		old := meta.Get(kKeyCheck)
 		switch {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -254,6 +255,22 @@ func loadIDKey(meta *bolt.Bucket, fresh bool) (idCodec, error) {
 	}
 	copy(c.key[:], v)
 	return c, nil
+}
+
+// useSiteIDs makes the id key the one every member of a fleet site
+// derives from the site key (the store's key): HMAC-SHA-256(key,
+// "latch user id key").
+func (s *Store) useSiteIDs(meta *bolt.Bucket) error {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("latch user id key"))
+	k := m.Sum(nil)
+	if !bytes.Equal(meta.Get(kIDKey), k) {
+		if err := meta.Put(kIDKey, k); err != nil {
+			return err
+		}
+	}
+	copy(s.ids.key[:], k)
+	return nil
 }
 
 func putIDKey(meta *bolt.Bucket) error {

@@ -37,6 +37,7 @@ var commands = []command{
 	{name: "duress", summary: "set or delete a user's duress code; show or clear the duress output", usage: duressUsage, needsArgs: true, run: runDuress},
 	{name: "entry", summary: "set or delete a user's entry code", usage: entryUsage, needsArgs: true, run: runEntry},
 	{name: "events", summary: "print stored events, or follow them live (--follow)", usage: eventsUsage, run: runEvents},
+	{name: "fleet", summary: "a site's doors: controller, mode, online (on a fleet manager)", usage: fleetUsage, needsArgs: true, run: runFleet},
 	{name: "import", summary: "import a users or credentials CSV file into the database (latchd stopped)", usage: importUsage, run: runImport},
 	{name: "mfa", summary: "add, generate, list, replace, delete a user's MFA codes", usage: mfaUsage, needsArgs: true, run: runMFA},
 	{name: "token", summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", usage: tokenUsage, needsArgs: true, run: runToken},

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/schedule"
@@ -86,8 +87,13 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	if s.duress != nil {
 		duress = s.duress // the controller's latch: DELETE /v1/duress drives its line
 	}
+	var siteDoors func(context.Context) ([]apitype.DoorState, error)
+	if s.member != nil && cfg.FleetRole() == config.RoleManager {
+		siteDoors = s.member.SiteDoors // a manager serves the site's doors (docs/fleet.md)
+	}
 	srv := api.New(api.Options{
 		Duress:     duress,
+		SiteDoors:  siteDoors,
 		Store:      st,
 		Doors:      api.DoorStatusFunc(s.doorStatus),
 		Control:    s.controller,

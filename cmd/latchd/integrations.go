@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"time"
 
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/version"
 	"github.com/latchd/latch/mqtt"
 	"github.com/latchd/latch/outbox"
 	"github.com/latchd/latch/webhook"
@@ -36,7 +36,7 @@ func (d *daemon) startIntegrations(cfg *config.Config, metrics *api.Metrics) err
 	if cfg.MQTT == nil && len(cfg.Webhooks) == 0 {
 		return nil
 	}
-	ver := buildVersion()
+	ver := version.Get().Version
 	ob := outbox.New(d.store, outbox.Options{Emit: d.ew.Emit, Log: d.log})
 	var mq *mqtt.Client
 	if cfg.MQTT != nil {
@@ -118,22 +118,4 @@ func integrationsChanged(old, next *config.Config) bool {
 	return !slices.EqualFunc(old.Webhooks, next.Webhooks, func(a, b webhook.Config) bool {
 		return a.Name == b.Name && a.URL == b.URL && a.SecretFile == b.SecretFile && a.Timeout == b.Timeout && slices.Equal(a.Events, b.Events)
 	})
-}
-
-// buildVersion is latchd's version for Home Assistant's device and the
-// webhooks' User-Agent: the module version, else the VCS revision.
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "dev-" + s.Value[:12]
-		}
-	}
-	return "dev"
 }

@@ -1,0 +1,187 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/latchd/latch/api/apitype"
+)
+
+// Status (docs/fleet.md "Status"): every member writes its state to its
+// key in the status bucket (TTL 60 s) every 10 s; a manager reads the
+// site's from there.
+
+// statusEvery is how often a member writes its status.
+var statusEvery = 10 * time.Second
+
+// onlineWithin: a member whose status is older is shown offline (its key
+// also expires with the bucket's TTL).
+const onlineWithin = 30 * time.Second
+
+// DoorReport is one door of a controller as its status says: its
+// effective mode now.
+type DoorReport struct {
+	Name string `json:"name"`
+	Mode string `json:"mode"`
+}
+
+// MemberStatus is the value of <controller> in the status bucket.
+type MemberStatus struct {
+	V          int          `json:"v"`
+	Controller string       `json:"controller"`
+	Role       string       `json:"role"` // controller or manager
+	Version    string       `json:"version,omitempty"`
+	Time       time.Time    `json:"time"`
+	Doors      []DoorReport `json:"doors"`
+	Applied    uint64       `json:"applied_revision"`
+	CaughtUp   bool         `json:"caught_up"`
+	KeyState   string       `json:"key_state"` // ok, mismatch, or "" before the first check
+	SyncError  string       `json:"sync_error,omitempty"`
+	Rejected   int          `json:"rejected_documents"`
+	// Online is set by the reader (SiteStatus), never stored: the status
+	// is younger than 30 s.
+	Online bool `json:"-"`
+}
+
+const maxStatusBytes = 64 << 10
+
+// DecodeStatus decodes a status value read from NATS.
+func DecodeStatus(key string, data []byte) (MemberStatus, error) {
+	if len(data) > maxStatusBytes {
+		return MemberStatus{}, errors.New("fleet: status: too large")
+	}
+	var s MemberStatus
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&s); err != nil || dec.More() {
+		return MemberStatus{}, errors.New("fleet: status: not a JSON object of the status's shape")
+	}
+	if s.V != 1 || s.Controller != key || CheckController(key) != nil {
+		return MemberStatus{}, errors.New("fleet: status: wrong version or not its key's controller")
+	}
+	if len(s.Doors) > 1024 {
+		return MemberStatus{}, errors.New("fleet: status: too many doors")
+	}
+	return s, nil
+}
+
+// status is this member's status now.
+func (m *Member) status() MemberStatus {
+	st := m.Sync()
+	role := "controller"
+	if m.cfg.Manager {
+		role = "manager"
+	}
+	s := MemberStatus{V: 1, Controller: m.cfg.Controller, Role: role, Version: m.cfg.Version, Time: m.cfg.Now().UTC(),
+		Doors: []DoorReport{}, Applied: st.Applied, CaughtUp: st.CaughtUp, KeyState: st.KeyState, SyncError: st.Error, Rejected: st.Rejected}
+	if m.cfg.Doors != nil {
+		s.Doors = append(s.Doors, m.cfg.Doors()...)
+	}
+	return s
+}
+
+// statusLoop writes the status every statusEvery while connected.
+func (m *Member) statusLoop(ctx context.Context) {
+	t := time.NewTicker(statusEvery)
+	defer t.Stop()
+	var kv jetstream.KeyValue
+	for {
+		if m.nc.IsConnected() {
+			if kv == nil {
+				bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				kv, _ = m.js.KeyValue(bctx, m.names.Status())
+				cancel()
+			}
+			if kv != nil {
+				b, _ := json.Marshal(m.status())
+				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				if _, err := kv.Put(pctx, m.cfg.Controller, b); err != nil {
+					m.log.Debug().Err(err).Msg("fleet: status not written")
+				}
+				cancel()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SiteStatus reads every member's status from the status bucket, ordered
+// by name. A value that does not decode is left out (and logged).
+func (m *Member) SiteStatus(ctx context.Context) ([]MemberStatus, error) {
+	if m.nc == nil || !m.nc.IsConnected() {
+		return nil, fmt.Errorf("%w (%v)", ErrOffline, m.cfg.URLs)
+	}
+	kv, err := m.js.KeyValue(ctx, m.names.Status())
+	if err != nil {
+		return nil, fmt.Errorf("fleet: status bucket: %w", err)
+	}
+	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("fleet: status bucket: %w", err)
+	}
+	defer w.Stop()
+	var out []MemberStatus
+	now := m.cfg.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("fleet: status watch ended")
+			}
+			if e == nil {
+				slices.SortFunc(out, func(a, b MemberStatus) int {
+					if a.Controller < b.Controller {
+						return -1
+					}
+					if a.Controller > b.Controller {
+						return 1
+					}
+					return 0
+				})
+				return out, nil
+			}
+			s, err := DecodeStatus(e.Key(), e.Value())
+			if err != nil {
+				m.log.Warn().Str("key", e.Key()).Err(err).Msg("fleet: a status does not decode; left out")
+				continue
+			}
+			s.Online = now.Sub(s.Time) < onlineWithin
+			out = append(out, s)
+		}
+	}
+}
+
+// SiteDoors lists every door of the site's controllers as GET /v1/doors
+// serves them on a manager: the controller, the effective mode its
+// status reported, and whether that status is current.
+func (m *Member) SiteDoors(ctx context.Context) ([]apitype.DoorState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	sts, err := m.SiteStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []apitype.DoorState{}
+	for _, s := range sts {
+		if s.Role != "controller" {
+			continue
+		}
+		for _, d := range s.Doors {
+			online := s.Online
+			out = append(out, apitype.DoorState{Door: apitype.Door{Name: d.Name, Readers: []string{}}, Mode: d.Mode, Controller: s.Controller, Online: &online})
+		}
+	}
+	return out, nil
+}
