@@ -69,29 +69,6 @@ func bothImportPaths(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
-// migrateOneChunk runs one chunk of two records of a migration step on the
-// closed database in dir, as a migration cut short after its first
-// transaction leaves it; the step must report two records done and more
-// to come.
-func migrateOneChunk(t *testing.T, dir string, step func(tx *bolt.Tx, from []byte, max int) (int, []byte, error)) {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(dir, "latch.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		n, next, err := step(tx, nil, 2)
-		if n != 2 || next == nil {
-			t.Errorf("one chunk did %d records, next %x", n, next)
-		}
-		return err
-	})
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func checkDB(t testing.TB, s *Store) {
 	t.Helper()
 	if s.db == nil {
