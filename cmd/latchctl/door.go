@@ -18,11 +18,26 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 	case "unlock", "override", "lockdown":
 		return runDoorOp(args, stdout, stderr)
 	}
+	return runDoorList("door", doorUsage, args, stdout, stderr, "DOOR\tMODE\tNEXT CHANGE\tNEXT MODE", func(w io.Writer, d apitype.DoorState) {
+		next, nextMode := d.NextChange, d.NextMode
+		if next == "" {
+			next, nextMode = "-", "-"
+		} else {
+			next = doorTime(next, d.TimeZone)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Name, d.Mode, next, nextMode)
+	})
+}
+
+// runDoorList runs "latchctl CMD status [--json]" (door and fleet): GET
+// /v1/doors, printed as JSON or as a table under header, a row a door.
+func runDoorList(cmd, usage string, args []string, stdout, stderr io.Writer, header string, row func(w io.Writer, d apitype.DoorState)) int {
 	if args[0] != "status" {
-		fmt.Fprintln(stderr, doorUsage)
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
-	fs := newFlags("door status", stderr)
+	name := cmd + " status"
+	fs := newFlags(name, stderr)
 	c := addConnFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseArgs(fs, args[1:])
@@ -30,30 +45,24 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if len(pos) != 0 {
-		return fail(stderr, "door status", errors.New("takes no arguments"))
+		return fail(stderr, name, errors.New("takes no arguments"))
 	}
 	ctx, cancel, err := c.connect(fs)
 	if err != nil {
-		return fail(stderr, "door", err)
+		return fail(stderr, cmd, err)
 	}
 	defer cancel()
 	var out apitype.DoorList
 	if err := c.do(ctx, http.MethodGet, "/v1/doors", nil, &out); err != nil {
-		return fail(stderr, "door status", err)
+		return fail(stderr, name, err)
 	}
 	if *asJSON {
 		printJSON(stdout, out)
 		return 0
 	}
-	tw := newTable(stdout, "DOOR\tMODE\tNEXT CHANGE\tNEXT MODE")
+	tw := newTable(stdout, header)
 	for _, d := range out.Doors {
-		next, nextMode := d.NextChange, d.NextMode
-		if next == "" {
-			next, nextMode = "-", "-"
-		} else {
-			next = doorTime(next, d.TimeZone)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Mode, next, nextMode)
+		row(tw, d)
 	}
 	tw.Flush()
 	return 0
