@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +30,17 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 	})
 }
 
+// doorFlags parses the flags of a door command (args[1:]): the
+// connection's and --json; ok is false on a bad flag (the flag set has
+// said why on stderr).
+func doorFlags(name string, args []string, stderr io.Writer) (fs *flag.FlagSet, c *conn, asJSON bool, pos []string, ok bool) {
+	fs = newFlags(name, stderr)
+	c = addConnFlags(fs)
+	j := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args[1:])
+	return fs, c, *j, pos, err == nil
+}
+
 // runDoorList runs "latchctl CMD status [--json]" (door and fleet): GET
 // /v1/doors, printed as JSON or as a table under header, a row a door.
 func runDoorList(cmd, usage string, args []string, stdout, stderr io.Writer, header string, row func(w io.Writer, d apitype.DoorState)) int {
@@ -37,11 +49,8 @@ func runDoorList(cmd, usage string, args []string, stdout, stderr io.Writer, hea
 		return 2
 	}
 	name := cmd + " status"
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
+	fs, c, asJSON, pos, ok := doorFlags(name, args, stderr)
+	if !ok {
 		return 2
 	}
 	if len(pos) != 0 {
@@ -56,7 +65,7 @@ func runDoorList(cmd, usage string, args []string, stdout, stderr io.Writer, hea
 	if err := c.do(ctx, http.MethodGet, "/v1/doors", nil, &out); err != nil {
 		return fail(stderr, name, err)
 	}
-	if *asJSON {
+	if asJSON {
 		printJSON(stdout, out)
 		return 0
 	}
