@@ -27,19 +27,6 @@ func (s *Server) controller() (*door.Controller, error) {
 	return nil, &apiError{Status: http.StatusServiceUnavailable, Msg: "api: door commands are not available (no doors running)"}
 }
 
-// commandBody is how a door command with a body starts: the Controller
-// (503 without doors) and the body decoded into T (allowEmpty: an empty
-// body is T's zero value).
-func commandBody[T any](s *Server, r *http.Request, allowEmpty bool) (*door.Controller, T, error) {
-	var in T
-	ctl, err := s.controller()
-	if err != nil {
-		return nil, in, err
-	}
-	err = decodeJSON(r.Body, s.bodyLimit, &in, allowEmpty)
-	return ctl, in, err
-}
-
 // cmdActor is the caller as a door command's actor.
 func (c caller) cmdActor() door.Actor { return door.Actor{Name: c.Name, Role: c.Role} }
 
@@ -66,8 +53,12 @@ func commandError(err error) error {
 const ruleDuration = "must be a Go duration such as 5s, 90m or 2h"
 
 func (s *Server) unlockDoor(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, in, err := commandBody[apitype.UnlockRequest](s, r, true)
+	ctl, err := s.controller()
 	if err != nil {
+		return err
+	}
+	var in apitype.UnlockRequest
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
 		return err
 	}
 	var d time.Duration
@@ -88,8 +79,12 @@ func (s *Server) unlockDoor(w http.ResponseWriter, r *http.Request, c caller) er
 }
 
 func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, in, err := commandBody[apitype.AdminUnlockRequest](s, r, false)
+	ctl, err := s.controller()
 	if err != nil {
+		return err
+	}
+	var in apitype.AdminUnlockRequest
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	if in.DoorID == "" {
@@ -115,8 +110,12 @@ func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) e
 }
 
 func (s *Server) putOverride(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, in, err := commandBody[apitype.OverrideRequest](s, r, false)
+	ctl, err := s.controller()
 	if err != nil {
+		return err
+	}
+	var in apitype.OverrideRequest
+	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	o, err := parseOverride(in)
@@ -183,8 +182,12 @@ func (s *Server) writeDoor(w http.ResponseWriter, name string) error {
 
 func (s *Server) lockdown(on bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
-		ctl, in, err := commandBody[apitype.LockdownRequest](s, r, true)
+		ctl, err := s.controller()
 		if err != nil {
+			return err
+		}
+		var in apitype.LockdownRequest
+		if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
 			return err
 		}
 		for _, d := range in.Doors {
