@@ -152,13 +152,10 @@ func warmStore(b *testing.B, n int) *store.Store {
 	return s
 }
 
-func benchDecision(b *testing.B, n int, from string) {
-	s := warmStore(b, n)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ew := NewEventWriter(s, nil, zerolog.Nop())
-	go ew.Run(ctx)
-
+// benchConfig is the benchmarks' door: front, access controlled, reader
+// "in", group staff, relocking on a DPS open without a debounce; writes
+// gets the relay's changes.
+func benchConfig() (Config, chan readertest.Change) {
 	relay := readertest.NewOutPin("relay", gpio.Low, nil)
 	writes := make(chan readertest.Change, 16)
 	relay.Notify(writes)
@@ -167,11 +164,23 @@ func benchDecision(b *testing.B, n int, from string) {
 	c.Relay = relay
 	c.Debounce = -1 // relock by a DPS open without waiting out a debounce
 	c.DefaultMode = schedule.AccessControlled
+	c.Readers = []ReaderConfig{{Name: "in"}}
+	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
+	return c, writes
+}
+
+func benchDecision(b *testing.B, n int, from string) {
+	s := warmStore(b, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ew := NewEventWriter(s, nil, zerolog.Nop())
+	go ew.Run(ctx)
+
+	c, writes := benchConfig()
 	if from == "hash" {
 		c.DefaultMode = schedule.CardAndCode
 	}
 	c.Readers = []ReaderConfig{{Name: "in", Keypad: from == "hash"}}
-	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
 	d, err := New(c, s, ew)
 	if err != nil {
 		b.Fatal(err)

@@ -10,8 +10,6 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/internal/benchlat"
-	"github.com/latchd/latch/reader/readertest"
-	"github.com/latchd/latch/schedule"
 )
 
 // blockedAppender never finishes a write: a disk that hangs.
@@ -49,16 +47,7 @@ func benchInput(b *testing.B, n int, blocked bool) {
 	}
 	go ew.Run(ctx)
 
-	relay := readertest.NewOutPin("relay", gpio.Low, nil)
-	writes := make(chan readertest.Change, 16)
-	relay.Notify(writes)
-	c := DefaultConfig()
-	c.Name = "front"
-	c.Relay = relay
-	c.Debounce = -1
-	c.DefaultMode = schedule.AccessControlled
-	c.Readers = []ReaderConfig{{Name: "in"}}
-	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
+	c, writes := benchConfig()
 	c.Inputs = []InputConfig{{Name: "fire", Action: InputEmergencyRelease}}
 	c.State, c.Lockouts = s, s
 	d, err := New(c, s, ew)
