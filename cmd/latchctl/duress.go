@@ -51,15 +51,11 @@ func runDuress(args []string, stdout, stderr io.Writer) int {
 		if v == "" {
 			v = "-"
 		}
-		code, err := readCode(v, stderr)
-		if err != nil {
-			return fail(stderr, name, err)
-		}
-		if err := putUserCode(ctx, c, "duress", pos[0], true, code, stdout); err != nil {
+		if err := putUserCode(ctx, c, "duress", pos[0], &v, stdout, stderr); err != nil {
 			return fail(stderr, name, err)
 		}
 	case "delete":
-		if err := putUserCode(ctx, c, "duress", pos[0], false, nil, stdout); err != nil {
+		if err := putUserCode(ctx, c, "duress", pos[0], nil, stdout, stderr); err != nil {
 			return fail(stderr, name, err)
 		}
 	case "status", "clear":
