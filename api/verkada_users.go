@@ -333,11 +333,20 @@ func asEntryCodeField(err error) error {
 }
 
 func (s *Server) verkadaDeleteEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := s.verkadaUser(r.URL.Query())
-	if err != nil {
-		return err
+	return s.verkadaDeleteOf(s.st.DeleteEntryCode)(w, r, c)
+}
+
+// verkadaDeleteOf is the handler of a Verkada DELETE of the user the query
+// names (user_id or external_id), or of something of theirs: del removes
+// it; the answer is {}.
+func (s *Server) verkadaDeleteOf(del func(userID string, by store.Actor) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		uid, err := s.verkadaUser(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		return verkadaOK(w, del(uid, c.actor()))
 	}
-	return verkadaOK(w, s.st.DeleteEntryCode(uid, c.actor()))
 }
 
 // verkadaSetDate is PUT …/user/start_date or /end_date: {"start_date":
@@ -639,9 +648,5 @@ func (s *Server) verkadaCreateUser(w http.ResponseWriter, r *http.Request, c cal
 }
 
 func (s *Server) verkadaDeleteUser(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := s.verkadaUser(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	return verkadaOK(w, s.st.DeleteUser(uid, c.actor()))
+	return s.verkadaDeleteOf(s.st.DeleteUser)(w, r, c)
 }
