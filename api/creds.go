@@ -72,13 +72,22 @@ type cardIn struct {
 	Active       *bool   `json:"active"`
 }
 
-func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error {
+// userBody is how a handler on the user of the path ({user_id}) with a
+// JSON body starts: the user's id and the body decoded into T
+// (allowEmpty: an empty body is T's zero value).
+func userBody[T any](s *Server, r *http.Request, allowEmpty bool) (string, T, error) {
+	var in T
 	id, err := userID(r)
 	if err != nil {
-		return err
+		return "", in, err
 	}
-	var in cardIn
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
+	err = decodeJSON(r.Body, s.bodyLimit, &in, allowEmpty)
+	return id, in, err
+}
+
+func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, in, err := userBody[cardIn](s, r, false)
+	if err != nil {
 		return err
 	}
 	if in.Format == nil {
@@ -215,12 +224,8 @@ type lengthIn struct {
 }
 
 func (s *Server) generateMFA(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
+	id, in, err := userBody[lengthIn](s, r, true)
 	if err != nil {
-		return err
-	}
-	var in lengthIn
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
 		return err
 	}
 	length := 0 // the store's default, 6

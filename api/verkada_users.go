@@ -352,14 +352,22 @@ func (s *Server) verkadaDeleteOf(del func(userID string, by store.Actor) error) 
 // verkadaSetDate is PUT …/user/start_date or /end_date: {"start_date":
 // "UNIX SECONDS"} ("" or null clears it). The store checks that the end
 // is after the start.
+// verkadaUserBody is how a Verkada handler on the user the query names
+// with a JSON body starts: the user's id and the body decoded into T.
+func verkadaUserBody[T any](s *Server, r *http.Request) (string, T, error) {
+	var in T
+	uid, err := s.verkadaUser(r.URL.Query())
+	if err != nil {
+		return "", in, err
+	}
+	err = decodeJSON(r.Body, s.bodyLimit, &in, false)
+	return uid, in, err
+}
+
 func (s *Server) verkadaSetDate(field string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
-		uid, err := s.verkadaUser(r.URL.Query())
+		uid, in, err := verkadaUserBody[map[string]numText](s, r)
 		if err != nil {
-			return err
-		}
-		var in map[string]numText
-		if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 			return err
 		}
 		v, ok := in[field]
@@ -402,12 +410,8 @@ type verkadaCardIn struct {
 }
 
 func (s *Server) verkadaAddCard(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := s.verkadaUser(r.URL.Query())
+	uid, in, err := verkadaUserBody[verkadaCardIn](s, r)
 	if err != nil {
-		return err
-	}
-	var in verkadaCardIn
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	if in.Type == nil {
