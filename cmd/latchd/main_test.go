@@ -21,6 +21,7 @@ import (
 	"github.com/latchd/latch/internal/syncio"
 
 	"github.com/latchd/latch/store"
+	"github.com/latchd/latch/store/storetest"
 )
 
 func TestCheckConfig(t *testing.T) {
@@ -398,18 +399,8 @@ func seed(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	by := store.Actor{Name: "test"}
-	u, err := st.CreateUser(store.UserFields{ExternalID: "alice", Groups: []string{"staff"}}, by)
-	if err == nil {
-		err = st.AddCard(u.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 1001, Active: true}, by)
-	}
-	if err == nil {
-		_, err = st.AddMFACode(u.UserID, []byte("246810"), by)
-	}
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	storetest.AddUser(t, st, "alice", "staff", store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 1001}, "246810")
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
