@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,8 +103,7 @@ func pollUntil(t *testing.T, what string, within time.Duration, cond func() bool
 	}
 }
 
-// member is one latchd of the site; its daemon keeps its log lines
-// (simDaemon.all) for the test.
+// member is one latchd of the site, its log lines kept for the test.
 type member struct {
 	t    *testing.T
 	name string
@@ -111,21 +111,39 @@ type member struct {
 	bin  string
 	cfg  string
 	d    *simDaemon
+	mu   sync.Mutex
+	log  []map[string]any
 	sock string
 }
 
 func (m *member) start() {
 	m.t.Helper()
+	m.mu.Lock()
+	m.log = nil
+	m.mu.Unlock()
 	m.d = startSim(m.t, m.bin, m.cfg)
-	lines := m.d.lines
+	d := m.d
+	lines := d.lines
 	go func() {
-		for range lines { // m.d.all keeps them: only drain the channel
+		for l := range lines {
+			m.mu.Lock()
+			m.log = append(m.log, l)
+			m.mu.Unlock()
 		}
 	}()
 }
 
 // seen reports whether a log line since the last start matches.
-func (m *member) seen(match func(map[string]any) bool) bool { return m.d.all.find(match) != nil }
+func (m *member) seen(match func(map[string]any) bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range m.log {
+		if match(l) {
+			return true
+		}
+	}
+	return false
+}
 
 func (m *member) waitLog(what string, within time.Duration, match func(map[string]any) bool) {
 	m.t.Helper()
@@ -140,17 +158,23 @@ func msg(text string) func(map[string]any) bool {
 func (m *member) granted(n int, within time.Duration) {
 	m.t.Helper()
 	pollUntil(m.t, fmt.Sprintf("%s granting card %d", m.name, n), within, func() bool {
-		before := m.d.all.count()
+		m.mu.Lock()
+		before := len(m.log)
+		m.mu.Unlock()
 		m.d.send(fmt.Sprintf("badge h10301 1 %d", n))
 		for range 50 {
-			for _, l := range m.d.all.from(before) {
+			m.mu.Lock()
+			for _, l := range m.log[before:] {
 				if l["event"] == "access_granted" {
+					m.mu.Unlock()
 					return true
 				}
 				if l["event"] == "access_denied" {
+					m.mu.Unlock()
 					return false
 				}
 			}
+			m.mu.Unlock()
 			time.Sleep(10 * time.Millisecond)
 		}
 		return false

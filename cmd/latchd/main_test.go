@@ -710,21 +710,6 @@ func (l *loggedLines) add(m map[string]any) {
 	l.lines = append(l.lines, m)
 }
 
-// count is how many lines were logged so far.
-func (l *loggedLines) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.lines)
-}
-
-// from returns the lines logged from the n'th on (the slice is not
-// written again: add only appends).
-func (l *loggedLines) from(n int) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lines[n:len(l.lines):len(l.lines)]
-}
-
 // find returns the first line logged so far that matches, or nil.
 func (l *loggedLines) find(match func(map[string]any) bool) map[string]any {
 	l.mu.Lock()
