@@ -46,6 +46,22 @@ type fileConfig struct {
 
 // loadConfig reads path; a missing default config is not an error (the
 // defaults apply), a missing explicit one is.
+// dbPaths fills the database and key file paths the flags left empty: the
+// config's [controller] database and key_file, else the defaults.
+func (cfg fileConfig) dbPaths(db, key *string) {
+	for _, p := range []struct {
+		v        *string
+		cfg, def string
+	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.Controller.KeyFile, defaultKeyFile}} {
+		if *p.v == "" {
+			*p.v = p.cfg
+		}
+		if *p.v == "" {
+			*p.v = p.def
+		}
+	}
+}
+
 func loadConfig(path string, explicit bool) (fileConfig, error) {
 	var c fileConfig
 	b, err := os.ReadFile(path)

@@ -56,17 +56,7 @@ func runDB(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, name, err)
 	}
-	for _, p := range []struct {
-		v        *string
-		cfg, def string
-	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.Controller.KeyFile, defaultKeyFile}} {
-		if *p.v == "" {
-			*p.v = p.cfg
-		}
-		if *p.v == "" {
-			*p.v = p.def
-		}
-	}
+	cfg.dbPaths(db, key)
 	inUse := func(err error) error {
 		if errors.Is(err, store.ErrInUse) {
 			return fmt.Errorf("%w: stop latchd first (systemctl stop latchd)", err)
