@@ -123,6 +123,8 @@ type Store struct {
 	pageSize int
 	// remote, when set, is where changes go (a fleet member: remote.go).
 	remote atomic.Pointer[remoteBox]
+	// replica: the database holds a fleet site's users (replicaguard.go).
+	replica atomic.Bool
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -312,6 +314,7 @@ func (s *Store) init(keyFile string, idKey []byte, siteIDs bool) error {
 				return err
 			}
 		}
+		s.replica.Store(meta.Get(kReplicaRev) != nil)
 		ids, err := loadIDKey(meta, fresh)
 		if err != nil {
 			return err
