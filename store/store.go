@@ -20,6 +20,8 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/latchd/latch/internal/secretfile"
 )
 
 // Options configures Open. Zero values mean the documented defaults.
@@ -121,6 +123,8 @@ type Store struct {
 	pageSize int
 	// remote, when set, is where changes go (a fleet member: remote.go).
 	remote atomic.Pointer[remoteBox]
+	// replica: the database holds a fleet site's users (replicaguard.go).
+	replica atomic.Bool
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -336,6 +340,7 @@ func (s *Store) init(keyFile string, idKey []byte, siteIDs bool) error {
 				return err
 			}
 		}
+		s.replica.Store(meta.Get(kReplicaRev) != nil)
 		ids, err := loadIDKey(meta, fresh)
 		if err != nil {
 			return err
@@ -434,11 +439,8 @@ func loadKey(path string, hasCodes bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: key file: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("store: open: key file %s: must be a regular file", path)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("store: open: key file %s: permissions %#o allow group or others; must be 0600 (chmod 600)", path, fi.Mode().Perm())
+	if err := secretfile.CheckMode(fi); err != nil {
+		return nil, fmt.Errorf("store: open: key file %s: %w", path, err)
 	}
 	key, err := os.ReadFile(path)
 	if err != nil {

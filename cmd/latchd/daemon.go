@@ -214,6 +214,9 @@ func openStore(cfg *config.Config, log zerolog.Logger, onMigrate func(int)) (*st
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
 	}
+	if cfg.Fleet == nil && st.IsReplica() {
+		log.Warn().Str("database", cfg.Controller.Database).Msg("the database is a fleet site's replica and the config has no [fleet]: the doors decide from it, changes of its users are refused; latchctl db detach makes it a stand-alone database (docs/fleet.md)")
+	}
 	return st, nil
 }
 
