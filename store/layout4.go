@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
-	"sort"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -195,7 +195,7 @@ func convertLayout4(db *bolt.DB, progress, log func(n int)) error {
 	err := db.Update(func(tx *bolt.Tx) error { return startGen(tx, newGen) })
 	total := 0
 	if err == nil {
-		err = convertGen(oldGen, newGen, func(fn func(tx *bolt.Tx) error) error {
+		err = convertGen(oldGen, newGen, filepath.Dir(db.Path()), func(fn func(tx *bolt.Tx) error) error {
 			return db.Update(fn)
 		}, migrateChunk, func(n int) {
 			total += n
@@ -242,7 +242,7 @@ func migrateLayout4(tx *bolt.Tx) error {
 	if err := startGen(tx, newGen); err != nil {
 		return err
 	}
-	if err := convertGen(oldGen, newGen, func(fn func(tx *bolt.Tx) error) error { return fn(tx) }, math.MaxInt, nil); err != nil {
+	if err := convertGen(oldGen, newGen, "", func(fn func(tx *bolt.Tx) error) error { return fn(tx) }, math.MaxInt, nil); err != nil {
 		return err
 	}
 	return switchGen(tx, oldGen, newGen)
@@ -294,7 +294,7 @@ func switchGen(tx *bolt.Tx, oldGen, newGen uint64) error {
 // at most chunk records per call of run (which runs its function in a
 // write transaction). done (may be nil) is told the records each
 // transaction wrote.
-func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chunk int, done func(int)) error {
+func convertGen(oldGen, newGen uint64, dir string, run func(func(*bolt.Tx) error) error, chunk int, done func(int)) error {
 	gens := func(tx *bolt.Tx) (*bolt.Bucket, *bolt.Bucket, error) {
 		src, dst := tx.Bucket(genName(oldGen)), tx.Bucket(genName(newGen))
 		if src == nil || dst == nil {
@@ -413,8 +413,15 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 		}
 	}
 	// The email index: new keys, which sort otherwise, collected and
-	// sorted first (16 bytes a user, in one array).
-	var keys []byte
+	// sorted first, as an import's changes are (a delta: past 2 MiB it
+	// spills sorted runs to files in dir, delta_spill.go; "" keeps them in
+	// memory).
+	var keys delta
+	keys.offHeap = true
+	if dir != "" {
+		keys.spill = newSpill(dir)
+	}
+	defer keys.free()
 	if err := run(func(tx *bolt.Tx) error {
 		src, _, err := gens(tx)
 		if err != nil {
@@ -433,17 +440,17 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 			if err != nil {
 				return err
 			}
-			keys = append(keys, emailKey(string(k[:i]), string(uid))...)
+			keys.add(emailKey(string(k[:i]), string(uid)), nil, 0, false)
 			return nil
 		})
 	}); err != nil {
 		return fmt.Errorf("email: %w", err)
 	}
-	sort.Sort(emailKeys(keys)) // in place: no slice per key
-	for len(keys) > 0 {
-		n := min(chunk, len(keys)/emailKeyLen)
-		part := keys[:n*emailKeyLen]
-		keys = keys[n*emailKeyLen:]
+	keys.sort()
+	if err := keys.spillErr(); err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
+	for next := 0; next < keys.len(); {
 		if err := run(func(tx *bolt.Tx) error {
 			_, dst, err := gens(tx)
 			if err != nil {
@@ -451,14 +458,16 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 			}
 			eb := dst.Bucket(bEmail)
 			eb.FillPercent = fillAppend
-			for i := 0; i < len(part); i += emailKeyLen {
-				if err := eb.Put(part[i:i+emailKeyLen], nil); err != nil {
+			end := min(next+chunk, keys.len())
+			for i := next; i < end; i++ {
+				if err := eb.Put(keys.key(i), nil); err != nil {
 					return err
 				}
 			}
 			if done != nil {
-				done(n)
+				done(end - next)
 			}
+			next = end
 			return nil
 		}); err != nil {
 			return fmt.Errorf("email: %w", err)
@@ -487,23 +496,4 @@ func convertGen(oldGen, newGen uint64, run func(func(*bolt.Tx) error) error, chu
 			return slices.Clone(k), rec, nil
 		})
 	})
-}
-
-// emailKeyLen is the length of an email index key.
-const emailKeyLen = emailHashLen + userIDLen
-
-// emailKeys sorts email index keys held one after the other in one array.
-type emailKeys []byte
-
-func (e emailKeys) Len() int { return len(e) / emailKeyLen }
-
-func (e emailKeys) Less(i, j int) bool {
-	return bytes.Compare(e[i*emailKeyLen:(i+1)*emailKeyLen], e[j*emailKeyLen:(j+1)*emailKeyLen]) < 0
-}
-
-func (e emailKeys) Swap(i, j int) {
-	var t [emailKeyLen]byte
-	copy(t[:], e[i*emailKeyLen:])
-	copy(e[i*emailKeyLen:(i+1)*emailKeyLen], e[j*emailKeyLen:(j+1)*emailKeyLen])
-	copy(e[j*emailKeyLen:], t[:])
 }

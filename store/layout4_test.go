@@ -56,7 +56,7 @@ func interruptLayout4(t *testing.T, path string) {
 	}
 	calls := 0
 	stop := errors.New("crash")
-	err = convertGen(gen, gen+1, func(fn func(*bolt.Tx) error) error {
+	err = convertGen(gen, gen+1, filepath.Dir(path), func(fn func(*bolt.Tx) error) error {
 		if calls++; calls > 2 {
 			return stop
 		}
