@@ -291,6 +291,9 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 					return err
 				}
 			}
+			if rc, ok := c.(*recCursor); ok && rc.Err() != nil {
+				return rc.Err() // a user's value that does not decode: never drop the users after it
+			}
 			if k == nil {
 				srcDone = true
 			} else {

@@ -230,7 +230,7 @@ func (b buckets) refreshCards(userID []byte) error {
 			}
 		}
 	}
-	return nil
+	return c.Err()
 }
 
 // Schema 1 → 2 made a card's value (user id + active byte) the card

@@ -311,3 +311,41 @@ func FuzzDecodeSubs(f *testing.F) {
 		}
 	})
 }
+
+// TestBulkImportCorruptUserValue: a large import over a user's value that
+// does not decode fails as corrupt, and writes nothing: the merge never
+// drops the users after it.
+func TestBulkImportCorruptUserValue(t *testing.T) {
+	old := bulkThreshold
+	bulkThreshold = 1
+	defer func() { bulkThreshold = old }()
+	s := openTest(t)
+	var ids []string
+	for _, ext := range []string{"a", "b", "c"} {
+		ids = append(ids, recKey(t, s, mustUser(t, s, ext).UserID))
+	}
+	var saved []byte
+	put := func(v []byte) {
+		s.db.Update(func(tx *bolt.Tx) error {
+			b, err := txBuckets(tx)
+			if err != nil {
+				return err
+			}
+			saved = bytes.Clone(b.users.recs.Bucket.Get([]byte(ids[1])))
+			return b.users.recs.Bucket.Put([]byte(ids[1]), v)
+		})
+	}
+	put([]byte{0xee})
+	good := saved
+	_, err := s.Import(textOpener("externalId,type,code\na,mfa_code,1234\nc,mfa_code,5678\n"), 0, admin, nil)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Errorf("import over a corrupt user's value: %v, want ErrCorrupt", err)
+	}
+	put(good) // the clean-up checks the file
+	checkOneGeneration(t, s)
+	for _, ext := range []string{"a", "b", "c"} {
+		if u, err := s.UserByExternalID(ext); err != nil || len(u.MFACodes) != 0 {
+			t.Errorf("user %s after the failed import: %d codes, %v", ext, len(u.MFACodes), err)
+		}
+	}
+}
