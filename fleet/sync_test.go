@@ -90,13 +90,18 @@ func TestSyncFollowsAndResumes(t *testing.T) {
 	b := w.user("b", 2, "")
 	w.put(b.UserID)
 	w.st.SetCardActive(a.UserID, card(1), false, admin)
-	w.put(a.UserID)
+	ra := w.put(a.UserID)
 	if err := w.kv.Delete(context.Background(), UserKey(b.UserID)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the delete", func() bool {
 		_, _, err := st.LookupCard(card(2))
-		return errors.Is(err, store.ErrNotFound) && c.Sync().CaughtUp
+		// b's card is also missing before b arrives: wait until the member
+		// applied past a's change (the delete comes after it), and for the
+		// member to record the revision the store did (it does so after
+		// the store's commit, which the lookup sees).
+		rev, _ := st.ReplicaRevision()
+		return errors.Is(err, store.ErrNotFound) && c.Sync().CaughtUp && c.Applied() > ra && c.Applied() == rev
 	})
 	if _, active, _ := st.LookupCard(card(1)); active {
 		t.Error("a's card still active")
