@@ -30,6 +30,9 @@ const onlineWithin = 30 * time.Second
 type DoorReport struct {
 	Name string `json:"name"`
 	Mode string `json:"mode"`
+	// View is the door as the controller's own API shows it (override,
+	// lockdown, strike …); a manager serves it (docs/fleet.md "Status").
+	View *apitype.DoorState `json:"view,omitempty"`
 }
 
 // MemberStatus is the value of <controller> in the status bucket.
@@ -111,6 +114,7 @@ func (m *Member) statusLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-m.kick: // a command or a site lockdown changed a door
 		}
 	}
 }
@@ -180,7 +184,12 @@ func (m *Member) SiteDoors(ctx context.Context) ([]apitype.DoorState, error) {
 		}
 		for _, d := range s.Doors {
 			online := s.Online
-			out = append(out, apitype.DoorState{Door: apitype.Door{Name: d.Name, Readers: []string{}}, Mode: d.Mode, Controller: s.Controller, Online: &online})
+			v := apitype.DoorState{Door: apitype.Door{Name: d.Name, Readers: []string{}}, Mode: d.Mode}
+			if d.View != nil && d.View.Name == d.Name {
+				v = *d.View
+			}
+			v.Controller, v.Online = s.Controller, &online
+			out = append(out, v)
 		}
 	}
 	return out, nil
