@@ -118,7 +118,7 @@ func DecodeCommand(data []byte) (Command, error) {
 	var c Command
 	if err := decodeStrict("command", data, maxCommandBytes, &c); err != nil {
 		field := "command"
-		if f, ok := strings.CutPrefix(err.Error(), "fleet: command: unknown field "); ok {
+		if f, ok := strings.CutPrefix(err.Error(), "fleet: command: unknown field "); ok && strings.Trim(f, `"`) != "" {
 			field = strings.Trim(f, `"`)
 		}
 		return Command{}, &door.ValueError{Field: field, Rule: strings.TrimPrefix(err.Error(), "fleet: command: ")}
