@@ -53,7 +53,7 @@ type MemberStatus struct {
 	Online bool `json:"-"`
 }
 
-const maxStatusBytes = 64 << 10
+const maxStatusBytes = 256 << 10 // with each door's view (DoorReport.View)
 
 // DecodeStatus decodes a status value read from NATS.
 func DecodeStatus(key string, data []byte) (MemberStatus, error) {

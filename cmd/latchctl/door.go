@@ -53,7 +53,7 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 		} else {
 			next = doorTime(next, d.TimeZone)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, d.Mode, next, nextMode)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.SiteName(), d.Mode, next, nextMode)
 	}
 	tw.Flush()
 	return 0

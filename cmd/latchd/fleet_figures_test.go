@@ -30,14 +30,17 @@ import (
 // started, strikes locked; and to the first access_granted of a card
 // badged at once), the process's VmHWM, VmRSS (RssAnon + RssFile: bbolt's
 // mapped pages are file pages) and the group's memory.max_usage_in_bytes
-// (page cache included). It fails when a start-up takes 1 s or more or
-// VmHWM reaches 64 MiB. Skipped unless LATCH_FLEET_FIGURES is set: the
+// (page cache included); LATCH_FLEET_MEMLIMIT sets the group's hard limit.
+// It fails when a start-up takes 1 s or more or VmHWM reaches 64 MiB. Skipped unless LATCH_FLEET_FIGURES is set: the
 // replica's catch-up alone takes a minute or two.
 func TestFleetFigures(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("LATCH_FLEET_FIGURES"))
 	if n <= 0 {
 		t.Skip("set LATCH_FLEET_FIGURES=1000000 (users) to measure docs/fleet.md's figures")
 	}
+	// LATCH_FLEET_MEMLIMIT (bytes) puts a hard limit on the daemon's group
+	// (no swap): it must start and decide under it.
+	limit, _ := strconv.ParseInt(os.Getenv("LATCH_FLEET_MEMLIMIT"), 10, 64)
 	cgParent := memCgroupParent(t)
 	bin := buildLatchd(t)
 	root := t.TempDir()
@@ -70,8 +73,10 @@ func TestFleetFigures(t *testing.T) {
 		}
 		dropCache(t, filepath.Join(ctl.dir, "data", "latch.db")) // as after a reboot: its reads are charged to the group
 		t0 := time.Now()
-		d := startDaemon(t, "/bin/sh", []string{"-c", `cg="$1/latch-figures-$$"; mkdir "$cg" && echo $$ >"$cg/cgroup.procs" && shift && exec "$@"`,
-			"sh", cgParent, bin, "--sim", "--config", ctl.cfg, "--log-format", "json"})
+		d := startDaemon(t, "/bin/sh", []string{"-c", `cg="$1/latch-figures-$$"; mkdir "$cg" &&
+			if [ "$2" != 0 ]; then echo "$2" >"$cg/memory.limit_in_bytes" && echo 0 >"$cg/memory.swappiness"; fi &&
+			echo $$ >"$cg/cgroup.procs" && shift 2 && exec "$@"`,
+			"sh", cgParent, strconv.FormatInt(limit, 10), bin, "--sim", "--config", ctl.cfg, "--log-format", "json"})
 		started := time.Since(t0)
 		d.send(last)
 		d.waitFor("the first grant", event("access_granted"))
@@ -84,8 +89,9 @@ func TestFleetFigures(t *testing.T) {
 		}
 		st := procStatus(t, d.cmd.Process.Pid)
 		usage := readInt(t, filepath.Join(cg, "memory.max_usage_in_bytes"))
-		t.Logf("figures: users=%d nats_up=%v started=%s first_grant=%s VmHWM=%dMiB VmRSS=%dMiB RssAnon=%dMiB RssFile=%dMiB cgroup_max_usage=%dMiB",
-			n, natsUp, started.Round(time.Millisecond), decided.Round(time.Millisecond), st["VmHWM"]>>10, st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, usage>>20)
+		fail := readInt(t, filepath.Join(cg, "memory.failcnt"))
+		t.Logf("figures: users=%d nats_up=%v limit=%dMiB started=%s first_grant=%s VmHWM=%dMiB VmRSS=%dMiB RssAnon=%dMiB RssFile=%dMiB cgroup_max_usage=%dMiB failcnt=%d",
+			n, natsUp, limit>>20, started.Round(time.Millisecond), decided.Round(time.Millisecond), st["VmHWM"]>>10, st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, usage>>20, fail)
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		d.wait()
 		os.Remove(cg)
