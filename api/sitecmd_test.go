@@ -47,9 +47,13 @@ func (s *siteDoors) ReleaseLockdown(_ context.Context, doors []string, by door.A
 	return []string{"ctl1.front"}, s.err
 }
 
-func (s *siteDoors) LockedDown(context.Context) ([]string, error) { return []string{"ctl2.front"}, s.err }
+func (s *siteDoors) LockedDown(context.Context) ([]string, error) {
+	return []string{"ctl2.front"}, s.err
+}
 
-func (s *siteDoors) DoorNames(context.Context) ([]string, error) { return []string{"ctl1.front"}, s.err }
+func (s *siteDoors) DoorNames(context.Context) ([]string, error) {
+	return []string{"ctl1.front"}, s.err
+}
 
 // TestSiteCommandRoutes: on a fleet manager the door-command routes go to
 // Options.SiteCommands with the caller as actor, after the API's own
