@@ -60,11 +60,12 @@ type Member struct {
 	caughtUp  bool
 
 	reconnect chan struct{}
+	wg        sync.WaitGroup
+	cancel    context.CancelFunc
+
 	// lockReconnect restarts the lockdown watch after a reconnect;
 	// kick writes the status now (lockdown.go, commands.go).
 	lockReconnect, kick chan struct{}
-	wg                  sync.WaitGroup
-	cancel              context.CancelFunc
 }
 
 // ErrKeyMismatch is the refusal of a member whose site key is not the

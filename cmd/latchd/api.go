@@ -94,23 +94,24 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		siteCmds = s.member.Commands() // and sends door commands to their controllers
 	}
 	srv := api.New(api.Options{
-		Duress:       duress,
-		SiteDoors:    siteDoors,
-		SiteCommands: siteCmds,
-		Store:        st,
-		Doors:        api.DoorStatusFunc(s.doorStatus),
-		Control:      s.controller,
-		ConfigFunc:   func() api.Config { return apiConfig(s.config()) },
-		Metrics:      m,
-		Logger:       log,
-		Now:          time.Now, // the daemon's clock: the doors' too (their Config.Now is nil)
-		LocalOwner:   true,     // latchctl token … as latchd's own user while it holds the database
-		TempDir:      filepath.Dir(cfg.Controller.Database),
+		Duress:     duress,
+		SiteDoors:  siteDoors,
+		Store:      st,
+		Doors:      api.DoorStatusFunc(s.doorStatus),
+		Control:    s.controller,
+		ConfigFunc: func() api.Config { return apiConfig(s.config()) },
+		Metrics:    m,
+		Logger:     log,
+		Now:        time.Now, // the daemon's clock: the doors' too (their Config.Now is nil)
+		LocalOwner: true,     // latchctl token … as latchd's own user while it holds the database
+		TempDir:    filepath.Dir(cfg.Controller.Database),
 		// Bounds on hostile clients (docs/api.md, "Limits and timeouts").
 		ImportLimit:     cfg.API.ImportSpoolMax,
 		MaxConns:        cfg.API.MaxConnections,
 		MaxConnsPerPeer: cfg.API.MaxConnectionsPerPeer,
 		HeaderTimeout:   cfg.API.HeaderTimeout,
+
+		SiteCommands: siteCmds, // nil unless a fleet manager
 	})
 	if pageOK {
 		page, err := web.New(web.Options{Store: st, API: srv, Logger: log, TLS: pageTLS, Now: time.Now,
