@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -121,6 +122,11 @@ func (m *Member) statusLoop(ctx context.Context) {
 
 // SiteStatus reads every member's status from the status bucket, ordered
 // by name. A value that does not decode is left out (and logged).
+//
+// The keys come from the bucket's stream (its subjects now), each value
+// from a get: a watch's "initial values" can repeat a key and miss one
+// that is written meanwhile (the bucket keeps one revision a key, and a
+// controller writes its status again after each command).
 func (m *Member) SiteStatus(ctx context.Context) ([]MemberStatus, error) {
 	if m.nc == nil || !m.nc.IsConnected() {
 		return nil, fmt.Errorf("%w (%v)", ErrOffline, m.cfg.URLs)
@@ -129,42 +135,39 @@ func (m *Member) SiteStatus(ctx context.Context) ([]MemberStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet: status bucket: %w", err)
 	}
-	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	str, err := m.js.Stream(ctx, "KV_"+m.names.Status())
 	if err != nil {
 		return nil, fmt.Errorf("fleet: status bucket: %w", err)
 	}
-	defer w.Stop()
+	prefix := "$KV." + m.names.Status() + "."
+	info, err := str.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("fleet: status bucket: %w", err)
+	}
+	var keys []string
+	for subj := range info.State.Subjects {
+		keys = append(keys, strings.TrimPrefix(subj, prefix))
+	}
+	slices.Sort(keys)
 	var out []MemberStatus
 	now := m.cfg.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("fleet: status watch ended")
-			}
-			if e == nil {
-				slices.SortFunc(out, func(a, b MemberStatus) int {
-					if a.Controller < b.Controller {
-						return -1
-					}
-					if a.Controller > b.Controller {
-						return 1
-					}
-					return 0
-				})
-				return out, nil
-			}
-			s, err := DecodeStatus(e.Key(), e.Value())
-			if err != nil {
-				m.log.Warn().Str("key", e.Key()).Err(err).Msg("fleet: a status does not decode; left out")
-				continue
-			}
-			s.Online = now.Sub(s.Time) < onlineWithin
-			out = append(out, s)
+	for _, k := range keys {
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			continue // expired or deleted since
 		}
+		if err != nil {
+			return nil, fmt.Errorf("fleet: status of %s: %w", k, err)
+		}
+		s, err := DecodeStatus(e.Key(), e.Value())
+		if err != nil {
+			m.log.Warn().Str("key", e.Key()).Err(err).Msg("fleet: a status does not decode; left out")
+			continue
+		}
+		s.Online = now.Sub(s.Time) < onlineWithin
+		out = append(out, s)
 	}
+	return out, nil
 }
 
 // SiteDoors lists every door of the site's controllers as GET /v1/doors
