@@ -32,6 +32,15 @@ type Config struct {
 	// Doors reports this controller's doors for its status (nil: none).
 	Doors   func() []DoorReport
 	Version string // latchd's version, in the status
+	// Uploader, on a controller, is its event upload (events.go): it
+	// publishes on this member's connection.
+	Uploader *Uploader
+	// EventBacklog, on a controller, reports the events of its log the
+	// site's stream has not acknowledged yet (the status's event_backlog).
+	EventBacklog func() uint64
+	// EventMaxAge is the max age of the site's event stream a manager
+	// creates ([fleet] event_max_age; 0 = DefaultEventMaxAge).
+	EventMaxAge time.Duration
 }
 
 // Member is one latchd's membership in its site: the connection, the
@@ -52,6 +61,8 @@ type Member struct {
 	lastErr   string
 	rejected  int
 	caughtUp  bool
+	// refusedEvents counts site events a manager could not decode.
+	refusedEvents int
 
 	reconnect chan struct{}
 	wg        sync.WaitGroup
@@ -173,6 +184,12 @@ func (m *Member) Start(ctx context.Context) error {
 		defer m.wg.Done()
 		m.statusLoop(ctx)
 	}()
+	if m.cfg.Uploader != nil {
+		m.cfg.Uploader.attach(nc, js)
+	}
+	if m.cfg.Manager {
+		m.wg.Go(func() { m.ingestLoop(ctx) })
+	}
 	return nil
 }
 

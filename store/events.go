@@ -73,6 +73,12 @@ type Event struct {
 	Destination string `json:"destination,omitempty"`
 	FirstSeq    uint64 `json:"first_seq,omitempty"`
 	LastSeq     uint64 `json:"last_seq,omitempty"`
+	// Controller is the fleet controller whose log the event comes from
+	// (Options.EventController; on a manager, the site's events carry
+	// their controller's), ControllerSeq its seq there when that is not
+	// this log (a manager's copy of a controller's event, siteevents.go).
+	Controller    string `json:"controller,omitempty"`
+	ControllerSeq uint64 `json:"controller_seq,omitempty"`
 }
 
 // TimeFormat is how an event's time is written: RFC 3339, UTC, ms.
@@ -138,6 +144,9 @@ func (s *Store) appendEventsTx(tx *bolt.Tx, evs []Event) error {
 		evs[i].Seq = seq
 		if evs[i].Time.IsZero() {
 			evs[i].Time = s.now()
+		}
+		if evs[i].Controller == "" {
+			evs[i].Controller = s.evController
 		}
 		v, err := json.Marshal(evs[i])
 		if err != nil {

@@ -37,7 +37,8 @@ func startFleet(ctx context.Context, cfg *config.Config, st *store.Store, s *sit
 			}
 			return out
 		},
-		Version: version.Get().Version,
+		Version:  version.Get().Version,
+		Uploader: s.uploader, EventBacklog: s.eventBacklog, EventMaxAge: f.EventMaxAge,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
