@@ -145,8 +145,16 @@ func (u *Uploader) Backoff(n int) time.Duration {
 	return min(time.Second<<min(max(n-1, 0), 3), 5*time.Second)
 }
 
-func (u *Uploader) attach(nc *nats.Conn, js jetstream.JetStream) {
+// attach gives the upload its connection. Its JetStream context times an
+// acknowledgement out after uploadAckWait, so a publish the server never
+// answers does not stay pending for ever (and stall later ones).
+func (u *Uploader) attach(nc *nats.Conn) error {
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(uploadAckWait))
+	if err != nil {
+		return fmt.Errorf("fleet: %w", err)
+	}
 	u.conn.Store(&uploadConn{nc: nc, js: js})
+	return nil
 }
 
 // ErrNoStream says the site's event stream does not exist yet: a manager

@@ -263,7 +263,9 @@ func TestEventsResendDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	up.attach(nc, js)
+	if err := up.attach(nc); err != nil {
+		t.Fatal(err)
+	}
 	for range 2 {
 		acked, err := up.Deliver(context.Background(), batch)
 		if err != nil || acked != 10 {

@@ -185,7 +185,9 @@ func (m *Member) Start(ctx context.Context) error {
 		m.statusLoop(ctx)
 	}()
 	if m.cfg.Uploader != nil {
-		m.cfg.Uploader.attach(nc, js)
+		if err := m.cfg.Uploader.attach(nc); err != nil {
+			m.log.Error().Err(err).Msg("fleet: the event upload has no connection")
+		}
 	}
 	if m.cfg.Manager {
 		m.wg.Go(func() { m.ingestLoop(ctx) })
