@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -21,13 +20,7 @@ func BenchmarkEventDrain(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("LATCH_FLEET_EVENTS")); err == nil && v > 0 {
 		n = v
 	}
-	srv := runServer(b, "", 0)
-	s := newSite(b, srv.ClientURL())
-	mst := storeIn(b, b.TempDir(), s.key)
-	mgr := s.member(mst, "mgr", true, nil, nil)
-	b.Cleanup(func() { mgr.Close(); mst.Close() })
-	js := jsOf(b, s.url)
-	waitFor(b, "the stream", func() bool { _, err := js.Stream(context.Background(), "latch_hq_events"); return err == nil })
+	s, mst, _, _ := managed(b)
 	var drain, site time.Duration
 	var total uint64
 	b.ResetTimer()

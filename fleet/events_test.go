@@ -145,6 +145,20 @@ func waitSite(t testing.TB, st *store.Store, controller string, n int) []store.E
 	return evs
 }
 
+// managed is a site with a manager that made the site's event stream:
+// the site, the manager's store and member, and a plain JetStream client.
+func managed(t testing.TB) (*site, *store.Store, *Member, jetstream.JetStream) {
+	t.Helper()
+	srv := runServer(t, "", 0)
+	s := newSite(t, srv.ClientURL())
+	mst := storeIn(t, t.TempDir(), s.key)
+	mgr := s.member(mst, "mgr", true, nil, nil)
+	t.Cleanup(func() { mgr.Close(); mst.Close() })
+	js := jsOf(t, s.url)
+	waitFor(t, "the stream", func() bool { _, err := js.Stream(context.Background(), "latch_hq_events"); return err == nil })
+	return s, mst, mgr, js
+}
+
 // TestEventsReachManager: a controller started before the site's stream
 // exists keeps its cursor and retries; once a manager made the stream,
 // every event arrives on the manager, in order, each with its controller,
@@ -244,14 +258,7 @@ func TestEventsResumeAfterRestart(t *testing.T) {
 // lost, the outbox hands it again) is stored once by the stream, so the
 // manager has each event once.
 func TestEventsResendDropped(t *testing.T) {
-	srv := runServer(t, "", 0)
-	s := newSite(t, srv.ClientURL())
-	mst := storeIn(t, t.TempDir(), s.key)
-	defer mst.Close()
-	mgr := s.member(mst, "mgr", true, nil, nil)
-	defer mgr.Close()
-	js := jsOf(t, s.url)
-	waitFor(t, "the stream", func() bool { _, err := js.Stream(context.Background(), "latch_hq_events"); return err == nil })
+	s, mst, _, js := managed(t)
 
 	cst := storeIn(t, t.TempDir(), s.key)
 	defer cst.Close()
@@ -324,8 +331,7 @@ func TestEventsOutageDrain(t *testing.T) {
 // latch_outbox_dropped_total metric) and said in a delivery_dropped event
 // of destination fleet, which itself reaches the manager.
 func TestEventsLostCounted(t *testing.T) {
-	srv := runServer(t, "", 0)
-	s := newSite(t, srv.ClientURL())
+	s, mst, _, _ := managed(t)
 	dir := t.TempDir()
 	st0 := storeIn(t, dir, s.key)
 	if err := InitUploadCursor(st0); err != nil { // the controller joined with an empty log
@@ -338,12 +344,6 @@ func TestEventsLostCounted(t *testing.T) {
 	}
 	defer cst.Close()
 	appendN(t, cst, 30) // none uploaded yet; retention keeps 21..30
-	mst := storeIn(t, t.TempDir(), s.key)
-	defer mst.Close()
-	mgr := s.member(mst, "mgr", true, nil, nil)
-	defer mgr.Close()
-	js := jsOf(t, s.url)
-	waitFor(t, "the stream", func() bool { _, err := js.Stream(context.Background(), "latch_hq_events"); return err == nil })
 	u := s.upload(cst, "ctl1")
 	evs := waitSite(t, mst, "ctl1", 11)
 	if got := u.stat().Dropped[door.DropRetention]; got != 20 {
@@ -365,15 +365,8 @@ func TestEventsLostCounted(t *testing.T) {
 // that names another controller than its subject, is skipped and counted;
 // the events after it still arrive.
 func TestIngestRefuses(t *testing.T) {
-	srv := runServer(t, "", 0)
-	s := newSite(t, srv.ClientURL())
-	mst := storeIn(t, t.TempDir(), s.key)
-	defer mst.Close()
-	mgr := s.member(mst, "mgr", true, nil, nil)
-	defer mgr.Close()
-	js := jsOf(t, s.url)
+	_, mst, mgr, js := managed(t)
 	ctx := context.Background()
-	waitFor(t, "the stream", func() bool { _, err := js.Stream(ctx, "latch_hq_events"); return err == nil })
 	good, _ := EncodeEvent("ctl1", store.Event{Time: time.Now(), Seq: 1, Event: "access_granted", Door: "front"})
 	spoof, _ := EncodeEvent("ctl2", store.Event{Time: time.Now(), Seq: 2, Event: "access_granted", Door: "front"})
 	for _, data := range [][]byte{[]byte("{not json"), spoof, good} {
