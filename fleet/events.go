@@ -148,6 +148,16 @@ func (u *Uploader) Backoff(n int) time.Duration {
 // attach gives the upload its connection. Its JetStream context times an
 // acknowledgement out after uploadAckWait, so a publish the server never
 // answers does not stay pending for ever (and stall later ones).
+// UploadRate bounds the events a second the upload hands the stream
+// (the outbox's Rater; it is the upload's own budget, outside the one
+// the integrations share): high enough to drain an outage's backlog at
+// well over 10,000 events/s where the machine can, bounded so that a
+// drain never takes every core from the doors (docs/fleet.md "Events").
+const UploadRate = 15000
+
+// Rate is UploadRate: the outbox paces this destination by it alone.
+func (u *Uploader) Rate() float64 { return UploadRate }
+
 func (u *Uploader) attach(nc *nats.Conn) error {
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(uploadAckWait))
 	if err != nil {
