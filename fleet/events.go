@@ -117,6 +117,8 @@ type Uploader struct {
 	names      Names
 	controller string
 	conn       atomic.Pointer[uploadConn]
+	// probe: the next Deliver sends its first event alone (Deliver).
+	probe atomic.Bool
 }
 
 type uploadConn struct {
@@ -164,6 +166,7 @@ func (u *Uploader) attach(nc *nats.Conn) error {
 		return fmt.Errorf("fleet: %w", err)
 	}
 	u.conn.Store(&uploadConn{nc: nc, js: js})
+	u.probe.Store(true)
 	return nil
 }
 
@@ -174,45 +177,83 @@ var ErrNoStream = errors.New("fleet: the site's event stream does not exist yet 
 // Deliver publishes batch with asynchronous JetStream publishes and then
 // waits for their acknowledgements: acked is the seq of the last event
 // such that it and all before it were stored.
-func (u *Uploader) Deliver(ctx context.Context, batch []store.Event) (uint64, error) {
+//
+// The order in the stream is the log's: after a failure (and at the
+// start) the first event goes alone and is awaited before the rest are
+// sent, so a batch whose stream appeared or came back in the middle
+// cannot store a later event before an earlier one (its earlier ones
+// failing, the later ones not). The connection buffers nothing while it
+// reconnects (Member's options), so what reaches the server of a batch
+// is always a prefix of it.
+func (u *Uploader) Deliver(ctx context.Context, batch []store.Event) (acked uint64, err error) {
 	c := u.conn.Load()
 	if c == nil || !c.nc.IsConnected() {
 		return 0, ErrOffline
 	}
+	defer func() {
+		if err != nil {
+			u.probe.Store(true)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, uploadAckWait)
+	defer cancel()
+	if u.probe.Load() && len(batch) > 0 {
+		msg, opts, err := u.message(batch[0])
+		if err != nil {
+			return 0, err
+		}
+		if _, err := c.js.PublishMsg(ctx, msg, opts...); err != nil {
+			return 0, uploadErr(batch[0].Seq, err)
+		}
+		u.probe.Store(false)
+		acked, batch = batch[0].Seq, batch[1:]
+	}
 	futs := make([]jetstream.PubAckFuture, 0, len(batch))
 	var perr error
 	for _, e := range batch {
-		data, err := EncodeEvent(u.controller, e)
+		msg, opts, err := u.message(e)
 		if err != nil {
-			perr = fmt.Errorf("fleet: event %d: %w", e.Seq, err)
+			perr = err
 			break
 		}
-		f, err := c.js.PublishMsgAsync(&nats.Msg{Subject: u.names.EventSubject(u.controller, e.Door), Data: data},
-			jetstream.WithMsgID(outbox.DeliveryID(u.controller, e.Seq)), jetstream.WithExpectStream(u.names.Events()))
+		f, err := c.js.PublishMsgAsync(msg, opts...)
 		if err != nil {
 			perr = fmt.Errorf("fleet: publish event %d: %w", e.Seq, err)
 			break
 		}
 		futs = append(futs, f)
 	}
-	ctx, cancel := context.WithTimeout(ctx, uploadAckWait)
-	defer cancel()
-	var acked uint64
 	for i, f := range futs {
 		select {
 		case <-f.Ok():
 			acked = batch[i].Seq
-			continue
 		case err := <-f.Err():
-			if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-				err = ErrNoStream
-			}
-			return acked, fmt.Errorf("fleet: upload of event %d: %w", batch[i].Seq, err)
+			return acked, uploadErr(batch[i].Seq, err)
 		case <-ctx.Done():
 			return acked, fmt.Errorf("fleet: upload of event %d: no acknowledgement: %w", batch[i].Seq, ctx.Err())
 		}
 	}
 	return acked, perr
+}
+
+// message is e's message on the stream and its publish options: the
+// message id and the stream it must land in.
+func (u *Uploader) message(e store.Event) (*nats.Msg, []jetstream.PublishOpt, error) {
+	data, err := EncodeEvent(u.controller, e)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fleet: event %d: %w", e.Seq, err)
+	}
+	return &nats.Msg{Subject: u.names.EventSubject(u.controller, e.Door), Data: data},
+		[]jetstream.PublishOpt{jetstream.WithMsgID(outbox.DeliveryID(u.controller, e.Seq)), jetstream.WithExpectStream(u.names.Events())}, nil
+}
+
+// uploadErr says why the stream did not take event seq; no responders
+// means the stream does not exist.
+func uploadErr(seq uint64, err error) error {
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		err = ErrNoStream
+	}
+	return fmt.Errorf("fleet: upload of event %d: %w", seq, err)
 }
 
 // InitUploadCursor gives the upload a cursor at the start of log when it

@@ -113,6 +113,10 @@ func (m *Member) options() ([]nats.Option, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectJitter(500*time.Millisecond, time.Second),
+		// Nothing is buffered while reconnecting: a publish then fails at
+		// once (a write answers 503, the event upload tries again later)
+		// rather than going out late, after what was sent meanwhile.
+		nats.ReconnectBufSize(-1),
 		// Replies and watches on this member's own inboxes, which the
 		// site's NATS account lets it subscribe to (docs/fleet.md).
 		nats.CustomInboxPrefix(InboxPrefix(m.cfg.Site, m.cfg.Controller)),
