@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/latchd/latch/store"
 )
 
 // BenchmarkEventDrain: a controller whose log holds a backlog (NATS was
@@ -30,9 +32,7 @@ func BenchmarkEventDrain(b *testing.B) {
 		if err := InitUploadCursor(cst); err != nil {
 			b.Fatal(err)
 		}
-		for left := n; left > 0; left -= 1000 {
-			appendN(b, cst, min(left, 1000))
-		}
+		appendBacklog(b, cst, n)
 		total += uint64(n)
 		b.StartTimer()
 		t0 := time.Now()
@@ -47,4 +47,11 @@ func BenchmarkEventDrain(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/drain.Seconds(), "drain-events/s")
 	b.ReportMetric(float64(total)/site.Seconds(), "site-events/s")
+}
+
+// appendBacklog appends n events to st, 1000 a transaction.
+func appendBacklog(b testing.TB, st *store.Store, n int) {
+	for left := n; left > 0; left -= 1000 {
+		appendN(b, st, min(left, 1000))
+	}
 }
