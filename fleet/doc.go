@@ -21,8 +21,6 @@
 //     documents a store change computed into compare-and-set writes on the
 //     creds bucket and create-only index keys, and returns once the local
 //     replica applied them;
-//   - status: each member's key in latch_<site>_status (DecodeStatus) and a
-//     manager's view of the site's doors (SiteDoors).
 //   - events (events.go, ingest.go): the stream latch_<site>_events, its
 //     subjects latch.<site>.events.<controller>.<door> (NoDoor "_" for an
 //     event of no door), message ids <controller>:<seq> and duplicate
@@ -32,7 +30,9 @@
 //     decoder Names.DecodeEvent (FuzzDecodeEvent); a manager creating the
 //     stream and appending it to its own log through
 //     store.Store.AppendSiteEvents, which records the stream position in
-//     the same transaction.
+//     the same transaction;
+//   - status: each member's key in latch_<site>_status (DecodeStatus) and a
+//     manager's view of the site's doors (SiteDoors).
 //
 // What a fleet member is (controller: it has doors; manager: it has none)
 // is internal/config's Config.FleetRole. The store keeps owning its records and

@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/latchd/latch/internal/apitest"
+	"github.com/latchd/latch/store"
 )
 
 // natsProc is Debian's nats-server program, run with the site's NATS
@@ -215,8 +216,26 @@ func newMember(t *testing.T, root, bin, name, natsURL string, key []byte, contro
 // manager and three latchd --sim controllers, and the faults a site
 // must survive.
 func TestFleetEndToEnd(t *testing.T) {
-	e := startSiteE2E(t)
-	bin, root, ns, key, mgr, token, api := e.bin, e.root, e.ns, e.key, e.mgr, e.token, e.api
+	bin := buildLatchd(t)
+	root := t.TempDir()
+	ns := startNATS(t, root)
+	key := make([]byte, 32)
+	rand.Read(key)
+
+	mgr := newMember(t, root, bin, "mgr", ns.url(), key, false)
+	// The manager's API token (tokens are each member's own).
+	st, err := store.Open(store.Options{Path: filepath.Join(mgr.dir, "data", "latch.db"), KeyFile: filepath.Join(mgr.dir, "site.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := st.CreateToken("admin", store.RoleSystemAdmin, store.Actor{Name: "test"})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr.start()
+	mgr.waitLog("the replica", 20*time.Second, msg("replica rebuilt"))
+	api := apitest.UnixClient(mgr.sock)
 	call := func(method, path, body string) (int, string) {
 		return apitest.Call(t, context.Background(), api, method, "http://latchd"+path, token, body)
 	}
