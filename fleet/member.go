@@ -29,9 +29,6 @@ type Config struct {
 	Store                         *store.Store
 	Logger                        zerolog.Logger
 	Now                           func() time.Time // nil = time.Now
-	// Doors reports this controller's doors for its status (nil: none).
-	Doors   func() []DoorReport
-	Version string // latchd's version, in the status
 	// Uploader, on a controller, is its event upload (events.go): it
 	// publishes on this member's connection.
 	Uploader *Uploader
@@ -41,6 +38,9 @@ type Config struct {
 	// EventMaxAge is the max age of the site's event stream a manager
 	// creates ([fleet] event_max_age; 0 = DefaultEventMaxAge).
 	EventMaxAge time.Duration
+	// Doors reports this controller's doors for its status (nil: none).
+	Doors   func() []DoorReport
+	Version string // latchd's version, in the status
 }
 
 // Member is one latchd's membership in its site: the connection, the
@@ -179,6 +179,14 @@ func (m *Member) Start(ctx context.Context) error {
 	}
 	m.nc, m.js = nc, js
 	ctx, m.cancel = context.WithCancel(ctx)
+	if m.cfg.Uploader != nil {
+		if err := m.cfg.Uploader.attach(nc); err != nil {
+			m.log.Error().Err(err).Msg("fleet: the event upload has no connection")
+		}
+	}
+	if m.cfg.Manager {
+		m.wg.Go(func() { m.ingestLoop(ctx) })
+	}
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -188,14 +196,6 @@ func (m *Member) Start(ctx context.Context) error {
 		defer m.wg.Done()
 		m.statusLoop(ctx)
 	}()
-	if m.cfg.Uploader != nil {
-		if err := m.cfg.Uploader.attach(nc); err != nil {
-			m.log.Error().Err(err).Msg("fleet: the event upload has no connection")
-		}
-	}
-	if m.cfg.Manager {
-		m.wg.Go(func() { m.ingestLoop(ctx) })
-	}
 	return nil
 }
 
