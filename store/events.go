@@ -205,6 +205,9 @@ type EventQuery struct {
 	// these user ids and of one of these event names. An event whose
 	// stored text does not hold any of them is skipped without decoding.
 	AnyUser, AnyEvent []string
+	// Controller, when set, keeps only the events of that fleet
+	// controller (a manager's log holds the site's, docs/fleet.md).
+	Controller string
 }
 
 // rawPatterns are the texts "field":"val" of vals, for rawHas.
@@ -263,7 +266,7 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 		return nil, nil
 	}
 	if q.Door == "" && q.UserID == "" && q.Event == "" && q.From.IsZero() && q.To.IsZero() &&
-		len(q.AnyUser) == 0 && len(q.AnyEvent) == 0 {
+		len(q.AnyUser) == 0 && len(q.AnyEvent) == 0 && q.Controller == "" {
 		return s.eventsAfter(q.After, limit)
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -284,7 +287,7 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 				return fmt.Errorf("store: event %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if (q.Door != "" && e.Door != q.Door) || (q.UserID != "" && e.UserID != q.UserID) ||
-				(q.Event != "" && e.Event != q.Event) || (window && q.outside(e.Time)) ||
+				(q.Event != "" && e.Event != q.Event) || (window && q.outside(e.Time)) || (q.Controller != "" && e.Controller != q.Controller) ||
 				(len(q.AnyUser) > 0 && !slices.Contains(q.AnyUser, e.UserID)) || (len(q.AnyEvent) > 0 && !slices.Contains(q.AnyEvent, e.Event)) {
 				continue
 			}
