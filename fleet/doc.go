@@ -21,6 +21,16 @@
 //     documents a store change computed into compare-and-set writes on the
 //     creds bucket and create-only index keys, and returns once the local
 //     replica applied them;
+//   - events (events.go, ingest.go): the stream latch_<site>_events, its
+//     subjects latch.<site>.events.<controller>.<door> (NoDoor "_" for an
+//     event of no door), message ids <controller>:<seq> and duplicate
+//     window; a controller's upload, Uploader, an outbox.Destination
+//     named "fleet" whose cursor starts at the start of the log
+//     (InitUploadCursor); the event on the wire (EncodeEvent) and its
+//     decoder Names.DecodeEvent (FuzzDecodeEvent); a manager creating the
+//     stream and appending it to its own log through
+//     store.Store.AppendSiteEvents, which records the stream position in
+//     the same transaction;
 //   - status: each member's key in latch_<site>_status (DecodeStatus) and a
 //     manager's view of the site's doors (SiteDoors);
 //   - door commands across the site (commands.go, sitecmd.go): the wire

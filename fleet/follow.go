@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -39,6 +40,21 @@ type follower struct {
 
 func (f *follower) Updates() <-chan *kvEntry { return f.ch }
 func (f *follower) Stop()                    { f.cc.Stop() }
+
+// next waits for the next entry (nil: the caught-up marker); ctx's error
+// when ctx ends first, and an error when the watch has ended (when says
+// what the caller was doing, e.g. " during a rebuild").
+func (f *follower) next(ctx context.Context, when string) (*kvEntry, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case e, ok := <-f.ch:
+		if !ok {
+			return nil, errors.New("fleet: the watch ended" + when)
+		}
+		return e, nil
+	}
+}
 
 // follow starts an ordered consumer on bucket: from revision start, or,
 // with start 0, the last value of every key (a rebuild). empty says the

@@ -124,13 +124,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // kvOf opens a bucket with a plain client, as an administrator's tool would.
 func kvOf(t testing.TB, url, bucket string) jetstream.KeyValue {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	kv, err := js.KeyValue(context.Background(), bucket)
+	kv, err := jsOf(t, url).KeyValue(context.Background(), bucket)
 	if err != nil {
 		t.Fatal(err)
 	}

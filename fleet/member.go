@@ -30,6 +30,15 @@ type Config struct {
 	Store                         *store.Store
 	Logger                        zerolog.Logger
 	Now                           func() time.Time // nil = time.Now
+	// Uploader, on a controller, is its event upload (events.go): it
+	// publishes on this member's connection.
+	Uploader *Uploader
+	// EventBacklog, on a controller, reports the events of its log the
+	// site's stream has not acknowledged yet (the status's event_backlog).
+	EventBacklog func() uint64
+	// EventMaxAge is the max age of the site's event stream a manager
+	// creates ([fleet] event_max_age; 0 = DefaultEventMaxAge).
+	EventMaxAge time.Duration
 	// Doors reports this controller's doors for its status (nil: none).
 	Doors   func() []DoorReport
 	Version string // latchd's version, in the status
@@ -58,6 +67,8 @@ type Member struct {
 	lastErr   string
 	rejected  int
 	caughtUp  bool
+	// refusedEvents counts site events a manager could not decode.
+	refusedEvents int
 
 	reconnect chan struct{}
 	wg        sync.WaitGroup
@@ -113,6 +124,10 @@ func (m *Member) options() ([]nats.Option, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectJitter(500*time.Millisecond, time.Second),
+		// Nothing is buffered while reconnecting: a publish then fails at
+		// once (a write answers 503, the event upload tries again later)
+		// rather than going out late, after what was sent meanwhile.
+		nats.ReconnectBufSize(-1),
 		// Replies and watches on this member's own inboxes, which the
 		// site's NATS account lets it subscribe to (docs/fleet.md).
 		nats.CustomInboxPrefix(InboxPrefix(m.cfg.Site, m.cfg.Controller)),
@@ -183,6 +198,14 @@ func (m *Member) Start(ctx context.Context) error {
 	}
 	m.nc, m.js = nc, js
 	ctx, m.cancel = context.WithCancel(ctx)
+	if m.cfg.Uploader != nil {
+		if err := m.cfg.Uploader.attach(nc); err != nil {
+			m.log.Error().Err(err).Msg("fleet: the event upload has no connection")
+		}
+	}
+	if m.cfg.Manager {
+		m.wg.Go(func() { m.ingestLoop(ctx) })
+	}
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()

@@ -49,6 +49,11 @@ type MemberStatus struct {
 	KeyState   string       `json:"key_state"` // ok, mismatch, or "" before the first check
 	SyncError  string       `json:"sync_error,omitempty"`
 	Rejected   int          `json:"rejected_documents"`
+	// EventBacklog (a controller) is the events of its log the site's
+	// stream has not acknowledged; RefusedEvents (a manager) the site
+	// events it could not decode since it started.
+	EventBacklog  *uint64 `json:"event_backlog,omitempty"`
+	RefusedEvents int     `json:"refused_events,omitempty"`
 	// Online is set by the reader (SiteStatus), never stored: the status
 	// is younger than 30 s.
 	Online bool `json:"-"`
@@ -87,6 +92,13 @@ func (m *Member) status() MemberStatus {
 	if m.cfg.Doors != nil {
 		s.Doors = append(s.Doors, m.cfg.Doors()...)
 	}
+	if m.cfg.EventBacklog != nil {
+		b := m.cfg.EventBacklog()
+		s.EventBacklog = &b
+	}
+	m.mu.Lock()
+	s.RefusedEvents = m.refusedEvents
+	m.mu.Unlock()
 	return s
 }
 

@@ -195,15 +195,9 @@ func (m *Member) rebuild(ctx context.Context, w *follower) error {
 	var top uint64
 	n := 0
 	for {
-		var e *kvEntry
-		var ok bool
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok = <-w.Updates():
-		}
-		if !ok {
-			return errors.New("fleet: the watch ended during a rebuild")
+		e, err := w.next(ctx, " during a rebuild")
+		if err != nil {
+			return err
 		}
 		if e == nil {
 			break
@@ -251,16 +245,11 @@ func (m *Member) reject(e *kvEntry, err error) {
 func (m *Member) apply(ctx context.Context, w *follower) error {
 	batch := make([]store.ReplicaChange, 0, applyBatch)
 	for {
-		var e *kvEntry
+		e, err := w.next(ctx, "")
+		if err != nil {
+			return err
+		}
 		var ok bool
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok = <-w.Updates():
-		}
-		if !ok {
-			return errors.New("fleet: the watch ended")
-		}
 		batch = batch[:0]
 		var top uint64
 		for n := 0; n < applyBatch; n++ {

@@ -73,6 +73,9 @@ func (s *Store) remoteOf() Remote {
 	if b := s.remote.Load(); b != nil {
 		return b.r
 	}
+	if s.replica.Load() {
+		return replicaOnly{}
+	}
 	return nil
 }
 

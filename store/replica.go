@@ -126,6 +126,9 @@ func (s *Store) ApplyReplica(changes []ReplicaChange, rev uint64) (ApplyResult, 
 		}
 		return nil, b.meta.Put(kReplicaRev, be64(cur))
 	})
+	if err == nil {
+		s.replica.Store(true)
+	}
 	return res, err
 }
 
@@ -487,6 +490,9 @@ func (r *Rebuild) Commit(rev uint64) error {
 		}
 		return meta.Put(kReplicaRev, be64(rev))
 	})
+	if err == nil {
+		r.s.replica.Store(true)
+	}
 	r.done = true
 	r.s.writeMu.Unlock()
 	if err != nil {

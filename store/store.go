@@ -20,6 +20,8 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/latchd/latch/internal/secretfile"
 )
 
 // Options configures Open. Zero values mean the documented defaults.
@@ -47,6 +49,10 @@ type Options struct {
 	// joins a site names its old users differently until the first sync
 	// replaces them.
 	SiteIDs bool
+	// EventController, when set, is the controller every event appended
+	// without one carries (a fleet member: its [fleet] controller), so a
+	// manager's own events name it beside the site's (siteevents.go).
+	EventController string
 }
 
 const (
@@ -106,6 +112,8 @@ type Store struct {
 	ids       idCodec // user ids from record keys (userid.go)
 	now       func() time.Time
 	retention int
+	// evController is Options.EventController.
+	evController string
 
 	// writeMu serialises changes to user data so that a large import,
 	// which builds a new generation over several transactions, sees no
@@ -121,6 +129,8 @@ type Store struct {
 	pageSize int
 	// remote, when set, is where changes go (a fleet member: remote.go).
 	remote atomic.Pointer[remoteBox]
+	// replica: the database holds a fleet site's users (replicaguard.go).
+	replica atomic.Bool
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -209,6 +219,7 @@ func (s *Store) open(opts Options) error {
 	s.log = opts.Logger.With().Str("component", "store").Logger()
 	s.now = opts.Now
 	s.retention = opts.EventRetention
+	s.evController = opts.EventController
 	s.subs = map[*subscriber]struct{}{}
 	if s.now == nil {
 		s.now = time.Now
@@ -310,6 +321,7 @@ func (s *Store) init(keyFile string, idKey []byte, siteIDs bool) error {
 				return err
 			}
 		}
+		s.replica.Store(meta.Get(kReplicaRev) != nil)
 		ids, err := loadIDKey(meta, fresh)
 		if err != nil {
 			return err
@@ -408,11 +420,8 @@ func loadKey(path string, hasCodes bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: key file: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("store: open: key file %s: must be a regular file", path)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("store: open: key file %s: permissions %#o allow group or others; must be 0600 (chmod 600)", path, fi.Mode().Perm())
+	if err := secretfile.CheckMode(fi); err != nil {
+		return nil, fmt.Errorf("store: open: key file %s: %w", path, err)
 	}
 	key, err := os.ReadFile(path)
 	if err != nil {

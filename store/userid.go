@@ -368,25 +368,9 @@ func convertEvents2(db *bolt.DB, progress, log func(n int)) error {
 	if !old {
 		return nil
 	}
-	var from []byte
-	total := 0
-	for {
-		var next []byte
-		err := db.Update(func(tx *bolt.Tx) error {
-			n, nx, err := rewriteEventIDs(tx, from, migrateChunk)
-			total, next = total+n, nx
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("store: open: migrate the events' user ids: %w", err)
-		}
-		if progress != nil && total > 0 {
-			progress(total)
-		}
-		if next == nil {
-			break
-		}
-		from = next
+	total, err := migrateChunks(db, rewriteEventIDs, progress)
+	if err != nil {
+		return fmt.Errorf("store: open: migrate the events' user ids: %w", err)
 	}
 	if total > 0 {
 		log(total)

@@ -139,10 +139,7 @@ func (s *Server) doorRun(cmd string) func(http.ResponseWriter, *http.Request, *r
 		}
 		p := s.newPage(w, r, q)
 		fieldErr(p, err)
-		status := http.StatusBadRequest
-		if ae, ok := err.(*apiErr); ok {
-			status = ae.Status
-		}
+		status := errStatus(err)
 		if ae, ok := err.(*apiErr); ok && ae.E.Field != "" {
 			p.Form = r.PostForm
 			s.showDoorConfirm(w, r, p, cmd, status) // the field's error next to it

@@ -54,6 +54,17 @@ func init() { registry = commands }
 
 func lookup(name string) (command, bool) { return find(name) }
 
+// lookupOrUsage finds the command; for an unknown one it writes so, with
+// the nearest names and the usage, to w.
+func lookupOrUsage(name string, w io.Writer) (command, bool) {
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(w, "latchctl: unknown command %q%s\n", name, didYouMean(name, commandNames()))
+		usage(w)
+	}
+	return c, ok
+}
+
 func find(name string) (command, bool) {
 	for _, c := range registry {
 		if c.name == name {
@@ -96,10 +107,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, version.Get().String("latchctl"))
 		return 0
 	}
-	c, ok := lookup(args[0])
+	c, ok := lookupOrUsage(args[0], stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "latchctl: unknown command %q%s\n", args[0], didYouMean(args[0], commandNames()))
-		usage(stderr)
 		return 2
 	}
 	if len(args) > 1 && (args[1] == "help" || isHelp(args[1:])) {

@@ -210,9 +210,14 @@ func openStore(cfg *config.Config, log zerolog.Logger, onMigrate func(int)) (*st
 		Logger:         log, // store adds component=store itself
 		OnMigrate:      onMigrate,
 		SiteIDs:        cfg.Fleet != nil, // every member names a user alike (docs/fleet.md)
+
+		EventController: fleetController(cfg), // a fleet member's events name it (docs/fleet.md "Events")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
+	}
+	if cfg.Fleet == nil && st.IsReplica() {
+		log.Warn().Str("database", cfg.Controller.Database).Msg("the database is a fleet site's replica and the config has no [fleet]: the doors decide from it, changes of its users are refused; latchctl db detach makes it a stand-alone database (docs/fleet.md)")
 	}
 	return st, nil
 }

@@ -31,6 +31,7 @@ func startFleet(ctx context.Context, cfg *config.Config, st *store.Store, s *sit
 		URLs: f.URLs, Site: f.Site, Controller: f.Controller,
 		CredsFile: f.CredsFile, User: f.User, PasswordFile: f.PasswordFile, TLSCA: f.TLSCA,
 		SiteKey: key, Manager: cfg.FleetRole() == config.RoleManager, Store: st, Logger: log,
+		Uploader: s.uploader, EventBacklog: s.eventBacklog, EventMaxAge: f.EventMaxAge, // the site's events (fleetevents.go)
 		Doors: func() []fleet.DoorReport {
 			var out []fleet.DoorReport
 			sts := s.doorStatus()

@@ -37,12 +37,7 @@ password_file = "pw"
 site_key_file = "site.key"
 event_max_age = "720h"
 `
-	path := filepath.Join(dir, "latch.toml")
-	os.WriteFile(path, []byte(doc), 0o644)
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadFile(t, filepath.Join(dir, "latch.toml"), doc)
 	f := cfg.Fleet
 	if f == nil {
 		t.Fatal("no Fleet")
@@ -73,12 +68,7 @@ name = "staff"
 name = "night"
 doors = ["lobby"]
 `
-	path := filepath.Join(dir, "latch.toml")
-	os.WriteFile(path, []byte(doc), 0o644)
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadFile(t, filepath.Join(dir, "latch.toml"), doc)
 	if cfg.FleetRole() != RoleManager || len(cfg.Groups) != 2 || cfg.Fleet.URLs[0] != DefaultFleetURL || cfg.Fleet.EventMaxAge != DefaultEventMaxAge {
 		t.Errorf("role %q groups %+v fleet %+v", cfg.FleetRole(), cfg.Groups, cfg.Fleet)
 	}
