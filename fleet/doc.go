@@ -32,7 +32,16 @@
 //     store.Store.AppendSiteEvents, which records the stream position in
 //     the same transaction;
 //   - status: each member's key in latch_<site>_status (DecodeStatus) and a
-//     manager's view of the site's doors (SiteDoors).
+//     manager's view of the site's doors (SiteDoors);
+//   - door commands across the site (commands.go, sitecmd.go): the wire
+//     (Command, Reply: DecodeCommand, DecodeReply) on
+//     latch.<site>.cmd.<controller>.<door>, a controller's service that runs
+//     each through its door.Controller, and a manager's SiteCommands
+//     (api.DoorCommander) that finds the owning controller and maps its reply
+//     back to door's typed errors;
+//   - the site lockdown (lockdown.go): the state bucket's lockdown key
+//     (DecodeLockdown), which a manager writes and every controller applies
+//     to all its doors once per revision (store.SiteLockdown records it).
 //
 // What a fleet member is (controller: it has doors; manager: it has none)
 // is internal/config's Config.FleetRole. The store keeps owning its records and

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/store"
 )
 
@@ -41,6 +42,11 @@ type Config struct {
 	// Doors reports this controller's doors for its status (nil: none).
 	Doors   func() []DoorReport
 	Version string // latchd's version, in the status
+	// Control is a controller's command API over its running doors (the
+	// current one across reloads; nil, or a nil result, before they run):
+	// the site's commands and its lockdown go through it (docs/fleet.md
+	// "Commands"). Unset on a manager.
+	Control func() *door.Controller
 }
 
 // Member is one latchd's membership in its site: the connection, the
@@ -67,6 +73,10 @@ type Member struct {
 	reconnect chan struct{}
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
+
+	// lockReconnect restarts the lockdown watch after a reconnect;
+	// kick writes the status now (lockdown.go, commands.go).
+	lockReconnect, kick chan struct{}
 }
 
 // ErrKeyMismatch is the refusal of a member whose site key is not the
@@ -95,7 +105,8 @@ func New(cfg Config) (*Member, error) {
 	}
 	m := &Member{cfg: cfg, names: Names{Site: cfg.Site}, keyID: KeyID(cfg.SiteKey),
 		log:       cfg.Logger.With().Str("component", "fleet").Logger(),
-		appliedCh: make(chan struct{}), reconnect: make(chan struct{}, 1)}
+		appliedCh: make(chan struct{}), reconnect: make(chan struct{}, 1),
+		lockReconnect: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 	rev, err := cfg.Store.ReplicaRevision()
 	if err != nil {
 		return nil, err
@@ -132,9 +143,17 @@ func (m *Member) options() ([]nats.Option, error) {
 			case m.reconnect <- struct{}{}:
 			default:
 			}
+			select {
+			case m.lockReconnect <- struct{}{}:
+			default:
+			}
 		}),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			m.log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("fleet: connected to NATS")
+			select {
+			case m.lockReconnect <- struct{}{}: // connected after starting offline
+			default:
+			}
 		}),
 	}
 	switch {
@@ -196,6 +215,12 @@ func (m *Member) Start(ctx context.Context) error {
 		defer m.wg.Done()
 		m.statusLoop(ctx)
 	}()
+	if !m.cfg.Manager && m.cfg.Control != nil {
+		if err := m.startCommands(ctx); err != nil {
+			m.Close()
+			return err
+		}
+	}
 	return nil
 }
 
