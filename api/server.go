@@ -61,6 +61,10 @@ type Options struct {
 	// controllers (docs/fleet.md); GET /v1/doors serves them after the
 	// local ones. An error is a 503 naming it.
 	SiteDoors func(ctx context.Context) ([]apitype.DoorState, error)
+	// SiteCommands, on a fleet manager, carries the door commands to the
+	// site's controllers (docs/fleet.md "Commands"); set, it replaces
+	// Control for every door command route.
+	SiteCommands DoorCommander
 	// Config is the configured groups and doors, served read-only.
 	Config Config
 	// ConfigFunc, when set, is called for the configured groups and doors
@@ -120,6 +124,7 @@ type Server struct {
 	doors     DoorStatuser
 	control   func() *door.Controller
 	siteDoors func(ctx context.Context) ([]apitype.DoorState, error)
+	siteCmds  DoorCommander
 	cfg       Config
 	cfgFunc   func() Config
 	duress    DuressLatch
@@ -159,6 +164,7 @@ func New(o Options) *Server {
 		doors:     o.Doors,
 		control:   o.Control,
 		siteDoors: o.SiteDoors,
+		siteCmds:  o.SiteCommands,
 		cfg:       o.Config,
 		cfgFunc:   o.ConfigFunc,
 		duress:    o.Duress,

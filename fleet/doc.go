@@ -21,8 +21,27 @@
 //     documents a store change computed into compare-and-set writes on the
 //     creds bucket and create-only index keys, and returns once the local
 //     replica applied them;
+//   - events (events.go, ingest.go): the stream latch_<site>_events, its
+//     subjects latch.<site>.events.<controller>.<door> (NoDoor "_" for an
+//     event of no door), message ids <controller>:<seq> and duplicate
+//     window; a controller's upload, Uploader, an outbox.Destination
+//     named "fleet" whose cursor starts at the start of the log
+//     (InitUploadCursor); the event on the wire (EncodeEvent) and its
+//     decoder Names.DecodeEvent (FuzzDecodeEvent); a manager creating the
+//     stream and appending it to its own log through
+//     store.Store.AppendSiteEvents, which records the stream position in
+//     the same transaction;
 //   - status: each member's key in latch_<site>_status (DecodeStatus) and a
-//     manager's view of the site's doors (SiteDoors).
+//     manager's view of the site's doors (SiteDoors);
+//   - door commands across the site (commands.go, sitecmd.go): the wire
+//     (Command, Reply: DecodeCommand, DecodeReply) on
+//     latch.<site>.cmd.<controller>.<door>, a controller's service that runs
+//     each through its door.Controller, and a manager's SiteCommands
+//     (api.DoorCommander) that finds the owning controller and maps its reply
+//     back to door's typed errors;
+//   - the site lockdown (lockdown.go): the state bucket's lockdown key
+//     (DecodeLockdown), which a manager writes and every controller applies
+//     to all its doors once per revision (store.SiteLockdown records it).
 //
 // What a fleet member is (controller: it has doors; manager: it has none)
 // is internal/config's Config.FleetRole. The store keeps owning its records and

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/store"
 )
 
@@ -29,9 +30,23 @@ type Config struct {
 	Store                         *store.Store
 	Logger                        zerolog.Logger
 	Now                           func() time.Time // nil = time.Now
+	// Uploader, on a controller, is its event upload (events.go): it
+	// publishes on this member's connection.
+	Uploader *Uploader
+	// EventBacklog, on a controller, reports the events of its log the
+	// site's stream has not acknowledged yet (the status's event_backlog).
+	EventBacklog func() uint64
+	// EventMaxAge is the max age of the site's event stream a manager
+	// creates ([fleet] event_max_age; 0 = DefaultEventMaxAge).
+	EventMaxAge time.Duration
 	// Doors reports this controller's doors for its status (nil: none).
 	Doors   func() []DoorReport
 	Version string // latchd's version, in the status
+	// Control is a controller's command API over its running doors (the
+	// current one across reloads; nil, or a nil result, before they run):
+	// the site's commands and its lockdown go through it (docs/fleet.md
+	// "Commands"). Unset on a manager.
+	Control func() *door.Controller
 }
 
 // Member is one latchd's membership in its site: the connection, the
@@ -52,10 +67,16 @@ type Member struct {
 	lastErr   string
 	rejected  int
 	caughtUp  bool
+	// refusedEvents counts site events a manager could not decode.
+	refusedEvents int
 
 	reconnect chan struct{}
 	wg        sync.WaitGroup
 	cancel    context.CancelFunc
+
+	// lockReconnect restarts the lockdown watch after a reconnect;
+	// kick writes the status now (lockdown.go, commands.go).
+	lockReconnect, kick chan struct{}
 }
 
 // ErrKeyMismatch is the refusal of a member whose site key is not the
@@ -84,7 +105,8 @@ func New(cfg Config) (*Member, error) {
 	}
 	m := &Member{cfg: cfg, names: Names{Site: cfg.Site}, keyID: KeyID(cfg.SiteKey),
 		log:       cfg.Logger.With().Str("component", "fleet").Logger(),
-		appliedCh: make(chan struct{}), reconnect: make(chan struct{}, 1)}
+		appliedCh: make(chan struct{}), reconnect: make(chan struct{}, 1),
+		lockReconnect: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 	rev, err := cfg.Store.ReplicaRevision()
 	if err != nil {
 		return nil, err
@@ -102,6 +124,10 @@ func (m *Member) options() ([]nats.Option, error) {
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectWait(time.Second),
 		nats.ReconnectJitter(500*time.Millisecond, time.Second),
+		// Nothing is buffered while reconnecting: a publish then fails at
+		// once (a write answers 503, the event upload tries again later)
+		// rather than going out late, after what was sent meanwhile.
+		nats.ReconnectBufSize(-1),
 		// Replies and watches on this member's own inboxes, which the
 		// site's NATS account lets it subscribe to (docs/fleet.md).
 		nats.CustomInboxPrefix(InboxPrefix(m.cfg.Site, m.cfg.Controller)),
@@ -117,9 +143,17 @@ func (m *Member) options() ([]nats.Option, error) {
 			case m.reconnect <- struct{}{}:
 			default:
 			}
+			select {
+			case m.lockReconnect <- struct{}{}:
+			default:
+			}
 		}),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			m.log.Info().Str("url", nc.ConnectedUrlRedacted()).Msg("fleet: connected to NATS")
+			select {
+			case m.lockReconnect <- struct{}{}: // connected after starting offline
+			default:
+			}
 		}),
 	}
 	switch {
@@ -164,6 +198,14 @@ func (m *Member) Start(ctx context.Context) error {
 	}
 	m.nc, m.js = nc, js
 	ctx, m.cancel = context.WithCancel(ctx)
+	if m.cfg.Uploader != nil {
+		if err := m.cfg.Uploader.attach(nc); err != nil {
+			m.log.Error().Err(err).Msg("fleet: the event upload has no connection")
+		}
+	}
+	if m.cfg.Manager {
+		m.wg.Go(func() { m.ingestLoop(ctx) })
+	}
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -173,6 +215,12 @@ func (m *Member) Start(ctx context.Context) error {
 		defer m.wg.Done()
 		m.statusLoop(ctx)
 	}()
+	if !m.cfg.Manager && m.cfg.Control != nil {
+		if err := m.startCommands(ctx); err != nil {
+			m.Close()
+			return err
+		}
+	}
 	return nil
 }
 

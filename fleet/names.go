@@ -41,7 +41,8 @@ type Names struct{ Site string }
 // Creds is the credentials bucket: user documents and uniqueness keys.
 func (n Names) Creds() string { return "latch_" + n.Site + "_creds" }
 
-// State is the state bucket: key_id, lockdown, override.<door>.
+// State is the state bucket: key_id and lockdown (overrides stay on their
+// controller: docs/fleet.md "Lockdown across the site").
 func (n Names) State() string { return "latch_" + n.Site + "_state" }
 
 // Status is the status bucket (TTL 60 s): one key per controller.

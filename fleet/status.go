@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -30,6 +31,9 @@ const onlineWithin = 30 * time.Second
 type DoorReport struct {
 	Name string `json:"name"`
 	Mode string `json:"mode"`
+	// View is the door as the controller's own API shows it (override,
+	// lockdown, strike …); a manager serves it (docs/fleet.md "Status").
+	View *apitype.DoorState `json:"view,omitempty"`
 }
 
 // MemberStatus is the value of <controller> in the status bucket.
@@ -45,12 +49,17 @@ type MemberStatus struct {
 	KeyState   string       `json:"key_state"` // ok, mismatch, or "" before the first check
 	SyncError  string       `json:"sync_error,omitempty"`
 	Rejected   int          `json:"rejected_documents"`
+	// EventBacklog (a controller) is the events of its log the site's
+	// stream has not acknowledged; RefusedEvents (a manager) the site
+	// events it could not decode since it started.
+	EventBacklog  *uint64 `json:"event_backlog,omitempty"`
+	RefusedEvents int     `json:"refused_events,omitempty"`
 	// Online is set by the reader (SiteStatus), never stored: the status
 	// is younger than 30 s.
 	Online bool `json:"-"`
 }
 
-const maxStatusBytes = 64 << 10
+const maxStatusBytes = 256 << 10 // with each door's view (DoorReport.View)
 
 // DecodeStatus decodes a status value read from NATS.
 func DecodeStatus(key string, data []byte) (MemberStatus, error) {
@@ -83,6 +92,13 @@ func (m *Member) status() MemberStatus {
 	if m.cfg.Doors != nil {
 		s.Doors = append(s.Doors, m.cfg.Doors()...)
 	}
+	if m.cfg.EventBacklog != nil {
+		b := m.cfg.EventBacklog()
+		s.EventBacklog = &b
+	}
+	m.mu.Lock()
+	s.RefusedEvents = m.refusedEvents
+	m.mu.Unlock()
 	return s
 }
 
@@ -111,12 +127,18 @@ func (m *Member) statusLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-m.kick: // a command or a site lockdown changed a door
 		}
 	}
 }
 
 // SiteStatus reads every member's status from the status bucket, ordered
 // by name. A value that does not decode is left out (and logged).
+//
+// The keys come from the bucket's stream (its subjects now), each value
+// from a get: a watch's "initial values" can repeat a key and miss one
+// that is written meanwhile (the bucket keeps one revision a key, and a
+// controller writes its status again after each command).
 func (m *Member) SiteStatus(ctx context.Context) ([]MemberStatus, error) {
 	if m.nc == nil || !m.nc.IsConnected() {
 		return nil, fmt.Errorf("%w (%v)", ErrOffline, m.cfg.URLs)
@@ -125,42 +147,39 @@ func (m *Member) SiteStatus(ctx context.Context) ([]MemberStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet: status bucket: %w", err)
 	}
-	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	str, err := m.js.Stream(ctx, "KV_"+m.names.Status())
 	if err != nil {
 		return nil, fmt.Errorf("fleet: status bucket: %w", err)
 	}
-	defer w.Stop()
+	prefix := "$KV." + m.names.Status() + "."
+	info, err := str.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("fleet: status bucket: %w", err)
+	}
+	var keys []string
+	for subj := range info.State.Subjects {
+		keys = append(keys, strings.TrimPrefix(subj, prefix))
+	}
+	slices.Sort(keys)
 	var out []MemberStatus
 	now := m.cfg.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return nil, errors.New("fleet: status watch ended")
-			}
-			if e == nil {
-				slices.SortFunc(out, func(a, b MemberStatus) int {
-					if a.Controller < b.Controller {
-						return -1
-					}
-					if a.Controller > b.Controller {
-						return 1
-					}
-					return 0
-				})
-				return out, nil
-			}
-			s, err := DecodeStatus(e.Key(), e.Value())
-			if err != nil {
-				m.log.Warn().Str("key", e.Key()).Err(err).Msg("fleet: a status does not decode; left out")
-				continue
-			}
-			s.Online = now.Sub(s.Time) < onlineWithin
-			out = append(out, s)
+	for _, k := range keys {
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			continue // expired or deleted since
 		}
+		if err != nil {
+			return nil, fmt.Errorf("fleet: status of %s: %w", k, err)
+		}
+		s, err := DecodeStatus(e.Key(), e.Value())
+		if err != nil {
+			m.log.Warn().Str("key", e.Key()).Err(err).Msg("fleet: a status does not decode; left out")
+			continue
+		}
+		s.Online = now.Sub(s.Time) < onlineWithin
+		out = append(out, s)
 	}
+	return out, nil
 }
 
 // SiteDoors lists every door of the site's controllers as GET /v1/doors
@@ -180,7 +199,12 @@ func (m *Member) SiteDoors(ctx context.Context) ([]apitype.DoorState, error) {
 		}
 		for _, d := range s.Doors {
 			online := s.Online
-			out = append(out, apitype.DoorState{Door: apitype.Door{Name: d.Name, Readers: []string{}}, Mode: d.Mode, Controller: s.Controller, Online: &online})
+			v := apitype.DoorState{Door: apitype.Door{Name: d.Name, Readers: []string{}}, Mode: d.Mode}
+			if d.View != nil && d.View.Name == d.Name {
+				v = *d.View
+			}
+			v.Controller, v.Online = s.Controller, &online
+			out = append(out, v)
 		}
 	}
 	return out, nil

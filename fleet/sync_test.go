@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -90,19 +91,21 @@ func TestSyncFollowsAndResumes(t *testing.T) {
 	b := w.user("b", 2, "")
 	w.put(b.UserID)
 	w.st.SetCardActive(a.UserID, card(1), false, admin)
-	ra := w.put(a.UserID)
+	rev := w.put(a.UserID)
 	if err := w.kv.Delete(context.Background(), UserKey(b.UserID)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the delete", func() bool {
-		_, _, err := st.LookupCard(card(2))
-		// b's card is also missing before b arrives: wait until the member
-		// applied past a's change (the delete comes after it), and for the
-		// member to record the revision the store did (it does so after
-		// the store's commit, which the lookup sees).
-		rev, _ := st.ReplicaRevision()
-		return errors.Is(err, store.ErrNotFound) && c.Sync().CaughtUp && c.Applied() > ra && c.Applied() == rev
-	})
+	// The delete is the bucket's next revision (the test is its only
+	// writer): wait until the replica applied it, not merely until card 2
+	// is absent, which it also is before b arrives.
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	if err := c.WaitApplied(wctx, rev+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.LookupCard(card(2)); !errors.Is(err, store.ErrNotFound) || !c.Sync().CaughtUp {
+		t.Fatalf("after the delete: card 2 %v, caught up %v", err, c.Sync().CaughtUp)
+	}
 	if _, active, _ := st.LookupCard(card(1)); active {
 		t.Error("a's card still active")
 	}

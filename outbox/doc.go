@@ -1,5 +1,5 @@
 // Package outbox delivers the event log to other systems — an MQTT broker,
-// webhooks, and (later) the fleet's event upload — without losing or
+// webhooks, and the fleet's event upload — without losing or
 // reordering an event, and without the door ever waiting for one of them
 // (docs/integrations.md, "The outbox").
 //

@@ -49,6 +49,10 @@ type Options struct {
 	// joins a site names its old users differently until the first sync
 	// replaces them.
 	SiteIDs bool
+	// EventController, when set, is the controller every event appended
+	// without one carries (a fleet member: its [fleet] controller), so a
+	// manager's own events name it beside the site's (siteevents.go).
+	EventController string
 }
 
 const (
@@ -108,6 +112,8 @@ type Store struct {
 	ids       idCodec // user ids from record keys (userid.go)
 	now       func() time.Time
 	retention int
+	// evController is Options.EventController.
+	evController string
 
 	// writeMu serialises changes to user data so that a large import,
 	// which builds a new generation over several transactions, sees no
@@ -213,6 +219,7 @@ func (s *Store) open(opts Options) error {
 	s.log = opts.Logger.With().Str("component", "store").Logger()
 	s.now = opts.Now
 	s.retention = opts.EventRetention
+	s.evController = opts.EventController
 	s.subs = map[*subscriber]struct{}{}
 	if s.now == nil {
 		s.now = time.Now

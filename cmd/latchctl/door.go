@@ -26,7 +26,7 @@ func runDoor(args []string, stdout, stderr io.Writer) int {
 		} else {
 			next = doorTime(next, d.TimeZone)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Name, d.Mode, next, nextMode)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.SiteName(), d.Mode, next, nextMode)
 	})
 }
 

@@ -120,7 +120,7 @@ func runDoorOp(args []string, stdout, stderr io.Writer) int {
 
 // describeDoor is a door view in one line, its times in the door's zone.
 func describeDoor(d apitype.DoorState) string {
-	s := fmt.Sprintf("%s: %s", d.Name, d.Mode)
+	s := fmt.Sprintf("%s: %s", d.SiteName(), d.Mode)
 	if d.Level != "" {
 		s += " (" + d.Level
 		if d.LevelEnd != "" {

@@ -88,8 +88,10 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		duress = s.duress // the controller's latch: DELETE /v1/duress drives its line
 	}
 	var siteDoors func(context.Context) ([]apitype.DoorState, error)
+	var siteCmds api.DoorCommander
 	if s.member != nil && cfg.FleetRole() == config.RoleManager {
 		siteDoors = s.member.SiteDoors // a manager serves the site's doors (docs/fleet.md)
+		siteCmds = s.member.Commands() // and sends door commands to their controllers
 	}
 	srv := api.New(api.Options{
 		Duress:     duress,
@@ -108,6 +110,8 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		MaxConns:        cfg.API.MaxConnections,
 		MaxConnsPerPeer: cfg.API.MaxConnectionsPerPeer,
 		HeaderTimeout:   cfg.API.HeaderTimeout,
+
+		SiteCommands: siteCmds, // nil unless a fleet manager
 	})
 	if pageOK {
 		page, err := web.New(web.Options{Store: st, API: srv, Logger: log, TLS: pageTLS, Now: time.Now,

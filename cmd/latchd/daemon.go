@@ -210,6 +210,8 @@ func openStore(cfg *config.Config, log zerolog.Logger, onMigrate func(int)) (*st
 		Logger:         log, // store adds component=store itself
 		OnMigrate:      onMigrate,
 		SiteIDs:        cfg.Fleet != nil, // every member names a user alike (docs/fleet.md)
+
+		EventController: fleetController(cfg), // a fleet member's events name it (docs/fleet.md "Events")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/fleet"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/internal/version"
@@ -30,13 +31,23 @@ func startFleet(ctx context.Context, cfg *config.Config, st *store.Store, s *sit
 		URLs: f.URLs, Site: f.Site, Controller: f.Controller,
 		CredsFile: f.CredsFile, User: f.User, PasswordFile: f.PasswordFile, TLSCA: f.TLSCA,
 		SiteKey: key, Manager: cfg.FleetRole() == config.RoleManager, Store: st, Logger: log,
+		Uploader: s.uploader, EventBacklog: s.eventBacklog, EventMaxAge: f.EventMaxAge, // the site's events (fleetevents.go)
 		Doors: func() []fleet.DoorReport {
 			var out []fleet.DoorReport
-			for _, d := range s.doorStatus() {
-				out = append(out, fleet.DoorReport{Name: d.Name, Mode: d.Mode})
+			sts := s.doorStatus()
+			views := api.DoorViews(apiConfig(s.config()).Doors, sts)
+			for _, d := range sts {
+				r := fleet.DoorReport{Name: d.Name, Mode: d.Mode}
+				for i := range views {
+					if views[i].Name == d.Name {
+						r.View = &views[i]
+					}
+				}
+				out = append(out, r)
 			}
 			return out
 		},
+		Control: s.controller, // a controller's doors take the site's commands and lockdown
 		Version: version.Get().Version,
 	})
 	if err != nil {

@@ -22,7 +22,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -154,30 +153,35 @@ func msg(text string) func(map[string]any) bool {
 	return func(l map[string]any) bool { s, _ := l["message"].(string); return strings.Contains(s, text) }
 }
 
-// badge badges card n at the member's reader until the door grants it.
+// badge badges card n at the member's reader once and returns the door's
+// decision, the event (access_granted or access_denied) and its reason;
+// "" when none came within half a second.
+func (m *member) badge(n int) (ev, reason string) {
+	m.mu.Lock()
+	before := len(m.log)
+	m.mu.Unlock()
+	m.d.send(fmt.Sprintf("badge h10301 1 %d", n))
+	for range 50 {
+		m.mu.Lock()
+		for _, l := range m.log[before:] {
+			if e, _ := l["event"].(string); e == "access_granted" || e == "access_denied" {
+				r, _ := l["reason"].(string)
+				m.mu.Unlock()
+				return e, r
+			}
+		}
+		m.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	return "", ""
+}
+
+// granted badges card n at the member's reader until the door grants it.
 func (m *member) granted(n int, within time.Duration) {
 	m.t.Helper()
 	pollUntil(m.t, fmt.Sprintf("%s granting card %d", m.name, n), within, func() bool {
-		m.mu.Lock()
-		before := len(m.log)
-		m.mu.Unlock()
-		m.d.send(fmt.Sprintf("badge h10301 1 %d", n))
-		for range 50 {
-			m.mu.Lock()
-			for _, l := range m.log[before:] {
-				if l["event"] == "access_granted" {
-					m.mu.Unlock()
-					return true
-				}
-				if l["event"] == "access_denied" {
-					m.mu.Unlock()
-					return false
-				}
-			}
-			m.mu.Unlock()
-			time.Sleep(10 * time.Millisecond)
-		}
-		return false
+		ev, _ := m.badge(n)
+		return ev == "access_granted"
 	})
 }
 
@@ -217,51 +221,13 @@ func newMember(t *testing.T, root, bin, name, natsURL string, key []byte, contro
 // must survive.
 func TestFleetEndToEnd(t *testing.T) {
 	bin := buildLatchd(t)
-	root := t.TempDir()
-	ns := startNATS(t, root)
-	key := make([]byte, 32)
-	rand.Read(key)
-
-	mgr := newMember(t, root, bin, "mgr", ns.url(), key, false)
 	// The manager's API token (tokens are each member's own).
-	st, err := store.Open(store.Options{Path: filepath.Join(mgr.dir, "data", "latch.db"), KeyFile: filepath.Join(mgr.dir, "site.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := st.CreateToken("admin", store.RoleSystemAdmin, store.Actor{Name: "test"})
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr.start()
-	mgr.waitLog("the replica", 20*time.Second, msg("replica rebuilt"))
-	api := apitest.UnixClient(mgr.sock)
-	call := func(method, path, body string) (int, string) {
-		return apitest.Call(t, context.Background(), api, method, "http://latchd"+path, token, body)
-	}
-
-	var ctls []*member
-	for _, n := range []string{"ctl1", "ctl2", "ctl3"} {
-		c := newMember(t, root, bin, n, ns.url(), key, true)
-		c.start()
-		ctls = append(ctls, c)
-	}
-	for _, c := range ctls {
-		c.waitLog("the replica", 20*time.Second, msg("replica rebuilt"))
-	}
+	s, tokens := startFleetSite(t, bin, map[string]string{"admin": store.RoleSystemAdmin})
+	ns, mgr, ctls, api, token := s.ns, s.mgr, s.ctls, s.api, tokens["admin"]
+	call := func(method, path, body string) (int, string) { return s.call(t, token, method, path, body) }
 
 	// A user made on the manager opens the door of every controller.
-	code, body := call("POST", "/v1/users", `{"external_id":"alice","groups":["staff"]}`)
-	if code != http.StatusCreated && code != http.StatusOK {
-		t.Fatalf("create user: %d %s", code, body)
-	}
-	var u struct {
-		UserID string `json:"user_id"`
-	}
-	json.Unmarshal([]byte(body), &u)
-	if code, body := call("POST", "/v1/users/"+u.UserID+"/cards", `{"format":"h10301","facility_code":1,"card_number":1001}`); code >= 300 {
-		t.Fatalf("add card: %d %s", code, body)
-	}
+	s.addUser(t, token, "alice", 1001)
 	for _, c := range ctls {
 		c.granted(1001, 20*time.Second)
 	}
@@ -366,7 +332,8 @@ func TestFleetEndToEnd(t *testing.T) {
 }
 
 // checkControllerPermissions connects as ctl1 and tries what the account
-// configuration forbids.
+// configuration forbids: writing a user, hearing ctl2's commands, sending
+// ctl2 a command.
 func checkControllerPermissions(t *testing.T, url string) {
 	t.Helper()
 	errs := make(chan error, 8)
@@ -396,6 +363,17 @@ func checkControllerPermissions(t *testing.T, url string) {
 		case <-time.After(5 * time.Second):
 			t.Error("ctl1 may subscribe to ctl2's commands")
 		}
+	}
+	// Nor send another controller a command.
+	nc.Publish("latch.hq.cmd.ctl2.front", []byte(`{"op":"unlock","actor":{"name":"x","role":"access_system_admin"}}`))
+	nc.Flush()
+	select {
+	case err := <-errs:
+		if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+			t.Errorf("ctl1 sending ctl2 a command: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("ctl1 may send ctl2 a command")
 	}
 }
 

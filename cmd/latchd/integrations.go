@@ -33,7 +33,11 @@ const mqttStopWait = 2 * time.Second
 // gets every event from then on) and starts delivering. With neither
 // [mqtt] nor [[webhook]] it does nothing.
 func (d *daemon) startIntegrations(cfg *config.Config, metrics *api.Metrics) error {
-	if cfg.MQTT == nil && len(cfg.Webhooks) == 0 {
+	up, err := fleetUploader(cfg, d.store)
+	if err != nil {
+		return err
+	}
+	if cfg.MQTT == nil && len(cfg.Webhooks) == 0 && up == nil {
 		return nil
 	}
 	ver := version.Get().Version
@@ -66,6 +70,10 @@ func (d *daemon) startIntegrations(cfg *config.Config, metrics *api.Metrics) err
 			return err
 		}
 		ob.Add(w)
+	}
+	if up != nil {
+		ob.Add(up)
+		d.site.uploader, d.site.eventBacklog = up, destBacklog(ob, up.Name())
 	}
 	if err := ob.Init(); err != nil {
 		return err

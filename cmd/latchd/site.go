@@ -34,6 +34,11 @@ type site struct {
 	// site started; the daemon then drives every strike locked and exits.
 	fatal chan<- error
 
+	// uploader is a fleet controller's event upload and eventBacklog its
+	// backlog (fleetevents.go), set by startIntegrations; nil without.
+	uploader     *fleet.Uploader
+	eventBacklog func() uint64
+
 	cfg     *config.Config        // guarded by mu
 	outputs map[string]heldOutput // by pin name, kept across reloads
 

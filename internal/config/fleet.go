@@ -48,7 +48,7 @@ func (c *Config) FleetRole() string {
 const (
 	DefaultFleetURL    = "nats://127.0.0.1:4222"
 	DefaultSiteKeyFile = "/var/lib/latch/site.key"
-	DefaultEventMaxAge = 8760 * time.Hour
+	DefaultEventMaxAge = fleet.DefaultEventMaxAge
 )
 
 // eventMaxAgeLimit bounds event_max_age: at least a day, at most ten years.
