@@ -145,7 +145,7 @@ func fill(b *testing.B, url string, n int) {
 		id := fmt.Sprintf("u%015x", i+1)
 		u := store.ReplicaUser{UserID: id, Created: now, Updated: now,
 			Cards:    []store.Card{{Format: "h10301", FacilityCode: uint32(i >> 16 & 0xff), CardNumber: uint64(i & 0xffff), Active: true}},
-			MFACodes: []store.ReplicaCode{{ID: "m1", MAC: make([]byte, 32), Length: 6, Created: now}}}
+			MFACodes: []store.ReplicaCode{{ID: "m1", MAC: make([]byte, store.MACSize), Length: 6, Created: now}}}
 		u.ExternalID, u.Groups = fmt.Sprintf("e%d", i), []string{"staff"}
 		doc, _ := EncodeUserDoc(u)
 		if i%2000 == 0 {

@@ -13,9 +13,9 @@ import (
 func FuzzDecodeUserDoc(f *testing.F) {
 	u := store.ReplicaUser{UserID: "5b0c6f0e-3a41-4d2e-9c1b-7f6e2d9a8c41", Created: time.Unix(1, 0).UTC(), Updated: time.Unix(2, 0).UTC(),
 		Cards:      []store.Card{{Format: "h10301", FacilityCode: 1, CardNumber: 2, Active: true}},
-		EntryCode:  &store.ReplicaCode{MAC: bytes.Repeat([]byte{1}, 32), Length: 6},
-		DuressCode: &store.ReplicaCode{MAC: bytes.Repeat([]byte{3}, 32), Length: 5},
-		MFACodes:   []store.ReplicaCode{{ID: "m1", MAC: bytes.Repeat([]byte{2}, 32), Length: 4}}}
+		EntryCode:  &store.ReplicaCode{MAC: bytes.Repeat([]byte{1}, store.MACSize), Length: 6},
+		DuressCode: &store.ReplicaCode{MAC: bytes.Repeat([]byte{3}, store.MACSize), Length: 5},
+		MFACodes:   []store.ReplicaCode{{ID: "m1", MAC: bytes.Repeat([]byte{2}, store.MACSize), Length: 4}}}
 	u.ExternalID, u.Groups = "e1", []string{"staff"}
 	u.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	doc, err := EncodeUserDoc(u)

@@ -18,9 +18,9 @@ import (
 //	 "email":"…","start":"RFC 3339"|"","end":"…","suspended":false,
 //	 "groups":["staff"],
 //	 "cards":[{"format":"h10301","facility_code":12,"card_number":3456,"active":true}],
-//	 "entry_code":{"mac":"<64 hex>","length":6,"created":"…","created_by":"…"},
-//	 "duress_code":{"mac":"<64 hex>","length":6,"created":"…","created_by":"…"},
-//	 "mfa_codes":[{"id":"m1f","mac":"<64 hex>","length":6,"created":"…","created_by":"…"}],
+//	 "entry_code":{"mac":"<32 hex>","length":6,"created":"…","created_by":"…"},
+//	 "duress_code":{"mac":"<32 hex>","length":6,"created":"…","created_by":"…"},
+//	 "mfa_codes":[{"id":"m1f","mac":"<32 hex>","length":6,"created":"…","created_by":"…"}],
 //	 "created":"…","updated":"…"}
 //
 // docs/fleet.md "What lives where" describes it for integrators.
@@ -98,7 +98,7 @@ func EncodeUserDoc(u store.ReplicaUser) ([]byte, error) {
 
 // DecodeUserDoc decodes the document stored under the creds key
 // user.<userID>. It checks the form (version, the key's user id, hex MACs
-// of 32 bytes, dates); the store checks every field rule when it applies
+// of store.MACSize bytes, dates); the store checks every field rule when it applies
 // it. A document from NATS goes through here and nothing else.
 func DecodeUserDoc(userID string, data []byte) (store.ReplicaUser, error) {
 	if len(data) > maxDocBytes {
@@ -133,8 +133,8 @@ func DecodeUserDoc(userID string, data []byte) (store.ReplicaUser, error) {
 	}
 	code := func(c codeDoc) (store.ReplicaCode, error) {
 		mac, err := hex.DecodeString(c.MAC)
-		if err != nil || len(mac) != 32 {
-			return store.ReplicaCode{}, errors.New("fleet: user document: a code's mac must be 64 hex digits")
+		if err != nil || len(mac) != store.MACSize {
+			return store.ReplicaCode{}, fmt.Errorf("fleet: user document: a code's mac must be %d hex digits", 2*store.MACSize)
 		}
 		return store.ReplicaCode{ID: c.ID, MAC: mac, Length: c.Length, Created: c.Created, CreatedBy: c.CreatedBy}, nil
 	}

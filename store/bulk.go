@@ -175,9 +175,15 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 	// orderKey is where record i of d goes among the old keys. MFA changes
 	// are keyed user id + MAC but written under user id + tagMFA + a
 	// sequence above every old one: after all of that user's old records.
+	// A card of the ucards delta (user id + card key) is the user's
+	// record user id + tagCard + card key (userval.go).
 	orderKey := func(d *delta, i int) []byte {
 		k := d.key(i)
-		if d != &it.mfa {
+		switch d {
+		case &it.ucards:
+			return cardRecKey(k)
+		case &it.mfa:
+		default:
 			return k
 		}
 		copy(mfaOrder[:], k[:userIDLen])
@@ -190,6 +196,7 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 	for {
 		finished := false
 		err := it.s.db.Update(func(tx *bolt.Tx) error {
+			flush := func() error { return nil }
 			src := tx.Bucket(genName(oldGen)).Bucket(t.name)
 			dst := tx.Bucket(genName(newGen)).Bucket(t.name)
 			dst.FillPercent = fillAppend
@@ -197,11 +204,18 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 			// new generation's users bucket (the value is used only for
 			// its user id and active byte), which is the old one when
 			// the import leaves the users unchanged (the switch moves it).
+			// The users bucket is read and written by record (userval.go).
 			put := dst.Put
+			var c kvCursor = src.Cursor()
+			if bytes.Equal(t.name, bUsers) {
+				w := &recWriter{r: recs{dst}} // flushed before the commit, below
+				flush = w.Flush
+				put, c = w.Put, recs{src}.Cursor()
+			}
 			if bytes.Equal(t.name, bCards) {
-				users := tx.Bucket(genName(newGen)).Bucket(bUsers)
-				if users == nil {
-					users = tx.Bucket(genName(oldGen)).Bucket(bUsers)
+				users := recs{tx.Bucket(genName(newGen)).Bucket(bUsers)}
+				if users.Bucket == nil {
+					users = recs{tx.Bucket(genName(oldGen)).Bucket(bUsers)}
 				}
 				put = func(k, v []byte) error {
 					if len(v) <= cardActiveAt {
@@ -219,7 +233,6 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 					return err
 				}
 			}
-			c := src.Cursor()
 			var k, v []byte
 			switch {
 			case srcDone:
@@ -278,12 +291,15 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 					return err
 				}
 			}
+			if rc, ok := c.(*recCursor); ok && rc.Err() != nil {
+				return rc.Err() // a user's value that does not decode: never drop the users after it
+			}
 			if k == nil {
 				srcDone = true
 			} else {
 				resume = bytes.Clone(k)
 			}
-			return nil
+			return flush()
 		})
 		if err != nil {
 			return err
@@ -295,8 +311,8 @@ func (it *importer) merge(oldGen, newGen uint64, t target, mfaSeq *uint64, done 
 	}
 }
 
-// appendNew writes the new users' records (newFeed) after everything
-// merge wrote to the new generation's users and ucards buckets,
+// appendNew writes the new users' records and cards (newFeed) after
+// everything merge wrote to the new generation's users bucket,
 // mergeChunk records per transaction.
 func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
 	f, err := it.newFeed()
@@ -307,15 +323,14 @@ func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
 	for {
 		var end bool
 		err := it.s.db.Update(func(tx *bolt.Tx) error {
-			root := tx.Bucket(genName(newGen))
-			users, ucards := root.Bucket(bUsers), root.Bucket(bUCards)
+			users := recs{tx.Bucket(genName(newGen)).Bucket(bUsers)}
 			users.FillPercent = fillAppend
-			if ucards != nil {
-				ucards.FillPercent = fillAppend
-			}
+			w := &recWriter{r: users}
 			var err error
-			end, err = f.write(users, ucards, mergeChunk)
-			return err
+			if end, err = f.write(w, cardWriter{w}, mergeChunk); err != nil {
+				return err
+			}
+			return w.Flush()
 		})
 		if err != nil {
 			return err
@@ -327,4 +342,11 @@ func (it *importer) appendNew(newGen uint64, done *int64, report func()) error {
 			return nil
 		}
 	}
+}
+
+// kvCursor is a bbolt cursor or a recCursor (userval.go): what merge walks.
+type kvCursor interface {
+	First() ([]byte, []byte)
+	Seek([]byte) ([]byte, []byte)
+	Next() ([]byte, []byte)
 }

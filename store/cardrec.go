@@ -4,23 +4,23 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// Card record (schema 2), the value of a card in the cards bucket:
+// Card record (schema 2; schema 4: 8-byte user id, 16-byte MACs), the
+// value of a card in the cards bucket:
 //
-//	[16]    user id
+//	[8]     user id (the record key)
 //	byte    active (0 or 1)
 //	byte    flags: 1 suspended, 2 has start, 4 has end, 8 has entry code,
 //	        16 has duress code
 //	varint  start, end (Unix ns; present only when flagged)
 //	string  external_id (uvarint length + bytes)
 //	uvarint group count, then each group as a string
-//	[32]    the duress code's MAC (present only when flagged)
-//	[32]    the entry code's MAC (present only when flagged)
-//	[32]*   the MFA codes' MACs, to the end of the value
+//	[16]    the duress code's MAC (present only when flagged)
+//	[16]    the entry code's MAC (present only when flagged)
+//	[16]*   the MFA codes' MACs, to the end of the value
 //
 // Everything after the active byte is a copy of the user's door view and
 // code MACs, so that a badge and its code are decided from this one record:
@@ -58,7 +58,7 @@ type cardRec struct {
 	groups     []byte // uvarint count, then length-prefixed strings
 	duressMAC  []byte // nil when the user has no duress code
 	entryMAC   []byte // nil when the user has no entry code
-	mfaMACs    []byte // 32 bytes per MFA code
+	mfaMACs    []byte // macSize bytes per MFA code
 }
 
 // parseCard decodes a card record without allocating.
@@ -140,17 +140,17 @@ func (r *cardRec) view(u *UserView, id func(key []byte) string) error {
 // deriveCard appends to dst the card record for a card of userID with the
 // given active flag, made from the users bucket: the user record and the
 // code records that follow it.
-func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]byte, error) {
+func deriveCard(dst []byte, users recs, userID []byte, active bool) ([]byte, error) {
 	c := users.Cursor()
 	k, v := c.Seek(userID)
 	if len(userID) != userIDLen || k == nil || !bytes.Equal(k, userID) {
-		return nil, fmt.Errorf("%w: a card of missing user %s", errCorrupt, userID)
+		return nil, fmt.Errorf("%w: a card of missing user %s", errCorrupt, keyName(userID))
 	}
 	// The user record: version, flags, [start], [end], created, updated,
 	// external_id, first, last, email, groups (see encodeUser).
 	d := decoder{b: v}
-	if d.byte() != recV1 {
-		return nil, fmt.Errorf("%w: user %s", errCorrupt, userID)
+	if d.byte() != recV2 {
+		return nil, fmt.Errorf("%w: user %s", errCorrupt, keyName(userID))
 	}
 	uflags := d.byte()
 	dst = append(dst, userID...)
@@ -169,7 +169,7 @@ func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]b
 		dst = binary.AppendVarint(dst, d.varint())
 	}
 	d.varint() // created
-	d.varint() // updated
+	d.varint() // updated − created
 	ext := d.bytes()
 	d.bytes() // first name
 	d.bytes() // last name
@@ -180,15 +180,18 @@ func deriveCard(dst []byte, users *bolt.Bucket, userID []byte, active bool) ([]b
 		d.bytes()
 	}
 	if d.err {
-		return nil, fmt.Errorf("%w: user %s", errCorrupt, userID)
+		return nil, fmt.Errorf("%w: user %s", errCorrupt, keyName(userID))
 	}
 	dst = appendString(dst, string(ext))
 	dst = append(dst, groups[:len(groups)-len(d.b)]...)
-	// The code records sort right after the user record: the duress code
-	// ('d'), the entry code ('e'), then the MFA codes ('m').
+	// The code records sort after the user record and its cards: the
+	// duress code ('d'), the entry code ('e'), then the MFA codes ('m').
 	for k, v = c.Next(); len(k) > userIDLen && bytes.HasPrefix(k, userID); k, v = c.Next() {
+		if k[userIDLen] == tagCard {
+			continue // the user's cards ('c') sort before the codes
+		}
 		if len(v) < macSize {
-			return nil, fmt.Errorf("%w: code of %s", errCorrupt, userID)
+			return nil, fmt.Errorf("%w: code of %s", errCorrupt, keyName(userID))
 		}
 		switch k[userIDLen] {
 		case tagDuress:
@@ -215,9 +218,9 @@ func (b buckets) refreshCards(userID []byte) error {
 		key := k[len(userID):]
 		old := b.cards.Get(key)
 		if len(old) <= cardActiveAt || !bytes.Equal(old[:userIDLen], userID) {
-			return fmt.Errorf("%w: card index of %s", errCorrupt, userID)
+			return fmt.Errorf("%w: card index of %s", errCorrupt, keyName(userID))
 		}
-		v, err := deriveCard(nil, b.users.Bucket, userID, old[cardActiveAt] == 1)
+		v, err := deriveCard(nil, b.users.recs, userID, old[cardActiveAt] == 1)
 		if err != nil {
 			return err
 		}
@@ -227,43 +230,17 @@ func (b buckets) refreshCards(userID []byte) error {
 			}
 		}
 	}
-	return nil
+	return c.Err()
 }
 
-// Schema 1 → 2: a card's value was user id + active byte (17 bytes; a
-// card record is at least 20); it becomes the card record above. Open
-// first converts the cards in transactions of migrateChunk (convertCards1),
-// because one transaction over a million cards peaked at 570 MiB, then the
-// migration step (migrateCards2) converts any left and sets the schema.
-// Until then the database mixes both forms and an older program would find
-// it corrupt: downgrades are not supported.
+// Schema 1 → 2 made a card's value (user id + active byte) the card
+// record above. Since schema 4 the conversion to the schema 4 layout
+// (layout4.go) derives every card record from the users anew, from either
+// form (both start with the user id and the active byte), so the 1 → 2
+// step has nothing left to do: migrateCards2 is kept as the step of the
+// chain. migrateChunk is how many records one transaction of a migration
+// writes: one transaction over a million cards peaked at 570 MiB.
 var migrateChunk = 20000
-
-// convertCards1 converts the card values of the live generation when the
-// schema is 1 (rederiveAll). progress (may be nil) is called after each
-// transaction with the total so far, log once at the end when anything was
-// converted.
-func convertCards1(db *bolt.DB, progress, log func(converted int)) error {
-	schema1 := false
-	db.View(func(tx *bolt.Tx) error {
-		if meta := tx.Bucket(bMeta); meta != nil {
-			v := meta.Get(kSchema)
-			schema1 = len(v) == 4 && binary.BigEndian.Uint32(v) == 1
-		}
-		return nil
-	})
-	if !schema1 {
-		return nil
-	}
-	total, err := rederiveAll(db, progress)
-	if err != nil {
-		return fmt.Errorf("store: open: migrate card records: %w", err)
-	}
-	if total > 0 {
-		log(total)
-	}
-	return nil
-}
 
 // rederiveAll derives every card record of the live generation again
 // (rederiveCards), writing at most migrateChunk per transaction, and
@@ -323,7 +300,7 @@ func rederiveCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 		if len(v) <= cardActiveAt || v[cardActiveAt] > 1 {
 			return 0, nil, fmt.Errorf("%w: card %x: no user id and active byte", errCorrupt, k)
 		}
-		want, err := deriveCard(nil, b.users.Bucket, v[:userIDLen], v[cardActiveAt] == 1)
+		want, err := deriveCard(nil, b.users.recs, v[:userIDLen], v[cardActiveAt] == 1)
 		if err != nil {
 			return 0, nil, fmt.Errorf("card %x: %w", k, err)
 		}
@@ -343,9 +320,6 @@ func rederiveCards(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 	return len(keys), next, nil
 }
 
-// migrateCards2 is the schema 1 → 2 step: it converts whatever
-// convertCards1 left (nothing, unless it failed).
-func migrateCards2(tx *bolt.Tx) error {
-	_, _, err := rederiveCards(tx, nil, math.MaxInt)
-	return err
-}
+// migrateCards2 is the schema 1 → 2 step. Its card records are made by the
+// 3 → 4 step (migrateLayout4), which follows it in the same Open.
+func migrateCards2(tx *bolt.Tx) error { return nil }

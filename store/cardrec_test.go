@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -387,8 +386,9 @@ func FuzzParseCard(f *testing.F) {
 }
 
 // TestOpenSchema1 opens the database a schema 1 program wrote
-// (testdata/schema1): Open migrates the card records, and the door's
-// answers are the ones that program gave.
+// (testdata/schema1): Open converts it to the schema 4 layout (which
+// derives the card records), and the door's answers are the ones that
+// program gave.
 func TestOpenSchema1(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -405,64 +405,33 @@ func TestOpenSchema1(t *testing.T) {
 }
 
 func openSchema1(t *testing.T, interrupted bool) {
-	dir := t.TempDir()
-	for _, name := range []string{"latch.db", "device.key"} {
-		in, err := os.Open(filepath.Join("testdata", "schema1", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			t.Fatal(err)
-		}
-		in.Close()
-		out.Close()
-	}
+	dir := copyFixture(t, "schema1")
 	if interrupted {
-		// A migration that stopped after one chunk: two cards converted,
-		// the schema still 1.
-		db, err := bolt.Open(filepath.Join(dir, "latch.db"), 0o600, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = db.Update(func(tx *bolt.Tx) error {
-			n, next, err := rederiveCards(tx, nil, 2)
-			if n != 2 || next == nil {
-				t.Errorf("rederiveCards converted %d, next %x", n, next)
-			}
-			return err
-		})
-		db.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		interruptLayout4(t, filepath.Join(dir, "latch.db"))
 	}
+	records := legacyRecords(t, filepath.Join(dir, "latch.db"))
 	var logs bytes.Buffer
 	var progress []int
 	s := openAt(t, dir, func(o *Options) {
 		o.Logger = zerolog.New(&logs)
 		o.OnMigrate = func(n int) { progress = append(progress, n) }
 	})
-	want, total := `"cards":5`, 5
-	if interrupted {
-		want, total = `"cards":3`, 3
-	}
-	// The events' user ids are migrated too (to schema 3), and counted
-	// after the cards: the fixture's 17 events all name users.
+	// The events' user ids are migrated (to schema 3) and counted first:
+	// the fixture's 17 events all name users; then every record of the
+	// data buckets is converted (to schema 4).
 	const events = 17
 	if !strings.Contains(logs.String(), fmt.Sprintf(`"events":%d`, events)) {
 		t.Errorf("log %q, want the events' migration of %d", logs.String(), events)
 	}
-	total += events
-	// One call per transaction, counting up to the total.
+	total := events + records
+	// One call per transaction, counting up to the total (a transaction
+	// converts migrateChunk users with their records, or migrateChunk
+	// records of another bucket).
 	if len(progress) == 0 || progress[len(progress)-1] != total || !slices.IsSorted(progress) ||
-		len(progress) < (total+migrateChunk-1)/migrateChunk {
+		len(progress) < (total/5+migrateChunk-1)/migrateChunk {
 		t.Errorf("OnMigrate calls %v with chunks of %d, want them counting up to %d", progress, migrateChunk, total)
 	}
-	if !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "migrated the card records") {
+	if want := fmt.Sprintf(`"records":%d`, records); !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "migrated the records to schema 4") {
 		t.Errorf("log %q, want the migration with %s", logs.String(), want)
 	}
 	s.db.View(func(tx *bolt.Tx) error {
@@ -472,7 +441,7 @@ func openSchema1(t *testing.T, interrupted bool) {
 		return nil
 	})
 	// The fixture's users, by their record keys (userid.go).
-	ann, bob, cat, dan := s.pubID("u000000000000001"), s.pubID("u000000000000002"), s.pubID("u000000000000003"), s.pubID("u000000000000004")
+	ann, bob, cat, dan := s.pubID(newUserID(1)), s.pubID(newUserID(2)), s.pubID(newUserID(3)), s.pubID(newUserID(4))
 	cases := []struct {
 		card   CardKey
 		user   string

@@ -41,8 +41,9 @@ func (r *CheckReport) add(format string, args ...any) {
 // from the file's bytes, before bbolt reads a page), bbolt's own page
 // consistency, the schema version, that every card record is what its
 // user's records make (the door's copy, see cardrec.go) and is listed in
-// the user's cards, and that the entry-code index and the users' entry
-// codes agree. It needs no key file. A problem in the card records is
+// the user's cards, that the entry-code index and the users' entry
+// codes agree, and that the email and external id indexes and the users'
+// records agree. It needs no key file. A problem in the card records is
 // repaired by RepairCardRecords.
 //
 // Its work is bounded by the file: checkPages reads each page at most
@@ -122,11 +123,57 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 	if err != nil {
 		r.add("%v", err)
 	}
-	uname := func(key []byte) string { return ids.pub(string(key)) }
-	c := b.users.Cursor()
+	uname := func(key []byte) string {
+		if !validUserID(string(key)) {
+			return keyName(key) // not a record key: its bytes in hex
+		}
+		return ids.pub(string(key))
+	}
+	// The user records, and the email and external id indexes against
+	// them, both ways.
+	uc := b.users.Cursor()
+	for k, v := uc.First(); k != nil; k, v = uc.Next() {
+		if len(k) != userIDLen {
+			continue
+		}
+		r.Users++
+		u, err := decodeUser(v)
+		if err != nil {
+			r.add("user %s: %v", uname(k), err)
+			continue
+		}
+		if u.Email != "" && b.email.Get(emailKey(u.Email, string(k))) == nil {
+			r.add("email: the email of %s is missing from the email index", uname(k))
+		}
+		if u.ExternalID != "" && !bytes.Equal(b.ext.Get([]byte(u.ExternalID)), k) {
+			r.add("ext: the external id of %s is missing from the external id index", uname(k))
+		}
+	}
+	if err := uc.Err(); err != nil {
+		r.add("users: %v", err)
+	}
+	c := b.email.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if len(k) == userIDLen {
-			r.Users++
+		if len(k) != emailHashLen+userIDLen {
+			r.add("email: a key of %d bytes", len(k))
+			continue
+		}
+		uid := k[emailHashLen:]
+		u, err := decodeUser(b.users.Get(uid))
+		if err != nil || u.Email == "" || !bytes.Equal(emailKey(u.Email, string(uid)), k) {
+			r.add("email: an entry of %s is not that user's email", uname(uid))
+		}
+	}
+	c = b.ext.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		uid, ok := extUser(v)
+		if !ok {
+			r.add("ext: external id %q names no user id", k)
+			continue
+		}
+		u, err := decodeUser(b.users.Get(uid))
+		if err != nil || u.ExternalID != string(k) {
+			r.add("ext: external id %q names %s, whose external id it is not", k, uname(uid))
 		}
 	}
 	c = b.cards.Cursor()
@@ -142,7 +189,7 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("card %s: %v", name, err)
 			continue
 		}
-		want, err := deriveCard(nil, b.users.Bucket, rec.userID, rec.active)
+		want, err := deriveCard(nil, b.users.recs, rec.userID, rec.active)
 		if err != nil {
 			r.add("card %s: %v", name, err)
 			continue
@@ -154,8 +201,8 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("card %s of %s: missing from the user's cards (ucards)", name, uname(rec.userID))
 		}
 	}
-	c = b.ucards.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+	cc := b.ucards.Cursor()
+	for k, _ := cc.First(); k != nil; k, _ = cc.Next() {
 		if len(k) <= userIDLen {
 			r.add("ucards: a key of %d bytes", len(k))
 			continue
@@ -181,8 +228,8 @@ func checkData(tx *bolt.Tx, r *CheckReport) error {
 			r.add("entry: an entry code of %q is not that user's entry code", uname(v[:min(len(v), userIDLen)]))
 		}
 	}
-	c = b.users.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	uc = b.users.Cursor()
+	for k, v := uc.First(); k != nil; k, v = uc.Next() {
 		if len(k) != userIDLen+1 {
 			continue
 		}

@@ -14,16 +14,19 @@ import (
 // errCorrupt reports a record that does not decode.
 var errCorrupt = fmt.Errorf("%w: a record does not decode", ErrCorrupt)
 
-// User record, version 1:
+// User record, version 2 (schema 4; version 1 stored updated as a full
+// varint):
 //
-//	byte    version (1)
+//	byte    version (2)
 //	byte    flags: 1 suspended, 2 has start, 4 has end
 //	varint  start, end (Unix ns; present only when flagged)
-//	varint  created, updated (Unix ns)
+//	varint  created (Unix ns)
+//	varint  updated − created (ns; 0, one byte, for a user never changed)
 //	string  external_id, first, last, email (uvarint length + bytes)
 //	uvarint group count, then each group as a string
 const (
 	recV1         = 1
+	recV2         = 2
 	flagSuspended = 1
 	flagStart     = 2
 	flagEnd       = 4
@@ -51,7 +54,7 @@ func encodeUser(r *userRec) []byte {
 	if !r.End.IsZero() {
 		flags |= flagEnd
 	}
-	b = append(b, recV1, flags)
+	b = append(b, recV2, flags)
 	if !r.Start.IsZero() {
 		b = binary.AppendVarint(b, r.Start.UnixNano())
 	}
@@ -59,7 +62,7 @@ func encodeUser(r *userRec) []byte {
 		b = binary.AppendVarint(b, r.End.UnixNano())
 	}
 	b = binary.AppendVarint(b, r.Created.UnixNano())
-	b = binary.AppendVarint(b, r.Updated.UnixNano())
+	b = binary.AppendVarint(b, r.Updated.UnixNano()-r.Created.UnixNano())
 	b = appendString(b, r.ExternalID)
 	b = appendString(b, r.FirstName)
 	b = appendString(b, r.LastName)
@@ -119,10 +122,14 @@ func (d *decoder) string() string { return string(d.bytes()) }
 func nsTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 // decodeUser decodes a full user record. The result does not alias v.
-func decodeUser(v []byte) (userRec, error) {
+func decodeUser(v []byte) (userRec, error) { return decodeUserV(v, recV2) }
+
+// decodeUserV decodes a user record of version ver (recV1 only for the
+// migration to schema 4, layout4.go).
+func decodeUserV(v []byte, ver byte) (userRec, error) {
 	var r userRec
 	d := decoder{b: v}
-	if d.byte() != recV1 {
+	if d.byte() != ver {
 		return r, errCorrupt
 	}
 	flags := d.byte()
@@ -133,8 +140,12 @@ func decodeUser(v []byte) (userRec, error) {
 	if flags&flagEnd != 0 {
 		r.End = nsTime(d.varint())
 	}
-	r.Created = nsTime(d.varint())
-	r.Updated = nsTime(d.varint())
+	created := d.varint()
+	updated := d.varint()
+	if ver == recV2 {
+		updated += created
+	}
+	r.Created, r.Updated = nsTime(created), nsTime(updated)
 	r.ExternalID = d.string()
 	r.FirstName = d.string()
 	r.LastName = d.string()
@@ -159,7 +170,7 @@ func decodeUser(v []byte) (userRec, error) {
 // without allocating them.
 func decodeView(userID string, v []byte, u *UserView) error {
 	d := decoder{b: v}
-	if d.byte() != recV1 {
+	if d.byte() != recV2 {
 		return errCorrupt
 	}
 	flags := d.byte()
@@ -213,9 +224,21 @@ func decodeCardKey(b []byte) (CardKey, bool) {
 	}, true
 }
 
-// Code record (an entry code in uentry, an MFA code in mfa):
-// MAC (32), length (1), created (8 BE Unix ns), created_by (rest).
-const macSize = 32
+// Code record (an entry, duress or MFA code in users):
+// MAC (macSize), length (1), created (8 BE Unix ns), created_by (rest).
+//
+// macSize: a stored MAC is HMAC-SHA-256 truncated to its first 16 bytes
+// (128 bits, as RFC 2104 section 5 allows and RFC 4868's
+// HMAC-SHA-256-128 does), since schema 4: the MAC is stored in the code
+// record, in every card record of the user and as the entry index's key,
+// and 16 bytes less in each place was a tenth of the database
+// (docs/store.md, "Database size"). Guessing a code against it is no
+// easier: the key is what stops that, and a code has at most 10^16 values.
+const macSize = 16
+
+// MACSize is the length of a stored code MAC (a fleet's user documents
+// carry them: docs/fleet.md).
+const MACSize = macSize
 
 type codeRec struct {
 	MAC       []byte
@@ -256,32 +279,84 @@ func parseMFAID(id string) (uint64, bool) {
 	return v, err == nil && v != 0
 }
 
-const userIDLen = 16
+// userIDLen is the length of a record key: the users bucket's sequence,
+// 8 bytes big-endian (schema 4; until then "u" and 15 hex digits of it,
+// which is still the form every MFA code's MAC binds: legacyKey).
+const userIDLen = 8
 
-// newUserID formats the users bucket's sequence: ids grow, so new users
-// append to the B-tree.
+// maxUserSeq is the largest sequence a record key may hold: the UUID's
+// 60-bit half (userid.go).
+const maxUserSeq = 1<<60 - 1
+
+// newUserID makes the record key of the users bucket's sequence: ids
+// grow, so new users append to the B-tree.
 func newUserID(seq uint64) string {
-	const hexd = "0123456789abcdef"
 	var b [userIDLen]byte
-	b[0] = 'u'
-	for i := userIDLen - 1; i >= 1; i-- {
-		b[i] = hexd[seq&0xf]
-		seq >>= 4
-	}
+	binary.BigEndian.PutUint64(b[:], seq)
 	return string(b[:])
 }
 
-func validUserID(id string) bool {
-	if len(id) != userIDLen || id[0] != 'u' {
-		return false
+// keySeq returns the sequence of record key k (false for anything else).
+func keySeq[T string | []byte](k T) (uint64, bool) {
+	if len(k) != userIDLen {
+		return 0, false
 	}
-	for i := 1; i < len(id); i++ {
+	var seq uint64
+	for i := 0; i < userIDLen; i++ {
+		seq = seq<<8 | uint64(k[i])
+	}
+	return seq, seq != 0 && seq <= maxUserSeq
+}
+
+func validUserID(id string) bool {
+	_, ok := keySeq(id)
+	return ok
+}
+
+// legacyLen is the length of a schema 1–3 record key: "u" and 15 hex
+// digits of the sequence.
+const legacyLen = 16
+
+// appendLegacyKey appends the schema 1–3 form of record key k ("u" and 15
+// hex digits of its sequence): the text every MFA code's MAC binds
+// (Store.mfaMAC), and how an error or a problem names a record key.
+func appendLegacyKey[T string | []byte](dst []byte, k T) []byte {
+	seq, _ := keySeq(k)
+	const hexd = "0123456789abcdef"
+	dst = append(dst, 'u')
+	for i := legacyLen - 2; i >= 0; i-- {
+		dst = append(dst, hexd[seq>>(4*uint(i))&0xf])
+	}
+	return dst
+}
+
+// keyName is a record key as text, for errors and problems.
+func keyName[T string | []byte](k T) string {
+	if _, ok := keySeq(k); !ok {
+		return fmt.Sprintf("%x", k)
+	}
+	return string(appendLegacyKey(nil, k))
+}
+
+// parseLegacyKey returns the sequence of a schema 1–3 record key ("u" and
+// 15 lowercase hex digits).
+func parseLegacyKey[T string | []byte](id T) (uint64, bool) {
+	if len(id) != legacyLen || id[0] != 'u' {
+		return 0, false
+	}
+	var seq uint64
+	for i := 1; i < legacyLen; i++ {
 		c := id[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
+		switch {
+		case '0' <= c && c <= '9':
+			seq = seq<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			seq = seq<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
 		}
 	}
-	return true
+	return seq, true
 }
 
 // Code rules (docs/store.md, "Data model").

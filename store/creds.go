@@ -200,11 +200,11 @@ func (b buckets) mfaCodes(userID string) ([]MFACodeInfo, error) {
 	c := b.users.Cursor()
 	for k, v := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, v = c.Next() {
 		if len(k) != userIDLen+9 {
-			return nil, fmt.Errorf("%w: mfa key of %s", errCorrupt, userID)
+			return nil, fmt.Errorf("%w: mfa key of %s", errCorrupt, keyName(userID))
 		}
 		r, err := decodeCode(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: mfa code of %s", err, userID)
+			return nil, fmt.Errorf("%w: mfa code of %s", err, keyName(userID))
 		}
 		out = append(out, MFACodeInfo{
 			ID: mfaID(binary.BigEndian.Uint64(k[userIDLen+1:])), Length: r.Length,

@@ -114,8 +114,8 @@ func (s *Store) MatchCardCode(k CardKey, pub string, code []byte, entryFallback 
 	if ValidateCode(code) != nil {
 		return CodeNone, nil
 	}
-	var mb [2 * macSize]byte                       // both MACs in one buffer (on the stack)
-	mfa := s.mac(mb[:0], mfaTag, kb[:], sep, code) // mfaMAC of the record key
+	var mb [2 * macSize]byte // both MACs in one buffer
+	mfa := s.mfaMAC(mb[:0], string(kb[:]), code)
 	ent := s.entryMAC(mb[macSize:macSize], code)
 	mfaOK := 0
 	for m := r.mfaMACs; len(m) > 0; m = m[macSize:] {
@@ -147,23 +147,33 @@ func (s *Store) MatchCardCode(k CardKey, pub string, code []byte, entryFallback 
 // fast paths open only the buckets they need: opening a bbolt bucket
 // allocates.
 func fillView(root *bolt.Bucket, id []byte, u *UserView) error {
-	// One descent: the user record, then its code records (entry, MFA).
-	c := root.Bucket(bUsers).Cursor()
-	k, rec := c.Seek(id)
-	if len(id) != userIDLen || k == nil || !bytes.Equal(k, id) {
+	// One descent: the user's value, its user record, then its codes
+	// (userval.go), walked without decoding the rest.
+	v := root.Bucket(bUsers).Get(id)
+	if len(id) != userIDLen || v == nil {
 		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
 	}
-	if err := decodeView(string(id), rec, u); err != nil {
-		return err
-	}
-	for k, _ = c.Next(); len(k) > userIDLen && bytes.HasPrefix(k, id); k, _ = c.Next() {
-		switch k[userIDLen] {
+	var err error
+	user := false
+	werr := walkSubs(v, func(s *rawSub) bool {
+		switch s.kind {
+		case subUser:
+			user, err = true, decodeView(string(id), s.val, u)
 		case tagEntry:
 			u.HasEntryCode = true
 		case tagMFA:
 			u.HasMFA = true
-			return nil
+			return false
 		}
+		return err == nil
+	})
+	switch {
+	case werr != nil:
+		return werr
+	case err != nil:
+		return err
+	case !user:
+		return fmt.Errorf("%w: index points at a missing user", errCorrupt)
 	}
 	return nil
 }
@@ -185,7 +195,7 @@ func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) 
 			return err
 		}
 		id := []byte(userID)
-		users := root.Bucket(bUsers)
+		users := recs{root.Bucket(bUsers)}
 		var mb [macSize]byte
 		var mac []byte
 		prefix := mfaPrefix(userID)
@@ -193,7 +203,7 @@ func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) 
 		any := false
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(v) < macSize {
-				return fmt.Errorf("%w: mfa code of %s", errCorrupt, userID)
+				return fmt.Errorf("%w: mfa code of %s", errCorrupt, keyName(userID))
 			}
 			any = true
 			if !valid {
@@ -217,7 +227,7 @@ func (s *Store) VerifySecondFactor(pub string, code []byte, entryFallback bool) 
 		}
 		if v := users.Get(entryKey(id)); v != nil {
 			if len(v) < macSize {
-				return fmt.Errorf("%w: entry code of %s", errCorrupt, userID)
+				return fmt.Errorf("%w: entry code of %s", errCorrupt, keyName(userID))
 			}
 			ok = hmac.Equal(v[:macSize], s.entryMAC(mb[:0], code))
 		}

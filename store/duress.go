@@ -112,7 +112,7 @@ func (b buckets) setDuress(userID string, mac []byte, length int, now time.Time,
 	}
 	if old := b.users.Get(duressKey(id)); old != nil {
 		if len(old) < macSize {
-			return false, fmt.Errorf("%w: duress code of %s", errCorrupt, userID)
+			return false, fmt.Errorf("%w: duress code of %s", errCorrupt, keyName(userID))
 		}
 		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
 			return false, err

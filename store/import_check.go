@@ -254,16 +254,17 @@ func (it *importer) resolve(r *credRow, line int) (string, bool) {
 			return string(id), true
 		}
 	case "email":
-		prefix := append([]byte(strings.ToLower(r.ref)), 0)
-		c := it.b.email.Cursor()
-		k, _ := c.Seek(prefix)
-		if k != nil && bytes.HasPrefix(k, prefix) {
-			id := string(k[len(prefix):])
-			if k2, _ := c.Next(); k2 != nil && bytes.HasPrefix(k2, prefix) {
-				it.bad(line, "email", "matches several users; use userId or externalId")
-				return "", false
-			}
-			return id, true
+		ids, err := it.b.usersByEmail(r.ref, 2)
+		if err != nil {
+			it.bad(line, "email", "the database's email index is corrupt (run latchctl db check)")
+			return "", false
+		}
+		if len(ids) > 1 {
+			it.bad(line, "email", "matches several users; use userId or externalId")
+			return "", false
+		}
+		if len(ids) == 1 {
+			return ids[0], true
 		}
 	default:
 		return "", false
@@ -464,7 +465,7 @@ func (it *importer) checkUser(rec []string, line int) error {
 		it.newRows[it.row/64] |= 1 << (it.row % 64)
 		it.newUsers++
 		it.newRecs++
-		it.ext.add([]byte(r.f.ExternalID), []byte(uid), line, false)
+		it.ext.add([]byte(r.f.ExternalID), extVal(uid), line, false)
 		if r.f.Email != "" {
 			it.email.add(emailKey(r.f.Email, uid), nil, line, false)
 		}

@@ -295,12 +295,28 @@ func dump(t testing.TB, s *Store) map[string]string {
 		for _, name := range dataBuckets {
 			b := root.Bucket(name)
 			out[string(name)+" seq"] = fmt.Sprint(b.Sequence())
+			if bytes.Equal(name, bUsers) {
+				continue
+			}
 			b.ForEach(func(k, v []byte) error {
 				out[fmt.Sprintf("%s %x", name, k)] = fmt.Sprintf("%x", v)
 				return nil
 			})
 		}
-		return nil
+		// The users bucket record by record (userval.go), each user's value
+		// once more as a whole.
+		users := recs{root.Bucket(bUsers)}
+		c := users.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			out[fmt.Sprintf("users %x", k)] = fmt.Sprintf("%x", v)
+		}
+		if err := c.Err(); err != nil {
+			return err
+		}
+		return users.Bucket.ForEach(func(k, v []byte) error {
+			out[fmt.Sprintf("users value %x", k)] = fmt.Sprintf("%x", v)
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,10 @@ type target struct {
 
 func (it *importer) targets() []target {
 	return []target{
-		{bUsers, []*delta{&it.users, &it.uduress, &it.uentry, &it.mfa}}, {bExt, []*delta{&it.ext}},
+		// The users' cards are sub-records of the users bucket (userval.go).
+		{bUsers, []*delta{&it.users, &it.ucards, &it.uduress, &it.uentry, &it.mfa}}, {bExt, []*delta{&it.ext}},
 		{bEmail, []*delta{&it.email}}, {bCards, []*delta{&it.cards}},
-		{bUCards, []*delta{&it.ucards}}, {bEntry, []*delta{&it.entry}},
+		{bEntry, []*delta{&it.entry}},
 	}
 }
 
@@ -39,7 +40,7 @@ func (it *importer) changes() int {
 
 // changed reports whether t has a record that changes something.
 func (it *importer) changed(t target) bool {
-	if it.newUsers > 0 && bytes.Equal(t.name, bUsers) || it.newCards && bytes.Equal(t.name, bUCards) {
+	if (it.newUsers > 0 || it.newCards) && bytes.Equal(t.name, bUsers) {
 		return true
 	}
 	for _, d := range t.ds {
@@ -61,6 +62,9 @@ func (it *importer) hasCodes() bool { return it.entry.len() > 0 || it.mfa.len() 
 // generation's sequence so the written keys stay sorted.
 func (it *importer) record(d *delta, i int, mfaSeq *uint64) (key, val []byte) {
 	key, val = d.key(i), d.val(i)
+	if d == &it.ucards {
+		return cardRecKey(key), []byte{} // the user's card sub-record (userval.go)
+	}
 	if d == &it.mfa {
 		*mfaSeq++
 		mac := key[userIDLen:]

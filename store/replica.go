@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -173,7 +171,7 @@ func checkReplicaUser(id string, u *ReplicaUser) error {
 	}
 	code := func(c ReplicaCode) error {
 		if len(c.MAC) != macSize {
-			return invalid("code", "a code's MAC must be 32 bytes")
+			return invalid("code", fmt.Sprintf("a code's MAC must be %d bytes", macSize))
 		}
 		if c.Length < minCode || c.Length > maxCode {
 			return invalid("code", "a code's length must be 4–16")
@@ -270,7 +268,7 @@ func (b buckets) putReplicaUser(u *ReplicaUser) error {
 	if err := b.putUser(u.UserID, &r, nil); err != nil {
 		return err
 	}
-	if seq, ok := userIDSeq(u.UserID); ok && seq > b.users.Sequence() {
+	if seq, ok := keySeq(u.UserID); ok && seq > b.users.Sequence() {
 		// Ids made here stay above every id the site made.
 		if err := b.users.SetSequence(seq); err != nil {
 			return err
@@ -306,16 +304,6 @@ func (b buckets) putReplicaUser(u *ReplicaUser) error {
 		}
 	}
 	return nil
-}
-
-// userIDSeq returns the sequence an id "u" + 15 hex digits was made from
-// (newUserID); false for any other form of id.
-func userIDSeq(id string) (uint64, bool) {
-	if len(id) != 16 || id[0] != 'u' {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(id[1:], 16, 64)
-	return v, err == nil && strings.ToLower(id) == id
 }
 
 // ReplicaUser returns the whole document of a user, codes as their MACs:

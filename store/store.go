@@ -61,7 +61,7 @@ const (
 	keySize          = 32
 	// schemaVersion is the layout this code reads and writes. See
 	// migrations for how older layouts are brought up to date.
-	schemaVersion = 3
+	schemaVersion = 4
 )
 
 // Top-level buckets and meta keys.
@@ -83,14 +83,14 @@ var (
 
 // Data buckets, nested in the live generation bucket "data-<gen>".
 var (
-	bUsers  = []byte("users")  // user_id → user record
-	bExt    = []byte("ext")    // external_id → user_id
-	bEmail  = []byte("email")  // lower(email) 0x00 user_id → nil
+	bUsers  = []byte("users")  // user_id → the user's records as one value (userval.go)
+	bExt    = []byte("ext")    // external_id → uvarint of the user_id's sequence (extIndex)
+	bEmail  = []byte("email")  // SHA-256(lower(email))[:8] user_id → nil (emailKey)
 	bCards  = []byte("cards")  // card key → card record (user_id, active, the user's door view and code MACs; cardrec.go)
-	bUCards = []byte("ucards") // user_id + card key → nil
+	bUCards = []byte("ucards") // user_id + card key → nil: the users' card sub-records since schema 4 (userval.go), a bucket before
 	bEntry  = []byte("entry")  // HMAC(key, "entry\0"+code) → user_id
 
-	dataBuckets = [][]byte{bUsers, bExt, bEmail, bCards, bUCards, bEntry}
+	dataBuckets = [][]byte{bUsers, bExt, bEmail, bCards, bEntry}
 )
 
 // Records in the users bucket. A user's entry code and MFA codes sit right
@@ -107,7 +107,7 @@ const (
 type Store struct {
 	db        *bolt.DB
 	key       []byte
-	macs      sync.Pool // *hmac hash.Hash keyed with key
+	macs      sync.Pool // *macer: an hmac hash.Hash keyed with key
 	log       zerolog.Logger
 	ids       idCodec // user ids from record keys (userid.go)
 	now       func() time.Time
@@ -231,31 +231,31 @@ func (s *Store) open(opts Options) error {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{
-		Timeout:      timeout,
-		FreelistType: bolt.FreelistMapType,
-	})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return fmt.Errorf("%w: %s", ErrInUse, opts.Path)
+	openDB := func() (*bolt.DB, error) {
+		db, err := bolt.Open(opts.Path, 0o600, &bolt.Options{
+			Timeout:      timeout,
+			FreelistType: bolt.FreelistMapType,
+		})
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s", ErrInUse, opts.Path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+		}
+		return db, nil
 	}
+	db, err := openDB()
 	if err != nil {
-		return fmt.Errorf("store: open %s: %w", opts.Path, err)
+		return err
 	}
 	s.db = db
 	s.path, s.pageSize = opts.Path, db.Info().PageSize
 	// OnMigrate counts the records rewritten by both conversions.
-	cards := 0
-	var cardProgress, eventProgress func(int)
+	events := 0
+	var eventProgress, layoutProgress func(int)
 	if opts.OnMigrate != nil {
-		cardProgress = func(n int) { cards = n; opts.OnMigrate(n) }
-		eventProgress = func(n int) { opts.OnMigrate(cards + n) }
-	}
-	if err := convertCards1(db, cardProgress, func(n int) {
-		s.log.Info().Int("cards", n).Msg("store: migrated the card records to schema 2")
-	}); err != nil {
-		db.Close()
-		s.db = nil
-		return err
+		eventProgress = func(n int) { events = n; opts.OnMigrate(n) }
+		layoutProgress = func(n int) { opts.OnMigrate(events + n) }
 	}
 	if err := convertEvents2(db, eventProgress, func(n int) {
 		s.log.Info().Int("events", n).Msg("store: migrated the events' user ids to schema 3")
@@ -263,6 +263,31 @@ func (s *Store) open(opts Options) error {
 		db.Close()
 		s.db = nil
 		return err
+	}
+	converted := false
+	if err := convertLayout4(db, layoutProgress, func(n int) {
+		converted = true
+		s.log.Info().Int("records", n).Msg("store: migrated the records to schema 4")
+	}); err != nil {
+		db.Close()
+		s.db = nil
+		return err
+	}
+	if converted {
+		// The old generation's pages are free now (about half the file):
+		// give them back, as latchctl import does (docs/store.md, "Database
+		// size"). A compaction that fails leaves the file as it is.
+		db.Close()
+		s.db = nil
+		if cs, err := CompactFile(opts.Path, 0.2); err != nil {
+			s.log.Warn().Err(err).Msg("store: compacting the database after the migration failed; it keeps its free pages")
+		} else if cs.Compacted {
+			s.log.Info().Int64("before", cs.Before).Int64("after", cs.After).Dur("took", cs.Took).Msg("store: compacted the database after the migration")
+		}
+		if db, err = openDB(); err != nil {
+			return err
+		}
+		s.db = db
 	}
 	if opts.IDKey != nil && len(opts.IDKey) != 32 {
 		db.Close()
@@ -274,7 +299,7 @@ func (s *Store) open(opts Options) error {
 		s.db = nil
 		return err
 	}
-	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
+	s.macs.New = func() any { return &macer{h: hmac.New(sha256.New, s.key)} }
 	return nil
 }
 
@@ -297,6 +322,7 @@ func (s *Store) Close() error {
 var migrations = map[uint32]func(tx *bolt.Tx) error{
 	1: migrateCards2,   // cards carry the user's door view and code MACs
 	2: migrateUserIDs3, // user ids become UUIDs (userid.go)
+	3: migrateLayout4,  // binary record keys, 16-byte MACs, hashed email index (layout4.go)
 }
 
 func (s *Store) init(keyFile string, idKey []byte, siteIDs bool) error {
@@ -496,16 +522,24 @@ func data(tx *bolt.Tx) (*bolt.Bucket, error) {
 	return b, nil
 }
 
+// macer is a pooled HMAC with the buffer its sum is made in (kept with
+// it, so that a MAC costs no allocation).
+type macer struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+	key [legacyLen]byte // mfaMAC's record key text
+}
+
 // mac returns HMAC-SHA-256 under the device key of the concatenated parts,
-// appended to dst.
+// truncated to macSize bytes (codec.go), appended to dst.
 func (s *Store) mac(dst []byte, parts ...[]byte) []byte {
-	h := s.macs.Get().(hash.Hash)
-	h.Reset()
+	m := s.macs.Get().(*macer)
+	m.h.Reset()
 	for _, p := range parts {
-		h.Write(p)
+		m.h.Write(p)
 	}
-	dst = h.Sum(dst)
-	s.macs.Put(h)
+	dst = append(dst, m.h.Sum(m.sum[:0])[:macSize]...)
+	s.macs.Put(m)
 	return dst
 }
 
@@ -515,8 +549,19 @@ var (
 	sep      = []byte{0}
 )
 
+// mfaMAC is an MFA code's MAC, which binds the user's record key in its
+// schema 1–3 text form ("u" and 15 hex digits, appendLegacyKey), so that
+// the codes stored before schema 4 still verify.
 func (s *Store) mfaMAC(dst []byte, userID string, code []byte) []byte {
-	return s.mac(dst, mfaTag, []byte(userID), sep, code)
+	m := s.macs.Get().(*macer)
+	m.h.Reset()
+	m.h.Write(mfaTag)
+	m.h.Write(appendLegacyKey(m.key[:0], userID))
+	m.h.Write(sep)
+	m.h.Write(code)
+	dst = append(dst, m.h.Sum(m.sum[:0])[:macSize]...)
+	s.macs.Put(m)
+	return dst
 }
 
 func (s *Store) entryMAC(dst []byte, code []byte) []byte {

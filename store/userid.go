@@ -18,11 +18,12 @@ import (
 //
 // A user's id, the one every API, latchctl, the events and the CSV files
 // use, is a UUID version 4 string ("3f2b…-…-4…-[89ab]…-…", lowercase).
-// Inside the database a user is still keyed by its record key: "u" and
-// the 15 hex digits of the users bucket's sequence (ids grow, so new users
-// append to the B-trees, which is what keeps a million-user import in a
-// bounded heap), and the record key is also what every MFA code's MAC is
-// bound to. The UUID is a keyed permutation of the record key: a
+// Inside the database a user is still keyed by its record key: the users
+// bucket's sequence, 8 bytes big-endian since schema 4 ("u" and 15 hex
+// digits of it before; ids grow, so new users append to the B-trees, which
+// is what keeps a million-user import in a bounded heap), and the record
+// key's text form is also what every MFA code's MAC is bound to
+// (Store.mfaMAC). The UUID is a keyed permutation of the record key: a
 // four-round unbalanced Feistel network over the UUID's 122 free bits
 // (60 + 62), whose round function is SHA-256 of the database's id key
 // (32 random bytes in the meta bucket, made when the database is made or
@@ -87,10 +88,7 @@ func (c *idCodec) decode(a, b uint64) (seq uint64, ok bool) {
 // appendPub appends the UUID of record key key (which must be a valid
 // record key) to dst.
 func (c *idCodec) appendPub(dst []byte, key []byte) []byte {
-	var seq uint64
-	for _, ch := range key[1:userIDLen] {
-		seq = seq<<4 | uint64(unhex(ch))
-	}
+	seq, _ := keySeq(key)
 	a, b := c.encode(seq)
 	// 128 bits: a's 60 bits around the version nibble 4, then the variant
 	// bits 10 and b's 62 bits.
@@ -123,13 +121,8 @@ func (c *idCodec) pub(key string) string {
 // making a string of the key first: the door's LookupCard allocates only
 // the UUID.
 func (c *idCodec) pubBytes(key []byte) string {
-	if len(key) != userIDLen || key[0] != 'u' {
+	if _, ok := keySeq(key); !ok {
 		return string(key)
-	}
-	for _, ch := range key[1:] {
-		if unhex(ch) > 15 || ('A' <= ch && ch <= 'F') {
-			return string(key)
-		}
 	}
 	var buf [uuidLen]byte
 	return string(c.appendPub(buf[:0], key))
@@ -327,10 +320,11 @@ func rewriteEventIDs(tx *bolt.Tx, from []byte, max int) (int, []byte, error) {
 		if err := json.Unmarshal(v, &e); err != nil {
 			return 0, nil, fmt.Errorf("event %x: %w", k, err)
 		}
-		if !validUserID(e.UserID) {
+		seq, ok := parseLegacyKey(e.UserID) // the record key's text form until schema 4
+		if !ok {
 			continue
 		}
-		e.UserID = c.pub(e.UserID)
+		e.UserID = c.pub(newUserID(seq))
 		nv, err := json.Marshal(e)
 		if err != nil {
 			return 0, nil, err

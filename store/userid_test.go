@@ -243,6 +243,7 @@ func TestOpenSchema2Chunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	records := legacyRecords(t, filepath.Join(dir, "latch.db"))
 	var progress []int
 	var logs strings.Builder
 	s := openAt(t, dir, func(o *Options) {
@@ -268,7 +269,7 @@ func TestOpenSchema2Chunks(t *testing.T) {
 			}
 		}
 	}
-	if n == 0 || progress[len(progress)-1] != n-2 {
-		t.Errorf("%d events name users; OnMigrate ended at %v (2 were done before)", n, progress)
+	if n == 0 || progress[len(progress)-1] != n-2+records {
+		t.Errorf("%d events name users and %d records were converted; OnMigrate ended at %v (2 events were done before)", n, records, progress)
 	}
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -16,32 +18,95 @@ import (
 // belongs to (noteBucket); in a transaction run by update, every noted
 // user's card records are derived again before it commits.
 type buckets struct {
-	root, meta                *bolt.Bucket
-	users, cards              noteBucket
-	ext, email, ucards, entry *bolt.Bucket
+	root, meta   *bolt.Bucket
+	users        noteRecs
+	cards        noteBucket
+	ucards       ucards // the users' card sub-records (userval.go)
+	ext          extIndex
+	email, entry *bolt.Bucket
 }
 
-func openBuckets(root *bolt.Bucket) (buckets, error) {
-	b := buckets{
-		root: root, users: noteBucket{Bucket: root.Bucket(bUsers)}, ext: root.Bucket(bExt), email: root.Bucket(bEmail),
-		cards: noteBucket{Bucket: root.Bucket(bCards), byValue: true}, ucards: root.Bucket(bUCards), entry: root.Bucket(bEntry),
+// extIndex is the external id index: external id → the user's record
+// key, stored as the uvarint of its sequence (schema 4: 3 bytes for a
+// million users, not 8). Get and Put take and give the record key.
+type extIndex struct{ *bolt.Bucket }
+
+// extVal is the ext index's value naming user userID.
+func extVal(userID string) []byte {
+	seq, _ := keySeq(userID)
+	return binary.AppendUvarint(nil, seq)
+}
+
+// extUser returns the record key an ext index value names.
+func extUser(v []byte) ([]byte, bool) {
+	seq, n := binary.Uvarint(v)
+	if n <= 0 || n != len(v) || seq == 0 || seq > maxUserSeq {
+		return nil, false
 	}
-	if b.users.Bucket == nil || b.ext == nil || b.email == nil || b.cards.Bucket == nil || b.ucards == nil || b.entry == nil {
+	return []byte(newUserID(seq)), true
+}
+
+// Get returns the record key of the user with external id ext: nil when
+// there is none, empty (no user's) when the value does not decode.
+func (x extIndex) Get(ext []byte) []byte {
+	v := x.Bucket.Get(ext)
+	if v == nil {
+		return nil
+	}
+	if id, ok := extUser(v); ok {
+		return id
+	}
+	return []byte{}
+}
+
+// Put records that ext is the external id of user userID.
+func (x extIndex) Put(ext, userID []byte) error { return x.Bucket.Put(ext, extVal(string(userID))) }
+
+func openBuckets(root *bolt.Bucket) (buckets, error) {
+	users := recs{root.Bucket(bUsers)}
+	b := buckets{
+		root: root, users: noteRecs{recs: users}, ext: extIndex{root.Bucket(bExt)}, email: root.Bucket(bEmail),
+		cards: noteBucket{Bucket: root.Bucket(bCards), byValue: true}, ucards: ucards{r: users}, entry: root.Bucket(bEntry),
+	}
+	if users.Bucket == nil || b.ext.Bucket == nil || b.email == nil || b.cards.Bucket == nil || b.entry == nil {
 		return b, fmt.Errorf("%w: a data bucket is missing", ErrCorrupt)
 	}
 	return b, nil
+}
+
+// noteRecs is the users bucket of a transaction (by record, userval.go).
+// Put and Delete note in touched (when set) the user the record belongs
+// to: the key's first userIDLen bytes (the user record, its codes and its
+// cards all start so).
+type noteRecs struct {
+	recs
+	touched touched
+}
+
+func (n noteRecs) Put(k, v []byte) error {
+	n.note(k)
+	return n.recs.Put(k, v)
+}
+
+func (n noteRecs) Delete(k []byte) error {
+	n.note(k)
+	return n.recs.Delete(k)
+}
+
+func (n noteRecs) note(k []byte) {
+	if n.touched != nil && len(k) >= userIDLen {
+		n.touched[string(k[:userIDLen])] = struct{}{}
+	}
 }
 
 // touched is the set of users whose records or cards a write transaction
 // wrote.
 type touched map[string]struct{}
 
-// noteBucket is the users or cards bucket of a transaction. Put and Delete
-// note in touched (when set) the user the record belongs to: in users, the
-// key's first userIDLen bytes (the user id: the user record, its entry
-// code and MFA codes all start so); in cards (byValue), the value's (a
-// card record starts with its user's id). A deleted card is not noted: it
-// has no record left to derive.
+// noteBucket is the cards bucket of a transaction. Put and Delete note in
+// touched (when set) the user the record belongs to: in cards (byValue),
+// the value's (a card record starts with its user's id). A deleted card is
+// not noted: it has no record left to derive.
 type noteBucket struct {
 	*bolt.Bucket
 	touched touched
@@ -80,6 +145,8 @@ func (b buckets) named(name []byte) interface {
 		return b.users
 	case bytes.Equal(name, bCards):
 		return b.cards
+	case bytes.Equal(name, bUCards):
+		return b.ucards
 	}
 	return b.root.Bucket(name)
 }
@@ -198,11 +265,41 @@ func audit(now time.Time, by Actor, action, userID, externalID string) Event {
 	}
 }
 
+// emailHashLen is how much of SHA-256(lower(email)) the email index keys
+// by (schema 4; until then the lowered email and a 0 byte): a lookup by
+// email reads every user under the hash and compares their emails, so a
+// collision costs a record read, never a wrong answer.
+const emailHashLen = 4
+
+// emailKey is user userID's key in the email index.
 func emailKey(email, userID string) []byte {
-	k := make([]byte, 0, len(email)+1+len(userID))
-	k = append(k, strings.ToLower(email)...)
-	k = append(k, 0)
-	return append(k, userID...)
+	return append(emailPrefix(email), userID...)
+}
+
+// emailPrefix is the start of the email index's keys of every user with
+// this email (in any case).
+func emailPrefix(email string) []byte {
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return append(make([]byte, 0, emailHashLen+userIDLen), sum[:emailHashLen]...)
+}
+
+// usersByEmail returns the record keys of the users whose email is email
+// (compared lowered, as the index is), at most max of them.
+func (b buckets) usersByEmail(email string, max int) ([]string, error) {
+	want := strings.ToLower(email)
+	prefix := emailPrefix(email)
+	var out []string
+	c := b.email.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < max; k, _ = c.Next() {
+		r, err := b.getUser(string(k[len(prefix):]))
+		if err != nil {
+			return nil, fmt.Errorf("%w: the email index names a user that does not decode", errCorrupt)
+		}
+		if strings.ToLower(r.Email) == want {
+			out = append(out, string(k[len(prefix):]))
+		}
+	}
+	return out, nil
 }
 
 func (b buckets) getUser(userID string) (userRec, error) {
@@ -211,11 +308,14 @@ func (b buckets) getUser(userID string) (userRec, error) {
 	}
 	v := b.users.Get([]byte(userID))
 	if v == nil {
+		if _, err := b.users.subsOf([]byte(userID)); err != nil {
+			return userRec{}, err // a value that does not decode
+		}
 		return userRec{}, notFound("user", userID)
 	}
 	r, err := decodeUser(v)
 	if err != nil {
-		return r, fmt.Errorf("%w: user %s", err, userID)
+		return r, fmt.Errorf("%w: user %s", err, keyName(userID))
 	}
 	return r, nil
 }
@@ -335,11 +435,11 @@ func (b buckets) loadUser(userID string) (User, error) {
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		ck, ok := decodeCardKey(k[len(prefix):])
 		if !ok {
-			return User{}, fmt.Errorf("%w: card index of %s", errCorrupt, userID)
+			return User{}, fmt.Errorf("%w: card index of %s", errCorrupt, keyName(userID))
 		}
 		v := b.cards.Get(k[len(prefix):])
 		if len(v) < cardMin {
-			return User{}, fmt.Errorf("%w: card of %s", errCorrupt, userID)
+			return User{}, fmt.Errorf("%w: card of %s", errCorrupt, keyName(userID))
 		}
 		u.Cards = append(u.Cards, Card{Format: ck.Format, FacilityCode: ck.FacilityCode, CardNumber: ck.CardNumber, Active: v[cardActiveAt] == 1})
 	}
@@ -413,19 +513,25 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 	var users []User
 	next := ""
 	err := s.view(func(tx *bolt.Tx, b buckets) error {
-		c := b.users.Cursor()
-		var k, v []byte
+		// One value a user, its user record first (userval.go): read
+		// without decoding the rest.
+		c := b.users.recs.Bucket.Cursor()
+		var k, val []byte
 		if q.After == "" {
-			k, v = c.First()
+			k, val = c.First()
 		} else {
-			k, v = c.Seek([]byte(q.After))
+			k, val = c.Seek([]byte(q.After))
 			if k != nil && string(k) == q.After {
-				k, v = c.Next()
+				k, val = c.Next()
 			}
 		}
-		for ; k != nil; k, v = c.Next() {
-			if len(k) != userIDLen {
-				continue // a code record
+		for ; k != nil; k, val = c.Next() {
+			v, err := userRecOf(val)
+			if err != nil {
+				return fmt.Errorf("%w (user %s)", err, keyName(k))
+			}
+			if v == nil {
+				continue // no user record: the value is reported by db check
 			}
 			if search != "" {
 				if !mayMatch(v, search) {
@@ -433,7 +539,7 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 				}
 				r, err := decodeUser(v)
 				if err != nil {
-					return fmt.Errorf("%w: user %s", err, k)
+					return fmt.Errorf("%w: user %s", err, keyName(k))
 				}
 				if !strings.Contains(strings.ToLower(r.ExternalID), search) &&
 					!strings.Contains(strings.ToLower(r.FirstName), search) &&
@@ -486,9 +592,6 @@ func (b buckets) removeUser(userID string, old userRec) error {
 		if err := b.cards.Delete(k[len(id):]); err != nil {
 			return err
 		}
-		if err := b.ucards.Delete(k); err != nil {
-			return err
-		}
 	}
 	if v := b.users.Get(entryKey(id)); v != nil {
 		if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
@@ -498,16 +601,11 @@ func (b buckets) removeUser(userID string, old userRec) error {
 	if _, err := b.deleteDuress(id); err != nil {
 		return err
 	}
-	// The user record, entry code and MFA codes.
-	var keys [][]byte
-	c = b.users.Cursor()
-	for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		if err := b.users.Delete(k); err != nil {
-			return err
-		}
+	// The user record, its codes and cards: the user's one value
+	// (userval.go).
+	b.users.note(id)
+	if err := b.users.recs.Bucket.Delete(id); err != nil {
+		return err
 	}
 	return nil
 }

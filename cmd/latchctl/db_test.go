@@ -57,7 +57,7 @@ func TestDBCommand(t *testing.T) {
 		t.Errorf("repair while held: %d %s", code, errs)
 	}
 	st.Close()
-	if code, out, errs := ctl("check", "--db", path); code != 0 || !strings.Contains(out, "ok (schema 3, 1 user, 1 card)") {
+	if code, out, errs := ctl("check", "--db", path); code != 0 || !strings.Contains(out, "ok (schema 4, 1 user, 1 card)") {
 		t.Fatalf("check: %d %q %s", code, out, errs)
 	}
 	// A stale copy: the card record claims the user is suspended.
@@ -75,7 +75,7 @@ func TestDBCommand(t *testing.T) {
 		})
 		k, v := cards.Cursor().First()
 		v = bytes.Clone(v)
-		v[17] |= 1 // flags: suspended
+		v[9] |= 1 // flags (after the 8-byte user id and the active byte): suspended
 		return cards.Put(bytes.Clone(k), v)
 	})
 	db.Close()

@@ -526,5 +526,5 @@ const migrateExtend = 60 * time.Second
 // migrating tells systemd that a database migration goes on (done records
 // so far) and that the start may take migrateExtend longer.
 func (n *notifier) migrating(done int) {
-	_ = n.Notify(fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d\nSTATUS=migrating the database: %d card records converted", migrateExtend.Microseconds(), done))
+	_ = n.Notify(fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d\nSTATUS=migrating the database: %d records converted", migrateExtend.Microseconds(), done))
 }

@@ -164,7 +164,7 @@ func TestMigrateExtendsStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(buf[:k]), "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=migrating the database: 5 card records converted"; got != want {
+	if got, want := string(buf[:k]), "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=migrating the database: 17 records converted"; got != want {
 		t.Errorf("sd_notify %q, want %q", got, want)
 	}
 }

@@ -168,12 +168,9 @@ func report(path, title string, users int) error {
 					sb := b.Bucket(sub)
 					rows = append(rows, stats(string(name[:5])+string(sub), sb))
 					if string(sub) == "users" && users == 0 {
-						c := sb.Cursor()
-						for k, _ := c.First(); k != nil; k, _ = c.Next() {
-							if len(k) == 16 {
-								users++
-							}
-						}
+						// Schema 4: one record per user (docs/store.md,
+						// "Buckets").
+						users = sb.Stats().KeyN
 					}
 					return nil
 				})
