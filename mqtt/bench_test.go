@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/trace"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -191,7 +193,9 @@ func benchMQTT(b *testing.B, separate bool) *Client {
 }
 
 // BenchmarkOutboxThroughput: b.N stored events delivered through the
-// outbox to one destination; events/s is the sustained rate.
+// outbox to one destination with no rate budget (Rate < 0); events/s is
+// the sustained rate the delivery itself allows (the default budget,
+// outbox.DefaultRate in all, keeps latchd below it).
 func BenchmarkOutboxThroughput(b *testing.B) {
 	for _, dest := range []string{"mqtt", "webhook"} {
 		b.Run("dest="+dest, func(b *testing.B) {
@@ -202,7 +206,7 @@ func BenchmarkOutboxThroughput(b *testing.B) {
 			} else {
 				d = benchWebhook(b, true)
 			}
-			ob := outbox.New(st, outbox.Options{Log: zerolog.Nop()})
+			ob := outbox.New(st, outbox.Options{Log: zerolog.Nop(), Rate: -1})
 			ob.Add(d)
 			if err := ob.Init(); err != nil {
 				b.Fatal(err)
@@ -228,7 +232,10 @@ func BenchmarkOutboxThroughput(b *testing.B) {
 }
 
 // latencies records the door's own decision latencies (door.Observer)
-// into the phase's slice.
+// into the phase's slice. Under go test -trace each one is also a log
+// "decision" (its nanoseconds) on the door's goroutine, and each phase
+// starts with a log "phase": a slow decision can be found in the trace
+// and what the goroutine and the processors did meanwhile read there.
 type latencies struct {
 	mu  sync.Mutex
 	cur *[]time.Duration
@@ -237,6 +244,9 @@ type latencies struct {
 func (l *latencies) ObserveDecision(d time.Duration, result, _ string) {
 	if result != door.ResultGranted {
 		return
+	}
+	if trace.IsEnabled() {
+		trace.Log(context.Background(), "decision", strconv.FormatInt(int64(d), 10))
 	}
 	l.mu.Lock()
 	*l.cur = append(*l.cur, d)
@@ -254,13 +264,29 @@ func (l *latencies) into(p *[]time.Duration) {
 // BenchmarkDecisionWhileDelivering: card grants on a door (1,000 users,
 // the real store and event writer), one every 5 ms, in alternating phases
 // of 200 decisions: the outbox stopped ("idle"), then delivering a
-// backlog of 200,000 events to MQTT and a webhook at once. Alternating phases share
-// whatever else the machine is doing. p99-ns-idle and p99-ns-delivering
-// are the door's own decision latency (frame complete → relay command,
-// its Observer figure); p99-ratio is delivering/idle (the target is at
-// most 1.10); <dest>-events/s is each destination's rate during the
-// delivering phases.
+// backlog of 200,000 events to MQTT and a webhook at once. Alternating
+// phases share whatever else the machine is doing. p99-ns-idle and
+// p99-ns-delivering are the door's own decision latency (frame complete →
+// relay command, its Observer figure); p99-ratio is delivering/idle (the
+// target is at most 1.10); <dest>-events/s is each destination's rate
+// during the delivering phases; gc/s-idle and gc/s-delivering are the
+// garbage collections a second in each phase (runtime/metrics; the
+// scheduling latencies and GC pauses are logged too).
+//
+// The sub-benchmarks differ only in the outbox's rate budget
+// (outbox.Options.Rate): the default, twice it, and none at all (the
+// outbox as it was before the budget), so that one run shows what the
+// budget buys and what it costs.
 func BenchmarkDecisionWhileDelivering(b *testing.B) {
+	for _, r := range []struct {
+		name string
+		rate float64
+	}{{"rate=default", 0}, {"rate=2x", 2 * outbox.DefaultRate}, {"rate=unbounded", -1}} {
+		b.Run(r.name, func(b *testing.B) { decisionWhileDelivering(b, r.rate) })
+	}
+}
+
+func decisionWhileDelivering(b *testing.B, rate float64) {
 	const users = 1000
 	const pending = 200000
 	const phase = 200
@@ -278,7 +304,7 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ob := outbox.New(st, outbox.Options{Log: zerolog.Nop()})
+	ob := outbox.New(st, outbox.Options{Log: zerolog.Nop(), Rate: rate})
 	ob.Add(benchMQTT(b, true))
 	ob.Add(benchWebhook(b, true))
 	if err := ob.Init(); err != nil {
@@ -307,21 +333,42 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	waitLevel(b, writes, gpio.Low)
 	waitLevel(b, writes, gpio.Low)
 
+	// The runtime's own figures of each phase (runtime/metrics).
+	var rtIdle, rtBusy phaseRuntime
+	mark := readRuntime()
 	var stopOB func()
-	var busyTime time.Duration
+	var busyTime, idleTime time.Duration
 	var phaseStart time.Time
 	startOB := func() {
+		now := readRuntime()
+		rtIdle.add(mark, now)
+		mark = now
+		if !phaseStart.IsZero() {
+			idleTime += time.Since(phaseStart)
+		}
+		trace.Log(ctx, "phase", "delivering")
 		octx, ocancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); ob.Run(octx) }()
 		phaseStart = time.Now()
-		stopOB = func() { ocancel(); <-done; busyTime += time.Since(phaseStart); stopOB = nil }
+		stopOB = func() {
+			now := readRuntime()
+			rtBusy.add(mark, now)
+			mark = now
+			trace.Log(ctx, "phase", "idle")
+			ocancel()
+			<-done
+			busyTime += time.Since(phaseStart)
+			phaseStart = time.Now()
+			stopOB = nil
+		}
 	}
 	// Decisions come every pace: a busy door decides every few seconds,
 	// and back to back the door's own events would fill the disk.
 	tick := time.NewTicker(pace)
 	defer tick.Stop()
 	b.ResetTimer()
+	phaseStart = time.Now()
 	i := 0
 	for b.Loop() {
 		<-tick.C
@@ -344,6 +391,9 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	b.StopTimer()
 	if stopOB != nil {
 		stopOB()
+	} else {
+		rtIdle.add(mark, readRuntime())
+		idleTime += time.Since(phaseStart)
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
@@ -359,6 +409,10 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	b.ReportMetric(float64(pb)/float64(pi), "p99-ratio")
 	b.ReportMetric(float64(idle[len(idle)/2].Nanoseconds()), "p50-ns-idle")
 	b.ReportMetric(float64(busy[len(busy)/2].Nanoseconds()), "p50-ns-delivering")
+	b.ReportMetric(float64(rtIdle.gcs)/idleTime.Seconds(), "gc/s-idle")
+	b.ReportMetric(float64(rtBusy.gcs)/busyTime.Seconds(), "gc/s-delivering")
+	b.Logf("idle: %s", rtIdle.String())
+	b.Logf("delivering: %s", rtBusy.String())
 	for _, s := range ob.Stats() {
 		b.ReportMetric(float64(s.Delivered)/busyTime.Seconds(), s.Name+"-events/s")
 		if s.Backlog == 0 {

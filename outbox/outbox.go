@@ -86,13 +86,20 @@ type Options struct {
 	// that has caught up, a failed delivery and the end of Run always
 	// write it. A crash repeats at most what was acknowledged since.
 	SaveEvery time.Duration
-	Log       zerolog.Logger
+	// Rate bounds the events a second handed to all destinations
+	// together (default DefaultRate; negative: no bound). Batch events go
+	// at once; beyond that a destination gets batches of 10 ms' worth of
+	// the budget, each when it is due, so that draining a backlog leaves
+	// the door a core (budget.go, docs/integrations.md "Performance").
+	Rate float64
+	Log  zerolog.Logger
 }
 
 // Defaults of Options.
 const (
 	DefaultBatch     = 100
 	DefaultSaveEvery = time.Second
+	DefaultRate      = 1000
 )
 
 // Stat is one destination's figures (the metrics).
@@ -111,6 +118,7 @@ type Outbox struct {
 	opts   Options
 	dests  []*dest
 	inited bool
+	budget *budget    // nil: no bound
 	mu     sync.Mutex // guards the counters of dests
 }
 
@@ -141,8 +149,11 @@ func New(log Log, opts Options) *Outbox {
 	if opts.SaveEvery <= 0 {
 		opts.SaveEvery = DefaultSaveEvery
 	}
+	if opts.Rate == 0 {
+		opts.Rate = DefaultRate
+	}
 	opts.Log = opts.Log.With().Str("component", "outbox").Logger()
-	return &Outbox{log: log, opts: opts}
+	return &Outbox{log: log, opts: opts, budget: newBudget(opts.Rate, opts.Batch)}
 }
 
 // DefaultBackoff waits 1 s after the first error, doubling to 1 min.
@@ -263,6 +274,9 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 	cursor := d.cursor
 	o.mu.Unlock()
 	saved, lastSave := cursor, o.opts.Now()
+	// The events read at a time: Batch, or the budget's step when it
+	// binds. A batch shorter than that means the destination caught up.
+	limit := o.opts.Batch
 	save := func() {
 		if cursor == saved {
 			return
@@ -276,7 +290,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 	}
 	defer save()
 	for ctx.Err() == nil {
-		batch, err := o.log.Events(store.EventQuery{After: cursor, Limit: o.opts.Batch})
+		batch, err := o.log.Events(store.EventQuery{After: cursor, Limit: limit})
 		if err != nil {
 			log.Error().Err(err).Msg("reading the event log")
 			fails++
@@ -301,6 +315,17 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			log.Warn().Uint64("first_seq", cursor+1).Uint64("last_seq", first-1).Msg("events removed by retention before this destination acknowledged them")
 			cursor = first - 1
 			save()
+		}
+		// The budget: a backlog drains at Rate, in steps; a destination
+		// that caught up gets the next burst in one batch again.
+		caughtUp := len(batch) < limit
+		if w := o.budget.take(o.opts.Now(), len(batch)); w > 0 {
+			limit = o.budget.step(o.opts.Batch)
+			if !o.wait(ctx, w) {
+				return
+			}
+		} else if caughtUp {
+			limit = o.opts.Batch
 		}
 		acked, derr := d.d.Deliver(ctx, batch)
 		if dr, ok := d.d.(Dropper); ok {
@@ -327,7 +352,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			o.mu.Unlock()
 			// Caught up (a short batch), or long enough since the last
 			// write: write the cursor.
-			if len(batch) < o.opts.Batch || o.opts.Now().Sub(lastSave) >= o.opts.SaveEvery {
+			if caughtUp || o.opts.Now().Sub(lastSave) >= o.opts.SaveEvery {
 				save()
 			}
 		}
