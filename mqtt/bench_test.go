@@ -411,6 +411,8 @@ func decisionWhileDelivering(b *testing.B, rate float64) {
 	b.ReportMetric(float64(busy[len(busy)/2].Nanoseconds()), "p50-ns-delivering")
 	b.ReportMetric(float64(rtIdle.gcs)/idleTime.Seconds(), "gc/s-idle")
 	b.ReportMetric(float64(rtBusy.gcs)/busyTime.Seconds(), "gc/s-delivering")
+	b.ReportMetric(float64(rtIdle.runDelay.Microseconds())/idleTime.Seconds(), "cpu-wait-µs/s-idle")
+	b.ReportMetric(float64(rtBusy.runDelay.Microseconds())/busyTime.Seconds(), "cpu-wait-µs/s-delivering")
 	b.Logf("idle: %s", rtIdle.String())
 	b.Logf("delivering: %s", rtBusy.String())
 	for _, s := range ob.Stats() {

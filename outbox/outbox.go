@@ -301,6 +301,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 		}
 		if len(batch) == 0 {
 			save()
+			limit = o.opts.Batch // caught up: the next burst goes in one batch
 			select {
 			case <-ctx.Done():
 				return
