@@ -8,6 +8,7 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +24,16 @@ type phaseRuntime struct {
 	gcs             uint64
 	assist          float64
 	runDelay        time.Duration // the process's threads' time runnable but off a CPU
+	cpu             time.Duration // the process's CPU time (user and system)
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runDelay is the time the threads of this process have spent waiting
@@ -48,8 +59,8 @@ func runDelay() time.Duration {
 
 // runtimeMark is the figures at one moment.
 type runtimeMark struct {
-	s        []metrics.Sample
-	runDelay time.Duration
+	s             []metrics.Sample
+	runDelay, cpu time.Duration
 }
 
 var runtimeNames = []string{
@@ -65,12 +76,13 @@ func readRuntime() runtimeMark {
 		s[i].Name = n
 	}
 	metrics.Read(s)
-	return runtimeMark{s, runDelay()}
+	return runtimeMark{s, runDelay(), cpuTime()}
 }
 
 // add adds the phase that ran from ma to mz.
 func (p *phaseRuntime) add(ma, mz runtimeMark) {
 	p.runDelay += max(mz.runDelay-ma.runDelay, 0)
+	p.cpu += mz.cpu - ma.cpu
 	a, z := ma.s, mz.s
 	addHist(&p.sched, &p.schedB, a[0], z[0])
 	addHist(&p.pauses, &p.pausesB, a[1], z[1])
