@@ -262,35 +262,25 @@ func (l *latencies) into(p *[]time.Duration) {
 }
 
 // BenchmarkDecisionWhileDelivering: card grants on a door (1,000 users,
-// the real store and event writer), one every 5 ms, in alternating phases
-// of 100 decisions: the outbox stopped ("idle"), then delivering a
-// backlog (200,000 events, or 20 per decision when more) to MQTT and a
-// webhook at once. Alternating phases share whatever else the machine is
-// doing; short ones share it most evenly. p99-ns-idle and
-// p99-ns-delivering are the door's own decision latency (frame complete →
-// relay command, its Observer figure); p99-ratio is delivering/idle (the
-// target is at most 1.10); <dest>-events/s is each destination's rate
-// during the delivering phases. Per second of each phase: gc/s-* is the
-// garbage collections (runtime/metrics), cpu-µs/s-* the CPU time of this
-// process (the door, the store and the outbox; the broker and the
-// receiver are other processes), cpu-wait-µs/s-* the time its threads
-// were ready to run but had no CPU (Linux's schedstat); the goroutines'
-// scheduling latencies and the GC pauses are logged.
+// the real store and event writer), one every 5 ms, in phases of 100
+// decisions: the outbox stopped ("idle"), then delivering a backlog
+// (200,000 events, or 20 per decision when more) to MQTT and a webhook at
+// once with the default rate budget, idle again, then with twice the
+// budget, idle, then with none ("unbounded": the outbox as it was before
+// the budget), and so on. Every variant thus shares whatever else the
+// machine is doing, in short turns, with the idle phases next to it.
 //
-// The sub-benchmarks differ only in the outbox's rate budget
-// (outbox.Options.Rate): the default, twice it, and none at all (the
-// outbox as it was before the budget), so that one run shows what the
-// budget buys and what it costs.
+// p99-ns-<variant> is the door's own decision latency (frame complete →
+// relay command, its Observer figure); p99-ratio-<variant> is that over
+// the idle p99 (the target, for the default, is at most 1.10);
+// <dest>-events/s-<variant> is each destination's rate in those phases.
+// Per second of each variant's phases: gc/s-* is the garbage collections
+// (runtime/metrics), cpu-µs/s-* the CPU time of this process (the door,
+// the store and the outbox; the broker and the receiver are other
+// processes), cpu-wait-µs/s-* the time its threads were ready to run but
+// had no CPU (Linux's schedstat); the goroutines' scheduling latencies
+// and the GC pauses are logged.
 func BenchmarkDecisionWhileDelivering(b *testing.B) {
-	for _, r := range []struct {
-		name string
-		rate float64
-	}{{"rate=default", 0}, {"rate=2x", 2 * outbox.DefaultRate}, {"rate=unbounded", -1}} {
-		b.Run(r.name, func(b *testing.B) { decisionWhileDelivering(b, r.rate) })
-	}
-}
-
-func decisionWhileDelivering(b *testing.B, rate float64) {
 	const users = 1000
 	pending := max(200000, 20*b.N) // the unbounded outbox must not drain it
 	const phase = 100
@@ -308,10 +298,15 @@ func decisionWhileDelivering(b *testing.B, rate float64) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ob := outbox.New(st, outbox.Options{Log: zerolog.Nop(), Rate: rate})
-	ob.Add(benchMQTT(b, true))
-	ob.Add(benchWebhook(b, true))
-	if err := ob.Init(); err != nil {
+	// The destinations are kept from phase to phase; each delivering
+	// phase runs a new outbox with its variant's budget, from the cursors
+	// the last one left.
+	dests := []outbox.Destination{benchMQTT(b, true), benchWebhook(b, true)}
+	first := outbox.New(st, outbox.Options{Log: zerolog.Nop()})
+	for _, d := range dests {
+		first.Add(d)
+	}
+	if err := first.Init(); err != nil {
 		b.Fatal(err)
 	}
 	backlog(b, st, pending)
@@ -321,8 +316,26 @@ func decisionWhileDelivering(b *testing.B, rate float64) {
 	relay := readertest.NewOutPin("relay", gpio.Low, nil)
 	writes := make(chan readertest.Change, 16)
 	relay.Notify(writes)
-	var idle, busy []time.Duration
-	obs := &latencies{cur: &idle}
+	type variant struct {
+		name      string
+		rate      float64 // outbox.Options.Rate; idle has no outbox
+		lat       []time.Duration
+		rt        phaseRuntime
+		time      time.Duration
+		delivered map[string]uint64
+	}
+	idle := &variant{name: "idle"}
+	variants := []*variant{
+		{name: "default", rate: 0},
+		{name: "2x", rate: 2 * outbox.DefaultRate},
+		{name: "unbounded", rate: -1},
+	}
+	var cycle []*variant
+	for _, v := range variants {
+		v.delivered = map[string]uint64{}
+		cycle = append(cycle, idle, v)
+	}
+	obs := &latencies{cur: &idle.lat}
 	c := door.DefaultConfig()
 	c.Name, c.Relay, c.Debounce, c.DefaultMode, c.Observer = "front", relay, -1, schedule.AccessControlled, obs
 	c.Readers = []door.ReaderConfig{{Name: "in"}}
@@ -337,34 +350,46 @@ func decisionWhileDelivering(b *testing.B, rate float64) {
 	waitLevel(b, writes, gpio.Low)
 	waitLevel(b, writes, gpio.Low)
 
-	// The runtime's own figures of each phase (runtime/metrics).
-	var rtIdle, rtBusy phaseRuntime
-	mark := readRuntime()
-	var stopOB func()
-	var busyTime, idleTime time.Duration
+	var cur *variant
+	var stopOB func() // ends the running outbox, nil when idle
+	var mark runtimeMark
 	var phaseStart time.Time
-	startOB := func() {
-		now := readRuntime()
-		rtIdle.add(mark, now)
-		mark = now
-		if !phaseStart.IsZero() {
-			idleTime += time.Since(phaseStart)
+	// endPhase closes the running phase: its time, the runtime's figures
+	// and what its outbox delivered go to its variant.
+	endPhase := func() {
+		if cur == nil {
+			return
 		}
-		trace.Log(ctx, "phase", "delivering")
+		now := readRuntime()
+		cur.rt.add(mark, now)
+		if stopOB != nil {
+			stopOB()
+		}
+		cur.time += time.Since(phaseStart)
+	}
+	startPhase := func(v *variant) {
+		cur = v
+		trace.Log(ctx, "phase", v.name)
+		obs.into(&v.lat)
+		mark = readRuntime()
+		phaseStart = time.Now()
+		stopOB = nil
+		if v == idle {
+			return
+		}
+		ob := outbox.New(st, outbox.Options{Log: zerolog.Nop(), Rate: v.rate})
+		for _, d := range dests {
+			ob.Add(d)
+		}
 		octx, ocancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); ob.Run(octx) }()
-		phaseStart = time.Now()
 		stopOB = func() {
-			now := readRuntime()
-			rtBusy.add(mark, now)
-			mark = now
-			trace.Log(ctx, "phase", "idle")
 			ocancel()
 			<-done
-			busyTime += time.Since(phaseStart)
-			phaseStart = time.Now()
-			stopOB = nil
+			for _, s := range ob.Stats() {
+				v.delivered[s.Name] += s.Delivered
+			}
 		}
 	}
 	// Decisions come every pace: a busy door decides every few seconds,
@@ -372,18 +397,12 @@ func decisionWhileDelivering(b *testing.B, rate float64) {
 	tick := time.NewTicker(pace)
 	defer tick.Stop()
 	b.ResetTimer()
-	phaseStart = time.Now()
 	i := 0
 	for b.Loop() {
 		<-tick.C
 		if i%phase == 0 {
-			if (i/phase)%2 == 1 {
-				obs.into(&busy)
-				startOB()
-			} else if stopOB != nil {
-				stopOB()
-				obs.into(&idle)
-			}
+			endPhase()
+			startPhase(cycle[(i/phase)%len(cycle)])
 		}
 		i++
 		d.Submit(reader.Read{Reader: "in", Kind: reader.KindCard, Card: reader.Card{Format: reader.H10301, FacilityCode: 1, CardNumber: uint64(1 + i%users)}, At: time.Now()})
@@ -393,38 +412,36 @@ func decisionWhileDelivering(b *testing.B, rate float64) {
 		d.DoorSensor(false)
 	}
 	b.StopTimer()
-	if stopOB != nil {
-		stopOB()
-	} else {
-		rtIdle.add(mark, readRuntime())
-		idleTime += time.Since(phaseStart)
-	}
+	endPhase()
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
-	slices.Sort(idle)
-	slices.Sort(busy)
-	if len(idle) == 0 || len(busy) == 0 {
-		b.Logf("run at least %d decisions for both phases", 2*phase)
+	slices.Sort(idle.lat)
+	if len(idle.lat) == 0 || len(variants[len(variants)-1].lat) == 0 {
+		b.Logf("run at least %d decisions for every phase", len(cycle)*phase)
 		return
 	}
-	pi, pb := idle[len(idle)*99/100], busy[len(busy)*99/100]
-	b.ReportMetric(float64(pi.Nanoseconds()), "p99-ns-idle")
-	b.ReportMetric(float64(pb.Nanoseconds()), "p99-ns-delivering")
-	b.ReportMetric(float64(pb)/float64(pi), "p99-ratio")
-	b.ReportMetric(float64(idle[len(idle)/2].Nanoseconds()), "p50-ns-idle")
-	b.ReportMetric(float64(busy[len(busy)/2].Nanoseconds()), "p50-ns-delivering")
-	b.ReportMetric(float64(rtIdle.gcs)/idleTime.Seconds(), "gc/s-idle")
-	b.ReportMetric(float64(rtBusy.gcs)/busyTime.Seconds(), "gc/s-delivering")
-	b.ReportMetric(float64(rtIdle.cpu.Microseconds())/idleTime.Seconds(), "cpu-µs/s-idle")
-	b.ReportMetric(float64(rtBusy.cpu.Microseconds())/busyTime.Seconds(), "cpu-µs/s-delivering")
-	b.ReportMetric(float64(rtIdle.runDelay.Microseconds())/idleTime.Seconds(), "cpu-wait-µs/s-idle")
-	b.ReportMetric(float64(rtBusy.runDelay.Microseconds())/busyTime.Seconds(), "cpu-wait-µs/s-delivering")
-	b.Logf("idle: %s", rtIdle.String())
-	b.Logf("delivering: %s", rtBusy.String())
-	for _, s := range ob.Stats() {
-		b.ReportMetric(float64(s.Delivered)/busyTime.Seconds(), s.Name+"-events/s")
-		if s.Backlog == 0 {
-			b.Logf("%s drained its backlog before the decisions ended: raise pending", s.Name)
+	p99 := func(l []time.Duration) time.Duration { return l[len(l)*99/100] }
+	perSec := func(x float64, v *variant) float64 { return x / v.time.Seconds() }
+	for _, v := range append([]*variant{idle}, variants...) {
+		slices.Sort(v.lat)
+		b.ReportMetric(float64(p99(v.lat).Nanoseconds()), "p99-ns-"+v.name)
+		b.ReportMetric(float64(v.lat[len(v.lat)/2].Nanoseconds()), "p50-ns-"+v.name)
+		b.ReportMetric(perSec(float64(v.rt.gcs), v), "gc/s-"+v.name)
+		b.ReportMetric(perSec(float64(v.rt.cpu.Microseconds()), v), "cpu-µs/s-"+v.name)
+		b.ReportMetric(perSec(float64(v.rt.runDelay.Microseconds()), v), "cpu-wait-µs/s-"+v.name)
+		b.Logf("%s: %s", v.name, v.rt.String())
+		if v == idle {
+			continue
+		}
+		b.ReportMetric(float64(p99(v.lat))/float64(p99(idle.lat)), "p99-ratio-"+v.name)
+		for _, dst := range dests {
+			b.ReportMetric(perSec(float64(v.delivered[dst.Name()]), v), dst.Name()+"-events/s-"+v.name)
+		}
+	}
+	_, last, _ := st.EventBounds()
+	for _, dst := range dests {
+		if c, _, _ := st.Cursor(dst.Name()); last-c < 1000 {
+			b.Logf("%s drained its backlog before the decisions ended: raise pending", dst.Name())
 		}
 	}
 }
