@@ -265,9 +265,9 @@ func (l *latencies) into(p *[]time.Duration) {
 // the real store and event writer), one every 5 ms, in phases of 100
 // decisions: the outbox stopped ("idle"), then delivering a backlog
 // (200,000 events, or 20 per decision when more) to MQTT and a webhook at
-// once with the default rate budget, idle again, then with twice the
-// budget, idle, then with none ("unbounded": the outbox as it was before
-// the budget), and so on. Every variant thus shares whatever else the
+// once with half the default rate budget, idle again, then with the
+// default budget, idle, twice the budget, idle, then with none
+// ("unbounded": the outbox as it was before the budget), and so on. Every variant thus shares whatever else the
 // machine is doing, in short turns, with the idle phases next to it.
 //
 // p99-ns-<variant> is the door's own decision latency (frame complete →
@@ -326,6 +326,7 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	}
 	idle := &variant{name: "idle"}
 	variants := []*variant{
+		{name: "half", rate: outbox.DefaultRate / 2},
 		{name: "default", rate: 0},
 		{name: "2x", rate: 2 * outbox.DefaultRate},
 		{name: "unbounded", rate: -1},
