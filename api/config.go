@@ -17,13 +17,21 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, c caller) er
 }
 
 func (s *Server) doorsOut() []apitype.DoorState {
-	status := map[string]DoorStatus{}
+	var sts []DoorStatus
 	if s.doors != nil {
-		for _, d := range s.doors.DoorStatus() {
-			status[d.Name] = d
-		}
+		sts = s.doors.DoorStatus()
 	}
-	doors := s.config().Doors
+	return DoorViews(s.config().Doors, sts)
+}
+
+// DoorViews is GET /v1/doors's view of doors (the configured ones) given
+// their loops' statuses: what this latchd serves, and what a fleet
+// controller reports to the site (docs/fleet.md "Status").
+func DoorViews(doors []Door, statuses []DoorStatus) []apitype.DoorState {
+	status := map[string]DoorStatus{}
+	for _, d := range statuses {
+		status[d.Name] = d
+	}
 	out := make([]apitype.DoorState, 0, len(doors))
 	for _, d := range doors {
 		o := apitype.DoorState{Door: d, Mode: "unknown"}
@@ -44,16 +52,31 @@ func (s *Server) doorsOut() []apitype.DoorState {
 }
 
 func (s *Server) listDoors(w http.ResponseWriter, r *http.Request, c caller) error {
-	writeJSON(w, http.StatusOK, apitype.DoorList{Doors: s.doorsOut()})
+	doors, err := s.allDoors(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apitype.DoorList{Doors: doors})
 	return nil
 }
 
 func (s *Server) getDoor(w http.ResponseWriter, r *http.Request, c caller) error {
 	name := r.PathValue("name")
-	for _, d := range s.doorsOut() {
-		if d.Name == name {
-			writeJSON(w, http.StatusOK, d)
-			return nil
+	doors, err := s.allDoors(r)
+	if err != nil {
+		return err
+	}
+	// A site door by <controller>.<door> first (a fleet manager), then by
+	// its name.
+	for _, match := range []func(apitype.DoorState) bool{
+		func(d apitype.DoorState) bool { return d.SiteName() == name },
+		func(d apitype.DoorState) bool { return d.Name == name },
+	} {
+		for _, d := range doors {
+			if match(d) {
+				writeJSON(w, http.StatusOK, d)
+				return nil
+			}
 		}
 	}
 	return notFound("door")

@@ -72,13 +72,22 @@ type cardIn struct {
 	Active       *bool   `json:"active"`
 }
 
-func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error {
+// userBody is how a handler on the user of the path ({user_id}) with a
+// JSON body starts: the user's id and the body decoded into T
+// (allowEmpty: an empty body is T's zero value).
+func userBody[T any](s *Server, r *http.Request, allowEmpty bool) (string, T, error) {
+	var in T
 	id, err := userID(r)
 	if err != nil {
-		return err
+		return "", in, err
 	}
-	var in cardIn
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
+	err = decodeJSON(r.Body, s.bodyLimit, &in, allowEmpty)
+	return id, in, err
+}
+
+func (s *Server) addCard(w http.ResponseWriter, r *http.Request, c caller) error {
+	id, in, err := userBody[cardIn](s, r, false)
+	if err != nil {
 		return err
 	}
 	if in.Format == nil {
@@ -150,22 +159,38 @@ func (s *Server) withCode(r *http.Request, f func(code []byte) error) error {
 	return f(b)
 }
 
-func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
-	if err != nil {
-		return err
+// putCode is the handler of PUT /v1/users/{id}/KIND_code for a user's
+// entry or duress code: the body's code, checked, given to set; 204.
+func (s *Server) putCode(set func(userID string, code []byte, by store.Actor) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		id, err := userID(r)
+		if err != nil {
+			return err
+		}
+		return s.withCode(r, func(b []byte) error {
+			return noContent(w, set(id, b, c.actor()))
+		})
 	}
-	return s.withCode(r, func(b []byte) error {
-		return noContent(w, s.st.SetEntryCode(id, b, c.actor()))
-	})
+}
+
+// deleteCode is the handler of DELETE /v1/users/{id}/KIND_code: del
+// removes the code; 204.
+func deleteCode(del func(userID string, by store.Actor) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		id, err := userID(r)
+		if err != nil {
+			return err
+		}
+		return noContent(w, del(id, c.actor()))
+	}
+}
+
+func (s *Server) setEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
+	return s.putCode(s.st.SetEntryCode)(w, r, c)
 }
 
 func (s *Server) deleteEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
-	if err != nil {
-		return err
-	}
-	return noContent(w, s.st.DeleteEntryCode(id, c.actor()))
+	return deleteCode(s.st.DeleteEntryCode)(w, r, c)
 }
 
 func (s *Server) listMFA(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -199,12 +224,8 @@ type lengthIn struct {
 }
 
 func (s *Server) generateMFA(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
+	id, in, err := userBody[lengthIn](s, r, true)
 	if err != nil {
-		return err
-	}
-	var in lengthIn
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
 		return err
 	}
 	length := 0 // the store's default, 6

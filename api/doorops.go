@@ -53,7 +53,7 @@ func commandError(err error) error {
 const ruleDuration = "must be a Go duration such as 5s, 90m or 2h"
 
 func (s *Server) unlockDoor(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.controller()
+	ctl, err := s.commander()
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (s *Server) unlockDoor(w http.ResponseWriter, r *http.Request, c caller) er
 }
 
 func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.controller()
+	ctl, err := s.commander()
 	if err != nil {
 		return err
 	}
@@ -93,14 +93,18 @@ func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) e
 	// A Verkada client sends the door_id GET /access/v1/doors gave it (the
 	// door's NameUUID); latch's own callers send the name.
 	name := in.DoorID
-	for _, dn := range ctl.Doors() {
+	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
+	defer cancel()
+	names, err := ctl.DoorNames(ctx)
+	if err != nil {
+		return commandError(err)
+	}
+	for _, dn := range names {
 		if NameUUID("door", s.site(), dn) == in.DoorID {
 			name = dn
 			break
 		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
-	defer cancel()
 	d, err := ctl.Unlock(ctx, name, 0, c.cmdActor())
 	if err != nil {
 		return commandError(err)
@@ -110,7 +114,7 @@ func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) e
 }
 
 func (s *Server) putOverride(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.controller()
+	ctl, err := s.commander()
 	if err != nil {
 		return err
 	}
@@ -124,11 +128,12 @@ func (s *Server) putOverride(w http.ResponseWriter, r *http.Request, c caller) e
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
 	defer cancel()
-	name := r.PathValue("name")
-	if _, err := ctl.Override(ctx, name, o, c.cmdActor()); err != nil {
+	v, err := ctl.Override(ctx, r.PathValue("name"), o, c.cmdActor())
+	if err != nil {
 		return commandError(err)
 	}
-	return s.writeDoor(w, name)
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // parseOverride reads an override body's fields (their ranges are the
@@ -157,32 +162,23 @@ func parseOverride(in apitype.OverrideRequest) (door.Override, error) {
 }
 
 func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.controller()
+	ctl, err := s.commander()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
 	defer cancel()
-	name := r.PathValue("name")
-	if _, err := ctl.ClearOverride(ctx, name, c.cmdActor()); err != nil {
+	v, err := ctl.ClearOverride(ctx, r.PathValue("name"), c.cmdActor())
+	if err != nil {
 		return commandError(err)
 	}
-	return s.writeDoor(w, name)
-}
-
-func (s *Server) writeDoor(w http.ResponseWriter, name string) error {
-	for _, d := range s.doorsOut() {
-		if d.Name == name {
-			writeJSON(w, http.StatusOK, d)
-			return nil
-		}
-	}
-	return notFound("door")
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 func (s *Server) lockdown(on bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
-		ctl, err := s.controller()
+		ctl, err := s.commander()
 		if err != nil {
 			return err
 		}
@@ -212,11 +208,17 @@ func (s *Server) lockdown(on bool) handlerFunc {
 }
 
 func (s *Server) getLockdown(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.controller()
+	ctl, err := s.commander()
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apitype.LockdownReply{Doors: ctl.LockedDown()})
+	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
+	defer cancel()
+	names, err := ctl.LockedDown(ctx)
+	if err != nil {
+		return commandError(err)
+	}
+	writeJSON(w, http.StatusOK, apitype.LockdownReply{Doors: names})
 	return nil
 }
 

@@ -36,21 +36,11 @@ func (d storeDuress) Clear(actor, role string) (bool, error) {
 }
 
 func (s *Server) setDuressCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
-	if err != nil {
-		return err
-	}
-	return s.withCode(r, func(b []byte) error {
-		return noContent(w, s.st.SetDuressCode(id, b, c.actor()))
-	})
+	return s.putCode(s.st.SetDuressCode)(w, r, c)
 }
 
 func (s *Server) deleteDuressCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	id, err := userID(r)
-	if err != nil {
-		return err
-	}
-	return noContent(w, s.st.DeleteDuressCode(id, c.actor()))
+	return deleteCode(s.st.DeleteDuressCode)(w, r, c)
 }
 
 func duressOut(st door.DuressState) apitype.Duress {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
@@ -63,6 +64,11 @@ func toAPIError(err error, what string) *apiError {
 		e := &apiError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("api: import refused: %d bad rows, nothing was written", len(ie.Rows)), Field: "body", Rule: "every row must pass"}
 		e.Rows = ie.Rows
 		return e
+	}
+	var ue *store.UnavailableError
+	if errors.As(err, &ue) {
+		// A fleet member whose site cannot take the change (docs/fleet.md).
+		return &apiError{Status: http.StatusServiceUnavailable, Msg: "api: " + what + ": not changed: " + strings.TrimPrefix(ue.Error(), "store: ")}
 	}
 	var nf *store.NotFoundError
 	var oc *store.OwnCodeError // a duress code and the user's own entry or MFA code

@@ -31,8 +31,8 @@ func eventQuery(r *http.Request) (store.EventQuery, error) {
 		}
 		eq.Limit = n
 	}
-	eq.Door, eq.UserID, eq.Event = q.Get("door"), q.Get("user_id"), q.Get("event")
-	for _, f := range []struct{ name, v string }{{"door", eq.Door}, {"user_id", eq.UserID}, {"event", eq.Event}} {
+	eq.Door, eq.UserID, eq.Event, eq.Controller = q.Get("door"), q.Get("user_id"), q.Get("event"), q.Get("controller")
+	for _, f := range []struct{ name, v string }{{"door", eq.Door}, {"user_id", eq.UserID}, {"event", eq.Event}, {"controller", eq.Controller}} {
 		if err := checkText(f.name, f.v, 128); err != nil {
 			return eq, err
 		}
@@ -67,7 +67,8 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, c caller) er
 func matches(e store.Event, eq store.EventQuery) bool {
 	return (eq.Door == "" || e.Door == eq.Door) &&
 		(eq.UserID == "" || e.UserID == eq.UserID) &&
-		(eq.Event == "" || e.Event == eq.Event)
+		(eq.Event == "" || e.Event == eq.Event) &&
+		(eq.Controller == "" || e.Controller == eq.Controller)
 }
 
 // streamHeartbeat keeps proxies and idle timeouts from closing a quiet

@@ -45,15 +45,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (store.Tok
 	// the reply: an unauthenticated client cannot park idle keep-alive
 	// connections in the TCP listener's slots (up to IdleTimeout each)
 	// with one cheap request apiece.
-	w.Header().Set("Connection", "close")
-	peer := authPeer(r)
-	if allowed, wait := s.authFailures.allow(peer); !allowed {
-		secs := int(wait/time.Second) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
+	if !s.countAuthFailure(w, r) {
 		return store.Token{}, false
 	}
-	s.authFailures.fail(peer)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="latch"`)
 		writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: missing bearer token: send Authorization: Bearer <token> (create one with latchctl token create)"})
@@ -62,6 +56,24 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (store.Tok
 		writeAPIError(w, &apiError{Status: http.StatusUnauthorized, Msg: "api: unknown or revoked token"})
 	}
 	return store.Token{}, false
+}
+
+// countAuthFailure is the start of every failed authentication's answer
+// (authenticate's and the key exchange's): the connection closes after the
+// reply, and the failure counts against r's client. When the client's
+// bucket is empty it answers 429 with Retry-After and returns false; else
+// the caller writes its own answer.
+func (s *Server) countAuthFailure(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Set("Connection", "close")
+	peer := authPeer(r)
+	if allowed, wait := s.authFailures.allow(peer); !allowed {
+		secs := int(wait/time.Second) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
+		return false
+	}
+	s.authFailures.fail(peer)
+	return true
 }
 
 // authPeer is the failed-authentication bucket of r's client. Over TCP:

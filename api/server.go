@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/store"
 )
@@ -56,6 +57,14 @@ type Options struct {
 	// daemon that reloads its config passes the current one); nil, or a
 	// nil result, makes door commands 503.
 	Control func() *door.Controller
+	// SiteDoors, on a fleet manager, lists the doors of the site's
+	// controllers (docs/fleet.md); GET /v1/doors serves them after the
+	// local ones. An error is a 503 naming it.
+	SiteDoors func(ctx context.Context) ([]apitype.DoorState, error)
+	// SiteCommands, on a fleet manager, carries the door commands to the
+	// site's controllers (docs/fleet.md "Commands"); set, it replaces
+	// Control for every door command route.
+	SiteCommands DoorCommander
 	// Config is the configured groups and doors, served read-only.
 	Config Config
 	// ConfigFunc, when set, is called for the configured groups and doors
@@ -111,15 +120,17 @@ type Options struct {
 
 // Server is the management API. It is an http.Handler.
 type Server struct {
-	st      *store.Store
-	doors   DoorStatuser
-	control func() *door.Controller
-	cfg     Config
-	cfgFunc func() Config
-	duress  DuressLatch
-	metrics *Metrics
-	log     zerolog.Logger
-	now     func() time.Time
+	st        *store.Store
+	doors     DoorStatuser
+	control   func() *door.Controller
+	siteDoors func(ctx context.Context) ([]apitype.DoorState, error)
+	siteCmds  DoorCommander
+	cfg       Config
+	cfgFunc   func() Config
+	duress    DuressLatch
+	metrics   *Metrics
+	log       zerolog.Logger
+	now       func() time.Time
 
 	bodyLimit     int64         // a JSON body's bytes; see DefaultBodyLimit
 	importLimit   int64         // a CSV import body's bytes; see DefaultImportLimit
@@ -149,15 +160,17 @@ type Server struct {
 // New returns a Server for o.
 func New(o Options) *Server {
 	s := &Server{
-		st:      o.Store,
-		doors:   o.Doors,
-		control: o.Control,
-		cfg:     o.Config,
-		cfgFunc: o.ConfigFunc,
-		duress:  o.Duress,
-		metrics: o.Metrics,
-		log:     o.Logger.With().Str("component", "api").Logger(),
-		now:     o.Now,
+		st:        o.Store,
+		doors:     o.Doors,
+		control:   o.Control,
+		siteDoors: o.SiteDoors,
+		siteCmds:  o.SiteCommands,
+		cfg:       o.Config,
+		cfgFunc:   o.ConfigFunc,
+		duress:    o.Duress,
+		metrics:   o.Metrics,
+		log:       o.Logger.With().Str("component", "api").Logger(),
+		now:       o.Now,
 
 		bodyLimit:     o.BodyLimit,
 		importLimit:   o.ImportLimit,

@@ -70,9 +70,14 @@ func (s *Server) verkadaDeleteMFA(w http.ResponseWriter, r *http.Request, c call
 	if err := store.ValidateCode(b); err != nil {
 		return err
 	}
-	if err := s.st.DeleteMFACodeByValue(uid, b, c.actor()); err != nil {
-		return err
+	return verkadaOK(w, s.st.DeleteMFACodeByValue(uid, b, c.actor()))
+}
+
+// verkadaOK answers a Verkada write that returns nothing: 200 with {}
+// when err is nil (Verkada's clients read a JSON body), else err.
+func verkadaOK(w http.ResponseWriter, err error) error {
+	if err == nil {
+		writeJSON(w, http.StatusOK, struct{}{})
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
+	return err
 }

@@ -2,11 +2,8 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/store"
@@ -51,17 +48,11 @@ func verkadaNotServed(w http.ResponseWriter, r *http.Request) {
 
 // authFailed counts a failed authentication against r's client and
 // answers it: 429 when the client's bucket is empty, else status with
-// body. It is authenticate's failure path, shared with the key exchange.
+// body. It is the key exchange's failure path.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, status int, body any) {
-	w.Header().Set("Connection", "close")
-	peer := authPeer(r)
-	if allowed, wait := s.authFailures.allow(peer); !allowed {
-		secs := int(wait/time.Second) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeAPIError(w, &apiError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf("api: too many failed authentications from this client; retry in %d s", secs)})
+	if !s.countAuthFailure(w, r) {
 		return
 	}
-	s.authFailures.fail(peer)
 	if e, ok := body.(*apiError); ok {
 		writeAPIError(w, e)
 		return

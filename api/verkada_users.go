@@ -333,28 +333,41 @@ func asEntryCodeField(err error) error {
 }
 
 func (s *Server) verkadaDeleteEntryCode(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := s.verkadaUser(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	if err := s.st.DeleteEntryCode(uid, c.actor()); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
+	return s.verkadaDeleteOf(s.st.DeleteEntryCode)(w, r, c)
 }
 
-// verkadaSetDate is PUT …/user/start_date or /end_date: {"start_date":
-// "UNIX SECONDS"} ("" or null clears it). The store checks that the end
-// is after the start.
-func (s *Server) verkadaSetDate(field string) handlerFunc {
+// verkadaDeleteOf is the handler of a Verkada DELETE of the user the query
+// names (user_id or external_id), or of something of theirs: del removes
+// it; the answer is {}.
+func (s *Server) verkadaDeleteOf(del func(userID string, by store.Actor) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
 		uid, err := s.verkadaUser(r.URL.Query())
 		if err != nil {
 			return err
 		}
-		var in map[string]numText
-		if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
+		return verkadaOK(w, del(uid, c.actor()))
+	}
+}
+
+// verkadaSetDate is PUT …/user/start_date or /end_date: {"start_date":
+// "UNIX SECONDS"} ("" or null clears it). The store checks that the end
+// is after the start.
+// verkadaUserBody is how a Verkada handler on the user the query names
+// with a JSON body starts: the user's id and the body decoded into T.
+func verkadaUserBody[T any](s *Server, r *http.Request) (string, T, error) {
+	var in T
+	uid, err := s.verkadaUser(r.URL.Query())
+	if err != nil {
+		return "", in, err
+	}
+	err = decodeJSON(r.Body, s.bodyLimit, &in, false)
+	return uid, in, err
+}
+
+func (s *Server) verkadaSetDate(field string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c caller) error {
+		uid, in, err := verkadaUserBody[map[string]numText](s, r)
+		if err != nil {
 			return err
 		}
 		v, ok := in[field]
@@ -397,12 +410,8 @@ type verkadaCardIn struct {
 }
 
 func (s *Server) verkadaAddCard(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := s.verkadaUser(r.URL.Query())
+	uid, in, err := verkadaUserBody[verkadaCardIn](s, r)
 	if err != nil {
-		return err
-	}
-	var in verkadaCardIn
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
 		return err
 	}
 	if in.Type == nil {
@@ -488,11 +497,7 @@ func (s *Server) verkadaDeleteCard(w http.ResponseWriter, r *http.Request, c cal
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteCard(uid, k, c.actor()); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
+	return verkadaOK(w, s.st.DeleteCard(uid, k, c.actor()))
 }
 
 // groupByID is the configured group whose NameUUID is id.
@@ -647,13 +652,5 @@ func (s *Server) verkadaCreateUser(w http.ResponseWriter, r *http.Request, c cal
 }
 
 func (s *Server) verkadaDeleteUser(w http.ResponseWriter, r *http.Request, c caller) error {
-	uid, err := s.verkadaUser(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	if err := s.st.DeleteUser(uid, c.actor()); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct{}{})
-	return nil
+	return s.verkadaDeleteOf(s.st.DeleteUser)(w, r, c)
 }

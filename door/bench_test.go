@@ -142,17 +142,20 @@ func BenchmarkDecision(b *testing.B) {
 	}
 }
 
-func benchDecision(b *testing.B, n int, from string) {
+// warmStore opens the benchmark database of n cards and looks every card
+// up once, warming the page cache and mmap as a running daemon's are.
+func warmStore(b *testing.B, n int) *store.Store {
 	s := storetest.Open(b, benchDB(b, n))
-	// Warm the page cache and mmap as a running daemon would be.
 	for i := range n {
 		s.LookupCard(cardKey(benchCard(i)))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ew := NewEventWriter(s, nil, zerolog.Nop())
-	go ew.Run(ctx)
+	return s
+}
 
+// benchConfig is the benchmarks' door: front, access controlled, reader
+// "in", group staff, relocking on a DPS open without a debounce; writes
+// gets the relay's changes.
+func benchConfig() (Config, chan readertest.Change) {
 	relay := readertest.NewOutPin("relay", gpio.Low, nil)
 	writes := make(chan readertest.Change, 16)
 	relay.Notify(writes)
@@ -161,11 +164,23 @@ func benchDecision(b *testing.B, n int, from string) {
 	c.Relay = relay
 	c.Debounce = -1 // relock by a DPS open without waiting out a debounce
 	c.DefaultMode = schedule.AccessControlled
+	c.Readers = []ReaderConfig{{Name: "in"}}
+	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
+	return c, writes
+}
+
+func benchDecision(b *testing.B, n int, from string) {
+	s := warmStore(b, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ew := NewEventWriter(s, nil, zerolog.Nop())
+	go ew.Run(ctx)
+
+	c, writes := benchConfig()
 	if from == "hash" {
 		c.DefaultMode = schedule.CardAndCode
 	}
 	c.Readers = []ReaderConfig{{Name: "in", Keypad: from == "hash"}}
-	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
 	d, err := New(c, s, ew)
 	if err != nil {
 		b.Fatal(err)
@@ -245,17 +260,6 @@ func BenchmarkStep(b *testing.B) {
 	}
 }
 
-// nopEvents stores nothing; it numbers the events as a store would.
-type nopEvents struct{ seq uint64 }
-
-func (a *nopEvents) AppendEvents(evs []Event) error {
-	for i := range evs {
-		a.seq++
-		evs[i].Seq = a.seq
-	}
-	return nil
-}
-
 // BenchmarkDecisionAllocs counts the allocations of one decision cycle on
 // the door's own goroutine, without the loop's channel: a Stepper gets a
 // card (access_controlled: lookup, grant, relay) and the door opens and
@@ -271,7 +275,7 @@ func BenchmarkDecisionAllocs(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("users=%d/path=%s", n, path), func(b *testing.B) {
 				var creds Credentials = testCreds()
-				var app Appender = &nopEvents{}
+				var app Appender = &nopAppender{}
 				k := func(int) reader.Card { return card(100) }
 				if path != "door" {
 					s := storetest.Open(b, benchDB(b, n))

@@ -234,25 +234,24 @@ func (c *Controller) LockedDown() []string {
 // Input reports an [[input]]'s raw level (active or not) to every door it
 // acts on; each debounces it like its door position switch.
 func (c *Controller) Input(name string, active bool) error {
-	ts, ok := c.inputs[name]
-	if !ok {
-		return &UnknownError{What: "input", Name: name}
-	}
-	for _, t := range ts {
-		t.deliver(inInput{name: name, active: active})
-	}
-	return nil
+	return c.eachInputDoor(name, func(t Target) { t.deliver(inInput{name: name, active: active}) })
 }
 
 // Preset gives an input's level as read before the doors start (see
 // Door.Preset); call it before the doors run.
 func (c *Controller) Preset(name string, active bool) error {
+	return c.eachInputDoor(name, func(t Target) { t.Preset(name, active) })
+}
+
+// eachInputDoor calls f for every door the input acts on; an unknown input
+// is an *UnknownError.
+func (c *Controller) eachInputDoor(name string, f func(Target)) error {
 	ts, ok := c.inputs[name]
 	if !ok {
 		return &UnknownError{What: "input", Name: name}
 	}
 	for _, t := range ts {
-		t.Preset(name, active)
+		f(t)
 	}
 	return nil
 }

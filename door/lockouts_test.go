@@ -11,6 +11,7 @@ import (
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/schedule"
 	"github.com/latchd/latch/store"
+	"github.com/latchd/latch/store/storetest"
 )
 
 // realStore is a store in a temp dir with alice (card h10301 1/100, MFA
@@ -18,17 +19,7 @@ import (
 func realStore(t *testing.T) *store.Store {
 	t.Helper()
 	st := tempStore(t)
-	by := store.Actor{Name: "test"}
-	u, err := st.CreateUser(store.UserFields{ExternalID: "alice", Groups: []string{"staff"}}, by)
-	if err == nil {
-		err = st.AddCard(u.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 100, Active: true}, by)
-	}
-	if err == nil {
-		_, err = st.AddMFACode(u.UserID, []byte("4321"), by)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.AddUser(t, st, "alice", "staff", store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 100}, "4321")
 	return st
 }
 

@@ -10,9 +10,6 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/internal/benchlat"
-	"github.com/latchd/latch/reader/readertest"
-	"github.com/latchd/latch/schedule"
-	"github.com/latchd/latch/store/storetest"
 )
 
 // blockedAppender never finishes a write: a disk that hangs.
@@ -37,10 +34,7 @@ func BenchmarkInputToRelay(b *testing.B) {
 }
 
 func benchInput(b *testing.B, n int, blocked bool) {
-	s := storetest.Open(b, benchDB(b, n))
-	for i := range n {
-		s.LookupCard(cardKey(benchCard(i)))
-	}
+	s := warmStore(b, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var ew *EventWriter
@@ -53,16 +47,7 @@ func benchInput(b *testing.B, n int, blocked bool) {
 	}
 	go ew.Run(ctx)
 
-	relay := readertest.NewOutPin("relay", gpio.Low, nil)
-	writes := make(chan readertest.Change, 16)
-	relay.Notify(writes)
-	c := DefaultConfig()
-	c.Name = "front"
-	c.Relay = relay
-	c.Debounce = -1
-	c.DefaultMode = schedule.AccessControlled
-	c.Readers = []ReaderConfig{{Name: "in"}}
-	c.Groups = []Group{{Name: "staff", Doors: []string{"front"}}}
+	c, writes := benchConfig()
 	c.Inputs = []InputConfig{{Name: "fire", Action: InputEmergencyRelease}}
 	c.State, c.Lockouts = s, s
 	d, err := New(c, s, ew)

@@ -195,3 +195,60 @@ func TestRateIsShared(t *testing.T) {
 		t.Errorf("200 events with a burst of 20 at 1000/s took %s, want at least 180ms", el)
 	}
 }
+
+// rated is a recorder with a budget of its own (a Rater).
+type rated struct {
+	*recorder
+	rate float64
+}
+
+func (r rated) Rate() float64 { return r.rate }
+
+// TestRaterHasItsOwnBudget: a Rater drains at its own rate (here none),
+// whatever the shared budget; the others still share theirs.
+func TestRaterHasItsOwnBudget(t *testing.T) {
+	st := storetest.Temp(t)
+	clk := newVirtualClock()
+	fast := rated{newRecorder("fast"), -1}
+	plain := newRecorder("plain")
+	ob := New(st, Options{Batch: 20, Rate: 1000, Now: clk.Now, After: clk.After})
+	ob.Add(fast)
+	ob.Add(plain)
+	start(t, ob)
+	t0 := clk.Now()
+	appendN(t, st, 100)
+	// No wait is let end: the Rater gets all 100 with the clock standing
+	// still, while plain has its burst and then waits.
+	gotFast, gotPlain := 0, 0
+	for gotFast < 100 {
+		select {
+		case b := <-fast.batches:
+			gotFast += len(b)
+			fast.ackAll(b)
+		case b := <-plain.batches:
+			gotPlain += len(b)
+			plain.ackAll(b)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the Rater got %d events with the clock still: its budget is not its own", gotFast)
+		}
+	}
+	if gotPlain > 20 {
+		t.Fatalf("plain got %d events with the clock still, its budget allows 20", gotPlain)
+	}
+	for gotPlain < 100 {
+		select {
+		case w := <-clk.waits:
+			clk.pass(w)
+		case b := <-plain.batches:
+			gotPlain += len(b)
+			if max := 20 + int(clk.Now().Sub(t0)/time.Millisecond); gotPlain > max {
+				t.Fatalf("plain got %d events %s after the start, the budget allows %d", gotPlain, clk.Now().Sub(t0), max)
+			}
+			plain.ackAll(b)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("plain stuck at %d", gotPlain)
+		}
+	}
+	waitCursor(t, st, "fast", 100)
+	waitCursor(t, st, "plain", 100)
+}

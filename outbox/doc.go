@@ -1,5 +1,5 @@
 // Package outbox delivers the event log to other systems — an MQTT broker,
-// webhooks, and (later) the fleet's event upload — without losing or
+// webhooks, and the fleet's event upload — without losing or
 // reordering an event, and without the door ever waiting for one of them
 // (docs/integrations.md, "The outbox").
 //
@@ -20,7 +20,7 @@
 //   - the rate budget (Options.Rate, DefaultRate): all destinations
 //     together are handed at most Rate events a second beyond a burst of
 //     Batch, so that draining a backlog leaves the door a core
-//     (budget.go).
+//     (budget.go); a Rater (the fleet's upload) has a budget of its own.
 //
 // Each destination runs in its own goroutine that reads at most Batch
 // events at a time from the store (bounded memory), so a slow or dead

@@ -48,6 +48,15 @@ type Backoffer interface {
 	Backoff(n int) time.Duration
 }
 
+// A Rater is a Destination with a rate budget of its own, Rate events a
+// second beyond a burst of Batch (<= 0: no bound), in place of the one
+// Options.Rate gives the other destinations together: the fleet's event
+// upload, whose backlog after an outage must drain fast
+// (docs/fleet.md). Its events do not count against the shared budget.
+type Rater interface {
+	Rate() float64
+}
+
 // Log is what the outbox reads and where it keeps its cursors;
 // *store.Store implements it.
 type Log interface {
@@ -87,7 +96,8 @@ type Options struct {
 	// write it. A crash repeats at most what was acknowledged since.
 	SaveEvery time.Duration
 	// Rate bounds the events a second handed to all destinations
-	// together (default DefaultRate; negative: no bound). Batch events go
+	// together, but for a Rater (default DefaultRate; negative: no
+	// bound). Batch events go
 	// at once; beyond that a destination gets batches of 10 ms' worth of
 	// the budget, each when it is due, so that draining a backlog leaves
 	// the door a core (budget.go, docs/integrations.md "Performance").
@@ -123,8 +133,9 @@ type Outbox struct {
 }
 
 type dest struct {
-	d    Destination
-	wake chan struct{}
+	d      Destination
+	wake   chan struct{}
+	budget *budget // the outbox's shared one, or a Rater's own; nil: no bound
 
 	cursor    uint64
 	delivered uint64
@@ -167,7 +178,11 @@ func DefaultBackoff(n int) time.Duration {
 
 // Add adds a destination; call it before Run.
 func (o *Outbox) Add(d Destination) {
-	o.dests = append(o.dests, &dest{d: d, wake: make(chan struct{}, 1), dropped: map[string]uint64{}})
+	b := o.budget
+	if r, ok := d.(Rater); ok {
+		b = newBudget(r.Rate(), o.opts.Batch)
+	}
+	o.dests = append(o.dests, &dest{d: d, wake: make(chan struct{}, 1), budget: b, dropped: map[string]uint64{}})
 }
 
 // Init checks the destinations' names and puts the cursor of every
@@ -320,8 +335,8 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 		// The budget: a backlog drains at Rate, in steps; a destination
 		// that caught up gets the next burst in one batch again.
 		caughtUp := len(batch) < limit
-		if w := o.budget.take(o.opts.Now(), len(batch)); w > 0 {
-			limit = o.budget.step(o.opts.Batch)
+		if w := d.budget.take(o.opts.Now(), len(batch)); w > 0 {
+			limit = d.budget.step(o.opts.Batch)
 			if !o.wait(ctx, w) {
 				return
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -276,6 +277,21 @@ func TestSlowDestinationSlowsOnlyItself(t *testing.T) {
 	}
 }
 
+// emitLog records the events an outbox emits (Options.Emit).
+type emitLog struct {
+	mu  sync.Mutex
+	evs []store.Event
+}
+
+func (l *emitLog) emit(e store.Event) { l.mu.Lock(); l.evs = append(l.evs, e); l.mu.Unlock() }
+
+// events is a copy of what was emitted so far.
+func (l *emitLog) events() []store.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.evs)
+}
+
 // TestRetentionLossCounted: events retention removed before the
 // destination acknowledged them are counted and said in a
 // delivery_dropped event.
@@ -290,10 +306,9 @@ func TestRetentionLossCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendN(t, st, 12) // 1–7 are gone
-	var emitted []store.Event
-	var mu sync.Mutex
+	var log emitLog
 	r := newRecorder("r")
-	ob := New(st, Options{Emit: func(e store.Event) { mu.Lock(); emitted = append(emitted, e); mu.Unlock() }})
+	ob := New(st, Options{Emit: log.emit})
 	ob.Add(r)
 	start(t, ob)
 	b := r.next(t)
@@ -305,8 +320,7 @@ func TestRetentionLossCounted(t *testing.T) {
 	if s := ob.Stats()[0]; s.Dropped[door.DropRetention] != 7 {
 		t.Errorf("dropped %v, want 7 by retention", s.Dropped)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	emitted := log.events()
 	if len(emitted) != 1 {
 		t.Fatalf("emitted %v, want one delivery_dropped", emitted)
 	}
@@ -319,10 +333,9 @@ func TestRetentionLossCounted(t *testing.T) {
 // TestDropperCounted: events a destination gave up on are counted.
 func TestDropperCounted(t *testing.T) {
 	st := storetest.Temp(t)
-	var emitted []store.Event
-	var mu sync.Mutex
+	var log emitLog
 	r := newRecorder("r")
-	ob := New(st, Options{Emit: func(e store.Event) { mu.Lock(); emitted = append(emitted, e); mu.Unlock() }})
+	ob := New(st, Options{Emit: log.emit})
 	ob.Add(r)
 	start(t, ob)
 	appendN(t, st, 3)
@@ -331,16 +344,13 @@ func TestDropperCounted(t *testing.T) {
 	waitCursor(t, st, "r", b[2].Seq)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		mu.Lock()
-		n := len(emitted)
-		mu.Unlock()
+		n := len(log.events())
 		if n > 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(time.Millisecond)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	emitted := log.events()
 	if len(emitted) != 1 || emitted[0].Reason != door.DropExpired || emitted[0].Count != 2 || emitted[0].FirstSeq != b[0].Seq {
 		t.Fatalf("emitted %+v, want one delivery_dropped expired of 2", emitted)
 	}

@@ -99,6 +99,19 @@ func encodeAdmin(r *adminRec) []byte {
 	return append(b, r.role...)
 }
 
+// getAdmin reads the account name from the admins bucket b (nil when no
+// account was ever made); a *NotFoundError when there is none.
+func getAdmin(b *bolt.Bucket, name string) (adminRec, error) {
+	var v []byte
+	if b != nil {
+		v = b.Get([]byte(name))
+	}
+	if v == nil {
+		return adminRec{}, notFound("admin", name)
+	}
+	return decodeAdmin(name, v)
+}
+
 func decodeAdmin(name string, v []byte) (adminRec, error) {
 	if len(v) < adminRecLen || v[0] != adminRecV1 {
 		return adminRec{}, fmt.Errorf("%w: admin %s", errCorrupt, name)
@@ -200,14 +213,7 @@ func (s *Store) changeAdmin(name string, by Actor, action string, change func(b 
 	var evs []Event
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAdmins)
-		var v []byte
-		if b != nil {
-			v = b.Get([]byte(name))
-		}
-		if v == nil {
-			return notFound("admin", name)
-		}
-		old, err := decodeAdmin(name, v)
+		old, err := getAdmin(b, name)
 		if err != nil {
 			return err
 		}
@@ -249,15 +255,7 @@ func (s *Store) Admins() ([]Admin, error) {
 func (s *Store) Admin(name string) (Admin, error) {
 	var a Admin
 	err := s.read(bAdmins, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bAdmins)
-		var v []byte
-		if b != nil {
-			v = b.Get([]byte(name))
-		}
-		if v == nil {
-			return notFound("admin", name)
-		}
-		r, err := decodeAdmin(name, v)
+		r, err := getAdmin(tx.Bucket(bAdmins), name)
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // fillAppend is the fill percent for buckets written in key order: pages
@@ -161,18 +160,7 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 // dropStaging deletes the half-built generation of a failed import (Open
 // would otherwise do it, at the next start). Failing here changes nothing
 // that Open cannot repair, so the error is not reported.
-func (it *importer) dropStaging(gen uint64) {
-	it.s.db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bMeta)
-		if v := meta.Get(kStaging); v == nil || binary.BigEndian.Uint64(v) != gen {
-			return nil
-		}
-		if err := tx.DeleteBucket(genName(gen)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-			return err
-		}
-		return meta.Delete(kStaging)
-	})
-}
+func (it *importer) dropStaging(gen uint64) { it.s.dropStaging(gen) }
 
 // merge writes bucket t.name of the new generation: the old generation's
 // records merged with t's changes, in key order, mergeChunk records per

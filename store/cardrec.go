@@ -270,12 +270,22 @@ func convertCards1(db *bolt.DB, progress, log func(converted int)) error {
 // returns how many it wrote. progress (may be nil) is called after each
 // transaction once something was written, with the total so far.
 func rederiveAll(db *bolt.DB, progress func(written int)) (int, error) {
+	return migrateChunks(db, rederiveCards, progress)
+}
+
+// migrateChunks runs a chunked migration step from the first key to the
+// end, at most migrateChunk records per transaction, and returns how many
+// records it wrote. step does one chunk from key from (nil: the first)
+// and returns how many it wrote and the key to go on from (nil at the
+// end). progress (may be nil) is called after each transaction once
+// something was written, with the total so far.
+func migrateChunks(db *bolt.DB, step func(tx *bolt.Tx, from []byte, max int) (int, []byte, error), progress func(written int)) (int, error) {
 	var from []byte
 	total := 0
 	for {
 		var next []byte
 		err := db.Update(func(tx *bolt.Tx) error {
-			n, nx, err := rederiveCards(tx, from, migrateChunk)
+			n, nx, err := step(tx, from, migrateChunk)
 			total, next = total+n, nx
 			return err
 		})

@@ -69,8 +69,11 @@ func (b buckets) ownedCard(userID string, k CardKey) ([]byte, error) {
 	return key, nil
 }
 
-// SetCardActive activates or deactivates one of a user's cards.
-func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) error {
+// changeCard runs change in the user's write transaction (changeUser) on
+// one of the user's cards: key is the card's key in the cards bucket and
+// userID the user's stored id; a card the user does not hold is a
+// *NotFoundError.
+func (s *Store) changeCard(userID string, k CardKey, change func(b buckets, userID string, key []byte, r userRec, now time.Time) ([]Event, error)) error {
 	userID, err := s.userKey(userID)
 	if err != nil {
 		return err
@@ -80,6 +83,13 @@ func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) e
 		if err != nil {
 			return nil, err
 		}
+		return change(b, userID, key, r, now)
+	})
+}
+
+// SetCardActive activates or deactivates one of a user's cards.
+func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) error {
+	return s.changeCard(userID, k, func(b buckets, userID string, key []byte, r userRec, now time.Time) ([]Event, error) {
 		if err := b.cards.Put(key, cardStub(userID, active)); err != nil {
 			return nil, err
 		}
@@ -93,15 +103,7 @@ func (s *Store) SetCardActive(userID string, k CardKey, active bool, by Actor) e
 
 // DeleteCard removes one of a user's cards.
 func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
-	userID, err := s.userKey(userID)
-	if err != nil {
-		return err
-	}
-	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
-		key, err := b.ownedCard(userID, k)
-		if err != nil {
-			return nil, err
-		}
+	return s.changeCard(userID, k, func(b buckets, userID string, key []byte, r userRec, now time.Time) ([]Event, error) {
 		if err := b.cards.Delete(key); err != nil {
 			return nil, err
 		}

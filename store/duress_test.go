@@ -199,78 +199,71 @@ func TestDuressCodeAtTheDoor(t *testing.T) {
 }
 
 func TestDuressCodeImport(t *testing.T) {
-	for _, bulk := range []bool{false, true} {
-		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
-			if bulk {
-				old := bulkThreshold
-				bulkThreshold = 0
-				t.Cleanup(func() { bulkThreshold = old })
-			}
-			dir := t.TempDir()
-			s := openAt(t, dir, nil)
-			a, b, c := mustUser(t, s, "ea"), mustUser(t, s, "eb"), mustUser(t, s, "ec")
-			mustDo(t, s.SetEntryCode(a.UserID, []byte(entryA), admin))
-			_, err := s.AddMFACode(c.UserID, []byte("24681357"), admin)
-			mustDo(t, err)
-			mustDo(t, s.AddCard(c.UserID, Card{Format: "h10301", FacilityCode: 1, CardNumber: 5, Active: true}, admin))
-			hdr := "externalId,type,code\n"
-			bad := hdr +
-				"eb,duress_code," + entryA + "\n" + // a's entry code
-				"ea,duress_code," + entryA + "\n" + // a's own entry code
-				"ec,duress_code,24681357\n" + // c's own MFA code
-				"ec,duress_code,12\n" + // malformed
-				"ec,duress_code," + duressA + "\n" +
-				"eb,duress_code," + duressA + "\n" + // twice in the file
-				"ea,duress_code," + duressB + "\n" +
-				"ea,duress_code,99887766\n" // a second one for a
-			_, err = s.ImportFile(writeCSV(t, dir, "bad.csv", bad), importer1, nil)
-			var ie *ImportError
-			if !errors.As(err, &ie) {
-				t.Fatalf("bad import: %v", err)
-			}
-			var got []string
-			for _, r := range ie.Rows {
-				got = append(got, fmt.Sprintf("%d %s %s", r.Line, r.Column, r.Rule))
-			}
-			want := []string{
-				"2 code code already used by another user",
-				"3 code must differ from the user's entry code",
-				"4 code must differ from the user's MFA codes",
-				"5 code " + RuleCode,
-				"7 code entry code appears twice in the file (first on line 6)",
-				"9 code user gets a second duress code (first on line 8)",
-			}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
-			if strings.Contains(err.Error(), duressA) || strings.Contains(err.Error(), entryA) {
-				t.Errorf("import error repeats a code: %v", err)
-			}
-			good := hdr + "ec,duress_code," + duressA + "\n" + "ea,duress_code," + duressB + "\n"
-			p := writeCSV(t, dir, "good.csv", good)
-			sum, err := s.ImportFile(p, importer1, nil)
-			if err != nil || sum.CredentialsAdded != 2 {
-				t.Fatalf("import = %+v, %v", sum, err)
-			}
-			if m, err := s.MatchCardCode(CardKey{Format: "h10301", FacilityCode: 1, CardNumber: 5}, c.UserID, []byte(duressA), false); m != CodeDuress || err != nil {
-				t.Errorf("imported duress code at the card: %v, %v", m, err)
-			}
-			if u, m, err := s.MatchEntryCode([]byte(duressB)); m != CodeDuress || u.UserID != a.UserID || err != nil {
-				t.Errorf("imported duress code typed alone: %v %v %v", u.UserID, m, err)
-			}
-			sum, err = s.ImportFile(p, importer1, nil)
-			if err != nil || sum.CredentialsAdded != 0 {
-				t.Errorf("re-import = %+v, %v", sum, err)
-			}
-			// A replacement frees the old code.
-			_, err = s.ImportFile(writeCSV(t, dir, "repl.csv", hdr+"ea,duress_code,31415926\n"), importer1, nil)
-			mustDo(t, err)
-			mustDo(t, s.SetEntryCode(b.UserID, []byte(duressB), admin))
-			if err := s.db.View(checkCardCopies); err != nil {
-				t.Errorf("check: %v", err)
-			}
-		})
-	}
+	bothImportPaths(t, func(t *testing.T) {
+		dir := t.TempDir()
+		s := openAt(t, dir, nil)
+		a, b, c := mustUser(t, s, "ea"), mustUser(t, s, "eb"), mustUser(t, s, "ec")
+		mustDo(t, s.SetEntryCode(a.UserID, []byte(entryA), admin))
+		_, err := s.AddMFACode(c.UserID, []byte("24681357"), admin)
+		mustDo(t, err)
+		mustDo(t, s.AddCard(c.UserID, Card{Format: "h10301", FacilityCode: 1, CardNumber: 5, Active: true}, admin))
+		hdr := "externalId,type,code\n"
+		bad := hdr +
+			"eb,duress_code," + entryA + "\n" + // a's entry code
+			"ea,duress_code," + entryA + "\n" + // a's own entry code
+			"ec,duress_code,24681357\n" + // c's own MFA code
+			"ec,duress_code,12\n" + // malformed
+			"ec,duress_code," + duressA + "\n" +
+			"eb,duress_code," + duressA + "\n" + // twice in the file
+			"ea,duress_code," + duressB + "\n" +
+			"ea,duress_code,99887766\n" // a second one for a
+		_, err = s.ImportFile(writeCSV(t, dir, "bad.csv", bad), importer1, nil)
+		var ie *ImportError
+		if !errors.As(err, &ie) {
+			t.Fatalf("bad import: %v", err)
+		}
+		var got []string
+		for _, r := range ie.Rows {
+			got = append(got, fmt.Sprintf("%d %s %s", r.Line, r.Column, r.Rule))
+		}
+		want := []string{
+			"2 code code already used by another user",
+			"3 code must differ from the user's entry code",
+			"4 code must differ from the user's MFA codes",
+			"5 code " + RuleCode,
+			"7 code entry code appears twice in the file (first on line 6)",
+			"9 code user gets a second duress code (first on line 8)",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if strings.Contains(err.Error(), duressA) || strings.Contains(err.Error(), entryA) {
+			t.Errorf("import error repeats a code: %v", err)
+		}
+		good := hdr + "ec,duress_code," + duressA + "\n" + "ea,duress_code," + duressB + "\n"
+		p := writeCSV(t, dir, "good.csv", good)
+		sum, err := s.ImportFile(p, importer1, nil)
+		if err != nil || sum.CredentialsAdded != 2 {
+			t.Fatalf("import = %+v, %v", sum, err)
+		}
+		if m, err := s.MatchCardCode(CardKey{Format: "h10301", FacilityCode: 1, CardNumber: 5}, c.UserID, []byte(duressA), false); m != CodeDuress || err != nil {
+			t.Errorf("imported duress code at the card: %v, %v", m, err)
+		}
+		if u, m, err := s.MatchEntryCode([]byte(duressB)); m != CodeDuress || u.UserID != a.UserID || err != nil {
+			t.Errorf("imported duress code typed alone: %v %v %v", u.UserID, m, err)
+		}
+		sum, err = s.ImportFile(p, importer1, nil)
+		if err != nil || sum.CredentialsAdded != 0 {
+			t.Errorf("re-import = %+v, %v", sum, err)
+		}
+		// A replacement frees the old code.
+		_, err = s.ImportFile(writeCSV(t, dir, "repl.csv", hdr+"ea,duress_code,31415926\n"), importer1, nil)
+		mustDo(t, err)
+		mustDo(t, s.SetEntryCode(b.UserID, []byte(duressB), admin))
+		if err := s.db.View(checkCardCopies); err != nil {
+			t.Errorf("check: %v", err)
+		}
+	})
 }
 
 func TestDuressDigitsNowhere(t *testing.T) {

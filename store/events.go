@@ -73,6 +73,12 @@ type Event struct {
 	Destination string `json:"destination,omitempty"`
 	FirstSeq    uint64 `json:"first_seq,omitempty"`
 	LastSeq     uint64 `json:"last_seq,omitempty"`
+	// Controller is the fleet controller whose log the event comes from
+	// (Options.EventController; on a manager, the site's events carry
+	// their controller's), ControllerSeq its seq there when that is not
+	// this log (a manager's copy of a controller's event, siteevents.go).
+	Controller    string `json:"controller,omitempty"`
+	ControllerSeq uint64 `json:"controller_seq,omitempty"`
 }
 
 // TimeFormat is how an event's time is written: RFC 3339, UTC, ms.
@@ -139,6 +145,9 @@ func (s *Store) appendEventsTx(tx *bolt.Tx, evs []Event) error {
 		if evs[i].Time.IsZero() {
 			evs[i].Time = s.now()
 		}
+		if evs[i].Controller == "" {
+			evs[i].Controller = s.evController
+		}
 		v, err := json.Marshal(evs[i])
 		if err != nil {
 			return err
@@ -196,6 +205,9 @@ type EventQuery struct {
 	// these user ids and of one of these event names. An event whose
 	// stored text does not hold any of them is skipped without decoding.
 	AnyUser, AnyEvent []string
+	// Controller, when set, keeps only the events of that fleet
+	// controller (a manager's log holds the site's, docs/fleet.md).
+	Controller string
 }
 
 // rawPatterns are the texts "field":"val" of vals, for rawHas.
@@ -254,7 +266,7 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 		return nil, nil
 	}
 	if q.Door == "" && q.UserID == "" && q.Event == "" && q.From.IsZero() && q.To.IsZero() &&
-		len(q.AnyUser) == 0 && len(q.AnyEvent) == 0 {
+		len(q.AnyUser) == 0 && len(q.AnyEvent) == 0 && q.Controller == "" {
 		return s.eventsAfter(q.After, limit)
 	}
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -275,7 +287,7 @@ func (s *Store) Events(q EventQuery) ([]Event, error) {
 				return fmt.Errorf("store: event %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if (q.Door != "" && e.Door != q.Door) || (q.UserID != "" && e.UserID != q.UserID) ||
-				(q.Event != "" && e.Event != q.Event) || (window && q.outside(e.Time)) ||
+				(q.Event != "" && e.Event != q.Event) || (window && q.outside(e.Time)) || (q.Controller != "" && e.Controller != q.Controller) ||
 				(len(q.AnyUser) > 0 && !slices.Contains(q.AnyUser, e.UserID)) || (len(q.AnyEvent) > 0 && !slices.Contains(q.AnyEvent, e.Event)) {
 				continue
 			}

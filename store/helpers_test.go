@@ -53,6 +53,22 @@ func openAt(t testing.TB, dir string, mod func(*Options)) *Store {
 
 func openTest(t testing.TB) *Store { return openAt(t, t.TempDir(), nil) }
 
+// bothImportPaths runs f as two subtests, bulk=false and bulk=true: the
+// import's small-file path, and its bulk path (bulkThreshold 0) that
+// every import of a larger file takes.
+func bothImportPaths(t *testing.T, f func(t *testing.T)) {
+	for _, bulk := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
+			if bulk {
+				old := bulkThreshold
+				bulkThreshold = 0
+				t.Cleanup(func() { bulkThreshold = old })
+			}
+			f(t)
+		})
+	}
+}
+
 func checkDB(t testing.TB, s *Store) {
 	t.Helper()
 	if s.db == nil {

@@ -103,6 +103,12 @@ type importer struct {
 	pass1Bytes int64
 	pass1CRC   uint32
 
+	// A fleet member's import (remote.go): the documents to write and
+	// the revision they were computed at, and the audit event.
+	remote     []RemoteChange
+	remoteBase uint64
+	remoteEvs  []Event
+
 	knownGroup func(string) bool        // see ImportOptions
 	allow      func(ImportHeader) error // see ImportOptions
 }
@@ -243,25 +249,40 @@ func (s *Store) ImportWith(open func() (io.Reader, error), size int64, by Actor,
 	if progress == nil {
 		progress = func(ImportProgress) {}
 	}
+	if r := s.remoteOf(); r != nil {
+		return s.importRemote(r, open, size, by, o)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	return s.importLocked(open, size, by, o, progress)
+}
+
+// importLocked is ImportWith with writeMu held.
+func (s *Store) importLocked(open func() (io.Reader, error), size int64, by Actor, o ImportOptions, progress func(ImportProgress)) (ImportSummary, error) {
+	sum, _, err := s.importRun(open, size, by, o, progress)
+	return sum, err
+}
+
+// importRun checks the file whole and writes it (on a fleet member: makes
+// the documents to write, left in the importer it returns).
+func (s *Store) importRun(open func() (io.Reader, error), size int64, by Actor, o ImportOptions, progress func(ImportProgress)) (ImportSummary, *importer, error) {
 	it := &importer{s: s, by: by, now: s.now(), open: open, knownGroup: o.KnownGroup, allow: o.Allow}
 	defer it.free()
 	r, err := open()
 	if err != nil {
-		return ImportSummary{}, fmt.Errorf("store: import: %w", err)
+		return ImportSummary{}, nil, fmt.Errorf("store: import: %w", err)
 	}
 	if err := it.check(r, size, progress); err != nil {
-		return ImportSummary{}, err
+		return ImportSummary{}, nil, err
 	}
 	if len(it.errs) > 0 {
 		slices.SortStableFunc(it.errs, func(a, b RowError) int { return a.Line - b.Line })
-		return ImportSummary{}, &ImportError{Rows: it.errs, More: it.more}
+		return ImportSummary{}, nil, &ImportError{Rows: it.errs, More: it.more}
 	}
 	if err := it.apply(size, progress); err != nil {
-		return ImportSummary{}, err
+		return ImportSummary{}, nil, err
 	}
-	return it.sum, nil
+	return it.sum, it, nil
 }
 
 // countingReader counts the bytes read through it and their CRC-32 (so

@@ -470,64 +470,57 @@ func TestImportNoHeaderEchoesNoCell(t *testing.T) {
 // accepted.
 func TestImportCardRanges(t *testing.T) {
 	const credHdr = "externalId,type,cardFormat,facilityCode,cardNumber,cardNumberHex\n"
-	for _, bulk := range []bool{false, true} {
-		t.Run(fmt.Sprintf("bulk=%v", bulk), func(t *testing.T) {
-			if bulk {
-				old := bulkThreshold
-				bulkThreshold = 0
-				t.Cleanup(func() { bulkThreshold = old })
-			}
-			dir := t.TempDir()
-			s := openAt(t, dir, nil)
-			if _, err := s.ImportFile(writeCSV(t, dir, "u.csv", "externalId\nea\neb\n"), importer1, nil); err != nil {
-				t.Fatal(err)
-			}
-			bad := credHdr +
-				"ea,card,h10301,256,1,\n" +
-				"ea,card,h10301,1,65536,\n" +
-				"ea,card,h10301,1,,0x10000\n" +
-				"ea,card,h10302,1,1,\n" +
-				"ea,card,corp1000_35,4096,1,\n" +
-				"ea,card,corp1000_35,1,1048576,\n" +
-				"ea,card,h10302,0,34359738368,\n" +
-				"ea,card,h10306,65536,1,\n"
-			_, err := s.ImportFile(writeCSV(t, dir, "c.csv", bad), importer1, nil)
-			var ie *ImportError
-			if !errors.As(err, &ie) {
-				t.Fatalf("out-of-range cards: err = %v, want *ImportError", err)
-			}
-			want := []RowError{
-				{2, "facilityCode", "must be 0–255 for format h10301"},
-				{3, "cardNumber", "must be 0–65535 for format h10301"},
-				{4, "cardNumberHex", "must be 0–65535 for format h10301"},
-				{5, "facilityCode", "must be 0: format h10302 has no facility code"},
-				{6, "facilityCode", "must be 0–4095 for format corp1000_35"},
-				{7, "cardNumber", "must be 0–1048575 for format corp1000_35"},
-				{8, "cardNumber", "must be 0–34359738367 for format h10302"},
-				{9, "facilityCode", "must be 0–65535 for format h10306"},
-			}
-			if diff := cmp.Diff(want, ie.Rows); diff != "" {
-				t.Errorf("row errors (-want +got):\n%s", diff)
-			}
-			usersBad := "externalId,cardFormat,facilityCode,cardNumber\nec,h10301,300,1\n"
-			if _, err := s.ImportFile(writeCSV(t, dir, "u2.csv", usersBad), importer1, nil); !errors.As(err, &ie) ||
-				len(ie.Rows) != 1 || ie.Rows[0].Column != "facilityCode" {
-				t.Errorf("users file, facility 300: %v", err)
-			}
-			good := credHdr +
-				"ea,card,h10301,255,65535,\n" +
-				"ea,card,h10301,0,0,\n" +
-				"eb,card,raw,,,0xffffffffffffffff\n" +
-				"eb,card,h10302,,34359738367,\n"
-			sum, err := s.ImportFile(writeCSV(t, dir, "g.csv", good), importer1, nil)
-			if err != nil || sum.CredentialsAdded != 4 {
-				t.Fatalf("cards at the limits: %+v %v", sum, err)
-			}
-			if _, _, err := s.LookupCard(CardKey{Format: "raw", CardNumber: ^uint64(0)}); err != nil {
-				t.Errorf("raw 64-bit card: %v", err)
-			}
-		})
-	}
+	bothImportPaths(t, func(t *testing.T) {
+		dir := t.TempDir()
+		s := openAt(t, dir, nil)
+		if _, err := s.ImportFile(writeCSV(t, dir, "u.csv", "externalId\nea\neb\n"), importer1, nil); err != nil {
+			t.Fatal(err)
+		}
+		bad := credHdr +
+			"ea,card,h10301,256,1,\n" +
+			"ea,card,h10301,1,65536,\n" +
+			"ea,card,h10301,1,,0x10000\n" +
+			"ea,card,h10302,1,1,\n" +
+			"ea,card,corp1000_35,4096,1,\n" +
+			"ea,card,corp1000_35,1,1048576,\n" +
+			"ea,card,h10302,0,34359738368,\n" +
+			"ea,card,h10306,65536,1,\n"
+		_, err := s.ImportFile(writeCSV(t, dir, "c.csv", bad), importer1, nil)
+		var ie *ImportError
+		if !errors.As(err, &ie) {
+			t.Fatalf("out-of-range cards: err = %v, want *ImportError", err)
+		}
+		want := []RowError{
+			{2, "facilityCode", "must be 0–255 for format h10301"},
+			{3, "cardNumber", "must be 0–65535 for format h10301"},
+			{4, "cardNumberHex", "must be 0–65535 for format h10301"},
+			{5, "facilityCode", "must be 0: format h10302 has no facility code"},
+			{6, "facilityCode", "must be 0–4095 for format corp1000_35"},
+			{7, "cardNumber", "must be 0–1048575 for format corp1000_35"},
+			{8, "cardNumber", "must be 0–34359738367 for format h10302"},
+			{9, "facilityCode", "must be 0–65535 for format h10306"},
+		}
+		if diff := cmp.Diff(want, ie.Rows); diff != "" {
+			t.Errorf("row errors (-want +got):\n%s", diff)
+		}
+		usersBad := "externalId,cardFormat,facilityCode,cardNumber\nec,h10301,300,1\n"
+		if _, err := s.ImportFile(writeCSV(t, dir, "u2.csv", usersBad), importer1, nil); !errors.As(err, &ie) ||
+			len(ie.Rows) != 1 || ie.Rows[0].Column != "facilityCode" {
+			t.Errorf("users file, facility 300: %v", err)
+		}
+		good := credHdr +
+			"ea,card,h10301,255,65535,\n" +
+			"ea,card,h10301,0,0,\n" +
+			"eb,card,raw,,,0xffffffffffffffff\n" +
+			"eb,card,h10302,,34359738367,\n"
+		sum, err := s.ImportFile(writeCSV(t, dir, "g.csv", good), importer1, nil)
+		if err != nil || sum.CredentialsAdded != 4 {
+			t.Fatalf("cards at the limits: %+v %v", sum, err)
+		}
+		if _, _, err := s.LookupCard(CardKey{Format: "raw", CardNumber: ^uint64(0)}); err != nil {
+			t.Errorf("raw 64-bit card: %v", err)
+		}
+	})
 
 	dir := t.TempDir()
 	s := openAt(t, dir, nil)

@@ -91,7 +91,7 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 		evs := []Event{it.auditEvent()}
 		// update derives the card records of every user written here (the
 		// cards delta holds only card stubs).
-		err := it.s.update(func(tx *bolt.Tx, b buckets) ([]Event, error) {
+		write := func(tx *bolt.Tx, b buckets) ([]Event, error) {
 			mfaSeq := b.root.Sequence()
 			for _, t := range it.targets() {
 				w := b.named(t.name)
@@ -134,7 +134,21 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 				return nil, err
 			}
 			return evs, nil
-		})
+		}
+		if it.s.remoteOf() != nil {
+			// A fleet member: the documents go to the site (ImportWith).
+			var err error
+			it.remote, it.remoteBase, _, err = it.s.preview(write)
+			if errors.Is(err, ErrInputChanged) {
+				return err
+			}
+			if err != nil {
+				return fmt.Errorf("store: import: write: %w", err)
+			}
+			it.remoteEvs = evs
+			return nil
+		}
+		err := it.s.update(write)
 		if errors.Is(err, ErrInputChanged) {
 			return err
 		}
@@ -144,6 +158,9 @@ func (it *importer) apply(total int64, progress func(ImportProgress)) error {
 		progress(ImportProgress{Rows: it.sum.Rows, Bytes: total, TotalBytes: total, Pass: 2})
 		it.s.publish(evs)
 		return nil
+	}
+	if it.s.remoteOf() != nil {
+		return invalid("body", fmt.Sprintf("on a fleet member an import changes at most %d records; split the file (docs/fleet.md)", bulkThreshold))
 	}
 	return it.applyBulk(n, total, progress)
 }

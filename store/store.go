@@ -14,11 +14,14 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/latchd/latch/internal/secretfile"
 )
 
 // Options configures Open. Zero values mean the documented defaults.
@@ -39,6 +42,17 @@ type Options struct {
 	// that a scenario names the same user ids on every run. An existing
 	// database keeps its own.
 	IDKey []byte
+	// SiteIDs makes the id key one derived from the key (a fleet member,
+	// whose key is the site key): every member of a site then gives a
+	// user the same UUID (docs/fleet.md, "User ids on a site"). It
+	// replaces the database's own id key, so a stand-alone database that
+	// joins a site names its old users differently until the first sync
+	// replaces them.
+	SiteIDs bool
+	// EventController, when set, is the controller every event appended
+	// without one carries (a fleet member: its [fleet] controller), so a
+	// manager's own events name it beside the site's (siteevents.go).
+	EventController string
 }
 
 const (
@@ -98,6 +112,8 @@ type Store struct {
 	ids       idCodec // user ids from record keys (userid.go)
 	now       func() time.Time
 	retention int
+	// evController is Options.EventController.
+	evController string
 
 	// writeMu serialises changes to user data so that a large import,
 	// which builds a new generation over several transactions, sees no
@@ -111,6 +127,10 @@ type Store struct {
 	// race with its Close.
 	path     string
 	pageSize int
+	// remote, when set, is where changes go (a fleet member: remote.go).
+	remote atomic.Pointer[remoteBox]
+	// replica: the database holds a fleet site's users (replicaguard.go).
+	replica atomic.Bool
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -199,6 +219,7 @@ func (s *Store) open(opts Options) error {
 	s.log = opts.Logger.With().Str("component", "store").Logger()
 	s.now = opts.Now
 	s.retention = opts.EventRetention
+	s.evController = opts.EventController
 	s.subs = map[*subscriber]struct{}{}
 	if s.now == nil {
 		s.now = time.Now
@@ -248,7 +269,7 @@ func (s *Store) open(opts Options) error {
 		s.db = nil
 		return errors.New("store: open: IDKey must be 32 bytes")
 	}
-	if err := s.init(opts.KeyFile, opts.IDKey); err != nil {
+	if err := s.init(opts.KeyFile, opts.IDKey, opts.SiteIDs); err != nil {
 		db.Close()
 		s.db = nil
 		return err
@@ -278,7 +299,7 @@ var migrations = map[uint32]func(tx *bolt.Tx) error{
 	2: migrateUserIDs3, // user ids become UUIDs (userid.go)
 }
 
-func (s *Store) init(keyFile string, idKey []byte) error {
+func (s *Store) init(keyFile string, idKey []byte, siteIDs bool) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		fresh := tx.Bucket(bMeta) == nil
 		for _, name := range [][]byte{bMeta, bEvents, bTokens, bTokHash, bCursors} {
@@ -300,6 +321,7 @@ func (s *Store) init(keyFile string, idKey []byte) error {
 				return err
 			}
 		}
+		s.replica.Store(meta.Get(kReplicaRev) != nil)
 		ids, err := loadIDKey(meta, fresh)
 		if err != nil {
 			return err
@@ -336,6 +358,11 @@ func (s *Store) init(keyFile string, idKey []byte) error {
 			return err
 		}
 		s.key = key
+		if siteIDs {
+			if err := s.useSiteIDs(meta); err != nil {
+				return err
+			}
+		}
 		check := keyCheck(key)
 		old := meta.Get(kKeyCheck)
 		switch {
@@ -393,11 +420,8 @@ func loadKey(path string, hasCodes bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: key file: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("store: open: key file %s: must be a regular file", path)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("store: open: key file %s: permissions %#o allow group or others; must be 0600 (chmod 600)", path, fi.Mode().Perm())
+	if err := secretfile.CheckMode(fi); err != nil {
+		return nil, fmt.Errorf("store: open: key file %s: %w", path, err)
 	}
 	key, err := os.ReadFile(path)
 	if err != nil {

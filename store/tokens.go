@@ -75,6 +75,28 @@ func decodeToken(name string, v []byte) (Token, []byte, error) {
 	return Token{Name: name, Role: string(v[40:]), Created: nsTime(int64(binary.BigEndian.Uint64(v)))}, v[8:40], nil
 }
 
+// tokenBySum finds the token whose secret has the SHA-256 sum: through
+// the hash index, the stored hash compared in constant time; errNoToken
+// when there is none.
+func tokenBySum(tx *bolt.Tx, sum [sha256.Size]byte) (Token, error) {
+	name := tx.Bucket(bTokHash).Get(sum[:])
+	if name == nil {
+		return Token{}, errNoToken
+	}
+	v := tx.Bucket(bTokens).Get(name)
+	if v == nil {
+		return Token{}, errNoToken
+	}
+	tok, h, err := decodeToken(string(name), v)
+	if err != nil {
+		return Token{}, err
+	}
+	if subtle.ConstantTimeCompare(h, sum[:]) != 1 {
+		return Token{}, errNoToken
+	}
+	return tok, nil
+}
+
 // VerifyToken returns the token whose secret this is, or ErrNotFound.
 // The index is keyed by the secret's SHA-256, so a lookup's timing says
 // nothing useful about the secret; the final compare is constant-time.
@@ -82,20 +104,9 @@ func (s *Store) VerifyToken(secret string) (Token, error) {
 	sum := sha256.Sum256([]byte(secret))
 	var t Token
 	err := s.read(bTokens, func(tx *bolt.Tx) error {
-		name := tx.Bucket(bTokHash).Get(sum[:])
-		if name == nil {
-			return errNoToken
-		}
-		v := tx.Bucket(bTokens).Get(name)
-		if v == nil {
-			return errNoToken
-		}
-		tok, h, err := decodeToken(string(name), v)
+		tok, err := tokenBySum(tx, sum)
 		if err != nil {
 			return err
-		}
-		if subtle.ConstantTimeCompare(h, sum[:]) != 1 {
-			return errNoToken
 		}
 		tok.VerkadaKey = isVerkadaKey(tx, tok.Name)
 		t = tok

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -256,6 +257,22 @@ func loadIDKey(meta *bolt.Bucket, fresh bool) (idCodec, error) {
 	return c, nil
 }
 
+// useSiteIDs makes the id key the one every member of a fleet site
+// derives from the site key (the store's key): HMAC-SHA-256(key,
+// "latch user id key").
+func (s *Store) useSiteIDs(meta *bolt.Bucket) error {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("latch user id key"))
+	k := m.Sum(nil)
+	if !bytes.Equal(meta.Get(kIDKey), k) {
+		if err := meta.Put(kIDKey, k); err != nil {
+			return err
+		}
+	}
+	copy(s.ids.key[:], k)
+	return nil
+}
+
 func putIDKey(meta *bolt.Bucket) error {
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
@@ -351,25 +368,9 @@ func convertEvents2(db *bolt.DB, progress, log func(n int)) error {
 	if !old {
 		return nil
 	}
-	var from []byte
-	total := 0
-	for {
-		var next []byte
-		err := db.Update(func(tx *bolt.Tx) error {
-			n, nx, err := rewriteEventIDs(tx, from, migrateChunk)
-			total, next = total+n, nx
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("store: open: migrate the events' user ids: %w", err)
-		}
-		if progress != nil && total > 0 {
-			progress(total)
-		}
-		if next == nil {
-			break
-		}
-		from = next
+	total, err := migrateChunks(db, rewriteEventIDs, progress)
+	if err != nil {
+		return fmt.Errorf("store: open: migrate the events' user ids: %w", err)
 	}
 	if total > 0 {
 		log(total)

@@ -173,6 +173,9 @@ func (s *Store) changeUser(userID string, fn func(b buckets, r userRec, now time
 
 // change runs fn through update and publishes its events after the commit.
 func (s *Store) change(fn func(tx *bolt.Tx, b buckets, now time.Time) ([]Event, error)) error {
+	if r := s.remoteOf(); r != nil {
+		return s.changeRemote(r, fn)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var evs []Event
@@ -376,48 +379,8 @@ func (s *Store) DeleteUser(pub string, by Actor) error {
 		return err
 	}
 	return s.changeUser(userID, func(b buckets, old userRec, now time.Time) ([]Event, error) {
-		id := []byte(userID)
-		if old.ExternalID != "" {
-			if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {
-				return nil, err
-			}
-		}
-		if old.Email != "" {
-			if err := b.email.Delete(emailKey(old.Email, userID)); err != nil {
-				return nil, err
-			}
-		}
-		var cardKeys [][]byte
-		c := b.ucards.Cursor()
-		for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
-			cardKeys = append(cardKeys, bytes.Clone(k))
-		}
-		for _, k := range cardKeys {
-			if err := b.cards.Delete(k[len(id):]); err != nil {
-				return nil, err
-			}
-			if err := b.ucards.Delete(k); err != nil {
-				return nil, err
-			}
-		}
-		if v := b.users.Get(entryKey(id)); v != nil {
-			if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := b.deleteDuress(id); err != nil {
+		if err := b.removeUser(userID, old); err != nil {
 			return nil, err
-		}
-		// The user record, entry code and MFA codes.
-		var keys [][]byte
-		c = b.users.Cursor()
-		for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
-			if err := b.users.Delete(k); err != nil {
-				return nil, err
-			}
 		}
 		return []Event{audit(now, by, "user_deleted", userID, old.ExternalID)}, nil
 	})
@@ -498,4 +461,53 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 		next = s.pubID(next)
 	}
 	return users, next, err
+}
+
+// removeUser deletes every record of the user: its record, entry and MFA
+// codes, cards and index entries (old is its record).
+func (b buckets) removeUser(userID string, old userRec) error {
+	id := []byte(userID)
+	if old.ExternalID != "" {
+		if err := b.ext.Delete([]byte(old.ExternalID)); err != nil {
+			return err
+		}
+	}
+	if old.Email != "" {
+		if err := b.email.Delete(emailKey(old.Email, userID)); err != nil {
+			return err
+		}
+	}
+	var cardKeys [][]byte
+	c := b.ucards.Cursor()
+	for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
+		cardKeys = append(cardKeys, bytes.Clone(k))
+	}
+	for _, k := range cardKeys {
+		if err := b.cards.Delete(k[len(id):]); err != nil {
+			return err
+		}
+		if err := b.ucards.Delete(k); err != nil {
+			return err
+		}
+	}
+	if v := b.users.Get(entryKey(id)); v != nil {
+		if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
+			return err
+		}
+	}
+	if _, err := b.deleteDuress(id); err != nil {
+		return err
+	}
+	// The user record, entry code and MFA codes.
+	var keys [][]byte
+	c = b.users.Cursor()
+	for k, _ := c.Seek(id); k != nil && bytes.HasPrefix(k, id); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.users.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -89,22 +89,12 @@ func (s *Store) ExchangeVerkadaKey(key string) (string, time.Time, error) {
 	now := s.now()
 	expires := now.Add(SessionLifetime)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		name := tx.Bucket(bTokHash).Get(ksum[:])
-		if name == nil {
-			return errNoToken
-		}
-		v := tx.Bucket(bTokens).Get(name)
-		if v == nil {
-			return errNoToken
-		}
-		_, h, err := decodeToken(string(name), v)
+		tok, err := tokenBySum(tx, ksum)
 		if err != nil {
 			return err
 		}
-		if subtle.ConstantTimeCompare(h, ksum[:]) != 1 {
-			return errNoToken
-		}
-		if !isVerkadaKey(tx, string(name)) {
+		name := []byte(tok.Name)
+		if !isVerkadaKey(tx, tok.Name) {
 			return ErrNotVerkadaKey
 		}
 		b, err := tx.CreateBucketIfNotExists(bVSess)

@@ -34,6 +34,9 @@ func (s *Server) doorRows(r *http.Request, q *req, p *page) []doorRow {
 	for _, d := range dl.Doors {
 		row := doorRow{DoorState: d}
 		loc := s.doorZone(d.Name)
+		if z, err := time.LoadLocation(d.TimeZone); d.Controller != "" && d.TimeZone != "" && err == nil {
+			loc = z // a site door on a fleet manager: its own controller's zone
+		}
 		if t, err := time.Parse(time.RFC3339, d.NextChange); err == nil {
 			row.Next = fmtIn(t, loc)
 		}
@@ -136,10 +139,7 @@ func (s *Server) doorRun(cmd string) func(http.ResponseWriter, *http.Request, *r
 		}
 		p := s.newPage(w, r, q)
 		fieldErr(p, err)
-		status := http.StatusBadRequest
-		if ae, ok := err.(*apiErr); ok {
-			status = ae.Status
-		}
+		status := errStatus(err)
 		if ae, ok := err.(*apiErr); ok && ae.E.Field != "" {
 			p.Form = r.PostForm
 			s.showDoorConfirm(w, r, p, cmd, status) // the field's error next to it

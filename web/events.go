@@ -39,6 +39,7 @@ func (s *Server) row(e store.Event) eventRow {
 			parts = append(parts, k+"="+v)
 		}
 	}
+	add("controller", e.Controller) // a fleet manager shows the site's events (docs/fleet.md "Events")
 	add("reason", e.Reason)
 	add("method", e.Method)
 	if e.Card != nil {

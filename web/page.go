@@ -29,7 +29,7 @@ type page struct {
 }
 
 // T is the catalog's string for key (i18n.go; a test checks every key used
-// is in both catalogs).
+// is in the table).
 func (p *page) T(key string) string {
 	if v, ok := p.cat[key]; ok {
 		return v

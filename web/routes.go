@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/store"
 )
 
@@ -16,18 +17,17 @@ type route struct {
 	h            func(http.ResponseWriter, *http.Request, *req)
 }
 
-// Route is a page action as Routes lists it (docs, tests).
-type Route struct {
-	Method, Path string
-	Perm         store.Permission
-}
+// Route is a page action as Routes lists it (docs, tests): the API's
+// listing type, as a page action's permission is checked as an API
+// route's is.
+type Route = api.Route
 
 // Routes lists every page action but sign-in, the language switch and the
 // static files, which need no session.
 func (s *Server) Routes() []Route {
 	var out []Route
 	for _, r := range s.routes() {
-		out = append(out, Route{r.Method, r.Path, r.Perm})
+		out = append(out, Route{Method: r.Method, Path: r.Path, Perm: r.Perm})
 	}
 	return out
 }

@@ -134,6 +134,15 @@ func (s *Server) userBody(r *http.Request) (map[string]any, map[string]string) {
 	return b, errs
 }
 
+// errStatus is the status a page answers a failed action with: the API's,
+// else 400.
+func errStatus(err error) int {
+	if ae, ok := err.(*apiErr); ok {
+		return ae.Status
+	}
+	return http.StatusBadRequest
+}
+
 // fieldErr puts an API error next to its field: the API's rule in words.
 func fieldErr(p *page, err error) {
 	if ae, ok := err.(*apiErr); ok {
@@ -216,10 +225,7 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request, q *req, err error,
 	}
 	p := s.newPage(w, r, q)
 	fieldErr(p, err)
-	status := http.StatusBadRequest
-	if ae, isAPI := err.(*apiErr); isAPI {
-		status = ae.Status
-	}
+	status := errStatus(err)
 	s.showUser(w, r, q, p, status)
 }
 

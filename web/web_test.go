@@ -544,15 +544,17 @@ func TestKorean(t *testing.T) {
 }
 
 func TestCatalogs(t *testing.T) {
-	for k := range en {
-		if _, ok := ko[k]; !ok {
+	// One table holds both languages; no row may leave one of them out.
+	for k, m := range messages {
+		if m.en == "" {
+			t.Errorf("en lacks %s", k)
+		}
+		if m.ko == "" {
 			t.Errorf("ko lacks %s", k)
 		}
 	}
-	for k := range ko {
-		if _, ok := en[k]; !ok {
-			t.Errorf("en lacks %s", k)
-		}
+	if len(catalogs["en"]) != len(messages) || len(catalogs["ko"]) != len(messages) {
+		t.Errorf("catalogs hold %d en and %d ko strings, want %d each", len(catalogs["en"]), len(catalogs["ko"]), len(messages))
 	}
 	// Every key a template or handler names is in the catalog, and no
 	// template holds words of its own.
@@ -562,7 +564,7 @@ func TestCatalogs(t *testing.T) {
 	for _, e := range entries {
 		b, _ := templateFS.ReadFile("templates/" + e.Name())
 		for _, m := range keyRe.FindAllStringSubmatch(string(b), -1) {
-			if _, ok := en[m[1]]; !ok {
+			if _, ok := messages[m[1]]; !ok {
 				t.Errorf("%s: key %s not in the catalog", e.Name(), m[1])
 			}
 		}

@@ -194,6 +194,10 @@ type DoorState struct {
 	Emergency bool          `json:"emergency,omitempty"`
 	Strike    string        `json:"strike,omitempty"` // locked, released
 	Position  string        `json:"door,omitempty"`   // open, closed, unknown (no door position switch)
+	// Controller and Online: on a fleet manager, the controller that owns
+	// the door and whether its status is current (docs/fleet.md).
+	Controller string `json:"controller,omitempty"`
+	Online     *bool  `json:"online,omitempty"`
 }
 
 // DoorOverride is a door's override in the door view.

@@ -35,34 +35,18 @@ PATH (or --url) and no --config/--db/--key they go to that running latchd at onc
 
 func runAdmin(args []string, stdout, stderr io.Writer) int {
 	action, name, fs, c := actionFlags("admin", args, stderr)
-	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
-	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
-	aname := fs.String("name", "", "account name, e.g. kim")
-	role := fs.String("role", "", "account role")
+	db, key, aname, role := ownerFlags(fs, "account", "kim")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	switch action {
-	case "create":
-		if len(pos) != 0 {
-			return fail(stderr, name, usageError("takes --name and --role, no arguments", adminUsage))
-		}
+	if code, done := ownerArgs(stderr, "admin", "account", action, pos, []string{"passwd", "delete"}, aname, adminUsage); done {
+		return code
+	}
+	if action == "create" {
 		if err := store.CheckAdmin(*aname, *role); err != nil {
 			return fail(stderr, name, fmt.Errorf("%w\n%s", err, adminUsage))
 		}
-	case "list":
-		if len(pos) != 0 {
-			return fail(stderr, name, errors.New("takes no arguments"))
-		}
-	case "passwd", "delete":
-		if len(pos) != 1 {
-			return fail(stderr, name, errors.New("needs the account's NAME (latchctl admin list)"))
-		}
-		*aname = pos[0]
-	default:
-		fmt.Fprintf(stderr, "latchctl admin: unknown action %q\n%s\n", action, adminUsage)
-		return 2
 	}
 	var pw []byte
 	if action == "create" || action == "passwd" {
@@ -123,19 +107,15 @@ func runAdmin(args []string, stdout, stderr io.Writer) int {
 // input when that is not a terminal.
 func readPassword(stderr io.Writer) ([]byte, error) {
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(stderr, "password (not shown): ")
-		a, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(stderr)
+		a, err := readNoEcho(f, "password (not shown): ", "password", stderr)
 		if err != nil {
-			return nil, fmt.Errorf("reading the password from the terminal: %w", err)
+			return nil, err
 		}
-		fmt.Fprint(stderr, "again: ")
-		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(stderr)
+		b, err := readNoEcho(f, "again: ", "password", stderr)
 		defer clear(b)
 		if err != nil {
 			clear(a)
-			return nil, fmt.Errorf("reading the password from the terminal: %w", err)
+			return nil, err
 		}
 		if !bytes.Equal(a, b) {
 			clear(a)

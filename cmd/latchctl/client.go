@@ -22,6 +22,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	latchconfig "github.com/latchd/latch/internal/config"
+
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/latchd/latch/api/apitype"
@@ -42,10 +44,43 @@ type fileConfig struct {
 	API struct {
 		Socket string `toml:"socket"`
 	} `toml:"api"`
+	// Fleet, on a fleet member, holds the site key, which is its
+	// database's key (docs/fleet.md).
+	Fleet *struct {
+		SiteKeyFile string `toml:"site_key_file"`
+	} `toml:"fleet"`
+}
+
+// keyFile is the database's key file the config names: a fleet member's
+// site key, else [controller] key_file ("" when it names none).
+func (cfg fileConfig) keyFile() string {
+	if cfg.Fleet != nil {
+		if cfg.Fleet.SiteKeyFile != "" {
+			return cfg.Fleet.SiteKeyFile
+		}
+		return latchconfig.DefaultSiteKeyFile
+	}
+	return cfg.Controller.KeyFile
 }
 
 // loadConfig reads path; a missing default config is not an error (the
 // defaults apply), a missing explicit one is.
+// dbPaths fills the database and key file paths the flags left empty: the
+// config's [controller] database and key_file, else the defaults.
+func (cfg fileConfig) dbPaths(db, key *string) {
+	for _, p := range []struct {
+		v        *string
+		cfg, def string
+	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.keyFile(), defaultKeyFile}} {
+		if *p.v == "" {
+			*p.v = p.cfg
+		}
+		if *p.v == "" {
+			*p.v = p.def
+		}
+	}
+}
+
 func loadConfig(path string, explicit bool) (fileConfig, error) {
 	var c fileConfig
 	b, err := os.ReadFile(path)
@@ -59,7 +94,11 @@ func loadConfig(path string, explicit bool) (fileConfig, error) {
 		return c, fmt.Errorf("config %s: %w (check it with: latchd check-config %s)", path, err, path)
 	}
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&c.Controller.Database, &c.Controller.KeyFile, &c.API.Socket} {
+	paths := []*string{&c.Controller.Database, &c.Controller.KeyFile, &c.API.Socket}
+	if c.Fleet != nil {
+		paths = append(paths, &c.Fleet.SiteKeyFile)
+	}
+	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

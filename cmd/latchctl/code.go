@@ -30,13 +30,7 @@ func readCode(v string, stderr io.Writer) ([]byte, error) {
 		return []byte(v), nil
 	}
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprint(stderr, "code (not shown): ")
-		b, err := term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(stderr)
-		if err != nil {
-			return nil, fmt.Errorf("reading the code from the terminal: %w", err)
-		}
-		return b, nil
+		return readNoEcho(f, "code (not shown): ", "code", stderr)
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -47,4 +41,16 @@ func readCode(v string, stderr io.Writer) ([]byte, error) {
 		return nil, errors.New("no code on standard input: pipe one line of digits, or type it at a terminal")
 	}
 	return []byte(line), nil
+}
+
+// readNoEcho prompts on stderr and reads one line from the terminal f
+// without echo; what names the secret in the error.
+func readNoEcho(f *os.File, prompt, what string, stderr io.Writer) ([]byte, error) {
+	fmt.Fprint(stderr, prompt)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s from the terminal: %w", what, err)
+	}
+	return b, nil
 }

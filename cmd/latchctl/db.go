@@ -19,6 +19,7 @@ import (
 const dbUsage = `usage:
   latchctl db check  [--config PATH] [--db PATH] [--timeout DURATION]
   latchctl db repair [--config PATH] [--db PATH] [--key PATH]
+  latchctl db detach [--config PATH] [--db PATH] [--key PATH]
 
 check reads the database without changing it (no key file needed): bbolt's
 page consistency, the schema version, and every card's record against its
@@ -27,10 +28,13 @@ MACs, docs/store.md). Exit 0: nothing wrong; 1: problems, one per line.
 The check runs in a child process: one that crashes or runs longer than
 --timeout (default 10m) is killed and the file reported corrupt (exit 1).
 repair writes every stale card record again from its user's records.
-Both need latchd stopped (systemctl stop latchd): it holds the database.`
+detach makes a fleet member's replica a stand-alone database: its users
+stay, and changes are written to it again (a replica opened without its
+site refuses them: docs/fleet.md). All three need latchd stopped
+(systemctl stop latchd): it holds the database.`
 
 func runDB(args []string, stdout, stderr io.Writer) int {
-	if args[0] != "check" && args[0] != "repair" {
+	if args[0] != "check" && args[0] != "repair" && args[0] != "detach" {
 		fmt.Fprintln(stderr, dbUsage)
 		return 2
 	}
@@ -56,29 +60,30 @@ func runDB(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, name, err)
 	}
-	for _, p := range []struct {
-		v        *string
-		cfg, def string
-	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.Controller.KeyFile, defaultKeyFile}} {
-		if *p.v == "" {
-			*p.v = p.cfg
-		}
-		if *p.v == "" {
-			*p.v = p.def
-		}
-	}
+	cfg.dbPaths(db, key)
 	inUse := func(err error) error {
 		if errors.Is(err, store.ErrInUse) {
 			return fmt.Errorf("%w: stop latchd first (systemctl stop latchd)", err)
 		}
 		return err
 	}
-	if action == "repair" {
+	if action == "detach" || action == "repair" {
 		st, err := store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
 		if err != nil {
 			return fail(stderr, name, inUse(err))
 		}
 		defer st.Close()
+		if action == "detach" {
+			if !st.IsReplica() {
+				fmt.Fprintf(stdout, "%s: not a fleet replica; nothing to do\n", *db)
+				return 0
+			}
+			if err := st.LeaveSite(); err != nil {
+				return fail(stderr, name, err)
+			}
+			fmt.Fprintf(stdout, "%s: now a stand-alone database (its users stay; remove [fleet] from the config)\n", *db)
+			return 0
+		}
 		n, err := st.RepairCardRecords()
 		if err != nil {
 			return fail(stderr, name, err)

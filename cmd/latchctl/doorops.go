@@ -21,11 +21,8 @@ const doorOpsUsage = `  latchctl door unlock DOOR [DURATION]
 
 func runDoorOp(args []string, stdout, stderr io.Writer) int {
 	name := "door " + args[0]
-	fs := newFlags(name, stderr)
-	c := addConnFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args[1:])
-	if err != nil {
+	fs, c, asJSON, pos, ok := doorFlags(name, args, stderr)
+	if !ok {
 		return 2
 	}
 	usage := func(msg string) int {
@@ -95,7 +92,7 @@ func runDoorOp(args []string, stdout, stderr io.Writer) int {
 	if err := c.do(ctx, method, path, body, out); err != nil {
 		return fail(stderr, name, err)
 	}
-	if *asJSON {
+	if asJSON {
 		printJSON(stdout, out)
 		return 0
 	}
@@ -123,7 +120,7 @@ func runDoorOp(args []string, stdout, stderr io.Writer) int {
 
 // describeDoor is a door view in one line, its times in the door's zone.
 func describeDoor(d apitype.DoorState) string {
-	s := fmt.Sprintf("%s: %s", d.Name, d.Mode)
+	s := fmt.Sprintf("%s: %s", d.SiteName(), d.Mode)
 	if d.Level != "" {
 		s += " (" + d.Level
 		if d.LevelEnd != "" {

@@ -51,27 +51,13 @@ func runDuress(args []string, stdout, stderr io.Writer) int {
 		if v == "" {
 			v = "-"
 		}
-		code, err := readCode(v, stderr)
-		if err != nil {
+		if err := putUserCode(ctx, c, "duress", pos[0], &v, stdout, stderr); err != nil {
 			return fail(stderr, name, err)
 		}
-		p, err := c.userPath(ctx, pos[0])
-		if err != nil {
-			return fail(stderr, name, err)
-		}
-		if err := c.do(ctx, http.MethodPut, p+"/duress_code", apitype.Code{Code: string(code)}, nil); err != nil {
-			return fail(stderr, name, err)
-		}
-		fmt.Fprintf(stdout, "duress code set for %s\n", pos[0])
 	case "delete":
-		p, err := c.userPath(ctx, pos[0])
-		if err != nil {
+		if err := putUserCode(ctx, c, "duress", pos[0], nil, stdout, stderr); err != nil {
 			return fail(stderr, name, err)
 		}
-		if err := c.do(ctx, http.MethodDelete, p+"/duress_code", nil, nil); err != nil {
-			return fail(stderr, name, err)
-		}
-		fmt.Fprintf(stdout, "duress code deleted for %s\n", pos[0])
 	case "status", "clear":
 		method := http.MethodGet
 		if action == "clear" {

@@ -76,19 +76,8 @@ func buildLatchd(t *testing.T, dir string) string {
 // event stream; deletes the code with the Verkada-shaped endpoint and sees
 // the next attempt denied.
 func TestEndToEndSim(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs latchd")
-	}
-	dir := t.TempDir()
-	bin := buildLatchd(t, dir)
-	cfg := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfg, []byte(e2eConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-
-	sim := startE2ESim(t, ctx, bin, cfg)
+	sim := startE2ESim(t)
+	ctx, dir, cfg := sim.ctx, sim.dir, sim.cfg
 	simIn, logs, stderr := sim.in, &sim.logs, sim.stderr
 	defer func() {
 		sim.stop(t)
@@ -182,9 +171,13 @@ func TestEndToEndSim(t *testing.T) {
 	}
 }
 
-// e2eSim is a latchd --sim the end-to-end tests drive: its standard
-// input, every log line (stdout) and its standard error.
+// e2eSim is a latchd --sim the end-to-end tests drive: its folder and
+// config, the run's context, its standard input, every log line (stdout)
+// and its standard error.
 type e2eSim struct {
+	ctx    context.Context
+	dir    string
+	cfg    string
 	cmd    *exec.Cmd
 	in     io.WriteCloser
 	logs   syncio.Buffer
@@ -192,10 +185,23 @@ type e2eSim struct {
 	done   chan struct{} // closed when stdout is read to its end
 }
 
-// startE2ESim starts bin --sim --config cfg and waits for "latchd started".
-func startE2ESim(t *testing.T, ctx context.Context, bin, cfg string) *e2eSim {
+// startE2ESim builds latchd, writes e2eConfig into a temporary folder and
+// starts latchd --sim --config on it, waiting for "latchd started"; the
+// run has 60 s (ctx). It skips in -short.
+func startE2ESim(t *testing.T) *e2eSim {
 	t.Helper()
-	s := &e2eSim{cmd: exec.CommandContext(ctx, bin, "--sim", "--config", cfg), done: make(chan struct{})}
+	if testing.Short() {
+		t.Skip("builds and runs latchd")
+	}
+	dir := t.TempDir()
+	bin := buildLatchd(t, dir)
+	cfg := filepath.Join(dir, "latch.toml")
+	if err := os.WriteFile(cfg, []byte(e2eConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	s := &e2eSim{ctx: ctx, dir: dir, cfg: cfg, cmd: exec.CommandContext(ctx, bin, "--sim", "--config", cfg), done: make(chan struct{})}
 	var err error
 	if s.in, err = s.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,30 +35,39 @@ func runEntry(args []string, stdout, stderr io.Writer) int {
 		if *codeFlag == "" {
 			return fail(stderr, name, errors.New(`needs --code CODE, or --code - to type it without echo`))
 		}
-		code, err := readCode(*codeFlag, stderr)
-		if err != nil {
-			return fail(stderr, name, err)
-		}
-		p, err := c.userPath(ctx, pos[0])
-		if err != nil {
-			return fail(stderr, name, err)
-		}
-		if err := c.do(ctx, http.MethodPut, p+"/entry_code", apitype.Code{Code: string(code)}, nil); err != nil {
-			return fail(stderr, name, err)
-		}
-		fmt.Fprintf(stdout, "entry code set for %s\n", pos[0])
+		err = putUserCode(ctx, c, "entry", pos[0], codeFlag, stdout, stderr)
 	case "delete":
-		p, err := c.userPath(ctx, pos[0])
-		if err != nil {
-			return fail(stderr, name, err)
-		}
-		if err := c.do(ctx, http.MethodDelete, p+"/entry_code", nil, nil); err != nil {
-			return fail(stderr, name, err)
-		}
-		fmt.Fprintf(stdout, "entry code deleted for %s\n", pos[0])
+		err = putUserCode(ctx, c, "entry", pos[0], nil, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "latchctl entry: unknown action %q\n%s\n", action, entryUsage)
 		return 2
 	}
+	if err != nil {
+		return fail(stderr, name, err)
+	}
 	return 0
+}
+
+// putUserCode sets or, with codeArg nil, deletes the user's code of kind
+// "entry" or "duress" (PUT or DELETE /v1/users/ID/KIND_code) and says
+// which it did on stdout. codeArg is the --code value, read with
+// readCode.
+func putUserCode(ctx context.Context, c *conn, kind, user string, codeArg *string, stdout, stderr io.Writer) error {
+	method, done, body := http.MethodDelete, "deleted", any(nil)
+	if codeArg != nil {
+		code, err := readCode(*codeArg, stderr)
+		if err != nil {
+			return err
+		}
+		method, done, body = http.MethodPut, "set", apitype.Code{Code: string(code)}
+	}
+	p, err := c.userPath(ctx, user)
+	if err != nil {
+		return err
+	}
+	if err := c.do(ctx, method, p+"/"+kind+"_code", body, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s code %s for %s\n", kind, done, user)
+	return nil
 }

@@ -181,10 +181,8 @@ func help(args []string, stdout io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	c, ok := lookup(args[0])
+	c, ok := lookupOrUsage(args[0], stdout)
 	if !ok {
-		fmt.Fprintf(stdout, "latchctl: unknown command %q%s\n", args[0], didYouMean(args[0], commandNames()))
-		usage(stdout)
 		return 2
 	}
 	action := ""

@@ -100,6 +100,9 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 			}
 			if !set["key"] {
 				*key = cfg.Controller.KeyFile
+				if cfg.Fleet != nil {
+					*key = cfg.Fleet.SiteKeyFile // a fleet member's database key (docs/fleet.md)
+				}
 			}
 			retention = cfg.Controller.EventRetention
 		}

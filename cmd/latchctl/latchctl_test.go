@@ -57,6 +57,54 @@ func newCtlEnv(t *testing.T) *ctlEnv {
 	return &ctlEnv{t: t, st: st, srv: srv, dir: dir}
 }
 
+// serveSocket serves the API over st on api.sock in dir, as a running
+// latchd does, until the test ends; localOwner lets the socket's owner
+// manage tokens and accounts without a token. It returns the socket path.
+func serveSocket(t *testing.T, dir string, st *store.Store, localOwner bool) string {
+	t.Helper()
+	sock := filepath.Join(dir, "api.sock")
+	ln, err := api.ListenUnix(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- api.New(api.Options{Store: st, LocalOwner: localOwner}).Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-served })
+	return sock
+}
+
+// ownerDaemon stands in for a running latchd: it holds the database of a
+// temporary folder open (so latchctl's own open gives up after
+// openTimeout, shortened here) and serves the socket with the local owner
+// allowed. It skips where peer credentials are not supported.
+func ownerDaemon(t *testing.T) (st *store.Store, db, key, sock string) {
+	t.Helper()
+	if !api.PeerCredSupported {
+		t.Skip("peer credentials are Linux-only")
+	}
+	old := openTimeout
+	openTimeout = 10 * time.Millisecond
+	t.Cleanup(func() { openTimeout = old })
+	dir := t.TempDir()
+	db, key = filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key")
+	st, err := store.Open(store.Options{Path: db, KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, db, key, serveSocket(t, dir, st, true)
+}
+
+// runStdin runs latchctl with in as its standard input.
+func runStdin(in string, args ...string) (code int, stdout, stderr string) {
+	stdin = strings.NewReader(in)
+	defer func() { stdin = os.Stdin }()
+	var out, errs bytes.Buffer
+	code = run(args, &out, &errs)
+	return code, out.String(), errs.String()
+}
+
 // run runs latchctl with --url pointing at the test server.
 func (e *ctlEnv) run(args ...string) (code int, stdout, stderr string) {
 	e.t.Helper()

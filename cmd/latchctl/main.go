@@ -37,6 +37,7 @@ var commands = []command{
 	{name: "duress", summary: "set or delete a user's duress code; show or clear the duress output", usage: duressUsage, needsArgs: true, run: runDuress},
 	{name: "entry", summary: "set or delete a user's entry code", usage: entryUsage, needsArgs: true, run: runEntry},
 	{name: "events", summary: "print stored events, or follow them live (--follow)", usage: eventsUsage, run: runEvents},
+	{name: "fleet", summary: "a site's doors: controller, mode, online (on a fleet manager)", usage: fleetUsage, needsArgs: true, run: runFleet},
 	{name: "import", summary: "import a users or credentials CSV file into the database (latchd stopped)", usage: importUsage, run: runImport},
 	{name: "mfa", summary: "add, generate, list, replace, delete a user's MFA codes", usage: mfaUsage, needsArgs: true, run: runMFA},
 	{name: "token", summary: "create, list, revoke API tokens (on the Pi, as the daemon's owner)", usage: tokenUsage, needsArgs: true, run: runToken},
@@ -52,6 +53,17 @@ var registry []command
 func init() { registry = commands }
 
 func lookup(name string) (command, bool) { return find(name) }
+
+// lookupOrUsage finds the command; for an unknown one it writes so, with
+// the nearest names and the usage, to w.
+func lookupOrUsage(name string, w io.Writer) (command, bool) {
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(w, "latchctl: unknown command %q%s\n", name, didYouMean(name, commandNames()))
+		usage(w)
+	}
+	return c, ok
+}
 
 func find(name string) (command, bool) {
 	for _, c := range registry {
@@ -95,10 +107,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, version.Get().String("latchctl"))
 		return 0
 	}
-	c, ok := lookup(args[0])
+	c, ok := lookupOrUsage(args[0], stderr)
 	if !ok {
-		fmt.Fprintf(stderr, "latchctl: unknown command %q%s\n", args[0], didYouMean(args[0], commandNames()))
-		usage(stderr)
 		return 2
 	}
 	if len(args) > 1 && (args[1] == "help" || isHelp(args[1:])) {

@@ -4,9 +4,49 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"slices"
 
 	"github.com/latchd/latch/store"
 )
+
+// ownerFlags adds the flags latchctl token and latchctl admin share:
+// --db and --key, and the --name and --role of the token or account
+// (what, with an example name).
+func ownerFlags(fs *flag.FlagSet, what, example string) (db, key, name, role *string) {
+	db = fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
+	key = fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
+	name = fs.String("name", "", what+" name, e.g. "+example)
+	role = fs.String("role", "", what+" role")
+	return db, key, name, role
+}
+
+// ownerArgs checks the arguments of an action of latchctl CMD (token or
+// admin, whose NAME is a what): create and list take none; the actions of
+// named take the NAME, set into *name. When they are wrong, or the action
+// is unknown, it says so on stderr and done is true with the exit code.
+func ownerArgs(stderr io.Writer, cmd, what, action string, pos, named []string, name *string, usage string) (code int, done bool) {
+	refuse := func(err error) (int, bool) { return fail(stderr, cmd+" "+action, err), true }
+	switch {
+	case action == "create":
+		if len(pos) != 0 {
+			return refuse(usageError("takes --name and --role, no arguments", usage))
+		}
+	case action == "list":
+		if len(pos) != 0 {
+			return refuse(errors.New("takes no arguments"))
+		}
+	case slices.Contains(named, action):
+		if len(pos) != 1 {
+			return refuse(fmt.Errorf("needs the %s's NAME (latchctl %s list)", what, cmd))
+		}
+		*name = pos[0]
+	default:
+		fmt.Fprintf(stderr, "latchctl %s: unknown action %q\n%s\n", cmd, action, usage)
+		return 2, true
+	}
+	return 0, false
+}
 
 // ownerStore is where latchctl token and latchctl admin do their work: the
 // database of --db and --key (else the config's, else the defaults), which
@@ -32,17 +72,7 @@ func ownerStore(fs *flag.FlagSet, c *conn, db, key *string) (st *store.Store, vi
 	if err != nil {
 		return nil, false, err
 	}
-	for _, p := range []struct {
-		v        *string
-		cfg, def string
-	}{{db, cfg.Controller.Database, defaultDatabase}, {key, cfg.Controller.KeyFile, defaultKeyFile}} {
-		if *p.v == "" {
-			*p.v = p.cfg
-		}
-		if *p.v == "" {
-			*p.v = p.def
-		}
-	}
+	cfg.dbPaths(db, key)
 	st, err = store.Open(store.Options{Path: *db, KeyFile: *key, Timeout: openTimeout})
 	if errors.Is(err, store.ErrInUse) {
 		return viaAPI() // latchd holds the database: ask it over its socket

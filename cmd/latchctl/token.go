@@ -39,20 +39,16 @@ var openTimeout = 500 * time.Millisecond
 
 func runToken(args []string, stdout, stderr io.Writer) int {
 	action, name, fs, c := actionFlags("token", args, stderr)
-	db := fs.String("db", "", "database file (default: [controller].database of the config, else "+defaultDatabase+")")
-	key := fs.String("key", "", "device key file (default: [controller].key_file of the config, else "+defaultKeyFile+")")
-	tname := fs.String("name", "", "token name, e.g. integrator-1")
-	role := fs.String("role", "", "token role")
+	db, key, tname, role := ownerFlags(fs, "token", "integrator-1")
 	vkey := fs.Bool("verkada-key", false, "create: the token is usable as a Verkada API key too")
 	pos, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return 2
 	}
-	switch action {
-	case "create":
-		if len(pos) != 0 {
-			return fail(stderr, name, usageError("takes --name and --role, no arguments", tokenUsage))
-		}
+	if code, done := ownerArgs(stderr, "token", "token", action, pos, []string{"revoke"}, tname, tokenUsage); done {
+		return code
+	}
+	if action == "create" {
 		if *tname == "" {
 			return fail(stderr, name, usageError("--name is required", tokenUsage))
 		}
@@ -62,18 +58,6 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		if err := store.CheckToken(*tname, *role); err != nil {
 			return fail(stderr, name, fmt.Errorf("%w\n%s", err, tokenUsage))
 		}
-	case "list":
-		if len(pos) != 0 {
-			return fail(stderr, name, errors.New("takes no arguments"))
-		}
-	case "revoke":
-		if len(pos) != 1 {
-			return fail(stderr, name, errors.New("needs the token's NAME (latchctl token list)"))
-		}
-		*tname = pos[0]
-	default:
-		fmt.Fprintf(stderr, "latchctl token: unknown action %q\n%s\n", action, tokenUsage)
-		return 2
 	}
 
 	st, via, err := ownerStore(fs, c, db, key)

@@ -2,17 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/latchd/latch/store/storetest"
 
-	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/store"
 )
 
@@ -67,27 +64,7 @@ func TestTokenDirect(t *testing.T) {
 // TestTokenWhileDaemonRuns: the daemon holds the database, so token create
 // goes over the socket as the local owner.
 func TestTokenWhileDaemonRuns(t *testing.T) {
-	if !api.PeerCredSupported {
-		t.Skip("peer credentials are Linux-only")
-	}
-	old := openTimeout
-	openTimeout = 10 * time.Millisecond
-	defer func() { openTimeout = old }()
-	dir := t.TempDir()
-	db, key, sock := filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key"), filepath.Join(dir, "api.sock")
-	st, err := store.Open(store.Options{Path: db, KeyFile: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ln, err := api.ListenUnix(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- api.New(api.Options{Store: st, LocalOwner: true}).Serve(ctx, ln) }()
-	defer func() { cancel(); <-served }()
+	st, db, key, sock := ownerDaemon(t)
 
 	// A token of a role that may not manage tokens does not get in the
 	// owner's way.
@@ -122,15 +99,7 @@ func TestTokenWhileDaemonRuns(t *testing.T) {
 func TestTokenNotOwner(t *testing.T) {
 	dir := t.TempDir()
 	st := storetest.Open(t, dir)
-	sock := filepath.Join(dir, "api.sock")
-	ln, err := api.ListenUnix(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- api.New(api.Options{Store: st}).Serve(ctx, ln) }()
-	defer func() { cancel(); <-served }()
+	sock := serveSocket(t, dir, st, false)
 	t.Setenv("LATCH_TOKEN", "")
 	var out, errs bytes.Buffer
 	code := run([]string{"token", "create", "--socket", sock, "--name", "x", "--role", "viewer"}, &out, &errs)

@@ -2,12 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,18 +22,8 @@ import (
 // granted; the code deleted with Verkada's DELETE, the next attempt is
 // denied. Decisions are read back through GET /events/v1/access.
 func TestVerkadaEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs latchd")
-	}
-	dir := t.TempDir()
-	bin := buildLatchd(t, dir)
-	cfg := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfg, []byte(e2eConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	sim := startE2ESim(t, ctx, bin, cfg)
+	sim := startE2ESim(t)
+	ctx, dir, cfg := sim.ctx, sim.dir, sim.cfg
 	simIn, logs, stderr := sim.in, &sim.logs, sim.stderr
 	var key, session string
 	defer func() {

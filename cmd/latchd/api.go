@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/api"
+	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/schedule"
@@ -86,8 +87,15 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 	if s.duress != nil {
 		duress = s.duress // the controller's latch: DELETE /v1/duress drives its line
 	}
+	var siteDoors func(context.Context) ([]apitype.DoorState, error)
+	var siteCmds api.DoorCommander
+	if s.member != nil && cfg.FleetRole() == config.RoleManager {
+		siteDoors = s.member.SiteDoors // a manager serves the site's doors (docs/fleet.md)
+		siteCmds = s.member.Commands() // and sends door commands to their controllers
+	}
 	srv := api.New(api.Options{
 		Duress:     duress,
+		SiteDoors:  siteDoors,
 		Store:      st,
 		Doors:      api.DoorStatusFunc(s.doorStatus),
 		Control:    s.controller,
@@ -102,6 +110,8 @@ func serveAPI(ctx context.Context, cfg *config.Config, st *store.Store, s *site,
 		MaxConns:        cfg.API.MaxConnections,
 		MaxConnsPerPeer: cfg.API.MaxConnectionsPerPeer,
 		HeaderTimeout:   cfg.API.HeaderTimeout,
+
+		SiteCommands: siteCmds, // nil unless a fleet manager
 	})
 	if pageOK {
 		page, err := web.New(web.Options{Store: st, API: srv, Logger: log, TLS: pageTLS, Now: time.Now,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/fleet"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/internal/eventfmt"
 	"github.com/latchd/latch/internal/version"
@@ -179,6 +180,8 @@ type daemon struct {
 
 	// integ is the outbox and its destinations (integrations.go); nil = none.
 	integ *integrations
+	// member is this latchd's membership in its site; nil without [fleet].
+	member *fleet.Member
 }
 
 // closeWait bounds closing the database on the way out. bbolt's Close
@@ -191,20 +194,30 @@ const closeWait = 10 * time.Second
 // openStore opens the database of cfg; onMigrate (may be nil) hears of
 // each step of a migration (store.Options.OnMigrate).
 func openStore(cfg *config.Config, log zerolog.Logger, onMigrate func(int)) (*store.Store, error) {
-	for _, p := range []string{cfg.Controller.Database, cfg.Controller.KeyFile} {
+	keyFile := cfg.Controller.KeyFile
+	if cfg.Fleet != nil {
+		keyFile = cfg.Fleet.SiteKeyFile // the site key is the store's key (docs/fleet.md)
+	}
+	for _, p := range []string{cfg.Controller.Database, keyFile} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, fmt.Errorf("latchd: %w", err)
 		}
 	}
 	st, err := store.Open(store.Options{
 		Path:           cfg.Controller.Database,
-		KeyFile:        cfg.Controller.KeyFile,
+		KeyFile:        keyFile,
 		EventRetention: cfg.Controller.EventRetention,
 		Logger:         log, // store adds component=store itself
 		OnMigrate:      onMigrate,
+		SiteIDs:        cfg.Fleet != nil, // every member names a user alike (docs/fleet.md)
+
+		EventController: fleetController(cfg), // a fleet member's events name it (docs/fleet.md "Events")
 	})
 	if err != nil {
 		return nil, fmt.Errorf("latchd: %w", err)
+	}
+	if cfg.Fleet == nil && st.IsReplica() {
+		log.Warn().Str("database", cfg.Controller.Database).Msg("the database is a fleet site's replica and the config has no [fleet]: the doors decide from it, changes of its users are refused; latchctl db detach makes it a stand-alone database (docs/fleet.md)")
 	}
 	return st, nil
 }
@@ -304,6 +317,14 @@ func (d *daemon) run(cfg *config.Config) (code int) {
 		}
 		d.log.Debug().Int("branch_pages", st.BranchPages).Int("leaf_pages", st.LeafPages).Int64("bytes", st.Bytes).Dur("took", st.Took).Msg("card records read ahead")
 	})
+	member, err := startFleet(ctx, cfg, d.store, d.site, d.log)
+	if err != nil {
+		return startFailed("latchd: cannot join the site", err)
+	}
+	if member != nil {
+		defer member.Close()
+		d.member = member
+	}
 	stop, err := serveAPI(ctx, cfg, d.store, d.site, metrics, d.log)
 	if err != nil {
 		return startFailed("latchd: cannot serve the API", err)
@@ -375,6 +396,9 @@ loop:
 		d.site.haltAll()
 	}
 	stopEvents()
+	if d.member != nil {
+		d.member.Close() // before the store closes
+	}
 	d.shutdown()
 	if !graceful {
 		return exitFatal

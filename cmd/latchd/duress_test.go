@@ -22,24 +22,8 @@ import (
 // socket clears it, with a duress_cleared event naming the token.
 func TestDuressEndToEnd(t *testing.T) {
 	bin := buildLatchd(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
-	cfg := strings.Replace(simConfig, "[controller]\n", "[controller]\nduress_output = \"GPIO21\"\n", 1)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := st.CreateToken("ops", store.RoleSystemAdmin, store.Actor{Name: "test"})
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, cfgPath := seededDir(t, strings.Replace(simConfig, "[controller]\n", "[controller]\nduress_output = \"GPIO21\"\n", 1))
+	tok := seedToken(t, dir, "ops", store.RoleSystemAdmin)
 	line := func(level string) func(map[string]any) bool {
 		return func(m map[string]any) bool {
 			return m["message"] == "output changed" && m["line"] == "duress output" && m["to"] == level

@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"time"
 
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/version"
 	"github.com/latchd/latch/mqtt"
 	"github.com/latchd/latch/outbox"
 	"github.com/latchd/latch/webhook"
@@ -33,10 +33,14 @@ const mqttStopWait = 2 * time.Second
 // gets every event from then on) and starts delivering. With neither
 // [mqtt] nor [[webhook]] it does nothing.
 func (d *daemon) startIntegrations(cfg *config.Config, metrics *api.Metrics) error {
-	if cfg.MQTT == nil && len(cfg.Webhooks) == 0 {
+	up, err := fleetUploader(cfg, d.store)
+	if err != nil {
+		return err
+	}
+	if cfg.MQTT == nil && len(cfg.Webhooks) == 0 && up == nil {
 		return nil
 	}
-	ver := buildVersion()
+	ver := version.Get().Version
 	ob := outbox.New(d.store, outbox.Options{Emit: d.ew.Emit, Log: d.log})
 	var mq *mqtt.Client
 	if cfg.MQTT != nil {
@@ -66,6 +70,10 @@ func (d *daemon) startIntegrations(cfg *config.Config, metrics *api.Metrics) err
 			return err
 		}
 		ob.Add(w)
+	}
+	if up != nil {
+		ob.Add(up)
+		d.site.uploader, d.site.eventBacklog = up, destBacklog(ob, up.Name())
 	}
 	if err := ob.Init(); err != nil {
 		return err
@@ -118,22 +126,4 @@ func integrationsChanged(old, next *config.Config) bool {
 	return !slices.EqualFunc(old.Webhooks, next.Webhooks, func(a, b webhook.Config) bool {
 		return a.Name == b.Name && a.URL == b.URL && a.SecretFile == b.SecretFile && a.Timeout == b.Timeout && slices.Equal(a.Events, b.Events)
 	})
-}
-
-// buildVersion is latchd's version for Home Assistant's device and the
-// webhooks' User-Agent: the module version, else the VCS revision.
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "dev-" + s.Value[:12]
-		}
-	}
-	return "dev"
 }

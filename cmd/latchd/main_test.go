@@ -21,6 +21,7 @@ import (
 	"github.com/latchd/latch/internal/syncio"
 
 	"github.com/latchd/latch/store"
+	"github.com/latchd/latch/store/storetest"
 )
 
 func TestCheckConfig(t *testing.T) {
@@ -289,9 +290,6 @@ func event(name string) func(map[string]any) bool {
 // working; SIGHUP with a good file that changes another door keeps a code
 // entry in progress on the unchanged door; a changed door is restarted.
 func TestReload(t *testing.T) {
-	bin := buildLatchd(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
 	base := simConfig + `
 [[reader]]
 name = "r2"
@@ -302,13 +300,10 @@ d1   = "GPIO6"
 name  = "back"
 relay = "GPIO16"
 `
-	c2c := "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
 	// front is Card + Code all week (its schedule follows its [[door]] table).
-	cfg := strings.Replace(base, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\n"+c2c, 1)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
+	cfg := strings.Replace(base, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\n"+cardAndCodeAllWeek, 1)
+	bin := buildLatchd(t)
+	_, cfgPath := seededDir(t, cfg)
 	d := startSim(t, bin, cfgPath)
 
 	// A broken file: refused, the running config stays.
@@ -358,6 +353,42 @@ func toStrings(v any) []string {
 	return out
 }
 
+// cardAndCodeAllWeek is a [[door.schedule]] table that makes the door it
+// follows Card + Code all week.
+const cardAndCodeAllWeek = "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
+
+// seededDir writes cfg (simConfig and what a test adds) as latch.toml into a
+// new folder and seeds its database there (seed); it returns the folder
+// and the config's path, for startSim.
+func seededDir(t *testing.T, cfg string) (dir, cfgPath string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfgPath = filepath.Join(dir, "latch.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, dir)
+	return dir, cfgPath
+}
+
+// seedToken creates an API token of role in the seeded database of dir
+// (latchd not running) and returns its secret.
+func seedToken(t *testing.T, dir, name, role string) string {
+	t.Helper()
+	st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := st.CreateToken(name, role, store.Actor{Name: "test"})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // seed makes the database of simConfig with alice: card h10301 1/1001, MFA code 246810, group staff.
 func seed(t *testing.T, dir string) {
 	t.Helper()
@@ -368,18 +399,8 @@ func seed(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	by := store.Actor{Name: "test"}
-	u, err := st.CreateUser(store.UserFields{ExternalID: "alice", Groups: []string{"staff"}}, by)
-	if err == nil {
-		err = st.AddCard(u.UserID, store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 1001, Active: true}, by)
-	}
-	if err == nil {
-		_, err = st.AddMFACode(u.UserID, []byte("246810"), by)
-	}
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	storetest.AddUser(t, st, "alice", "staff", store.Card{Format: "h10301", FacilityCode: 1, CardNumber: 1001}, "246810")
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -628,17 +649,11 @@ func TestDemo(t *testing.T) {
 // locked out when SIGHUP restarts the door, and when latchd is killed
 // (SIGKILL: no shutdown at all) and started again (red-team item 3).
 func TestLockoutSurvivesReloadAndCrash(t *testing.T) {
-	bin := buildLatchd(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
-	c2c := "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
 	// front is Card + Code all week; a lockout lasts an hour (the test
 	// never waits for it to end).
-	cfg := strings.Replace(simConfig, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\n"+c2c, 1) + "[mfa]\nlockout_time = \"1h\"\n"
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
+	cfg := strings.Replace(simConfig, "unlock_time = \"60s\"\n", "unlock_time = \"60s\"\n"+cardAndCodeAllWeek, 1) + "[mfa]\nlockout_time = \"1h\"\n"
+	bin := buildLatchd(t)
+	_, cfgPath := seededDir(t, cfg)
 	d := startSim(t, bin, cfgPath)
 	decision := func(d *simDaemon) map[string]any {
 		return d.waitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })

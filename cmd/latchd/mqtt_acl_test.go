@@ -140,32 +140,16 @@ func clientAs(t *testing.T, brokerURL, user, filter string) *subscriber {
 		ReconnectBackoff: autopaho.NewConstantBackoff(100 * time.Millisecond),
 		OnConnectError:   func(err error) { once.Do(func() { t.Logf("%s: %v", user, err) }) },
 		ClientConfig: paho.ClientConfig{
-			ClientID: "acl-" + user,
-			OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-				s.mu.Lock()
-				s.msgs = append(s.msgs, message{topic: pr.Packet.Topic, payload: string(pr.Packet.Payload), retain: pr.Packet.Retain})
-				s.mu.Unlock()
-				select {
-				case s.notify <- struct{}{}:
-				default:
-				}
-				return true, nil
-			}},
+			ClientID:          "acl-" + user,
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.received},
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cm = cm
-	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
-	defer acancel()
-	if err := cm.AwaitConnection(actx); err != nil {
-		t.Fatalf("%s cannot connect: %v", user, err)
-	}
+	var subs *paho.Subscribe
 	if filter != "" {
-		if _, err := cm.Subscribe(actx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}}); err != nil {
-			t.Fatal(err)
-		}
+		subs = &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}}
+	}
+	if err := s.await(ctx, cm, err, subs); err != nil {
+		t.Fatalf("%s: %v", user, err)
 	}
 	return s
 }

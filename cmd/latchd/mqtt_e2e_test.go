@@ -162,37 +162,52 @@ func subscribe(t *testing.T, brokerURL string) *subscriber {
 			go cm.Subscribe(ctx, subs)
 		},
 		ClientConfig: paho.ClientConfig{
-			ClientID: "e2e-subscriber",
-			OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-				p := pr.Packet
-				m := message{topic: p.Topic, payload: string(p.Payload), retain: p.Retain}
-				if p.Properties != nil {
-					m.deliveryID = p.Properties.User.Get("delivery_id")
-				}
-				s.mu.Lock()
-				s.msgs = append(s.msgs, m)
-				s.mu.Unlock()
-				select {
-				case s.notify <- struct{}{}:
-				default:
-				}
-				return true, nil
-			}},
+			ClientID:          "e2e-subscriber",
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.received},
 		},
 	})
-	if err != nil {
+	if err := s.await(ctx, cm, err, subs); err != nil {
 		t.Fatal(err)
+	}
+	return s
+}
+
+// received records a message (with its delivery_id user property, when
+// it has one) and wakes waitFor.
+func (s *subscriber) received(pr paho.PublishReceived) (bool, error) {
+	p := pr.Packet
+	m := message{topic: p.Topic, payload: string(p.Payload), retain: p.Retain}
+	if p.Properties != nil {
+		m.deliveryID = p.Properties.User.Get("delivery_id")
+	}
+	s.mu.Lock()
+	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+	return true, nil
+}
+
+// await takes the connection autopaho.NewConnection made (or its error),
+// waits up to 10 s for it to be up and subscribes to subs (nil: nothing).
+func (s *subscriber) await(ctx context.Context, cm *autopaho.ConnectionManager, err error, subs *paho.Subscribe) error {
+	if err != nil {
+		return err
 	}
 	s.cm = cm
 	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
 	defer acancel()
 	if err := cm.AwaitConnection(actx); err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("cannot connect: %w", err)
 	}
-	if _, err := cm.Subscribe(actx, subs); err != nil {
-		t.Fatal(err)
+	if subs != nil {
+		if _, err := cm.Subscribe(actx, subs); err != nil {
+			return err
+		}
 	}
-	return s
+	return nil
 }
 
 // waitFor waits (60 s at most: a broker restart and latchd's reconnect

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,28 +19,15 @@ import (
 // down; the API's DELETE /v1/lockdown (an access_door_manager token)
 // releases it, with the token as actor.
 func TestOperateDoorsE2E(t *testing.T) {
-	bin := buildLatchd(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
 	cfg := simConfig + `
 [[input]]
 name   = "fire"
 pin    = "GPIO20"
 action = "emergency_release"
 `
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
-	st, err := store.Open(store.Options{Path: filepath.Join(dir, "data", "latch.db"), KeyFile: filepath.Join(dir, "data", "device.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := st.CreateToken("guard", store.RoleDoorManager, store.Actor{Name: "test"})
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := buildLatchd(t)
+	dir, cfgPath := seededDir(t, cfg)
+	token := seedToken(t, dir, "guard", store.RoleDoorManager)
 
 	d := startSim(t, bin, cfgPath)
 	d.send("input fire on")

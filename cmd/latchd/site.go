@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/fleet"
 	"github.com/latchd/latch/internal/config"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
@@ -21,14 +23,21 @@ import (
 // site is the running configuration: one door loop per [[door]], with its
 // readers' capture and its DPS/REX inputs, all on one hardware.
 type site struct {
-	log   zerolog.Logger
-	hw    hardware
-	store *store.Store
-	ew    *door.EventWriter
-	obs   door.Observer // every door's observer (the API's metrics); nil = none
+	// member is this latchd's membership in its site ([fleet]); nil without.
+	member *fleet.Member
+	log    zerolog.Logger
+	hw     hardware
+	store  *store.Store
+	ew     *door.EventWriter
+	obs    door.Observer // every door's observer (the API's metrics); nil = none
 	// fatal receives a panic or an unrecoverable error of any goroutine the
 	// site started; the daemon then drives every strike locked and exits.
 	fatal chan<- error
+
+	// uploader is a fleet controller's event upload and eventBacklog its
+	// backlog (fleetevents.go), set by startIntegrations; nil without.
+	uploader     *fleet.Uploader
+	eventBacklog func() uint64
 
 	cfg     *config.Config        // guarded by mu
 	outputs map[string]heldOutput // by pin name, kept across reloads
@@ -327,6 +336,9 @@ func (s *site) reload(ctx context.Context, next *config.Config) error {
 	}
 	if old.Log != next.Log {
 		ignored = append(ignored, "log")
+	}
+	if !reflect.DeepEqual(old.Fleet, next.Fleet) {
+		ignored = append(ignored, "fleet")
 	}
 	var kept, restarted, stopped, started []string
 	sameInputs := inputsUnchanged(old, next)

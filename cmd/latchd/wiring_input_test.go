@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +12,7 @@ import (
 // TestWiringTestInputs: the wiring test watches every [[input]] and shows
 // its level at the start and each change, and the summary names it.
 func TestWiringTestInputs(t *testing.T) {
-	old := wiringSignals
-	wiringSignals = func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
-	defer func() { wiringSignals = old }()
+	withoutWiringSignals(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "latch.toml")
 	cfg := simConfig + "[[input]]\nname = \"fire\"\npin = \"GPIO20\"\naction = \"emergency_release\"\n"

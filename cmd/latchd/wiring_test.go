@@ -16,10 +16,17 @@ import (
 // It runs in a synctest bubble: the simulated readers' pulse trains, the
 // key intervals and the end-of-frame waits pass on the fake clock.
 func TestWiringTest(t *testing.T) {
+	withoutWiringSignals(t)
+	synctest.Test(t, testWiringTest)
+}
+
+// withoutWiringSignals replaces wiringSignals for the rest of the test, so
+// that wiring-test runs in a synctest bubble (the signal package's
+// goroutine is outside any bubble).
+func withoutWiringSignals(t *testing.T) {
 	old := wiringSignals
 	wiringSignals = func(ctx context.Context) (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
-	defer func() { wiringSignals = old }()
-	synctest.Test(t, testWiringTest)
+	t.Cleanup(func() { wiringSignals = old })
 }
 
 func testWiringTest(t *testing.T) {

@@ -329,12 +329,14 @@ func (b *builder) build(raw *rawFile) *Config {
 		g := Group{Line: b.pos.lineOf(key)}
 		g.Name = b.name(key+".name", rg.Name)
 		b.unique(key+".name", "group", g.Name, groupNames)
-		if rg.Doors == nil {
+		if rg.Doors == nil && !fleetGroupDoors(raw) {
 			b.fail(key+".doors", "is required: a list of door names")
 		}
 		seen := map[string]bool{}
 		for _, dn := range rg.Doors {
-			if _, ok := doorIndex[dn]; !ok {
+			if _, ok := doorIndex[dn]; !ok && fleetGroupDoors(raw) {
+				continue // a manager: the doors are its controllers'
+			} else if !ok {
 				b.fail(key+".doors", "door %q does not exist (no [[door]] has that name)", dn)
 			} else if seen[dn] {
 				b.fail(key+".doors", "door %q is listed twice", dn)
@@ -409,6 +411,8 @@ func (b *builder) build(raw *rawFile) *Config {
 
 	// [mqtt] and [[webhook]] (integrations.go)
 	b.integrations(raw, cfg)
+	// [fleet]
+	cfg.Fleet = b.fleet(raw.Fleet, cfg.Controller)
 	return cfg
 }
 

@@ -35,6 +35,8 @@ type Config struct {
 	MQTT *mqtt.Config
 	// Webhooks are the [[webhook]] sections.
 	Webhooks []webhook.Config
+	// Fleet is the [fleet] section; nil without one (docs/fleet.md).
+	Fleet *Fleet
 	// Warnings are what loads but is probably a mistake (an empty file, a
 	// pin that is not on the 40-pin header), in file order. check-config
 	// prints them and latchd logs them; neither refuses the file.

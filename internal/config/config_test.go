@@ -30,16 +30,22 @@ d0   = "GPIO17"
 d1   = "GPIO27"
 `
 
-func TestDefaults(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(path, []byte(minimal), 0o644); err != nil {
+// loadFile writes doc to path and loads it; an error fails the test.
+func loadFile(t *testing.T, path, doc string) *Config {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func TestDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "latch.toml")
+	cfg := loadFile(t, path, minimal)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	want := &Config{
 		File: path,
@@ -92,13 +98,7 @@ func TestRelativePaths(t *testing.T) {
 	path := filepath.Join(dir, "sub", "latch.toml")
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	doc := "[controller]\ndatabase = \"data/latch.db\"\nkey_file = \"../device.key\"\n[api]\nsocket = \"api.sock\"\n" + minimal
-	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadFile(t, path, doc)
 	for _, c := range []struct{ got, want string }{
 		{cfg.Controller.Database, filepath.Join(dir, "sub", "data", "latch.db")},
 		{cfg.Controller.KeyFile, filepath.Join(dir, "device.key")},

@@ -48,12 +48,7 @@ url         = "http://127.0.0.1:9000/hook"
 secret_file = "soc.secret"
 timeout     = "2s"
 `
-	path := filepath.Join(dir, "latch.toml")
-	os.WriteFile(path, []byte(doc), 0o644)
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := loadFile(t, filepath.Join(dir, "latch.toml"), doc)
 	want := mqtt.Config{URL: "tcp://127.0.0.1:1883", Username: "latch", PasswordFile: filepath.Join(dir, "mqtt.pw"),
 		ClientID: "latch-hq", TopicPrefix: "latch/hq", DiscoveryPrefix: "homeassistant", Commands: true}
 	if cfg.MQTT == nil || *cfg.MQTT != want {
@@ -71,7 +66,7 @@ timeout     = "2s"
 	}
 
 	// No [mqtt]: no MQTT. discovery_prefix = "": no discovery.
-	cfg, err = Parse([]byte(minimal+"[mqtt]\nurl = \"ssl://broker.lan:8883\"\ndiscovery_prefix = \"\"\n"), "")
+	cfg, err := Parse([]byte(minimal+"[mqtt]\nurl = \"ssl://broker.lan:8883\"\ndiscovery_prefix = \"\"\n"), "")
 	if err != nil || cfg.MQTT.DiscoveryPrefix != "" || cfg.MQTT.Commands {
 		t.Errorf("no discovery: %+v, %v", cfg.MQTT, err)
 	}

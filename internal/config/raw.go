@@ -19,6 +19,7 @@ type rawFile struct {
 	Input      []rawInput     `toml:"input"`
 	MQTT       *rawMQTT       `toml:"mqtt"`
 	Webhook    []rawWebhook   `toml:"webhook"`
+	Fleet      *rawFleet      `toml:"fleet"`
 }
 
 // rawInput is an [[input]] (docs/operations.md).
@@ -147,4 +148,16 @@ type rawWebhook struct {
 	SecretFile *string  `toml:"secret_file"`
 	Events     []string `toml:"events"`
 	Timeout    *string  `toml:"timeout"`
+}
+
+type rawFleet struct {
+	URL          *string `toml:"url"`
+	Site         *string `toml:"site"`
+	Controller   *string `toml:"controller"`
+	CredsFile    *string `toml:"creds_file"`
+	User         *string `toml:"user"`
+	PasswordFile *string `toml:"password_file"`
+	TLSCA        *string `toml:"tls_ca"`
+	SiteKeyFile  *string `toml:"site_key_file"`
+	EventMaxAge  *string `toml:"event_max_age"`
 }

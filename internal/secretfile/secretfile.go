@@ -1,7 +1,8 @@
 // Package secretfile reads the secret files of latch's integrations (an
 // MQTT password, a webhook's HMAC key): the one rule for such a file, so
 // that internal/config checks it at load and the integration reads it at
-// start with the same words. docs/integrations.md describes the rule.
+// start with the same words. docs/integrations.md describes the rule. Its
+// mode rule (CheckMode) is also the store's for its key files.
 package secretfile
 
 import (
@@ -9,11 +10,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
 // MaxSize bounds a secret file.
 const MaxSize = 4096
+
+// CheckMode is the rule for the mode of a file that holds a secret (this
+// package's files, and the store's device and site key files): a regular
+// file with no group or other permission bits. The error is the rule, for
+// the caller to prefix with the file's name.
+func CheckMode(fi fs.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return errors.New("must be a regular file")
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("permissions %#o allow group or others; must be 0600 (chmod 600)", fi.Mode().Perm())
+	}
+	return nil
+}
 
 // Read returns the secret in the file at path: a regular file with no
 // group or other permission bits (mode 0600 or 0400), holding 1–4096
@@ -34,11 +50,8 @@ func Read(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret file %s: cannot stat", path)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("secret file %s: must be a regular file", path)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("secret file %s: permissions %#o allow group or others; must be 0600 (chmod 600)", path, fi.Mode().Perm())
+	if err := CheckMode(fi); err != nil {
+		return nil, fmt.Errorf("secret file %s: %w", path, err)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxSize+2))
 	if err != nil {

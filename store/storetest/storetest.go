@@ -29,3 +29,22 @@ func Temp(tb testing.TB) *store.Store {
 	tb.Helper()
 	return Open(tb, tb.TempDir())
 }
+
+// AddUser adds a user of externalID in group, holding card (active) and
+// the MFA code mfaCode, as actor "test"; an error fails the test.
+func AddUser(tb testing.TB, st *store.Store, externalID, group string, card store.Card, mfaCode string) store.User {
+	tb.Helper()
+	by := store.Actor{Name: "test"}
+	card.Active = true
+	u, err := st.CreateUser(store.UserFields{ExternalID: externalID, Groups: []string{group}}, by)
+	if err == nil {
+		err = st.AddCard(u.UserID, card, by)
+	}
+	if err == nil {
+		_, err = st.AddMFACode(u.UserID, []byte(mfaCode), by)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
