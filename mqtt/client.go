@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -319,7 +318,7 @@ func (c *Client) Deliver(ctx context.Context, batch []store.Event) (uint64, erro
 	var err error
 	for _, e := range batch {
 		var body []byte
-		body, err = json.Marshal(e)
+		body, err = e.MarshalJSON() // what json.Marshal(e) writes, without its second pass
 		if err != nil {
 			break
 		}

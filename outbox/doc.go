@@ -16,7 +16,11 @@
 //     retention removed from the log before the destination acknowledged
 //     them (reason door.DropRetention), and events the destination gave up
 //     on (door.DropExpired, a Dropper); each run of them is counted in
-//     Stats and said in one delivery_dropped event.
+//     Stats and said in one delivery_dropped event;
+//   - the rate budget (Options.Rate, DefaultRate): all destinations
+//     together are handed at most Rate events a second beyond a burst of
+//     Batch, so that draining a backlog leaves the door a core
+//     (budget.go); a Rater (the fleet's upload) has a budget of its own.
 //
 // Each destination runs in its own goroutine that reads at most Batch
 // events at a time from the store (bounded memory), so a slow or dead

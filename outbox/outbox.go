@@ -48,6 +48,15 @@ type Backoffer interface {
 	Backoff(n int) time.Duration
 }
 
+// A Rater is a Destination with a rate budget of its own, Rate events a
+// second beyond a burst of Batch (<= 0: no bound), in place of the one
+// Options.Rate gives the other destinations together: the fleet's event
+// upload, whose backlog after an outage must drain fast
+// (docs/fleet.md). Its events do not count against the shared budget.
+type Rater interface {
+	Rate() float64
+}
+
 // Log is what the outbox reads and where it keeps its cursors;
 // *store.Store implements it.
 type Log interface {
@@ -86,13 +95,21 @@ type Options struct {
 	// that has caught up, a failed delivery and the end of Run always
 	// write it. A crash repeats at most what was acknowledged since.
 	SaveEvery time.Duration
-	Log       zerolog.Logger
+	// Rate bounds the events a second handed to all destinations
+	// together, but for a Rater (default DefaultRate; negative: no
+	// bound). Batch events go
+	// at once; beyond that a destination gets batches of 10 ms' worth of
+	// the budget, each when it is due, so that draining a backlog leaves
+	// the door a core (budget.go, docs/integrations.md "Performance").
+	Rate float64
+	Log  zerolog.Logger
 }
 
 // Defaults of Options.
 const (
 	DefaultBatch     = 100
 	DefaultSaveEvery = time.Second
+	DefaultRate      = 1000
 )
 
 // Stat is one destination's figures (the metrics).
@@ -111,12 +128,14 @@ type Outbox struct {
 	opts   Options
 	dests  []*dest
 	inited bool
+	budget *budget    // nil: no bound
 	mu     sync.Mutex // guards the counters of dests
 }
 
 type dest struct {
-	d    Destination
-	wake chan struct{}
+	d      Destination
+	wake   chan struct{}
+	budget *budget // the outbox's shared one, or a Rater's own; nil: no bound
 
 	cursor    uint64
 	delivered uint64
@@ -141,8 +160,11 @@ func New(log Log, opts Options) *Outbox {
 	if opts.SaveEvery <= 0 {
 		opts.SaveEvery = DefaultSaveEvery
 	}
+	if opts.Rate == 0 {
+		opts.Rate = DefaultRate
+	}
 	opts.Log = opts.Log.With().Str("component", "outbox").Logger()
-	return &Outbox{log: log, opts: opts}
+	return &Outbox{log: log, opts: opts, budget: newBudget(opts.Rate, opts.Batch)}
 }
 
 // DefaultBackoff waits 1 s after the first error, doubling to 1 min.
@@ -156,7 +178,11 @@ func DefaultBackoff(n int) time.Duration {
 
 // Add adds a destination; call it before Run.
 func (o *Outbox) Add(d Destination) {
-	o.dests = append(o.dests, &dest{d: d, wake: make(chan struct{}, 1), dropped: map[string]uint64{}})
+	b := o.budget
+	if r, ok := d.(Rater); ok {
+		b = newBudget(r.Rate(), o.opts.Batch)
+	}
+	o.dests = append(o.dests, &dest{d: d, wake: make(chan struct{}, 1), budget: b, dropped: map[string]uint64{}})
 }
 
 // Init checks the destinations' names and puts the cursor of every
@@ -263,6 +289,9 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 	cursor := d.cursor
 	o.mu.Unlock()
 	saved, lastSave := cursor, o.opts.Now()
+	// The events read at a time: Batch, or the budget's step when it
+	// binds. A batch shorter than that means the destination caught up.
+	limit := o.opts.Batch
 	save := func() {
 		if cursor == saved {
 			return
@@ -276,7 +305,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 	}
 	defer save()
 	for ctx.Err() == nil {
-		batch, err := o.log.Events(store.EventQuery{After: cursor, Limit: o.opts.Batch})
+		batch, err := o.log.Events(store.EventQuery{After: cursor, Limit: limit})
 		if err != nil {
 			log.Error().Err(err).Msg("reading the event log")
 			fails++
@@ -287,6 +316,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 		}
 		if len(batch) == 0 {
 			save()
+			limit = o.opts.Batch // caught up: the next burst goes in one batch
 			select {
 			case <-ctx.Done():
 				return
@@ -301,6 +331,17 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			log.Warn().Uint64("first_seq", cursor+1).Uint64("last_seq", first-1).Msg("events removed by retention before this destination acknowledged them")
 			cursor = first - 1
 			save()
+		}
+		// The budget: a backlog drains at Rate, in steps; a destination
+		// that caught up gets the next burst in one batch again.
+		caughtUp := len(batch) < limit
+		if w := d.budget.take(o.opts.Now(), len(batch)); w > 0 {
+			limit = d.budget.step(o.opts.Batch)
+			if !o.wait(ctx, w) {
+				return
+			}
+		} else if caughtUp {
+			limit = o.opts.Batch
 		}
 		acked, derr := d.d.Deliver(ctx, batch)
 		if dr, ok := d.d.(Dropper); ok {
@@ -327,7 +368,7 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			o.mu.Unlock()
 			// Caught up (a short batch), or long enough since the last
 			// write: write the cursor.
-			if len(batch) < o.opts.Batch || o.opts.Now().Sub(lastSave) >= o.opts.SaveEvery {
+			if caughtUp || o.opts.Now().Sub(lastSave) >= o.opts.SaveEvery {
 				save()
 			}
 		}
