@@ -28,6 +28,7 @@ func (s *Store) card(tx **bolt.Tx, k CardKey, missing error) (cardRec, error) {
 		return cardRec{}, missing
 	}
 	key := appendCardKey(kb[:0], k)
+	s.doorRead()
 	t, err := s.db.Begin(false)
 	if err != nil {
 		return cardRec{}, err
@@ -260,6 +261,7 @@ func (s *Store) MatchEntryCode(code []byte) (UserView, CodeMatch, error) {
 	}
 	var mb [macSize]byte
 	mac := s.entryMAC(mb[:0], code)
+	s.doorRead()
 	m := CodeNone
 	err := s.read(bEntry, func(tx *bolt.Tx) error {
 		root, err := data(tx)

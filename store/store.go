@@ -131,6 +131,9 @@ type Store struct {
 	remote atomic.Pointer[remoteBox]
 	// replica: the database holds a fleet site's users (replicaguard.go).
 	replica atomic.Bool
+	// doorAt is when the door last read (Unix ns): the warm-up yields
+	// the disk to it (warm.go).
+	doorAt atomic.Int64
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
