@@ -99,10 +99,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 				*db = cfg.Controller.Database
 			}
 			if !set["key"] {
-				*key = cfg.Controller.KeyFile
-				if cfg.Fleet != nil {
-					*key = cfg.Fleet.SiteKeyFile // a fleet member's database key (docs/fleet.md)
-				}
+				*key = cfg.StoreKeyFile()
 			}
 			retention = cfg.Controller.EventRetention
 		}

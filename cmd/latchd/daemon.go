@@ -194,10 +194,7 @@ const closeWait = 10 * time.Second
 // openStore opens the database of cfg; onMigrate (may be nil) hears of
 // each step of a migration (store.Options.OnMigrate).
 func openStore(cfg *config.Config, log zerolog.Logger, onMigrate func(int)) (*store.Store, error) {
-	keyFile := cfg.Controller.KeyFile
-	if cfg.Fleet != nil {
-		keyFile = cfg.Fleet.SiteKeyFile // the site key is the store's key (docs/fleet.md)
-	}
+	keyFile := cfg.StoreKeyFile()
 	for _, p := range []string{cfg.Controller.Database, keyFile} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, fmt.Errorf("latchd: %w", err)

@@ -3,11 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,16 +23,8 @@ import (
 // once; a controller may not publish another's events (docs/fleet.md
 // "Events").
 func TestFleetEventsEndToEnd(t *testing.T) {
-	e := startSiteE2E(t)
-	ns, token, api := e.ns, e.token, e.api
-	ctls := make([]*member, 3)
-	for i := range ctls {
-		ctls[i] = newMember(t, e.root, e.bin, fmt.Sprintf("ctl%d", i+1), ns.url(), e.key, true)
-		ctls[i].start()
-	}
-	for _, c := range ctls {
-		c.waitLog("the replica", 20*time.Second, msg("replica rebuilt"))
-	}
+	site, tokens := startFleetSite(t, buildLatchd(t), map[string]string{"admin": store.RoleSystemAdmin})
+	ns, token, api, ctls := site.ns, tokens["admin"], site.api, site.ctls
 
 	// A change on the manager: its own audit event carries its name.
 	if code, body := apitest.Call(t, context.Background(), api, "POST", "http://latchd/v1/users", token, `{"external_id":"alice","groups":["staff"]}`); code >= 300 {
@@ -140,50 +130,6 @@ func TestFleetEventsEndToEnd(t *testing.T) {
 	if _, err := js.Publish(ctx, "latch.hq.events.ctl2.front", []byte(`{}`)); err == nil {
 		t.Error("ctl1 published an event of ctl2")
 	}
-}
-
-// siteE2E is a site of processes: the latchd binary, the test's folder,
-// Debian's nats-server with deploy/nats-server.conf, a random site key,
-// and the manager "mgr" with its API token and a client of its socket.
-type siteE2E struct {
-	bin, root string
-	ns        *natsProc
-	key       []byte
-	mgr       *member
-	token     string
-	api       *http.Client
-}
-
-// startSiteE2E builds latchd, starts nats-server and the manager, whose
-// API token (tokens are each member's own) is made before its first
-// start.
-func startSiteE2E(t *testing.T) *siteE2E {
-	t.Helper()
-	e := &siteE2E{bin: buildLatchd(t), root: t.TempDir(), key: make([]byte, 32)}
-	e.ns = startNATS(t, e.root)
-	rand.Read(e.key)
-	e.mgr, e.token, e.api = startManager(t, e.root, e.bin, e.ns.url(), e.key)
-	return e
-}
-
-// startManager starts the site's manager "mgr" with an API token made
-// before its first start, and returns it, the token and a client of its
-// API socket.
-func startManager(t *testing.T, root, bin, natsURL string, key []byte) (*member, string, *http.Client) {
-	t.Helper()
-	mgr := newMember(t, root, bin, "mgr", natsURL, key, false)
-	st, err := store.Open(store.Options{Path: filepath.Join(mgr.dir, "data", "latch.db"), KeyFile: filepath.Join(mgr.dir, "site.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := st.CreateToken("admin", store.RoleSystemAdmin, store.Actor{Name: "test"})
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr.start()
-	mgr.waitLog("the replica", 20*time.Second, msg("replica rebuilt"))
-	return mgr, token, apitest.UnixClient(mgr.sock)
 }
 
 // waitSiteEvents polls the manager's GET /v1/events until every

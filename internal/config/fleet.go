@@ -32,6 +32,15 @@ const (
 	RoleManager    = "manager"    // has no doors
 )
 
+// StoreKeyFile is the database's key file: in fleet mode the site key
+// (docs/fleet.md, "The site key"), else [controller] key_file.
+func (c *Config) StoreKeyFile() string {
+	if c.Fleet != nil {
+		return c.Fleet.SiteKeyFile
+	}
+	return c.Controller.KeyFile
+}
+
 // FleetRole is "controller" (the file has doors), "manager" (no doors),
 // or "" without [fleet].
 func (c *Config) FleetRole() string {
