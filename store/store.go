@@ -22,6 +22,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/latchd/latch/internal/secretfile"
+	"github.com/latchd/latch/quiet"
 )
 
 // Options configures Open. Zero values mean the documented defaults.
@@ -53,6 +54,10 @@ type Options struct {
 	// without one carries (a fleet member: its [fleet] controller), so a
 	// manager's own events name it beside the site's (siteevents.go).
 	EventController string
+	// Gate is the doors' gate (package quiet): each of the door's reads
+	// holds it, and the page-cache warm-up waits on it (warm.go). nil = a
+	// gate of the store's own.
+	Gate *quiet.Gate
 }
 
 const (
@@ -131,9 +136,9 @@ type Store struct {
 	remote atomic.Pointer[remoteBox]
 	// replica: the database holds a fleet site's users (replicaguard.go).
 	replica atomic.Bool
-	// doorAt is when the door last read (Unix ns): the warm-up yields
-	// the disk to it (warm.go).
-	doorAt atomic.Int64
+	// gate is held by the door's reads; the warm-up yields the disk to
+	// them (warm.go).
+	gate *quiet.Gate
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -223,6 +228,10 @@ func (s *Store) open(opts Options) error {
 	s.now = opts.Now
 	s.retention = opts.EventRetention
 	s.evController = opts.EventController
+	s.gate = opts.Gate
+	if s.gate == nil {
+		s.gate = quiet.New(0)
+	}
 	s.subs = map[*subscriber]struct{}{}
 	if s.now == nil {
 		s.now = time.Now
