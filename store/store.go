@@ -54,10 +54,6 @@ type Options struct {
 	// without one carries (a fleet member: its [fleet] controller), so a
 	// manager's own events name it beside the site's (siteevents.go).
 	EventController string
-	// Gate is the doors' gate (package quiet): each of the door's reads
-	// holds it, and the page-cache warm-up waits on it (warm.go). nil = a
-	// gate of the store's own.
-	Gate *quiet.Gate
 }
 
 const (
@@ -136,8 +132,8 @@ type Store struct {
 	remote atomic.Pointer[remoteBox]
 	// replica: the database holds a fleet site's users (replicaguard.go).
 	replica atomic.Bool
-	// gate is held by the door's reads; the warm-up yields the disk to
-	// them (warm.go).
+	// gate is the doors' gate (package quiet, Gate): held by the door's
+	// reads, waited on by the warm-up (warm.go).
 	gate *quiet.Gate
 }
 
@@ -228,10 +224,7 @@ func (s *Store) open(opts Options) error {
 	s.now = opts.Now
 	s.retention = opts.EventRetention
 	s.evController = opts.EventController
-	s.gate = opts.Gate
-	if s.gate == nil {
-		s.gate = quiet.New(0)
-	}
+	s.gate = quiet.New(0)
 	s.subs = map[*subscriber]struct{}{}
 	if s.now == nil {
 		s.now = time.Now

@@ -31,7 +31,7 @@ var (
 	warmPause = 2 * time.Millisecond
 )
 
-// Gate is the store's gate (Options.Gate, or its own): latchd hands it to
+// Gate is the store's gate, one per open database: latchd hands it to
 // the readers' capture loops (reader.WithGate) and the outbox, so that the
 // doors' reads and frames hold one gate that all background work waits on.
 func (s *Store) Gate() *quiet.Gate { return s.gate }
@@ -39,7 +39,7 @@ func (s *Store) Gate() *quiet.Gate { return s.gate }
 // doorRead notes that the door is reading (doorpath.go): it holds the
 // store's gate for the gate's tail (quiet.DefaultTail). The warm reads only
 // when the gate is idle, that is when the door has not read for that long
-// and no frame is arriving (Options.Gate). During a burst of badges each
+// and no frame is arriving (Gate). During a burst of badges each
 // badge's own page misses go to the disk alone instead of queueing behind
 // a 1 MiB read (which made back-to-back first badges slower with the warm
 // than without it); the warm goes on in the gaps.
