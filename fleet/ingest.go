@@ -51,25 +51,21 @@ const DefaultEventMaxAge = 8760 * time.Hour
 // ingestLoop reads the site's events until ctx ends, starting again
 // after any error.
 func (m *Member) ingestLoop(ctx context.Context) {
-	pause := time.Second
-	var lastLogged string
+	b := newBackoff(ingestPauseMax)
+	var logged distinctErr
 	for ctx.Err() == nil {
 		read, err := m.ingestOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if read {
-			pause = time.Second
+			b.reset()
 		}
-		if err != nil && err.Error() != lastLogged {
+		if logged.isNew(err) {
 			m.log.Warn().Err(err).Msg("fleet: reading the site's events stopped; retrying")
-			lastLogged = err.Error()
 		}
-		select {
-		case <-ctx.Done():
+		if !b.wait(ctx, nil) {
 			return
-		case <-time.After(pause):
-			pause = min(2*pause, ingestPauseMax)
 		}
 	}
 }
