@@ -134,6 +134,15 @@ func eventsNamed(t *testing.T, st *store.Store, name string) []store.Event {
 	return out
 }
 
+// keyedManager starts the manager "mgr" of the command tests on a store
+// of its own and waits for its key check.
+func (s *site) keyedManager() *Member {
+	s.t.Helper()
+	mgr := s.member(storeIn(s.t, s.t.TempDir(), s.key), "mgr", true, nil, nil)
+	waitFor(s.t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
+	return mgr
+}
+
 var guard = door.Actor{Name: "guard", Role: store.RoleDoorManager}
 
 // TestSiteCommands: a manager commands doors on two controllers over
@@ -144,9 +153,8 @@ var guard = door.Actor{Name: "guard", Role: store.RoleDoorManager}
 func TestSiteCommands(t *testing.T) {
 	srv := runServer(t, "", 0)
 	s := newSite(t, srv.ClientURL())
-	mgr := s.member(storeIn(t, t.TempDir(), s.key), "mgr", true, nil, nil)
+	mgr := s.keyedManager()
 	defer mgr.Close()
-	waitFor(t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
 	r1 := runDoors(t, storeIn(t, t.TempDir(), s.key), "front", "back")
 	r2 := runDoors(t, storeIn(t, t.TempDir(), s.key), "front")
 	c1, c2 := s.controller(r1, "ctl1"), s.controller(r2, "ctl2")
@@ -260,9 +268,8 @@ func TestSiteCommands(t *testing.T) {
 func TestSiteLockdownWhileOffline(t *testing.T) {
 	srv := runServer(t, "", 0)
 	s := newSite(t, srv.ClientURL())
-	mgr := s.member(storeIn(t, t.TempDir(), s.key), "mgr", true, nil, nil)
+	mgr := s.keyedManager()
 	defer mgr.Close()
-	waitFor(t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
 	dir := t.TempDir()
 	st := storeIn(t, dir, s.key)
 	rig := runDoors(t, st, "front", "back")
@@ -333,9 +340,8 @@ func TestCommandsOffline(t *testing.T) {
 	srv := runServer(t, dir, 0)
 	port := srv.Addr().(*net.TCPAddr).Port
 	s := newSite(t, srv.ClientURL())
-	mgr := s.member(storeIn(t, t.TempDir(), s.key), "mgr", true, nil, nil)
+	mgr := s.keyedManager()
 	defer mgr.Close()
-	waitFor(t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
 	rig := runDoors(t, storeIn(t, t.TempDir(), s.key), "front")
 	c := s.controller(rig, "ctl1")
 	defer c.Close()
