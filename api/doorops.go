@@ -47,8 +47,6 @@ func doorError(err error) *apiError {
 	var ue *door.UnknownError
 	var ve *door.ValueError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &ue):
 		return &apiError{Status: http.StatusNotFound, Msg: "api: " + ue.What + " not found: " + printable(ue.Name)}
 	case errors.As(err, &ve):
