@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
 	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/door"
-	"github.com/latchd/latch/reader/readertest"
+	"github.com/latchd/latch/door/doortest"
 	"github.com/latchd/latch/store"
 )
 
@@ -26,10 +24,6 @@ type doorRig struct {
 	done   chan struct{}
 }
 
-type emitStore struct{ s *store.Store }
-
-func (e emitStore) Emit(ev door.Event) { _ = e.s.AppendEvents([]door.Event{ev}) }
-
 func runDoors(t *testing.T, st *store.Store, names ...string) *doorRig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -40,9 +34,7 @@ func runDoors(t *testing.T, st *store.Store, names ...string) *doorRig {
 		c := door.DefaultConfig()
 		c.Name = n
 		c.Location = time.UTC
-		c.Relay = readertest.NewOutPin(n+"-relay", gpio.Low, nil)
-		c.State = st
-		d, err := door.New(c, st, emitStore{st})
+		d, err := doortest.New(c, st)
 		if err != nil {
 			t.Fatal(err)
 		}
