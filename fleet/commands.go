@@ -196,7 +196,11 @@ var doorTokens = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+
 var commandWait = 3 * time.Second
 
 // serveCommands subscribes to this controller's command subjects. The
-// subscription outlives reconnects (nats.go renews it).
+// subscription outlives reconnects (nats.go renews it). When connected it
+// waits for the server to hold it (a flush's round trip, at most a
+// second), so that a command sent once Start returned finds the
+// controller; a manager's command could otherwise reach the server
+// before the subscription and be told no one answers.
 func (m *Member) serveCommands() error {
 	prefix := strings.TrimSuffix(m.names.commandsOf(m.cfg.Controller), ">")
 	_, err := m.nc.Subscribe(m.names.commandsOf(m.cfg.Controller), func(msg *nats.Msg) {
@@ -211,6 +215,9 @@ func (m *Member) serveCommands() error {
 	})
 	if err != nil {
 		return fmt.Errorf("fleet: subscribe to the commands: %w", err)
+	}
+	if m.nc.IsConnected() {
+		_ = m.nc.FlushTimeout(time.Second) // not flushed: disconnected; renewed on reconnect
 	}
 	return nil
 }
