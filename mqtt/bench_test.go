@@ -168,23 +168,9 @@ func benchWebhook(b *testing.B, separate bool) *webhook.Webhook {
 }
 
 func benchMQTT(b *testing.B, separate bool) *Client {
-	br := brokerAddr(b, separate)
-	c, err := New(Config{URL: "tcp://" + br, DiscoveryPrefix: DefaultDiscoveryPrefix},
+	c := startClient(b, Config{URL: "tcp://" + brokerAddr(b, separate), DiscoveryPrefix: DefaultDiscoveryPrefix},
 		Options{Controller: "hq", Log: zerolog.Nop(), Doors: []DoorInfo{{Name: "front"}}, ReconnectBackoff: func(int) time.Duration { return 10 * time.Millisecond }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := c.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c.Stop(sctx)
-		scancel()
-		cancel()
-	})
-	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
+	actx, acancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer acancel()
 	if err := c.cm.AwaitConnection(actx); err != nil {
 		b.Fatal(err)
