@@ -99,15 +99,7 @@ func TestFleetCommandsEndToEnd(t *testing.T) {
 	// Lockdown of every door reaches every controller; an unlock is then
 	// refused with 409 by the controller that owns the door.
 	lockdowns := func(c *member) int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		n := 0
-		for _, l := range c.log {
-			if l["event"] == "lockdown_started" && l["actor"] == "guard" {
-				n++
-			}
-		}
-		return n
+		return c.d.all.count(func(l map[string]any) bool { return l["event"] == "lockdown_started" && l["actor"] == "guard" })
 	}
 	var lr struct{ Doors []string }
 	json.Unmarshal([]byte(mustCall(200, "POST", "/v1/lockdown", `{}`)), &lr)
@@ -194,7 +186,7 @@ func TestFleetCommandsEndToEnd(t *testing.T) {
 // manager "mgr" and three latchd --sim controllers ctl1–ctl3 that have
 // built their replicas.
 type fleetSite struct {
-	ns   *natsProc
+	ns   *serverProc
 	key  []byte
 	mgr  *member
 	ctls []*member

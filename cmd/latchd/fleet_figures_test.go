@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -108,26 +106,10 @@ func badgeOf(i int) string { return fmt.Sprintf("badge h10301 %d %d", i>>16, i&0
 
 // plainNATS runs nats-server with JetStream and no accounts (the
 // figures need no permissions).
-func plainNATS(t *testing.T, dir string) *natsProc {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Skip("nats-server is not installed (.ci/run installs Debian's nats-server)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(dir, "plain.conf")
-	body := fmt.Sprintf("listen: 127.0.0.1:%d\njetstream { store_dir: %q }\n", port, filepath.Join(dir, "js"))
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := &natsProc{t: t, bin: bin, conf: conf, port: port}
-	n.start()
-	t.Cleanup(n.stop)
-	return n
+func plainNATS(t *testing.T, dir string) *serverProc {
+	t.Helper()
+	addr := freePort(t)
+	return natsServer(t, dir, addr, fmt.Sprintf("listen: %s\njetstream { store_dir: %q }\n", addr, filepath.Join(dir, "js")))
 }
 
 // publishUsers makes n users (a card each) in a store of the site's key,

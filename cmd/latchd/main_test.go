@@ -275,6 +275,15 @@ func (d *simDaemon) waitFor(what string, match func(map[string]any) bool) map[st
 	}
 }
 
+// drain reads a daemon's log lines so that it never blocks on its stdout;
+// d.all still keeps every line.
+func drain(d *simDaemon) {
+	go func() {
+		for range d.lines {
+		}
+	}()
+}
+
 func (d *simDaemon) send(line string) {
 	d.t.Helper()
 	if _, err := io.WriteString(d.stdin, line+"\n"); err != nil {
@@ -710,14 +719,40 @@ func (l *loggedLines) add(m map[string]any) {
 	l.lines = append(l.lines, m)
 }
 
-// find returns the first line logged so far that matches, or nil.
-func (l *loggedLines) find(match func(map[string]any) bool) map[string]any {
+// len is how many lines were logged so far.
+func (l *loggedLines) len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, m := range l.lines {
+	return len(l.lines)
+}
+
+// findFrom returns the first line from the i-th on (0: the first) logged
+// so far that matches, or nil.
+func (l *loggedLines) findFrom(i int, match func(map[string]any) bool) map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.lines[i:] {
 		if match(m) {
 			return m
 		}
 	}
 	return nil
+}
+
+// find returns the first line logged so far that matches, or nil.
+func (l *loggedLines) find(match func(map[string]any) bool) map[string]any {
+	return l.findFrom(0, match)
+}
+
+// count is how many lines logged so far match.
+func (l *loggedLines) count(match func(map[string]any) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.lines {
+		if match(m) {
+			n++
+		}
+	}
+	return n
 }

@@ -59,7 +59,7 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 	if err := os.WriteFile(acl, []byte(docsACL(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	broker := startMosquittoWith(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\nacl_file %s\n", pwFile, acl))
+	broker := startMosquitto(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\nacl_file %s\n", pwFile, acl))
 
 	ha := clientAs(t, broker.url(), "homeassistant", "latch/hq/#")
 	cfg := strings.Replace(simConfig, "[controller]\n", "[controller]\nname = \"hq\"\n", 1)
@@ -106,23 +106,6 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 	if _, ok := lastRetained(msgs, "latch/hq/events/front/access_granted"); !ok {
 		t.Error("no event message published by latch under the ACL")
 	}
-}
-
-// startMosquittoWith is startMosquitto with extra lines in its config.
-func startMosquittoWith(t *testing.T, extra string) *mosquitto {
-	t.Helper()
-	m := startMosquitto(t)
-	m.stop()
-	b, err := os.ReadFile(m.conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := strings.Replace(string(b), "allow_anonymous true\n", extra, 1)
-	if err := os.WriteFile(m.conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m.start()
-	return m
 }
 
 // clientAs connects as user (password user+"-pw") and subscribes to

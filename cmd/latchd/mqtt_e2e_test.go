@@ -44,92 +44,28 @@ func mosquittoBin(t *testing.T) string {
 	return ""
 }
 
-// mosquitto is a real broker on a loopback port, with persistence, so
-// that the test subscriber's session and its queued messages outlive a
-// broker restart.
-type mosquitto struct {
-	t    *testing.T
-	bin  string
-	conf string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *os.File
-}
-
-func startMosquitto(t *testing.T) *mosquitto {
+// startMosquitto runs a real broker on a loopback port, with persistence,
+// so that the test subscriber's session and its queued messages outlive a
+// broker restart; access is its config's lines on who may connect
+// (anonymousOK, or users and an ACL).
+func startMosquitto(t *testing.T, access string) *serverProc {
 	t.Helper()
 	bin := mosquittoBin(t)
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	addr := freePort(t)
+	host, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
 	// user root: as root mosquitto would switch to the mosquitto user,
 	// which cannot write the test's folder; as anyone else it is ignored.
-	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nuser root\nmax_queued_messages 100000\nlog_dest stderr\n", port, dir)
+	body := fmt.Sprintf("listener %s %s\n%spersistence true\npersistence_location %s/\nuser root\nmax_queued_messages 100000\nlog_dest stderr\n", port, host, access, dir)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "mosquitto.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &mosquitto{t: t, bin: bin, conf: conf, port: port, log: logf}
-	m.start()
-	t.Cleanup(m.stop)
-	return m
+	return startServer(t, "tcp", addr, filepath.Join(dir, "mosquitto.log"), bin, "-c", conf)
 }
 
-func (m *mosquitto) url() string { return "tcp://127.0.0.1:" + strconv.Itoa(m.port) }
-
-func (m *mosquitto) start() {
-	m.t.Helper()
-	m.cmd = exec.Command(m.bin, "-c", m.conf)
-	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatal(err)
-	}
-	m.done = make(chan struct{})
-	go func() { m.cmd.Wait(); close(m.done) }()
-	// Poll the real process's port until it listens.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-m.done:
-			b, _ := os.ReadFile(m.log.Name())
-			m.t.Fatalf("mosquitto exited: %s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("mosquitto does not listen on %d: %v", m.port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop ends the broker with SIGTERM (it saves its persistence file).
-func (m *mosquitto) stop() {
-	if m.cmd == nil {
-		return
-	}
-	m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		m.cmd.Process.Kill()
-		<-m.done
-	}
-	m.cmd = nil
-}
+// anonymousOK lets any client connect to startMosquitto's broker.
+const anonymousOK = "allow_anonymous true\n"
 
 // subscriber is the test's MQTT client: a persistent session (the broker
 // queues what arrives while it is away) on latch/# and homeassistant/#.
@@ -264,14 +200,6 @@ func lastRetained(msgs []message, topic string) (string, bool) {
 	return v, ok
 }
 
-// drain reads a daemon's log lines so that it never blocks on its stdout.
-func drain(d *simDaemon) {
-	go func() {
-		for range d.lines {
-		}
-	}()
-}
-
 // TestMQTTEndToEnd runs the built latchd --sim against Debian's mosquitto
 // on loopback, with a webhook to an httptest receiver beside it:
 // discovery configs retained; OPEN from a client releases the strike
@@ -280,7 +208,7 @@ func drain(d *simDaemon) {
 // every stored event at least once afterwards, none out of order.
 func TestMQTTEndToEnd(t *testing.T) {
 	bin := buildLatchd(t)
-	broker := startMosquitto(t)
+	broker := startMosquitto(t, anonymousOK)
 	sub := subscribe(t, broker.url())
 
 	var hmu sync.Mutex
