@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,15 +141,10 @@ func TestHILDaemon(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
 	text := strings.Replace(simConfig, `relay_active = "low"`, `relay_active = "high"`+"\ndps = \"GPIO5\"\nrex = \"GPIO6\"", 1)
 	text = strings.Replace(text, `unlock_time = "60s"`, `unlock_time = "3s"`, 1)
 	text = strings.Replace(text, `d1   = "GPIO27"`, `d1   = "GPIO27"`+"\nmax_frame_gap = \"1s\"", 1)
-	cfgPath := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
+	_, cfgPath := seededDir(t, text)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -435,12 +435,7 @@ func TestStopPaths(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfgPath := filepath.Join(dir, "latch.toml")
-			if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			seed(t, dir)
+			dir, cfgPath := seededDir(t, simConfig)
 			var env []string
 			var notify *net.UnixConn
 			if tc.systemd {

@@ -44,8 +44,8 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 	if err != nil {
 		passwd = filepath.Join(filepath.Dir(mosq), "../bin/mosquitto_passwd")
 	}
-	dir := t.TempDir()
-	pwFile := filepath.Join(dir, "passwd")
+	brokerDir := t.TempDir()
+	pwFile := filepath.Join(brokerDir, "passwd")
 	for i, u := range []string{"latch", "homeassistant", "intruder"} {
 		args := []string{"-b", pwFile, u, u + "-pw"}
 		if i == 0 {
@@ -55,7 +55,7 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
 		}
 	}
-	acl := filepath.Join(dir, "acl")
+	acl := filepath.Join(brokerDir, "acl")
 	if err := os.WriteFile(acl, []byte(docsACL(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +65,8 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 	cfg := strings.Replace(simConfig, "[controller]\n", "[controller]\nname = \"hq\"\n", 1)
 	cfg = strings.Replace(cfg, "unlock_time = \"60s\"\n", "unlock_time = \"2s\"\n", 1)
 	cfg += fmt.Sprintf("\n[mqtt]\nurl = %q\nusername = \"latch\"\npassword_file = \"mqtt.pw\"\ncommands = true\n", broker.url())
-	cfgPath := filepath.Join(dir, "latch.toml")
-	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	dir, cfgPath := seededDir(t, cfg)
 	os.WriteFile(filepath.Join(dir, "mqtt.pw"), []byte("latch-pw"), 0o600)
-	seed(t, dir)
 	d := startSim(t, bin, cfgPath)
 	drain(d)
 

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -70,18 +69,9 @@ action = "emergency_release"
 	if start["to"] != "locked" {
 		t.Fatalf("after the restart: %v, want locked (the lockdown survived)", start)
 	}
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(dir, "api.sock"))
-	}}}
-	req, _ := http.NewRequest("DELETE", "http://latchd/v1/lockdown", strings.NewReader(`{}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("DELETE /v1/lockdown: %d", resp.StatusCode)
+	client := apitest.UnixClient(filepath.Join(dir, "api.sock"))
+	if code, body := apitest.Call(t, context.Background(), client, "DELETE", apitest.Base+"/v1/lockdown", token, `{}`); code != 200 {
+		t.Fatalf("DELETE /v1/lockdown: %d %s", code, body)
 	}
 	end := d.waitFor("lockdown_ended", event("lockdown_ended"))
 	if end["actor"] != "guard" || end["role"] != store.RoleDoorManager {

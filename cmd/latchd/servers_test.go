@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -99,3 +100,42 @@ func natsServer(t *testing.T, dir, addr, conf string) *serverProc {
 	}
 	return startServer(t, "nats", addr, filepath.Join(dir, "nats-server.log"), bin, "-c", path)
 }
+
+// mosquittoBin finds Debian's mosquitto. In CI (.ci/run installs it) a
+// missing broker fails the test; elsewhere it skips, saying how to get it.
+func mosquittoBin(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
+		if bin, err := exec.LookPath(p); err == nil {
+			return bin
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("mosquitto is not installed; .ci/run installs Debian's mosquitto package")
+	}
+	t.Skip("mosquitto not found: apt-get install mosquitto to run the MQTT end-to-end test (CI always runs it)")
+	return ""
+}
+
+// startMosquitto runs a real broker on a loopback port, with persistence,
+// so that the test subscriber's session and its queued messages outlive a
+// broker restart; access is its config's lines on who may connect
+// (anonymousOK, or users and an ACL).
+func startMosquitto(t *testing.T, access string) *serverProc {
+	t.Helper()
+	bin := mosquittoBin(t)
+	dir := t.TempDir()
+	addr := freePort(t)
+	host, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	// user root: as root mosquitto would switch to the mosquitto user,
+	// which cannot write the test's folder; as anyone else it is ignored.
+	body := fmt.Sprintf("listener %s %s\n%spersistence true\npersistence_location %s/\nuser root\nmax_queued_messages 100000\nlog_dest stderr\n", port, host, access, dir)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, "tcp", addr, filepath.Join(dir, "mosquitto.log"), bin, "-c", conf)
+}
+
+// anonymousOK lets any client connect to startMosquitto's broker.
+const anonymousOK = "allow_anonymous true\n"
