@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -72,9 +70,8 @@ func TestDuressEndToEnd(t *testing.T) {
 		t.Error("no warning that the duress output is active after the restart")
 	}
 	// Cleared over the API: the line goes inactive, duress_cleared names the token.
-	c := apitest.UnixClient(filepath.Join(dir, "api.sock"))
 	call := func(method string) map[string]any {
-		code, body := apitest.Call(t, context.Background(), c, method, apitest.Base+"/v1/duress", tok, "")
+		code, body := callDir(t, dir, tok, method, "/v1/duress", "")
 		var out map[string]any
 		if err := json.Unmarshal([]byte(body), &out); err != nil || code != http.StatusOK {
 			t.Fatalf("%s /v1/duress: %d %s %v", method, code, body, err)
@@ -95,10 +92,7 @@ func TestDuressEndToEnd(t *testing.T) {
 		t.Error("the duress line was not driven from active to inactive by the clear")
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-	if err := d.wait(); err != nil {
-		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-	}
+	d.exitsCleanly()
 	// The digits are in no log line of either run (the first run's lines
 	// are in first.all), nor on stderr.
 	for _, run := range []*simDaemon{first, d} {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -275,6 +276,16 @@ func (d *simDaemon) waitFor(what string, match func(map[string]any) bool) map[st
 	}
 }
 
+// exitsCleanly waits for the daemon, told to stop, to close its database
+// and exit 0.
+func (d *simDaemon) exitsCleanly() {
+	d.t.Helper()
+	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
+	if err := d.wait(); err != nil {
+		d.t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+	}
+}
+
 // drain reads a daemon's log lines so that it never blocks on its stdout;
 // d.all still keeps every line.
 func drain(d *simDaemon) {
@@ -346,10 +357,7 @@ relay = "GPIO16"
 		t.Errorf("after the reload: %v, want access_granted card_and_code", granted)
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-	if err := d.wait(); err != nil {
-		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-	}
+	d.exitsCleanly()
 }
 
 func toStrings(v any) []string {
@@ -396,6 +404,13 @@ func seedToken(t *testing.T, dir, name, role string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// callDir calls the API of the latchd running in dir (seededDir's
+// folder, where simConfig puts the socket) with token.
+func callDir(t *testing.T, dir, token, method, path, body string) (int, string) {
+	t.Helper()
+	return apitest.Call(t, context.Background(), apitest.UnixClient(filepath.Join(dir, "api.sock")), method, apitest.Base+path, token, body)
 }
 
 // seed makes the database of simConfig with alice: card h10301 1/1001, MFA code 246810, group staff.
@@ -637,10 +652,7 @@ func TestDemo(t *testing.T) {
 				t.Errorf("events --follow printed %q, want carol's access_denied user_inactive", l)
 			}
 			d.send("quit")
-			d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-			if err := d.wait(); err != nil {
-				t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-			}
+			d.exitsCleanly()
 			return
 		case <-d.deadline:
 			t.Fatalf("events --follow printed nothing; stderr:\n%s", shErr.String())
@@ -696,10 +708,7 @@ func TestLockoutSurvivesReloadAndCrash(t *testing.T) {
 		t.Fatalf("after a crash and a restart: %v, want locked_out", m)
 	}
 	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-	if err := d.wait(); err != nil {
-		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-	}
+	d.exitsCleanly()
 }
 
 // loggedLines keeps every JSON log line a daemon wrote.

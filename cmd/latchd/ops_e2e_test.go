@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
-	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -69,8 +66,7 @@ action = "emergency_release"
 	if start["to"] != "locked" {
 		t.Fatalf("after the restart: %v, want locked (the lockdown survived)", start)
 	}
-	client := apitest.UnixClient(filepath.Join(dir, "api.sock"))
-	if code, body := apitest.Call(t, context.Background(), client, "DELETE", apitest.Base+"/v1/lockdown", token, `{}`); code != 200 {
+	if code, body := callDir(t, dir, token, "DELETE", "/v1/lockdown", `{}`); code != 200 {
 		t.Fatalf("DELETE /v1/lockdown: %d %s", code, body)
 	}
 	end := d.waitFor("lockdown_ended", event("lockdown_ended"))
