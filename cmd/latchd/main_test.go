@@ -181,6 +181,7 @@ type simDaemon struct {
 	stdin    io.WriteCloser
 	lines    chan map[string]any // stdout, one JSON log line each
 	errLines chan string         // stderr, line by line (the banner)
+	stdout   *syncio.Buffer      // all of stdout
 	stderr   *syncio.Buffer      // all of stderr, for failure messages
 	errDone  chan struct{}       // closed when stderr is read to its end
 	deadline <-chan time.Time
@@ -214,7 +215,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 		t.Fatal(err)
 	}
 	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), errLines: make(chan string, 1000),
-		stderr: &syncio.Buffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second), all: &loggedLines{}}
+		stdout: &syncio.Buffer{}, stderr: &syncio.Buffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second), all: &loggedLines{}}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +224,7 @@ func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDae
 		defer close(d.lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			fmt.Fprintln(d.stdout, sc.Text())
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil {
 				d.all.add(m)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/latchd/latch/internal/syncio"
 	"github.com/latchd/latch/store"
 )
 
@@ -37,12 +34,7 @@ func TestAdminPageInChromium(t *testing.T) {
 	}
 	bin := buildLatchd(t)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freePort(t)
 	cfg := strings.Replace(string(demoConfig), "[log]", fmt.Sprintf("[api]\nsocket = %q\nlisten = %q\n\n[log]", filepath.Join(dir, "api.sock"), addr), 1)
 	cfg = strings.Replace(cfg, `format = "console"`, `format = "json"`, 1)
 	cfgPath := filepath.Join(dir, "latch.toml")
@@ -62,41 +54,16 @@ func TestAdminPageInChromium(t *testing.T) {
 	os.MkdirAll(shots, 0o755)
 	t.Logf("screenshots in %s", shots)
 
-	cmd := exec.Command(bin, "--sim", "--config", cfgPath)
-	stdin, _ := cmd.StdinPipe()
-	var logs syncio.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	// The browser's steps outlast waitFor's 30 s from the start: drain
+	// reads the log and logged polls it from a given line on.
+	d := startDaemon(t, bin, []string{"--sim", "--config", cfgPath})
+	drain(d)
+	logged := func(what string, from int, ev string) {
+		t.Helper()
+		pollUntil(t, what, 20*time.Second, func() bool { return d.all.findFrom(from, event(ev)) != nil })
 	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			io.WriteString(stdin, "quit\n")
-			stdin.Close()
-			cmd.Wait()
-		}
-	}
-	defer stop()
-	send := func(line string) { io.WriteString(stdin, line+"\n") }
-	// waitLog polls the log for s (after `from` bytes) with a deadline.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	waitLog := func(from int, s string) bool {
-		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); {
-			if strings.Contains(logs.String()[from:], s) {
-				return true
-			}
-			<-tick.C
-		}
-		return false
-	}
-	if !waitLog(0, `"api serving"`) {
-		t.Fatalf("latchd did not start:\n%s", logs.String())
-	}
-	send("user alice groups=staff")
-	send("card alice h10301 1 1001")
+	d.send("user alice groups=staff")
+	d.send("card alice h10301 1 1001")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -112,7 +79,7 @@ func TestAdminPageInChromium(t *testing.T) {
 	do := func(what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, acts...); err != nil {
-			t.Fatalf("%s: %v\nlog:\n%s", what, err, logs.String())
+			t.Fatalf("%s: %v\nstderr:\n%s", what, err, d.stderr.String())
 		}
 	}
 	get := func(what string, a chromedp.Action[string]) string {
@@ -158,23 +125,19 @@ func TestAdminPageInChromium(t *testing.T) {
 		t.Fatalf("the list shows digits, or not both codes")
 	}
 	// The typed code at the door: granted.
-	from := len(logs.String())
-	send("badge h10301 1 1001")
-	send("keys " + typed + "#")
-	if !waitLog(from, `"access_granted"`) {
-		t.Fatalf("badge + typed code not granted:\n%s", logs.String()[from:])
-	}
+	from := d.all.len()
+	d.send("badge h10301 1 1001")
+	d.send("keys " + typed + "#")
+	logged("badge + typed code granted", from, "access_granted")
 	// Delete it (confirmed), then the next attempt is denied.
 	do("delete", chromedp.Click(`//tr[td[2][text()="7"]]//a[contains(@href,"/delete")]`), chromedp.WaitVisible("#confirm-delete"),
 		shot("mfa-delete"), chromedp.Click("#confirm-delete"), chromedp.WaitVisible("#mfa"))
 	// The next attempt is denied, and the Events page shows it live.
 	do("events live", chromedp.Navigate(base+"/events"), chromedp.WaitVisible("#live"))
-	from = len(logs.String())
-	send("badge h10301 1 1001")
-	send("keys " + typed + "#")
-	if !waitLog(from, `"access_denied"`) {
-		t.Fatalf("deleted code not denied:\n%s", logs.String()[from:])
-	}
+	from = d.all.len()
+	d.send("badge h10301 1 1001")
+	d.send("keys " + typed + "#")
+	logged("deleted code denied", from, "access_denied")
 	do("live row", chromedp.WaitVisible(`//table[@id="events"]//tr[contains(@class,"new")]/td[2][text()="access_denied"]`), shot("events"))
 	html = get("events html", chromedp.OuterHTML("html"))
 	if strings.Contains(html, typed) || strings.Contains(html, generated) {
@@ -188,13 +151,11 @@ func TestAdminPageInChromium(t *testing.T) {
 		t.Errorf("forged POST: %d %v, want 403", status, err)
 	}
 	// Doors: Unlock, confirmed, releases the strike with the account as actor.
-	from = len(logs.String())
+	from = d.all.len()
 	do("unlock", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("#unlock-front"), shot("doors"),
 		chromedp.Click("#unlock-front"), chromedp.WaitVisible("#confirm"), shot("door-unlock"),
 		chromedp.Click("#confirm"), chromedp.WaitVisible("#unlock-front"))
-	if !waitLog(from, `"strike_released"`) {
-		t.Fatalf("Unlock did not release the strike:\n%s", logs.String()[from:])
-	}
+	logged("Unlock releasing the strike", from, "strike_released")
 	do("override form", chromedp.Navigate(base+"/doors/front/override"), chromedp.WaitVisible("#mode"), shot("door-override"),
 		chromedp.Navigate(base+"/import"), chromedp.WaitVisible("#file"), shot("import"))
 	// Import: a file with a bad row is refused whole, its rows in a table;
@@ -245,12 +206,15 @@ func TestAdminPageInChromium(t *testing.T) {
 			}
 		}
 	}
-	stop()
+	d.send("quit")
+	if err := d.wait(); err != nil {
+		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
+	}
 	// The digits appear nowhere after their one showing: not in the log
-	// (events included) or the database file.
+	// (events included), on stderr, or in the database file.
 	db, _ := os.ReadFile(filepath.Join(dir, "demo.db"))
 	for _, code := range []string{typed, generated} {
-		if strings.Contains(logs.String(), code) {
+		if strings.Contains(d.stdout.String(), code) || strings.Contains(d.stderr.String(), code) {
 			t.Errorf("the log holds the code %s", code)
 		}
 		if bytes.Contains(db, []byte(code)) {
