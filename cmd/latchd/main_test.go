@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -412,7 +411,7 @@ func seedToken(t *testing.T, dir, name, role string) string {
 // folder, where simConfig puts the socket) with token.
 func callDir(t *testing.T, dir, token, method, path, body string) (int, string) {
 	t.Helper()
-	return apitest.Call(t, context.Background(), apitest.UnixClient(filepath.Join(dir, "api.sock")), method, apitest.Base+path, token, body)
+	return apitest.Call(t, t.Context(), apitest.UnixClient(filepath.Join(dir, "api.sock")), method, apitest.Base+path, token, body)
 }
 
 // seed makes the database of simConfig with alice: card h10301 1/1001, MFA code 246810, group staff.
