@@ -38,12 +38,7 @@ keypad = "4bit"
 [[door]]
 name  = "front"
 relay = "GPIO23"
-  [[door.schedule]]
-  days  = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-  start = "00:00"
-  end   = "24:00"
-  mode  = "card_and_code"
-  [[door.exception]]
+` + cardAndCodeAllWeek + `  [[door.exception]]
   date = "2099-12-25"
   mode = "locked"
   [[door.exception]]
