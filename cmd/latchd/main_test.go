@@ -375,6 +375,12 @@ func toStrings(v any) []string {
 // follows Card + Code all week.
 const cardAndCodeAllWeek = "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
 
+// fireInput is an [[input]] table: a fire alarm "fire" on pin that
+// releases every door (emergency_release).
+func fireInput(pin string) string {
+	return "[[input]]\nname = \"fire\"\npin = \"" + pin + "\"\naction = \"emergency_release\"\n"
+}
+
 // seededDir writes cfg (simConfig and what a test adds) as latch.toml into a
 // new folder and seeds its database there (seed); it returns the folder
 // and the config's path, for startSim.

@@ -15,12 +15,7 @@ import (
 // down; the API's DELETE /v1/lockdown (an access_door_manager token)
 // releases it, with the token as actor.
 func TestOperateDoorsE2E(t *testing.T) {
-	cfg := simConfig + `
-[[input]]
-name   = "fire"
-pin    = "GPIO20"
-action = "emergency_release"
-`
+	cfg := simConfig + fireInput("GPIO20")
 	bin := buildLatchd(t)
 	dir, cfgPath := seededDir(t, cfg)
 	token := seedToken(t, dir, "guard", store.RoleDoorManager)

@@ -15,7 +15,7 @@ func TestWiringTestInputs(t *testing.T) {
 	withoutWiringSignals(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "latch.toml")
-	cfg := simConfig + "[[input]]\nname = \"fire\"\npin = \"GPIO20\"\naction = \"emergency_release\"\n"
+	cfg := simConfig + fireInput("GPIO20")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
