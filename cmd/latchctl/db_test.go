@@ -106,14 +106,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// buildLatchctl builds this command into dir and returns its path.
-func buildLatchctl(t *testing.T, dir string) string {
+// buildCmd builds the command in the folder pkg ("." is latchctl,
+// "../latchd" the daemon) into dir and returns the binary's path. (go test
+// puts its own GOROOT/bin first in PATH: "go" is the go that runs it.)
+func buildCmd(t *testing.T, dir, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "latchctl")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	abs, err := filepath.Abs(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(abs))
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/latchctl: %v\n%s", err, out)
+		t.Fatalf("go build ./cmd/%s: %v\n%s", filepath.Base(abs), err, out)
 	}
 	return bin
 }
@@ -128,7 +134,7 @@ func TestDBCheckCorrupt(t *testing.T) {
 		t.Skip("builds latchctl; uses a FIFO")
 	}
 	dir := t.TempDir()
-	bin := buildLatchctl(t, dir)
+	bin := buildCmd(t, dir, ".")
 	base := filepath.Join(dir, "latch.db")
 	st, err := store.Open(store.Options{Path: base, KeyFile: filepath.Join(dir, "device.key")})
 	if err != nil {

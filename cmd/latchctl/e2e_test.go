@@ -57,19 +57,6 @@ name  = "staff"
 doors = ["front"]
 `
 
-// buildLatchd builds cmd/latchd into dir and returns its path.
-func buildLatchd(t *testing.T, dir string) string {
-	t.Helper()
-	goTool := "go" // go test puts its own GOROOT/bin first in PATH
-	bin := filepath.Join(dir, "latchd")
-	cmd := exec.Command(goTool, "build", "-o", bin, "../latchd")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/latchd: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestEndToEndSim runs latchd --sim and, through the API and latchctl,
 // creates a token, a user, a card and an MFA code; badges and types the code
 // on the simulated reader and sees access_granted (card_and_code) on the
@@ -194,7 +181,7 @@ func startE2ESim(t *testing.T) *e2eSim {
 		t.Skip("builds and runs latchd")
 	}
 	dir := t.TempDir()
-	bin := buildLatchd(t, dir)
+	bin := buildCmd(t, dir, "../latchd")
 	cfg := filepath.Join(dir, "latch.toml")
 	if err := os.WriteFile(cfg, []byte(e2eConfig), 0o600); err != nil {
 		t.Fatal(err)
