@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/latchd/latch/internal/boltflip"
+	"github.com/latchd/latch/internal/daemontest"
 	"github.com/latchd/latch/store"
 )
 
@@ -98,28 +99,27 @@ func TestDBCommand(t *testing.T) {
 }
 
 // TestMain lets db check's child (this test binary run again, see
-// checkInChild) be latchctl.
+// checkInChild) be latchctl, and removes the daemon the end-to-end tests
+// built.
 func TestMain(m *testing.M) {
 	if _, ok := os.LookupEnv(checkChildEnv); ok {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	daemontest.RemoveBuilds()
+	os.Exit(code)
 }
 
-// buildCmd builds the command in the folder pkg ("." is latchctl,
-// "../latchd" the daemon) into dir and returns the binary's path. (go test
-// puts its own GOROOT/bin first in PATH: "go" is the go that runs it.)
-func buildCmd(t *testing.T, dir, pkg string) string {
+// buildLatchctl builds this command into dir and returns its path. (go
+// test puts its own GOROOT/bin first in PATH: "go" is the go that runs
+// it.) The end-to-end tests' latchd comes from daemontest.Build.
+func buildLatchctl(t *testing.T, dir string) string {
 	t.Helper()
-	abs, err := filepath.Abs(pkg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, filepath.Base(abs))
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	bin := filepath.Join(dir, "latchctl")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/%s: %v\n%s", filepath.Base(abs), err, out)
+		t.Fatalf("go build ./cmd/latchctl: %v\n%s", err, out)
 	}
 	return bin
 }
@@ -134,7 +134,7 @@ func TestDBCheckCorrupt(t *testing.T) {
 		t.Skip("builds latchctl; uses a FIFO")
 	}
 	dir := t.TempDir()
-	bin := buildCmd(t, dir, ".")
+	bin := buildLatchctl(t, dir)
 	base := filepath.Join(dir, "latch.db")
 	st, err := store.Open(store.Options{Path: base, KeyFile: filepath.Join(dir, "device.key")})
 	if err != nil {

@@ -5,18 +5,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchd/latch/internal/apitest"
-	"github.com/latchd/latch/internal/syncio"
+	"github.com/latchd/latch/internal/daemontest"
 )
 
 // e2eConfig is a door in Card + Code mode all week with a keypad reader, the
@@ -65,9 +62,9 @@ doors = ["front"]
 func TestEndToEndSim(t *testing.T) {
 	sim := startE2ESim(t)
 	ctx, dir, cfg := sim.ctx, sim.dir, sim.cfg
-	simIn, logs, stderr := sim.in, &sim.logs, sim.stderr
+	logs, stderr := sim.Stdout, sim.Stderr
 	defer func() {
-		sim.stop(t)
+		sim.stop()
 		if strings.Contains(logs.String(), "8642") {
 			t.Errorf("the MFA code appears in latchd's log")
 		}
@@ -134,8 +131,8 @@ func TestEndToEndSim(t *testing.T) {
 		return nil
 	}
 
-	fmt.Fprintln(simIn, "badge h10301 7 4242")
-	fmt.Fprintln(simIn, "keys 8642#")
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
 	if ev := next(); ev["event"] != "access_granted" || ev["method"] != "card_and_code" || ev["user_id"] != user.UserID {
 		t.Fatalf("after badge and code: %v, want access_granted card_and_code", ev)
 	}
@@ -150,8 +147,8 @@ func TestEndToEndSim(t *testing.T) {
 	if got := string(bytes.TrimSpace(call("DELETE", "/access/v1/credentials/mfa_code?external_id=e2e-1&code=8642", "", 200))); got != "{}" {
 		t.Errorf("Verkada delete replied %s", got)
 	}
-	fmt.Fprintln(simIn, "badge h10301 7 4242")
-	fmt.Fprintln(simIn, "keys 8642#")
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
 	// No MFA code and no entry code left: refused at the badge.
 	if ev := next(); ev["event"] != "access_denied" || ev["reason"] != "no_second_factor" {
 		t.Fatalf("after the code was deleted: %v, want access_denied no_second_factor", ev)
@@ -159,71 +156,35 @@ func TestEndToEndSim(t *testing.T) {
 }
 
 // e2eSim is a latchd --sim the end-to-end tests drive: its folder and
-// config, the run's context, its standard input, every log line (stdout)
-// and its standard error.
+// config, the run's context (60 s) and the daemon (its log in Stdout,
+// read by Drain, and its Stderr).
 type e2eSim struct {
-	ctx    context.Context
-	dir    string
-	cfg    string
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	logs   syncio.Buffer
-	stderr *syncio.Buffer
-	done   chan struct{} // closed when stdout is read to its end
+	ctx context.Context
+	dir string
+	cfg string
+	*daemontest.Daemon
 }
 
-// startE2ESim builds latchd, writes e2eConfig into a temporary folder and
-// starts latchd --sim --config on it, waiting for "latchd started"; the
-// run has 60 s (ctx). It skips in -short.
+// startE2ESim writes e2eConfig into a temporary folder and starts latchd
+// --sim --config on it (daemontest: built once, skipped in -short),
+// waiting for "latchd started".
 func startE2ESim(t *testing.T) *e2eSim {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs latchd")
-	}
+	bin := daemontest.Build(t)
 	dir := t.TempDir()
-	bin := buildCmd(t, dir, "../latchd")
 	cfg := filepath.Join(dir, "latch.toml")
 	if err := os.WriteFile(cfg, []byte(e2eConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	s := &e2eSim{ctx: ctx, dir: dir, cfg: cfg, cmd: exec.CommandContext(ctx, bin, "--sim", "--config", cfg), done: make(chan struct{})}
-	var err error
-	if s.in, err = s.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr := apitest.Start(t, s.cmd)
-	s.stderr = stderr
-	started := make(chan struct{})
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(stdout)
-		once := false
-		for sc.Scan() {
-			s.logs.Write(append(sc.Bytes(), '\n'))
-			if !once && strings.Contains(sc.Text(), `"latchd started"`) {
-				once = true
-				close(started)
-			}
-		}
-	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatalf("latchd did not start\nstdout: %s\nstderr: %s", s.logs.String(), stderr.String())
-	}
-	return s
+	d := daemontest.Start(t, bin, []string{"--sim", "--config", cfg})
+	d.Drain()
+	return &e2eSim{ctx: ctx, dir: dir, cfg: cfg, Daemon: d}
 }
 
-// stop types quit, reads the log to its end and waits for latchd; a failed
-// exit fails the test.
-func (s *e2eSim) stop(t *testing.T) {
-	t.Helper()
-	io.WriteString(s.in, "quit\n")
-	s.in.Close()
-	<-s.done
-	if err := s.cmd.Wait(); err != nil {
-		t.Errorf("latchd exit: %v\nstderr: %s", err, s.stderr.String())
-	}
+// stop types quit; latchd must close its database and exit 0.
+func (s *e2eSim) stop() {
+	s.Send("quit")
+	s.ExitsCleanly()
 }

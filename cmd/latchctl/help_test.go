@@ -99,7 +99,7 @@ func TestBashCompletion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds latchctl")
 	}
-	dir := filepath.Dir(buildCmd(t, t.TempDir(), "."))
+	dir := filepath.Dir(buildLatchctl(t, t.TempDir()))
 	script := filepath.Join(dir, "latchctl.bash")
 	if err := os.WriteFile(script, []byte(bashCompletion), 0o644); err != nil {
 		t.Fatal(err)

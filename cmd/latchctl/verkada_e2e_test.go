@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -24,10 +23,10 @@ import (
 func TestVerkadaEndToEnd(t *testing.T) {
 	sim := startE2ESim(t)
 	ctx, dir, cfg := sim.ctx, sim.dir, sim.cfg
-	simIn, logs, stderr := sim.in, &sim.logs, sim.stderr
+	logs, stderr := sim.Stdout, sim.Stderr
 	var key, session string
 	defer func() {
-		sim.stop(t)
+		sim.stop()
 		for _, secret := range []string{"8642", key, session} {
 			if secret != "" && (strings.Contains(logs.String(), secret) || strings.Contains(stderr.String(), secret)) {
 				t.Errorf("a secret (%d bytes) appears in latchd's output", len(secret))
@@ -113,16 +112,16 @@ func TestVerkadaEndToEnd(t *testing.T) {
 		t.Fatalf("no %s event before the deadline\nlog: %s", typ, logs.String())
 		return nil
 	}
-	fmt.Fprintln(simIn, "badge h10301 7 4242")
-	fmt.Fprintln(simIn, "keys 8642#")
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
 	if ev := decision("door_keycard_entered_accepted"); ev["event_info"].(map[string]any)["method"] != "card_and_code" {
 		t.Errorf("granted: %v, want method card_and_code", ev)
 	}
 	if m := call("DELETE", "/access/v1/credentials/mfa_code?user_id="+uid+"&code=8642", ""); len(m) != 0 {
 		t.Errorf("DELETE mfa_code replied %v, want {}", m)
 	}
-	fmt.Fprintln(simIn, "badge h10301 7 4242")
-	fmt.Fprintln(simIn, "keys 8642#")
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
 	if ev := decision("door_keycard_entered_rejected"); ev["event_info"].(map[string]any)["reason"] != "no_second_factor" {
 		t.Errorf("denied: %v, want reason no_second_factor", ev)
 	}

@@ -99,7 +99,7 @@ func TestFleetCommandsEndToEnd(t *testing.T) {
 	// Lockdown of every door reaches every controller; an unlock is then
 	// refused with 409 by the controller that owns the door.
 	lockdowns := func(c *member) int {
-		return c.d.all.count(func(l map[string]any) bool { return l["event"] == "lockdown_started" && l["actor"] == "guard" })
+		return c.d.All.Count(func(l map[string]any) bool { return l["event"] == "lockdown_started" && l["actor"] == "guard" })
 	}
 	var lr struct{ Doors []string }
 	json.Unmarshal([]byte(mustCall(200, "POST", "/v1/lockdown", `{}`)), &lr)
@@ -150,7 +150,7 @@ func TestFleetCommandsEndToEnd(t *testing.T) {
 	ctls[2].start()
 	var start map[string]any
 	pollUntil(t, "ctl3's start", 10*time.Second, func() bool {
-		start = ctls[2].d.all.find(func(l map[string]any) bool { return l["event"] == "mode_changed" && l["cause"] == "start" })
+		start = ctls[2].d.All.Find(func(l map[string]any) bool { return l["event"] == "mode_changed" && l["cause"] == "start" })
 		return start != nil
 	})
 	if start["to"] != "locked" {

@@ -51,7 +51,7 @@ func pollUntil(t *testing.T, what string, within time.Duration, cond func() bool
 	}
 }
 
-// member is one latchd of the site; d.all keeps the log lines of its
+// member is one latchd of the site; d.All keeps the log lines of its
 // last start.
 type member struct {
 	t    *testing.T
@@ -66,12 +66,12 @@ type member struct {
 func (m *member) start() {
 	m.t.Helper()
 	m.d = startSim(m.t, m.bin, m.cfg)
-	drain(m.d)
+	m.d.Drain()
 }
 
 // seen reports whether a log line since the last start matches.
 func (m *member) seen(match func(map[string]any) bool) bool {
-	return m.d.all.find(match) != nil
+	return m.d.All.Find(match) != nil
 }
 
 func (m *member) waitLog(what string, within time.Duration, match func(map[string]any) bool) {
@@ -87,10 +87,10 @@ func msg(text string) func(map[string]any) bool {
 // decision, the event (access_granted or access_denied) and its reason;
 // "" when none came within half a second.
 func (m *member) badge(n int) (ev, reason string) {
-	before := m.d.all.len()
-	m.d.send(fmt.Sprintf("badge h10301 1 %d", n))
+	before := m.d.All.Len()
+	m.d.Send(fmt.Sprintf("badge h10301 1 %d", n))
 	for range 50 {
-		if l := m.d.all.findFrom(before, func(l map[string]any) bool { return l["event"] == "access_granted" || l["event"] == "access_denied" }); l != nil {
+		if l := m.d.All.FindFrom(before, func(l map[string]any) bool { return l["event"] == "access_granted" || l["event"] == "access_denied" }); l != nil {
 			ev, _ = l["event"].(string)
 			reason, _ = l["reason"].(string)
 			return ev, reason
@@ -110,8 +110,8 @@ func (m *member) granted(n int, within time.Duration) {
 }
 
 func (m *member) kill() {
-	m.d.cmd.Process.Kill()
-	m.d.wait()
+	m.d.Cmd.Process.Kill()
+	m.d.Wait()
 }
 
 // newMember writes a member's config: a controller with one door

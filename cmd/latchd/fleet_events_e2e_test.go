@@ -54,7 +54,7 @@ func TestFleetEventsEndToEnd(t *testing.T) {
 	// Each controller denies an unknown card: its access_denied reaches
 	// the manager with its controller.
 	for i, c := range ctls {
-		c.d.send(fmt.Sprintf("badge h10301 1 %d", 9001+i))
+		c.d.Send(fmt.Sprintf("badge h10301 1 %d", 9001+i))
 	}
 	waitSiteEvents(t, api, token, 9001)
 	seen := map[string]bool{}
@@ -76,11 +76,11 @@ func TestFleetEventsEndToEnd(t *testing.T) {
 	// controller's log; after the restart they reach the manager.
 	ns.stop()
 	for i, c := range ctls {
-		c.d.send(fmt.Sprintf("badge h10301 1 %d", 9101+i))
+		c.d.Send(fmt.Sprintf("badge h10301 1 %d", 9101+i))
 	}
 	for _, c := range ctls {
 		pollUntil(t, c.name+"'s badge while NATS is down", 10*time.Second, func() bool {
-			return c.d.all.count(event("access_denied")) >= 2
+			return c.d.All.Count(event("access_denied")) >= 2
 		})
 	}
 	ns.start()

@@ -76,22 +76,22 @@ func TestFleetFigures(t *testing.T) {
 			echo $$ >"$cg/cgroup.procs" && shift 2 && exec "$@"`,
 			"sh", cgParent, strconv.FormatInt(limit, 10), bin, "--sim", "--config", ctl.cfg, "--log-format", "json"})
 		started := time.Since(t0)
-		d.send(last)
-		d.waitFor("the first grant", event("access_granted"))
+		d.Send(last)
+		d.WaitFor("the first grant", event("access_granted"))
 		decided := time.Since(t0)
-		cg := filepath.Join(cgParent, fmt.Sprintf("latch-figures-%d", d.cmd.Process.Pid))
+		cg := filepath.Join(cgParent, fmt.Sprintf("latch-figures-%d", d.Cmd.Process.Pid))
 		// Steady state: badge a spread of cards for a while.
 		for i := range 200 {
-			d.send(badgeOf((i * 7919) % n))
-			d.waitFor("a grant", event("access_granted"))
+			d.Send(badgeOf((i * 7919) % n))
+			d.WaitFor("a grant", event("access_granted"))
 		}
-		st := procStatus(t, d.cmd.Process.Pid)
+		st := procStatus(t, d.Cmd.Process.Pid)
 		usage := readInt(t, filepath.Join(cg, "memory.max_usage_in_bytes"))
 		fail := readInt(t, filepath.Join(cg, "memory.failcnt"))
 		t.Logf("figures: users=%d nats_up=%v limit=%dMiB started=%s first_grant=%s VmHWM=%dMiB VmRSS=%dMiB RssAnon=%dMiB RssFile=%dMiB cgroup_max_usage=%dMiB failcnt=%d",
 			n, natsUp, limit>>20, started.Round(time.Millisecond), decided.Round(time.Millisecond), st["VmHWM"]>>10, st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, usage>>20, fail)
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		d.wait()
+		d.Cmd.Process.Signal(syscall.SIGTERM)
+		d.Wait()
 		os.Remove(cg)
 		if started >= time.Second || decided >= time.Second {
 			t.Errorf("nats up %v: start-up %s, first grant %s: want under 1 s", natsUp, started, decided)
@@ -237,6 +237,6 @@ func dropCache(t *testing.T, path string) {
 
 // stopMember stops a member with SIGTERM, as systemd would.
 func stopMember(m *member) {
-	m.d.cmd.Process.Signal(syscall.SIGTERM)
-	m.d.wait()
+	m.d.Cmd.Process.Signal(syscall.SIGTERM)
+	m.d.Wait()
 }

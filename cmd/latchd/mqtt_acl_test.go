@@ -68,7 +68,7 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 	dir, cfgPath := seededDir(t, cfg)
 	os.WriteFile(filepath.Join(dir, "mqtt.pw"), []byte("latch-pw"), 0o600)
 	d := startSim(t, bin, cfgPath)
-	drain(d)
+	d.Drain()
 
 	ha.waitFor(t, "latch online and its lock state, published as user latch", func(ms []message) bool {
 		s, _ := lastRetained(ms, "latch/hq/status")

@@ -203,7 +203,7 @@ func TestMQTTEndToEnd(t *testing.T) {
 	}
 
 	d := startSim(t, bin, cfgPath)
-	drain(d)
+	d.Drain()
 
 	// Discovery: retained configs, the device, availability.
 	msgs := sub.waitFor(t, "discovery and online", func(ms []message) bool {
@@ -258,7 +258,7 @@ func TestMQTTEndToEnd(t *testing.T) {
 	before := maxSeq(events(sub.waitFor(t, "", func([]message) bool { return true })))
 	broker.stop()
 	for i := range 10 {
-		d.send(fmt.Sprintf("badge h10301 9 %d", 5000+i)) // unknown cards: access_denied
+		d.Send(fmt.Sprintf("badge h10301 9 %d", 5000+i)) // unknown cards: access_denied
 	}
 	broker.start()
 	sub.waitFor(t, "the denials after the broker restart", func(ms []message) bool {
@@ -274,14 +274,14 @@ func TestMQTTEndToEnd(t *testing.T) {
 	// latchd is killed mid-burst and started again.
 	start := maxSeq(events(sub.waitFor(t, "", func([]message) bool { return true })))
 	for i := range 100 {
-		d.send(fmt.Sprintf("badge h10301 8 %d", 6000+i))
+		d.Send(fmt.Sprintf("badge h10301 8 %d", 6000+i))
 	}
 	sub.waitFor(t, "part of the burst", func(ms []message) bool { return maxSeq(events(ms)) >= start+10 })
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	d.wait()
+	d.Cmd.Process.Signal(syscall.SIGKILL)
+	d.Wait()
 	d2 := startSim(t, bin, cfgPath)
-	drain(d2)
-	d2.send("badge h10301 7 7000") // one more after the restart
+	d2.Drain()
+	d2.Send("badge h10301 7 7000") // one more after the restart
 	sub.waitFor(t, "the event after the restart", func(ms []message) bool {
 		for _, e := range events(ms) {
 			if e.Event == "access_denied" && e.Card != nil && e.Card.CardNumber == 7000 {
@@ -290,8 +290,8 @@ func TestMQTTEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	d2.send("quit")
-	if err := d2.wait(); err != nil {
+	d2.Send("quit")
+	if err := d2.Wait(); err != nil {
 		t.Fatalf("latchd: %v", err)
 	}
 

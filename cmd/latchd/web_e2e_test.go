@@ -54,16 +54,16 @@ func TestAdminPageInChromium(t *testing.T) {
 	os.MkdirAll(shots, 0o755)
 	t.Logf("screenshots in %s", shots)
 
-	// The browser's steps outlast waitFor's 30 s from the start: drain
+	// The browser's steps outlast WaitFor's 30 s from the start: Drain
 	// reads the log and logged polls it from a given line on.
 	d := startDaemon(t, bin, []string{"--sim", "--config", cfgPath})
-	drain(d)
+	d.Drain()
 	logged := func(what string, from int, ev string) {
 		t.Helper()
-		pollUntil(t, what, 20*time.Second, func() bool { return d.all.findFrom(from, event(ev)) != nil })
+		pollUntil(t, what, 20*time.Second, func() bool { return d.All.FindFrom(from, event(ev)) != nil })
 	}
-	d.send("user alice groups=staff")
-	d.send("card alice h10301 1 1001")
+	d.Send("user alice groups=staff")
+	d.Send("card alice h10301 1 1001")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -79,7 +79,7 @@ func TestAdminPageInChromium(t *testing.T) {
 	do := func(what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, acts...); err != nil {
-			t.Fatalf("%s: %v\nstderr:\n%s", what, err, d.stderr.String())
+			t.Fatalf("%s: %v\nstderr:\n%s", what, err, d.Stderr.String())
 		}
 	}
 	get := func(what string, a chromedp.Action[string]) string {
@@ -125,18 +125,18 @@ func TestAdminPageInChromium(t *testing.T) {
 		t.Fatalf("the list shows digits, or not both codes")
 	}
 	// The typed code at the door: granted.
-	from := d.all.len()
-	d.send("badge h10301 1 1001")
-	d.send("keys " + typed + "#")
+	from := d.All.Len()
+	d.Send("badge h10301 1 1001")
+	d.Send("keys " + typed + "#")
 	logged("badge + typed code granted", from, "access_granted")
 	// Delete it (confirmed), then the next attempt is denied.
 	do("delete", chromedp.Click(`//tr[td[2][text()="7"]]//a[contains(@href,"/delete")]`), chromedp.WaitVisible("#confirm-delete"),
 		shot("mfa-delete"), chromedp.Click("#confirm-delete"), chromedp.WaitVisible("#mfa"))
 	// The next attempt is denied, and the Events page shows it live.
 	do("events live", chromedp.Navigate(base+"/events"), chromedp.WaitVisible("#live"))
-	from = d.all.len()
-	d.send("badge h10301 1 1001")
-	d.send("keys " + typed + "#")
+	from = d.All.Len()
+	d.Send("badge h10301 1 1001")
+	d.Send("keys " + typed + "#")
 	logged("deleted code denied", from, "access_denied")
 	do("live row", chromedp.WaitVisible(`//table[@id="events"]//tr[contains(@class,"new")]/td[2][text()="access_denied"]`), shot("events"))
 	html = get("events html", chromedp.OuterHTML("html"))
@@ -151,7 +151,7 @@ func TestAdminPageInChromium(t *testing.T) {
 		t.Errorf("forged POST: %d %v, want 403", status, err)
 	}
 	// Doors: Unlock, confirmed, releases the strike with the account as actor.
-	from = d.all.len()
+	from = d.All.Len()
 	do("unlock", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("#unlock-front"), shot("doors"),
 		chromedp.Click("#unlock-front"), chromedp.WaitVisible("#confirm"), shot("door-unlock"),
 		chromedp.Click("#confirm"), chromedp.WaitVisible("#unlock-front"))
@@ -206,15 +206,13 @@ func TestAdminPageInChromium(t *testing.T) {
 			}
 		}
 	}
-	d.send("quit")
-	if err := d.wait(); err != nil {
-		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-	}
+	d.Send("quit")
+	d.ExitsCleanly()
 	// The digits appear nowhere after their one showing: not in the log
 	// (events included), on stderr, or in the database file.
 	db, _ := os.ReadFile(filepath.Join(dir, "demo.db"))
 	for _, code := range []string{typed, generated} {
-		if strings.Contains(d.stdout.String(), code) || strings.Contains(d.stderr.String(), code) {
+		if strings.Contains(d.Stdout.String(), code) || strings.Contains(d.Stderr.String(), code) {
 			t.Errorf("the log holds the code %s", code)
 		}
 		if bytes.Contains(db, []byte(code)) {
