@@ -32,108 +32,115 @@ func (c caller) cmdActor() door.Actor { return door.Actor{Name: c.Name, Role: c.
 
 // commandError maps the Controller's errors.
 func commandError(err error) error {
+	if e := doorError(err); e != nil {
+		return e
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &apiError{Status: http.StatusServiceUnavailable, Msg: "api: the door did not answer: " + err.Error()}
+	}
+	return err
+}
+
+// doorError is the status and message of one of door's typed errors
+// (DoorCommander lists them), nil for any other error.
+func doorError(err error) *apiError {
 	var ue *door.UnknownError
 	var ve *door.ValueError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &ue):
 		return &apiError{Status: http.StatusNotFound, Msg: "api: " + ue.What + " not found: " + printable(ue.Name)}
 	case errors.As(err, &ve):
 		return badField(ve.Field, ve.Rule)
 	case errors.Is(err, door.ErrLockdown):
 		return &apiError{Status: http.StatusConflict, Msg: door.ErrLockdown.Error()}
-	case errors.Is(err, door.ErrNotRunning), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, door.ErrNotRunning):
 		return &apiError{Status: http.StatusServiceUnavailable, Msg: "api: the door did not answer: " + err.Error()}
 	}
-	return err
+	return nil
 }
 
 // ruleDuration is the rule of a duration field.
 const ruleDuration = "must be a Go duration such as 5s, 90m or 2h"
 
-func (s *Server) unlockDoor(w http.ResponseWriter, r *http.Request, c caller) error {
+// command serves a door command: it finds the commander (a 503 when there
+// is none), decodes the body into in (nil: the command takes none;
+// allowEmpty: an empty body is the defaults), bounds the wait by
+// commandTimeout, and writes run's reply or maps its error (commandError).
+func (s *Server) command(w http.ResponseWriter, r *http.Request, in any, allowEmpty bool, run func(context.Context, DoorCommander) (any, error)) error {
 	ctl, err := s.commander()
 	if err != nil {
 		return err
 	}
-	var in apitype.UnlockRequest
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
-		return err
-	}
-	var d time.Duration
-	if in.Duration != "" {
-		if d, err = time.ParseDuration(in.Duration); err != nil || d <= 0 {
-			return badField("duration", ruleDuration+", 1s–60s")
+	if in != nil {
+		if err := decodeJSON(r.Body, s.bodyLimit, in, allowEmpty); err != nil {
+			return err
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
 	defer cancel()
-	name := r.PathValue("name")
-	d, err = ctl.Unlock(ctx, name, d, c.cmdActor())
+	out, err := run(ctx, ctl)
 	if err != nil {
 		return commandError(err)
 	}
-	writeJSON(w, http.StatusOK, apitype.UnlockReply{Door: name, Duration: d.String()})
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+func (s *Server) unlockDoor(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in apitype.UnlockRequest
+	return s.command(w, r, &in, true, func(ctx context.Context, ctl DoorCommander) (any, error) {
+		var d time.Duration
+		var err error
+		if in.Duration != "" {
+			if d, err = time.ParseDuration(in.Duration); err != nil || d <= 0 {
+				return nil, badField("duration", ruleDuration+", 1s–60s")
+			}
+		}
+		name := r.PathValue("name")
+		d, err = ctl.Unlock(ctx, name, d, c.cmdActor())
+		if err != nil {
+			return nil, err
+		}
+		return apitype.UnlockReply{Door: name, Duration: d.String()}, nil
+	})
 }
 
 func (s *Server) adminUnlock(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.commander()
-	if err != nil {
-		return err
-	}
 	var in apitype.AdminUnlockRequest
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
-		return err
-	}
-	if in.DoorID == "" {
-		return badField("door_id", "is required: the door's name or its Verkada id")
-	}
-	// A Verkada client sends the door_id GET /access/v1/doors gave it (the
-	// door's NameUUID); latch's own callers send the name.
-	name := in.DoorID
-	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
-	defer cancel()
-	names, err := ctl.DoorNames(ctx)
-	if err != nil {
-		return commandError(err)
-	}
-	for _, dn := range names {
-		if NameUUID("door", s.site(), dn) == in.DoorID {
-			name = dn
-			break
+	return s.command(w, r, &in, false, func(ctx context.Context, ctl DoorCommander) (any, error) {
+		if in.DoorID == "" {
+			return nil, badField("door_id", "is required: the door's name or its Verkada id")
 		}
-	}
-	d, err := ctl.Unlock(ctx, name, 0, c.cmdActor())
-	if err != nil {
-		return commandError(err)
-	}
-	writeJSON(w, http.StatusOK, apitype.AdminUnlockReply{DoorID: in.DoorID, Duration: int(d / time.Second)})
-	return nil
+		// A Verkada client sends the door_id GET /access/v1/doors gave it (the
+		// door's NameUUID); latch's own callers send the name.
+		name := in.DoorID
+		names, err := ctl.DoorNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, dn := range names {
+			if NameUUID("door", s.site(), dn) == in.DoorID {
+				name = dn
+				break
+			}
+		}
+		d, err := ctl.Unlock(ctx, name, 0, c.cmdActor())
+		if err != nil {
+			return nil, err
+		}
+		return apitype.AdminUnlockReply{DoorID: in.DoorID, Duration: int(d / time.Second)}, nil
+	})
 }
 
 func (s *Server) putOverride(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.commander()
-	if err != nil {
-		return err
-	}
 	var in apitype.OverrideRequest
-	if err := decodeJSON(r.Body, s.bodyLimit, &in, false); err != nil {
-		return err
-	}
-	o, err := parseOverride(in)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
-	defer cancel()
-	v, err := ctl.Override(ctx, r.PathValue("name"), o, c.cmdActor())
-	if err != nil {
-		return commandError(err)
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.command(w, r, &in, false, func(ctx context.Context, ctl DoorCommander) (any, error) {
+		o, err := parseOverride(in)
+		if err != nil {
+			return nil, err
+		}
+		return ctl.Override(ctx, r.PathValue("name"), o, c.cmdActor())
+	})
 }
 
 // parseOverride reads an override body's fields (their ranges are the
@@ -162,64 +169,41 @@ func parseOverride(in apitype.OverrideRequest) (door.Override, error) {
 }
 
 func (s *Server) deleteOverride(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.commander()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
-	defer cancel()
-	v, err := ctl.ClearOverride(ctx, r.PathValue("name"), c.cmdActor())
-	if err != nil {
-		return commandError(err)
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return s.command(w, r, nil, false, func(ctx context.Context, ctl DoorCommander) (any, error) {
+		return ctl.ClearOverride(ctx, r.PathValue("name"), c.cmdActor())
+	})
 }
 
 func (s *Server) lockdown(on bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
-		ctl, err := s.commander()
-		if err != nil {
-			return err
-		}
 		var in apitype.LockdownRequest
-		if err := decodeJSON(r.Body, s.bodyLimit, &in, true); err != nil {
-			return err
-		}
-		for _, d := range in.Doors {
-			if d == "" {
-				return badField("doors", "door names must not be empty")
+		return s.command(w, r, &in, true, func(ctx context.Context, ctl DoorCommander) (any, error) {
+			for _, d := range in.Doors {
+				if d == "" {
+					return nil, badField("doors", "door names must not be empty")
+				}
 			}
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
-		defer cancel()
-		var names []string
-		if on {
-			names, err = ctl.Lockdown(ctx, in.Doors, c.cmdActor())
-		} else {
-			names, err = ctl.ReleaseLockdown(ctx, in.Doors, c.cmdActor())
-		}
-		if err != nil {
-			return commandError(err)
-		}
-		writeJSON(w, http.StatusOK, apitype.LockdownReply{Doors: names})
-		return nil
+			act := ctl.ReleaseLockdown
+			if on {
+				act = ctl.Lockdown
+			}
+			names, err := act(ctx, in.Doors, c.cmdActor())
+			if err != nil {
+				return nil, err
+			}
+			return apitype.LockdownReply{Doors: names}, nil
+		})
 	}
 }
 
 func (s *Server) getLockdown(w http.ResponseWriter, r *http.Request, c caller) error {
-	ctl, err := s.commander()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), commandTimeout)
-	defer cancel()
-	names, err := ctl.LockedDown(ctx)
-	if err != nil {
-		return commandError(err)
-	}
-	writeJSON(w, http.StatusOK, apitype.LockdownReply{Doors: names})
-	return nil
+	return s.command(w, r, nil, false, func(ctx context.Context, ctl DoorCommander) (any, error) {
+		names, err := ctl.LockedDown(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return apitype.LockdownReply{Doors: names}, nil
+	})
 }
 
 // doorView fills the operating part of a door's view from the loop's status.

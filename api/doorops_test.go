@@ -6,11 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
 	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/door"
-	"github.com/latchd/latch/reader/readertest"
+	"github.com/latchd/latch/door/doortest"
 	"github.com/latchd/latch/store"
 )
 
@@ -25,10 +23,8 @@ func withDoors() func(*Options) {
 			c := door.DefaultConfig()
 			c.Name = name
 			c.Location = loc
-			c.Relay = readertest.NewOutPin(name+"-relay", gpio.Low, nil)
 			c.Now = o.Now
-			c.State = o.Store
-			d, err := door.New(c, o.Store, emitStore{o.Store})
+			d, err := doortest.New(c, o.Store)
 			if err != nil {
 				panic(err)
 			}
@@ -51,10 +47,6 @@ func withDoors() func(*Options) {
 		})
 	}
 }
-
-type emitStore struct{ s *store.Store }
-
-func (e emitStore) Emit(ev door.Event) { _ = e.s.AppendEvents([]door.Event{ev}) }
 
 // TestDoorCommands: unlock, override, lockdown and Verkada's admin_unlock
 // through the API, their events with the token as actor, the door view,

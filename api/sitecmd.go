@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -99,9 +98,7 @@ func (l localCommander) view(name string) (apitype.DoorState, error) {
 type siteCommander struct{ c DoorCommander }
 
 func siteErr(err error) error {
-	var ue *door.UnknownError
-	var ve *door.ValueError
-	if err == nil || errors.As(err, &ue) || errors.As(err, &ve) || errors.Is(err, door.ErrLockdown) || errors.Is(err, door.ErrNotRunning) {
+	if err == nil || doorError(err) != nil {
 		return err
 	}
 	return &apiError{Status: http.StatusServiceUnavailable, Msg: "api: the site did not answer: " + err.Error()}

@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
 	"github.com/latchd/latch/api/apitype"
 	"github.com/latchd/latch/door"
-	"github.com/latchd/latch/reader/readertest"
+	"github.com/latchd/latch/door/doortest"
 	"github.com/latchd/latch/store"
 )
 
@@ -26,10 +24,6 @@ type doorRig struct {
 	done   chan struct{}
 }
 
-type emitStore struct{ s *store.Store }
-
-func (e emitStore) Emit(ev door.Event) { _ = e.s.AppendEvents([]door.Event{ev}) }
-
 func runDoors(t *testing.T, st *store.Store, names ...string) *doorRig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -40,9 +34,7 @@ func runDoors(t *testing.T, st *store.Store, names ...string) *doorRig {
 		c := door.DefaultConfig()
 		c.Name = n
 		c.Location = time.UTC
-		c.Relay = readertest.NewOutPin(n+"-relay", gpio.Low, nil)
-		c.State = st
-		d, err := door.New(c, st, emitStore{st})
+		d, err := doortest.New(c, st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,6 +126,15 @@ func eventsNamed(t *testing.T, st *store.Store, name string) []store.Event {
 	return out
 }
 
+// keyedManager starts the manager "mgr" of the command tests on a store
+// of its own and waits for its key check.
+func (s *site) keyedManager() *Member {
+	s.t.Helper()
+	mgr := s.member(storeIn(s.t, s.t.TempDir(), s.key), "mgr", true, nil, nil)
+	waitFor(s.t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
+	return mgr
+}
+
 var guard = door.Actor{Name: "guard", Role: store.RoleDoorManager}
 
 // TestSiteCommands: a manager commands doors on two controllers over
@@ -144,9 +145,8 @@ var guard = door.Actor{Name: "guard", Role: store.RoleDoorManager}
 func TestSiteCommands(t *testing.T) {
 	srv := runServer(t, "", 0)
 	s := newSite(t, srv.ClientURL())
-	mgr := s.member(storeIn(t, t.TempDir(), s.key), "mgr", true, nil, nil)
+	mgr := s.keyedManager()
 	defer mgr.Close()
-	waitFor(t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
 	r1 := runDoors(t, storeIn(t, t.TempDir(), s.key), "front", "back")
 	r2 := runDoors(t, storeIn(t, t.TempDir(), s.key), "front")
 	c1, c2 := s.controller(r1, "ctl1"), s.controller(r2, "ctl2")
@@ -260,9 +260,8 @@ func TestSiteCommands(t *testing.T) {
 func TestSiteLockdownWhileOffline(t *testing.T) {
 	srv := runServer(t, "", 0)
 	s := newSite(t, srv.ClientURL())
-	mgr := s.member(storeIn(t, t.TempDir(), s.key), "mgr", true, nil, nil)
+	mgr := s.keyedManager()
 	defer mgr.Close()
-	waitFor(t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
 	dir := t.TempDir()
 	st := storeIn(t, dir, s.key)
 	rig := runDoors(t, st, "front", "back")
@@ -333,9 +332,8 @@ func TestCommandsOffline(t *testing.T) {
 	srv := runServer(t, dir, 0)
 	port := srv.Addr().(*net.TCPAddr).Port
 	s := newSite(t, srv.ClientURL())
-	mgr := s.member(storeIn(t, t.TempDir(), s.key), "mgr", true, nil, nil)
+	mgr := s.keyedManager()
 	defer mgr.Close()
-	waitFor(t, "the manager's key check", func() bool { return mgr.Sync().KeyState == "ok" })
 	rig := runDoors(t, storeIn(t, t.TempDir(), s.key), "front")
 	c := s.controller(rig, "ctl1")
 	defer c.Close()

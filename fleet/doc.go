@@ -21,7 +21,7 @@
 //     documents a store change computed into compare-and-set writes on the
 //     creds bucket and create-only index keys, and returns once the local
 //     replica applied them;
-//   - events (events.go, ingest.go): the stream latch_<site>_events, its
+//   - events (events.go): the stream latch_<site>_events, its
 //     subjects latch.<site>.events.<controller>.<door> (NoDoor "_" for an
 //     event of no door), message ids <controller>:<seq> and duplicate
 //     window; a controller's upload, Uploader, an outbox.Destination
@@ -33,7 +33,7 @@
 //     the same transaction;
 //   - status: each member's key in latch_<site>_status (DecodeStatus) and a
 //     manager's view of the site's doors (SiteDoors);
-//   - door commands across the site (commands.go, sitecmd.go): the wire
+//   - door commands across the site (commands.go): the wire
 //     (Command, Reply: DecodeCommand, DecodeReply) on
 //     latch.<site>.cmd.<controller>.<door>, a controller's service that runs
 //     each through its door.Controller, and a manager's SiteCommands

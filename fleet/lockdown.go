@@ -75,28 +75,22 @@ func (m *Member) kickStatus() {
 // lockdownLoop watches the lockdown key until ctx ends, again after any
 // error or reconnect.
 func (m *Member) lockdownLoop(ctx context.Context) {
-	pause := time.Second
-	var lastLogged string
+	b := newBackoff(30 * time.Second)
+	var logged distinctErr
 	for ctx.Err() == nil {
 		err := m.watchLockdown(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if errors.Is(err, errReconnected) {
-			pause = time.Second
+			b.reset()
 			continue
 		}
-		if err != nil && err.Error() != lastLogged && !errors.Is(err, ErrOffline) {
+		if !errors.Is(err, ErrOffline) && logged.isNew(err) {
 			m.log.Warn().Err(err).Msg("fleet: lockdown watch stopped; retrying")
-			lastLogged = err.Error()
 		}
-		select {
-		case <-ctx.Done():
+		if !b.wait(ctx, m.lockReconnect) {
 			return
-		case <-m.lockReconnect:
-			pause = time.Second
-		case <-time.After(pause):
-			pause = min(2*pause, 30*time.Second)
 		}
 	}
 }

@@ -84,30 +84,23 @@ func (m *Member) setKeyState(s string) {
 // syncLoop runs the sync until ctx ends, starting it again after any
 // error (lost connection, missing bucket) with a growing pause.
 func (m *Member) syncLoop(ctx context.Context) {
-	pause := time.Second
-	var lastLogged string
+	b := newBackoff(30 * time.Second)
+	var logged distinctErr
 	for ctx.Err() == nil {
 		err := m.syncOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		m.setErr(err)
-		if err != nil && err.Error() != lastLogged {
-			// One line per distinct error, not one per retry.
+		if logged.isNew(err) {
 			if errors.Is(err, ErrKeyMismatch) {
 				m.log.Error().Str("key_id", m.keyID).Msg(ErrKeyMismatch.Error())
 			} else {
 				m.log.Warn().Err(err).Msg("fleet: sync stopped; retrying")
 			}
-			lastLogged = err.Error()
 		}
-		select {
-		case <-ctx.Done():
+		if !b.wait(ctx, m.reconnect) {
 			return
-		case <-m.reconnect:
-			pause = time.Second
-		case <-time.After(pause):
-			pause = min(2*pause, 30*time.Second)
 		}
 	}
 }

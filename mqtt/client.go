@@ -217,12 +217,8 @@ func (c *Client) kick() {
 // subscribes to Home Assistant's status and (commands) the set topics.
 func (c *Client) refresher(ctx context.Context) {
 	for {
-		select {
-		case <-ctx.Done():
+		if _, ok := next(ctx, c.cm.Done(), c.refresh); !ok {
 			return
-		case <-c.cm.Done():
-			return
-		case <-c.refresh:
 		}
 		if err := c.announce(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn().Err(err).Msg("announcing to the broker; again on the next connection")
@@ -387,20 +383,31 @@ func (c *Client) received(pr paho.PublishReceived) (bool, error) {
 // commander runs the commands one at a time, in the order they came.
 func (c *Client) commander(ctx context.Context) {
 	for {
-		select {
-		case <-ctx.Done():
+		cmd, ok := next(ctx, c.cm.Done(), c.cmds)
+		if !ok {
 			return
-		case <-c.cm.Done():
-			return
-		case cmd := <-c.cmds:
-			cctx, cancel := context.WithTimeout(ctx, commandTimeout)
-			err := c.opts.Commander.DoorCommand(cctx, cmd.door, cmd.cmd)
-			cancel()
-			if err != nil {
-				c.log.Warn().Str("door", cmd.door).Str("command", cmd.cmd).Err(err).Msg("mqtt command refused")
-				continue
-			}
-			c.log.Info().Str("door", cmd.door).Str("command", cmd.cmd).Msg("mqtt command done")
 		}
+		cctx, cancel := context.WithTimeout(ctx, commandTimeout)
+		err := c.opts.Commander.DoorCommand(cctx, cmd.door, cmd.cmd)
+		cancel()
+		if err != nil {
+			c.log.Warn().Str("door", cmd.door).Str("command", cmd.cmd).Err(err).Msg("mqtt command refused")
+			continue
+		}
+		c.log.Info().Str("door", cmd.door).Str("command", cmd.cmd).Msg("mqtt command done")
+	}
+}
+
+// next waits for a worker's next job on ch; false when ctx ended or the
+// connection manager stopped (done) first.
+func next[T any](ctx context.Context, done <-chan struct{}, ch <-chan T) (T, bool) {
+	var zero T
+	select {
+	case <-ctx.Done():
+		return zero, false
+	case <-done:
+		return zero, false
+	case v := <-ch:
+		return v, true
 	}
 }

@@ -38,16 +38,23 @@ func newClient(t *testing.T, b *broker, cfg Config, cmd Commander) *Client {
 	if cfg.DiscoveryPrefix == "" {
 		cfg.DiscoveryPrefix = DefaultDiscoveryPrefix
 	}
-	c, err := New(cfg, Options{Controller: "hq", SWVersion: "v1.2.3", Commander: cmd, Log: zerolog.Nop(), ReconnectBackoff: fastBackoff,
+	return startClient(t, cfg, Options{Controller: "hq", SWVersion: "v1.2.3", Commander: cmd, Log: zerolog.Nop(), ReconnectBackoff: fastBackoff,
 		Doors: []DoorInfo{{Name: "front", HasDPS: true}, {Name: "back.gate"}}})
+}
+
+// startClient makes and starts a client of cfg and o, stopped when the
+// test or benchmark ends.
+func startClient(tb testing.TB, cfg Config, o Options) *Client {
+	tb.Helper()
+	c, err := New(cfg, o)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()
 		c.Stop(sctx)
@@ -261,22 +268,11 @@ func TestWillOnStop(t *testing.T) {
 // TestDeliverWaitsForTheBroker: with no broker Deliver acknowledges
 // nothing, and returns when its context ends.
 func TestDeliverWaitsForTheBroker(t *testing.T) {
-	c, err := New(Config{URL: "tcp://127.0.0.1:1", DiscoveryPrefix: ""}, Options{Controller: "hq", Log: zerolog.Nop(), ReconnectBackoff: fastBackoff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	dctx, dcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	c := startClient(t, Config{URL: "tcp://127.0.0.1:1", DiscoveryPrefix: ""}, Options{Controller: "hq", Log: zerolog.Nop(), ReconnectBackoff: fastBackoff})
+	dctx, dcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer dcancel()
 	acked, err := c.Deliver(dctx, []store.Event{{Seq: 1, Event: door.EvREX}})
 	if acked != 0 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Deliver without a broker = %d, %v", acked, err)
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	c.Stop(sctx)
 }

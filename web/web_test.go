@@ -14,11 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
-	"github.com/latchd/latch/reader/readertest"
+	"github.com/latchd/latch/door/doortest"
 	"github.com/latchd/latch/store"
 	"github.com/latchd/latch/store/storetest"
 )
@@ -74,10 +72,8 @@ func withDoor(t testing.TB, o *api.Options) {
 	c := door.DefaultConfig()
 	c.Name = "front"
 	c.Location = seoul
-	c.Relay = readertest.NewOutPin("front-relay", gpio.Low, nil)
 	c.Now = o.Now
-	c.State = o.Store
-	d, err := door.New(c, o.Store, emitStore{o.Store})
+	d, err := doortest.New(c, o.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +89,6 @@ func withDoor(t testing.TB, o *api.Options) {
 		return []api.DoorStatus{{Name: "front", Mode: string(s.Mode), NextChange: s.Next, NextMode: string(s.NextMode), State: s}}
 	})
 }
-
-type emitStore struct{ s *store.Store }
-
-func (e emitStore) Emit(ev door.Event) { _ = e.s.AppendEvents([]door.Event{ev}) }
 
 // client is a browser: a cookie jar, no redirects followed.
 type client struct {

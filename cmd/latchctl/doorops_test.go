@@ -7,18 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
 	"github.com/latchd/latch/api"
 	"github.com/latchd/latch/door"
-	"github.com/latchd/latch/reader/readertest"
+	"github.com/latchd/latch/door/doortest"
 	"github.com/latchd/latch/store"
 	"github.com/latchd/latch/store/storetest"
 )
-
-type emitTo struct{ st *store.Store }
-
-func (e emitTo) Emit(ev door.Event) { _ = e.st.AppendEvents([]door.Event{ev}) }
 
 // TestDoorOps: latchctl door unlock, override (shown in the door's zone,
 // with its name), lockdown and its status, and a refused unlock that says
@@ -28,9 +22,8 @@ func TestDoorOps(t *testing.T) {
 	st := storetest.Open(t, dir)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	c := door.DefaultConfig()
-	c.Name, c.Location, c.State = "front", berlin, st
-	c.Relay = readertest.NewOutPin("relay", gpio.Low, nil)
-	d, err := door.New(c, st, emitTo{st})
+	c.Name, c.Location = "front", berlin
+	d, err := doortest.New(c, st)
 	if err != nil {
 		t.Fatal(err)
 	}
