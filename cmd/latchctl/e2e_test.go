@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -171,11 +170,7 @@ type e2eSim struct {
 func startE2ESim(t *testing.T) *e2eSim {
 	t.Helper()
 	bin := daemontest.Build(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfg, []byte(e2eConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := daemontest.WriteConfig(t, e2eConfig)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	d := daemontest.Start(t, bin, []string{"--sim", "--config", cfg})

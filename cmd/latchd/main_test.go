@@ -224,11 +224,7 @@ func fireInput(pin string) string {
 // and the config's path, for startSim.
 func seededDir(t *testing.T, cfg string) (dir, cfgPath string) {
 	t.Helper()
-	dir = t.TempDir()
-	cfgPath = filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfgPath = daemontest.WriteConfig(t, cfg)
 	seed(t, dir)
 	return dir, cfgPath
 }

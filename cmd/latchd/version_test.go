@@ -1,13 +1,13 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/daemontest"
 )
 
 // TestVersion: both binaries print the version, commit and build date set
@@ -25,10 +25,7 @@ func TestVersion(t *testing.T) {
 			t.Errorf("%s --version = %q, want prefix %q", exe, out, want)
 		}
 	}
-	cfgPath := filepath.Join(t.TempDir(), "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, cfgPath := daemontest.WriteConfig(t, simConfig)
 	d := startSim(t, bin, cfgPath)
 	if got := d.Started; got["version"] != "0.0.0-test" || got["commit"] != "0123456789abcdef" || got["built"] != "2026-12-01T00:00:00Z" {
 		t.Errorf("latchd started = %v, want version, commit and built", got)

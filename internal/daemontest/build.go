@@ -47,6 +47,18 @@ func Build(t testing.TB) string {
 	return filepath.Join(built.dir, "latchd")
 }
 
+// WriteConfig writes text as latch.toml into a new folder of the test and
+// returns the folder and the file's path, for latchd --config.
+func WriteConfig(t testing.TB, text string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "latch.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
+}
+
 // RemoveBuilds removes what Build made; the package's TestMain calls it
 // after m.Run.
 func RemoveBuilds() {
