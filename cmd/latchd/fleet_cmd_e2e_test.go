@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchd/latch/internal/apitest"
+	"github.com/latchd/latch/internal/daemontest"
 	"github.com/latchd/latch/store"
 )
 
@@ -251,7 +252,7 @@ func (s *fleetSite) addUser(t *testing.T, token, ext string, card int) string {
 
 // latchctl is the built latchctl on the manager's socket with a token.
 func latchctl(bin, sock, token string, args ...string) *exec.Cmd {
-	c := exec.Command(filepath.Join(filepath.Dir(bin), "latchctl"), append(args, "--socket", sock)...)
+	c := exec.Command(daemontest.Latchctl(bin), append(args, "--socket", sock)...)
 	c.Env = append(os.Environ(), "LATCH_TOKEN="+token)
 	return c
 }

@@ -381,7 +381,6 @@ func expectNotify(t *testing.T, c *net.UnixConn, want string) {
 // banner promises, and the banner's latchctl lines work as printed.
 func TestDemo(t *testing.T) {
 	bin := buildLatchd(t)
-	binDir := filepath.Dir(bin)
 	path := "PATH=/usr/bin:/bin"
 	d := startDaemon(t, bin, []string{"--sim", "--log-format", "json"}, path, "TMPDIR="+t.TempDir())
 
@@ -396,8 +395,8 @@ func TestDemo(t *testing.T) {
 			break
 		}
 	}
-	if len(ctl) != 3 || !strings.HasPrefix(ctl[0], "export LATCH_TOKEN=$("+filepath.Join(binDir, "latchctl")+" token create") {
-		t.Fatalf("banner's latchctl lines %q; want three, the first making a token with %s", ctl, filepath.Join(binDir, "latchctl"))
+	if len(ctl) != 3 || !strings.HasPrefix(ctl[0], "export LATCH_TOKEN=$("+daemontest.Latchctl(bin)+" token create") {
+		t.Fatalf("banner's latchctl lines %q; want three, the first making a token with %s", ctl, daemontest.Latchctl(bin))
 	}
 
 	for _, tc := range []struct {

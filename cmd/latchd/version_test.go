@@ -15,7 +15,7 @@ import (
 // and "latchd started" logs them.
 func TestVersion(t *testing.T) {
 	bin := buildLatchd(t)
-	for _, exe := range []string{bin, filepath.Join(filepath.Dir(bin), "latchctl")} {
+	for _, exe := range []string{bin, daemontest.Latchctl(bin)} {
 		out, err := exec.Command(exe, "--version").CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s --version: %v\n%s", exe, err, out)

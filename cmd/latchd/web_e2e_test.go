@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/latchd/latch/internal/daemontest"
 	"github.com/latchd/latch/store"
 )
 
@@ -39,7 +40,7 @@ func TestAdminPageInChromium(t *testing.T) {
 	cfg = strings.Replace(cfg, `format = "console"`, `format = "json"`, 1)
 	cfgPath := filepath.Join(dir, "latch.toml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
-	ctl := filepath.Join(filepath.Dir(bin), "latchctl")
+	ctl := daemontest.Latchctl(bin)
 	for _, role := range store.Roles {
 		c := exec.Command(ctl, "admin", "create", "--config", cfgPath, "--name", accountOf(role), "--role", role)
 		c.Stdin = strings.NewReader("browser test password\n")

@@ -47,6 +47,9 @@ func Build(t testing.TB) string {
 	return filepath.Join(built.dir, "latchd")
 }
 
+// Latchctl is the path of latchctl, which Build puts beside latchd.
+func Latchctl(latchd string) string { return filepath.Join(filepath.Dir(latchd), "latchctl") }
+
 // WriteConfig writes text as latch.toml into a new folder of the test and
 // returns the folder and the file's path, for latchd --config.
 func WriteConfig(t testing.TB, text string) (dir, path string) {
