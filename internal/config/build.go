@@ -284,10 +284,10 @@ func (b *builder) build(raw *rawFile) *Config {
 	cfg.MFA.LockoutTime = b.duration("mfa.lockout_time", rm.LockoutTime, def.LockoutTime, door.LockoutTimeLimit)
 
 	// [[door]] first: readers refer to doors.
-	doorIndex := map[string]int{}
+	doorNames := map[string]string{}
 	var entries []doorEntries
 	for i := range raw.Door {
-		d, e := b.door(idx("door", i), &raw.Door[i], cfg.Controller, used, doorIndex, i)
+		d, e := b.door(idx("door", i), &raw.Door[i], cfg.Controller, used, doorNames)
 		cfg.Doors = append(cfg.Doors, d)
 		entries = append(entries, e)
 	}
@@ -296,11 +296,10 @@ func (b *builder) build(raw *rawFile) *Config {
 	readerNames := map[string]string{}
 	for i := range raw.Reader {
 		key := idx("reader", i)
-		r := b.reader(key, &raw.Reader[i], used)
-		b.unique(key+".name", "reader", r.Name, readerNames)
+		r := b.reader(key, &raw.Reader[i], used, readerNames)
 		if raw.Reader[i].Door == nil {
 			b.fail(key+".door", "is required: the name of a [[door]]")
-		} else if _, ok := doorIndex[r.Door]; !ok {
+		} else if _, ok := doorNames[r.Door]; !ok {
 			b.fail(key+".door", "door %q does not exist (no [[door]] has that name)", r.Door)
 		}
 		cfg.Readers = append(cfg.Readers, r)
@@ -324,37 +323,7 @@ func (b *builder) build(raw *rawFile) *Config {
 	// [[group]]
 	groupNames := map[string]string{}
 	for i := range raw.Group {
-		key := idx("group", i)
-		rg := &raw.Group[i]
-		g := Group{Line: b.pos.lineOf(key)}
-		g.Name = b.name(key+".name", rg.Name)
-		b.unique(key+".name", "group", g.Name, groupNames)
-		if rg.Doors == nil && !fleetGroupDoors(raw) {
-			b.fail(key+".doors", "is required: a list of door names")
-		}
-		seen := map[string]bool{}
-		for _, dn := range rg.Doors {
-			if _, ok := doorIndex[dn]; !ok && fleetGroupDoors(raw) {
-				continue // a manager: the doors are its controllers'
-			} else if !ok {
-				b.fail(key+".doors", "door %q does not exist (no [[door]] has that name)", dn)
-			} else if seen[dn] {
-				b.fail(key+".doors", "door %q is listed twice", dn)
-			}
-			seen[dn] = true
-			g.Doors = append(g.Doors, dn)
-		}
-		ok := true
-		for j, rw := range rg.Schedule {
-			w, err := schedule.WindowText{Days: rw.Days, Start: rw.Start, End: rw.End}.Parse(j, false)
-			g.Schedule = append(g.Schedule, w)
-			ok = b.scheduleIssues(key, err) && ok
-		}
-		if ok {
-			_, err := schedule.NewAccess(cfg.Controller.Location, g.Schedule)
-			b.scheduleIssues(key, err)
-		}
-		cfg.Groups = append(cfg.Groups, g)
+		cfg.Groups = append(cfg.Groups, b.group(idx("group", i), &raw.Group[i], cfg.Controller, groupNames, doorNames, fleetGroupDoors(raw)))
 	}
 
 	// Group names a door rule refers to.
@@ -377,36 +346,7 @@ func (b *builder) build(raw *rawFile) *Config {
 	// [[input]]
 	inputNames := map[string]string{}
 	for i := range raw.Input {
-		key := idx("input", i)
-		ri := &raw.Input[i]
-		in := Input{Line: b.pos.lineOf(key)}
-		in.Name = b.name(key+".name", ri.Name)
-		b.unique(key+".name", "input", in.Name, inputNames)
-		in.Pin = b.pin(key+".pin", ri.Pin, true, used)
-		in.Active = b.level(key+".active", ri.Active, gpio.Low)
-		if ri.Action == nil {
-			b.fail(key+".action", "is required: %q, %q or %q", door.InputEmergencyRelease, door.InputLockdown, door.InputAlarm)
-		} else {
-			in.Action = b.oneOf(key+".action", *ri.Action, door.InputEmergencyRelease, door.InputLockdown, door.InputAlarm)
-		}
-		if ri.Doors == nil {
-			for _, d := range cfg.Doors {
-				in.Doors = append(in.Doors, d.Name)
-			}
-		} else if len(ri.Doors) == 0 {
-			b.fail(key+".doors", "must name at least one door (leave doors out for every door)")
-		}
-		seen := map[string]bool{}
-		for _, dn := range ri.Doors {
-			if _, ok := doorIndex[dn]; !ok {
-				b.fail(key+".doors", "door %q does not exist (no [[door]] has that name)", dn)
-			} else if seen[dn] {
-				b.fail(key+".doors", "door %q is listed twice", dn)
-			}
-			seen[dn] = true
-			in.Doors = append(in.Doors, dn)
-		}
-		cfg.Inputs = append(cfg.Inputs, in)
+		cfg.Inputs = append(cfg.Inputs, b.input(idx("input", i), &raw.Input[i], cfg.Doors, used, inputNames, doorNames))
 	}
 
 	// [mqtt] and [[webhook]] (integrations.go)
@@ -416,17 +356,84 @@ func (b *builder) build(raw *rawFile) *Config {
 	return cfg
 }
 
-// unique checks that no earlier section of kind has name (names: name → key).
-func (b *builder) unique(key, kind, name string, names map[string]string) {
+// uniqueName reads the required name of section key ("door[0]") and checks
+// that no earlier section of kind has it (names: name → section key).
+func (b *builder) uniqueName(key, kind string, p *string, names map[string]string) string {
+	name := b.name(key+".name", p)
 	if name == "" {
-		return
+		return name
 	}
-	section := key[:strings.LastIndex(key, ".")]
 	if other, ok := names[name]; ok {
-		b.fail(key, "%s %q is already defined at %s (line %d)", kind, name, other, b.pos.lineOf(other))
-		return
+		b.fail(key+".name", "%s %q is already defined at %s (line %d)", kind, name, other, b.pos.lineOf(other))
+		return name
 	}
-	names[name] = section
+	names[name] = key
+	return name
+}
+
+// doorList checks the door names of key (a group's or an input's doors):
+// each names a [[door]] (unless skipMissing: a fleet manager's groups name
+// its controllers' doors) and none is listed twice.
+func (b *builder) doorList(key string, list []string, doors map[string]string, skipMissing bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, dn := range list {
+		if _, ok := doors[dn]; !ok && skipMissing {
+			continue
+		} else if !ok {
+			b.fail(key, "door %q does not exist (no [[door]] has that name)", dn)
+		} else if seen[dn] {
+			b.fail(key, "door %q is listed twice", dn)
+		}
+		seen[dn] = true
+		out = append(out, dn)
+	}
+	return out
+}
+
+// group reads a [[group]]; manager: this file is a fleet manager's, whose
+// groups may leave doors out.
+func (b *builder) group(key string, rg *rawGroup, ctl Controller, names, doors map[string]string, manager bool) Group {
+	g := Group{Line: b.pos.lineOf(key)}
+	g.Name = b.uniqueName(key, "group", rg.Name, names)
+	if rg.Doors == nil && !manager {
+		b.fail(key+".doors", "is required: a list of door names")
+	}
+	g.Doors = b.doorList(key+".doors", rg.Doors, doors, manager)
+	ok := true
+	for j, rw := range rg.Schedule {
+		w, err := schedule.WindowText{Days: rw.Days, Start: rw.Start, End: rw.End}.Parse(j, false)
+		g.Schedule = append(g.Schedule, w)
+		ok = b.scheduleIssues(key, err) && ok
+	}
+	if ok {
+		_, err := schedule.NewAccess(ctl.Location, g.Schedule)
+		b.scheduleIssues(key, err)
+	}
+	return g
+}
+
+// input reads an [[input]]; it acts on every door (all) when its doors
+// key is left out.
+func (b *builder) input(key string, ri *rawInput, all []Door, used, names, doors map[string]string) Input {
+	in := Input{Line: b.pos.lineOf(key)}
+	in.Name = b.uniqueName(key, "input", ri.Name, names)
+	in.Pin = b.pin(key+".pin", ri.Pin, true, used)
+	in.Active = b.level(key+".active", ri.Active, gpio.Low)
+	if ri.Action == nil {
+		b.fail(key+".action", "is required: %q, %q or %q", door.InputEmergencyRelease, door.InputLockdown, door.InputAlarm)
+	} else {
+		in.Action = b.oneOf(key+".action", *ri.Action, door.InputEmergencyRelease, door.InputLockdown, door.InputAlarm)
+	}
+	if ri.Doors == nil {
+		for _, d := range all {
+			in.Doors = append(in.Doors, d.Name)
+		}
+	} else if len(ri.Doors) == 0 {
+		b.fail(key+".doors", "must name at least one door (leave doors out for every door)")
+	}
+	in.Doors = append(in.Doors, b.doorList(key+".doors", ri.Doors, doors, false)...)
+	return in
 }
 
 // scheduleIssues maps the schedule package's errors to issues under the
@@ -454,18 +461,10 @@ func (b *builder) scheduleIssues(key string, err error) bool {
 // that their schedule as a whole can be checked.
 type doorEntries struct{ ok bool }
 
-func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]string, names map[string]int, i int) (Door, doorEntries) {
+func (b *builder) door(key string, rd *rawDoor, ctl Controller, used, names map[string]string) (Door, doorEntries) {
 	d := Door{Config: door.DefaultConfig(), Line: b.pos.lineOf(key)}
 	d.MFA = door.MFAConfig{} // [mfa] is the file's: DoorConfig sets it
-	d.Name = b.name(key+".name", rd.Name)
-	if d.Name != "" {
-		if j, ok := names[d.Name]; ok {
-			other := idx("door", j)
-			b.fail(key+".name", "door %q is already defined at %s (line %d)", d.Name, other, b.pos.lineOf(other))
-		} else {
-			names[d.Name] = i
-		}
-	}
+	d.Name = b.uniqueName(key, "door", rd.Name, names)
 	d.TimeZone = str(rd.TimeZone, "")
 	if d.TimeZone == "" {
 		d.TimeZone, d.Location = ctl.TimeZone, ctl.Location
@@ -515,9 +514,9 @@ func (b *builder) door(key string, rd *rawDoor, ctl Controller, used map[string]
 // defaultFormats are the card formats of a reader whose formats key is left out.
 var defaultFormats = []string{string(reader.H10301), string(reader.H10304)}
 
-func (b *builder) reader(key string, rr *rawReader, used map[string]string) Reader {
+func (b *builder) reader(key string, rr *rawReader, used, names map[string]string) Reader {
 	r := Reader{Line: b.pos.lineOf(key)}
-	r.Name = b.name(key+".name", rr.Name)
+	r.Name = b.uniqueName(key, "reader", rr.Name, names)
 	r.Door = str(rr.Door, "")
 	r.Direction = b.oneOf(key+".direction", str(rr.Direction, door.DirectionIn), door.DirectionIn, door.DirectionOut)
 	r.D0 = b.pin(key+".d0", rr.D0, true, used)

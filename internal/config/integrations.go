@@ -73,8 +73,7 @@ func (b *builder) integrations(raw *rawFile, cfg *Config) {
 		key := idx("webhook", i)
 		rw := &raw.Webhook[i]
 		w := webhook.Config{}
-		w.Name = b.name(key+".name", rw.Name)
-		b.unique(key+".name", "webhook", w.Name, names)
+		w.Name = b.uniqueName(key, "webhook", rw.Name, names)
 		if rw.URL == nil {
 			b.fail(key+".url", "is required: the receiver, e.g. \"https://soc.example.com/latch\"")
 		} else {
