@@ -257,6 +257,13 @@ func startGen(tx *bolt.Tx, gen uint64) error {
 			return err
 		}
 	}
+	return newStaging(tx, gen, dataBuckets)
+}
+
+// newStaging makes generation gen, with the empty buckets names, the
+// staging one. A leftover generation of that number can only be garbage:
+// it is dropped first.
+func newStaging(tx *bolt.Tx, gen uint64, names [][]byte) error {
 	if tx.Bucket(genName(gen)) != nil {
 		if err := tx.DeleteBucket(genName(gen)); err != nil {
 			return err
@@ -266,12 +273,12 @@ func startGen(tx *bolt.Tx, gen uint64) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range dataBuckets {
+	for _, name := range names {
 		if _, err := root.CreateBucket(name); err != nil {
 			return err
 		}
 	}
-	return meta.Put(kStaging, be64(gen))
+	return tx.Bucket(bMeta).Put(kStaging, be64(gen))
 }
 
 // switchGen makes the staging generation newGen the live one and deletes
