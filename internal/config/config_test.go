@@ -43,6 +43,32 @@ func loadFile(t *testing.T, path, doc string) *Config {
 	return cfg
 }
 
+// writeFile writes data to name in dir with mode, whatever the umask, and
+// returns its path.
+func writeFile(t *testing.T, dir, name string, data []byte, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// parseIssues parses doc as read from path and returns the *Error it must
+// give; anything else fails the test.
+func parseIssues(t *testing.T, doc, path string) *Error {
+	t.Helper()
+	cfg, err := Parse([]byte(doc), path)
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Issues) == 0 {
+		t.Fatalf("err = %T %v (config %+v), want a *config.Error with issues", err, err, cfg)
+	}
+	return ce
+}
+
 func TestDefaults(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "latch.toml")
 	cfg := loadFile(t, path, minimal)
@@ -233,14 +259,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tc.doc), "t.toml")
-			if err == nil {
-				t.Fatalf("accepted: %+v", cfg)
-			}
-			var ce *Error
-			if !errors.As(err, &ce) || len(ce.Issues) == 0 {
-				t.Fatalf("error %T %v is not a *config.Error with issues", err, err)
-			}
+			err := parseIssues(t, tc.doc, "t.toml")
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error\n%v\ndoes not contain %q", err, w)
