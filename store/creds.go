@@ -117,21 +117,7 @@ func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
 // SetEntryCode sets (or replaces) a user's entry code. ErrConflict when
 // another user has it; the error never says who.
 func (s *Store) SetEntryCode(userID string, code []byte, by Actor) error {
-	userID, err := s.userKey(userID)
-	if err != nil {
-		return err
-	}
-	if err := ValidateCode(code); err != nil {
-		return err
-	}
-	mac := s.entryMAC(nil, code)
-	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
-		changed, err := b.setCode(entrySlot(userID), mac, encodeCode(mac, len(code), now, by.Name))
-		if err != nil || !changed {
-			return nil, err
-		}
-		return []Event{audit(now, by, "entry_code_set", userID, r.ExternalID)}, nil
-	})
+	return s.setSlotCode(userID, code, by, entrySlot)
 }
 
 // DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
@@ -144,23 +130,51 @@ func (s *Store) DeleteEntryCode(userID string, by Actor) error {
 // in the entry index, which holds both kinds so that they are unique
 // together.
 type codeSlot struct {
-	what       string // "entry code", "duress code"
-	deleted    string // the audit event of its deletion
-	userID     string
-	key, owner []byte
+	what         string // "entry code", "duress code"
+	set, deleted string // the audit events
+	userID       string
+	key, owner   []byte
 	// other is the error for a code that is the user's code of the other
-	// slot: the door could not tell the two apart.
-	other error
+	// slot; mfa, when not nil, for one of the user's MFA codes: the door
+	// could not tell the two apart.
+	other, mfa error
 }
 
 func entrySlot(userID string) codeSlot {
 	id := []byte(userID)
-	return codeSlot{"entry code", "entry_code_deleted", userID, entryKey(id), id, errEntryIsDuress}
+	return codeSlot{what: "entry code", set: "entry_code_set", deleted: "entry_code_deleted",
+		userID: userID, key: entryKey(id), owner: id, other: errEntryIsDuress}
 }
 
 func duressSlot(userID string) codeSlot {
 	id := []byte(userID)
-	return codeSlot{"duress code", "duress_code_deleted", userID, duressKey(id), duressOwner(id), errDuressIsEntry}
+	return codeSlot{what: "duress code", set: "duress_code_set", deleted: "duress_code_deleted",
+		userID: userID, key: duressKey(id), owner: duressOwner(id), other: errDuressIsEntry, mfa: errDuressIsMFA}
+}
+
+// setSlotCode sets (or replaces) a user's code in the slot slotOf gives.
+// Setting the code the slot already holds changes nothing and records
+// nothing.
+func (s *Store) setSlotCode(userID string, code []byte, by Actor, slotOf func(userID string) codeSlot) error {
+	if err := ValidateCode(code); err != nil {
+		return err
+	}
+	userID, err := s.userKey(userID)
+	if err != nil {
+		return err
+	}
+	mac := s.entryMAC(nil, code)
+	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
+		slot := slotOf(userID)
+		if slot.mfa != nil && b.findMFA(userID, s.mfaMAC(nil, userID, code)) != nil {
+			return nil, slot.mfa
+		}
+		changed, err := b.setCode(slot, mac, encodeCode(mac, len(code), now, by.Name))
+		if err != nil || !changed {
+			return nil, err
+		}
+		return []Event{audit(now, by, slot.set, userID, r.ExternalID)}, nil
+	})
 }
 
 // setCode records val, the code record of mac, in slot and indexes it by

@@ -76,24 +76,7 @@ var (
 // error says which). Setting the code the user already has changes
 // nothing and records nothing.
 func (s *Store) SetDuressCode(userID string, code []byte, by Actor) error {
-	if err := ValidateCode(code); err != nil {
-		return err
-	}
-	userID, err := s.userKey(userID)
-	if err != nil {
-		return err
-	}
-	mac := s.entryMAC(nil, code)
-	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
-		if b.findMFA(userID, s.mfaMAC(nil, userID, code)) != nil {
-			return nil, errDuressIsMFA
-		}
-		changed, err := b.setCode(duressSlot(userID), mac, encodeCode(mac, len(code), now, by.Name))
-		if err != nil || !changed {
-			return nil, err
-		}
-		return []Event{audit(now, by, "duress_code_set", userID, r.ExternalID)}, nil
-	})
+	return s.setSlotCode(userID, code, by, duressSlot)
 }
 
 // DeleteDuressCode removes a user's duress code; ErrNotFound when there is
