@@ -124,12 +124,9 @@ func convertUsers(src, dst *bolt.Bucket, after []byte, n int) (int, []byte, erro
 	}
 	out.FillPercent = fillAppend
 	c := users.Cursor()
-	k, v := c.First()
-	if after != nil {
-		k, v = c.Seek(after)
-		for k != nil && bytes.HasPrefix(k, after) {
-			k, v = c.Next()
-		}
+	k, v := seekAfter(c, after)
+	for after != nil && k != nil && bytes.HasPrefix(k, after) {
+		k, v = c.Next() // the rest of user after's records
 	}
 	recs, done := 0, 0
 	var last []byte
@@ -367,13 +364,7 @@ func convertGen(oldGen, newGen uint64, dir string, run func(func(*bolt.Tx) error
 	// them; it returns the last key read (nil at the end).
 	scan := func(src *bolt.Bucket, after []byte, n int, conv func(k, v []byte) ([]byte, []byte, error)) ([][2][]byte, []byte, error) {
 		c := src.Cursor()
-		k, v := c.First()
-		if after != nil {
-			k, v = c.Seek(after)
-			if k != nil && bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
-		}
+		k, v := seekAfter(c, after)
 		var out [][2][]byte
 		for ; k != nil && len(out) < n; k, v = c.Next() {
 			nk, nv, err := conv(k, v)

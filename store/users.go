@@ -214,6 +214,20 @@ func viewUser[T any](s *Store, pub string, read func(b buckets, key string) (T, 
 	return out, s.pubErr(err)
 }
 
+// seekAfter moves c to the first key after key after (nil: to the first
+// key) and returns it: a page of a list starts after the last key of the
+// page before.
+func seekAfter(c *bolt.Cursor, after []byte) ([]byte, []byte) {
+	if after == nil {
+		return c.First()
+	}
+	k, v := c.Seek(after)
+	if k != nil && bytes.Equal(k, after) {
+		return c.Next()
+	}
+	return k, v
+}
+
 // update runs fn in a write transaction on the live generation and keeps
 // the store's one derived copy in step: before the commit, it derives
 // again the card records of every user whose records or cards fn wrote
@@ -524,16 +538,11 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 		// One value a user, its user record first (userval.go): read
 		// without decoding the rest.
 		c := b.users.recs.Bucket.Cursor()
-		var k, val []byte
-		if q.After == "" {
-			k, val = c.First()
-		} else {
-			k, val = c.Seek([]byte(q.After))
-			if k != nil && string(k) == q.After {
-				k, val = c.Next()
-			}
+		var after []byte
+		if q.After != "" {
+			after = []byte(q.After)
 		}
-		for ; k != nil; k, val = c.Next() {
+		for k, val := seekAfter(c, after); k != nil; k, val = c.Next() {
 			v, err := userRecOf(val)
 			if err != nil {
 				return fmt.Errorf("%w (user %s)", err, keyName(k))

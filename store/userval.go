@@ -194,9 +194,9 @@ func (r recs) user(k []byte) (uid, suffix []byte, subs []sub, err error) {
 	return uid, suffix, subs, err
 }
 
-// search finds the sub-record of suffix in subs, which are in suffix
+// findSub finds the sub-record of suffix in subs, which are in suffix
 // order: its index, or where it would go, and whether it is there.
-func search(subs []sub, suffix []byte) (int, bool) {
+func findSub(subs []sub, suffix []byte) (int, bool) {
 	return slices.BinarySearchFunc(subs, suffix, func(s sub, x []byte) int { return bytes.Compare(s.suffix, x) })
 }
 
@@ -234,7 +234,7 @@ func (r recs) Put(k, v []byte) error {
 	if err != nil {
 		return err
 	}
-	if i, found := search(subs, suffix); found {
+	if i, found := findSub(subs, suffix); found {
 		subs[i].val = v
 	} else {
 		subs = slices.Insert(subs, i, sub{suffix: suffix, val: v})
@@ -251,7 +251,7 @@ func (r recs) Delete(k []byte) error {
 	if err != nil {
 		return err
 	}
-	i, found := search(subs, suffix)
+	i, found := findSub(subs, suffix)
 	if !found {
 		return nil
 	}
@@ -437,7 +437,7 @@ func (w *recWriter) Put(k, v []byte) error {
 		}
 		w.uid, w.subs = bytes.Clone(uid), subs
 	}
-	if i, found := search(w.subs, suffix); found {
+	if i, found := findSub(w.subs, suffix); found {
 		w.subs[i].val = v
 	} else {
 		w.subs = slices.Insert(w.subs, i, sub{suffix: bytes.Clone(suffix), val: v})
