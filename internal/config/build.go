@@ -289,8 +289,8 @@ func (b *builder) build(root *table) *Config {
 	// [[door]] first: readers refer to doors.
 	doorNames := map[string]string{}
 	var entries []doorEntries
-	rawDoors := b.subs(root, "door")
-	for _, rd := range rawDoors {
+	doorTables := b.subs(root, "door")
+	for _, rd := range doorTables {
 		d, e := b.door(rd, cfg.Controller, used, doorNames)
 		cfg.Doors = append(cfg.Doors, d)
 		entries = append(entries, e)
@@ -325,7 +325,7 @@ func (b *builder) build(root *table) *Config {
 
 	// [[group]]; a fleet manager's groups may leave doors out: the doors
 	// are its controllers'.
-	manager := b.sub(root, "fleet").present() && len(rawDoors) == 0
+	manager := b.sub(root, "fleet").present() && len(doorTables) == 0
 	groupNames := map[string]string{}
 	for _, rg := range b.subs(root, "group") {
 		cfg.Groups = append(cfg.Groups, b.group(rg, cfg.Controller, groupNames, doorNames, manager))
