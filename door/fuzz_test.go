@@ -117,7 +117,7 @@ func FuzzStep(f *testing.F) {
 				}
 				// The card of a pending attempt, if any: the case that matters.
 				cn := cards[arg%len(cards)]
-				for _, name := range d.s.readerNames() {
+				for _, name := range d.s.readerNames {
 					if r := d.s.readers[name]; r.phase == phAwaiting && arg%2 == 0 {
 						cn = r.card.CardNumber
 					}

@@ -157,6 +157,7 @@ type ops struct {
 	fpiWindow bool      // the window in force is a first-person-in window
 	fpiGroups []string
 	inputs    map[string]*inputState
+	inputList []string        // their names in config order
 	lastBadge lastBadge       // the last card grant, for a double badge
 	saved     store.DoorState // the operating state as last handed to the store
 }
@@ -176,8 +177,10 @@ func (s *state) initOps() {
 	s.emergency = map[string]bool{}
 	s.lockIn = map[string]bool{}
 	s.inputs = map[string]*inputState{}
+	s.inputList = nil
 	for _, in := range s.cfg.Inputs {
 		s.inputs[in.Name] = &inputState{cfg: in}
+		s.inputList = append(s.inputList, in.Name)
 	}
 }
 
@@ -301,7 +304,7 @@ func (s *state) opsDeadline(min func(time.Time)) {
 // opsTick ends what has ended at now and debounces the inputs.
 func (s *state) opsTick(o *out) {
 	now := o.now
-	for _, name := range s.inputNames() {
+	for _, name := range s.inputList {
 		in := s.inputs[name]
 		if in.deb.due(now) {
 			s.inputChanged(o, in)
@@ -333,16 +336,6 @@ func (s *state) expireAtStart(now time.Time) {
 	if !s.fpiUntil.IsZero() && !now.Before(s.fpiUntil) {
 		s.fpiUntil = time.Time{}
 	}
-}
-
-func (s *state) inputNames() []string {
-	names := make([]string, 0, len(s.inputs))
-	for _, in := range s.cfg.Inputs {
-		if _, ok := s.inputs[in.Name]; ok {
-			names = append(names, in.Name)
-		}
-	}
-	return names
 }
 
 // onInput debounces an input's raw level.

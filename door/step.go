@@ -38,7 +38,7 @@ func (s *state) stepInto(buf []action, in input, now time.Time) []action {
 		if s.released {
 			s.lockStrike(o)
 		}
-		for _, name := range s.readerNames() {
+		for _, name := range s.readerNames {
 			r := s.readers[name]
 			wipe(r.buf)
 			*r = readerState{}
@@ -128,7 +128,7 @@ func (s *state) tick(o *out) {
 		s.heldAlarmed = true
 		o.emit(Event{Event: EvDoorHeldOpen, Mode: string(s.mode)})
 	}
-	for _, name := range s.readerNames() {
+	for _, name := range s.readerNames {
 		r := s.readers[name]
 		if r.deadline.IsZero() || now.Before(r.deadline) {
 			continue
@@ -144,22 +144,10 @@ func (s *state) tick(o *out) {
 			r.deadline = time.Time{}
 		}
 	}
-	for _, name := range s.readerNames() {
+	for _, name := range s.readerNames {
 		s.readers[name].fb.advance(o, name, now)
 	}
 	if now.Sub(s.lastFailuresGC) > s.cfg.MFA.LockoutWindow {
 		s.gcFailures(o)
 	}
-}
-
-// readerNames lists readers in a fixed order so that a step's actions are
-// deterministic.
-func (s *state) readerNames() []string {
-	names := make([]string, 0, len(s.readers))
-	for _, r := range s.cfg.Readers {
-		if _, ok := s.readers[r.Name]; ok {
-			names = append(names, r.Name)
-		}
-	}
-	return names
 }

@@ -290,6 +290,7 @@ type state struct {
 	heldAt         time.Time // held-open alarm deadline while open
 	heldAlarmed    bool
 	readers        map[string]*readerState
+	readerNames    []string // the readers in config order, so that a step's actions are deterministic
 	cardFails      map[CardKey]*failures
 	readerFails    map[string]*failures
 	lastFailuresGC time.Time
@@ -305,8 +306,9 @@ func newState(c *config) *state {
 		cardFails:   map[CardKey]*failures{},
 		readerFails: map[string]*failures{},
 	}
-	for name := range c.readers {
-		s.readers[name] = &readerState{}
+	for _, r := range c.Readers {
+		s.readers[r.Name] = &readerState{}
+		s.readerNames = append(s.readerNames, r.Name)
 	}
 	s.initOps()
 	return s

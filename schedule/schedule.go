@@ -259,8 +259,8 @@ type WindowText struct {
 	Mode       *string // a door's window; an access (group) window has none
 	// FirstPersonIn and FirstPersonGroups gate a door's unlocked window
 	// (see Window).
-	FirstPersonIn     *bool    `toml:"first_person_in"`
-	FirstPersonGroups []string `toml:"first_person_groups"`
+	FirstPersonIn     *bool
+	FirstPersonGroups []string
 }
 
 // ExceptionText is a dated exception as a config file writes it; nil is a

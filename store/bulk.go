@@ -45,22 +45,11 @@ func (it *importer) applyBulk(changes int, total int64, progress func(ImportProg
 		meta := tx.Bucket(bMeta)
 		oldGen = binary.BigEndian.Uint64(meta.Get(kGen))
 		newGen = oldGen + 1
-		// A leftover generation of that number can only be garbage.
-		if tx.Bucket(genName(newGen)) != nil {
-			if err := tx.DeleteBucket(genName(newGen)); err != nil {
-				return err
-			}
+		names := make([][]byte, len(merged))
+		for i, t := range merged {
+			names[i] = t.name
 		}
-		root, err := tx.CreateBucket(genName(newGen))
-		if err != nil {
-			return err
-		}
-		for _, t := range merged {
-			if _, err := root.CreateBucket(t.name); err != nil {
-				return err
-			}
-		}
-		return meta.Put(kStaging, be64(newGen))
+		return newStaging(tx, newGen, names)
 	})
 	if err != nil {
 		return fmt.Errorf("store: import: start: %w", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -119,11 +118,7 @@ func TestCardRecordFollowsUser(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					bulkThreshold, mergeChunk = 1, 1+rng.IntN(3)
 				}
-				p := filepath.Join(dir, "in.csv")
-				if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				_, err := s.ImportFile(p, importer1, nil)
+				_, err := s.ImportFile(writeCSV(t, dir, "in.csv", content), importer1, nil)
 				var ie *ImportError
 				if err != nil && !errors.As(err, &ie) {
 					t.Fatalf("import: %v", err)

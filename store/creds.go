@@ -7,8 +7,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // ---- cards ----
@@ -119,72 +117,130 @@ func (s *Store) DeleteCard(userID string, k CardKey, by Actor) error {
 // SetEntryCode sets (or replaces) a user's entry code. ErrConflict when
 // another user has it; the error never says who.
 func (s *Store) SetEntryCode(userID string, code []byte, by Actor) error {
+	return s.setSlotCode(userID, code, by, entrySlot)
+}
+
+// DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
+func (s *Store) DeleteEntryCode(userID string, by Actor) error {
+	return s.deleteSlotCode(userID, by, entrySlot)
+}
+
+// codeSlot is where one of a user's single codes (the entry code, the
+// duress code) lives: its record in the users bucket, and its owner value
+// in the entry index, which holds both kinds so that they are unique
+// together.
+type codeSlot struct {
+	what         string // "entry code", "duress code"
+	set, deleted string // the audit events
+	userID       string
+	key, owner   []byte
+	// other is the error for a code that is the user's code of the other
+	// slot; mfa, when not nil, for one of the user's MFA codes: the door
+	// could not tell the two apart.
+	other, mfa error
+}
+
+func entrySlot(userID string) codeSlot {
+	id := []byte(userID)
+	return codeSlot{what: "entry code", set: "entry_code_set", deleted: "entry_code_deleted",
+		userID: userID, key: entryKey(id), owner: id, other: errEntryIsDuress}
+}
+
+func duressSlot(userID string) codeSlot {
+	id := []byte(userID)
+	return codeSlot{what: "duress code", set: "duress_code_set", deleted: "duress_code_deleted",
+		userID: userID, key: duressKey(id), owner: duressOwner(id), other: errDuressIsEntry, mfa: errDuressIsMFA}
+}
+
+// setSlotCode sets (or replaces) a user's code in the slot slotOf gives.
+// Setting the code the slot already holds changes nothing and records
+// nothing.
+func (s *Store) setSlotCode(userID string, code []byte, by Actor, slotOf func(userID string) codeSlot) error {
+	if err := ValidateCode(code); err != nil {
+		return err
+	}
 	userID, err := s.userKey(userID)
 	if err != nil {
 		return err
 	}
-	if err := ValidateCode(code); err != nil {
-		return err
-	}
 	mac := s.entryMAC(nil, code)
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
-		changed, err := b.setEntry(userID, mac, len(code), now, by.Name)
+		slot := slotOf(userID)
+		if slot.mfa != nil && b.findMFA(userID, s.mfaMAC(nil, userID, code)) != nil {
+			return nil, slot.mfa
+		}
+		changed, err := b.setCode(slot, mac, encodeCode(mac, len(code), now, by.Name))
 		if err != nil || !changed {
 			return nil, err
 		}
-		return []Event{audit(now, by, "entry_code_set", userID, r.ExternalID)}, nil
+		return []Event{audit(now, by, slot.set, userID, r.ExternalID)}, nil
 	})
 }
 
-// setEntry stores mac as userID's entry code. It reports false when the
-// user already had exactly that code.
-func (b buckets) setEntry(userID string, mac []byte, length int, now time.Time, by string) (bool, error) {
-	id := []byte(userID)
+// setCode records val, the code record of mac, in slot and indexes it by
+// mac; the slot's old code leaves the index. It reports false when the
+// slot already held exactly that code. ErrConflict when another user has
+// the code in either slot (the error never says who), slot.other when the
+// user has it in the other slot.
+func (b buckets) setCode(slot codeSlot, mac, val []byte) (bool, error) {
 	if owner := b.entry.Get(mac); owner != nil {
-		if uid, duress := isDuressOwner(owner); duress && string(uid) == userID {
-			return false, errEntryIsDuress
-		}
-		if string(owner) != userID {
-			return false, fmt.Errorf("store: entry code: %w", ErrConflict)
+		switch uid, _ := isDuressOwner(owner); {
+		case string(uid) != slot.userID:
+			return false, fmt.Errorf("store: %s: %w", slot.what, ErrConflict)
+		case !bytes.Equal(owner, slot.owner):
+			return false, slot.other
 		}
 		return false, nil
 	}
-	if old := b.users.Get(entryKey(id)); old != nil {
+	if old := b.users.Get(slot.key); old != nil {
+		if len(old) < macSize {
+			return false, fmt.Errorf("%w: %s of %s", errCorrupt, slot.what, keyName(slot.userID))
+		}
 		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
 			return false, err
 		}
 	}
-	if err := b.entry.Put(mac, id); err != nil {
+	if err := b.entry.Put(mac, slot.owner); err != nil {
 		return false, err
 	}
 	if err := b.markCodes(); err != nil {
 		return false, err
 	}
-	if err := b.users.Put(entryKey(id), encodeCode(mac, length, now, by)); err != nil {
-		return false, err
-	}
-	return true, nil
+	return true, b.users.Put(slot.key, val)
 }
 
-// DeleteEntryCode removes a user's entry code; ErrNotFound when there is none.
-func (s *Store) DeleteEntryCode(userID string, by Actor) error {
+// deleteCode removes slot's code and its index entry; false when there is
+// none.
+func (b buckets) deleteCode(slot codeSlot) (bool, error) {
+	old := b.users.Get(slot.key)
+	if old == nil {
+		return false, nil
+	}
+	if len(old) >= macSize {
+		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
+			return false, err
+		}
+	}
+	return true, b.users.Delete(slot.key)
+}
+
+// deleteSlotCode removes a user's code in the slot slotOf gives; ErrNotFound
+// when there is none.
+func (s *Store) deleteSlotCode(userID string, by Actor, slotOf func(userID string) codeSlot) error {
 	userID, err := s.userKey(userID)
 	if err != nil {
 		return err
 	}
 	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
-		id := []byte(userID)
-		old := b.users.Get(entryKey(id))
-		if old == nil {
-			return nil, notFoundOf(userID, "entry code", "")
-		}
-		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
+		slot := slotOf(userID)
+		found, err := b.deleteCode(slot)
+		if err != nil {
 			return nil, err
 		}
-		if err := b.users.Delete(entryKey(id)); err != nil {
-			return nil, err
+		if !found {
+			return nil, notFoundOf(userID, slot.what, "")
 		}
-		return []Event{audit(now, by, "entry_code_deleted", userID, r.ExternalID)}, nil
+		return []Event{audit(now, by, slot.deleted, userID, r.ExternalID)}, nil
 	})
 }
 
@@ -359,20 +415,12 @@ func randomDigits(n int) ([]byte, error) {
 
 // MFACodes lists a user's MFA codes (never their digits).
 func (s *Store) MFACodes(userID string) ([]MFACodeInfo, error) {
-	userID, err := s.userKey(userID)
-	if err != nil {
-		return nil, err
-	}
-	var out []MFACodeInfo
-	err = s.view(func(tx *bolt.Tx, b buckets) error {
-		if _, err := b.getUser(userID); err != nil {
-			return err
+	return viewUser(s, userID, func(b buckets, key string) ([]MFACodeInfo, error) {
+		if _, err := b.getUser(key); err != nil {
+			return nil, err
 		}
-		var err error
-		out, err = b.mfaCodes(userID)
-		return err
+		return b.mfaCodes(key)
 	})
-	return out, s.pubErr(err)
 }
 
 // ReplaceMFACode replaces the digits of the user's MFA code id, keeping

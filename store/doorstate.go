@@ -82,24 +82,30 @@ func putDoorStateTx(tx *bolt.Tx, door string, st *DoorState) error {
 func (s *Store) LoadDoorState(door string) (DoorState, error) {
 	var st DoorState
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bDoorState)
-		if b == nil {
-			return nil
-		}
-		v := b.Get([]byte(door))
-		if v == nil {
-			return nil
-		}
-		if len(v) > maxDoorState {
-			return errors.New("corrupt record: too long")
-		}
-		if err := json.Unmarshal(v, &st); err != nil {
-			return fmt.Errorf("corrupt record: %w", err)
-		}
-		return nil
+		return doorStateRecord(tx, []byte(door), &st)
 	})
 	if err != nil {
 		return DoorState{}, fmt.Errorf("store: load door state of %s: %w", door, err)
 	}
 	return st, nil
+}
+
+// doorStateRecord decodes the JSON record key of the door-state bucket
+// (at most maxDoorState bytes) into v; without one it leaves v alone.
+func doorStateRecord(tx *bolt.Tx, key []byte, v any) error {
+	b := tx.Bucket(bDoorState)
+	if b == nil {
+		return nil
+	}
+	rec := b.Get(key)
+	if rec == nil {
+		return nil
+	}
+	if len(rec) > maxDoorState {
+		return errors.New("corrupt record: too long")
+	}
+	if err := json.Unmarshal(rec, v); err != nil {
+		return fmt.Errorf("corrupt record: %w", err)
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -77,91 +76,13 @@ var (
 // error says which). Setting the code the user already has changes
 // nothing and records nothing.
 func (s *Store) SetDuressCode(userID string, code []byte, by Actor) error {
-	if err := ValidateCode(code); err != nil {
-		return err
-	}
-	userID, err := s.userKey(userID)
-	if err != nil {
-		return err
-	}
-	mac := s.entryMAC(nil, code)
-	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
-		if b.findMFA(userID, s.mfaMAC(nil, userID, code)) != nil {
-			return nil, errDuressIsMFA
-		}
-		changed, err := b.setDuress(userID, mac, len(code), now, by.Name)
-		if err != nil || !changed {
-			return nil, err
-		}
-		return []Event{audit(now, by, "duress_code_set", userID, r.ExternalID)}, nil
-	})
-}
-
-// setDuress stores mac as userID's duress code; false when the user
-// already had exactly that code.
-func (b buckets) setDuress(userID string, mac []byte, length int, now time.Time, by string) (bool, error) {
-	id := []byte(userID)
-	if owner := b.entry.Get(mac); owner != nil {
-		switch uid, duress := isDuressOwner(owner); {
-		case string(uid) != userID:
-			return false, fmt.Errorf("store: duress code: %w", ErrConflict)
-		case !duress:
-			return false, errDuressIsEntry
-		}
-		return false, nil
-	}
-	if old := b.users.Get(duressKey(id)); old != nil {
-		if len(old) < macSize {
-			return false, fmt.Errorf("%w: duress code of %s", errCorrupt, keyName(userID))
-		}
-		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
-			return false, err
-		}
-	}
-	if err := b.entry.Put(mac, duressOwner(id)); err != nil {
-		return false, err
-	}
-	if err := b.markCodes(); err != nil {
-		return false, err
-	}
-	if err := b.users.Put(duressKey(id), encodeCode(mac, length, now, by)); err != nil {
-		return false, err
-	}
-	return true, nil
+	return s.setSlotCode(userID, code, by, duressSlot)
 }
 
 // DeleteDuressCode removes a user's duress code; ErrNotFound when there is
 // none.
 func (s *Store) DeleteDuressCode(userID string, by Actor) error {
-	userID, err := s.userKey(userID)
-	if err != nil {
-		return err
-	}
-	return s.changeUser(userID, func(b buckets, r userRec, now time.Time) ([]Event, error) {
-		found, err := b.deleteDuress([]byte(userID))
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, notFoundOf(userID, "duress code", "")
-		}
-		return []Event{audit(now, by, "duress_code_deleted", userID, r.ExternalID)}, nil
-	})
-}
-
-// deleteDuress removes id's duress code and its index entry; false when
-// there is none.
-func (b buckets) deleteDuress(id []byte) (bool, error) {
-	old := b.users.Get(duressKey(id))
-	if old == nil {
-		return false, nil
-	}
-	if len(old) >= macSize {
-		if err := b.entry.Delete(bytes.Clone(old[:macSize])); err != nil {
-			return false, err
-		}
-	}
-	return true, b.users.Delete(duressKey(id))
+	return s.deleteSlotCode(userID, by, duressSlot)
 }
 
 // duressIs reports whether mac (an entry MAC) is userID's duress code.

@@ -124,12 +124,9 @@ func convertUsers(src, dst *bolt.Bucket, after []byte, n int) (int, []byte, erro
 	}
 	out.FillPercent = fillAppend
 	c := users.Cursor()
-	k, v := c.First()
-	if after != nil {
-		k, v = c.Seek(after)
-		for k != nil && bytes.HasPrefix(k, after) {
-			k, v = c.Next()
-		}
+	k, v := seekAfter(c, after)
+	for after != nil && k != nil && bytes.HasPrefix(k, after) {
+		k, v = c.Next() // the rest of user after's records
 	}
 	recs, done := 0, 0
 	var last []byte
@@ -257,6 +254,13 @@ func startGen(tx *bolt.Tx, gen uint64) error {
 			return err
 		}
 	}
+	return newStaging(tx, gen, dataBuckets)
+}
+
+// newStaging makes generation gen, with the empty buckets names, the
+// staging one. A leftover generation of that number can only be garbage:
+// it is dropped first.
+func newStaging(tx *bolt.Tx, gen uint64, names [][]byte) error {
 	if tx.Bucket(genName(gen)) != nil {
 		if err := tx.DeleteBucket(genName(gen)); err != nil {
 			return err
@@ -266,12 +270,12 @@ func startGen(tx *bolt.Tx, gen uint64) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range dataBuckets {
+	for _, name := range names {
 		if _, err := root.CreateBucket(name); err != nil {
 			return err
 		}
 	}
-	return meta.Put(kStaging, be64(gen))
+	return tx.Bucket(bMeta).Put(kStaging, be64(gen))
 }
 
 // switchGen makes the staging generation newGen the live one and deletes
@@ -360,13 +364,7 @@ func convertGen(oldGen, newGen uint64, dir string, run func(func(*bolt.Tx) error
 	// them; it returns the last key read (nil at the end).
 	scan := func(src *bolt.Bucket, after []byte, n int, conv func(k, v []byte) ([]byte, []byte, error)) ([][2][]byte, []byte, error) {
 		c := src.Cursor()
-		k, v := c.First()
-		if after != nil {
-			k, v = c.Seek(after)
-			if k != nil && bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
-		}
+		k, v := seekAfter(c, after)
 		var out [][2][]byte
 		for ; k != nil && len(out) < n; k, v = c.Next() {
 			nk, nv, err := conv(k, v)

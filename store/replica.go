@@ -280,12 +280,12 @@ func (b buckets) putReplicaUser(u *ReplicaUser) error {
 		}
 	}
 	if e := u.EntryCode; e != nil {
-		if _, err := b.setEntry(u.UserID, e.MAC, e.Length, e.Created.UTC(), e.CreatedBy); err != nil {
+		if _, err := b.setCode(entrySlot(u.UserID), e.MAC, encodeCode(e.MAC, e.Length, e.Created.UTC(), e.CreatedBy)); err != nil {
 			return err
 		}
 	}
 	if d := u.DuressCode; d != nil {
-		if _, err := b.setDuress(u.UserID, d.MAC, d.Length, d.Created.UTC(), d.CreatedBy); err != nil {
+		if _, err := b.setCode(duressSlot(u.UserID), d.MAC, encodeCode(d.MAC, d.Length, d.Created.UTC(), d.CreatedBy)); err != nil {
 			return err
 		}
 	}
@@ -309,18 +309,9 @@ func (b buckets) putReplicaUser(u *ReplicaUser) error {
 // ReplicaUser returns the whole document of a user, codes as their MACs:
 // what a fleet member writes to the site's bucket.
 func (s *Store) ReplicaUser(pub string) (ReplicaUser, error) {
-	userID, err := s.userKey(pub)
-	if err != nil {
-		return ReplicaUser{}, err
-	}
-	var out ReplicaUser
-	err = s.view(func(tx *bolt.Tx, b buckets) error {
-		var err error
-		out, err = b.replicaUser(userID)
-		return err
-	})
+	out, err := viewUser(s, pub, buckets.replicaUser)
 	out.UserID = pub
-	return out, s.pubErr(err)
+	return out, err
 }
 
 func (b buckets) replicaUser(userID string) (ReplicaUser, error) {
@@ -382,21 +373,7 @@ func (s *Store) BeginRebuild() (*Rebuild, error) {
 		meta := tx.Bucket(bMeta)
 		r.old = binary.BigEndian.Uint64(meta.Get(kGen))
 		r.gen = r.old + 1
-		if tx.Bucket(genName(r.gen)) != nil {
-			if err := tx.DeleteBucket(genName(r.gen)); err != nil {
-				return err
-			}
-		}
-		root, err := tx.CreateBucket(genName(r.gen))
-		if err != nil {
-			return err
-		}
-		for _, name := range dataBuckets {
-			if _, err := root.CreateBucket(name); err != nil {
-				return err
-			}
-		}
-		return meta.Put(kStaging, be64(r.gen))
+		return newStaging(tx, r.gen, dataBuckets)
 	})
 	if err != nil {
 		s.writeMu.Unlock()

@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,18 +32,7 @@ type SiteLockdown struct {
 func (s *Store) SiteLockdown() (SiteLockdown, error) {
 	var l SiteLockdown
 	err := s.read(bDoorState, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bDoorState)
-		if b == nil {
-			return nil
-		}
-		v := b.Get(kSiteLockdown)
-		if v == nil {
-			return nil
-		}
-		if len(v) > maxDoorState {
-			return errors.New("corrupt record: too long")
-		}
-		return json.Unmarshal(v, &l)
+		return doorStateRecord(tx, kSiteLockdown, &l)
 	})
 	if err != nil {
 		return SiteLockdown{}, fmt.Errorf("store: site lockdown: %w", err)

@@ -197,6 +197,37 @@ func (s *Store) view(fn func(tx *bolt.Tx, b buckets) error) error {
 	})
 }
 
+// viewUser returns what read makes of the records of the user with id pub
+// (given its record key), in a read transaction; a not-found error names
+// the user by pub.
+func viewUser[T any](s *Store, pub string, read func(b buckets, key string) (T, error)) (T, error) {
+	var out T
+	key, err := s.userKey(pub)
+	if err != nil {
+		return out, err
+	}
+	err = s.view(func(tx *bolt.Tx, b buckets) error {
+		var err error
+		out, err = read(b, key)
+		return err
+	})
+	return out, s.pubErr(err)
+}
+
+// seekAfter moves c to the first key after key after (nil: to the first
+// key) and returns it: a page of a list starts after the last key of the
+// page before.
+func seekAfter(c *bolt.Cursor, after []byte) ([]byte, []byte) {
+	if after == nil {
+		return c.First()
+	}
+	k, v := c.Seek(after)
+	if k != nil && bytes.Equal(k, after) {
+		return c.Next()
+	}
+	return k, v
+}
+
 // update runs fn in a write transaction on the live generation and keeps
 // the store's one derived copy in step: before the commit, it derives
 // again the card records of every user whose records or cards fn wrote
@@ -391,18 +422,9 @@ func (s *Store) CreateUser(f UserFields, by Actor) (User, error) {
 
 // User returns a user and its credentials (codes only as metadata).
 func (s *Store) User(userID string) (User, error) {
-	key, err := s.userKey(userID)
-	if err != nil {
-		return User{}, err
-	}
-	var u User
-	err = s.view(func(tx *bolt.Tx, b buckets) error {
-		var err error
-		u, err = b.loadUser(key)
-		return err
-	})
+	u, err := viewUser(s, userID, buckets.loadUser)
 	u.UserID = s.pubID(u.UserID)
-	return u, s.pubErr(err)
+	return u, err
 }
 
 // UserByExternalID returns the user with that external id.
@@ -516,16 +538,11 @@ func (s *Store) ListUsers(q ListQuery) ([]User, string, error) {
 		// One value a user, its user record first (userval.go): read
 		// without decoding the rest.
 		c := b.users.recs.Bucket.Cursor()
-		var k, val []byte
-		if q.After == "" {
-			k, val = c.First()
-		} else {
-			k, val = c.Seek([]byte(q.After))
-			if k != nil && string(k) == q.After {
-				k, val = c.Next()
-			}
+		var after []byte
+		if q.After != "" {
+			after = []byte(q.After)
 		}
-		for ; k != nil; k, val = c.Next() {
+		for k, val := seekAfter(c, after); k != nil; k, val = c.Next() {
 			v, err := userRecOf(val)
 			if err != nil {
 				return fmt.Errorf("%w (user %s)", err, keyName(k))
@@ -593,13 +610,10 @@ func (b buckets) removeUser(userID string, old userRec) error {
 			return err
 		}
 	}
-	if v := b.users.Get(entryKey(id)); v != nil {
-		if err := b.entry.Delete(bytes.Clone(v[:macSize])); err != nil {
+	for _, slot := range []codeSlot{entrySlot(userID), duressSlot(userID)} {
+		if _, err := b.deleteCode(slot); err != nil {
 			return err
 		}
-	}
-	if _, err := b.deleteDuress(id); err != nil {
-		return err
 	}
 	// The user record, its codes and cards: the user's one value
 	// (userval.go).

@@ -183,6 +183,23 @@ func split(k []byte) ([]byte, []byte, bool) {
 	return k[:userIDLen], k[userIDLen:], true
 }
 
+// user splits record key k and decodes the sub-records of its user (nil
+// when there is none).
+func (r recs) user(k []byte) (uid, suffix []byte, subs []sub, err error) {
+	uid, suffix, ok := split(k)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("store: a record key of %d bytes", len(k))
+	}
+	subs, err = r.subsOf(uid)
+	return uid, suffix, subs, err
+}
+
+// findSub finds the sub-record of suffix in subs, which are in suffix
+// order: its index, or where it would go, and whether it is there.
+func findSub(subs []sub, suffix []byte) (int, bool) {
+	return slices.BinarySearchFunc(subs, suffix, func(s sub, x []byte) int { return bytes.Compare(s.suffix, x) })
+}
+
 // subsOf decodes the sub-records of user uid (nil when there is none).
 func (r recs) subsOf(uid []byte) ([]sub, error) {
 	v := r.Bucket.Get(uid)
@@ -199,11 +216,7 @@ func (r recs) subsOf(uid []byte) ([]sub, error) {
 // Get returns the value of record k, or nil. A record that does not decode
 // reads as missing; its reader reports the user's record corrupt.
 func (r recs) Get(k []byte) []byte {
-	uid, suffix, ok := split(k)
-	if !ok {
-		return nil
-	}
-	subs, err := r.subsOf(uid)
+	_, suffix, subs, err := r.user(k)
 	if err != nil {
 		return nil
 	}
@@ -217,16 +230,11 @@ func (r recs) Get(k []byte) []byte {
 
 // Put writes record k (the user's value is written again).
 func (r recs) Put(k, v []byte) error {
-	uid, suffix, ok := split(k)
-	if !ok {
-		return fmt.Errorf("store: a record key of %d bytes", len(k))
-	}
-	subs, err := r.subsOf(uid)
+	uid, suffix, subs, err := r.user(k)
 	if err != nil {
 		return err
 	}
-	i, found := slices.BinarySearchFunc(subs, suffix, func(s sub, x []byte) int { return bytes.Compare(s.suffix, x) })
-	if found {
+	if i, found := findSub(subs, suffix); found {
 		subs[i].val = v
 	} else {
 		subs = slices.Insert(subs, i, sub{suffix: suffix, val: v})
@@ -236,15 +244,14 @@ func (r recs) Put(k, v []byte) error {
 
 // Delete deletes record k, if there is one.
 func (r recs) Delete(k []byte) error {
-	uid, suffix, ok := split(k)
-	if !ok {
-		return nil
+	if len(k) < userIDLen {
+		return nil // not a record key: there is no such record
 	}
-	subs, err := r.subsOf(uid)
+	uid, suffix, subs, err := r.user(k)
 	if err != nil {
 		return err
 	}
-	i, found := slices.BinarySearchFunc(subs, suffix, func(s sub, x []byte) int { return bytes.Compare(s.suffix, x) })
+	i, found := findSub(subs, suffix)
 	if !found {
 		return nil
 	}
@@ -430,8 +437,7 @@ func (w *recWriter) Put(k, v []byte) error {
 		}
 		w.uid, w.subs = bytes.Clone(uid), subs
 	}
-	i, found := slices.BinarySearchFunc(w.subs, suffix, func(s sub, x []byte) int { return bytes.Compare(s.suffix, x) })
-	if found {
+	if i, found := findSub(w.subs, suffix); found {
 		w.subs[i].val = v
 	} else {
 		w.subs = slices.Insert(w.subs, i, sub{suffix: bytes.Clone(suffix), val: v})

@@ -138,13 +138,7 @@ func adminViaAPI(c *conn, action, name, role string, pw []byte, stdout, stderr i
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := "admin " + action
-	failed := func(err error) int {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && c.url == "" {
-			err = fmt.Errorf("latchd refused: only latchd's own user or root may manage accounts without a token; run e.g. sudo -u latch latchctl %s …, or set LATCH_TOKEN to an access_system_admin token", cmd)
-		}
-		return fail(stderr, cmd, err)
-	}
+	failed := func(err error) int { return fail(stderr, cmd, ownerRefused(c, "accounts", cmd, err)) }
 	path := "/v1/admins/" + url.PathEscape(name)
 	switch action {
 	case "create":

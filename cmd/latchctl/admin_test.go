@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,10 +11,7 @@ import (
 // TestAdminCommands: create, list, passwd, delete on the database, the
 // password from standard input (not a terminal), never an argument.
 func TestAdminCommands(t *testing.T) {
-	dir := t.TempDir()
-	db, key := filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key")
-	cfg := filepath.Join(dir, "latch.toml")
-	os.WriteFile(cfg, []byte("[controller]\ndatabase = \"latch.db\"\nkey_file = \"device.key\"\n"), 0o600)
+	db, key, cfg := dbConfig(t, "")
 	if code, _, errs := runStdin("first password 1\n", "admin", "create", "--name", "kim", "--role", "access_credential_manager", "--db", db, "--key", key); code != 0 {
 		t.Fatalf("admin create: exit %d: %s", code, errs)
 	}

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/latchd/latch/internal/boltflip"
+	"github.com/latchd/latch/internal/daemontest"
 	"github.com/latchd/latch/store"
 )
 
@@ -98,15 +99,20 @@ func TestDBCommand(t *testing.T) {
 }
 
 // TestMain lets db check's child (this test binary run again, see
-// checkInChild) be latchctl.
+// checkInChild) be latchctl, and removes the daemon the end-to-end tests
+// built.
 func TestMain(m *testing.M) {
 	if _, ok := os.LookupEnv(checkChildEnv); ok {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	daemontest.RemoveBuilds()
+	os.Exit(code)
 }
 
-// buildLatchctl builds this command into dir and returns its path.
+// buildLatchctl builds this command into dir and returns its path. (go
+// test puts its own GOROOT/bin first in PATH: "go" is the go that runs
+// it.) The end-to-end tests' latchd comes from daemontest.Build.
 func buildLatchctl(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "latchctl")

@@ -5,18 +5,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchd/latch/internal/apitest"
-	"github.com/latchd/latch/internal/syncio"
+	"github.com/latchd/latch/internal/daemontest"
 )
 
 // e2eConfig is a door in Card + Code mode all week with a keypad reader, the
@@ -57,19 +54,6 @@ name  = "staff"
 doors = ["front"]
 `
 
-// buildLatchd builds cmd/latchd into dir and returns its path.
-func buildLatchd(t *testing.T, dir string) string {
-	t.Helper()
-	goTool := "go" // go test puts its own GOROOT/bin first in PATH
-	bin := filepath.Join(dir, "latchd")
-	cmd := exec.Command(goTool, "build", "-o", bin, "../latchd")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/latchd: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestEndToEndSim runs latchd --sim and, through the API and latchctl,
 // creates a token, a user, a card and an MFA code; badges and types the code
 // on the simulated reader and sees access_granted (card_and_code) on the
@@ -78,9 +62,9 @@ func buildLatchd(t *testing.T, dir string) string {
 func TestEndToEndSim(t *testing.T) {
 	sim := startE2ESim(t)
 	ctx, dir, cfg := sim.ctx, sim.dir, sim.cfg
-	simIn, logs, stderr := sim.in, &sim.logs, sim.stderr
+	logs, stderr := sim.Stdout, sim.Stderr
 	defer func() {
-		sim.stop(t)
+		sim.stop()
 		if strings.Contains(logs.String(), "8642") {
 			t.Errorf("the MFA code appears in latchd's log")
 		}
@@ -147,8 +131,8 @@ func TestEndToEndSim(t *testing.T) {
 		return nil
 	}
 
-	fmt.Fprintln(simIn, "badge h10301 7 4242")
-	fmt.Fprintln(simIn, "keys 8642#")
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
 	if ev := next(); ev["event"] != "access_granted" || ev["method"] != "card_and_code" || ev["user_id"] != user.UserID {
 		t.Fatalf("after badge and code: %v, want access_granted card_and_code", ev)
 	}
@@ -163,80 +147,154 @@ func TestEndToEndSim(t *testing.T) {
 	if got := string(bytes.TrimSpace(call("DELETE", "/access/v1/credentials/mfa_code?external_id=e2e-1&code=8642", "", 200))); got != "{}" {
 		t.Errorf("Verkada delete replied %s", got)
 	}
-	fmt.Fprintln(simIn, "badge h10301 7 4242")
-	fmt.Fprintln(simIn, "keys 8642#")
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
 	// No MFA code and no entry code left: refused at the badge.
 	if ev := next(); ev["event"] != "access_denied" || ev["reason"] != "no_second_factor" {
 		t.Fatalf("after the code was deleted: %v, want access_denied no_second_factor", ev)
 	}
 }
 
-// e2eSim is a latchd --sim the end-to-end tests drive: its folder and
-// config, the run's context, its standard input, every log line (stdout)
-// and its standard error.
-type e2eSim struct {
-	ctx    context.Context
-	dir    string
-	cfg    string
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	logs   syncio.Buffer
-	stderr *syncio.Buffer
-	done   chan struct{} // closed when stdout is read to its end
-}
-
-// startE2ESim builds latchd, writes e2eConfig into a temporary folder and
-// starts latchd --sim --config on it, waiting for "latchd started"; the
-// run has 60 s (ctx). It skips in -short.
-func startE2ESim(t *testing.T) *e2eSim {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs latchd")
-	}
-	dir := t.TempDir()
-	bin := buildLatchd(t, dir)
-	cfg := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfg, []byte(e2eConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	s := &e2eSim{ctx: ctx, dir: dir, cfg: cfg, cmd: exec.CommandContext(ctx, bin, "--sim", "--config", cfg), done: make(chan struct{})}
-	var err error
-	if s.in, err = s.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, stderr := apitest.Start(t, s.cmd)
-	s.stderr = stderr
-	started := make(chan struct{})
-	go func() {
-		defer close(s.done)
-		sc := bufio.NewScanner(stdout)
-		once := false
-		for sc.Scan() {
-			s.logs.Write(append(sc.Bytes(), '\n'))
-			if !once && strings.Contains(sc.Text(), `"latchd started"`) {
-				once = true
-				close(started)
+// TestVerkadaEndToEnd runs latchd --sim and drives it as a Verkada
+// integration would, with nothing but a Verkada API key: it exchanges the
+// key for a session token (POST /token, x-api-key), creates a user, puts it
+// in a group and gives it a card and an MFA code through the Verkada
+// endpoints; the badge and the code typed on the simulated reader are
+// granted; the code deleted with Verkada's DELETE, the next attempt is
+// denied. Decisions are read back through GET /events/v1/access.
+func TestVerkadaEndToEnd(t *testing.T) {
+	sim := startE2ESim(t)
+	ctx, dir, cfg := sim.ctx, sim.dir, sim.cfg
+	logs, stderr := sim.Stdout, sim.Stderr
+	var key, session string
+	defer func() {
+		sim.stop()
+		for _, secret := range []string{"8642", key, session} {
+			if secret != "" && (strings.Contains(logs.String(), secret) || strings.Contains(stderr.String(), secret)) {
+				t.Errorf("a secret (%d bytes) appears in latchd's output", len(secret))
 			}
 		}
 	}()
-	select {
-	case <-started:
-	case <-ctx.Done():
-		t.Fatalf("latchd did not start\nstdout: %s\nstderr: %s", s.logs.String(), stderr.String())
+
+	// The key: a token marked as a Verkada API key, made by latchctl
+	// over the socket while latchd holds the database.
+	var out, errs bytes.Buffer
+	if code := run([]string{"token", "create", "--config", cfg, "--verkada-key", "--name", "vk", "--role", "access_user_manager"}, &out, &errs); code != 0 {
+		t.Fatalf("token create --verkada-key: %d %s", code, errs.String())
 	}
-	return s
+	key = strings.TrimSpace(out.String())
+
+	client := apitest.UnixClient(filepath.Join(dir, "api.sock"))
+	// send is one request with Verkada's headers and no other credential.
+	send := func(method, path, header, value, body string) (int, map[string]any) {
+		t.Helper()
+		if body == "" && method != "POST" {
+			body = "{}"
+		}
+		req, err := http.NewRequestWithContext(ctx, method, apitest.Base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(header, value)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s %s: %d %q is not JSON", method, path, resp.StatusCode, raw)
+		}
+		return resp.StatusCode, m
+	}
+	code, tok := send("POST", "/token", "x-api-key", key, "")
+	if code != 200 {
+		t.Fatalf("POST /token: %d %v", code, tok)
+	}
+	session = tok["token"].(string)
+	call := func(method, path, body string) map[string]any {
+		t.Helper()
+		code, m := send(method, path, "x-verkada-auth", session, body)
+		if code != 200 {
+			t.Fatalf("%s %s: %d %v", method, path, code, m)
+		}
+		return m
+	}
+	uid, _ := call("POST", "/core/v1/user", `{"external_id":"vk-1","first_name":"Vera","email":"vera@example.com"}`)["user_id"].(string)
+	var staff string
+	for _, g := range call("GET", "/access/v1/access_groups", "")["access_groups"].([]any) {
+		if g := g.(map[string]any); g["name"] == "staff" {
+			staff = g["group_id"].(string)
+		}
+	}
+	call("PUT", "/access/v1/access_groups/group/user?group_id="+staff, `{"user_id":"`+uid+`"}`)
+	call("POST", "/access/v1/credentials/card?user_id="+uid, `{"type":"HID","active":true,"card_number":"4242","facility_code":"7"}`)
+	call("POST", "/access/v1/credentials/mfa_code?user_id="+uid, `{"code":"8642"}`)
+
+	// decision waits for the user's next event of type typ on Verkada's
+	// events endpoint (latchd is a real process: poll, with the test's
+	// deadline).
+	seen := 0
+	decision := func(typ string) map[string]any {
+		t.Helper()
+		for ctx.Err() == nil {
+			evs := call("GET", "/events/v1/access?page_size=200&user_id="+uid+"&event_type=door_keycard_entered_accepted,door_keycard_entered_rejected", "")["events"].([]any)
+			if len(evs) > seen {
+				seen++
+				ev := evs[seen-1].(map[string]any)
+				if ev["event_type"] != typ {
+					t.Fatalf("event %v, want %s", ev, typ)
+				}
+				return ev
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("no %s event before the deadline\nlog: %s", typ, logs.String())
+		return nil
+	}
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
+	if ev := decision("door_keycard_entered_accepted"); ev["event_info"].(map[string]any)["method"] != "card_and_code" {
+		t.Errorf("granted: %v, want method card_and_code", ev)
+	}
+	if m := call("DELETE", "/access/v1/credentials/mfa_code?user_id="+uid+"&code=8642", ""); len(m) != 0 {
+		t.Errorf("DELETE mfa_code replied %v, want {}", m)
+	}
+	sim.Send("badge h10301 7 4242")
+	sim.Send("keys 8642#")
+	if ev := decision("door_keycard_entered_rejected"); ev["event_info"].(map[string]any)["reason"] != "no_second_factor" {
+		t.Errorf("denied: %v, want reason no_second_factor", ev)
+	}
 }
 
-// stop types quit, reads the log to its end and waits for latchd; a failed
-// exit fails the test.
-func (s *e2eSim) stop(t *testing.T) {
+// e2eSim is a latchd --sim the end-to-end tests drive: its folder and
+// config, the run's context (60 s) and the daemon (its log in Stdout,
+// read by Drain, and its Stderr).
+type e2eSim struct {
+	ctx context.Context
+	dir string
+	cfg string
+	*daemontest.Daemon
+}
+
+// startE2ESim writes e2eConfig into a temporary folder and starts latchd
+// --sim --config on it (daemontest: built once, skipped in -short),
+// waiting for "latchd started".
+func startE2ESim(t *testing.T) *e2eSim {
 	t.Helper()
-	io.WriteString(s.in, "quit\n")
-	s.in.Close()
-	<-s.done
-	if err := s.cmd.Wait(); err != nil {
-		t.Errorf("latchd exit: %v\nstderr: %s", err, s.stderr.String())
-	}
+	bin := daemontest.Build(t)
+	dir, cfg := daemontest.WriteConfig(t, e2eConfig)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	d := daemontest.Start(t, bin, []string{"--sim", "--config", cfg})
+	d.Drain()
+	return &e2eSim{ctx: ctx, dir: dir, cfg: cfg, Daemon: d}
+}
+
+// stop types quit; latchd must close its database and exit 0.
+func (s *e2eSim) stop() {
+	s.Send("quit")
+	s.ExitsCleanly()
 }

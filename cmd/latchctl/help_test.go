@@ -99,10 +99,7 @@ func TestBashCompletion(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds latchctl")
 	}
-	dir := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", dir+"/", ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	dir := filepath.Dir(buildLatchctl(t, t.TempDir()))
 	script := filepath.Join(dir, "latchctl.bash")
 	if err := os.WriteFile(script, []byte(bashCompletion), 0o644); err != nil {
 		t.Fatal(err)

@@ -96,6 +96,19 @@ func ownerDaemon(t *testing.T) (st *store.Store, db, key, sock string) {
 	return st, db, key, serveSocket(t, dir, st, true)
 }
 
+// dbConfig is a temporary folder's database and key paths (latch.db,
+// device.key, not made yet) and the path of its latch.toml, which names
+// them relative to its folder and holds extra after [controller].
+func dbConfig(t *testing.T, extra string) (db, key, cfg string) {
+	t.Helper()
+	dir := t.TempDir()
+	db, key, cfg = filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key"), filepath.Join(dir, "latch.toml")
+	if err := os.WriteFile(cfg, []byte("[controller]\ndatabase = \"latch.db\"\nkey_file = \"device.key\"\n"+extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return db, key, cfg
+}
+
 // runStdin runs latchctl with in as its standard input.
 func runStdin(in string, args ...string) (code int, stdout, stderr string) {
 	stdin = strings.NewReader(in)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 
 	"github.com/latchd/latch/store"
@@ -46,6 +47,18 @@ func ownerArgs(stderr io.Writer, cmd, what, action string, pos, named []string, 
 		return 2, true
 	}
 	return 0, false
+}
+
+// ownerRefused words err of latchctl CMD (managing what: "tokens",
+// "accounts") over the socket as the local owner: without a token latchd
+// lets only its own user and root do that, so its 401 says so, rather
+// than "create a token", which is what the command was trying to do.
+func ownerRefused(c *conn, what, cmd string, err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && c.url == "" {
+		return fmt.Errorf("latchd refused: only latchd's own user or root may manage %s without a token; run e.g. sudo -u latch latchctl %s …, or set LATCH_TOKEN to an access_system_admin token", what, cmd)
+	}
+	return err
 }
 
 // ownerStore is where latchctl token and latchctl admin do their work: the

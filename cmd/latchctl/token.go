@@ -129,14 +129,7 @@ func tokenViaAPI(c *conn, action, name, role string, vkey bool, stdout, stderr i
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	fail := func(stderr io.Writer, name string, err error) int {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && c.url == "" {
-			// Without a token latchd lets only its own user and root
-			// manage tokens over the socket: say so, rather than "create
-			// a token", which is what this command was trying to do.
-			err = fmt.Errorf("latchd refused: only latchd's own user or root may manage tokens without a token; run e.g. sudo -u latch latchctl %s …, or set LATCH_TOKEN to an access_system_admin token", name)
-		}
-		return fail(stderr, name, err)
+		return fail(stderr, name, ownerRefused(c, "tokens", name, err))
 	}
 	switch action {
 	case "create":

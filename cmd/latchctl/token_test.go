@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,10 +16,7 @@ var tokenLine = regexp.MustCompile(`^latch_[A-Za-z0-9_-]+\n$`)
 // TestTokenDirect: with the daemon stopped, token commands work on the
 // database; create prints the token alone.
 func TestTokenDirect(t *testing.T) {
-	dir := t.TempDir()
-	db, key := filepath.Join(dir, "latch.db"), filepath.Join(dir, "device.key")
-	cfg := filepath.Join(dir, "latch.toml")
-	os.WriteFile(cfg, []byte("[controller]\ndatabase = \"latch.db\"\nkey_file = \"device.key\"\n[api]\nsocket = \"api.sock\"\n"), 0o600)
+	db, key, cfg := dbConfig(t, "[api]\nsocket = \"api.sock\"\n")
 	var out, errs bytes.Buffer
 	if code := run([]string{"token", "create", "--name", "ops", "--role", "access_credential_manager", "--db", db, "--key", key}, &out, &errs); code != 0 || !tokenLine.MatchString(out.String()) {
 		t.Fatalf("token create: exit %d, stdout %q, stderr %q", code, out.String(), errs.String())

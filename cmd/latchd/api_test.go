@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
@@ -38,12 +36,7 @@ keypad = "4bit"
 [[door]]
 name  = "front"
 relay = "GPIO23"
-  [[door.schedule]]
-  days  = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-  start = "00:00"
-  end   = "24:00"
-  mode  = "card_and_code"
-  [[door.exception]]
+` + cardAndCodeAllWeek + `  [[door.exception]]
   date = "2099-12-25"
   mode = "locked"
   [[door.exception]]
@@ -120,15 +113,8 @@ func TestServeAPI(t *testing.T) {
 	}
 
 	// The door's loop starts on its own goroutine: wait until it has
-	// reported (a deadline bounds a hung door; nothing sleeps).
-	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
-		if ds := s.doorStatus(); len(ds) == 1 && ds[0].State.Level != 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the door never started")
-		}
-	}
+	// reported.
+	waitStatus(t, s, "the door's start", func(bool) bool { return true })
 	code, body := get(overSocket, "http://latchd", "GET", "/v1/doors", viewer)
 	if code != 200 {
 		t.Fatalf("GET /v1/doors: %d %s", code, body)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
 
@@ -31,14 +29,14 @@ func TestDuressEndToEnd(t *testing.T) {
 	}
 	debug := []string{"--sim", "--config", cfgPath, "--log-format", "json", "--log-level", "debug"}
 	d := startDaemon(t, bin, debug)
-	d.send("entry alice 1357")
-	d.send("duress alice 86420975")
-	d.send("keys 86420975#")
+	d.Send("entry alice 1357")
+	d.Send("duress alice 86420975")
+	d.Send("keys 86420975#")
 	// The duress event is stored by the latch's own writer once the
 	// event writer has stored the grant: it follows the grant.
 	got := map[string]map[string]any{}
 	for _, want := range []string{"access_granted", "duress"} {
-		m := d.waitFor(want, func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "duress" })
+		m := d.WaitFor(want, func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "duress" })
 		if m["event"] != want {
 			t.Errorf("%v, want %s first", m, want)
 		}
@@ -54,27 +52,26 @@ func TestDuressEndToEnd(t *testing.T) {
 		t.Errorf("duress event %v (grant %v)", ev, got["access_granted"])
 	}
 	// The line went active in the grant's step (logged before its events).
-	if d.all.find(line("High")) == nil {
+	if d.All.Find(line("High")) == nil {
 		t.Error("the duress line was not driven active")
 	}
 	// A crash, then a start on the same database: the line is requested
 	// active from the stored state (no pulse: no change is logged).
-	d.cmd.Process.Kill()
-	d.wait()
+	d.Cmd.Process.Kill()
+	d.Wait()
 	first := d
 	d = startDaemon(t, bin, debug)
-	if m := d.all.find(func(m map[string]any) bool { return m["line"] == "duress output" }); m != nil {
+	if m := d.All.Find(func(m map[string]any) bool { return m["line"] == "duress output" }); m != nil {
 		t.Errorf("the duress line changed at the restart: %v", m)
 	}
-	if d.all.find(func(m map[string]any) bool {
+	if d.All.Find(func(m map[string]any) bool {
 		return strings.HasPrefix(fmt.Sprint(m["message"]), "duress output active")
 	}) == nil {
 		t.Error("no warning that the duress output is active after the restart")
 	}
 	// Cleared over the API: the line goes inactive, duress_cleared names the token.
-	c := apitest.UnixClient(filepath.Join(dir, "api.sock"))
 	call := func(method string) map[string]any {
-		code, body := apitest.Call(t, context.Background(), c, method, apitest.Base+"/v1/duress", tok, "")
+		code, body := callDir(t, dir, tok, method, "/v1/duress", "")
 		var out map[string]any
 		if err := json.Unmarshal([]byte(body), &out); err != nil || code != http.StatusOK {
 			t.Fatalf("%s /v1/duress: %d %s %v", method, code, body, err)
@@ -87,28 +84,25 @@ func TestDuressEndToEnd(t *testing.T) {
 	if st := call(http.MethodDelete); st["active"] != false || st["cleared"] != true {
 		t.Errorf("DELETE /v1/duress: %v", st)
 	}
-	if ev := d.waitFor("duress_cleared", event("duress_cleared")); ev["actor"] != "ops" || ev["role"] != store.RoleSystemAdmin {
+	if ev := d.WaitFor("duress_cleared", event("duress_cleared")); ev["actor"] != "ops" || ev["role"] != store.RoleSystemAdmin {
 		t.Errorf("duress_cleared %v", ev)
 	}
 	// A change to low is logged only from high: the line was active until now.
-	if d.all.find(line("Low")) == nil {
+	if d.All.Find(line("Low")) == nil {
 		t.Error("the duress line was not driven from active to inactive by the clear")
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-	if err := d.wait(); err != nil {
-		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-	}
+	d.Cmd.Process.Signal(syscall.SIGTERM)
+	d.ExitsCleanly()
 	// The digits are in no log line of either run (the first run's lines
-	// are in first.all), nor on stderr.
+	// are in first.All), nor on stderr.
 	for _, run := range []*simDaemon{first, d} {
-		if m := run.all.find(func(m map[string]any) bool {
+		if m := run.All.Find(func(m map[string]any) bool {
 			b, _ := json.Marshal(m)
 			return strings.Contains(string(b), "86420975")
 		}); m != nil {
 			t.Errorf("a log line holds the duress code: %v", m)
 		}
-		if strings.Contains(run.stderr.String(), "86420975") {
+		if strings.Contains(run.Stderr.String(), "86420975") {
 			t.Error("stderr holds the duress code")
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchd/latch/internal/apitest"
+	"github.com/latchd/latch/internal/daemontest"
 	"github.com/latchd/latch/store"
 )
 
@@ -99,15 +100,7 @@ func TestFleetCommandsEndToEnd(t *testing.T) {
 	// Lockdown of every door reaches every controller; an unlock is then
 	// refused with 409 by the controller that owns the door.
 	lockdowns := func(c *member) int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		n := 0
-		for _, l := range c.log {
-			if l["event"] == "lockdown_started" && l["actor"] == "guard" {
-				n++
-			}
-		}
-		return n
+		return c.d.All.Count(func(l map[string]any) bool { return l["event"] == "lockdown_started" && l["actor"] == "guard" })
 	}
 	var lr struct{ Doors []string }
 	json.Unmarshal([]byte(mustCall(200, "POST", "/v1/lockdown", `{}`)), &lr)
@@ -158,7 +151,7 @@ func TestFleetCommandsEndToEnd(t *testing.T) {
 	ctls[2].start()
 	var start map[string]any
 	pollUntil(t, "ctl3's start", 10*time.Second, func() bool {
-		start = ctls[2].d.all.find(func(l map[string]any) bool { return l["event"] == "mode_changed" && l["cause"] == "start" })
+		start = ctls[2].d.All.Find(func(l map[string]any) bool { return l["event"] == "mode_changed" && l["cause"] == "start" })
 		return start != nil
 	})
 	if start["to"] != "locked" {
@@ -194,7 +187,7 @@ func TestFleetCommandsEndToEnd(t *testing.T) {
 // manager "mgr" and three latchd --sim controllers ctl1–ctl3 that have
 // built their replicas.
 type fleetSite struct {
-	ns   *natsProc
+	ns   *serverProc
 	key  []byte
 	mgr  *member
 	ctls []*member
@@ -259,7 +252,7 @@ func (s *fleetSite) addUser(t *testing.T, token, ext string, card int) string {
 
 // latchctl is the built latchctl on the manager's socket with a token.
 func latchctl(bin, sock, token string, args ...string) *exec.Cmd {
-	c := exec.Command(filepath.Join(filepath.Dir(bin), "latchctl"), append(args, "--socket", sock)...)
+	c := exec.Command(daemontest.Latchctl(bin), append(args, "--socket", sock)...)
 	c.Env = append(os.Environ(), "LATCH_TOKEN="+token)
 	return c
 }

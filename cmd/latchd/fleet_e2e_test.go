@@ -7,15 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,68 +20,22 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-// natsProc is Debian's nats-server program, run with the site's NATS
-// configuration from deploy/nats-server.conf (docs/fleet.md).
-type natsProc struct {
-	t    *testing.T
-	bin  string
-	conf string
-	port int
-	cmd  *exec.Cmd
-}
-
-// startNATS writes the deploy file with this test's port, storage and
-// passwords (each member's is "pw-" + its name) and starts the server.
-func startNATS(t *testing.T, dir string) *natsProc {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Skip("nats-server is not installed (.ci/run installs Debian's nats-server)")
-	}
+// startNATS runs Debian's nats-server with the site's NATS configuration
+// from deploy/nats-server.conf (docs/fleet.md), given this test's port,
+// storage and passwords (each member's is "pw-" + its name).
+func startNATS(t *testing.T, dir string) *serverProc {
+	t.Helper()
 	raw, err := os.ReadFile("../../deploy/nats-server.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, p, _ := net.SplitHostPort(freePort(t))
-	port, _ := strconv.Atoi(p)
+	addr := freePort(t)
 	conf := strings.NewReplacer(
-		"127.0.0.1:4222", fmt.Sprintf("127.0.0.1:%d", port),
+		"127.0.0.1:4222", addr,
 		"/var/lib/nats/jetstream", filepath.Join(dir, "jetstream"),
 		"MGR_PASSWORD", "pw-mgr", "CTL1_PASSWORD", "pw-ctl1", "CTL2_PASSWORD", "pw-ctl2", "CTL3_PASSWORD", "pw-ctl3",
 	).Replace(string(raw))
-	path := filepath.Join(dir, "nats-server.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := &natsProc{t: t, bin: bin, conf: path, port: port}
-	n.start()
-	t.Cleanup(n.stop)
-	return n
-}
-
-func (n *natsProc) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
-
-func (n *natsProc) start() {
-	n.t.Helper()
-	n.cmd = exec.Command(n.bin, "-c", n.conf)
-	if err := n.cmd.Start(); err != nil {
-		n.t.Fatal(err)
-	}
-	pollUntil(n.t, "nats-server accepting connections", 20*time.Second, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", n.port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-}
-
-func (n *natsProc) stop() {
-	if n.cmd == nil || n.cmd.Process == nil {
-		return
-	}
-	n.cmd.Process.Signal(syscall.SIGTERM)
-	n.cmd.Wait()
-	n.cmd = nil
+	return natsServer(t, dir, addr, conf)
 }
 
 // pollUntil polls cond until it holds: the processes under test run on
@@ -102,7 +51,8 @@ func pollUntil(t *testing.T, what string, within time.Duration, cond func() bool
 	}
 }
 
-// member is one latchd of the site, its log lines kept for the test.
+// member is one latchd of the site; d.All keeps the log lines of its
+// last start.
 type member struct {
 	t    *testing.T
 	name string
@@ -110,38 +60,18 @@ type member struct {
 	bin  string
 	cfg  string
 	d    *simDaemon
-	mu   sync.Mutex
-	log  []map[string]any
 	sock string
 }
 
 func (m *member) start() {
 	m.t.Helper()
-	m.mu.Lock()
-	m.log = nil
-	m.mu.Unlock()
 	m.d = startSim(m.t, m.bin, m.cfg)
-	d := m.d
-	lines := d.lines
-	go func() {
-		for l := range lines {
-			m.mu.Lock()
-			m.log = append(m.log, l)
-			m.mu.Unlock()
-		}
-	}()
+	m.d.Drain()
 }
 
 // seen reports whether a log line since the last start matches.
 func (m *member) seen(match func(map[string]any) bool) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, l := range m.log {
-		if match(l) {
-			return true
-		}
-	}
-	return false
+	return m.d.All.Find(match) != nil
 }
 
 func (m *member) waitLog(what string, within time.Duration, match func(map[string]any) bool) {
@@ -157,20 +87,14 @@ func msg(text string) func(map[string]any) bool {
 // decision, the event (access_granted or access_denied) and its reason;
 // "" when none came within half a second.
 func (m *member) badge(n int) (ev, reason string) {
-	m.mu.Lock()
-	before := len(m.log)
-	m.mu.Unlock()
-	m.d.send(fmt.Sprintf("badge h10301 1 %d", n))
+	before := m.d.All.Len()
+	m.d.Send(fmt.Sprintf("badge h10301 1 %d", n))
 	for range 50 {
-		m.mu.Lock()
-		for _, l := range m.log[before:] {
-			if e, _ := l["event"].(string); e == "access_granted" || e == "access_denied" {
-				r, _ := l["reason"].(string)
-				m.mu.Unlock()
-				return e, r
-			}
+		if l := m.d.All.FindFrom(before, func(l map[string]any) bool { return l["event"] == "access_granted" || l["event"] == "access_denied" }); l != nil {
+			ev, _ = l["event"].(string)
+			reason, _ = l["reason"].(string)
+			return ev, reason
 		}
-		m.mu.Unlock()
 		time.Sleep(10 * time.Millisecond)
 	}
 	return "", ""
@@ -186,8 +110,8 @@ func (m *member) granted(n int, within time.Duration) {
 }
 
 func (m *member) kill() {
-	m.d.cmd.Process.Kill()
-	m.d.wait()
+	m.d.Cmd.Process.Kill()
+	m.d.Wait()
 }
 
 // newMember writes a member's config: a controller with one door
@@ -239,9 +163,7 @@ func TestFleetEndToEnd(t *testing.T) {
 		return code == 200 && strings.Count(body, `"online":true`) == 3 &&
 			strings.Contains(body, `"controller":"ctl1"`) && strings.Contains(body, `"controller":"ctl3"`)
 	})
-	ctl := exec.Command(filepath.Join(filepath.Dir(bin), "latchctl"), "fleet", "status", "--socket", mgr.sock)
-	ctl.Env = append(os.Environ(), "LATCH_TOKEN="+token)
-	out, err := ctl.CombinedOutput()
+	out, err := latchctl(bin, mgr.sock, token, "fleet", "status").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ctl2") || !strings.Contains(string(out), "front") || !strings.Contains(string(out), "yes") {
 		t.Errorf("latchctl fleet status: %v\n%s", err, out)
 	}
@@ -337,20 +259,14 @@ func TestFleetEndToEnd(t *testing.T) {
 func checkControllerPermissions(t *testing.T, url string) {
 	t.Helper()
 	errs := make(chan error, 8)
-	nc, err := nats.Connect(url, nats.UserInfo("ctl1", "pw-ctl1"), nats.CustomInboxPrefix("_INBOX_hq_ctl1"),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	kv, err := js.KeyValue(ctx, "latch_hq_creds")
+	c := dialSite(t, url, "ctl1", nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+	defer c.close()
+	nc := c.nc
+	kv, err := c.js.KeyValue(c.ctx, "latch_hq_creds")
 	if err != nil {
 		t.Fatalf("ctl1 cannot bind the creds bucket: %v", err)
 	}
-	if _, err := kv.Put(ctx, "user.u00000000000000aa", []byte("{}")); err == nil {
+	if _, err := kv.Put(c.ctx, "user.u00000000000000aa", []byte("{}")); err == nil {
 		t.Error("ctl1 wrote to the creds bucket")
 	}
 	// The server answers a forbidden subscribe or publish with an
@@ -375,22 +291,45 @@ func checkControllerPermissions(t *testing.T, url string) {
 	refused("sending ctl2 a command")
 }
 
-// statusOf reads a member's status from the status bucket, as the manager.
-func statusOf(t *testing.T, url, name string) map[string]any {
+// siteConn is a connection to the site's server as one of its members,
+// and 5 s for what the test asks of it.
+type siteConn struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// dialSite connects to the server at url as member user, with the password
+// and inbox prefix deploy/nats-server.conf gives it (startNATS: "pw-" + its
+// name), and opts.
+func dialSite(t *testing.T, url, user string, opts ...nats.Option) *siteConn {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.UserInfo("mgr", "pw-mgr"), nats.CustomInboxPrefix("_INBOX_hq_mgr"))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.UserInfo(user, "pw-"+user), nats.CustomInboxPrefix("_INBOX_hq_" + user)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	kv, err := js.KeyValue(ctx, "latch_hq_status")
+	c := &siteConn{nc: nc}
+	c.js, _ = jetstream.New(nc)
+	c.ctx, c.cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	return c
+}
+
+func (c *siteConn) close() {
+	c.cancel()
+	c.nc.Close()
+}
+
+// statusOf reads a member's status from the status bucket, as the manager.
+func statusOf(t *testing.T, url, name string) map[string]any {
+	t.Helper()
+	c := dialSite(t, url, "mgr")
+	defer c.close()
+	kv, err := c.js.KeyValue(c.ctx, "latch_hq_status")
 	if err != nil {
 		return nil
 	}
-	e, err := kv.Get(ctx, name)
+	e, err := kv.Get(c.ctx, name)
 	if err != nil {
 		return nil
 	}

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/latchd/latch/internal/apitest"
 	"github.com/latchd/latch/store"
 )
@@ -57,7 +54,7 @@ func TestFleetEventsEndToEnd(t *testing.T) {
 	// Each controller denies an unknown card: its access_denied reaches
 	// the manager with its controller.
 	for i, c := range ctls {
-		c.d.send(fmt.Sprintf("badge h10301 1 %d", 9001+i))
+		c.d.Send(fmt.Sprintf("badge h10301 1 %d", 9001+i))
 	}
 	waitSiteEvents(t, api, token, 9001)
 	seen := map[string]bool{}
@@ -79,19 +76,11 @@ func TestFleetEventsEndToEnd(t *testing.T) {
 	// controller's log; after the restart they reach the manager.
 	ns.stop()
 	for i, c := range ctls {
-		c.d.send(fmt.Sprintf("badge h10301 1 %d", 9101+i))
+		c.d.Send(fmt.Sprintf("badge h10301 1 %d", 9101+i))
 	}
 	for _, c := range ctls {
 		pollUntil(t, c.name+"'s badge while NATS is down", 10*time.Second, func() bool {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			n := 0
-			for _, l := range c.log {
-				if l["event"] == "access_denied" {
-					n++
-				}
-			}
-			return n >= 2
+			return c.d.All.Count(event("access_denied")) >= 2
 		})
 	}
 	ns.start()
@@ -119,15 +108,9 @@ func TestFleetEventsEndToEnd(t *testing.T) {
 	}
 
 	// The account configuration: ctl1 may publish its own events only.
-	nc, err := nats.Connect(ns.url(), nats.UserInfo("ctl1", "pw-ctl1"), nats.CustomInboxPrefix("_INBOX_hq_ctl1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if _, err := js.Publish(ctx, "latch.hq.events.ctl2.front", []byte(`{}`)); err == nil {
+	c := dialSite(t, ns.url(), "ctl1")
+	defer c.close()
+	if _, err := c.js.Publish(c.ctx, "latch.hq.events.ctl2.front", []byte(`{}`)); err == nil {
 		t.Error("ctl1 published an event of ctl2")
 	}
 }

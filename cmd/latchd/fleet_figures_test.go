@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -78,22 +76,22 @@ func TestFleetFigures(t *testing.T) {
 			echo $$ >"$cg/cgroup.procs" && shift 2 && exec "$@"`,
 			"sh", cgParent, strconv.FormatInt(limit, 10), bin, "--sim", "--config", ctl.cfg, "--log-format", "json"})
 		started := time.Since(t0)
-		d.send(last)
-		d.waitFor("the first grant", event("access_granted"))
+		d.Send(last)
+		d.WaitFor("the first grant", event("access_granted"))
 		decided := time.Since(t0)
-		cg := filepath.Join(cgParent, fmt.Sprintf("latch-figures-%d", d.cmd.Process.Pid))
+		cg := filepath.Join(cgParent, fmt.Sprintf("latch-figures-%d", d.Cmd.Process.Pid))
 		// Steady state: badge a spread of cards for a while.
 		for i := range 200 {
-			d.send(badgeOf((i * 7919) % n))
-			d.waitFor("a grant", event("access_granted"))
+			d.Send(badgeOf((i * 7919) % n))
+			d.WaitFor("a grant", event("access_granted"))
 		}
-		st := procStatus(t, d.cmd.Process.Pid)
+		st := procStatus(t, d.Cmd.Process.Pid)
 		usage := readInt(t, filepath.Join(cg, "memory.max_usage_in_bytes"))
 		fail := readInt(t, filepath.Join(cg, "memory.failcnt"))
 		t.Logf("figures: users=%d nats_up=%v limit=%dMiB started=%s first_grant=%s VmHWM=%dMiB VmRSS=%dMiB RssAnon=%dMiB RssFile=%dMiB cgroup_max_usage=%dMiB failcnt=%d",
 			n, natsUp, limit>>20, started.Round(time.Millisecond), decided.Round(time.Millisecond), st["VmHWM"]>>10, st["VmRSS"]>>10, st["RssAnon"]>>10, st["RssFile"]>>10, usage>>20, fail)
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		d.wait()
+		d.Cmd.Process.Signal(syscall.SIGTERM)
+		d.Wait()
 		os.Remove(cg)
 		if started >= time.Second || decided >= time.Second {
 			t.Errorf("nats up %v: start-up %s, first grant %s: want under 1 s", natsUp, started, decided)
@@ -108,26 +106,10 @@ func badgeOf(i int) string { return fmt.Sprintf("badge h10301 %d %d", i>>16, i&0
 
 // plainNATS runs nats-server with JetStream and no accounts (the
 // figures need no permissions).
-func plainNATS(t *testing.T, dir string) *natsProc {
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		t.Skip("nats-server is not installed (.ci/run installs Debian's nats-server)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(dir, "plain.conf")
-	body := fmt.Sprintf("listen: 127.0.0.1:%d\njetstream { store_dir: %q }\n", port, filepath.Join(dir, "js"))
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := &natsProc{t: t, bin: bin, conf: conf, port: port}
-	n.start()
-	t.Cleanup(n.stop)
-	return n
+func plainNATS(t *testing.T, dir string) *serverProc {
+	t.Helper()
+	addr := freePort(t)
+	return natsServer(t, dir, addr, fmt.Sprintf("listen: %s\njetstream { store_dir: %q }\n", addr, filepath.Join(dir, "js")))
 }
 
 // publishUsers makes n users (a card each) in a store of the site's key,
@@ -255,6 +237,6 @@ func dropCache(t *testing.T, path string) {
 
 // stopMember stops a member with SIGTERM, as systemd would.
 func stopMember(m *member) {
-	m.d.cmd.Process.Signal(syscall.SIGTERM)
-	m.d.wait()
+	m.d.Cmd.Process.Signal(syscall.SIGTERM)
+	m.d.Wait()
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,15 +141,10 @@ func TestHILDaemon(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
 	text := strings.Replace(simConfig, `relay_active = "low"`, `relay_active = "high"`+"\ndps = \"GPIO5\"\nrex = \"GPIO6\"", 1)
 	text = strings.Replace(text, `unlock_time = "60s"`, `unlock_time = "3s"`, 1)
 	text = strings.Replace(text, `d1   = "GPIO27"`, `d1   = "GPIO27"`+"\nmax_frame_gap = \"1s\"", 1)
-	cfgPath := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	seed(t, dir)
+	_, cfgPath := seededDir(t, text)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +153,7 @@ func TestHILDaemon(t *testing.T) {
 	start := func(phase string) *simDaemon {
 		t.Helper()
 		d := startDaemon(t, self, []string{"--config", cfgPath, "--log-format", "json"}, hilDaemonEnv+"=1")
-		d.deadline = time.After(2 * time.Minute) // the VM is slow
+		d.Deadline = time.After(2 * time.Minute) // the VM is slow
 		// gpio-sim has one pull per line, which the input requests' bias
 		// sets too: latchd pulls the door switch to "open" (a cut wire
 		// reads open) and the exit button to "released". Put the contacts
@@ -184,14 +178,14 @@ func TestHILDaemon(t *testing.T) {
 		if err := c.Wiegand("GPIO17", "GPIO27", card, hilBitInterval); err != nil {
 			t.Fatal(err)
 		}
-		m := d.waitFor("the grant", func(m map[string]any) bool {
+		m := d.WaitFor("the grant", func(m map[string]any) bool {
 			return m["event"] == "access_granted" || m["event"] == "access_denied"
 		})
 		cm, _ := m["card"].(map[string]any)
 		if m["event"] != "access_granted" || m["external_id"] != "alice" || cm["format"] != "h10301" || fmt.Sprint(cm["card_number"]) != "1001" {
 			t.Fatalf("%s: %v, want access_granted for alice's card h10301 1/1001", phase, m)
 		}
-		d.waitFor("strike_released", event("strike_released"))
+		d.WaitFor("strike_released", event("strike_released"))
 	}
 	waitLevel := func(high bool, what string) {
 		t.Helper()
@@ -208,12 +202,12 @@ func TestHILDaemon(t *testing.T) {
 	}
 	exit := func(d *simDaemon, sig os.Signal, want int, phase string) {
 		t.Helper()
-		if err := d.cmd.Process.Signal(sig); err != nil {
+		if err := d.Cmd.Process.Signal(sig); err != nil {
 			t.Fatal(err)
 		}
-		_ = d.wait()
-		if got := d.cmd.ProcessState.ExitCode(); got != want {
-			t.Errorf("%s: exit %d, want %d; stderr:\n%s", phase, got, want, d.stderr.String())
+		_ = d.Wait()
+		if got := d.Cmd.ProcessState.ExitCode(); got != want {
+			t.Errorf("%s: exit %d, want %d; stderr:\n%s", phase, got, want, d.Stderr.String())
 		}
 	}
 
@@ -221,7 +215,7 @@ func TestHILDaemon(t *testing.T) {
 	d := start("start")
 	grant(d, "first grant")
 	waitLevel(true, "grant")
-	d.waitFor("strike_locked", event("strike_locked"))
+	d.WaitFor("strike_locked", event("strike_locked"))
 	waitLevel(false, "relock")
 	relay.allow(false)
 	relay.check(t, "grant and relock")
@@ -235,7 +229,7 @@ func TestHILDaemon(t *testing.T) {
 	}
 	// An opening is door_opened, then door_forced_open when no grant
 	// allowed it.
-	d.waitFor("the forced opening", event("door_forced_open"))
+	d.WaitFor("the forced opening", event("door_forced_open"))
 	if err := c.Set("GPIO5", false); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +242,7 @@ func TestHILDaemon(t *testing.T) {
 		}
 	}
 	n := map[string]int{}
-	d.waitFor("rex", func(m map[string]any) bool { n[fmt.Sprint(m["event"])]++; return m["event"] == "rex" })
+	d.WaitFor("rex", func(m map[string]any) bool { n[fmt.Sprint(m["event"])]++; return m["event"] == "rex" })
 	if err := c.Set("GPIO6", true); err != nil {
 		t.Fatal(err)
 	}
@@ -258,14 +252,14 @@ func TestHILDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	// (Not forced: the exit button just pressed allows the opening.)
-	d.waitFor("the second opening", func(m map[string]any) bool {
+	d.WaitFor("the second opening", func(m map[string]any) bool {
 		n[fmt.Sprint(m["event"])]++
 		return m["event"] == "door_opened"
 	})
 	if err := c.Set("GPIO5", false); err != nil {
 		t.Fatal(err)
 	}
-	d.waitFor("door_closed", event("door_closed"))
+	d.WaitFor("door_closed", event("door_closed"))
 	if n["rex"] != 1 || n["door_opened"] != 1 || n["door_forced_open"] != 0 || n["door_closed"] != 1 {
 		t.Errorf("events after the first forced opening: %v; want one closing, one rex and one more opening (bounces debounced)", n)
 	}

@@ -36,7 +36,7 @@ func TestInputsAcrossStartAndReload(t *testing.T) {
 	base := strings.Replace(simConfig, `database  = "data/latch.db"`, `database  = "`+filepath.Join(dir, "latch.db")+`"`, 1)
 	base = strings.Replace(base, `key_file  = "data/device.key"`, `key_file  = "`+filepath.Join(dir, "device.key")+`"`, 1)
 	withInput := func(pin string) *config.Config {
-		cfg, err := config.Parse([]byte(base+"[[input]]\nname = \"fire\"\npin = \""+pin+"\"\naction = \"emergency_release\"\n"), filepath.Join(dir, "latch.toml"))
+		cfg, err := config.Parse([]byte(base+fireInput(pin)), filepath.Join(dir, "latch.toml"))
 		if err != nil {
 			t.Fatal(err)
 		}

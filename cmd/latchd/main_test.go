@@ -5,20 +5,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/latchd/latch/internal/apitest"
-	"github.com/latchd/latch/internal/syncio"
+	"github.com/latchd/latch/internal/daemontest"
 
 	"github.com/latchd/latch/store"
 	"github.com/latchd/latch/store/storetest"
@@ -106,61 +104,14 @@ func TestScenarioCommand(t *testing.T) {
 	}
 }
 
-// binDir holds latchd and latchctl, built once for every test of this run
-// (side by side, as make build puts them in bin/).
-var binDir struct {
-	once sync.Once
-	dir  string
-	err  error
-}
+// buildLatchd returns latchd, with latchctl beside it, built once for the
+// run (daemontest.Build); a test that needs it is skipped in -short mode.
+var buildLatchd = daemontest.Build
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir.dir != "" {
-		os.RemoveAll(binDir.dir)
-	}
+	daemontest.RemoveBuilds()
 	os.Exit(code)
-}
-
-// buildLatchd returns latchd built from this package (with latchctl beside
-// it), built on first use. A test that needs it builds and runs the daemon:
-// it is skipped in -short mode.
-func buildLatchd(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the daemon")
-	}
-	binDir.once.Do(func() {
-		if binDir.dir, binDir.err = os.MkdirTemp("", "latchd-test-bin-"); binDir.err != nil {
-			return
-		}
-		for _, pkg := range []string{".", "../latchctl"} {
-			if binDir.err = goBuild(binDir.dir, pkg); binDir.err != nil {
-				return
-			}
-		}
-	})
-	if binDir.err != nil {
-		t.Fatal(binDir.err)
-	}
-	return filepath.Join(binDir.dir, "latchd")
-}
-
-// goBuild builds the command in pkg into dir.
-func goBuild(dir, pkg string) error {
-	args := []string{"build", "-o", dir + "/", "-ldflags", testLdflags}
-	env := "CGO_ENABLED=0"
-	if raceBuild {
-		// The daemon under test is checked for data races as well: a race
-		// makes it exit 66, which the exit-code checks catch.
-		args, env = append(args, "-race"), "CGO_ENABLED=1"
-	}
-	cmd := exec.Command("go", append(args, pkg)...)
-	cmd.Env = append(os.Environ(), env)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return nil
 }
 
 // simConfig is the simulated site of the tests, shared with
@@ -174,18 +125,7 @@ var simConfig = func() string {
 }()
 
 // simDaemon is a running latchd --sim for a test.
-type simDaemon struct {
-	t        *testing.T
-	cmd      *exec.Cmd
-	stdin    io.WriteCloser
-	lines    chan map[string]any // stdout, one JSON log line each
-	errLines chan string         // stderr, line by line (the banner)
-	stderr   *syncio.Buffer      // all of stderr, for failure messages
-	errDone  chan struct{}       // closed when stderr is read to its end
-	deadline <-chan time.Time
-	all      *loggedLines   // every stdout line, also those waitFor passed over
-	started  map[string]any // the "latchd started" line
-}
+type simDaemon = daemontest.Daemon
 
 // startSim starts bin --sim on cfgPath with extra environment variables and
 // waits for "latchd started".
@@ -194,92 +134,11 @@ func startSim(t *testing.T, bin, cfgPath string, env ...string) *simDaemon {
 	return startDaemon(t, bin, []string{"--sim", "--config", cfgPath, "--log-format", "json"}, env...)
 }
 
-// startDaemon starts bin with args and extra environment variables and
-// waits for "latchd started".
+// startDaemon starts bin with args and extra environment variables, the
+// hidden debug commands on (debugEnv), and waits for "latchd started".
 func startDaemon(t *testing.T, bin string, args []string, env ...string) *simDaemon {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append(os.Environ(), debugEnv+"=1"), env...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &simDaemon{t: t, cmd: cmd, stdin: stdin, lines: make(chan map[string]any, 100), errLines: make(chan string, 1000),
-		stderr: &syncio.Buffer{}, errDone: make(chan struct{}), deadline: time.After(30 * time.Second), all: &loggedLines{}}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); d.wait() })
-	go func() {
-		defer close(d.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var m map[string]any
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				d.all.add(m)
-				d.lines <- m
-			}
-		}
-	}()
-	go func() {
-		defer close(d.errDone)
-		defer close(d.errLines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			fmt.Fprintln(d.stderr, sc.Text())
-			select {
-			case d.errLines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	d.started = d.waitFor("start", func(m map[string]any) bool { return m["message"] == "latchd started" })
-	return d
-}
-
-// wait reads stdout and stderr to their ends and waits for the process.
-func (d *simDaemon) wait() error {
-	for range d.lines {
-	}
-	<-d.errDone
-	return d.cmd.Wait()
-}
-
-// waitFor reads log lines until one matches and returns it; the deadline
-// only bounds a hung daemon, nothing sleeps.
-func (d *simDaemon) waitFor(what string, match func(map[string]any) bool) map[string]any {
-	d.t.Helper()
-	for {
-		select {
-		case m, ok := <-d.lines:
-			if !ok {
-				d.t.Fatalf("daemon ended before %s; stderr:\n%s", what, d.stderr.String())
-			}
-			if match(m) {
-				return m
-			}
-			if m["event"] == "access_denied" || m["level"] == "error" {
-				d.t.Logf("log: %v", m)
-			}
-		case <-d.deadline:
-			d.t.Fatalf("no %s within 30 s; stderr:\n%s", what, d.stderr.String())
-		}
-	}
-}
-
-func (d *simDaemon) send(line string) {
-	d.t.Helper()
-	if _, err := io.WriteString(d.stdin, line+"\n"); err != nil {
-		d.t.Fatal(err)
-	}
+	return daemontest.Start(t, bin, args, append([]string{debugEnv + "=1"}, env...)...)
 }
 
 func event(name string) func(map[string]any) bool {
@@ -310,37 +169,34 @@ relay = "GPIO16"
 	if err := os.WriteFile(cfgPath, []byte(cfg+"bogus = 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.cmd.Process.Signal(syscall.SIGHUP)
-	refused := d.waitFor("reload refused", func(m map[string]any) bool { return m["message"] == "reload refused; running config kept" })
+	d.Cmd.Process.Signal(syscall.SIGHUP)
+	refused := d.WaitFor("reload refused", func(m map[string]any) bool { return m["message"] == "reload refused; running config kept" })
 	if refused["key"] != "door[1].bogus" || refused["rule"] != "unknown key" || refused["line"] == nil {
 		t.Errorf("refusal %v does not name the key and rule", refused)
 	}
 
 	// alice badges at front and starts typing her code …
-	d.send("badge h10301 1 1001")
-	d.waitFor("code_requested", event("code_requested"))
-	d.send("keys 24")
+	d.Send("badge h10301 1 1001")
+	d.WaitFor("code_requested", event("code_requested"))
+	d.Send("keys 24")
 	// … while the config changes for door back only (unlock time) …
 	changed := strings.Replace(cfg, "relay = \"GPIO16\"\n", "relay = \"GPIO16\"\nunlock_time = \"3s\"\n", 1)
 	if err := os.WriteFile(cfgPath, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.cmd.Process.Signal(syscall.SIGHUP)
-	reloaded := d.waitFor("config reloaded", func(m map[string]any) bool { return m["message"] == "config reloaded" })
+	d.Cmd.Process.Signal(syscall.SIGHUP)
+	reloaded := d.WaitFor("config reloaded", func(m map[string]any) bool { return m["message"] == "config reloaded" })
 	if !slices.Equal(toStrings(reloaded["kept"]), []string{"front"}) || !slices.Equal(toStrings(reloaded["restarted"]), []string{"back"}) {
 		t.Errorf("reload %v: want front kept and back restarted", reloaded)
 	}
 	// … and she finishes the code: the pending entry survived the reload.
-	d.send("keys 6810#")
-	granted := d.waitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })
+	d.Send("keys 6810#")
+	granted := d.WaitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })
 	if granted["event"] != "access_granted" || granted["method"] != "card_and_code" {
 		t.Errorf("after the reload: %v, want access_granted card_and_code", granted)
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-	if err := d.wait(); err != nil {
-		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-	}
+	d.Cmd.Process.Signal(syscall.SIGTERM)
+	d.ExitsCleanly()
 }
 
 func toStrings(v any) []string {
@@ -357,16 +213,18 @@ func toStrings(v any) []string {
 // follows Card + Code all week.
 const cardAndCodeAllWeek = "  [[door.schedule]]\n  days = [\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]\n  start = \"00:00\"\n  end = \"24:00\"\n  mode = \"card_and_code\"\n"
 
+// fireInput is an [[input]] table: a fire alarm "fire" on pin that
+// releases every door (emergency_release).
+func fireInput(pin string) string {
+	return "[[input]]\nname = \"fire\"\npin = \"" + pin + "\"\naction = \"emergency_release\"\n"
+}
+
 // seededDir writes cfg (simConfig and what a test adds) as latch.toml into a
 // new folder and seeds its database there (seed); it returns the folder
 // and the config's path, for startSim.
 func seededDir(t *testing.T, cfg string) (dir, cfgPath string) {
 	t.Helper()
-	dir = t.TempDir()
-	cfgPath = filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfgPath = daemontest.WriteConfig(t, cfg)
 	seed(t, dir)
 	return dir, cfgPath
 }
@@ -387,6 +245,13 @@ func seedToken(t *testing.T, dir, name, role string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// callDir calls the API of the latchd running in dir (seededDir's
+// folder, where simConfig puts the socket) with token.
+func callDir(t *testing.T, dir, token, method, path, body string) (int, string) {
+	t.Helper()
+	return apitest.Call(t, t.Context(), apitest.UnixClient(filepath.Join(dir, "api.sock")), method, apitest.Base+path, token, body)
 }
 
 // seed makes the database of simConfig with alice: card h10301 1/1001, MFA code 246810, group staff.
@@ -419,19 +284,14 @@ func TestStopPaths(t *testing.T) {
 		exitCode int
 		systemd  bool
 	}{
-		{"SIGTERM", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGTERM) }, 0, true},
-		{"SIGINT", func(d *simDaemon) { d.cmd.Process.Signal(syscall.SIGINT) }, 0, false},
-		{"panic", func(d *simDaemon) { d.send("debug-panic") }, 1, false},
-		{"dead reader", func(d *simDaemon) { d.send("debug-fail-reader") }, 1, false},
+		{"SIGTERM", func(d *simDaemon) { d.Cmd.Process.Signal(syscall.SIGTERM) }, 0, true},
+		{"SIGINT", func(d *simDaemon) { d.Cmd.Process.Signal(syscall.SIGINT) }, 0, false},
+		{"panic", func(d *simDaemon) { d.Send("debug-panic") }, 1, false},
+		{"dead reader", func(d *simDaemon) { d.Send("debug-fail-reader") }, 1, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfgPath := filepath.Join(dir, "latch.toml")
-			if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			seed(t, dir)
+			dir, cfgPath := seededDir(t, simConfig)
 			var env []string
 			var notify *net.UnixConn
 			if tc.systemd {
@@ -449,11 +309,11 @@ func TestStopPaths(t *testing.T) {
 				expectNotify(t, notify, "READY=1")
 				expectNotify(t, notify, "WATCHDOG=1")
 			}
-			d.send("badge h10301 1 1001")
-			d.waitFor("strike_released", event("strike_released"))
+			d.Send("badge h10301 1 1001")
+			d.WaitFor("strike_released", event("strike_released"))
 			tc.stop(d)
-			final := d.waitFor("relay final level", func(m map[string]any) bool { return m["message"] == "relay final level" })
-			err := d.wait()
+			final := d.WaitFor("relay final level", func(m map[string]any) bool { return m["message"] == "relay final level" })
+			err := d.Wait()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -461,7 +321,7 @@ func TestStopPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			if code != tc.exitCode {
-				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.exitCode, d.stderr.String())
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.exitCode, d.Stderr.String())
 			}
 			// relay_active = "low": locked is high.
 			if final["locked"] != true || final["relay"] != "High" {
@@ -521,13 +381,12 @@ func expectNotify(t *testing.T, c *net.UnixConn, want string) {
 // banner promises, and the banner's latchctl lines work as printed.
 func TestDemo(t *testing.T) {
 	bin := buildLatchd(t)
-	binDir := filepath.Dir(bin)
 	path := "PATH=/usr/bin:/bin"
 	d := startDaemon(t, bin, []string{"--sim", "--log-format", "json"}, path, "TMPDIR="+t.TempDir())
 
 	// The banner is written before the daemon starts: it is all on stderr.
 	var ctl []string
-	for line := range d.errLines {
+	for line := range d.ErrLines {
 		line = strings.TrimSpace(line)
 		if strings.Contains(line, "latchctl") && strings.Contains(line, "--socket") {
 			ctl = append(ctl, line)
@@ -536,8 +395,8 @@ func TestDemo(t *testing.T) {
 			break
 		}
 	}
-	if len(ctl) != 3 || !strings.HasPrefix(ctl[0], "export LATCH_TOKEN=$("+filepath.Join(binDir, "latchctl")+" token create") {
-		t.Fatalf("banner's latchctl lines %q; want three, the first making a token with %s", ctl, filepath.Join(binDir, "latchctl"))
+	if len(ctl) != 3 || !strings.HasPrefix(ctl[0], "export LATCH_TOKEN=$("+daemontest.Latchctl(bin)+" token create") {
+		t.Fatalf("banner's latchctl lines %q; want three, the first making a token with %s", ctl, daemontest.Latchctl(bin))
 	}
 
 	for _, tc := range []struct {
@@ -556,8 +415,8 @@ func TestDemo(t *testing.T) {
 		{"user erin groups=staff\ncard erin h10301 1 1005\nmfa erin 8642\nbadge h10301 1 1005", "code_requested"},
 		{"keys 8642#", "access_granted/card_and_code"},
 	} {
-		d.send(tc.cmd)
-		got := d.waitFor(tc.want, func(m map[string]any) bool {
+		d.Send(tc.cmd)
+		got := d.WaitFor(tc.want, func(m map[string]any) bool {
 			switch m["event"] {
 			case "code_requested", "access_granted", "access_denied", "rex":
 				return true
@@ -574,8 +433,8 @@ func TestDemo(t *testing.T) {
 	}
 
 	// A line that cannot be carried out is reported on stderr with its number.
-	d.send("card nobody h10301 1 9")
-	for line := range d.errLines {
+	d.Send("card nobody h10301 1 9")
+	for line := range d.ErrLines {
 		if strings.Contains(line, `no user "nobody"`) {
 			if !strings.HasPrefix(line, "line 14: ") {
 				t.Errorf("stderr %q, want it to start with line 14: (the 14th line typed)", line)
@@ -609,7 +468,7 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("latchctl ended before %s; stderr:\n%s", what, shErr.String())
 			}
 			return l
-		case <-d.deadline:
+		case <-d.Deadline:
 			t.Fatalf("no %s from latchctl; stderr:\n%s", what, shErr.String())
 		}
 		return ""
@@ -625,20 +484,17 @@ func TestDemo(t *testing.T) {
 	// events --follow streams what happens from its start on: badge until
 	// it shows a denial (the stream may connect after the first badge).
 	for {
-		d.send("badge h10301 1 1003")
-		d.waitFor("user_inactive", func(m map[string]any) bool { return m["reason"] == "user_inactive" })
+		d.Send("badge h10301 1 1003")
+		d.WaitFor("user_inactive", func(m map[string]any) bool { return m["reason"] == "user_inactive" })
 		select {
 		case l := <-shLines:
 			if !strings.Contains(l, "access_denied") || !strings.Contains(l, "user_inactive") {
 				t.Errorf("events --follow printed %q, want carol's access_denied user_inactive", l)
 			}
-			d.send("quit")
-			d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-			if err := d.wait(); err != nil {
-				t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-			}
+			d.Send("quit")
+			d.ExitsCleanly()
 			return
-		case <-d.deadline:
+		case <-d.Deadline:
 			t.Fatalf("events --follow printed nothing; stderr:\n%s", shErr.String())
 		default:
 		}
@@ -656,68 +512,41 @@ func TestLockoutSurvivesReloadAndCrash(t *testing.T) {
 	_, cfgPath := seededDir(t, cfg)
 	d := startSim(t, bin, cfgPath)
 	decision := func(d *simDaemon) map[string]any {
-		return d.waitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })
+		return d.WaitFor("a decision", func(m map[string]any) bool { return m["event"] == "access_granted" || m["event"] == "access_denied" })
 	}
 	for range 3 {
-		d.send("badge h10301 1 1001")
-		d.waitFor("code_requested", event("code_requested"))
-		d.send("keys 999999#")
+		d.Send("badge h10301 1 1001")
+		d.WaitFor("code_requested", event("code_requested"))
+		d.Send("keys 999999#")
 		if m := decision(d); m["reason"] != "wrong_code" {
 			t.Fatalf("wrong code: %v", m)
 		}
 	}
-	d.waitFor("keypad_lockout", event("keypad_lockout"))
+	d.WaitFor("keypad_lockout", event("keypad_lockout"))
 
 	// SIGHUP with front changed: front restarts, the lockout holds.
 	changed := strings.Replace(cfg, "unlock_time = \"60s\"\n", "unlock_time = \"59s\"\n", 1)
 	if err := os.WriteFile(cfgPath, []byte(changed), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.cmd.Process.Signal(syscall.SIGHUP)
-	reloaded := d.waitFor("config reloaded", func(m map[string]any) bool { return m["message"] == "config reloaded" })
+	d.Cmd.Process.Signal(syscall.SIGHUP)
+	reloaded := d.WaitFor("config reloaded", func(m map[string]any) bool { return m["message"] == "config reloaded" })
 	if !slices.Equal(toStrings(reloaded["restarted"]), []string{"front"}) {
 		t.Fatalf("reload %v: want front restarted", reloaded)
 	}
-	d.send("badge h10301 1 1001")
+	d.Send("badge h10301 1 1001")
 	if m := decision(d); m["reason"] != "locked_out" {
 		t.Fatalf("after the reload: %v, want locked_out", m)
 	}
 
 	// A crash: SIGKILL, then a new start on the same database.
-	d.cmd.Process.Kill()
-	d.wait()
+	d.Cmd.Process.Kill()
+	d.Wait()
 	d = startSim(t, bin, cfgPath)
-	d.send("badge h10301 1 1001")
+	d.Send("badge h10301 1 1001")
 	if m := decision(d); m["reason"] != "locked_out" {
 		t.Fatalf("after a crash and a restart: %v, want locked_out", m)
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.waitFor("database closed", func(m map[string]any) bool { return m["message"] == "database closed" })
-	if err := d.wait(); err != nil {
-		t.Errorf("latchd exit: %v; stderr:\n%s", err, d.stderr.String())
-	}
-}
-
-// loggedLines keeps every JSON log line a daemon wrote.
-type loggedLines struct {
-	mu    sync.Mutex
-	lines []map[string]any
-}
-
-func (l *loggedLines) add(m map[string]any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, m)
-}
-
-// find returns the first line logged so far that matches, or nil.
-func (l *loggedLines) find(match func(map[string]any) bool) map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, m := range l.lines {
-		if match(m) {
-			return m
-		}
-	}
-	return nil
+	d.Cmd.Process.Signal(syscall.SIGTERM)
+	d.ExitsCleanly()
 }

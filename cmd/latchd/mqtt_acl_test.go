@@ -44,8 +44,8 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 	if err != nil {
 		passwd = filepath.Join(filepath.Dir(mosq), "../bin/mosquitto_passwd")
 	}
-	dir := t.TempDir()
-	pwFile := filepath.Join(dir, "passwd")
+	brokerDir := t.TempDir()
+	pwFile := filepath.Join(brokerDir, "passwd")
 	for i, u := range []string{"latch", "homeassistant", "intruder"} {
 		args := []string{"-b", pwFile, u, u + "-pw"}
 		if i == 0 {
@@ -55,22 +55,20 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 			t.Fatalf("mosquitto_passwd: %v: %s", err, out)
 		}
 	}
-	acl := filepath.Join(dir, "acl")
+	acl := filepath.Join(brokerDir, "acl")
 	if err := os.WriteFile(acl, []byte(docsACL(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	broker := startMosquittoWith(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\nacl_file %s\n", pwFile, acl))
+	broker := startMosquitto(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\nacl_file %s\n", pwFile, acl))
 
 	ha := clientAs(t, broker.url(), "homeassistant", "latch/hq/#")
 	cfg := strings.Replace(simConfig, "[controller]\n", "[controller]\nname = \"hq\"\n", 1)
 	cfg = strings.Replace(cfg, "unlock_time = \"60s\"\n", "unlock_time = \"2s\"\n", 1)
 	cfg += fmt.Sprintf("\n[mqtt]\nurl = %q\nusername = \"latch\"\npassword_file = \"mqtt.pw\"\ncommands = true\n", broker.url())
-	cfgPath := filepath.Join(dir, "latch.toml")
-	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	dir, cfgPath := seededDir(t, cfg)
 	os.WriteFile(filepath.Join(dir, "mqtt.pw"), []byte("latch-pw"), 0o600)
-	seed(t, dir)
 	d := startSim(t, bin, cfgPath)
-	drain(d)
+	d.Drain()
 
 	ha.waitFor(t, "latch online and its lock state, published as user latch", func(ms []message) bool {
 		s, _ := lastRetained(ms, "latch/hq/status")
@@ -106,23 +104,6 @@ func TestMosquittoACLOfTheDocs(t *testing.T) {
 	if _, ok := lastRetained(msgs, "latch/hq/events/front/access_granted"); !ok {
 		t.Error("no event message published by latch under the ACL")
 	}
-}
-
-// startMosquittoWith is startMosquitto with extra lines in its config.
-func startMosquittoWith(t *testing.T, extra string) *mosquitto {
-	t.Helper()
-	m := startMosquitto(t)
-	m.stop()
-	b, err := os.ReadFile(m.conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := strings.Replace(string(b), "allow_anonymous true\n", extra, 1)
-	if err := os.WriteFile(m.conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m.start()
-	return m
 }
 
 // clientAs connects as user (password user+"-pw") and subscribes to

@@ -8,12 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,109 +25,6 @@ import (
 
 	"github.com/latchd/latch/store"
 )
-
-// mosquittoBin finds Debian's mosquitto. In CI (.ci/run installs it) a
-// missing broker fails the test; elsewhere it skips, saying how to get it.
-func mosquittoBin(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
-		if bin, err := exec.LookPath(p); err == nil {
-			return bin
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("mosquitto is not installed; .ci/run installs Debian's mosquitto package")
-	}
-	t.Skip("mosquitto not found: apt-get install mosquitto to run the MQTT end-to-end test (CI always runs it)")
-	return ""
-}
-
-// mosquitto is a real broker on a loopback port, with persistence, so
-// that the test subscriber's session and its queued messages outlive a
-// broker restart.
-type mosquitto struct {
-	t    *testing.T
-	bin  string
-	conf string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *os.File
-}
-
-func startMosquitto(t *testing.T) *mosquitto {
-	t.Helper()
-	bin := mosquittoBin(t)
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(dir, "mosquitto.conf")
-	// user root: as root mosquitto would switch to the mosquitto user,
-	// which cannot write the test's folder; as anyone else it is ignored.
-	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nuser root\nmax_queued_messages 100000\nlog_dest stderr\n", port, dir)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "mosquitto.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &mosquitto{t: t, bin: bin, conf: conf, port: port, log: logf}
-	m.start()
-	t.Cleanup(m.stop)
-	return m
-}
-
-func (m *mosquitto) url() string { return "tcp://127.0.0.1:" + strconv.Itoa(m.port) }
-
-func (m *mosquitto) start() {
-	m.t.Helper()
-	m.cmd = exec.Command(m.bin, "-c", m.conf)
-	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatal(err)
-	}
-	m.done = make(chan struct{})
-	go func() { m.cmd.Wait(); close(m.done) }()
-	// Poll the real process's port until it listens.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-m.done:
-			b, _ := os.ReadFile(m.log.Name())
-			m.t.Fatalf("mosquitto exited: %s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("mosquitto does not listen on %d: %v", m.port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop ends the broker with SIGTERM (it saves its persistence file).
-func (m *mosquitto) stop() {
-	if m.cmd == nil {
-		return
-	}
-	m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		m.cmd.Process.Kill()
-		<-m.done
-	}
-	m.cmd = nil
-}
 
 // subscriber is the test's MQTT client: a persistent session (the broker
 // queues what arrives while it is away) on latch/# and homeassistant/#.
@@ -264,14 +159,6 @@ func lastRetained(msgs []message, topic string) (string, bool) {
 	return v, ok
 }
 
-// drain reads a daemon's log lines so that it never blocks on its stdout.
-func drain(d *simDaemon) {
-	go func() {
-		for range d.lines {
-		}
-	}()
-}
-
 // TestMQTTEndToEnd runs the built latchd --sim against Debian's mosquitto
 // on loopback, with a webhook to an httptest receiver beside it:
 // discovery configs retained; OPEN from a client releases the strike
@@ -280,7 +167,7 @@ func drain(d *simDaemon) {
 // every stored event at least once afterwards, none out of order.
 func TestMQTTEndToEnd(t *testing.T) {
 	bin := buildLatchd(t)
-	broker := startMosquitto(t)
+	broker := startMosquitto(t, anonymousOK)
 	sub := subscribe(t, broker.url())
 
 	var hmu sync.Mutex
@@ -307,21 +194,16 @@ func TestMQTTEndToEnd(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "hook.secret"), []byte(secret), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg := strings.Replace(simConfig, "[controller]\n", "[controller]\nname = \"hq\"\n", 1)
 	cfg = strings.Replace(cfg, "unlock_time = \"60s\"\n", "unlock_time = \"2s\"\ndps = \"GPIO5\"\n", 1)
 	cfg += fmt.Sprintf("\n[mqtt]\nurl = %q\ncommands = true\n\n[[webhook]]\nname = \"soc\"\nurl = %q\nsecret_file = \"hook.secret\"\n", broker.url(), recv.URL+"/hook")
-	cfgPath := filepath.Join(dir, "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+	dir, cfgPath := seededDir(t, cfg)
+	if err := os.WriteFile(filepath.Join(dir, "hook.secret"), []byte(secret), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	seed(t, dir)
 
 	d := startSim(t, bin, cfgPath)
-	drain(d)
+	d.Drain()
 
 	// Discovery: retained configs, the device, availability.
 	msgs := sub.waitFor(t, "discovery and online", func(ms []message) bool {
@@ -376,7 +258,7 @@ func TestMQTTEndToEnd(t *testing.T) {
 	before := maxSeq(events(sub.waitFor(t, "", func([]message) bool { return true })))
 	broker.stop()
 	for i := range 10 {
-		d.send(fmt.Sprintf("badge h10301 9 %d", 5000+i)) // unknown cards: access_denied
+		d.Send(fmt.Sprintf("badge h10301 9 %d", 5000+i)) // unknown cards: access_denied
 	}
 	broker.start()
 	sub.waitFor(t, "the denials after the broker restart", func(ms []message) bool {
@@ -392,14 +274,14 @@ func TestMQTTEndToEnd(t *testing.T) {
 	// latchd is killed mid-burst and started again.
 	start := maxSeq(events(sub.waitFor(t, "", func([]message) bool { return true })))
 	for i := range 100 {
-		d.send(fmt.Sprintf("badge h10301 8 %d", 6000+i))
+		d.Send(fmt.Sprintf("badge h10301 8 %d", 6000+i))
 	}
 	sub.waitFor(t, "part of the burst", func(ms []message) bool { return maxSeq(events(ms)) >= start+10 })
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	d.wait()
+	d.Cmd.Process.Signal(syscall.SIGKILL)
+	d.Wait()
 	d2 := startSim(t, bin, cfgPath)
-	drain(d2)
-	d2.send("badge h10301 7 7000") // one more after the restart
+	d2.Drain()
+	d2.Send("badge h10301 7 7000") // one more after the restart
 	sub.waitFor(t, "the event after the restart", func(ms []message) bool {
 		for _, e := range events(ms) {
 			if e.Event == "access_denied" && e.Card != nil && e.Card.CardNumber == 7000 {
@@ -408,8 +290,8 @@ func TestMQTTEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	d2.send("quit")
-	if err := d2.wait(); err != nil {
+	d2.Send("quit")
+	if err := d2.Wait(); err != nil {
 		t.Fatalf("latchd: %v", err)
 	}
 

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"net"
-	"net/http"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,71 +15,56 @@ import (
 // down; the API's DELETE /v1/lockdown (an access_door_manager token)
 // releases it, with the token as actor.
 func TestOperateDoorsE2E(t *testing.T) {
-	cfg := simConfig + `
-[[input]]
-name   = "fire"
-pin    = "GPIO20"
-action = "emergency_release"
-`
+	cfg := simConfig + fireInput("GPIO20")
 	bin := buildLatchd(t)
 	dir, cfgPath := seededDir(t, cfg)
 	token := seedToken(t, dir, "guard", store.RoleDoorManager)
 
 	d := startSim(t, bin, cfgPath)
-	d.send("input fire on")
-	em := d.waitFor("emergency", func(m map[string]any) bool { return m["event"] == "mode_changed" && m["cause"] == "emergency" })
+	d.Send("input fire on")
+	em := d.WaitFor("emergency", func(m map[string]any) bool { return m["event"] == "mode_changed" && m["cause"] == "emergency" })
 	if em["to"] != "unlocked" || em["input"] != "fire" {
 		t.Errorf("emergency: %v", em)
 	}
-	d.send("input fire off")
-	d.waitFor("emergency over", func(m map[string]any) bool {
+	d.Send("input fire off")
+	d.WaitFor("emergency over", func(m map[string]any) bool {
 		return m["event"] == "mode_changed" && m["cause"] == "emergency" && m["to"] == "access_controlled"
 	})
-	d.send("lockdown all")
-	ld := d.waitFor("lockdown_started", event("lockdown_started"))
+	d.Send("lockdown all")
+	ld := d.WaitFor("lockdown_started", event("lockdown_started"))
 	if ld["actor"] != "scenario" {
 		t.Errorf("lockdown_started: %v", ld)
 	}
-	d.send("unlock front")
-	for line := range d.errLines {
+	d.Send("unlock front")
+	for line := range d.ErrLines {
 		if strings.Contains(line, "unlock refused: door is in lockdown") {
 			break
 		}
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	if err := d.wait(); err != nil {
+	d.Cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.Wait(); err != nil {
 		t.Fatalf("latchd: %v", err)
 	}
 
 	d = startSim(t, bin, cfgPath)
 	defer func() {
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		d.wait()
+		d.Cmd.Process.Signal(syscall.SIGTERM)
+		d.Wait()
 	}()
 	// The door's start may come before "latchd started", which startSim
 	// waited for: look among the lines already read first.
 	isStart := func(m map[string]any) bool { return m["event"] == "mode_changed" && m["cause"] == "start" }
-	start := d.all.find(isStart)
+	start := d.All.Find(isStart)
 	if start == nil {
-		start = d.waitFor("start", isStart)
+		start = d.WaitFor("start", isStart)
 	}
 	if start["to"] != "locked" {
 		t.Fatalf("after the restart: %v, want locked (the lockdown survived)", start)
 	}
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(dir, "api.sock"))
-	}}}
-	req, _ := http.NewRequest("DELETE", "http://latchd/v1/lockdown", strings.NewReader(`{}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if code, body := callDir(t, dir, token, "DELETE", "/v1/lockdown", `{}`); code != 200 {
+		t.Fatalf("DELETE /v1/lockdown: %d %s", code, body)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("DELETE /v1/lockdown: %d", resp.StatusCode)
-	}
-	end := d.waitFor("lockdown_ended", event("lockdown_ended"))
+	end := d.WaitFor("lockdown_ended", event("lockdown_ended"))
 	if end["actor"] != "guard" || end["role"] != store.RoleDoorManager {
 		t.Errorf("lockdown_ended: %v, want the token as actor", end)
 	}

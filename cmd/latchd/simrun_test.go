@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/daemontest"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/store"
 )
@@ -34,11 +33,8 @@ type simRun struct {
 // daemon on newSimHW whose log goes to logs (nothing when quiet).
 func newSimRun(t *testing.T, text string, seeded, quiet bool) *simRun {
 	t.Helper()
-	dir := t.TempDir()
-	r := &simRun{cfgPath: filepath.Join(dir, "latch.toml"), logs: &syncio.Buffer{}}
-	if err := os.WriteFile(r.cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfgPath := daemontest.WriteConfig(t, text)
+	r := &simRun{cfgPath: cfgPath, logs: &syncio.Buffer{}}
 	if seeded {
 		seed(t, dir)
 	}

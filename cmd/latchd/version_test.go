@@ -1,26 +1,21 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/latchd/latch/internal/config"
+	"github.com/latchd/latch/internal/daemontest"
 )
 
-// testLdflags stamp the test builds of latchd and latchctl the way the
-// Makefile does, so that the tests see the ldflags path of internal/version.
-const testLdflags = "-X github.com/latchd/latch/internal/version.version=0.0.0-test" +
-	" -X github.com/latchd/latch/internal/version.commit=0123456789abcdef" +
-	" -X github.com/latchd/latch/internal/version.date=2026-12-01T00:00:00Z"
-
 // TestVersion: both binaries print the version, commit and build date set
-// by -ldflags, and "latchd started" logs them.
+// by -ldflags (daemontest.Build stamps its builds as the Makefile does),
+// and "latchd started" logs them.
 func TestVersion(t *testing.T) {
 	bin := buildLatchd(t)
-	for _, exe := range []string{bin, filepath.Join(filepath.Dir(bin), "latchctl")} {
+	for _, exe := range []string{bin, daemontest.Latchctl(bin)} {
 		out, err := exec.Command(exe, "--version").CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s --version: %v\n%s", exe, err, out)
@@ -30,12 +25,9 @@ func TestVersion(t *testing.T) {
 			t.Errorf("%s --version = %q, want prefix %q", exe, out, want)
 		}
 	}
-	cfgPath := filepath.Join(t.TempDir(), "latch.toml")
-	if err := os.WriteFile(cfgPath, []byte(simConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, cfgPath := daemontest.WriteConfig(t, simConfig)
 	d := startSim(t, bin, cfgPath)
-	if got := d.started; got["version"] != "0.0.0-test" || got["commit"] != "0123456789abcdef" || got["built"] != "2026-12-01T00:00:00Z" {
+	if got := d.Started; got["version"] != "0.0.0-test" || got["commit"] != "0123456789abcdef" || got["built"] != "2026-12-01T00:00:00Z" {
 		t.Errorf("latchd started = %v, want version, commit and built", got)
 	}
 }

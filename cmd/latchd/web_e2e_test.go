@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/latchd/latch/internal/syncio"
+	"github.com/latchd/latch/internal/daemontest"
 	"github.com/latchd/latch/store"
 )
 
@@ -37,17 +35,12 @@ func TestAdminPageInChromium(t *testing.T) {
 	}
 	bin := buildLatchd(t)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freePort(t)
 	cfg := strings.Replace(string(demoConfig), "[log]", fmt.Sprintf("[api]\nsocket = %q\nlisten = %q\n\n[log]", filepath.Join(dir, "api.sock"), addr), 1)
 	cfg = strings.Replace(cfg, `format = "console"`, `format = "json"`, 1)
 	cfgPath := filepath.Join(dir, "latch.toml")
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
-	ctl := filepath.Join(filepath.Dir(bin), "latchctl")
+	ctl := daemontest.Latchctl(bin)
 	for _, role := range store.Roles {
 		c := exec.Command(ctl, "admin", "create", "--config", cfgPath, "--name", accountOf(role), "--role", role)
 		c.Stdin = strings.NewReader("browser test password\n")
@@ -62,41 +55,16 @@ func TestAdminPageInChromium(t *testing.T) {
 	os.MkdirAll(shots, 0o755)
 	t.Logf("screenshots in %s", shots)
 
-	cmd := exec.Command(bin, "--sim", "--config", cfgPath)
-	stdin, _ := cmd.StdinPipe()
-	var logs syncio.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	// The browser's steps outlast WaitFor's 30 s from the start: Drain
+	// reads the log and logged polls it from a given line on.
+	d := startDaemon(t, bin, []string{"--sim", "--config", cfgPath})
+	d.Drain()
+	logged := func(what string, from int, ev string) {
+		t.Helper()
+		pollUntil(t, what, 20*time.Second, func() bool { return d.All.FindFrom(from, event(ev)) != nil })
 	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			io.WriteString(stdin, "quit\n")
-			stdin.Close()
-			cmd.Wait()
-		}
-	}
-	defer stop()
-	send := func(line string) { io.WriteString(stdin, line+"\n") }
-	// waitLog polls the log for s (after `from` bytes) with a deadline.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	waitLog := func(from int, s string) bool {
-		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); {
-			if strings.Contains(logs.String()[from:], s) {
-				return true
-			}
-			<-tick.C
-		}
-		return false
-	}
-	if !waitLog(0, `"api serving"`) {
-		t.Fatalf("latchd did not start:\n%s", logs.String())
-	}
-	send("user alice groups=staff")
-	send("card alice h10301 1 1001")
+	d.Send("user alice groups=staff")
+	d.Send("card alice h10301 1 1001")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
@@ -112,7 +80,7 @@ func TestAdminPageInChromium(t *testing.T) {
 	do := func(what string, acts ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, acts...); err != nil {
-			t.Fatalf("%s: %v\nlog:\n%s", what, err, logs.String())
+			t.Fatalf("%s: %v\nstderr:\n%s", what, err, d.Stderr.String())
 		}
 	}
 	get := func(what string, a chromedp.Action[string]) string {
@@ -158,23 +126,19 @@ func TestAdminPageInChromium(t *testing.T) {
 		t.Fatalf("the list shows digits, or not both codes")
 	}
 	// The typed code at the door: granted.
-	from := len(logs.String())
-	send("badge h10301 1 1001")
-	send("keys " + typed + "#")
-	if !waitLog(from, `"access_granted"`) {
-		t.Fatalf("badge + typed code not granted:\n%s", logs.String()[from:])
-	}
+	from := d.All.Len()
+	d.Send("badge h10301 1 1001")
+	d.Send("keys " + typed + "#")
+	logged("badge + typed code granted", from, "access_granted")
 	// Delete it (confirmed), then the next attempt is denied.
 	do("delete", chromedp.Click(`//tr[td[2][text()="7"]]//a[contains(@href,"/delete")]`), chromedp.WaitVisible("#confirm-delete"),
 		shot("mfa-delete"), chromedp.Click("#confirm-delete"), chromedp.WaitVisible("#mfa"))
 	// The next attempt is denied, and the Events page shows it live.
 	do("events live", chromedp.Navigate(base+"/events"), chromedp.WaitVisible("#live"))
-	from = len(logs.String())
-	send("badge h10301 1 1001")
-	send("keys " + typed + "#")
-	if !waitLog(from, `"access_denied"`) {
-		t.Fatalf("deleted code not denied:\n%s", logs.String()[from:])
-	}
+	from = d.All.Len()
+	d.Send("badge h10301 1 1001")
+	d.Send("keys " + typed + "#")
+	logged("deleted code denied", from, "access_denied")
 	do("live row", chromedp.WaitVisible(`//table[@id="events"]//tr[contains(@class,"new")]/td[2][text()="access_denied"]`), shot("events"))
 	html = get("events html", chromedp.OuterHTML("html"))
 	if strings.Contains(html, typed) || strings.Contains(html, generated) {
@@ -188,13 +152,11 @@ func TestAdminPageInChromium(t *testing.T) {
 		t.Errorf("forged POST: %d %v, want 403", status, err)
 	}
 	// Doors: Unlock, confirmed, releases the strike with the account as actor.
-	from = len(logs.String())
+	from = d.All.Len()
 	do("unlock", chromedp.Navigate(base+"/doors"), chromedp.WaitVisible("#unlock-front"), shot("doors"),
 		chromedp.Click("#unlock-front"), chromedp.WaitVisible("#confirm"), shot("door-unlock"),
 		chromedp.Click("#confirm"), chromedp.WaitVisible("#unlock-front"))
-	if !waitLog(from, `"strike_released"`) {
-		t.Fatalf("Unlock did not release the strike:\n%s", logs.String()[from:])
-	}
+	logged("Unlock releasing the strike", from, "strike_released")
 	do("override form", chromedp.Navigate(base+"/doors/front/override"), chromedp.WaitVisible("#mode"), shot("door-override"),
 		chromedp.Navigate(base+"/import"), chromedp.WaitVisible("#file"), shot("import"))
 	// Import: a file with a bad row is refused whole, its rows in a table;
@@ -245,12 +207,13 @@ func TestAdminPageInChromium(t *testing.T) {
 			}
 		}
 	}
-	stop()
+	d.Send("quit")
+	d.ExitsCleanly()
 	// The digits appear nowhere after their one showing: not in the log
-	// (events included) or the database file.
+	// (events included), on stderr, or in the database file.
 	db, _ := os.ReadFile(filepath.Join(dir, "demo.db"))
 	for _, code := range []string{typed, generated} {
-		if strings.Contains(logs.String(), code) {
+		if strings.Contains(d.Stdout.String(), code) || strings.Contains(d.Stderr.String(), code) {
 			t.Errorf("the log holds the code %s", code)
 		}
 		if bytes.Contains(db, []byte(code)) {

@@ -2,23 +2,18 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
+
+	"github.com/latchd/latch/internal/daemontest"
 )
 
 // TestWiringTestInputs: the wiring test watches every [[input]] and shows
 // its level at the start and each change, and the summary names it.
 func TestWiringTestInputs(t *testing.T) {
 	withoutWiringSignals(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "latch.toml")
-	cfg := simConfig + "[[input]]\nname = \"fire\"\npin = \"GPIO20\"\naction = \"emergency_release\"\n"
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, cfgPath := daemontest.WriteConfig(t, simConfig+fireInput("GPIO20"))
 	synctest.Test(t, func(t *testing.T) {
 		var out, errb bytes.Buffer
 		code := run([]string{"wiring-test", "--sim", "--config", cfgPath}, strings.NewReader("input fire on\ninput fire off\nquit\n"), &out, &errb)

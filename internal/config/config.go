@@ -168,10 +168,8 @@ func Parse(data []byte, path string) (*Config, error) {
 	if len(data) > maxFileSize {
 		return nil, &Error{Issues: []Issue{{File: name, Rule: fmt.Sprintf("file is larger than %d bytes", maxFileSize)}}}
 	}
-	var raw rawFile
-	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
+	var doc map[string]any
+	if err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		issues := decodeIssues(name, err)
 		indexKeys(issues, indexPositions(data))
 		return nil, &Error{Issues: issues}
@@ -188,7 +186,15 @@ func Parse(data []byte, path string) (*Config, error) {
 		dir = wd
 	}
 	b := &builder{file: name, dir: dir, pos: indexPositions(data)}
-	cfg := b.build(&raw)
+	root := &table{m: doc}
+	b.tables = append(b.tables, root)
+	cfg := b.build(root)
+	b.unknownKeys()
+	if len(b.typeIssues) > 0 {
+		// The rest is checked once the file's keys and types are right.
+		sortIssues(b.typeIssues)
+		return nil, &Error{Issues: b.typeIssues}
+	}
 	if len(b.issues) > 0 {
 		sortIssues(b.issues)
 		return nil, &Error{Issues: b.issues}
@@ -216,42 +222,36 @@ func stripComments(data []byte) []byte {
 	return out
 }
 
-// decodeIssues turns go-toml's errors into issues with a readable rule.
+// decodeIssues turns go-toml's error (the file is not TOML) into an issue.
 func decodeIssues(file string, err error) []Issue {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		out := make([]Issue, 0, len(strict.Errors))
-		for i := range strict.Errors {
-			out = append(out, decodeIssue(file, &strict.Errors[i]))
-		}
-		return out
-	}
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
-		return []Issue{decodeIssue(file, de)}
+		row, _ := de.Position()
+		return []Issue{{File: file, Line: row, Key: strings.Join(de.Key(), "."), Rule: strings.TrimPrefix(de.Error(), "toml: ")}}
 	}
 	return []Issue{{File: file, Rule: strings.TrimPrefix(err.Error(), "toml: ")}}
 }
 
 // indexKeys writes the keys of decoder issues as the builder's are written:
-// go-toml names "door.bogus" for a key in the second [[door]], the builder
-// "door[1].bogus". The key's line picks the table it is in; a key the index
+// go-toml names "door.name" for a key in the second [[door]], the builder
+// "door[1].name"; an issue without a key (a number too large) gets the key
+// on its line. The key's line picks the table it is in; a key the index
 // does not know (a syntax error stops the index) is left as it is.
 func indexKeys(issues []Issue, pos positions) {
 	for i, is := range issues {
-		if is.Key == "" || is.Line == 0 {
+		if is.Line == 0 {
+			continue
+		}
+		if is.Key == "" {
+			issues[i].Key = keyOnLine(pos, is.Line)
 			continue
 		}
 		// The key on the issue's line; else (a key defined twice: the
-		// index has the first) the nearest same key above it. go-toml
-		// leaves an inline table's name out ("reader.pound" for
-		// reader.keys.pound): on the issue's line the last part is enough.
-		last := is.Key[strings.LastIndex(is.Key, ".")+1:]
+		// index has the first) the nearest same key above it.
 		best, bestLine := "", 0
 		for path, line := range pos {
 			bare := indexRE.ReplaceAllString(path, "")
-			same := bare == is.Key || strings.HasSuffix(bare, "."+is.Key) ||
-				(line == is.Line && strings.HasSuffix(bare, "."+last))
+			same := bare == is.Key || strings.HasSuffix(bare, "."+is.Key)
 			if !same || line > is.Line {
 				continue
 			}
@@ -265,42 +265,21 @@ func indexKeys(issues []Issue, pos positions) {
 	}
 }
 
+// keyOnLine is the one key written on line, or "" (none, or several).
+func keyOnLine(pos positions, line int) string {
+	key := ""
+	for path, l := range pos {
+		if l != line {
+			continue
+		}
+		if key != "" && !strings.HasPrefix(path, key) && !strings.HasPrefix(key, path) {
+			return ""
+		}
+		if len(path) > len(key) {
+			key = path
+		}
+	}
+	return key
+}
+
 var indexRE = regexp.MustCompile(`\[[0-9]+\]`)
-
-var mismatchRE = regexp.MustCompile(`^toml: cannot decode TOML ([a-z ]+?) into .* of type (.+)$`)
-
-func decodeIssue(file string, de *toml.DecodeError) Issue {
-	row, _ := de.Position()
-	key := strings.Join(de.Key(), ".")
-	msg := de.Error()
-	rule := strings.TrimPrefix(msg, "toml: ")
-	switch {
-	case rule == "unknown field":
-		rule = unknownKeyRule("unknown key", de.Key())
-	case rule == "missing table":
-		rule = unknownKeyRule("unknown table", de.Key())
-	case mismatchRE.MatchString(msg):
-		m := mismatchRE.FindStringSubmatch(msg)
-		rule = fmt.Sprintf("wrong type: must be %s, not %s", tomlTypeName(m[2]), m[1])
-	}
-	return Issue{File: file, Line: row, Key: key, Rule: rule}
-}
-
-// tomlTypeName names a Go target type of the raw structs as a TOML type.
-func tomlTypeName(goType string) string {
-	t := strings.TrimLeft(goType, "*")
-	switch {
-	case t == "string":
-		return "a string"
-	case t == "int64":
-		return "an integer"
-	case t == "bool":
-		return "a boolean (true or false)"
-	case strings.HasPrefix(t, "[]string"):
-		return "an array of strings"
-	case strings.HasPrefix(t, "[]"):
-		return "an array of tables"
-	default:
-		return "a table"
-	}
-}

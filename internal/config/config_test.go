@@ -43,6 +43,32 @@ func loadFile(t *testing.T, path, doc string) *Config {
 	return cfg
 }
 
+// writeFile writes data to name in dir with mode, whatever the umask, and
+// returns its path.
+func writeFile(t *testing.T, dir, name string, data []byte, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// parseIssues parses doc as read from path and returns the *Error it must
+// give; anything else fails the test.
+func parseIssues(t *testing.T, doc, path string) *Error {
+	t.Helper()
+	cfg, err := Parse([]byte(doc), path)
+	var ce *Error
+	if !errors.As(err, &ce) || len(ce.Issues) == 0 {
+		t.Fatalf("err = %T %v (config %+v), want a *config.Error with issues", err, err, cfg)
+	}
+	return ce
+}
+
 func TestDefaults(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "latch.toml")
 	cfg := loadFile(t, path, minimal)
@@ -230,17 +256,15 @@ func TestErrors(t *testing.T) {
 		{"int overflow", "[controller]\nevent_retention = 99999999999999999999\n", []string{"t.toml:2: controller.event_retention: ", "too large"}},
 		{"several issues", "[mfa]\ncode_timeout = \"x\"\nkey_timeout = \"y\"\n",
 			[]string{"t.toml:2: mfa.code_timeout", "t.toml:3: mfa.key_timeout"}},
+		{"keys are case-sensitive", "[controller]\nName = \"x\"\n", []string{`t.toml:2: controller.Name: unknown key; did you mean "name"?`}},
+		{"wrong types and unknown keys together", door + "unlock_time = 5\nbogus = 1\nrelay_active = true\n",
+			[]string{"t.toml:4: door[0].unlock_time: wrong type", "t.toml:5: door[0].bogus: unknown key", "t.toml:6: door[0].relay_active: wrong type: must be a string, not boolean"}},
+		{"array of tables for a table", "[[controller]]\nname = \"a\"\n", []string{"t.toml:1: controller: wrong type: must be a table, not array"}},
+		{"array item type", door + rdr("formats = [\"h10301\", 1]\n"), []string{"t.toml:9: reader[0].formats: wrong type: must be an array of strings, not array (item 2 is integer)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tc.doc), "t.toml")
-			if err == nil {
-				t.Fatalf("accepted: %+v", cfg)
-			}
-			var ce *Error
-			if !errors.As(err, &ce) || len(ce.Issues) == 0 {
-				t.Fatalf("error %T %v is not a *config.Error with issues", err, err)
-			}
+			err := parseIssues(t, tc.doc, "t.toml")
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error\n%v\ndoes not contain %q", err, w)
@@ -253,6 +277,7 @@ func TestErrors(t *testing.T) {
 func TestAccepted(t *testing.T) {
 	tests := []struct{ name, doc string }{
 		{"minimal", minimal},
+		{"a lone [door] table is one door", "[door]\nname = \"front\"\nrelay = \"GPIO23\"\n"},
 		{"entry_only exit reader without keypad", `
 [[door]]
 name = "front"

@@ -26,8 +26,11 @@
 // tables or rules. DoorConfig adds the outputs and the cross-section parts
 // to make the door.Config a door runs with.
 //
-// The package decodes with github.com/pelletier/go-toml/v2: its decoder gives
-// the line and key of every syntax error, type mismatch and unknown key (strict
-// mode), and its unstable parser gives the line of every key, which the
-// semantic checks use to name the line too.
+// The package decodes with github.com/pelletier/go-toml/v2 into plain TOML
+// values (its decoder gives the line of a syntax error), and the builder
+// reads each key it knows from its table (table.go): the keys it reads are
+// the one list of the file's keys, so a key of the wrong type or one it
+// never reads is an issue, with the known keys of its table as the hint.
+// go-toml's unstable parser gives the line of every key, which every issue
+// uses to name the line.
 package config

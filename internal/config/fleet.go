@@ -63,12 +63,12 @@ const (
 // eventMaxAgeLimit bounds event_max_age: at least a day, at most ten years.
 var eventMaxAgeLimit = door.Limit{Min: 24 * time.Hour, Max: 10 * 8760 * time.Hour}
 
-func (b *builder) fleet(rf *rawFleet, ctl Controller) *Fleet {
-	if rf == nil {
+func (b *builder) fleet(rf *table, ctl Controller) *Fleet {
+	if !rf.present() {
 		return nil
 	}
 	f := &Fleet{Line: b.pos.lineOf("fleet")}
-	for i, u := range strings.Split(str(rf.URL, DefaultFleetURL), ",") {
+	for i, u := range strings.Split(str(b.str(rf, "url"), DefaultFleetURL), ",") {
 		u = strings.TrimSpace(u)
 		p, err := url.Parse(u)
 		switch {
@@ -84,13 +84,14 @@ func (b *builder) fleet(rf *rawFleet, ctl Controller) *Fleet {
 		}
 		f.URLs = append(f.URLs, u)
 	}
-	if rf.Site == nil {
+	site := b.str(rf, "site")
+	if site == nil {
 		b.fail("fleet.site", "is required: the site's name (1–32 of a-z, 0-9, '_', '-')")
-	} else if err := fleet.CheckSite(*rf.Site); err != nil {
-		b.fail("fleet.site", "%q %v", *rf.Site, err)
+	} else if err := fleet.CheckSite(*site); err != nil {
+		b.fail("fleet.site", "%q %v", *site, err)
 	}
-	f.Site = str(rf.Site, "")
-	f.Controller = str(rf.Controller, "")
+	f.Site = str(site, "")
+	f.Controller = str(b.str(rf, "controller"), "")
 	key := "fleet.controller"
 	if f.Controller == "" {
 		f.Controller, key = ctl.Name, "controller.name"
@@ -98,12 +99,12 @@ func (b *builder) fleet(rf *rawFleet, ctl Controller) *Fleet {
 	if err := fleet.CheckController(f.Controller); err != nil {
 		b.fail(key, "%q as the fleet's controller name %v", f.Controller, err)
 	}
-	if rf.CredsFile != nil && *rf.CredsFile != "" {
-		f.CredsFile = b.path("fleet.creds_file", rf.CredsFile, "")
+	if p := b.str(rf, "creds_file"); p != nil && *p != "" {
+		f.CredsFile = b.path(rf, "creds_file", "")
 	}
-	f.User = str(rf.User, "")
-	if rf.PasswordFile != nil && *rf.PasswordFile != "" {
-		f.PasswordFile = b.path("fleet.password_file", rf.PasswordFile, "")
+	f.User = str(b.str(rf, "user"), "")
+	if p := b.str(rf, "password_file"); p != nil && *p != "" {
+		f.PasswordFile = b.path(rf, "password_file", "")
 	}
 	switch {
 	case f.CredsFile != "" && (f.User != "" || f.PasswordFile != ""):
@@ -113,10 +114,10 @@ func (b *builder) fleet(rf *rawFleet, ctl Controller) *Fleet {
 	case f.User == "" && f.PasswordFile != "":
 		b.fail("fleet.password_file", "set user too")
 	}
-	if rf.TLSCA != nil && *rf.TLSCA != "" {
-		f.TLSCA = b.path("fleet.tls_ca", rf.TLSCA, "")
+	if p := b.str(rf, "tls_ca"); p != nil && *p != "" {
+		f.TLSCA = b.path(rf, "tls_ca", "")
 	}
-	f.SiteKeyFile = b.path("fleet.site_key_file", rf.SiteKeyFile, DefaultSiteKeyFile)
+	f.SiteKeyFile = b.path(rf, "site_key_file", DefaultSiteKeyFile)
 	if f.SiteKeyFile != "" {
 		// The store's rule for a key file, which it is: in fleet mode the
 		// site key is the store's key.
@@ -124,12 +125,6 @@ func (b *builder) fleet(rf *rawFleet, ctl Controller) *Fleet {
 			b.fail("fleet.site_key_file", "%s (docs/fleet.md says how to make one)", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "store: "), "open: "))
 		}
 	}
-	f.EventMaxAge = b.duration("fleet.event_max_age", rf.EventMaxAge, DefaultEventMaxAge, eventMaxAgeLimit)
+	f.EventMaxAge = b.duration(rf, "event_max_age", DefaultEventMaxAge, eventMaxAgeLimit)
 	return f
-}
-
-// fleetGroupDoors reports whether a [[group]] may leave doors out: on a
-// manager, whose groups carry only their names.
-func fleetGroupDoors(raw *rawFile) bool {
-	return raw.Fleet != nil && len(raw.Door) == 0
 }

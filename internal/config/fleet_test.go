@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,21 +8,14 @@ import (
 )
 
 // writeKey makes a valid site key file in dir.
-func writeKey(t *testing.T, dir string, n int, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(dir, "site.key")
-	if err := os.WriteFile(p, make([]byte, n), mode); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(p, mode)
-	return p
+func writeKey(t *testing.T, dir string) string {
+	return writeFile(t, dir, "site.key", make([]byte, 32), 0o600)
 }
 
 func TestFleetSection(t *testing.T) {
 	dir := t.TempDir()
-	key := writeKey(t, dir, 32, 0o600)
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte("secret"), 0o600)
+	key := writeKey(t, dir)
+	pw := writeFile(t, dir, "pw", []byte("secret"), 0o600)
 	doc := minimal + `
 [controller]
 name = "lobby-pi"
@@ -53,7 +44,7 @@ event_max_age = "720h"
 
 func TestFleetManager(t *testing.T) {
 	dir := t.TempDir()
-	writeKey(t, dir, 32, 0o600)
+	writeKey(t, dir)
 	// No doors; a group names doors of the site's controllers, or none.
 	doc := `
 [fleet]
@@ -81,12 +72,9 @@ doors = ["lobby"]
 // TestFleetErrors: each broken rule of [fleet] is FILE:LINE: key: rule.
 func TestFleetErrors(t *testing.T) {
 	dir := t.TempDir()
-	writeKey(t, dir, 32, 0o600)
-	short := filepath.Join(dir, "short.key")
-	os.WriteFile(short, make([]byte, 31), 0o600)
-	open := filepath.Join(dir, "open.key")
-	os.WriteFile(open, make([]byte, 32), 0o644)
-	os.Chmod(open, 0o644)
+	writeKey(t, dir)
+	short := writeFile(t, dir, "short.key", make([]byte, 31), 0o600)
+	open := writeFile(t, dir, "open.key", make([]byte, 32), 0o644)
 	head := "[fleet]\n" // line 1
 	tests := []struct{ name, body, want string }{
 		{"no site", `site_key_file = "site.key"`, ":1: fleet.site: is required"},
@@ -107,11 +95,7 @@ func TestFleetErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "latch.toml")
-			_, err := Parse([]byte(head+tc.body+"\n"), path)
-			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want *Error", err)
-			}
+			err := parseIssues(t, head+tc.body+"\n", path)
 			if !strings.Contains(err.Error(), path+tc.want) {
 				t.Errorf("err = %v\nwant %s", err, path+tc.want)
 			}

@@ -15,30 +15,30 @@ import (
 // docs/integrations.md). The URL, topic, client id and event rules are
 // package mqtt's and webhook's; the secret-file rule is
 // internal/secretfile's: each is asked, its error is the issue's rule.
-func (b *builder) integrations(raw *rawFile, cfg *Config) {
+func (b *builder) integrations(root *table, cfg *Config) {
 	ctl := cfg.Controller.Name
-	if rm := raw.MQTT; rm != nil {
+	if rm := b.sub(root, "mqtt"); rm.present() {
 		m := &mqtt.Config{}
-		if rm.URL == nil {
+		if u := b.str(rm, "url"); u == nil {
 			b.fail("mqtt.url", "is required: the broker, e.g. \"tcp://127.0.0.1:1883\"")
 		} else {
-			m.URL = *rm.URL
+			m.URL = *u
 			if err := mqtt.CheckURL(m.URL); err != nil {
 				b.fail("mqtt.url", "%v", err)
 			}
 		}
-		m.Username = str(rm.Username, "")
+		m.Username = str(b.str(rm, "username"), "")
 		if strings.ContainsAny(m.Username, "\x00\n\r") || len(m.Username) > 256 {
 			b.fail("mqtt.username", "must be at most 256 bytes, without a control character")
 		}
-		if rm.PasswordFile != nil && *rm.PasswordFile != "" {
-			m.PasswordFile = b.secretFile("mqtt.password_file", rm.PasswordFile)
+		if p := b.str(rm, "password_file"); p != nil && *p != "" {
+			m.PasswordFile = b.secretFile(rm, "password_file")
 			if m.Username == "" {
 				b.fail("mqtt.password_file", "needs username too")
 			}
 		}
-		if rm.TLSCA != nil && *rm.TLSCA != "" {
-			m.TLSCA = b.path("mqtt.tls_ca", rm.TLSCA, "")
+		if p := b.str(rm, "tls_ca"); p != nil && *p != "" {
+			m.TLSCA = b.path(rm, "tls_ca", "")
 			switch {
 			case !mqtt.TLS(m.URL):
 				b.fail("mqtt.tls_ca", "only with an ssl:// or wss:// url")
@@ -50,49 +50,48 @@ func (b *builder) integrations(raw *rawFile, cfg *Config) {
 				}
 			}
 		}
-		m.ClientID = str(rm.ClientID, mqtt.DefaultClientID(ctl))
+		m.ClientID = str(b.str(rm, "client_id"), mqtt.DefaultClientID(ctl))
 		if err := mqtt.CheckClientID(m.ClientID); err != nil {
 			b.fail("mqtt.client_id", "%v", err)
 		}
-		m.TopicPrefix = str(rm.TopicPrefix, mqtt.DefaultTopicPrefix(ctl))
+		m.TopicPrefix = str(b.str(rm, "topic_prefix"), mqtt.DefaultTopicPrefix(ctl))
 		if err := mqtt.CheckTopicPrefix(m.TopicPrefix); err != nil {
 			b.fail("mqtt.topic_prefix", "%v", err)
 		}
-		m.DiscoveryPrefix = str(rm.DiscoveryPrefix, mqtt.DefaultDiscoveryPrefix)
+		m.DiscoveryPrefix = str(b.str(rm, "discovery_prefix"), mqtt.DefaultDiscoveryPrefix)
 		if m.DiscoveryPrefix != "" {
 			if err := mqtt.CheckTopicPrefix(m.DiscoveryPrefix); err != nil {
 				b.fail("mqtt.discovery_prefix", "%v (or \"\": no discovery)", err)
 			}
 		}
-		m.Commands = boolean(rm.Commands, false)
+		m.Commands = boolean(b.flag(rm, "commands"), false)
 		cfg.MQTT = m
 	}
 
 	names := map[string]string{}
-	for i := range raw.Webhook {
-		key := idx("webhook", i)
-		rw := &raw.Webhook[i]
+	for _, rw := range b.subs(root, "webhook") {
+		key := rw.path
 		w := webhook.Config{}
-		w.Name = b.name(key+".name", rw.Name)
-		b.unique(key+".name", "webhook", w.Name, names)
-		if rw.URL == nil {
+		w.Name = b.uniqueName(rw, "webhook", names)
+		if u := b.str(rw, "url"); u == nil {
 			b.fail(key+".url", "is required: the receiver, e.g. \"https://soc.example.com/latch\"")
 		} else {
-			w.URL = *rw.URL
+			w.URL = *u
 			if err := webhook.CheckURL(w.URL); err != nil {
 				b.fail(key+".url", "%v", err)
 			}
 		}
-		if rw.SecretFile == nil {
+		if b.str(rw, "secret_file") == nil {
 			b.fail(key+".secret_file", "is required: the file holding the HMAC key (mode 0600)")
 		} else {
-			w.SecretFile = b.secretFile(key+".secret_file", rw.SecretFile)
+			w.SecretFile = b.secretFile(rw, "secret_file")
 		}
-		if err := webhook.CheckEvents(rw.Events); err != nil {
+		events := b.strs(rw, "events")
+		if err := webhook.CheckEvents(events); err != nil {
 			b.fail(key+".events", "%v", err)
 		}
-		w.Events = append([]string(nil), rw.Events...)
-		w.Timeout = b.duration(key+".timeout", rw.Timeout, webhook.DefaultTimeout, door.Limit{Min: webhook.MinTimeout, Max: webhook.MaxTimeout})
+		w.Events = append([]string(nil), events...)
+		w.Timeout = b.duration(rw, "timeout", webhook.DefaultTimeout, door.Limit{Min: webhook.MinTimeout, Max: webhook.MaxTimeout})
 		cfg.Webhooks = append(cfg.Webhooks, w)
 	}
 }
@@ -100,8 +99,8 @@ func (b *builder) integrations(raw *rawFile, cfg *Config) {
 // secretFile resolves a secret file's path and checks it as the
 // integration will read it (internal/secretfile: regular, mode 0600, not
 // empty); the issue names the file, never its contents.
-func (b *builder) secretFile(key string, p *string) string {
-	path := b.path(key, p, "")
+func (b *builder) secretFile(t *table, name string) string {
+	key, path := t.key(name), b.path(t, name, "")
 	if path == "" {
 		return ""
 	}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -51,18 +50,14 @@ func TestRulesFromOwners(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.doc), "t.toml")
-			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want *Error", err)
-			}
+			ce := parseIssues(t, tc.doc, "t.toml")
 			want := owner(tc.want)
 			for _, is := range ce.Issues {
 				if is.Key == tc.key && is.Rule == want {
 					return
 				}
 			}
-			t.Errorf("no issue %s: %q in\n%v", tc.key, want, err)
+			t.Errorf("no issue %s: %q in\n%v", tc.key, want, ce)
 		})
 	}
 }

@@ -44,8 +44,9 @@ func fmtSize(n int64) string {
 	return strconv.FormatInt(n, 10) + "B"
 }
 
-// size parses a size key within [lo, hi].
-func (b *builder) size(key string, p *string, def, lo, hi int64) int64 {
+// size parses key name of t, a size within [lo, hi].
+func (b *builder) size(t *table, name string, def, lo, hi int64) int64 {
+	key, p := t.key(name), b.str(t, name)
 	if p == nil {
 		return def
 	}
@@ -60,8 +61,9 @@ func (b *builder) size(key string, p *string, def, lo, hi int64) int64 {
 	return n
 }
 
-// integer checks an integer key within [lo, hi].
-func (b *builder) integer(key string, p *int64, def, lo, hi int) int {
+// integer reads key name of t, an integer within [lo, hi].
+func (b *builder) integer(t *table, name string, def, lo, hi int) int {
+	key, p := t.key(name), b.int(t, name)
 	if p == nil {
 		return def
 	}

@@ -1,6 +1,0 @@
-//go:build race
-
-package main
-
-// raceBuild: the tests run with -race, so the daemon they start is built with it too.
-const raceBuild = true
