@@ -3,8 +3,10 @@ package outbox
 import (
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/latchd/latch/quiet"
 	"github.com/latchd/latch/store"
 	"github.com/latchd/latch/store/storetest"
 )
@@ -78,18 +80,28 @@ func (c *virtualClock) pass(w virtualWait) {
 	w.ch <- now
 }
 
+// paced starts an outbox of Batch 20 and Rate 1000 on a test store and the
+// virtual clock, with dests, and appends a backlog of 100 events to the
+// store; it returns the store, the clock and the clock's time then.
+func paced(t *testing.T, dests ...Destination) (*store.Store, *virtualClock, time.Time) {
+	st := storetest.Temp(t)
+	clk := newVirtualClock()
+	ob := New(st, Options{Batch: 20, Rate: 1000, Now: clk.Now, After: clk.After})
+	for _, d := range dests {
+		ob.Add(d)
+	}
+	start(t, ob)
+	t0 := clk.Now()
+	appendN(t, st, 100)
+	return st, clk, t0
+}
+
 // TestRateBoundsABacklog: a backlog is handed in a burst of Batch, then
 // in steps of 10 ms of the budget, each when it is due; nothing is lost
 // or reordered; once caught up, new events go at once again.
 func TestRateBoundsABacklog(t *testing.T) {
-	st := storetest.Temp(t)
-	clk := newVirtualClock()
 	r := newRecorder("r")
-	ob := New(st, Options{Batch: 20, Rate: 1000, Now: clk.Now, After: clk.After})
-	ob.Add(r)
-	start(t, ob)
-	t0 := clk.Now()
-	appendN(t, st, 100)
+	st, clk, t0 := paced(t, r)
 	var got []uint64
 	var sizes []int
 	waited := time.Duration(0)
@@ -154,15 +166,8 @@ func TestRateBoundsABacklog(t *testing.T) {
 // TestRateIsShared: two destinations draining a backlog share one
 // budget: together they never get more than it allows.
 func TestRateIsShared(t *testing.T) {
-	st := storetest.Temp(t)
-	clk := newVirtualClock()
 	a, b := newRecorder("a"), newRecorder("b")
-	ob := New(st, Options{Batch: 20, Rate: 1000, Now: clk.Now, After: clk.After})
-	ob.Add(a)
-	ob.Add(b)
-	start(t, ob)
-	t0 := clk.Now()
-	appendN(t, st, 100)
+	_, clk, t0 := paced(t, a, b)
 	got := map[string][]uint64{}
 	total := 0
 	for total < 200 {
@@ -207,16 +212,9 @@ func (r rated) Rate() float64 { return r.rate }
 // TestRaterHasItsOwnBudget: a Rater drains at its own rate (here none),
 // whatever the shared budget; the others still share theirs.
 func TestRaterHasItsOwnBudget(t *testing.T) {
-	st := storetest.Temp(t)
-	clk := newVirtualClock()
 	fast := rated{newRecorder("fast"), -1}
 	plain := newRecorder("plain")
-	ob := New(st, Options{Batch: 20, Rate: 1000, Now: clk.Now, After: clk.After})
-	ob.Add(fast)
-	ob.Add(plain)
-	start(t, ob)
-	t0 := clk.Now()
-	appendN(t, st, 100)
+	st, clk, t0 := paced(t, fast, plain)
 	// No wait is let end: the Rater gets all 100 with the clock standing
 	// still, while plain has its burst and then waits.
 	gotFast, gotPlain := 0, 0
@@ -251,4 +249,57 @@ func TestRaterHasItsOwnBudget(t *testing.T) {
 	}
 	waitCursor(t, st, "fast", 100)
 	waitCursor(t, st, "plain", 100)
+}
+
+// TestDeliveryWaitsForTheDoors: a batch is not handed to a destination
+// while the doors' gate is held (a frame arriving, a decision); it goes as
+// soon as the hold ends, and after GateLimit when the hold never ends (a
+// chattering reader slows delivery, never stops it). Nothing is lost: the
+// events still go in order. The bubble's clock is the gate's.
+func TestDeliveryWaitsForTheDoors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := storetest.Temp(t)
+		g := quiet.New(-1) // no tail: the holds below are the whole wait
+		r := newRecorder("r")
+		ob := New(st, Options{Gate: g})
+		ob.Add(r)
+		stop := start(t, ob)
+		defer stop()
+
+		t0 := time.Now()
+		g.Busy(50 * time.Millisecond)
+		appendN(t, st, 3)
+		b := r.next(t)
+		if d := time.Since(t0); d != 50*time.Millisecond {
+			t.Errorf("the batch went %v after the hold began, want when it ended (50ms)", d)
+		}
+		if got := seqs(b); len(got) != 3 || got[0] != 1 || got[2] != 3 {
+			t.Fatalf("delivered %v, want 1–3", got)
+		}
+		r.ackAll(b)
+
+		// An idle gate: at once.
+		synctest.Wait()
+		t1 := time.Now()
+		appendN(t, st, 1)
+		b = r.next(t)
+		if d := time.Since(t1); d != 0 {
+			t.Errorf("with the doors idle the batch waited %v", d)
+		}
+		r.ackAll(b)
+
+		// A hold that never ends: GateLimit.
+		synctest.Wait()
+		t2 := time.Now()
+		g.Busy(time.Hour)
+		appendN(t, st, 1)
+		b = r.next(t)
+		if d := time.Since(t2); d != GateLimit {
+			t.Errorf("under an endless hold the batch waited %v, want GateLimit (%v)", d, GateLimit)
+		}
+		if got := seqs(b); len(got) != 1 || got[0] != 5 {
+			t.Fatalf("delivered %v, want 5", got)
+		}
+		r.ackAll(b)
+	})
 }

@@ -20,7 +20,11 @@
 //   - the rate budget (Options.Rate, DefaultRate): all destinations
 //     together are handed at most Rate events a second beyond a burst of
 //     Batch, so that draining a backlog leaves the door a core
-//     (budget.go); a Rater (the fleet's upload) has a budget of its own.
+//     (budget.go); a Rater (the fleet's upload) has a budget of its own;
+//   - the doors first: with Options.Gate (latchd: the store's) every batch
+//     waits, at most GateLimit, while a door is busy (a frame arriving, a
+//     decision: package quiet), so delivery's CPU work does not meet a
+//     decision.
 //
 // Each destination runs in its own goroutine that reads at most Batch
 // events at a time from the store (bounded memory), so a slow or dead

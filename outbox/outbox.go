@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/latchd/latch/door"
+	"github.com/latchd/latch/quiet"
 	"github.com/latchd/latch/store"
 )
 
@@ -102,6 +103,11 @@ type Options struct {
 	// the budget, each when it is due, so that draining a backlog leaves
 	// the door a core (budget.go, docs/integrations.md "Performance").
 	Rate float64
+	// Gate is the doors' gate (package quiet): before each Deliver a
+	// destination waits until no door is busy (a frame arriving, a
+	// decision), for at most GateLimit, so that delivery's CPU work does
+	// not meet a decision. nil = never wait.
+	Gate *quiet.Gate
 	Log  zerolog.Logger
 }
 
@@ -110,6 +116,11 @@ const (
 	DefaultBatch     = 100
 	DefaultSaveEvery = time.Second
 	DefaultRate      = 1000
+	// GateLimit bounds one wait on Options.Gate: a door that is never
+	// idle (a reader whose lines chatter) slows delivery, never stops it.
+	// A frame of 64 bits at 20 ms a bit, the slowest Wiegand timing, ends
+	// within it.
+	GateLimit = 1500 * time.Millisecond
 )
 
 // Stat is one destination's figures (the metrics).
@@ -342,6 +353,10 @@ func (o *Outbox) run(ctx context.Context, d *dest) {
 			}
 		} else if caughtUp {
 			limit = o.opts.Batch
+		}
+		// The doors first: the batch waits while one is busy.
+		if !o.opts.Gate.Wait(ctx, GateLimit) {
+			return
 		}
 		acked, derr := d.d.Deliver(ctx, batch)
 		if dr, ok := d.d.(Dropper); ok {

@@ -27,7 +27,9 @@ type Lines interface {
 // silence plus slack after its last edge. slack covers edges stamped just
 // before the deadline that reach the queue just after it (gpiocdev's
 // FlushSlack); a fake that queues edges at their own time needs none.
-// emit runs on Capture's goroutine.
+// emit runs on Capture's goroutine. While a frame is open, Capture holds
+// the decoder's gate (WithGate) until its deadline plus slack, and for the
+// gate's tail after each Read it emits.
 func Capture(ctx context.Context, l Lines, dec *Decoder, slack time.Duration, emit func(Read)) error {
 	for {
 		if err := ctx.Err(); err != nil {
@@ -47,14 +49,21 @@ func Capture(ctx context.Context, l Lines, dec *Decoder, slack time.Duration, em
 		if idle {
 			// The queue was empty at the deadline: the frame is complete.
 			for _, r := range dec.Flush(l.Now() - slack) {
+				dec.gate.Busy(0) // the decision's time (the gate's tail)
 				emit(r)
 			}
 			continue
 		}
 		for _, e := range edges {
 			for _, r := range dec.Push(e) {
+				dec.gate.Busy(0)
 				emit(r)
 			}
+		}
+		// A frame is arriving: background work keeps off the CPU until it
+		// can have ended and been decided (package quiet).
+		if dl, ok := dec.Deadline(); ok {
+			dec.gate.Expect(dl + slack - l.Now())
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/latchd/latch/quiet"
 	"github.com/latchd/latch/reader"
 	"github.com/latchd/latch/reader/readertest"
 )
@@ -49,6 +50,63 @@ func TestCaptureTimedLine(t *testing.T) {
 		synctest.Wait()
 		if _, ok := l.Wake(); ok {
 			t.Error("the loop has a deadline with no frame open")
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Capture = %v, want context.Canceled", err)
+		}
+	})
+}
+
+// TestCaptureHoldsTheGate: from a frame's first edge until the gate's tail
+// after its Read, the decoder's gate is busy, so background work waiting on
+// it starts again only after the decision's time: a card sent at 10 ms is
+// read at 63 ms (its last edge at 60 ms, 3 ms of silence). Its 25th edge,
+// at 58 ms, held the gate for a frame that could still grow (3 intervals,
+// to 64 ms) and the gate's tail, so a waiter that came during the frame
+// returns at 67 ms. Before the first edge and after the hold the gate is
+// idle.
+func TestCaptureHoldsTheGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		g := quiet.New(0)
+		l := readertest.NewTimedLine(readertest.LineConfig{}, start)
+		dec, err := reader.NewDecoder(reader.Config{Name: "r", Formats: []string{"h10301"}}, reader.WithEpoch(start), reader.WithGate(g))
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := make(chan time.Duration, 1)
+		busyAtRead := make(chan bool, 1)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			done <- reader.Capture(ctx, l, dec, 0, func(reader.Read) {
+				busyAtRead <- !g.Idle()
+				read <- time.Since(start)
+			})
+		}()
+		if _, err := l.SendBits(card, 10*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(9 * time.Millisecond)
+		if !g.Idle() {
+			t.Fatal("the gate is busy before the frame's first edge")
+		}
+		time.Sleep(2 * time.Millisecond) // 11 ms: the frame is arriving
+		if g.Idle() {
+			t.Fatal("the gate is idle while a frame arrives")
+		}
+		if !g.Wait(ctx, -1) {
+			t.Fatal("Wait ended with its context")
+		}
+		if at := time.Since(start); at != 67*time.Millisecond {
+			t.Errorf("the waiter went on at %v, want 67ms (the 25th edge's hold and the gate's tail)", at)
+		}
+		if at := <-read; at != 63*time.Millisecond {
+			t.Errorf("the card was read at %v, want 63ms", at)
+		}
+		if !<-busyAtRead {
+			t.Error("the gate was idle when the Read was emitted")
 		}
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {

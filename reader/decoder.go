@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/latchd/latch/quiet"
 )
 
 // Config is one reader's decoding configuration, as cmd/latchd fills it
@@ -37,6 +39,7 @@ type Decoder struct {
 	epoch   time.Time
 	log     zerolog.Logger
 	formats []FormatSpec
+	gate    *quiet.Gate // held by Capture while a frame arrives; nil = none
 }
 
 // Option configures a Decoder.
@@ -49,6 +52,12 @@ func WithLogger(l zerolog.Logger) Option { return func(d *Decoder) { d.log = l }
 // Epoch plus the frame's End. The zero Epoch leaves At as time.Time{}
 // plus End, which is still ordered but not wall-clock time.
 func WithEpoch(t time.Time) Option { return func(d *Decoder) { d.epoch = t } }
+
+// WithGate sets the gate that Capture holds busy from a frame's first
+// edge until the frame has been decided (package quiet): background work
+// (the outbox, the store's warm-up) waits on it, so that the door decides
+// on an idle CPU. Default none.
+func WithGate(g *quiet.Gate) Option { return func(d *Decoder) { d.gate = g } }
 
 // NewDecoder checks cfg and returns a Decoder for it. The error names the
 // rule a bad config breaks (unknown format, two formats of one length, …).

@@ -22,6 +22,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/latchd/latch/internal/secretfile"
+	"github.com/latchd/latch/quiet"
 )
 
 // Options configures Open. Zero values mean the documented defaults.
@@ -131,9 +132,9 @@ type Store struct {
 	remote atomic.Pointer[remoteBox]
 	// replica: the database holds a fleet site's users (replicaguard.go).
 	replica atomic.Bool
-	// doorAt is when the door last read (Unix ns): the warm-up yields
-	// the disk to it (warm.go).
-	doorAt atomic.Int64
+	// gate is the doors' gate (package quiet, Gate): held by the door's
+	// reads, waited on by the warm-up (warm.go).
+	gate *quiet.Gate
 }
 
 // ErrCorrupt reports a database file that bbolt cannot read: a page that
@@ -223,6 +224,7 @@ func (s *Store) open(opts Options) error {
 	s.now = opts.Now
 	s.retention = opts.EventRetention
 	s.evController = opts.EventController
+	s.gate = quiet.New(0)
 	s.subs = map[*subscriber]struct{}{}
 	if s.now == nil {
 		s.now = time.Now

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/latchd/latch/quiet"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -28,32 +29,21 @@ type WarmStats struct {
 var (
 	warmRead  = 1 << 20
 	warmPause = 2 * time.Millisecond
-	// warmQuiet: the warm reads only when the door has not read for this
-	// long. During a burst of badges each badge's own page misses go to
-	// the disk alone instead of queueing behind a 1 MiB read (which made
-	// back-to-back first badges slower with the warm than without it);
-	// the warm goes on in the gaps.
-	warmQuiet = 3 * time.Millisecond
 )
 
-// doorRead notes that the door is reading (doorpath.go).
-func (s *Store) doorRead() { s.doorAt.Store(time.Now().UnixNano()) }
+// Gate is the store's gate, one per open database: latchd hands it to
+// the readers' capture loops (reader.WithGate) and the outbox, so that the
+// doors' reads and frames hold one gate that all background work waits on.
+func (s *Store) Gate() *quiet.Gate { return s.gate }
 
-// doorQuiet waits until the door has not read for warmQuiet; false when
-// ctx ended first.
-func (s *Store) doorQuiet(ctx context.Context) bool {
-	for {
-		idle := time.Duration(time.Now().UnixNano() - s.doorAt.Load())
-		if idle >= warmQuiet {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(warmQuiet - idle):
-		}
-	}
-}
+// doorRead notes that the door is reading (doorpath.go): it holds the
+// store's gate for the gate's tail (quiet.DefaultTail). The warm reads only
+// when the gate is idle, that is when the door has not read for that long
+// and no frame is arriving (Gate). During a burst of badges each
+// badge's own page misses go to the disk alone instead of queueing behind
+// a 1 MiB read (which made back-to-back first badges slower with the warm
+// than without it); the warm goes on in the gaps.
+func (s *Store) doorRead() { s.gate.Busy(0) }
 
 // WarmDoorPath reads the pages of the door's buckets (the card records and
 // the entry-code index) into the page cache, so that the first badges after
@@ -91,7 +81,7 @@ func (s *Store) WarmDoorPath(ctx context.Context) (WarmStats, error) {
 	ps := int64(s.pageSize)
 	buf := make([]byte, warmRead)
 	for _, r := range pageRuns(leaves, int(int64(warmRead)/ps)) {
-		if ctx.Err() != nil || !s.doorQuiet(ctx) {
+		if ctx.Err() != nil || !s.gate.Wait(ctx, -1) {
 			break
 		}
 		n, _ := f.ReadAt(buf[:r.n*ps], r.first*ps)

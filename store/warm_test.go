@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/latchd/latch/quiet"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -84,6 +87,47 @@ func FuzzBranchChildren(f *testing.F) {
 			if c < 2 || c >= pages {
 				t.Fatalf("child %d outside a file of %d pages", c, pages)
 			}
+		}
+	})
+}
+
+// TestDoorReadsHoldTheGate: a door read holds the store's gate for its
+// tail, and the warm reads no leaf while the gate is held (a frame
+// arriving, a badge): it waits, and stops when its context ends. In a
+// bubble, so the gate's clock moves only when the test waits.
+func TestDoorReadsHoldTheGate(t *testing.T) {
+	defer func(p time.Duration) { warmPause = p }(warmPause)
+	warmPause = 0
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		s := openAt(t, dir, nil)
+		importGenerated(t, s, filepath.Join(dir, "users.csv"), 20000, true, false)
+		time.Sleep(time.Second) // whatever the import held has ended
+		if !s.Gate().Idle() {
+			t.Fatal("the gate is held with no door read")
+		}
+		if _, _, err := s.LookupCard(CardKey{Format: "h10301", FacilityCode: 1, CardNumber: 1}); err != nil && !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+		if s.Gate().Idle() {
+			t.Fatal("a door read did not hold the gate")
+		}
+		time.Sleep(quiet.DefaultTail)
+		if !s.Gate().Idle() {
+			t.Fatalf("the gate is still held %v after the door read", quiet.DefaultTail)
+		}
+
+		s.Gate().Busy(time.Hour) // a door that stays busy
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		st, err := s.WarmDoorPath(ctx)
+		if err != nil || st.BranchPages == 0 || st.LeafPages != 0 {
+			t.Errorf("warm under a held gate = %+v, %v; want its branch pages and no leaf", st, err)
+		}
+		s.Gate().Busy(-1)
+		time.Sleep(time.Hour)
+		if st, err := s.WarmDoorPath(t.Context()); err != nil || st.LeafPages == 0 {
+			t.Errorf("warm after the hold = %+v, %v; want its leaves", st, err)
 		}
 	})
 }

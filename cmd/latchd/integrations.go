@@ -41,7 +41,7 @@ func (d *daemon) startIntegrations(cfg *config.Config, metrics *api.Metrics) err
 		return nil
 	}
 	ver := version.Get().Version
-	ob := outbox.New(d.store, outbox.Options{Emit: d.ew.Emit, Log: d.log})
+	ob := outbox.New(d.store, outbox.Options{Emit: d.ew.Emit, Gate: d.store.Gate(), Log: d.log})
 	var mq *mqtt.Client
 	if cfg.MQTT != nil {
 		var doors []mqtt.DoorInfo

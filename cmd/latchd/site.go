@@ -201,7 +201,8 @@ func (s *site) startDoor(ctx context.Context, cfg *config.Config, name string) (
 			continue
 		}
 		dec, err := reader.NewDecoder(rc.Config, reader.WithEpoch(s.hw.Epoch()),
-			reader.WithLogger(s.log.With().Str("component", "reader").Logger()))
+			reader.WithLogger(s.log.With().Str("component", "reader").Logger()),
+			reader.WithGate(s.store.Gate())) // the outbox waits on it (package quiet)
 		if err != nil {
 			return fmt.Errorf("latchd: reader %s: %w", rc.Name, err)
 		}
