@@ -2,8 +2,6 @@ package quiet
 
 import (
 	"context"
-	"runtime"
-	"runtime/metrics"
 	"sync/atomic"
 	"time"
 )
@@ -19,11 +17,6 @@ type Gate struct {
 	epoch time.Time     // the zero of until (a monotonic reading)
 	tail  time.Duration // added to every hold
 	until atomic.Int64  // busy until this long after epoch (ns)
-	// collecting: Expect's garbage collection is running; collect is
-	// runtime.GC and due gcDue (tests put probes in their place).
-	collecting atomic.Bool
-	collect    func()
-	due        func() bool
 }
 
 // New returns an idle gate that adds tail to every hold (0: DefaultTail;
@@ -34,61 +27,20 @@ func New(tail time.Duration) *Gate {
 	} else if tail < 0 {
 		tail = 0
 	}
-	return &Gate{epoch: time.Now(), tail: tail, collect: runtime.GC, due: gcDue}
+	return &Gate{epoch: time.Now(), tail: tail}
 }
 
 // Busy holds the gate for d from now (negative: none) and its tail after
 // that; a hold never shortens one already in place.
-func (g *Gate) Busy(d time.Duration) { g.hold(d) }
-
-// Expect is Busy for a decision that is coming: a reader's capture loop
-// calls it for a frame that is arriving, which the door decides d from
-// now at the earliest. When it finds the gate idle (the frame's first
-// edge) and a garbage collection is due soon (gcDue), it also starts that
-// collection in the background (at most one at a time): the collection
-// the background work's garbage would otherwise start at whatever instant
-// runs now, while the frame is still arriving, and is over before the
-// decision (a card's frame takes tens of milliseconds, a collection of
-// latchd's heap a few). When none is due, the little the door allocates
-// while the background work waits does not make one due.
-func (g *Gate) Expect(d time.Duration) {
-	if g.hold(d) && g.due() && g.collecting.CompareAndSwap(false, true) {
-		go func() {
-			defer g.collecting.Store(false)
-			g.collect()
-		}()
-	}
-}
-
-// gcDue reports whether the heap has grown more than half of the way from
-// what the last collection left to the size at which the runtime starts
-// the next one (runtime/metrics).
-func gcDue() bool {
-	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	for _, x := range s {
-		if x.Value.Kind() != metrics.KindUint64 {
-			return true // a runtime without them: collect
-		}
-	}
-	goal, live, now := s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64()
-	return goal <= live || now >= live+(goal-live)/2
-}
-
-// hold holds the gate for d and the tail and reports whether it was idle.
-func (g *Gate) hold(d time.Duration) (wasIdle bool) {
+func (g *Gate) Busy(d time.Duration) {
 	if g == nil {
-		return false
+		return
 	}
-	now := int64(time.Since(g.epoch))
-	end := now + int64(max(d, 0)+g.tail)
+	end := int64(time.Since(g.epoch) + max(d, 0) + g.tail)
 	for {
 		cur := g.until.Load()
-		if cur >= end {
-			return false
-		}
-		if g.until.CompareAndSwap(cur, end) {
-			return cur <= now
+		if cur >= end || g.until.CompareAndSwap(cur, end) {
+			return
 		}
 	}
 }

@@ -2,8 +2,6 @@ package quiet
 
 import (
 	"context"
-	"runtime"
-	"runtime/metrics"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -115,81 +113,4 @@ func TestBusyFromManyGoroutines(t *testing.T) {
 			t.Fatalf("Wait took %v, want the longest hold, 8ms", d)
 		}
 	})
-}
-
-// TestExpectCollectsAtAFramesFirstEdge: Expect on an idle gate (a frame's
-// first edge) starts one garbage collection when one is due; Expect while
-// the gate is held (the frame's next edges) and Busy (a door read) start
-// none; once the hold is over the next frame starts another; while one
-// runs, a new frame does not start a second; with none due, none.
-func TestExpectCollectsAtAFramesFirstEdge(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g := New(-1)
-		started := make(chan struct{}, 4)
-		release := make(chan struct{})
-		due := true
-		g.due = func() bool { return due }
-		g.collect = func() {
-			started <- struct{}{}
-			<-release
-		}
-		collections := func() int {
-			synctest.Wait()
-			return len(started)
-		}
-		g.Busy(time.Millisecond) // a door read on an idle gate
-		if n := collections(); n != 0 {
-			t.Fatalf("Busy started %d collections", n)
-		}
-		time.Sleep(time.Millisecond)
-		g.Expect(10 * time.Millisecond) // first edge
-		g.Expect(10 * time.Millisecond) // next edge
-		if n := collections(); n != 1 {
-			t.Fatalf("a frame started %d collections, want 1", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-		g.Expect(10 * time.Millisecond) // the next frame, the first still collecting
-		if n := collections(); n != 1 {
-			t.Fatalf("%d collections with one running, want 1", n)
-		}
-		close(release)
-		synctest.Wait()
-		time.Sleep(20 * time.Millisecond)
-		g.Expect(10 * time.Millisecond)
-		if n := collections(); n != 2 {
-			t.Fatalf("the frame after the collection ended started %d in all, want 2", n)
-		}
-		// None due: a frame starts none.
-		due = false
-		time.Sleep(20 * time.Millisecond)
-		g.Expect(10 * time.Millisecond)
-		if n := collections(); n != 2 {
-			t.Fatalf("a frame with no collection due started one (%d in all)", n)
-		}
-		var none *Gate
-		none.Expect(time.Hour) // a nil gate: nothing
-	})
-}
-
-// TestGCDue: right after a collection none is due; allocating, one is
-// said to be due before the runtime starts it.
-func TestGCDue(t *testing.T) {
-	cycles := func() uint64 {
-		s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	runtime.GC()
-	if gcDue() {
-		t.Fatal("a collection is due right after one")
-	}
-	before := cycles()
-	var keep [][]byte
-	for i := 0; !gcDue(); i++ {
-		if cycles() != before {
-			t.Fatalf("the runtime collected after %d KiB before gcDue said one was due", 64*i)
-		}
-		keep = append(keep, make([]byte, 64<<10))
-	}
-	runtime.KeepAlive(keep)
 }

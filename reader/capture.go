@@ -63,7 +63,7 @@ func Capture(ctx context.Context, l Lines, dec *Decoder, slack time.Duration, em
 		// A frame is arriving: background work keeps off the CPU until it
 		// can have ended and been decided (package quiet).
 		if dl, ok := dec.Deadline(); ok {
-			dec.gate.Expect(dl + slack - l.Now())
+			dec.gate.Busy(dl + slack - l.Now())
 		}
 	}
 }
