@@ -71,6 +71,9 @@ type Door struct {
 	// driver), is told of every action apply carries out, in its order.
 	processed func()
 	trace     func(action)
+	// unkeptStack, when set (benchmarks only), leaves out Run's stack
+	// reserve (decisionStack), to show what it is for.
+	unkeptStack bool
 
 	// lockouts persists the lockout counters; nil = in memory only.
 	// async: Run's writer goroutine writes them (a Stepper alone writes
@@ -166,11 +169,28 @@ func (d *Door) Halt() error {
 // Run is the door's loop: it alone owns the door's state, reads inputs, one
 // timer and ctx, and carries out what step decides. It returns nil when ctx
 // ends, with the strike locked; on a panic it locks the strike and panics on.
-func (d *Door) Run(ctx context.Context) (err error) {
+func (d *Door) Run(ctx context.Context) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return errors.New("door: Run called twice")
 	}
 	defer close(d.done)
+	if d.unkeptStack {
+		return d.run(ctx)
+	}
+	return d.runOnReserve(ctx)
+}
+
+// runOnReserve is run below a frame of decisionStackSize bytes: the stack
+// a decision needs stays the goroutine's while the loop waits.
+//
+//go:noinline
+func (d *Door) runOnReserve(ctx context.Context) error {
+	var reserve decisionStack
+	keepStack(&reserve)
+	return d.run(ctx)
+}
+
+func (d *Door) run(ctx context.Context) (err error) {
 	writerPanic := make(chan any, 1)
 	if d.lockouts != nil {
 		d.async = true
@@ -431,3 +451,21 @@ func (d *Door) Input(name string, active bool) { d.send(inInput{name: name, acti
 func (d *Door) deliver(in input) { d.send(in) }
 
 func (d *Door) door() *Door { return d }
+
+// decisionStackSize is the part of the door goroutine's stack that Run
+// keeps in use while it waits (runOnReserve). A garbage collection halves
+// the stack of a waiting goroutine that uses under a quarter of it, and
+// the next decision then grows it again inside the decision, copying the
+// stack to new memory once for every doubling. A decision's own depth (the
+// loop, step, the store's bbolt lookup, the relay) is well under this, so
+// with the reserve in use at the wait the stack neither shrinks nor grows
+// (docs/door.md, "A decision after a garbage collection").
+const decisionStackSize = 32 << 10
+
+type decisionStack [decisionStackSize]byte
+
+// keepStack uses s, so that the compiler keeps it in its caller's frame
+// (s does not escape: the array stays on the stack).
+//
+//go:noinline
+func keepStack(s *decisionStack) { s[0] = 1 }
