@@ -2,15 +2,18 @@ package mqtt
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/metrics"
 	"runtime/trace"
 	"slices"
 	"strconv"
@@ -253,27 +256,33 @@ func (l *latencies) into(p *[]time.Duration) {
 // first edge to Read) through the real capture loop, which holds the
 // store's gate (package quiet) as on the controller; a frame every
 // 100 ms, so that the outbox has about half of each cycle to deliver in.
-// Phases of 50 decisions: the outbox stopped ("idle"), then delivering a
-// backlog (1,000,000 events) to MQTT and a
-// webhook at once with the default rate budget and the gate ("default",
-// what latchd runs), idle again, then with the gate and no budget
-// ("unbounded"), idle, then with the default budget and no gate
-// ("nogate": the outbox before the gate), and so on. Every variant thus
-// shares whatever else the machine is doing, in short turns, with the
-// idle phases next to it.
+// Phases of 50 decisions take turns: the outbox stopped ("idle"), then
+// delivering a backlog (1,000,000 events) to MQTT and a webhook at once
+// with the default rate budget and the gate ("default", what latchd runs),
+// idle again, and so on, so that both share whatever else the machine is
+// doing, in short turns. LATCH_BENCH_VARIANTS (variantsEnv) adds, for
+// comparison, "unbounded" (the gate and no budget) and "nogate" (the
+// default budget, an outbox that ignores the gate: the outbox before the
+// gate), each in its own turns with idle: e.g.
+// LATCH_BENCH_VARIANTS=default,unbounded,nogate.
 //
 // p99-ns-<variant> is the door's own decision latency (the Read handed to
 // the door → relay command, its Observer figure); p99-ratio-<variant> is
-// that over the idle p99 (the target, for the default, is at most 1.10);
-// <dest>-events/s-<variant> is each destination's rate in those phases.
-// Per second of each variant's phases: gc/s-* is the garbage collections
-// (runtime/metrics), cpu-µs/s-* the CPU time of this process (the door,
-// the store and the outbox; the broker and the receiver are other
-// processes), cpu-wait-µs/s-* the time its threads were ready to run but
-// had no CPU (Linux's schedstat); the goroutines' scheduling latencies
-// and the GC pauses are logged. Run it with -benchtime 6000x (about 11
-// minutes): with fewer decisions a variant's p99 moves more from run to
-// run than the 10 % it is measured against.
+// that over the idle p99 (the target, for the default, is at most 1.10),
+// and p99-ratio-lo-/-hi-<variant> a 90 % bootstrap interval of it (phases
+// drawn with replacement); p99-ratio-idle-odd/even is idle against idle
+// (its odd phases over its even ones), how close to 1 this machine can
+// tell a ratio; <dest>-events/s-<variant> is each destination's rate in
+// those phases. Per second of each variant's phases: gc/s-* is the
+// garbage collections (runtime/metrics), cpu-µs/s-* the CPU time of this
+// process (the door, the store and the outbox; the broker and the
+// receiver are other processes), cpu-wait-µs/s-* the time its threads
+// were ready to run but had no CPU (Linux's schedstat); the goroutines'
+// scheduling latencies, the GC pauses, and the decisions that came after
+// a garbage collection against the others are logged. Run it with
+// -benchtime 6000x (about 11 minutes, 3,000 decisions a side): with fewer
+// decisions a p99 moves more from run to run than the 10 % it is
+// measured against.
 func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	const users = 1000
 	const pending = 1000000 // the unbounded outbox must not drain it in 6,000 decisions
@@ -310,22 +319,20 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	relay := readertest.NewOutPin("relay", gpio.Low, nil)
 	writes := make(chan readertest.Change, 16)
 	relay.Notify(writes)
-	type variant struct {
-		name      string
-		rate      float64 // outbox.Options.Rate; idle has no outbox
-		gate      bool    // outbox.Options.Gate is the store's
-		lat       []time.Duration
-		rt        phaseRuntime
-		time      time.Duration
-		delivered map[string]uint64
-	}
-	idle := &variant{name: "idle"}
-	variants := []*variant{
+	idle := &benchVariant{name: "idle"}
+	variants := []*benchVariant{
 		{name: "default", rate: 0, gate: true},
 		{name: "unbounded", rate: -1, gate: true},
 		{name: "nogate", rate: 0},
 	}
-	var cycle []*variant
+	// The figure is the default against idle; the other variants, for
+	// comparison, are asked for by name.
+	want := strings.Split(cmp.Or(os.Getenv(variantsEnv), "default"), ",")
+	variants = slices.DeleteFunc(variants, func(v *benchVariant) bool { return !slices.Contains(want, v.name) })
+	if len(variants) == 0 {
+		b.Fatalf("%s: no variant of default, unbounded, nogate", variantsEnv)
+	}
+	var cycle []*benchVariant
 	for _, v := range variants {
 		v.delivered = map[string]uint64{}
 		cycle = append(cycle, idle, v)
@@ -369,7 +376,7 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	go func() { defer close(cdone); reader.Capture(ctx, line, dec, 0, handOff) }()
 	defer func() { cancel(); <-cdone }()
 
-	var cur *variant
+	var cur *benchVariant
 	var stopOB func() // ends the running outbox, nil when idle
 	var mark runtimeMark
 	var phaseStart time.Time
@@ -386,10 +393,13 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 		}
 		cur.time += time.Since(phaseStart)
 	}
-	startPhase := func(v *variant) {
+	startPhase := func(v *benchVariant) {
 		cur = v
 		trace.Log(ctx, "phase", v.name)
 		obs.into(&v.lat)
+		obs.mu.Lock()
+		v.phases = append(v.phases, len(v.lat))
+		obs.mu.Unlock()
 		mark = readRuntime()
 		phaseStart = time.Now()
 		stopOB = nil
@@ -419,6 +429,7 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	// to back the door's own events would fill the disk.
 	tick := time.NewTicker(pace)
 	defer tick.Stop()
+	gcLast := gcCount()
 	b.ResetTimer()
 	i := 0
 	for b.Loop() {
@@ -438,6 +449,9 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 		}
 		line.Send(w.Edges()...)
 		waitLevel(b, writes, gpio.High)
+		gcNow := gcCount()
+		cur.afterGC = append(cur.afterGC, gcNow != gcLast)
+		gcLast = gcNow
 		d.DoorSensor(true) // relock on open
 		waitLevel(b, writes, gpio.Low)
 		d.DoorSensor(false)
@@ -446,14 +460,35 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 	endPhase()
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
-	slices.Sort(idle.lat)
 	if len(idle.lat) == 0 || len(variants[len(variants)-1].lat) == 0 {
 		b.Logf("run at least %d decisions for every phase", len(cycle)*phase)
 		return
 	}
 	p99 := func(l []time.Duration) time.Duration { return l[len(l)*99/100] }
-	perSec := func(x float64, v *variant) float64 { return x / v.time.Seconds() }
-	for _, v := range append([]*variant{idle}, variants...) {
+	perSec := func(x float64, v *benchVariant) float64 { return x / v.time.Seconds() }
+	// Before the sorting below: the phases and the decisions' tags are in
+	// the order of lat.
+	for _, v := range variants {
+		lo, hi := bootstrapRatio(idle.phaseLats(), v.phaseLats(), 2000)
+		b.ReportMetric(lo, "p99-ratio-lo-"+v.name)
+		b.ReportMetric(hi, "p99-ratio-hi-"+v.name)
+	}
+	// The machine's own resolution: idle against idle, its phases taken
+	// in turns (the even ones against the odd ones). A variant's ratio is
+	// as far from 1 as this can tell.
+	var even, odd [][]time.Duration
+	for k, ph := range idle.phaseLats() {
+		if k%2 == 0 {
+			even = append(even, ph)
+		} else {
+			odd = append(odd, ph)
+		}
+	}
+	if len(odd) > 0 {
+		b.ReportMetric(float64(p99Of(odd))/float64(p99Of(even)), "p99-ratio-idle-odd/even")
+	}
+	for _, v := range append([]*benchVariant{idle}, variants...) {
+		b.Logf("%s: %s", v.name, v.gcSplit())
 		slices.Sort(v.lat)
 		b.ReportMetric(float64(p99(v.lat).Nanoseconds()), "p99-ns-"+v.name)
 		b.ReportMetric(float64(v.lat[len(v.lat)/2].Nanoseconds()), "p50-ns-"+v.name)
@@ -475,6 +510,102 @@ func BenchmarkDecisionWhileDelivering(b *testing.B) {
 			b.Logf("%s drained its backlog before the decisions ended: raise pending", dst.Name())
 		}
 	}
+}
+
+// benchVariant is one variant of BenchmarkDecisionWhileDelivering and
+// what its phases measured.
+type benchVariant struct {
+	name      string
+	rate      float64 // outbox.Options.Rate; idle has no outbox
+	gate      bool    // outbox.Options.Gate is the store's
+	lat       []time.Duration
+	rt        phaseRuntime
+	time      time.Duration
+	delivered map[string]uint64
+	afterGC   []bool // per decision: a collection ran since the one before
+	phases    []int  // where each of its phases starts in lat
+}
+
+// phaseLats is lat cut into its phases (before lat is sorted).
+func (v *benchVariant) phaseLats() [][]time.Duration {
+	var out [][]time.Duration
+	for k, start := range v.phases {
+		end := len(v.lat)
+		if k+1 < len(v.phases) {
+			end = v.phases[k+1]
+		}
+		if end > start {
+			out = append(out, v.lat[start:end])
+		}
+	}
+	return out
+}
+
+// gcSplit says how the decisions that came after a garbage collection
+// (one since the decision before) compare with the others (before lat is
+// sorted).
+func (v *benchVariant) gcSplit() string {
+	if len(v.afterGC) != len(v.lat) {
+		return fmt.Sprintf("%d decisions, %d tagged: no split", len(v.lat), len(v.afterGC))
+	}
+	var after, others []time.Duration
+	for k, l := range v.lat {
+		if v.afterGC[k] {
+			after = append(after, l)
+		} else {
+			others = append(others, l)
+		}
+	}
+	q := func(l []time.Duration) string {
+		if len(l) == 0 {
+			return "none"
+		}
+		slices.Sort(l)
+		return fmt.Sprintf("%d, p50 %v p90 %v p99 %v", len(l), l[len(l)/2], l[len(l)*9/10], l[len(l)*99/100])
+	}
+	return "decisions after a garbage collection: " + q(after) + "; the others: " + q(others)
+}
+
+// bootstrapRatio is a 90 % interval of the p99 of variant over the p99 of
+// idle: n times, each side's phases are drawn with replacement (as many
+// as it ran) and the ratio of the two p99s taken; lo and hi are the 5th
+// and 95th percentiles of those ratios. Phases, not decisions, are drawn,
+// as decisions within a phase share its moment's machine.
+func bootstrapRatio(idle, variant [][]time.Duration, n int) (lo, hi float64) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var buf []time.Duration
+	draw := func(ph [][]time.Duration) time.Duration {
+		buf = buf[:0]
+		for range ph {
+			buf = append(buf, ph[rng.IntN(len(ph))]...)
+		}
+		slices.Sort(buf)
+		return buf[len(buf)*99/100]
+	}
+	ratios := make([]float64, n)
+	for k := range ratios {
+		ratios[k] = float64(draw(variant)) / float64(draw(idle))
+	}
+	slices.Sort(ratios)
+	return ratios[n*5/100], ratios[n*95/100]
+}
+
+// p99Of is the p99 of the phases' decisions together.
+func p99Of(phases [][]time.Duration) time.Duration {
+	all := slices.Concat(phases...)
+	slices.Sort(all)
+	return all[len(all)*99/100]
+}
+
+// variantsEnv names the variants BenchmarkDecisionWhileDelivering runs
+// beside idle, comma-separated (default: "default").
+const variantsEnv = "LATCH_BENCH_VARIANTS"
+
+// gcCount is the number of garbage collections so far.
+func gcCount() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func waitLevel(b *testing.B, ch <-chan readertest.Change, want gpio.Level) {
