@@ -169,6 +169,17 @@ func benchConfig() (Config, chan readertest.Change) {
 	return c, writes
 }
 
+// runBenchDoor runs d until the returned stop is called (stop cancels ctx
+// with cancel and waits for Run to return), once the relay has been
+// locked twice: by New and by the loop's start.
+func runBenchDoor(b *testing.B, ctx context.Context, cancel context.CancelFunc, d *Door, writes <-chan readertest.Change) (stop func()) {
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	waitRelay(b, writes, gpio.Low) // New
+	waitRelay(b, writes, gpio.Low) // start
+	return func() { cancel(); <-done }
+}
+
 func benchDecision(b *testing.B, n int, from string) {
 	s := warmStore(b, n)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -194,11 +205,7 @@ func benchDecision(b *testing.B, n int, from string) {
 			<-handled
 		}
 	}
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	waitRelay(b, writes, gpio.Low) // New
-	waitRelay(b, writes, gpio.Low) // start
+	defer runBenchDoor(b, ctx, cancel, d, writes)()
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	lat := make([]time.Duration, 0, 4096)

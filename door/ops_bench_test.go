@@ -56,11 +56,7 @@ func benchInput(b *testing.B, n int, blocked bool) {
 	}
 	handled := make(chan struct{}, 64)
 	d.processed = func() { handled <- struct{}{} }
-	done := make(chan struct{})
-	go func() { d.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	waitRelay(b, writes, gpio.Low) // New
-	waitRelay(b, writes, gpio.Low) // start
+	defer runBenchDoor(b, ctx, cancel, d, writes)()
 	lat := make([]time.Duration, 0, 4096)
 	b.ResetTimer()
 	for b.Loop() {

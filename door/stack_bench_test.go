@@ -39,11 +39,7 @@ func BenchmarkDecisionAfterCollection(b *testing.B) {
 					b.Fatal(err)
 				}
 				d.unkeptStack = stack == "unkept"
-				done := make(chan struct{})
-				go func() { d.Run(ctx); close(done) }()
-				defer func() { cancel(); <-done }()
-				waitRelay(b, writes, gpio.Low) // New
-				waitRelay(b, writes, gpio.Low) // start
+				defer runBenchDoor(b, ctx, cancel, d, writes)()
 				lat := make([]time.Duration, 0, 1024)
 				for i := 0; b.Loop(); i++ {
 					if gc == "before" {
