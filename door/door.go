@@ -456,9 +456,10 @@ func (d *Door) door() *Door { return d }
 // keeps in use while it waits (runOnReserve). A garbage collection halves
 // the stack of a waiting goroutine that uses under a quarter of it, and
 // the next decision then grows it again inside the decision, copying the
-// stack to new memory once for every doubling. A decision's own depth (the
-// loop, step, the store's bbolt lookup, the relay) is well under this, so
-// with the reserve in use at the wait the stack neither shrinks nor grows
+// stack to new memory once for every doubling. With the reserve in use at
+// the wait, the stack is shrunk only from above 128 KiB, far more than a
+// decision's depth (the loop, step, the store's bbolt lookup, the relay)
+// on top of the reserve: after the first decision the stack stays as it is
 // (docs/door.md, "A decision after a garbage collection").
 const decisionStackSize = 32 << 10
 
