@@ -10,7 +10,7 @@ import (
 	"github.com/latchd/latch/door"
 )
 
-// Door commands (docs/operations.md, "API"): every one goes through the
+// Door commands (docs/operations.md, "With the API"): every one goes through the
 // door package's Controller, which owns their rules and limits; this file
 // maps its errors to statuses and its results to apitype's shapes.
 

@@ -62,7 +62,7 @@ type Options struct {
 	// local ones. An error is a 503 naming it.
 	SiteDoors func(ctx context.Context) ([]apitype.DoorState, error)
 	// SiteCommands, on a fleet manager, carries the door commands to the
-	// site's controllers (docs/fleet.md "Commands"); set, it replaces
+	// site's controllers (docs/fleet.md "Door commands across the site"); set, it replaces
 	// Control for every door command route.
 	SiteCommands DoorCommander
 	// Config is the configured groups and doors, served read-only.

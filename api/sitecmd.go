@@ -9,10 +9,10 @@ import (
 	"github.com/latchd/latch/door"
 )
 
-// DoorCommander runs the door commands of docs/operations.md ("API"). A
+// DoorCommander runs the door commands of docs/operations.md ("With the API"). A
 // latchd with doors runs them through its own door.Controller; a fleet
 // manager (Options.SiteCommands) sends each to the controller that owns
-// the door and returns its answer (docs/fleet.md "Commands"). The
+// the door and returns its answer (docs/fleet.md "Door commands across the site"). The
 // permission check (doors.command) is the API's, before either.
 //
 // Errors are door's: *door.UnknownError (404), *door.ValueError (400),

@@ -19,7 +19,7 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-// Door commands across a site (docs/fleet.md "Commands"): a manager sends
+// Door commands across a site (docs/fleet.md "Door commands across the site"): a manager sends
 // each command to latch.<site>.cmd.<controller>.<door>; the controller
 // that owns the door runs it through its door.Controller, with the actor
 // the manager names, and replies. The permission check is the manager's
@@ -346,7 +346,7 @@ func replyError(r Reply, controller, name string) error {
 // SiteCommands is a manager's door commands (api.DoorCommander): each goes
 // to the controller that owns the door, found in the status bucket; a
 // lockdown or release of every door is the state bucket's lockdown key
-// (docs/fleet.md "Commands").
+// (docs/fleet.md "Door commands across the site").
 type SiteCommands struct{ m *Member }
 
 // Commands returns the member's site commands (a manager's).

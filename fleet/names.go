@@ -10,7 +10,7 @@ import (
 	"github.com/latchd/latch/store"
 )
 
-// The rules of a site's and a controller's name (docs/fleet.md "Names").
+// The rules of a site's and a controller's name (docs/config.md "`[fleet]`").
 var (
 	siteRE       = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 	controllerRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)

@@ -573,14 +573,12 @@ func (v *benchVariant) gcSplit() string {
 // as decisions within a phase share its moment's machine.
 func bootstrapRatio(idle, variant [][]time.Duration, n int) (lo, hi float64) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	var buf []time.Duration
 	draw := func(ph [][]time.Duration) time.Duration {
-		buf = buf[:0]
-		for range ph {
-			buf = append(buf, ph[rng.IntN(len(ph))]...)
+		picked := make([][]time.Duration, len(ph))
+		for k := range picked {
+			picked[k] = ph[rng.IntN(len(ph))]
 		}
-		slices.Sort(buf)
-		return buf[len(buf)*99/100]
+		return p99Of(picked)
 	}
 	ratios := make([]float64, n)
 	for k := range ratios {

@@ -1,5 +1,5 @@
 // Package webhook delivers events as signed HTTPS POSTs, one per event,
-// as an outbox.Destination (docs/integrations.md, "Webhooks").
+// as an outbox.Destination (docs/integrations.md, "Webhook reference").
 //
 // What the package owns (config asks it, none keeps a copy):
 //   - the URL rule (CheckURL): https, or http only to a loopback address;

@@ -22,7 +22,7 @@ import (
 const outage = 30 * time.Second
 
 // TestFleetCommandsEndToEnd runs door commands across a site as an
-// installer's would go (docs/fleet.md "Commands"): Debian's nats-server
+// installer's would go (docs/fleet.md "Door commands across the site"): Debian's nats-server
 // with the documented account configuration, a manager and three
 // latchd --sim controllers. The manager unlocks a door on each
 // controller; its lockdown of every door reaches every controller; a
